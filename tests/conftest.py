@@ -1,0 +1,32 @@
+"""Fixtures shared by every test: host daemons and the tiny guest image.
+
+Tests use the real parts. The session starts what it needs (libvirtd, virtlogd, …)
+when it is not running and stops, at the end, only what it started.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tools"))
+
+from tests.helpers.daemons import Daemons  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def daemons():
+    d = Daemons()
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="session")
+def libvirt_daemon(daemons):
+    """libvirtd + virtlogd running; yields the URI of the system instance."""
+    daemons.ensure_libvirt()
+    return "qemu:///system"
