@@ -1,0 +1,1 @@
+"""Importing this package registers every table on ``Base.metadata`` (Alembic needs that)."""
