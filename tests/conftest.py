@@ -14,6 +14,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tools"))
+# Drivers are imported as Ansible sees them: ansible_collections.stratus.cloud.plugins...
+sys.path.insert(0, str(REPO / "collections"))
 
 from tests.helpers.daemons import Daemons  # noqa: E402
 
