@@ -1,0 +1,260 @@
+"""The file backend: volumes as raw or qcow2 files in one directory (hosts without spare disks).
+
+Layout, Cinder's names: ``volume-<id>`` (the data) beside ``volume-<id>.json`` (format,
+multiattach), ``snapshot-<id>`` (a full sparse copy) beside ``snapshot-<id>.json``
+(volume id, format). The sidecar is written last and removed first, so a volume exists
+exactly when both are there; a failed create removes what it wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
+    InUse,
+    InvalidRequest,
+    NotFound,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import (
+    Capacity,
+    Snapshot,
+    Source,
+    Volume,
+    volume_name,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.qemu_img import (
+    FORMATS,
+    QemuImg,
+)
+
+DEFAULT_DIRECTORY = "/var/lib/stratus/volumes"
+
+
+def snapshot_file_name(snapshot_id: str) -> str:
+    return f"snapshot-{snapshot_id}"
+
+
+class FileBackend:
+    driver = "file"
+
+    def __init__(self, qemu_img: QemuImg, directory: str = DEFAULT_DIRECTORY, name: str = "file") -> None:
+        self.qemu_img = qemu_img
+        self.directory = directory
+        self.name = name
+
+    # paths and sidecars ------------------------------------------------------
+    def _check_dir(self) -> None:
+        if not os.path.isdir(self.directory):
+            raise NotFound(
+                f"volume directory {self.directory!r} does not exist; create it "
+                "(roles/block_storage) or set 'directory' to an existing one"
+            )
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.directory, name)
+
+    def _read_meta(self, name: str) -> dict | None:
+        try:
+            with open(self._path(name) + ".json", encoding="utf-8") as fh:
+                return json.load(fh)
+        except FileNotFoundError:
+            return None
+
+    def _write_meta(self, name: str, meta: dict) -> None:
+        final = self._path(name) + ".json"
+        tmp = final + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(meta, fh, sort_keys=True)
+        os.replace(tmp, final)
+
+    def _remove(self, name: str) -> None:
+        for path in (self._path(name) + ".json", self._path(name)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def _size(self, path: str, fmt: str) -> int:
+        if fmt == "raw":
+            return os.stat(path).st_size
+        return int(self.qemu_img.info(path, fmt)["virtual-size"])
+
+    def _snapshot_metas(self) -> dict[str, dict]:
+        out = {}
+        for entry in os.listdir(self.directory):
+            if entry.startswith("snapshot-") and entry.endswith(".json"):
+                sid = entry[len("snapshot-") : -len(".json")]
+                meta = self._read_meta(snapshot_file_name(sid))
+                if meta is not None and os.path.exists(self._path(snapshot_file_name(sid))):
+                    out[sid] = meta
+        return out
+
+    # reads -----------------------------------------------------------------
+    def get_volume(self, volume_id: str, _snaps: dict[str, dict] | None = None) -> Volume | None:
+        self._check_dir()
+        name = volume_name(volume_id)
+        meta = self._read_meta(name)
+        path = self._path(name)
+        if meta is None or not os.path.exists(path):
+            return None
+        snaps = self._snapshot_metas() if _snaps is None else _snaps
+        return Volume(
+            id=volume_id,
+            backend=self.name,
+            path=path,
+            size=self._size(path, meta["format"]),
+            format=meta["format"],
+            multiattach=bool(meta.get("multiattach")),
+            snapshots=tuple(sorted(s for s, m in snaps.items() if m.get("volume_id") == volume_id)),
+        )
+
+    def list_volumes(self) -> list[Volume]:
+        self._check_dir()
+        snaps = self._snapshot_metas()
+        out = []
+        for entry in sorted(os.listdir(self.directory)):
+            if entry.startswith("volume-") and entry.endswith(".json"):
+                vol = self.get_volume(entry[len("volume-") : -len(".json")], snaps)
+                if vol:
+                    out.append(vol)
+        return out
+
+    def get_snapshot(self, snapshot_id: str) -> Snapshot | None:
+        self._check_dir()
+        name = snapshot_file_name(snapshot_id)
+        meta = self._read_meta(name)
+        path = self._path(name)
+        if meta is None or not os.path.exists(path):
+            return None
+        return Snapshot(
+            id=snapshot_id,
+            volume_id=meta["volume_id"],
+            backend=self.name,
+            path=path,
+            size=self._size(path, meta["format"]),
+            format=meta["format"],
+        )
+
+    def capacity(self) -> Capacity:
+        self._check_dir()
+        st = os.statvfs(self.directory)
+        volumes = self.list_volumes()
+        snaps = self._snapshot_metas()
+        return Capacity(
+            backend=self.name,
+            driver=self.driver,
+            total_bytes=st.f_blocks * st.f_frsize,
+            free_bytes=st.f_bavail * st.f_frsize,
+            provisioned_bytes=sum(v.size for v in volumes),
+            volumes=len(volumes),
+            snapshots=len(snaps),
+            thin_provisioning=True,
+        )
+
+    # writes ----------------------------------------------------------------
+    def create_volume(
+        self, volume_id: str, size: int, *, fmt: str = "raw", multiattach: bool = False,
+        source: Source | None = None,
+    ) -> Volume:
+        self._check_dir()
+        source = source or Source()
+        if fmt not in FORMATS:
+            raise InvalidRequest(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+        name = volume_name(volume_id)
+        path = self._path(name)
+        if os.path.exists(path):
+            raise InvalidRequest(
+                f"{path} exists without its metadata ({path}.json): a half-made volume from "
+                "outside Stratus; remove the file or pick another volume id"
+            )
+        try:
+            if source.kind == "empty":
+                self.qemu_img.create(path, fmt, size)
+            else:
+                src_path, src_fmt, src_size = self._source(source)
+                if size < src_size:
+                    raise InvalidRequest(
+                        f"size {size} bytes is smaller than the {source.kind} {source.ref!r} "
+                        f"({src_size} bytes); ask for at least its size"
+                    )
+                self.qemu_img.convert(src_path, path, src_fmt=src_fmt, dst_fmt=fmt)
+                if size > src_size:
+                    self.qemu_img.resize(path, fmt, size)
+            self._write_meta(name, {"format": fmt, "multiattach": multiattach})
+        except BaseException:
+            self._remove(name)
+            raise
+        volume = self.get_volume(volume_id)
+        assert volume is not None
+        return volume
+
+    def _source(self, source: Source) -> tuple[str, str, int]:
+        if source.kind == "image":
+            if not os.path.exists(source.ref):
+                raise NotFound(f"image file {source.ref!r} does not exist on this host")
+            info = self.qemu_img.info(source.ref)
+            return source.ref, info["format"], int(info["virtual-size"])
+        if source.kind == "snapshot":
+            snap = self.get_snapshot(source.ref)
+            if snap is None:
+                raise NotFound(f"snapshot {source.ref!r} does not exist in {self.directory}")
+            return snap.path, snap.format, snap.size
+        if source.kind == "volume":
+            vol = self.get_volume(source.ref)
+            if vol is None:
+                raise NotFound(f"source volume {source.ref!r} does not exist in {self.directory}")
+            return vol.path, vol.format, vol.size
+        raise InvalidRequest(f"unknown source kind {source.kind!r}")
+
+    def extend_volume(self, volume_id: str, size: int) -> Volume:
+        volume = self._existing(volume_id)
+        if size < volume.size:
+            raise InvalidRequest(
+                f"volume {volume_id} is {volume.size} bytes; it cannot shrink to {size} "
+                "(Cinder volumes only grow): ask for at least the current size"
+            )
+        if size > volume.size:
+            self.qemu_img.resize(volume.path, volume.format, size)
+        return self._existing(volume_id)
+
+    def set_multiattach(self, volume_id: str, flag: bool) -> Volume:
+        volume = self._existing(volume_id)
+        self._write_meta(volume_name(volume_id), {"format": volume.format, "multiattach": flag})
+        return self._existing(volume_id)
+
+    def delete_volume(self, volume_id: str, *, cascade: bool = False) -> None:
+        volume = self._existing(volume_id)
+        if volume.snapshots and not cascade:
+            raise InUse(
+                f"volume {volume_id} has snapshots ({', '.join(volume.snapshots)}); delete them "
+                "first or use cascade=true"
+            )
+        for snap in volume.snapshots:
+            self._remove(snapshot_file_name(snap))
+        self._remove(volume_name(volume_id))
+
+    def create_snapshot(self, snapshot_id: str, volume_id: str, *, force: bool = False) -> Snapshot:
+        volume = self._existing(volume_id)
+        name = snapshot_file_name(snapshot_id)
+        try:
+            self.qemu_img.convert(
+                volume.path, self._path(name), src_fmt=volume.format, dst_fmt=volume.format,
+                force_share=force,
+            )
+            self._write_meta(name, {"volume_id": volume_id, "format": volume.format})
+        except BaseException:
+            self._remove(name)
+            raise
+        snap = self.get_snapshot(snapshot_id)
+        assert snap is not None
+        return snap
+
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        self._check_dir()
+        self._remove(snapshot_file_name(snapshot_id))
+
+    def _existing(self, volume_id: str) -> Volume:
+        volume = self.get_volume(volume_id)
+        if volume is None:
+            raise NotFound(f"volume {volume_id} does not exist in {self.directory}")
+        return volume
