@@ -32,3 +32,14 @@ def libvirt_daemon(daemons):
     """libvirtd + virtlogd running; yields the URI of the system instance."""
     daemons.ensure_libvirt()
     return "qemu:///system"
+
+
+@pytest.fixture(scope="session")
+def guest_image():
+    """The tiny test guest (tools/build_guest_image.py), built once and cached.
+
+    A dict of paths: raw, qcow2, kernel, initrd, plus version (kernel release).
+    """
+    from build_guest_image import build
+
+    return build()
