@@ -1,0 +1,364 @@
+"""dnsmasq as the DHCP server of one network, the way Neutron's DHCP agent runs it.
+
+Pure parts first: :class:`DhcpConfig` turns a network's subnets and ports into the
+three things dnsmasq reads — its command line, a ``--dhcp-hostsfile`` (one fixed lease
+per port: MAC to IP and hostname) and a ``--dhcp-optsfile`` (router, DNS servers, host
+routes as option 121, …, tagged per subnet). Every range is ``static`` (or ``ra-only``
+for SLAAC), so only known ports get leases.
+
+Then :class:`Dnsmasq`, the process: started directly (no service manager) inside the
+network's ``qdhcp-`` namespace with a pid file, reloaded with SIGHUP when only the
+hosts/opts files changed (dnsmasq re-reads them and keeps its leases), restarted when
+the command line changed, stopped with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import signal
+import time
+from dataclasses import dataclass, field
+
+DEFAULT_DOMAIN = "openstacklocal"
+DEFAULT_LEASE_SECONDS = 86400
+IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+_HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+
+
+class DnsmasqError(Exception):
+    """Base of this module's errors."""
+
+
+class InvalidDhcpConfig(DnsmasqError, ValueError):
+    """The subnets/ports given cannot make a valid dnsmasq configuration."""
+
+
+class DnsmasqFailed(DnsmasqError):
+    """dnsmasq did not start or stop as asked."""
+
+    def __init__(self, message: str, argv: list[str] | None = None, rc: int | None = None,
+                 stderr: str = "") -> None:
+        detail = f" (argv={argv!r}, rc={rc}, stderr={stderr.strip()!r})" if argv else ""
+        super().__init__(message + detail)
+        self.argv, self.rc, self.stderr = argv, rc, stderr
+
+
+def _ip(text, where: str):
+    try:
+        return ipaddress.ip_address(str(text))
+    except ValueError as exc:
+        raise InvalidDhcpConfig(f"{where}: {text!r} is not an IP address") from exc
+
+
+@dataclass(frozen=True)
+class Subnet:
+    """A subnet as Neutron describes it; ``id`` tags its options in dnsmasq."""
+
+    id: str
+    cidr: str
+    gateway_ip: str | None = None
+    dns_nameservers: tuple[str, ...] = ()
+    host_routes: tuple[tuple[str, str], ...] = ()  # (destination, nexthop)
+    enable_dhcp: bool = True
+    ipv6_address_mode: str | None = None  # slaac | dhcpv6-stateful | dhcpv6-stateless
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Subnet:
+        try:
+            net = ipaddress.ip_network(d["cidr"], strict=True)
+        except (KeyError, ValueError) as exc:
+            raise InvalidDhcpConfig(
+                f"subnet {d.get('id')!r}: cidr {d.get('cidr')!r} is not a network address "
+                f"in CIDR form (e.g. 10.0.0.0/24): {exc}"
+            ) from exc
+        gw = d.get("gateway_ip")
+        if gw and _ip(gw, d["id"]) not in net:
+            raise InvalidDhcpConfig(
+                f"subnet {d['id']}: gateway_ip {gw} is outside its cidr {net}; "
+                "pick an address inside the subnet or leave gateway_ip empty"
+            )
+        mode = d.get("ipv6_address_mode")
+        if net.version == 6:
+            mode = mode or "dhcpv6-stateful"
+            if mode not in IPV6_MODES:
+                raise InvalidDhcpConfig(
+                    f"subnet {d['id']}: ipv6_address_mode {mode!r} must be one of "
+                    f"{', '.join(IPV6_MODES)}"
+                )
+        elif mode:
+            raise InvalidDhcpConfig(f"subnet {d['id']}: ipv6_address_mode is for IPv6 subnets")
+        routes = []
+        for r in d.get("host_routes") or []:
+            try:
+                dest = ipaddress.ip_network(r["destination"], strict=True)
+            except (KeyError, ValueError) as exc:
+                raise InvalidDhcpConfig(
+                    f"subnet {d['id']}: host route {r} needs a destination network "
+                    f"like 172.16.0.0/16: {exc}") from exc
+            hop = _ip(r.get("nexthop"), d["id"])
+            if dest.version != net.version or hop.version != net.version:
+                raise InvalidDhcpConfig(
+                    f"subnet {d['id']}: host route {r} mixes IPv4 and IPv6 with cidr {net}"
+                )
+            routes.append((str(dest), str(hop)))
+        for dns in d.get("dns_nameservers") or []:
+            _ip(dns, d["id"])
+        return cls(
+            id=str(d["id"]),
+            cidr=str(net),
+            gateway_ip=str(ipaddress.ip_address(gw)) if gw else None,
+            dns_nameservers=tuple(d.get("dns_nameservers") or ()),
+            host_routes=tuple(routes),
+            enable_dhcp=bool(d.get("enable_dhcp", True)),
+            ipv6_address_mode=mode,
+        )
+
+    @property
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_network(self.cidr)
+
+    @property
+    def version(self) -> int:
+        return self.network.version
+
+    @property
+    def tag(self) -> str:
+        return f"subnet-{self.id}"
+
+
+@dataclass(frozen=True)
+class Host:
+    """A port that gets a fixed lease: its MAC, its fixed IPs and hostname."""
+
+    mac: str
+    ips: tuple[str, ...]
+    hostname: str
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Host:
+        mac = str(d.get("mac", "")).lower()
+        if not _MAC.match(mac):
+            raise InvalidDhcpConfig(f"port {d.get('id', '?')}: mac {d.get('mac')!r} is not a MAC address")
+        ips = tuple(str(_ip(ip, f"port {d.get('id', mac)}")) for ip in d.get("ips") or ())
+        if not ips:
+            raise InvalidDhcpConfig(f"port {d.get('id', mac)}: no fixed IP given (ips: [...])")
+        hostname = d.get("hostname") or "host-" + ips[0].replace(".", "-").replace(":", "-")
+        if not _HOSTNAME.match(hostname):
+            raise InvalidDhcpConfig(
+                f"port {d.get('id', mac)}: hostname {hostname!r} must be 1-63 letters, digits "
+                "or '-' (no dots; the domain comes from the network)"
+            )
+        return cls(mac=mac, ips=ips, hostname=hostname)
+
+
+@dataclass
+class DhcpConfig:
+    """Everything dnsmasq needs for one network: flags, hosts file, opts file."""
+
+    network_id: str
+    interface: str
+    state_dir: str
+    subnets: list[Subnet]
+    hosts: list[Host]
+    mtu: int | None = None
+    domain: str = DEFAULT_DOMAIN
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    ra_interval: int = 30
+    _by_ip: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.subnets = [s for s in self.subnets if s.enable_dhcp]
+        if not self.subnets:
+            raise InvalidDhcpConfig(
+                f"network {self.network_id}: no subnet with enable_dhcp; give at least one"
+            )
+        nets = [s.network for s in self.subnets]
+        for i, a in enumerate(nets):
+            for b in nets[i + 1:]:
+                if a.version == b.version and a.overlaps(b):
+                    raise InvalidDhcpConfig(
+                        f"network {self.network_id}: subnets {a} and {b} overlap"
+                    )
+        seen: dict[str, str] = {}
+        for h in self.hosts:
+            for ip in h.ips:
+                if ip in seen and seen[ip] != h.mac:
+                    raise InvalidDhcpConfig(f"IP {ip} is given to both {seen[ip]} and {h.mac}")
+                seen[ip] = h.mac
+        self._by_ip = seen
+
+    # -- paths ---------------------------------------------------------------------
+    def path(self, name: str) -> str:
+        return os.path.join(self.state_dir, name)
+
+    @property
+    def pidfile(self) -> str:
+        return self.path("pid")
+
+    def subnet_of(self, ip: str) -> Subnet | None:
+        addr = ipaddress.ip_address(ip)
+        return next((s for s in self.subnets if addr in s.network), None)
+
+    # -- files ---------------------------------------------------------------------
+    def hosts_file(self) -> str:
+        """One line per port: ``mac,ipv4,[ipv6],hostname`` (SLAAC addresses left out)."""
+        lines = []
+        for h in sorted(self.hosts, key=lambda h: h.mac):
+            parts = [h.mac]
+            for ip in h.ips:
+                sub = self.subnet_of(ip)
+                if sub is None or sub.ipv6_address_mode in ("slaac", "dhcpv6-stateless"):
+                    continue
+                parts.append(f"[{ip}]" if sub.version == 6 else ip)
+            if len(parts) > 1:
+                lines.append(",".join([*parts, h.hostname]))
+        return "".join(line + "\n" for line in lines)
+
+    def opts_file(self) -> str:
+        """Per-subnet options: router (3), DNS (6), classless routes (121/249), domain."""
+        lines = []
+        for s in self.subnets:
+            t = f"tag:{s.tag}"
+            if s.version == 4:
+                if s.gateway_ip:
+                    lines.append(f"{t},option:router,{s.gateway_ip}")
+                else:
+                    lines.append(f"{t},option:router")
+                if s.dns_nameservers:
+                    lines.append(f"{t},option:dns-server,{','.join(s.dns_nameservers)}")
+                routes = [f"{d},{n}" for d, n in s.host_routes]
+                if routes:
+                    # RFC 3442: with option 121 the client ignores option 3, so the
+                    # default route goes into the list too (as Neutron does).
+                    if s.gateway_ip and not any(d == "0.0.0.0/0" for d, _ in s.host_routes):
+                        routes.append(f"0.0.0.0/0,{s.gateway_ip}")
+                    lines.append(f"{t},option:classless-static-route,{','.join(routes)}")
+                    lines.append(f"{t},249,{','.join(routes)}")
+                lines.append(f"{t},option:domain-search,{self.domain}")
+            else:
+                if s.dns_nameservers:
+                    servers = ",".join(f"[{d}]" for d in s.dns_nameservers)
+                    lines.append(f"{t},option6:dns-server,{servers}")
+                lines.append(f"{t},option6:domain-search,{self.domain}")
+        return "".join(line + "\n" for line in lines)
+
+    # -- command line ----------------------------------------------------------------
+    def ranges(self) -> list[str]:
+        out = []
+        for s in self.subnets:
+            net = s.network
+            if s.version == 4:
+                out.append(f"set:{s.tag},{net.network_address},static,{net.netmask},"
+                           f"{self.lease_seconds}s")
+            elif s.ipv6_address_mode == "slaac":
+                out.append(f"set:{s.tag},{net.network_address},ra-only,{net.prefixlen}")
+            elif s.ipv6_address_mode == "dhcpv6-stateless":
+                out.append(f"set:{s.tag},{net.network_address},ra-stateless,{net.prefixlen}")
+            else:
+                out.append(f"set:{s.tag},{net.network_address},static,{net.prefixlen},"
+                           f"{self.lease_seconds}s")
+        return out
+
+    def lease_max(self) -> int:
+        total = sum(min(s.network.num_addresses, 2**24) for s in self.subnets)
+        return max(16, min(total, 2**24))
+
+    def argv(self) -> list[str]:
+        argv = [
+            "dnsmasq",
+            "--no-hosts",
+            "--no-resolv",
+            "--port=0",  # DHCP only: no DNS server (dns_nameservers are handed out)
+            f"--pid-file={self.pidfile}",
+            f"--dhcp-hostsfile={self.path('host')}",
+            f"--dhcp-optsfile={self.path('opts')}",
+            f"--dhcp-leasefile={self.path('leases')}",
+            f"--interface={self.interface}",
+            "--except-interface=lo",
+            "--bind-interfaces",
+            "--conf-file=/dev/null",
+            f"--domain={self.domain}",
+            f"--dhcp-lease-max={self.lease_max()}",
+        ]
+        argv += [f"--dhcp-range={r}" for r in self.ranges()]
+        if self.mtu:
+            # Forced: busybox udhcpc and others do not ask for option 26.
+            argv.append(f"--dhcp-option-force=option:mtu,{self.mtu}")
+        if any(s.version == 6 for s in self.subnets):
+            argv.append("--enable-ra")
+            mtu = f"mtu:{self.mtu}," if self.mtu else ""
+            # Router lifetime 0: the DHCP port announces prefixes, it is no router.
+            argv.append(f"--ra-param={self.interface},{mtu}{self.ra_interval},0")
+        return argv
+
+    def files(self) -> dict[str, str]:
+        return {"host": self.hosts_file(), "opts": self.opts_file()}
+
+
+def read_cmdline(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    return [a.decode() for a in raw.split(b"\0") if a]
+
+
+class Dnsmasq:
+    """The dnsmasq process of one network, driven through ``run(argv, data)``."""
+
+    def __init__(self, run, namespace: str, state_dir: str) -> None:
+        self.run = run
+        self.namespace = namespace
+        self.state_dir = state_dir
+        self.pidfile = os.path.join(state_dir, "pid")
+
+    def pid(self) -> int | None:
+        """The pid of a live dnsmasq started for this network, else None."""
+        try:
+            with open(self.pidfile) as f:
+                pid = int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+        cmd = read_cmdline(pid)
+        if not cmd or os.path.basename(cmd[0]) != "dnsmasq" or f"--pid-file={self.pidfile}" not in cmd:
+            return None
+        return pid
+
+    def running_argv(self) -> list[str] | None:
+        pid = self.pid()
+        return read_cmdline(pid) if pid else None
+
+    def start(self, argv: list[str]) -> int:
+        full = ["ip", "netns", "exec", self.namespace, *argv]
+        rc, _out, err = self.run(full)
+        if rc != 0:
+            raise DnsmasqFailed(f"dnsmasq for {self.namespace} did not start", full, rc, err)
+        for _ in range(50):
+            pid = self.pid()
+            if pid:
+                return pid
+            time.sleep(0.1)
+        raise DnsmasqFailed(f"dnsmasq for {self.namespace} wrote no pid file {self.pidfile}")
+
+    def reload(self) -> None:
+        """SIGHUP: dnsmasq re-reads hosts and opts files and keeps its leases."""
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGHUP)
+
+    def stop(self) -> bool:
+        pid = self.pid()
+        if not pid:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            if not read_cmdline(pid):  # gone (None) or a zombie (empty)
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        return True
