@@ -14,6 +14,8 @@ import sys
 # Modules that provide subcommands, in the order `stratus --help` lists them.
 COMMAND_MODULES: list[str] = [
     "stratus.cli.version",
+    "stratus.cli.compile",
+    "stratus.cli.validate",
 ]
 
 
