@@ -1,0 +1,194 @@
+"""A second libvirt "node" on this machine, for migration tests.
+
+libvirt's qemu driver uses fixed paths (/run/libvirt, /var/lib/libvirt, /etc/libvirt,
+/var/log/libvirt, /var/cache/libvirt), and Stratus keeps guests under /var/lib/stratus.
+A second libvirtd therefore runs in its own mount namespace (``unshare -m``) where a
+private directory tree is bind-mounted over each of those paths. It shares the network
+namespace (loopback) with the first node, so migration streams go over 127.0.0.1.
+
+What makes it a separate host to libvirt:
+- its own ``host_uuid`` (libvirt refuses to migrate to a host with the same UUID);
+- its own virtlogd, sockets, pid files, state and config (no domains, no networks);
+- a migration port range apart from the first node's (49152-49215);
+- no cgroup controllers (both daemons would otherwise create the same
+  ``machine/qemu-<id>-<name>`` cgroups when a guest exists on both during migration).
+
+It is reached at ``qemu+unix:///system?socket=<dir>/run/libvirt-sock``. The node's
+/var/lib/stratus is ``<dir>/stratus`` seen from outside: ``host_path()`` maps one to the
+other so tests can look at what arrived on node 2.
+
+``LibvirtNode.stop()`` destroys and undefines every domain and storage pool the node
+has, stops its libvirtd and virtlogd (the namespace ends with them) and removes the tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+BIND = {
+    "run": "/run/libvirt",
+    "etc": "/etc/libvirt",
+    "lib": "/var/lib/libvirt",
+    "log": "/var/log/libvirt",
+    "cache": "/var/cache/libvirt",
+    "stratus": "/var/lib/stratus",
+}
+
+START = """set -e
+{mounts}
+virtlogd -d -p {base}/virtlogd.pid
+libvirtd -d -p {base}/libvirtd.pid
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+class LibvirtNode:
+    """A libvirtd + virtlogd pair in a private mount namespace (see module docstring)."""
+
+    def __init__(self, name: str = "node2", migration_ports: tuple[int, int] = (49400, 49460)):
+        self.name = name
+        self.host_uuid = str(uuid.uuid4())
+        self.migration_ports = migration_ports
+        self.base = Path(tempfile.mkdtemp(prefix=f"stratus-{name}-"))
+        os.chmod(self.base, 0o755)
+
+    @property
+    def socket(self) -> Path:
+        return self.base / "run" / "libvirt-sock"
+
+    @property
+    def uri(self) -> str:
+        return f"qemu+unix:///system?socket={self.socket}"
+
+    def host_path(self, path: str | Path) -> Path:
+        """Where a path inside the node's /var/lib/stratus is, seen from this host."""
+        rel = Path(path).relative_to(BIND["stratus"])
+        return self.base / "stratus" / rel
+
+    def _write_config(self) -> None:
+        etc = self.base / "etc"
+        for name in ("qemu.conf", "virtlogd.conf", "libvirt.conf"):
+            src = Path("/etc/libvirt") / name
+            if src.exists():
+                shutil.copy(src, etc / name)
+        if Path("/etc/libvirt/nwfilter").is_dir():
+            shutil.copytree("/etc/libvirt/nwfilter", etc / "nwfilter")
+        (etc / "qemu").mkdir(exist_ok=True)
+        (etc / "libvirtd.conf").write_text(
+            f'host_uuid = "{self.host_uuid}"\n'
+            'unix_sock_group = "root"\n'
+            'unix_sock_rw_perms = "0700"\n'
+            'auth_unix_rw = "none"\n'
+            'auth_unix_ro = "none"\n'
+        )
+        lo, hi = self.migration_ports
+        with open(etc / "qemu.conf", "a") as f:
+            f.write(
+                f"\n# stratus test node {self.name}\n"
+                "cgroup_controllers = [ ]\n"
+                f"migration_port_min = {lo}\nmigration_port_max = {hi}\n"
+            )
+
+    def start(self) -> LibvirtNode:
+        for sub in BIND:
+            (self.base / sub).mkdir(mode=0o755, exist_ok=True)
+        self._write_config()
+        Path(BIND["stratus"]).mkdir(parents=True, exist_ok=True)
+        mounts = "\n".join(f"mount --bind {self.base / sub} {target}" for sub, target in BIND.items())
+        script = START.format(mounts=mounts, base=self.base)
+        subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], check=True)
+        deadline = time.monotonic() + 30
+        while not self.socket.exists():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"libvirtd of {self.name} did not create {self.socket}")
+            time.sleep(0.1)
+        self._wait_connectable()
+        return self
+
+    def _wait_connectable(self) -> None:
+        import libvirt
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                libvirt.open(self.uri).close()
+                return
+            except libvirt.libvirtError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _pid(self, name: str) -> int | None:
+        try:
+            return int((self.base / f"{name}.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _clean_libvirt(self) -> None:
+        import libvirt
+
+        try:
+            conn = libvirt.open(self.uri)
+        except libvirt.libvirtError:
+            return
+        try:
+            for dom in conn.listAllDomains():
+                try:
+                    if dom.isActive():
+                        dom.destroy()
+                    if dom.isPersistent():
+                        dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+                except libvirt.libvirtError:
+                    pass
+            for pool in conn.listAllStoragePools():
+                try:
+                    if pool.isActive():
+                        pool.destroy()
+                    if pool.isPersistent():
+                        pool.undefine()
+                except libvirt.libvirtError:
+                    pass
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self.socket.exists():
+            self._clean_libvirt()
+        for name in ("libvirtd", "virtlogd"):
+            pid = self._pid(name)
+            if pid and _alive(pid):
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(100):
+                    if not _alive(pid):
+                        break
+                    time.sleep(0.1)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def libvirt_node2(libvirt_daemon):
+    """A second libvirt host on this machine; yields the running ``LibvirtNode``."""
+    node = LibvirtNode().start()
+    try:
+        yield node
+    finally:
+        node.stop()
