@@ -1,0 +1,22 @@
+"""Drivers for the compute service's host side (the shape of Nova's libvirt driver).
+
+Plain Python (standard library + libvirt-python) so that modules ship them with
+AnsiballZ and tests drive them without Ansible:
+
+- :mod:`.domain`: domain XML as small frozen dataclasses (``Guest``, ``Disk``,
+  ``Interface``, ``Serial``, ``Console``, ``InstanceMetadata``) with
+  ``to_element()`` / ``from_element()``; "changed" is decided by comparing them.
+- :mod:`.libvirt_driver`: ``LibvirtDriver``, every call into libvirt (define, start,
+  stop, pause, managed save, resize, hotplug, undefine, host facts).
+- :mod:`.qemu_img`: ``QemuImg(run)``, the ``qemu-img`` runner (``--output=json``).
+- :mod:`.paths`: host paths of instances and cached images (Nova's layout).
+- :mod:`.host`: which virt type to use (``kvm``/``qemu``) and host capacity.
+- :mod:`.image_cache`: base images on a compute host (fetch, verify, convert, users).
+- :mod:`.instance`: turning the ``instance`` module's arguments into a ``Guest`` and
+  the disk files it needs.
+- :mod:`.config_drive`: the config-2 ISO (owned by the guest image work).
+- :mod:`.errors`: the typed exceptions, caught once in each module's ``main()``.
+
+Path from a module to libvirt: ``plugins/modules/instance.py`` → ``LibvirtDriver``
+(``libvirt_driver.py``) → ``libvirt``.
+"""

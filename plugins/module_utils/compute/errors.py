@@ -1,0 +1,53 @@
+"""Typed exceptions of the compute drivers; modules catch ``ComputeError`` in ``main()``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ComputeError(Exception):
+    """Base of every error raised by the compute drivers."""
+
+
+class InvalidInput(ComputeError, ValueError):
+    """An argument is malformed or impossible (bad MAC, RAM beyond the host, ...)."""
+
+
+class NotFound(ComputeError):
+    """An object the request relies on does not exist (a base image, a domain)."""
+
+
+class ImageNotFound(NotFound):
+    """The base image is not in the host's image cache."""
+
+
+class Conflict(ComputeError):
+    """The request clashes with the host's state (a foreign domain of that name,
+    an image still used by instance disks, a shrinking disk)."""
+
+
+class ChecksumMismatch(ComputeError):
+    """A downloaded or copied image does not have the expected checksum."""
+
+
+class LibvirtError(ComputeError):
+    """A libvirt call failed; carries the operation, the domain and libvirt's message."""
+
+    def __init__(self, operation: str, name: str, message: str):
+        self.operation = operation
+        self.name = name
+        self.message = message
+        super().__init__(f"libvirt {operation} of {name!r} failed: {message}")
+
+
+class CommandFailed(ComputeError):
+    """A command exited non-zero. Carries its argv, exit code and stderr."""
+
+    def __init__(self, argv: Sequence[str], rc: int, stderr: str, stdout: str = ""):
+        self.argv = list(argv)
+        self.rc = rc
+        self.stderr = (stderr or "").strip()
+        self.stdout = stdout or ""
+        super().__init__(
+            f"`{' '.join(self.argv)}` failed (rc={rc}): {self.stderr or '(no stderr)'}"
+        )
