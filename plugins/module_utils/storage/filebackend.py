@@ -52,6 +52,9 @@ class FileBackend:
                 "(roles/block_storage) or set 'directory' to an existing one"
             )
 
+    def path_of(self, volume_id: str) -> str:
+        return self._path(volume_name(volume_id))
+
     def _path(self, name: str) -> str:
         return os.path.join(self.directory, name)
 

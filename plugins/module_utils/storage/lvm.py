@@ -137,6 +137,9 @@ class LVMBackend:
         self.name = name
 
     # reads ---------------------------------------------------------------
+    def path_of(self, volume_id: str) -> str:
+        return f"/dev/{self.vg_name}/{volume_name(volume_id)}"
+
     def _vg(self) -> dict:
         vg = self.lvm.vg(self.vg_name)
         if vg is None:
