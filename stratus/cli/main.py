@@ -14,6 +14,10 @@ import sys
 # Modules that provide subcommands, in the order `stratus --help` lists them.
 COMMAND_MODULES: list[str] = [
     "stratus.cli.version",
+    "stratus.cli.serve",
+    "stratus.cli.db",
+    "stratus.cli.bootstrap",
+    "stratus.cli.token",
     "stratus.cli.compile",
     "stratus.cli.validate",
 ]

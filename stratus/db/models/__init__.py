@@ -1,1 +1,2 @@
 """Importing this package registers every table on ``Base.metadata`` (Alembic needs that)."""
+from stratus.db.models import identity  # noqa: F401

@@ -1,0 +1,91 @@
+"""Shared route dependencies: the database session, the caller, and policy checks.
+
+    from stratus.api.deps import Auth, DbSession, Policy
+
+    @router.get("/servers")
+    def list_servers(ctx: Auth, policy: Policy, db: DbSession):
+        policy.enforce("compute:servers:index", {"project_id": ctx.project_id})
+        ...
+
+- ``Auth`` validates ``X-Auth-Token`` (401 in the service's fault format when it is
+  missing, invalid, expired or revoked) and gives a :class:`RequestContext`.
+- ``Policy`` checks oslo.policy rules for that caller; ``enforce`` raises 403.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from stratus.api.errors import Forbidden, Unauthorized
+from stratus.db.session import DbSession
+from stratus.identity.context import RequestContext
+from stratus.identity.policy import Enforcer
+
+__all__ = ["Auth", "DbSession", "OptionalAuth", "Policy", "PolicyChecker", "RequestContext"]
+
+
+def _token_provider(request: Request):
+    from stratus.identity.tokens import TokenProvider
+
+    app = request.app
+    provider = getattr(app.state, "tokens", None)
+    if provider is None:
+        provider = app.state.tokens = TokenProvider(app.state.settings, app.state.fernet)
+    return provider
+
+
+def get_context(request: Request, db: DbSession) -> RequestContext:
+    token = request.headers.get("x-auth-token")
+    if not token:
+        raise Unauthorized(
+            "The request you have made requires authentication: send a token in X-Auth-Token.",
+            headers={
+                "WWW-Authenticate": f'Keystone uri="{request.app.state.settings.endpoint_url}/identity"'
+            },
+        )
+    ctx = _token_provider(request).validate(db, token)
+    request.state.context = ctx
+    return ctx
+
+
+def get_optional_context(request: Request, db: DbSession) -> RequestContext | None:
+    if not request.headers.get("x-auth-token"):
+        return None
+    return get_context(request, db)
+
+
+Auth = Annotated[RequestContext, Depends(get_context)]
+OptionalAuth = Annotated[RequestContext | None, Depends(get_optional_context)]
+
+
+class PolicyChecker:
+    def __init__(self, enforcer: Enforcer, ctx: RequestContext) -> None:
+        self.enforcer = enforcer
+        self.ctx = ctx
+
+    def _target(self, target: dict | None) -> dict:
+        base = {"project_id": self.ctx.project_id, "user_id": self.ctx.user_id}
+        if target:
+            base.update(target)
+        return base
+
+    def allowed(self, rule: str, target: dict | None = None) -> bool:
+        return self.enforcer.authorize(rule, self._target(target), self.ctx)
+
+    def enforce(self, rule: str, target: dict | None = None) -> None:
+        """Raise 403 unless the caller passes ``rule`` on ``target`` (a flat dict:
+        ``project_id``, ``user_id``, ``target.project.id``, …; defaults to the caller's
+        own project and user)."""
+        if not self.allowed(rule, target):
+            raise Forbidden(f"You are not authorized to perform the requested action: {rule}.")
+
+    __call__ = enforce
+
+
+def get_policy(request: Request, ctx: Auth) -> PolicyChecker:
+    return PolicyChecker(request.app.state.enforcer, ctx)
+
+
+Policy = Annotated[PolicyChecker, Depends(get_policy)]

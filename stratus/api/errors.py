@@ -1,0 +1,221 @@
+"""API errors and the one exception-handler layer that writes each service's fault.
+
+Routes and services raise :class:`ApiError` subclasses (``NotFound("Project x could not
+be found.")``); the handler installed by :func:`install_handlers` picks the fault format
+from the service the request path belongs to:
+
+- identity (Keystone): ``{"error": {"code": 404, "title": "Not Found", "message": …}}``
+- compute, volume (Nova, Cinder): ``{"itemNotFound": {"code": 404, "message": …}}``
+- network (Neutron): ``{"NeutronError": {"type": "…NotFound", "message": …, "detail": ""}}``
+- orchestration (Heat): ``{"code": 404, "title": "Not Found", "explanation": …,
+  "error": {"type": …, "message": …, "traceback": null}}``
+- image (Glance) and anything else: ``{"code": …, "title": …, "message": …}``
+
+Request validation errors become 400 in the same format; unknown paths 404; unexpected
+exceptions 500 (logged with the request id).
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("stratus.api")
+
+# Path prefix of each service (the controller serves them all on one port).
+SERVICE_PATHS: dict[str, str] = {
+    "identity": "/identity/v3",
+    "compute": "/compute/v2.1",
+    "network": "/network/v2.0",
+    "volume": "/volume/v3",
+    "image": "/image/v2",
+    "orchestration": "/orchestration/v1",
+}
+
+
+class ApiError(Exception):
+    """An error with an HTTP status. ``type`` names it for Neutron/Heat (defaults
+    from the class); ``headers`` are added to the response."""
+
+    status: int = 500
+    type: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        type: str | None = None,  # noqa: A002 - the wire name
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if type is not None:
+            self.type = type
+        self.headers = headers or {}
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class OverLimit(ApiError):
+    """Quota exceeded (Nova/Cinder ``overLimit`` 413, Neutron ``OverQuota`` 409)."""
+
+    status = 413
+
+
+class NotImplementedYet(ApiError):
+    status = 501
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+
+
+# Nova/Cinder fault names by status.
+NOVA_FAULTS = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflict",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+
+# Neutron exception type names by status (used when the error gives no type).
+NEUTRON_TYPES = {
+    400: "HTTPBadRequest",
+    401: "HTTPUnauthorized",
+    403: "HTTPForbidden",
+    404: "HTTPNotFound",
+    405: "HTTPMethodNotAllowed",
+    409: "HTTPConflict",
+    413: "OverQuota",
+    500: "HTTPInternalServerError",
+    501: "HTTPNotImplemented",
+    503: "HTTPServiceUnavailable",
+}
+
+
+def service_of(path: str) -> str | None:
+    for name, prefix in SERVICE_PATHS.items():
+        base = prefix.rsplit("/", 1)[0]  # /identity for /identity/v3
+        if path == base or path.startswith(base + "/"):
+            return name
+    return None
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def fault_body(service: str | None, status: int, message: str, type_: str | None = None) -> dict:
+    """The fault document ``service`` uses for ``status``/``message``."""
+    title = _title(status)
+    if service == "identity" or service is None:
+        return {"error": {"code": status, "title": title, "message": message}}
+    if service in ("compute", "volume"):
+        name = NOVA_FAULTS.get(status, "computeFault" if service == "compute" else "computeFault")
+        return {name: {"code": status, "message": message}}
+    if service == "network":
+        return {
+            "NeutronError": {
+                "type": type_ or NEUTRON_TYPES.get(status, "HTTPError"),
+                "message": message,
+                "detail": "",
+            }
+        }
+    if service == "orchestration":
+        return {
+            "code": status,
+            "title": title,
+            "explanation": message,
+            "error": {
+                "type": type_ or title.replace(" ", ""),
+                "message": message,
+                "traceback": None,
+            },
+        }
+    return {"code": status, "title": title, "message": message}
+
+
+def error_response(
+    request: Request, status: int, message: str, type_: str | None = None, headers=None
+) -> Response:
+    service = service_of(request.url.path)
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers)
+    return JSONResponse(
+        fault_body(service, status, message, type_), status_code=status, headers=headers
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",))
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "json_invalid":
+            return "The request body is not valid JSON."
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "Invalid input: " + "; ".join(parts)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(request, exc.status, exc.message, exc.type, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        return error_response(request, 400, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else _title(exc.status_code)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"The resource could not be found: {request.url.path}"
+        return error_response(request, exc.status_code, message, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error handling %s %s", request.method, request.url.path)
+        return error_response(
+            request, 500, "An unexpected error prevented the server from fulfilling your request."
+        )

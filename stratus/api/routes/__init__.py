@@ -1,0 +1,10 @@
+"""The router registry: one module per resource, ``stratus/api/routes/<service>/<resource>.py``,
+each exposing ``router = APIRouter()`` with paths relative to the service root
+(``/servers``, not ``/compute/v2.1/servers``). ``create_app`` mounts each module's router
+under its service's path (``stratus.api.errors.SERVICE_PATHS``), taken from the module's
+package name. Append your module to ROUTER_MODULES (one line, never reorder).
+"""
+
+ROUTER_MODULES: list[str] = [
+    "stratus.api.routes.identity.versions",
+]

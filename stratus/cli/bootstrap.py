@@ -1,0 +1,63 @@
+"""``stratus bootstrap``: the first admin, roles, region and service catalog
+(like ``keystone-manage bootstrap``). Idempotent: a second run changes nothing, except
+the admin password when a different one is given."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from stratus.cli._common import add_config_option, settings_from
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bootstrap", help="create the admin user, roles, region and catalog")
+    add_config_option(p)
+    p.add_argument("--admin-username", default=os.environ.get("STRATUS_ADMIN_USERNAME", "admin"))
+    p.add_argument(
+        "--admin-password",
+        default=None,
+        help="admin password (default $STRATUS_ADMIN_PASSWORD or $OS_BOOTSTRAP_PASSWORD)",
+    )
+    p.add_argument("--admin-project", default="admin")
+    p.add_argument("--region", default=None, help="region id (default: region setting)")
+    p.add_argument("--public-url", default=None, help="base URL of the endpoints")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from stratus.db.session import Database
+    from stratus.identity.bootstrap import bootstrap
+    from stratus.identity.fernet import FernetKeys
+
+    password = (
+        args.admin_password
+        or os.environ.get("STRATUS_ADMIN_PASSWORD")
+        or os.environ.get("OS_BOOTSTRAP_PASSWORD")
+    )
+    if not password:
+        print(
+            "stratus bootstrap: give the admin password with --admin-password or "
+            "STRATUS_ADMIN_PASSWORD",
+            file=sys.stderr,
+        )
+        return 2
+    settings = settings_from(args)
+    FernetKeys(settings.fernet_key_repository).setup()
+    db = Database(settings.database_url)
+    try:
+        with db.session() as s:
+            report = bootstrap(
+                s,
+                settings,
+                admin_username=args.admin_username,
+                admin_password=password,
+                admin_project=args.admin_project,
+                region=args.region or settings.region,
+                public_url=args.public_url or settings.endpoint_url,
+            )
+    finally:
+        db.dispose()
+    for line in report:
+        print(line)
+    return 0

@@ -1,0 +1,38 @@
+"""``stratus serve``: run the controller (every API on one port) with uvicorn."""
+
+from __future__ import annotations
+
+from stratus.cli._common import add_config_option, settings_from
+
+
+def register(sub) -> None:
+    p = sub.add_parser("serve", help="run the controller's API server")
+    add_config_option(p)
+    p.add_argument("--host", default=None, help="address to bind (default: bind_host setting)")
+    p.add_argument("--port", type=int, default=None, help="port (default: port setting, 8700)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import uvicorn
+
+    from stratus.api.app import create_app
+    from stratus.log import setup_logging
+
+    overrides = {}
+    if args.host:
+        overrides["bind_host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    settings = settings_from(args).model_copy(update=overrides)
+    setup_logging(settings.log_level, settings.log_json)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.bind_host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+    return 0

@@ -1,0 +1,131 @@
+"""The controller's settings: a YAML file, then ``STRATUS_*`` environment variables.
+
+Precedence, highest first: keyword arguments to :func:`load_settings`, environment
+variables (``STRATUS_DATABASE_URL``, ``STRATUS_PORT``, …), the YAML file, the defaults
+below. The file is the one named by ``--config``, else ``$STRATUS_CONFIG``, else
+``/etc/stratus/stratus.yaml`` when it exists. It is a flat YAML mapping of the field
+names below, e.g.::
+
+    database_url: postgresql+psycopg://stratus:secret@db.example/stratus
+    port: 8700
+    public_url: https://cloud.example:8700
+    token_expiration: 3600
+
+Other parts of the controller add their fields here (one block per area, with a
+comment), never read os.environ themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_CONFIG_FILE = Path("/etc/stratus/stratus.yaml")
+DEFAULT_PORT = 8700
+
+
+class _YamlFile(PydanticBaseSettingsSource):
+    """The settings file: a flat YAML mapping; a missing file is an empty one."""
+
+    def __init__(self, settings_cls, path: Path | None):
+        super().__init__(settings_cls)
+        self.data: dict[str, Any] = {}
+        if path is not None:
+            loaded = yaml.safe_load(Path(path).read_text()) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError(
+                    f"{path}: the settings file must be a YAML mapping of names to values"
+                )
+            self.data = loaded
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STRATUS_", extra="ignore")
+
+    # --- database ---------------------------------------------------------------------
+    # SQLite (WAL) by default; PostgreSQL as postgresql+psycopg://user:pw@host/db
+    database_url: str = "sqlite:////var/lib/stratus/stratus.db"
+    database_echo: bool = False
+
+    # --- HTTP -------------------------------------------------------------------------
+    bind_host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    # The URL clients use to reach the controller (catalog endpoints are built from it).
+    # Empty: http://<bind_host>:<port>.
+    public_url: str = ""
+    region: str = "RegionOne"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # --- identity ---------------------------------------------------------------------
+    fernet_key_repository: Path = Path("/etc/stratus/fernet-keys")
+    fernet_max_active_keys: int = Field(3, ge=2)
+    token_expiration: int = Field(3600, ge=1, description="token lifetime in seconds")
+    # oslo.policy file (YAML/JSON) overriding the default rules; empty: defaults only.
+    policy_file: str = ""
+    bcrypt_rounds: int = Field(12, ge=4, le=31)
+    # How long revocation events are kept after the tokens they revoke expired.
+    revocation_grace: int = 3600
+
+    # --- jobs -------------------------------------------------------------------------
+    job_concurrency: int = Field(2, ge=1)
+    state_dir: Path = Path("/var/lib/stratus")
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @property
+    def endpoint_url(self) -> str:
+        """The public base URL (no trailing slash)."""
+        if self.public_url:
+            return self.public_url
+        host = self.bind_host if self.bind_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return (init_settings, env_settings, _YamlFile(settings_cls, _config_path()))
+
+
+_explicit_path: Path | None = None
+
+
+def _config_path() -> Path | None:
+    if _explicit_path is not None:
+        return _explicit_path
+    env = os.environ.get("STRATUS_CONFIG")
+    if env:
+        return Path(env)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from ``config_file`` (or $STRATUS_CONFIG, or the default file), the
+    environment and ``overrides``. A named file that does not exist is an error."""
+    global _explicit_path
+    if config_file is not None and not Path(config_file).is_file():
+        raise FileNotFoundError(f"settings file {config_file} does not exist")
+    _explicit_path = Path(config_file) if config_file is not None else None
+    try:
+        return Settings(**overrides)
+    finally:
+        _explicit_path = None
