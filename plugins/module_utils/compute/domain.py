@@ -65,19 +65,29 @@ class Disk:
     bus: str = "virtio"
     device: str = "disk"  # disk | cdrom
     format: str = "qcow2"  # the driver type: qcow2 | raw
-    source_type: str = "file"  # file | block
-    serial: str = ""
+    source_type: str = "file"  # file | block | network (then source is the export name)
+    serial: str = ""  # a volume's id, as Nova and the block-storage service set it
     readonly: bool = False
+    shareable: bool = False
+    protocol: str = ""  # network disks: nbd
+    host: str = ""
+    port: int = 0
 
     def to_element(self) -> ET.Element:
         elem = ET.Element("disk", type=self.source_type, device=self.device)
         _sub(elem, "driver", name="qemu", type=self.format)
-        _sub(elem, "source", **{("dev" if self.source_type == "block" else "file"): self.source})
+        if self.source_type == "network":
+            src = _sub(elem, "source", protocol=self.protocol, name=self.source)
+            _sub(src, "host", name=self.host, port=str(self.port) if self.port else "")
+        else:
+            _sub(elem, "source", **{("dev" if self.source_type == "block" else "file"): self.source})
         _sub(elem, "target", dev=self.target, bus=self.bus)
         if self.serial:
             _sub(elem, "serial", self.serial)
         if self.readonly:
             _sub(elem, "readonly")
+        if self.shareable:
+            _sub(elem, "shareable")
         return elem
 
     @classmethod
@@ -86,8 +96,9 @@ class Disk:
         target = elem.find("target")
         driver = elem.find("driver")
         src = ""
+        host = source.find("host") if source is not None else None
         if source is not None:
-            src = source.get("file") or source.get("dev") or ""
+            src = source.get("file") or source.get("dev") or source.get("name") or ""
         return cls(
             target=target.get("dev", "") if target is not None else "",
             source=src,
@@ -97,6 +108,10 @@ class Disk:
             source_type=elem.get("type", "file"),
             serial=(elem.findtext("serial") or "").strip(),
             readonly=elem.find("readonly") is not None,
+            shareable=elem.find("shareable") is not None,
+            protocol=source.get("protocol", "") if source is not None else "",
+            host=host.get("name", "") if host is not None else "",
+            port=int(host.get("port", "0")) if host is not None else 0,
         )
 
 
@@ -259,10 +274,12 @@ class Guest:
         return max(self.max_memory_kib, self.memory_kib)
 
     def normalized(self) -> Guest:
-        """The same guest with libvirt's spellings folded (machine alias, max = current)."""
+        """The same guest with libvirt's spellings folded: machine alias, max = current when
+        unset, disks in target order (libvirt keeps them sorted by bus and name)."""
         return replace(
             self,
             machine=normalize_machine(self.machine),
+            disks=tuple(sorted(self.disks, key=lambda d: (d.target, d.source))),
             max_vcpus=self.vcpus_max,
             max_memory_kib=self.memory_max_kib,
         )

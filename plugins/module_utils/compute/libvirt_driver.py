@@ -16,6 +16,7 @@ save: shut off with a saved memory image), ``stopped`` (shut off), ``crashed``,
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -216,10 +217,8 @@ class LibvirtDriver:
         Returns True when the guest stopped cleanly. ``timeout=0`` destroys at once."""
         dom = self._domain(name)
         if timeout > 0:
-            try:
+            with contextlib.suppress(libvirt.libvirtError):
                 dom.shutdown()
-            except libvirt.libvirtError:
-                pass
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if not dom.isActive():
