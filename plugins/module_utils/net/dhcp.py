@@ -1,0 +1,190 @@
+"""The DHCP service of one network: namespace, port, files, dnsmasq — as Neutron's agent.
+
+``DhcpService(run, network_id).ensure_present(config, port)`` makes, in order:
+
+1. namespace ``qdhcp-<network id>``;
+2. the DHCP port: ``tap<port>`` in the network's bridge, ``ns-<port>`` in the namespace
+   with the port's MAC and fixed IPs (the bridge must exist: BridgeMissing otherwise);
+3. ``/var/lib/stratus/dhcp/<network id>/{host,opts}`` written when their text changed;
+4. dnsmasq: started if not running, restarted if its command line changed, sent
+   SIGHUP if only the files changed (leases kept), left alone otherwise.
+
+A failure while creating removes what this call created. ``ensure_absent`` stops
+dnsmasq and deletes the port, the namespace and the state directory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+
+from ansible_collections.stratus.cloud.plugins.module_utils.net import service_port
+from ansible_collections.stratus.cloud.plugins.module_utils.net.dnsmasq import (
+    DhcpConfig,
+    Dnsmasq,
+    InvalidDhcpConfig,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
+    NS_DEV_PREFIX,
+    IPWrapper,
+    dhcp_ns,
+    normalize_mac,
+    ns_name,
+)
+
+STATE_BASE = "/var/lib/stratus/dhcp"
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _write_atomic(path: str, text: str) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+class DhcpService:
+    def __init__(self, run, network_id: str, state_base: str = STATE_BASE) -> None:
+        self.run = run
+        self.network_id = network_id
+        self.namespace = dhcp_ns(network_id)
+        self.root = IPWrapper(run=run)
+        self.ns = IPWrapper(self.namespace, run=run)
+        self.state_dir = os.path.join(state_base, network_id)
+        self.dnsmasq = Dnsmasq(run, self.namespace, self.state_dir)
+
+    # -- reading -------------------------------------------------------------------
+    def config(self, port: dict, subnets, hosts, **kw) -> DhcpConfig:
+        return DhcpConfig(network_id=self.network_id, interface=ns_name(port["id"]),
+                          state_dir=self.state_dir, subnets=subnets, hosts=hosts, **kw)
+
+    def port_cidrs(self, cfg: DhcpConfig, port: dict) -> list[str]:
+        """The DHCP port's fixed IPs with their subnets' prefix; each subnet needs one."""
+        cidrs = []
+        for ip in port.get("ips") or []:
+            sub = cfg.subnet_of(ip)
+            if sub is None:
+                raise InvalidDhcpConfig(
+                    f"DHCP port {port['id']}: IP {ip} is in none of the network's subnets")
+            cidrs.append(f"{ipaddress.ip_address(ip)}/{sub.network.prefixlen}")
+        for sub in cfg.subnets:
+            if not any(ipaddress.ip_interface(c).ip in sub.network for c in cidrs):
+                raise InvalidDhcpConfig(
+                    f"DHCP port {port['id']} has no IP in subnet {sub.id} ({sub.cidr}); "
+                    "dnsmasq can only serve subnets it has an address in: add one to port.ips")
+        return sorted(cidrs)
+
+    def _ports_in_ns(self) -> list[str]:
+        if not self.ns.namespace_exists():
+            return []
+        return [d.name for d in self.ns.get_devices() if d.name.startswith(NS_DEV_PREFIX)]
+
+    def facts(self) -> dict:
+        """What is on the host now, as the module's before/after."""
+        if not self.ns.namespace_exists():
+            return {}
+        ports = [service_port.port_facts(self.ns, n) for n in self._ports_in_ns()]
+        argv = self.dnsmasq.running_argv()
+        return {
+            "namespace": self.namespace,
+            "port": ports[0] if ports else {},
+            "dnsmasq": {"pid": self.dnsmasq.pid(), "argv": argv or []},
+            "hosts": _read(os.path.join(self.state_dir, "host")) or "",
+            "opts": _read(os.path.join(self.state_dir, "opts")) or "",
+        }
+
+    @staticmethod
+    def _diffable(facts: dict) -> dict:
+        """Facts without the pid (a restart is seen in argv; the pid is noise)."""
+        if not facts:
+            return {}
+        out = dict(facts)
+        out["dnsmasq"] = {"argv": facts["dnsmasq"]["argv"]}
+        return out
+
+    # -- changing ------------------------------------------------------------------
+    def ensure_present(self, cfg: DhcpConfig, port: dict, check_mode: bool = False):
+        """Returns (changed, before, after, actions)."""
+        cidrs = self.port_cidrs(cfg, port)
+        inner = ns_name(port["id"])
+        mac = normalize_mac(port["mac"])
+        service_port.require_bridge(self.root, self.network_id)
+        before = self.facts()
+        files = cfg.files()
+        argv = cfg.argv()
+        want = {
+            "namespace": self.namespace,
+            "port": {"device": inner, "mac": mac, "addresses": cidrs},
+            "dnsmasq": {"argv": argv},
+            "hosts": files["host"],
+            "opts": files["opts"],
+        }
+        actions = []
+        running = before.get("dnsmasq", {}).get("argv") or None
+        if not before:
+            actions.append("create namespace")
+        if before.get("port") != want["port"]:
+            actions.append("plug port")
+        stale = [n for n in self._ports_in_ns() if n != inner]
+        if stale:
+            actions.append("unplug old ports")
+        files_changed = before.get("hosts") != files["host"] or before.get("opts") != files["opts"]
+        if files_changed:
+            actions.append("write files")
+        if running is None:
+            actions.append("start dnsmasq")
+        elif running != argv:
+            actions.append("restart dnsmasq")
+        elif files_changed:
+            actions.append("reload dnsmasq")
+        if not actions or check_mode:
+            return bool(actions), self._diffable(before), want, actions
+
+        created = self.ns.netns.ensure(self.namespace)
+        try:
+            # No DAD in the service namespace: addresses are usable at once.
+            self.ns.sysctl("net.ipv6.conf.default.accept_dad", 0)
+            self.ns.sysctl("net.ipv6.conf.all.accept_dad", 0)
+            for name in stale:
+                service_port.unplug(self.root, name[len(NS_DEV_PREFIX):])
+            service_port.plug(self.root, self.ns, self.network_id, port["id"], inner, mac,
+                              cidrs, cfg.mtu)
+            os.makedirs(self.state_dir, mode=0o755, exist_ok=True)
+            if files_changed:
+                _write_atomic(os.path.join(self.state_dir, "host"), files["host"])
+                _write_atomic(os.path.join(self.state_dir, "opts"), files["opts"])
+            if running is None:
+                self.dnsmasq.start(argv)
+            elif running != argv:
+                self.dnsmasq.stop()
+                self.dnsmasq.start(argv)
+            elif files_changed:
+                self.dnsmasq.reload()
+        except Exception:
+            if created:
+                self._remove()
+            raise
+        return True, self._diffable(before), self._diffable(self.facts()), actions
+
+    def _remove(self) -> None:
+        self.dnsmasq.stop()
+        for name in self._ports_in_ns():
+            service_port.unplug(self.root, name[len(NS_DEV_PREFIX):])
+        self.ns.netns.ensure_absent(self.namespace)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def ensure_absent(self, check_mode: bool = False):
+        """Returns (changed, before, after)."""
+        before = self.facts()
+        exists = bool(before) or os.path.exists(self.state_dir) or self.dnsmasq.pid()
+        if exists and not check_mode:
+            self._remove()
+        return bool(exists), self._diffable(before), {}
