@@ -627,6 +627,11 @@ class IPWrapper:
                 "forward_delay", "0")
         return dev
 
+    def add_tap(self, name: str) -> IPDevice:
+        """A persistent tap device (for a guest NIC made in advance of libvirt)."""
+        self.ip("tuntap", "add", "dev", _check_name(name), "mode", "tap")
+        return self.device(name)
+
     def add_dummy(self, name: str) -> IPDevice:
         return self._add_link(name, "dummy")
 

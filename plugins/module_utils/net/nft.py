@@ -1,0 +1,80 @@
+"""The ``nft`` tool: apply a script atomically (``nft -f -``) and read JSON (``nft -j``).
+
+``Nft(run, namespace=None)``; the namespace makes it run under ``ip netns exec``.
+A script given to ``apply`` is one kernel transaction: all of it or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
+    CommandFailed,
+    Runner,
+    check_output,
+    netns_exec,
+    subprocess_run,
+)
+
+
+class NftError(CommandFailed):
+    """nft rejected a script or a command."""
+
+
+class Nft:
+    def __init__(self, run: Runner | None = None, namespace: str | None = None):
+        self.run: Runner = run or subprocess_run
+        self.namespace = namespace or None
+
+    def _argv(self, *args: str) -> list[str]:
+        return netns_exec(["nft", *args], self.namespace)
+
+    def apply(self, script: str) -> None:
+        """Run ``script`` with ``nft -f -`` as one atomic transaction."""
+        argv = self._argv("-f", "-")
+        try:
+            check_output(self.run, argv, script)
+        except CommandFailed as exc:
+            raise NftError(exc.argv, exc.rc, exc.stderr, exc.stdout) from None
+
+    def list_json(self, *what: str) -> list[dict]:
+        """``nft -j list WHAT`` as the list under "nftables" (metainfo dropped).
+
+        A missing table/chain/map gives ``[]`` rather than an error.
+        """
+        rc, out, err = self.run(self._argv("-j", "list", *what))
+        if rc != 0:
+            if "No such file or directory" in err or "does not exist" in err:
+                return []
+            raise NftError(self._argv("-j", "list", *what), rc, err, out)
+        items = json.loads(out or "{}").get("nftables", [])
+        return [i for i in items if "metainfo" not in i]
+
+    def list_text(self, *what: str) -> str:
+        rc, out, _err = self.run(self._argv("list", *what))
+        return out if rc == 0 else ""
+
+    def table_exists(self, family: str, table: str) -> bool:
+        return bool(self.list_json("table", family, table))
+
+    def chain_rules(self, family: str, table: str, chain: str) -> list[dict] | None:
+        """The chain's rules (JSON objects), or None when the chain does not exist."""
+        items = self.list_json("chain", family, table, chain)
+        if not items:
+            return None
+        return [i["rule"] for i in items if "rule" in i]
+
+    def map_elements(self, family: str, table: str, name: str) -> dict:
+        """A map's elements as {key: value} (values as nft gives them)."""
+        for item in self.list_json("map", family, table, name):
+            if "map" in item:
+                result = {}
+                for key, value in item["map"].get("elem", []):
+                    result[key if not isinstance(key, dict) else json.dumps(key)] = value
+                return result
+        return {}
+
+
+def quote(name: str) -> str:
+    """A name as an nft string literal."""
+    return '"' + str(name).replace('"', "") + '"'

@@ -1,0 +1,340 @@
+"""Stateful security groups per port with nftables (``table inet stratus_sg``).
+
+Design: the bridge family has no conntrack, so :mod:`.port_security` marks every
+bridged frame in ``table bridge stratus_ports``: the low 16 bits of the packet mark are
+the number of the port that sent it, the high 16 bits the number of the port it goes
+to. With br_netfilter on (``modprobe br_netfilter``;
+``net.bridge.bridge-nf-call-iptables=1``, ``...-ip6tables=1``) bridged IP packets then
+cross the inet ``forward`` hook, where ``ct state`` works but ``iifname`` is the bridge;
+there this driver's base chain dispatches on the marks::
+
+    meta mark & 0x0000ffff vmap @egress    # -> chain e-<tap>: what the port may send
+    meta mark & 0xffff0000 vmap @ingress   # -> chain g-<tap>: what the port may receive
+
+``e-<tap>`` returns (so that a packet between two ports of the host is checked against
+the receiver's ingress too) for established/related packets, DHCP requests, IPv6
+neighbour discovery and the allowed rules, and drops the rest. ``g-<tap>`` accepts
+established/related, DHCP replies, neighbour discovery and the allowed rules and drops
+the rest. Rule changes replace a port's chains in one ``nft -f`` transaction; the
+established/related rule comes first in both chains, so existing flows survive.
+
+Rules take Neutron's shape: direction, ethertype (IPv4/IPv6), protocol (tcp, udp, icmp,
+icmpv6, sctp, any or a number), port_range_min/max (for ICMP: type/code),
+remote_ip_prefix or remote_group_id (its members' IPs are input, ``remote_groups``).
+A group given without rules gets Neutron's default group rules: egress anywhere (IPv4
+and IPv6), ingress only from members of the same group.
+
+Limitation: there are no conntrack zones per network, so overlapping IPs of two
+networks on one host share conntrack entries.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
+    InvalidInput,
+    NetError,
+    validate_cidr,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
+from ansible_collections.stratus.cloud.plugins.module_utils.net.port_security import (
+    PortSecurity,
+    digest,
+    rule_line,
+)
+
+FAMILY = "inet"
+TABLE = "stratus_sg"
+
+PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "ipv6-icmp": 58, "sctp": 132,
+             "dccp": 33, "gre": 47, "esp": 50, "ah": 51}
+PORT_PROTOCOLS = {6, 17, 132, 33}
+ETHERTYPES = {"IPv4": 4, "IPv6": 6}
+
+
+class PortNotSecured(NetError):
+    """The port has no mark: plug it with port security before applying groups."""
+
+
+def base_script() -> str:
+    t = f"{FAMILY} {TABLE}"
+    return "\n".join([
+        f"add table {t}",
+        f"add chain {t} forward {{ type filter hook forward priority 0; policy accept; }}",
+        f"add map {t} egress {{ type mark : verdict; }}",
+        f"add map {t} ingress {{ type mark : verdict; }}",
+        f"flush chain {t} forward",
+        f"add rule {t} forward meta mark & 0x0000ffff vmap @egress",
+        f"add rule {t} forward meta mark & 0xffff0000 vmap @ingress",
+        "",
+    ])
+
+
+def egress_chain(device: str) -> str:
+    return f"e-{device}"
+
+
+def ingress_chain(device: str) -> str:
+    return f"g-{device}"
+
+
+@dataclass
+class Rule:
+    direction: str = "ingress"
+    ethertype: str = "IPv4"
+    protocol: str | int | None = None
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Rule:
+        if not isinstance(d, dict):
+            raise InvalidInput(f"a rule must be a mapping, got {d!r}")
+        unknown = set(d) - set(cls.__dataclass_fields__) - {"id", "security_group_id",
+                                                             "description"}
+        if unknown:
+            raise InvalidInput(f"rule {d!r}: unknown keys {sorted(unknown)}")
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__}).validate()
+
+    def validate(self) -> Rule:
+        where = f"rule {self.direction} {self.ethertype} {self.protocol}"
+        if self.direction not in ("ingress", "egress"):
+            raise InvalidInput(f"{where}: direction must be ingress or egress")
+        if self.ethertype not in ETHERTYPES:
+            raise InvalidInput(f"{where}: ethertype must be IPv4 or IPv6")
+        self.protocol = self._proto_number()
+        if self.remote_ip_prefix and self.remote_group_id:
+            raise InvalidInput(f"{where}: give remote_ip_prefix or remote_group_id, not both")
+        if self.remote_ip_prefix:
+            try:
+                net = ipaddress.ip_network(str(self.remote_ip_prefix), strict=False)
+            except ValueError:
+                raise InvalidInput(f"{where}: remote_ip_prefix {self.remote_ip_prefix!r} "
+                                   "is not a CIDR") from None
+            if net.version != ETHERTYPES[self.ethertype]:
+                raise InvalidInput(f"{where}: remote_ip_prefix {net} is not {self.ethertype}")
+            self.remote_ip_prefix = str(net)
+        lo, hi = self.port_range_min, self.port_range_max
+        if self.protocol in PORT_PROTOCOLS:
+            if lo is None and hi is not None:
+                raise InvalidInput(f"{where}: port_range_max without port_range_min")
+            for p in (lo, hi):
+                if p is not None and not 1 <= int(p) <= 65535:
+                    raise InvalidInput(f"{where}: port {p} is out of range 1..65535")
+            if lo is not None and hi is not None and int(lo) > int(hi):
+                raise InvalidInput(f"{where}: port_range_min {lo} > port_range_max {hi}")
+        elif self.protocol in (1, 58):
+            for p in (lo, hi):
+                if p is not None and not 0 <= int(p) <= 255:
+                    raise InvalidInput(f"{where}: ICMP type/code {p} is out of range 0..255")
+            if lo is None and hi is not None:
+                raise InvalidInput(f"{where}: an ICMP code needs a type (port_range_min)")
+        elif lo is not None or hi is not None:
+            raise InvalidInput(f"{where}: port ranges need protocol tcp, udp, sctp, dccp or icmp")
+        return self
+
+    def _proto_number(self) -> int | None:
+        p = self.protocol
+        if p is None or str(p).lower() in ("", "any", "all"):
+            return None
+        if isinstance(p, int) or str(p).isdigit():
+            n = int(p)
+            if not 0 <= n <= 255:
+                raise InvalidInput(f"protocol number {n} is out of range 0..255")
+        elif str(p).lower() in PROTOCOLS:
+            n = PROTOCOLS[str(p).lower()]
+        else:
+            raise InvalidInput(f"protocol {p!r} is not tcp, udp, icmp, icmpv6, sctp, any "
+                               "or a number 0..255")
+        if n == 1 and self.ethertype == "IPv6":
+            n = 58  # Neutron accepts icmp with IPv6 and means ICMPv6
+        return n
+
+    def render(self, remote_groups: dict[str, list[str]]) -> str | None:
+        """The nft match + verdict-less text, or None when it matches nothing."""
+        ver = ETHERTYPES[self.ethertype]
+        ipkw = "ip" if ver == 4 else "ip6"
+        addr = "saddr" if self.direction == "ingress" else "daddr"
+        parts = [f"meta nfproto {'ipv4' if ver == 4 else 'ipv6'}"]
+        if self.protocol is not None:
+            parts.append(f"meta l4proto {self.protocol}")
+            lo, hi = self.port_range_min, self.port_range_max
+            if self.protocol in PORT_PROTOCOLS and lo is not None:
+                hi = lo if hi is None else hi
+                parts.append(f"th dport {lo}" if int(lo) == int(hi) else f"th dport {lo}-{hi}")
+            elif self.protocol in (1, 58) and lo is not None:
+                kw = "icmp" if self.protocol == 1 else "icmpv6"
+                parts.append(f"{kw} type {int(lo)}")
+                if hi is not None:
+                    parts.append(f"{kw} code {int(hi)}")
+        if self.remote_ip_prefix and ipaddress.ip_network(self.remote_ip_prefix).prefixlen:
+            parts.append(f"{ipkw} {addr} {self.remote_ip_prefix}")
+        elif self.remote_group_id:
+            if self.remote_group_id not in remote_groups:
+                raise InvalidInput(
+                    f"rule refers to remote group {self.remote_group_id} but remote_groups "
+                    "does not list its members; pass remote_groups."
+                    f"{self.remote_group_id} (a list of IPs, possibly empty)")
+            members = sorted({
+                str(ipaddress.ip_interface(validate_cidr(m)).ip)
+                for m in remote_groups[self.remote_group_id]
+                if ipaddress.ip_interface(validate_cidr(m)).version == ver
+            }, key=lambda a: ipaddress.ip_address(a))
+            if not members:
+                return None
+            parts.append(f"{ipkw} {addr} {{ {', '.join(members)} }}")
+        return " ".join(parts)
+
+
+def default_rules(group_id: str) -> list[Rule]:
+    """Neutron's default group: egress anywhere, ingress from the same group."""
+    return [Rule("egress", "IPv4"), Rule("egress", "IPv6"),
+            Rule("ingress", "IPv4", remote_group_id=group_id),
+            Rule("ingress", "IPv6", remote_group_id=group_id)]
+
+
+@dataclass
+class PortGroupsSpec:
+    device: str
+    security_groups: list[dict] = field(default_factory=list)  # [{id, rules?}]
+    remote_groups: dict[str, list[str]] = field(default_factory=dict)
+
+    def rules(self) -> list[Rule]:
+        rules: list[Rule] = []
+        for group in self.security_groups:
+            if not isinstance(group, dict) or not group.get("id"):
+                raise InvalidInput(f"security group {group!r} needs an id")
+            if group.get("rules") is None:
+                rules += default_rules(str(group["id"]))
+            else:
+                rules += [Rule.from_dict(r) for r in group["rules"]]
+        return rules
+
+
+FIXED_EGRESS = [
+    "ct state established,related return",
+    "ct state invalid drop",
+    "meta nfproto ipv4 udp sport 68 udp dport 67 return",
+    "meta nfproto ipv6 icmpv6 type { nd-router-solicit, nd-neighbor-solicit, "
+    "nd-neighbor-advert, mld-listener-report, mld2-listener-report } return",
+]
+FIXED_INGRESS = [
+    "ct state established,related accept",
+    "ct state invalid drop",
+    "meta nfproto ipv4 udp sport 67 udp dport 68 accept",
+    "meta nfproto ipv6 icmpv6 type { nd-router-advert, nd-neighbor-solicit, "
+    "nd-neighbor-advert } accept",
+]
+
+
+def chain_rules(spec: PortGroupsSpec) -> tuple[list[str], list[str]]:
+    egress, ingress = list(FIXED_EGRESS), list(FIXED_INGRESS)
+    seen = set()
+    for rule in spec.rules():
+        text = rule.render(spec.remote_groups or {})
+        if text is None:
+            continue
+        target = egress if rule.direction == "egress" else ingress
+        line = f"{text} {'return' if rule.direction == 'egress' else 'accept'}"
+        if (rule.direction, line) in seen:
+            continue
+        seen.add((rule.direction, line))
+        target.append(line)
+    egress.append("drop")
+    ingress.append("drop")
+    return egress, ingress
+
+
+class SecurityGroups:
+    """Per-port security group chains of one host (or namespace)."""
+
+    def __init__(self, nft: Nft):
+        self.nft = nft
+        self.ports = PortSecurity(nft)
+
+    def read(self, device: str) -> dict | None:
+        eg = self.nft.chain_rules(FAMILY, TABLE, egress_chain(device))
+        ig = self.nft.chain_rules(FAMILY, TABLE, ingress_chain(device))
+        if eg is None and ig is None:
+            return None
+        emap = self.nft.map_elements(FAMILY, TABLE, "egress")
+        marks = [int(k) for k, v in emap.items()
+                 if isinstance(v, dict) and v.get("jump", {}).get("target") == egress_chain(device)]
+        return {"device": device, "mark": marks[0] if marks else None,
+                "egress": [r.get("comment") for r in eg or []],
+                "ingress": [r.get("comment") for r in ig or []]}
+
+    def render(self, spec: PortGroupsSpec, mark: int) -> tuple[str, dict, dict]:
+        egress, ingress = chain_rules(spec)
+        t = f"{FAMILY} {TABLE}"
+        ec, gc = egress_chain(spec.device), ingress_chain(spec.device)
+        lines = [base_script()]
+        for chain, rules in ((ec, egress), (gc, ingress)):
+            lines += [f"add chain {t} {chain}", f"flush chain {t} {chain}"]
+            lines += [rule_line(FAMILY, TABLE, chain, r) for r in rules]
+        lines += [f"add element {t} egress {{ {mark:#x} : jump {ec} }}",
+                  f"add element {t} ingress {{ {mark << 16:#x} : jump {gc} }}"]
+        want = {"device": spec.device, "mark": mark,
+                "egress": [digest(r) for r in egress], "ingress": [digest(r) for r in ingress]}
+        return "\n".join(lines) + "\n", want, {"egress": egress, "ingress": ingress}
+
+    def ensure_present(self, spec: PortGroupsSpec, check: bool = False
+                       ) -> tuple[bool, dict | None, dict, dict]:
+        """(changed, before, after, rendered rule texts)."""
+        mark = self.ports.mark_of(spec.device)
+        if mark is None:
+            raise PortNotSecured(
+                f"port device {spec.device} has no port security on this host; plug it with "
+                "stratus.cloud.port (port_security_enabled: true) before applying groups")
+        script, want, texts = self.render(spec, mark)
+        before = self.read(spec.device)
+        if before == want:
+            return False, before, before, texts
+        if not check:
+            self.nft.apply(script)
+        return True, before, want, texts
+
+    def rules_text(self, device: str) -> dict:
+        """The port's chains as nft prints them (for diffs)."""
+        return {
+            "egress": _rule_lines(self.nft.list_text("chain", FAMILY, TABLE, egress_chain(device))),
+            "ingress": _rule_lines(self.nft.list_text("chain", FAMILY, TABLE,
+                                                      ingress_chain(device))),
+        }
+
+    def remove_script(self, device: str) -> str:
+        t = f"{FAMILY} {TABLE}"
+        lines = []
+        for name, chain in (("egress", egress_chain(device)), ("ingress", ingress_chain(device))):
+            for key, value in self.nft.map_elements(FAMILY, TABLE, name).items():
+                if isinstance(value, dict) and value.get("jump", {}).get("target") == chain:
+                    lines.append(f"delete element {t} {name} {{ {int(key):#x} }}")
+            if self.nft.chain_rules(FAMILY, TABLE, chain) is not None:
+                lines += [f"flush chain {t} {chain}", f"delete chain {t} {chain}"]
+        return "\n".join(lines) + "\n" if lines else ""
+
+    def ensure_absent(self, device: str, check: bool = False) -> tuple[bool, dict | None, None]:
+        before = self.read(device)
+        if before is None:
+            return False, None, None
+        if not check:
+            self.nft.apply(self.remove_script(device))
+            if self.nft.table_exists(FAMILY, TABLE) and not \
+                    self.nft.map_elements(FAMILY, TABLE, "egress"):
+                self.nft.apply(f"delete table {FAMILY} {TABLE}\n")
+        return True, before, None
+
+
+def _rule_lines(text: str) -> list[str]:
+    lines = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("table ", "chain ", "}")):
+            continue
+        lines.append(line.split(" comment ")[0])
+    return lines
+

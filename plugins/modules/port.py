@@ -1,0 +1,227 @@
+#!/usr/bin/python
+# Copyright: Stratus contributors
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+---
+module: port
+short_description: Plug a port into its network's bridge, with port security (anti-spoofing)
+description:
+  - Plugs a guest NIC (C(kind=tap), the tap C(tap) + 11 chars of the port id, made by
+    libvirt or made here in advance) or a namespace device (C(kind=namespace), a veth
+    whose peer is put into I(netns) with the port's MAC, fixed IPs and gateway, as
+    Neutron's interface driver does) into the bridge of I(network_id).
+  - With I(port_security_enabled), only frames with the port's MAC and fixed IPs (and
+    allowed address pairs) may leave the port; everything else, including ARP for other
+    IPs and DHCP server replies, is dropped by nftables' bridge family (table
+    C(bridge stratus_ports)). The port also gets the packet mark that
+    M(stratus.cloud.security_group) matches.
+  - Deleting removes the tap (and its veth peer), the port's nft chains, map elements
+    and security group chains. A namespace made for the port is left to its owner.
+version_added: "0.1.0"
+author: Stratus contributors
+options:
+  port_id:
+    description: The port's id; the tap is named C(tap) + its first 11 characters.
+    type: str
+    required: true
+  network_id:
+    description: The port's network; its bridge must exist (M(stratus.cloud.network)).
+    type: str
+    required: true
+  state:
+    description: Whether the port should be plugged.
+    type: str
+    choices: [present, absent]
+    default: present
+  kind:
+    description: C(tap) for a guest NIC, C(namespace) for a veth into I(netns).
+    type: str
+    choices: [tap, namespace]
+    default: tap
+  mac_address:
+    description: The port's MAC; required for namespace ports and for port security.
+    type: str
+  fixed_ips:
+    description:
+      - The port's addresses as CIDRs (C(10.0.0.5/24)); set on a namespace device, and
+        the only source IPs port security lets out.
+    type: list
+    elements: str
+    default: []
+  allowed_address_pairs:
+    description: Extra (ip_address[, mac_address]) pairs the port may send from.
+    type: list
+    elements: dict
+    default: []
+  port_security_enabled:
+    description: Drop frames with other source MACs/IPs than the port's own.
+    type: bool
+    default: true
+  netns:
+    description: C(kind=namespace) only. The namespace the device goes into.
+    type: str
+  device:
+    description: C(kind=namespace) only. The device's name in I(netns) (default C(ns-) + 11 chars).
+    type: str
+  gateway:
+    description: C(kind=namespace) only. Default route of I(netns) through the device.
+    type: str
+  mtu:
+    description: MTU of the tap and of the namespace device.
+    type: int
+  namespace:
+    description: Treat this network namespace as the host (multi-host simulation and tests).
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: Plans the changes and reports them without making them.
+  diff_mode:
+    support: full
+    description: The port's plug facts and port security before and after.
+"""
+
+EXAMPLES = r"""
+- name: Plug a guest's NIC with anti-spoofing
+  stratus.cloud.port:
+    port_id: 5b2e7c11-90aa-4f3e-b1c2-6e0d9a7f3c21
+    network_id: 3f2a9c1e-7b44-4d1a-9a8e-0c5d2f6b1a77
+    mac_address: fa:16:3e:12:34:56
+    fixed_ips: [10.0.0.5/24]
+
+- name: Plug a service port into a namespace
+  stratus.cloud.port:
+    port_id: 9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a
+    network_id: 3f2a9c1e-7b44-4d1a-9a8e-0c5d2f6b1a77
+    kind: namespace
+    netns: qdhcp-3f2a9c1e-7b44-4d1a-9a8e-0c5d2f6b1a77
+    mac_address: fa:16:3e:00:00:02
+    fixed_ips: [10.0.0.2/24]
+    port_security_enabled: false
+
+- name: Unplug
+  stratus.cloud.port:
+    port_id: 5b2e7c11-90aa-4f3e-b1c2-6e0d9a7f3c21
+    network_id: 3f2a9c1e-7b44-4d1a-9a8e-0c5d2f6b1a77
+    state: absent
+"""
+
+RETURN = r"""
+tap:
+  description: The bridge-side device of the port.
+  returned: always
+  type: str
+  sample: tap5b2e7c11-90
+port:
+  description: The plug facts after the run (tap, bridge, kind, up, and for namespace ports netns, device, mac_address, fixed_ips, gateway); null when absent.
+  returned: always
+  type: dict
+  sample: {"tap": "tap5b2e7c11-90", "bridge": "brq3f2a9c1e-7b", "kind": "tap", "up": true}
+port_security:
+  description: What the port may send (mac_addresses, ipv4, ipv6) and its packet mark; null when disabled or absent.
+  returned: always
+  type: dict
+  sample: {"mac_addresses": ["fa:16:3e:12:34:56"], "ipv4": ["10.0.0.5"], "ipv6": [], "mark": 1}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stratus.cloud.plugins.module_utils.net.interface import (
+    BridgeInterfaceDriver,
+    PortSpec,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
+    IPWrapper,
+    NetError,
+    tap_name,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
+from ansible_collections.stratus.cloud.plugins.module_utils.net.port_security import (
+    PortSecurity,
+    PortSecuritySpec,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.net.security_groups import (
+    SecurityGroups,
+)
+
+
+def handle_absent(p, plug, secure, groups, check):
+    spec = PortSpec(p["port_id"], p["network_id"], kind="tap")
+    c1, _, _ = groups.ensure_absent(spec.tap, check)
+    c2, sec_before, _ = secure.ensure_absent(spec.tap, check)
+    c3, before, _ = plug.ensure_absent(spec, check)
+    before = dict(before or {}, port_security=sec_before) if (before or sec_before) else {}
+    return c1 or c2 or c3, before, {}, None, None
+
+
+def handle_present(p, plug, secure, check):
+    spec = PortSpec(p["port_id"], p["network_id"], kind=p["kind"],
+                    mac_address=p["mac_address"], fixed_ips=p["fixed_ips"], netns=p["netns"],
+                    device=p["device"], gateway=p["gateway"], mtu=p["mtu"])
+    spec.validate()
+    sec = None
+    if p["port_security_enabled"]:
+        if not spec.mac_address:
+            raise NetError("port security needs mac_address (or set port_security_enabled: false)")
+        sec = PortSecuritySpec(spec.tap, spec.mac_address,
+                               [c for c in spec.fixed_ips], p["allowed_address_pairs"]).validate()
+    plug.check(spec)  # everything validated before the first change
+    c1, before, after = plug.ensure_present(spec, check)
+    if sec is not None:
+        c2, sbefore, safter = secure.ensure_present(sec, check)
+        sec_facts = dict(secure.describe(sec), mark=safter["mark"])
+    else:
+        c2, sbefore, _ = secure.ensure_absent(spec.tap, check)
+        safter, sec_facts = None, None
+    before = dict(before or {}, port_security=sbefore) if (before or sbefore) else {}
+    after = dict(after or {}, port_security=safter)
+    return c1 or c2, before, after, after, sec_facts
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            port_id=dict(type="str", required=True),
+            network_id=dict(type="str", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            kind=dict(type="str", choices=["tap", "namespace"], default="tap"),
+            mac_address=dict(type="str"),
+            fixed_ips=dict(type="list", elements="str", default=[]),
+            allowed_address_pairs=dict(type="list", elements="dict", default=[]),
+            port_security_enabled=dict(type="bool", default=True),
+            netns=dict(type="str"),
+            device=dict(type="str"),
+            gateway=dict(type="str"),
+            mtu=dict(type="int"),
+            namespace=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+
+    def run(argv, data=None):
+        return module.run_command(argv, data=data)
+
+    nft = Nft(run, p["namespace"])
+    plug = BridgeInterfaceDriver(IPWrapper(p["namespace"], run=run))
+    secure = PortSecurity(nft)
+    groups = SecurityGroups(nft)
+    try:
+        tap = tap_name(p["port_id"])
+        if p["state"] == "absent":
+            changed, before, after, port, sec = handle_absent(p, plug, secure, groups,
+                                                              module.check_mode)
+        else:
+            changed, before, after, port, sec = handle_present(p, plug, secure,
+                                                               module.check_mode)
+    except NetError as exc:
+        module.fail_json(msg=f"port {p['port_id']}: {exc}")
+    if port:
+        port = {k: v for k, v in port.items() if k != "port_security"}
+    module.exit_json(changed=changed, tap=tap, port=port, port_security=sec,
+                     diff=dict(before=before, after=after))
+
+
+if __name__ == "__main__":
+    main()

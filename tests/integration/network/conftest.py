@@ -1,0 +1,59 @@
+"""Namespaces that stand in for hosts and guests, each uniquely named and always removed."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import pytest
+
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import IPWrapper
+
+
+def sh(*argv: str, check: bool = True, timeout: float = 20, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(list(argv), capture_output=True, text=True, check=check,
+                          timeout=timeout, **kw)
+
+
+def in_ns(ns: str, *argv: str, check: bool = True, timeout: float = 20):
+    return sh("ip", "netns", "exec", ns, *argv, check=check, timeout=timeout)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Namespaces:
+    def __init__(self) -> None:
+        self.tag = uuid.uuid4().hex[:6]
+        self.made: list[str] = []
+
+    def __call__(self, role: str) -> str:
+        name = f"st-{role}-{self.tag}"
+        IPWrapper().netns.add(name)
+        self.made.append(name)
+        return name
+
+    def cleanup(self) -> None:
+        ip = IPWrapper()
+        for name in reversed(self.made):
+            ip.netns.ensure_absent(name)
+
+
+@pytest.fixture
+def netns():
+    """netns("hosta") -> a fresh namespace name with lo up; all removed afterwards."""
+    spaces = Namespaces()
+    yield spaces
+    spaces.cleanup()
+    assert not [n for n in IPWrapper().netns.list() if n.endswith(spaces.tag)]
+
+
+def two_hosts(netns) -> tuple[str, str]:
+    """Two 'hosts' joined by a veth underlay und0 (192.0.2.1 <-> 192.0.2.2)."""
+    a, b = netns("hosta"), netns("hostb")
+    da, db = IPWrapper(a).add_veth("und0", "und0", peer_namespace=b)
+    for dev, cidr in ((da, "192.0.2.1/24"), (db, "192.0.2.2/24")):
+        dev.addr.add(cidr)
+        dev.link.set_up()
+    return a, b
