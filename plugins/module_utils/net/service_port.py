@@ -33,10 +33,11 @@ def require_bridge(root: IPWrapper, network_id: str) -> str:
 
 
 def plug(root: IPWrapper, ns: IPWrapper, network_id: str, port_id: str, inner: str,
-         mac: str, cidrs: list[str], mtu: int | None = None) -> bool:
+         mac: str, cidrs: list[str], mtu: int | None = None, keep=lambda cidr: False) -> bool:
     """Make the veth ``tap<port>``/``inner`` exist, plugged, addressed and up; True if changed.
 
-    The namespace ``ns`` must exist. Addresses on ``inner`` become exactly ``cidrs``.
+    The namespace ``ns`` must exist. Addresses on ``inner`` become exactly ``cidrs``,
+    plus those present for which ``keep(cidr)`` is true (a router keeps floating IPs).
     """
     bridge = require_bridge(root, network_id)
     tap = tap_name(port_id)
@@ -55,7 +56,8 @@ def plug(root: IPWrapper, ns: IPWrapper, network_id: str, port_id: str, inner: s
     changed |= root.ensure_master(tap, bridge)
     changed |= root.ensure_up(tap)
     changed |= ns.ensure_up(inner)
-    changed |= dev.addr.ensure(cidrs)
+    kept = [c for c in dev.addr.cidrs() if keep(c)]
+    changed |= dev.addr.ensure([*cidrs, *kept])
     return changed
 
 

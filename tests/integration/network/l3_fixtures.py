@@ -7,6 +7,7 @@ whatever the test's outcome, and only what this test made.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import textwrap
@@ -143,3 +144,75 @@ def absent(module: str, args: dict) -> None:
     """Finalizer: remove a resource made by ``module`` and insist it is gone."""
     result = run_module(module, {**args, "state": "absent"})
     assert not result.failed, result.msg
+
+
+def nft_counter(ns: str, table: str) -> int:
+    """Packets counted by the single counter rule of ``table`` in ``ns``."""
+    out = in_ns(ns, "nft", "-j", "list", "table", "ip", table).stdout
+    for item in json.loads(out)["nftables"]:
+        for expr in item.get("rule", {}).get("expr", []):
+            if "counter" in expr:
+                return expr["counter"]["packets"]
+    raise AssertionError(f"no counter in {table}")
+
+
+def count_sources(ns: str, source: str) -> str:
+    """Count, in ``ns``, ICMP echo requests and TCP SYNs from ``source``; returns the table."""
+    table = "stratus_test_seen"
+    rules = textwrap.dedent(f"""\
+        table ip {table} {{
+          chain input {{
+            type filter hook input priority 0; policy accept;
+            ip saddr {source} counter
+          }}
+        }}
+        """)
+    proc = subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return table
+
+
+def ping(ns: str, target: str, count: int = 1) -> bool:
+    return in_ns(ns, "ping", "-c", str(count), "-W", "2", target, check=False).returncode == 0
+
+
+class Topology:
+    """Two tenant networks with a guest each and an external network with a host.
+
+    A: 10.51.1.0/24 (guest 10.51.1.5), B: 10.51.2.0/24 (guest 10.51.2.5), external
+    203.0.113.0/24 whose "upstream" namespace holds 203.0.113.1 and has no route to
+    the tenant subnets (so replies only come back through the router's NAT).
+    """
+
+    def __init__(self, lab: Lab):
+        self.lab = lab
+        self.net_a, self.net_b, self.net_ext = (lab.network_id() for _ in range(3))
+        self.router_id = str(uuid.uuid4())
+        self.br_a, self.br_b, self.br_ext = (lab.bridge(n) for n in
+                                             (self.net_a, self.net_b, self.net_ext))
+        self.guest_a = lab.guest("ga", self.br_a, "fa:16:3e:51:01:05", "10.51.1.5/24", "10.51.1.1")
+        self.guest_b = lab.guest("gb", self.br_b, "fa:16:3e:51:02:05", "10.51.2.5/24", "10.51.2.1")
+        self.ext = lab.guest("ext", self.br_ext, "fa:16:3e:51:0e:01", "203.0.113.1/24")
+        self.ports = {k: str(uuid.uuid4()) for k in ("a", "b", "gw")}
+        lab.cleanups.append(lambda: absent("router", {"router_id": self.router_id}))
+
+    def interface(self, key: str) -> dict:
+        n = {"a": 1, "b": 2}[key]
+        return {"network_id": {"a": self.net_a, "b": self.net_b}[key],
+                "port_id": self.ports[key], "mac": f"fa:16:3e:51:0{n}:01",
+                "cidr": f"10.51.{n}.0/24", "ip": f"10.51.{n}.1"}
+
+    def gateway(self, **kw) -> dict:
+        return {"network_id": self.net_ext, "port_id": self.ports["gw"],
+                "mac": "fa:16:3e:51:0e:0a", "cidr": "203.0.113.0/24", "ip": "203.0.113.10",
+                "gateway_ip": "203.0.113.1", **kw}
+
+    def router_args(self, **kw) -> dict:
+        return {"router_id": self.router_id,
+                "interfaces": [self.interface("a"), self.interface("b")],
+                "external_gateway": self.gateway(), **kw}
+
+    @property
+    def namespace(self) -> str:
+        return f"qrouter-{self.router_id}"
