@@ -127,7 +127,25 @@ class GetAttr(Function):
         return ctx.attribute(self.resource, self.attr, self.keys)
 
 
-FUNCTIONS: dict[str, type[Function]] = {f.name: f for f in (GetParam, GetResource, GetAttr)}
+class ListJoin(Function):
+    """``{list_join: [delimiter, [item, ...]]}``: items (strings) joined."""
+
+    name = "list_join"
+
+    def __init__(self, args: Any, path: tuple[str, ...]) -> None:
+        super().__init__(args, path)
+        if not (isinstance(args, list) and len(args) == 2 and isinstance(args[0], str)
+                and isinstance(args[1], list | Function)):
+            raise TemplateError("list_join takes [delimiter, [item, ...]]", path)
+
+    def result(self, ctx: ResolveContext) -> Any:
+        items = resolve(self.args[1], ctx)
+        if not isinstance(items, list):
+            raise TemplateError("list_join needs a list of strings", self.path)
+        return self.args[0].join(str(i) for i in items)
+
+
+FUNCTIONS: dict[str, type[Function]] = {f.name: f for f in (GetParam, GetResource, GetAttr, ListJoin)}
 
 
 def parse(snippet: Any, path: tuple[str, ...] = ()) -> Any:

@@ -84,6 +84,11 @@ class ResourceType:
         """A Jinja expression yielding the attribute when the playbook runs."""
         return None
 
+    @classmethod
+    def realize(cls, result: dict[str, Any]) -> dict[str, Any]:
+        """Attributes to record from the result of the resource's task when it ran."""
+        return {}
+
     # Compiler hook --------------------------------------------------------------------
     @classmethod
     def plan_create(cls, res: PlannedResource) -> list[dict[str, Any]]:
@@ -131,6 +136,10 @@ class AnsibleTask(ResourceType):
     @classmethod
     def host_group(cls, props: dict[str, Any]) -> str:
         return props.get("hosts") or "controller"
+
+    @classmethod
+    def realize(cls, result: dict[str, Any]) -> dict[str, Any]:
+        return {"result": result, "changed": bool(result.get("changed"))}
 
     @classmethod
     def runtime_attribute(cls, res: PlannedResource, attr: str, keys: list[Any]) -> str | None:

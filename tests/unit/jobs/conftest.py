@@ -1,0 +1,75 @@
+"""Fixtures for the job pipeline: a fresh SQLite database with the registry filled from
+inventories/aio, and workers that run real ansible-runner jobs against localhost."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import stratus.db.models.hosts  # noqa: F401 - registers tables
+import stratus.db.models.jobs  # noqa: F401
+import stratus.db.models.quotas  # noqa: F401
+from stratus.db.base import Base
+from stratus.db.models.jobs import FINAL, Job
+from stratus.db.session import Database
+from stratus.hosts import registry
+from stratus.jobs.worker import Options, Worker
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/stratus.db")
+    Base.metadata.create_all(database.engine)
+    with database.session() as s:
+        registry.sync(s, [str(REPO / "inventories/aio")])
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def make_worker(db, tmp_path):
+    workers = []
+
+    def make(**kw) -> Worker:
+        opts = Options(state_dir=tmp_path / "state", poll_interval=0.1, **kw)
+        w = Worker(db, opts).start()
+        workers.append(w)
+        return w
+
+    yield make
+    for w in workers:
+        w.stop(timeout=20)
+
+
+def wait_final(db: Database, job_id: str, timeout: float = 60) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.session() as s:
+            job = s.get(Job, job_id)
+            if job.status in FINAL:
+                return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish within {timeout}s (status {job.status})")
+
+
+def wait_status(db: Database, job_id: str, status: str, timeout: float = 60) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.session() as s:
+            job = s.get(Job, job_id)
+            if job.status == status:
+                return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {status} (now {job.status})")
+
+
+def task(module: str, args: dict, **kw) -> dict:
+    return {"type": "Stratus::Ansible::Task", "properties": {"module": module, "args": args}, **kw}
+
+
+def template(**resources) -> dict:
+    return {"heat_template_version": "2018-08-31", "resources": resources}
