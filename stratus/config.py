@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     # --- jobs -------------------------------------------------------------------------
     job_concurrency: int = Field(2, ge=1)
     state_dir: Path = Path("/var/lib/stratus")
+    # (jobs/orchestration helper) the worker inside `stratus serve`; off: the API only queues
+    jobs_worker: bool = True
+    job_timeout: int = Field(1800, ge=1, description="seconds before a job's run is stopped")
+    job_max_attempts: int = Field(3, ge=1, description="runs of a job with retryable failures")
+    # seconds the worker waits for more requests to share one ansible-runner run (0: off)
+    job_batch_window: float = Field(0.0, ge=0)
+    job_batch_max: int = Field(20, ge=1)
+
+    # --- quotas -----------------------------------------------------------------------
+    # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
+    quota_defaults: dict[str, int] = Field(default_factory=dict)
 
     @field_validator("public_url")
     @classmethod
