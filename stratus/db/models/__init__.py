@@ -1,2 +1,2 @@
 """Importing this package registers every table on ``Base.metadata`` (Alembic needs that)."""
-from stratus.db.models import identity  # noqa: F401
+from stratus.db.models import hosts, identity, jobs, quotas  # noqa: F401
