@@ -1,6 +1,7 @@
 """Attaching volumes to libvirt guests: the volume's ``<disk>`` element and the attacher.
 
-Kept here, apart from the compute driver, because only the volume disk is needed: a
+The disk element is the compute driver's ``Disk`` dataclass (compute/domain.py); only the
+attach logic lives here, because only the volume disk is needed: a
 disk is recognised as a volume's by its ``<serial>`` (the volume id, as Nova does),
 so attach and detach are idempotent, and every guest on the host can be searched for
 a volume (in-use checks, multiattach). Changes go to the live guest and to its
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import replace
 
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.domain import Disk
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     InUse,
     InvalidRequest,
@@ -26,79 +28,57 @@ except ImportError:  # pragma: no cover - reported by the module
     libvirt = None
 
 
-@dataclass(frozen=True)
-class VolumeDisk:
-    """A volume as a guest disk: a local file or block device, or an NBD export."""
-
-    serial: str  # the volume id
-    target: str = ""  # vdb, vdc, ...
-    kind: str = "file"  # file | block | network
-    path: str = ""
-    format: str = "raw"
-    nbd_host: str = ""
-    nbd_port: int = 0
-    nbd_name: str = ""
-    shareable: bool = False
-
-    def to_element(self) -> ET.Element:
-        disk = ET.Element("disk", type=self.kind, device="disk")
-        ET.SubElement(disk, "driver", name="qemu", type=self.format)
-        if self.kind == "file":
-            ET.SubElement(disk, "source", file=self.path)
-        elif self.kind == "block":
-            ET.SubElement(disk, "source", dev=self.path)
-        elif self.kind == "network":
-            src = ET.SubElement(disk, "source", protocol="nbd", name=self.nbd_name)
-            ET.SubElement(src, "host", name=self.nbd_host, port=str(self.nbd_port))
-        else:
-            raise InvalidRequest(f"unknown disk kind {self.kind!r}")
-        ET.SubElement(disk, "target", dev=self.target, bus="virtio")
-        ET.SubElement(disk, "serial").text = self.serial
-        if self.shareable:
-            ET.SubElement(disk, "shareable")
-        return disk
-
-    def to_xml(self) -> str:
-        return ET.tostring(self.to_element(), encoding="unicode")
-
-    @classmethod
-    def from_element(cls, disk: ET.Element) -> VolumeDisk | None:
-        """The volume disk an element describes; None for disks without a serial (root, cdrom)."""
-        serial = disk.findtext("serial")
-        if disk.get("device", "disk") != "disk" or not serial:
-            return None
-        source = disk.find("source")
-        source = source if source is not None else ET.Element("source")
-        host = source.find("host")
-        driver = disk.find("driver")
-        target = disk.find("target")
-        return cls(
-            serial=serial,
-            target=target.get("dev", "") if target is not None else "",
-            kind=disk.get("type", "file"),
-            path=source.get("file") or source.get("dev") or "",
-            format=driver.get("type", "raw") if driver is not None else "raw",
-            nbd_host=host.get("name", "") if host is not None else "",
-            nbd_port=int(host.get("port", "0")) if host is not None else 0,
-            nbd_name=source.get("name", "") if disk.get("type") == "network" else "",
-            shareable=disk.find("shareable") is not None,
+def volume_disk(
+    volume_id: str,
+    *,
+    target: str = "",
+    connection: dict,
+    shareable: bool = False,
+) -> Disk:
+    """The guest disk for a volume from its connection info (Cinder's ``connection_info``):
+    ``{"driver_volume_type": "local", "path", "format"}`` for a volume on this host,
+    ``{"driver_volume_type": "nbd", "host", "port", "name"}`` for an export."""
+    kind = connection.get("driver_volume_type", "local")
+    if kind == "nbd":
+        for key in ("host", "port", "name"):
+            if not connection.get(key):
+                raise InvalidRequest(f"an nbd connection needs {key!r}; got {sorted(connection)}")
+        return Disk(
+            target=target, source=connection["name"], format="raw", source_type="network",
+            serial=volume_id, shareable=shareable, protocol="nbd", host=connection["host"],
+            port=int(connection["port"]),
         )
+    if kind != "local":
+        raise InvalidRequest(f"connection type {kind!r} is not local or nbd")
+    path = connection.get("path") or ""
+    if not path:
+        raise InvalidRequest("a local connection needs 'path'")
+    return Disk(
+        target=target, source=path, format=connection.get("format") or "raw",
+        source_type="block" if path.startswith("/dev/") else "file",
+        serial=volume_id, shareable=shareable,
+    )
 
-    def facts(self) -> dict:
-        return {
-            "volume_id": self.serial,
-            "device": f"/dev/{self.target}" if self.target else "",
-            "target": self.target,
-            "kind": self.kind,
-            "path": self.path,
-            "format": self.format,
-            "nbd": (
-                {"host": self.nbd_host, "port": self.nbd_port, "name": self.nbd_name}
-                if self.kind == "network"
-                else None
-            ),
-            "shareable": self.shareable,
-        }
+
+def disk_facts(disk: Disk) -> dict:
+    network = disk.source_type == "network"
+    return {
+        "volume_id": disk.serial,
+        "device": f"/dev/{disk.target}" if disk.target else "",
+        "target": disk.target,
+        "kind": disk.source_type,
+        "path": "" if network else disk.source,
+        "format": disk.format,
+        "nbd": {"host": disk.host, "port": disk.port, "name": disk.source} if network else None,
+        "shareable": disk.shareable,
+    }
+
+
+def _volume_disk_of(el: ET.Element) -> Disk | None:
+    """The volume disk an element describes; None for disks without a serial (root, cdrom)."""
+    if el.get("device", "disk") != "disk" or not (el.findtext("serial") or "").strip():
+        return None
+    return Disk.from_element(el)
 
 
 def _targets(root: ET.Element) -> set[str]:
@@ -143,17 +123,17 @@ class VolumeAttacher:
             roots.append(ET.fromstring(dom.XMLDesc(0)))
         return roots
 
-    def disks(self, instance: str) -> list[VolumeDisk]:
+    def disks(self, instance: str) -> list[Disk]:
         """Volume disks of the guest, in its persistent definition or live."""
-        seen: dict[str, VolumeDisk] = {}
+        seen: dict[str, Disk] = {}
         for root in self._roots(self._domain(instance)):
             for el in root.findall("./devices/disk"):
-                disk = VolumeDisk.from_element(el)
+                disk = _volume_disk_of(el)
                 if disk:
                     seen.setdefault(disk.serial, disk)
         return list(seen.values())
 
-    def find(self, instance: str, volume_id: str) -> VolumeDisk | None:
+    def find(self, instance: str, volume_id: str) -> Disk | None:
         return next((d for d in self.disks(instance) if d.serial == volume_id), None)
 
     def attached_to(self, volume_id: str, path: str = "") -> list[str]:
@@ -163,7 +143,7 @@ class VolumeAttacher:
             for root in self._roots(dom):
                 hit = False
                 for el in root.findall("./devices/disk"):
-                    disk = VolumeDisk.from_element(el)
+                    disk = _volume_disk_of(el)
                     src = el.find("source")
                     src_path = (src.get("file") or src.get("dev") or "") if src is not None else ""
                     if (disk and disk.serial == volume_id) or (path and src_path == path):
@@ -173,13 +153,14 @@ class VolumeAttacher:
                     break
         return names
 
-    def plan_attach(self, instance: str, disk: VolumeDisk, multiattach: bool) -> VolumeDisk | None:
+    def plan_attach(self, instance: str, disk: Disk, multiattach: bool) -> Disk | None:
         """The disk as it will be attached, or None when it already is (raises when it may not)."""
         dom = self._domain(instance)
         existing = self.find(instance, disk.serial)
         if existing:
             return None
-        others = [n for n in self.attached_to(disk.serial, disk.path) if n != instance]
+        local = "" if disk.source_type == "network" else disk.source
+        others = [n for n in self.attached_to(disk.serial, local) if n != instance]
         if others and not multiattach:
             raise InUse(
                 f"volume {disk.serial} is in use by {', '.join(others)} and is not multiattach; "
@@ -191,19 +172,19 @@ class VolumeAttacher:
         if disk.target and disk.target in used:
             raise InvalidRequest(f"device {disk.target} is already used by guest {instance}")
         target = disk.target or next_target(used)
-        return VolumeDisk(**{**disk.__dict__, "target": target, "shareable": multiattach})
+        return replace(disk, target=target, shareable=multiattach)
 
-    def attach(self, instance: str, disk: VolumeDisk) -> None:
+    def attach(self, instance: str, disk: Disk) -> None:
         dom = self._domain(instance)
         flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
         if dom.isActive():
             flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
         try:
-            dom.attachDeviceFlags(disk.to_xml(), flags)
+            dom.attachDeviceFlags(ET.tostring(disk.to_element(), encoding="unicode"), flags)
         except libvirt.libvirtError as exc:
             raise StorageError(f"attaching volume {disk.serial} to {instance} failed: {exc}") from exc
 
-    def detach(self, instance: str, volume_id: str, timeout: float = 60.0) -> VolumeDisk | None:
+    def detach(self, instance: str, volume_id: str, timeout: float = 60.0) -> Disk | None:
         """Remove the volume from the live guest (waiting for the guest to let go), then
         from its definition; None when it was not attached."""
         dom = self._domain(instance)
@@ -225,10 +206,10 @@ class VolumeAttacher:
                 time.sleep(0.2)
         root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
         el = self._match(root, volume_id)
-        disk = VolumeDisk.from_element(el) if el is not None else None
+        disk = _volume_disk_of(el) if el is not None else None
         if el is not None:
             dom.detachDeviceFlags(ET.tostring(el, encoding="unicode"), libvirt.VIR_DOMAIN_AFFECT_CONFIG)
-        return disk or VolumeDisk(serial=volume_id)
+        return disk
 
     @staticmethod
     def _match(root: ET.Element, volume_id: str) -> ET.Element | None:

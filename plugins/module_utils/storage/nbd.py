@@ -118,15 +118,18 @@ class NftAllowList:
         )
 
     def current_digest(self) -> str | None:
+        """The table's ``stratus:<digest>`` comment; None when the table is absent.
+
+        Read from the text listing: nft 1.0.6's JSON output leaves table comments out."""
         try:
-            data = json.loads(self.run(["nft", "-j", "list", "table", "inet", self.table]))
+            text = self.run(["nft", "list", "table", "inet", self.table])
         except CommandFailed:
             return None
-        for item in data.get("nftables", []):
-            table = item.get("table")
-            if table and table.get("name") == self.table:
-                return str(table.get("comment", ""))
-        return None
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith('comment "stratus:'):
+                return line.split('"')[1]
+        return ""
 
     @staticmethod
     def digest_of(ruleset: str) -> str:

@@ -1,0 +1,187 @@
+#!/usr/bin/python
+"""stratus.cloud.volume_attachment: a volume attached to a guest (Nova's volume attach)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: volume_attachment
+short_description: Attach and detach volumes to libvirt guests, live and persistent
+description:
+  - Makes the volume a disk of the guest O(instance) (running or stopped), in the live guest
+    and in its persistent definition, as Nova's volume attach does. The disk carries the volume
+    id as its serial, which makes the task idempotent and lets every guest be searched for it.
+  - The volume is reached by O(connection) (Cinder's connection info) - a local path, or an
+    NBD export from stratus.cloud.volume_export on another host - or, when O(connection) is
+    unset, on this host's backend (O(backend), O(vg), O(directory)).
+  - A volume in use by another guest on this host is attached again only when it is
+    multiattach (the disk is then C(<shareable/>)); otherwise it is a clear error.
+  - Detaching a disk from a running guest waits until the guest has let it go, then removes it
+    from the definition; when the guest does not, nothing is changed and the task fails.
+version_added: "0.1.0"
+author: Stratus
+options:
+  instance:
+    description: The libvirt domain name of the guest (C(instance-<uuid>)).
+    type: str
+    required: true
+  volume_id:
+    description: The volume.
+    type: str
+    required: true
+  state:
+    description: Whether the volume is attached.
+    type: str
+    choices: [present, absent]
+    default: present
+  device:
+    description: The guest device name to use (C(vdb)); unset takes the first free one.
+    type: str
+  connection:
+    description:
+      - How this host reaches the volume. C(driver_volume_type=local) with C(path) and C(format),
+        or C(driver_volume_type=nbd) with C(host), C(port), C(name) (the RV(stratus.cloud.volume_export#module:export.connection) of the export).
+    type: dict
+  multiattach:
+    description: Whether the volume is multiattach. Unset reads it from this host's backend (false for a connection).
+    type: bool
+  detach_timeout:
+    description: Seconds to wait for a running guest to release the disk.
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - stratus.cloud.storage_backend
+  - stratus.cloud.storage_backend.usage
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Attach a file-backend volume of this host
+  stratus.cloud.volume_attachment:
+    instance: instance-5e0cbd8e-9b0e-4d6f-8a7e-1b2c3d4e5f60
+    volume_id: 0d6e1e1a-8c49-4a43-9f5b-4f7f0f1d2c33
+    backend: file
+  register: attached
+
+- name: Attach a volume exported by a storage host
+  stratus.cloud.volume_attachment:
+    instance: instance-5e0cbd8e-9b0e-4d6f-8a7e-1b2c3d4e5f60
+    volume_id: 0d6e1e1a-8c49-4a43-9f5b-4f7f0f1d2c33
+    connection: "{{ export.export.connection }}"
+
+- name: Detach it
+  stratus.cloud.volume_attachment:
+    instance: instance-5e0cbd8e-9b0e-4d6f-8a7e-1b2c3d4e5f60
+    volume_id: 0d6e1e1a-8c49-4a43-9f5b-4f7f0f1d2c33
+    state: absent
+"""
+
+RETURN = r"""
+device:
+  description: The device path the guest sees (C(/dev/vdb)); empty when detached.
+  returned: always
+  type: str
+attachment:
+  description: The volume disk of the guest after the task; empty when detached.
+  returned: always
+  type: dict
+  contains:
+    volume_id: {description: The volume (the disk's serial)., type: str, returned: when attached}
+    device: {description: Device path in the guest., type: str, returned: when attached}
+    target: {description: Device name in the domain XML., type: str, returned: when attached}
+    kind: {description: C(file), C(block) or C(network)., type: str, returned: when attached}
+    path: {description: Local file or device (empty for network disks)., type: str, returned: when attached}
+    format: {description: Disk driver format., type: str, returned: when attached}
+    nbd: {description: NBD host, port and export name for network disks., type: dict, returned: when attached}
+    shareable: {description: Whether the disk is shared (multiattach)., type: bool, returned: when attached}
+diff:
+  description: The volume disk before and after.
+  returned: when changed and diff mode
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.attach import (
+    VolumeAttacher,
+    disk_facts,
+    volume_disk,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends import (
+    BACKEND_ARGS,
+    USAGE_ARGS,
+    open_backend,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
+    NotFound,
+    StorageError,
+)
+
+
+def _connection(params: dict) -> tuple[dict, bool]:
+    if params["connection"]:
+        return params["connection"], bool(params["multiattach"])
+    backend = open_backend(params)
+    volume = backend.get_volume(params["volume_id"])
+    if volume is None:
+        raise NotFound(
+            f"volume {params['volume_id']} is not on this host's {backend.name} backend; "
+            "give 'connection' (an export's connection) to attach a volume of another host"
+        )
+    multiattach = volume.multiattach if params["multiattach"] is None else params["multiattach"]
+    return {"driver_volume_type": "local", "path": volume.path, "format": volume.format}, multiattach
+
+
+def ensure_present(attacher: VolumeAttacher, params: dict, check: bool) -> tuple[bool, dict, dict]:
+    current = attacher.find(params["instance"], params["volume_id"])
+    if current is not None:
+        return False, disk_facts(current), disk_facts(current)
+    connection, multiattach = _connection(params)
+    disk = volume_disk(params["volume_id"], target=params["device"] or "", connection=connection)
+    planned = attacher.plan_attach(params["instance"], disk, multiattach)
+    if not check:
+        attacher.attach(params["instance"], planned)
+        planned = attacher.find(params["instance"], params["volume_id"]) or planned
+    return True, {}, disk_facts(planned)
+
+
+def ensure_absent(attacher: VolumeAttacher, params: dict, check: bool) -> tuple[bool, dict, dict]:
+    current = attacher.find(params["instance"], params["volume_id"])
+    if current is None:
+        return False, {}, {}
+    if not check:
+        attacher.detach(params["instance"], params["volume_id"], timeout=params["detach_timeout"])
+    return True, disk_facts(current), {}
+
+
+def main() -> None:
+    argument_spec = {
+        "instance": {"type": "str", "required": True},
+        "volume_id": {"type": "str", "required": True},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "device": {"type": "str"},
+        "connection": {"type": "dict"},
+        "multiattach": {"type": "bool"},
+        "detach_timeout": {"type": "int", "default": 60},
+        **BACKEND_ARGS,
+        **USAGE_ARGS,
+    }
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    try:
+        attacher = VolumeAttacher(params["libvirt_uri"])
+        handler = ensure_present if params["state"] == "present" else ensure_absent
+        changed, before, after = handler(attacher, params, module.check_mode)
+    except StorageError as exc:
+        module.fail_json(msg=str(exc), volume_id=params["volume_id"], instance=params["instance"])
+    result = {"changed": changed, "attachment": after, "device": after.get("device", "")}
+    if changed and module._diff:
+        result["diff"] = {"before": before, "after": after}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
