@@ -157,8 +157,8 @@ def nft_counter(ns: str, table: str) -> int:
 
 
 def count_sources(ns: str, source: str) -> str:
-    """Count, in ``ns``, ICMP echo requests and TCP SYNs from ``source``; returns the table."""
-    table = "stratus_test_seen"
+    """Count, in ``ns``, packets that arrive from ``source``; returns the nft table's name."""
+    table = "stratus_seen_" + source.replace(".", "_")
     rules = textwrap.dedent(f"""\
         table ip {table} {{
           chain input {{

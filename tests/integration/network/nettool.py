@@ -1,0 +1,83 @@
+"""Tiny traffic tool run inside namespaces by the network tests (stdlib only).
+
+  nettool.py serve PORT...          TCP and UDP echo on every PORT until killed
+  nettool.py tcp IP PORT [SRC]      exit 0 if a TCP echo round trip works (2 s)
+  nettool.py udp IP PORT [SRC]      exit 0 if a UDP echo round trip works (2 s)
+  nettool.py hold IP PORT           keep one TCP connection; echo each stdin line through it
+"""
+
+import socket
+import sys
+import threading
+
+TIMEOUT = 2.0
+
+
+def serve(ports):
+    def tcp_conn(conn):
+        with conn:
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    return
+                conn.sendall(data)
+
+    def tcp(port):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port))
+        s.listen(16)
+        while True:
+            conn, _ = s.accept()
+            threading.Thread(target=tcp_conn, args=(conn,), daemon=True).start()
+
+    def udp(port):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("0.0.0.0", port))
+        while True:
+            data, peer = s.recvfrom(4096)
+            s.sendto(data, peer)
+
+    for p in ports:
+        threading.Thread(target=tcp, args=(p,), daemon=True).start()
+        threading.Thread(target=udp, args=(p,), daemon=True).start()
+    print("ready", flush=True)
+    threading.Event().wait()
+
+
+def roundtrip(kind, ip, port, src=None):
+    stype = socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(socket.AF_INET, stype)
+    s.settimeout(TIMEOUT)
+    if src:
+        s.setsockopt(socket.SOL_IP, 15, 1)  # IP_FREEBIND: a source not on any device
+        s.bind((src, 0))
+    try:
+        s.connect((ip, port))
+        s.sendall(b"ping") if kind == "tcp" else s.send(b"ping")
+        return s.recv(16) == b"ping"
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def hold(ip, port):
+    s = socket.create_connection((ip, port), timeout=TIMEOUT)
+    print("connected", flush=True)
+    for line in sys.stdin:
+        try:
+            s.sendall(line.encode())
+            print("echo " + s.recv(4096).decode().strip(), flush=True)
+        except OSError as exc:
+            print(f"error {exc}", flush=True)
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "serve":
+        serve([int(p) for p in args])
+    elif cmd in ("tcp", "udp"):
+        sys.exit(0 if roundtrip(cmd, args[0], int(args[1]), *args[2:]) else 1)
+    elif cmd == "hold":
+        hold(args[0], int(args[1]))
