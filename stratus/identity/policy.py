@@ -62,7 +62,7 @@ class Enforcer:
         conf = cfg.ConfigOpts()
         conf([], project="stratus", default_config_files=[], default_config_dirs=[])
         self._enforcer = policy.Enforcer(
-            conf, policy_file=policy_file or "policy.yaml", use_conf=False
+            conf, policy_file=policy_file or "policy.yaml", use_conf=True
         )
         self._policy_file = policy_file
         self._registered: set[str] = set()
@@ -85,3 +85,74 @@ class Enforcer:
 
 def make_enforcer(policy_file: str | None = None) -> Enforcer:
     return Enforcer(policy_file)
+
+
+# --- identity's own rules (keystone's names) ---------------------------------------------
+_ADMIN = "rule:admin_required"
+IDENTITY_RULES = [
+    RuleDefault("identity:validate_token", "rule:admin_required or rule:service_role or user_id:%(target.token.user_id)s"),
+    RuleDefault("identity:revoke_token", "rule:admin_required or user_id:%(target.token.user_id)s"),
+    RuleDefault("identity:get_domain", "rule:admin_required or domain_id:%(target.domain.id)s or project_domain_id:%(target.domain.id)s"),
+    RuleDefault("identity:list_domains", _ADMIN),
+    RuleDefault("identity:create_domain", _ADMIN),
+    RuleDefault("identity:update_domain", _ADMIN),
+    RuleDefault("identity:delete_domain", _ADMIN),
+    RuleDefault("identity:get_project", "rule:admin_required or project_id:%(target.project.id)s"),
+    RuleDefault("identity:list_projects", _ADMIN),
+    RuleDefault("identity:list_user_projects", "rule:admin_required or user_id:%(target.user.id)s"),
+    RuleDefault("identity:create_project", _ADMIN),
+    RuleDefault("identity:update_project", _ADMIN),
+    RuleDefault("identity:delete_project", _ADMIN),
+    RuleDefault("identity:get_user", "rule:admin_required or user_id:%(target.user.id)s"),
+    RuleDefault("identity:list_users", _ADMIN),
+    RuleDefault("identity:create_user", _ADMIN),
+    RuleDefault("identity:update_user", _ADMIN),
+    RuleDefault("identity:delete_user", _ADMIN),
+    RuleDefault("identity:change_password", "user_id:%(target.user.id)s"),
+    RuleDefault("identity:get_group", _ADMIN),
+    RuleDefault("identity:list_groups", _ADMIN),
+    RuleDefault("identity:list_groups_for_user", "rule:admin_required or user_id:%(target.user.id)s"),
+    RuleDefault("identity:create_group", _ADMIN),
+    RuleDefault("identity:update_group", _ADMIN),
+    RuleDefault("identity:delete_group", _ADMIN),
+    RuleDefault("identity:list_users_in_group", _ADMIN),
+    RuleDefault("identity:add_user_to_group", _ADMIN),
+    RuleDefault("identity:remove_user_from_group", _ADMIN),
+    RuleDefault("identity:check_user_in_group", _ADMIN),
+    RuleDefault("identity:get_role", _ADMIN),
+    RuleDefault("identity:list_roles", _ADMIN),
+    RuleDefault("identity:create_role", _ADMIN),
+    RuleDefault("identity:update_role", _ADMIN),
+    RuleDefault("identity:delete_role", _ADMIN),
+    RuleDefault("identity:get_implied_role", _ADMIN),
+    RuleDefault("identity:list_implied_roles", _ADMIN),
+    RuleDefault("identity:create_implied_role", _ADMIN),
+    RuleDefault("identity:delete_implied_role", _ADMIN),
+    RuleDefault("identity:list_role_inference_rules", _ADMIN),
+    RuleDefault("identity:check_grant", _ADMIN),
+    RuleDefault("identity:list_grants", _ADMIN),
+    RuleDefault("identity:create_grant", _ADMIN),
+    RuleDefault("identity:revoke_grant", _ADMIN),
+    RuleDefault("identity:list_role_assignments", _ADMIN),
+    RuleDefault("identity:list_role_assignments_for_tree", _ADMIN),
+    RuleDefault("identity:get_region", ""),
+    RuleDefault("identity:list_regions", ""),
+    RuleDefault("identity:create_region", _ADMIN),
+    RuleDefault("identity:update_region", _ADMIN),
+    RuleDefault("identity:delete_region", _ADMIN),
+    RuleDefault("identity:get_service", _ADMIN),
+    RuleDefault("identity:list_services", _ADMIN),
+    RuleDefault("identity:create_service", _ADMIN),
+    RuleDefault("identity:update_service", _ADMIN),
+    RuleDefault("identity:delete_service", _ADMIN),
+    RuleDefault("identity:get_endpoint", _ADMIN),
+    RuleDefault("identity:list_endpoints", _ADMIN),
+    RuleDefault("identity:create_endpoint", _ADMIN),
+    RuleDefault("identity:update_endpoint", _ADMIN),
+    RuleDefault("identity:delete_endpoint", _ADMIN),
+    RuleDefault("identity:get_application_credential", "rule:admin_required or user_id:%(target.user.id)s"),
+    RuleDefault("identity:list_application_credentials", "rule:admin_required or user_id:%(target.user.id)s"),
+    RuleDefault("identity:create_application_credential", "user_id:%(target.user.id)s"),
+    RuleDefault("identity:delete_application_credential", "rule:admin_required or user_id:%(target.user.id)s"),
+]
+register_defaults(IDENTITY_RULES)

@@ -7,4 +7,13 @@ package name. Append your module to ROUTER_MODULES (one line, never reorder).
 
 ROUTER_MODULES: list[str] = [
     "stratus.api.routes.identity.versions",
+    "stratus.api.routes.identity.auth",
+    "stratus.api.routes.identity.domains",
+    "stratus.api.routes.identity.projects",
+    "stratus.api.routes.identity.users",
+    "stratus.api.routes.identity.groups",
+    "stratus.api.routes.identity.roles",
+    "stratus.api.routes.identity.assignments",
+    "stratus.api.routes.identity.catalog",
+    "stratus.api.routes.identity.application_credentials",
 ]

@@ -1,0 +1,123 @@
+"""/auth: issue, validate and revoke tokens; the caller's catalog, projects, domains
+and system."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from stratus.api.deps import Auth, DbSession, Policy, _token_provider
+from stratus.api.errors import BadRequest, NotFound, Unauthorized
+from stratus.api.routes.identity._util import list_links, self_link
+from stratus.db.models.identity import Domain, Project, RoleAssignment
+from stratus.identity.assignments import effective_roles, group_ids_of
+from stratus.identity.auth import authenticate
+from stratus.identity.tokens import catalog, token_document
+
+router = APIRouter(tags=["identity: auth"])
+
+
+@router.post("/auth/tokens", status_code=201, summary="Issue a token")
+def issue_token(
+    request: Request,
+    db: DbSession,
+    body: Annotated[dict[str, Any], Body()],
+    nocatalog: str | None = Query(None),
+):
+    token, ctx = authenticate(db, _token_provider(request), body)
+    doc = token_document(db, ctx, include_catalog=nocatalog is None)
+    return JSONResponse(doc, status_code=201, headers={"X-Subject-Token": token})
+
+
+def _subject(request: Request, ctx, db, policy: Policy):
+    subject = request.headers.get("x-subject-token")
+    if not subject:
+        raise BadRequest("Send the token to check in X-Subject-Token.")
+    provider = _token_provider(request)
+    try:
+        sctx = provider.validate(db, subject)
+    except Unauthorized as e:
+        raise NotFound(f"Could not find token: {e.message}") from None
+    policy.enforce("identity:validate_token", {"target.token.user_id": sctx.user_id})
+    return subject, sctx
+
+
+@router.get("/auth/tokens", summary="Validate and show a token")
+def validate_token(
+    request: Request, ctx: Auth, db: DbSession, policy: Policy, nocatalog: str | None = Query(None)
+):
+    subject, sctx = _subject(request, ctx, db, policy)
+    return JSONResponse(
+        token_document(db, sctx, include_catalog=nocatalog is None),
+        headers={"X-Subject-Token": subject},
+    )
+
+
+@router.head("/auth/tokens", status_code=200, summary="Check a token")
+def check_token(request: Request, ctx: Auth, db: DbSession, policy: Policy):
+    subject, _ = _subject(request, ctx, db, policy)
+    return Response(status_code=200, headers={"X-Subject-Token": subject})
+
+
+@router.delete("/auth/tokens", status_code=204, summary="Revoke a token")
+def revoke_token(request: Request, ctx: Auth, db: DbSession, policy: Policy):
+    subject = request.headers.get("x-subject-token")
+    if not subject:
+        raise BadRequest("Send the token to revoke in X-Subject-Token.")
+    provider = _token_provider(request)
+    try:
+        sctx = provider.validate(db, subject)
+    except Unauthorized as e:
+        raise NotFound(f"Could not find token: {e.message}") from None
+    policy.enforce("identity:revoke_token", {"target.token.user_id": sctx.user_id})
+    provider.revoke(db, provider.decode(subject))
+    return Response(status_code=204)
+
+
+@router.get("/auth/catalog", summary="The catalog of the caller's token")
+def auth_catalog(request: Request, ctx: Auth, db: DbSession):
+    if ctx.scope == "unscoped":
+        raise Unauthorized("The catalog needs a scoped token.")
+    return {"catalog": catalog(db, ctx.project_id), "links": list_links(request)}
+
+
+def _targets(db, user_id: str, types: tuple[str, ...]) -> set[str]:
+    actors = [user_id, *group_ids_of(db, user_id)]
+    return set(
+        db.scalars(
+            select(RoleAssignment.target_id).where(
+                RoleAssignment.actor_id.in_(actors), RoleAssignment.type.in_(types)
+            )
+        )
+    )
+
+
+@router.get("/auth/projects", summary="Projects the caller can scope to")
+def auth_projects(request: Request, ctx: Auth, db: DbSession):
+    from stratus.api.routes.identity.projects import project_view
+
+    out = []
+    for p in db.scalars(select(Project).where(Project.enabled.is_(True)).order_by(Project.name)):
+        if effective_roles(db, ctx.user_id, project=p):
+            out.append(project_view(request, p))
+    return {"projects": out, "links": list_links(request)}
+
+
+@router.get("/auth/domains", summary="Domains the caller can scope to")
+def auth_domains(request: Request, ctx: Auth, db: DbSession):
+    from stratus.api.routes.identity.domains import domain_view
+
+    out = []
+    for d in db.scalars(select(Domain).where(Domain.enabled.is_(True)).order_by(Domain.name)):
+        if effective_roles(db, ctx.user_id, domain_id=d.id):
+            out.append(domain_view(request, d))
+    return {"domains": out, "links": list_links(request)}
+
+
+@router.get("/auth/system", summary="The system scope the caller can use")
+def auth_system(request: Request, ctx: Auth, db: DbSession):
+    system = [{"all": True}] if effective_roles(db, ctx.user_id, system=True) else []
+    return {"system": system, "links": self_link(request, "/auth/system")}

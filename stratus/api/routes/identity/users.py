@@ -1,0 +1,141 @@
+"""/users, password change, and /users/{id}/groups"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import delete, select
+
+from stratus.api.deps import Auth, DbSession, Policy
+from stratus.api.errors import BadRequest, Conflict, Unauthorized
+from stratus.api.routes.identity._util import get_or_404, list_links, qbool, self_link
+from stratus.db.models.identity import Domain, Group, GroupMembership, RoleAssignment, User
+from stratus.identity.passwords import check_password, hash_password
+from stratus.identity.schemas import PasswordChangeBody, UserCreateBody, UserUpdateBody
+from stratus.identity.tokens import add_revocation, isotime
+
+router = APIRouter(tags=["identity: users"])
+
+
+def user_view(request: Request, u: User) -> dict:
+    out = {
+        "id": u.id,
+        "name": u.name,
+        "domain_id": u.domain_id,
+        "enabled": u.enabled,
+        "description": u.description,
+        "password_expires_at": isotime(u.password_expires_at),
+        "options": {},
+        "links": self_link(request, f"/users/{u.id}"),
+    }
+    if u.default_project_id:
+        out["default_project_id"] = u.default_project_id
+    if u.email:
+        out["email"] = u.email
+    return out
+
+
+def remove_user(db, request: Request, u: User) -> None:
+    db.execute(delete(RoleAssignment).where(RoleAssignment.actor_id == u.id))
+    add_revocation(db, request.app.state.settings, user_id=u.id)
+    db.delete(u)
+    db.flush()
+
+
+def _rounds(request: Request) -> int:
+    return request.app.state.settings.bcrypt_rounds
+
+
+@router.get("/users")
+def list_users(
+    request: Request, ctx: Auth, db: DbSession, policy: Policy,
+    name: str | None = None, domain_id: str | None = None, enabled: str | None = None,
+):
+    policy.enforce("identity:list_users", {"domain_id": domain_id})
+    q = select(User).order_by(User.name)
+    if name is not None:
+        q = q.filter_by(name=name)
+    if domain_id is not None:
+        q = q.filter_by(domain_id=domain_id)
+    if (want := qbool(enabled)) is not None:
+        q = q.filter_by(enabled=want)
+    return {"users": [user_view(request, u) for u in db.scalars(q)], "links": list_links(request)}
+
+
+@router.post("/users", status_code=201)
+def create_user(request: Request, body: UserCreateBody, ctx: Auth, db: DbSession, policy: Policy):
+    b = body.user
+    domain_id = b.domain_id or ctx.project_domain_id or ctx.domain_id or "default"
+    policy.enforce("identity:create_user", {"target.user.domain_id": domain_id})
+    if db.get(Domain, domain_id) is None:
+        raise BadRequest(f"Could not find domain: {domain_id}.")
+    if db.scalars(select(User).filter_by(name=b.name, domain_id=domain_id)).first():
+        raise Conflict(f"Conflict occurred attempting to store user - Duplicate entry found with name {b.name} at domain ID {domain_id}.")
+    u = User(
+        name=b.name, domain_id=domain_id, enabled=b.enabled,
+        default_project_id=b.default_project_id, description=b.description or "",
+        email=b.email,
+        password_hash=hash_password(b.password, _rounds(request)) if b.password else None,
+    )
+    db.add(u)
+    db.flush()
+    return {"user": user_view(request, u)}
+
+
+@router.get("/users/{user_id}")
+def get_user(request: Request, user_id: str, ctx: Auth, db: DbSession, policy: Policy):
+    policy.enforce("identity:get_user", {"target.user.id": user_id})
+    return {"user": user_view(request, get_or_404(db, User, user_id, "user"))}
+
+
+@router.patch("/users/{user_id}")
+def update_user(
+    request: Request, user_id: str, body: UserUpdateBody, ctx: Auth, db: DbSession, policy: Policy
+):
+    policy.enforce("identity:update_user", {"target.user.id": user_id})
+    u = get_or_404(db, User, user_id, "user")
+    v = body.user.model_dump(exclude_unset=True)
+    if v.get("name") and v["name"] != u.name and db.scalars(
+        select(User).filter_by(name=v["name"], domain_id=u.domain_id)
+    ).first():
+        raise Conflict(f"Conflict occurred attempting to update user - Duplicate entry found with name {v['name']}.")
+    for k in ("name", "description", "enabled", "email", "default_project_id"):
+        if k in v and (v[k] is not None or k in ("email", "default_project_id")):
+            setattr(u, k, v[k])
+    if v.get("password") is not None:
+        u.password_hash = hash_password(v["password"], _rounds(request))
+        add_revocation(db, request.app.state.settings, user_id=u.id)
+    if v.get("enabled") is False:
+        add_revocation(db, request.app.state.settings, user_id=u.id)
+    return {"user": user_view(request, u)}
+
+
+@router.delete("/users/{user_id}", status_code=204)
+def delete_user(request: Request, user_id: str, ctx: Auth, db: DbSession, policy: Policy):
+    policy.enforce("identity:delete_user", {"target.user.id": user_id})
+    remove_user(db, request, get_or_404(db, User, user_id, "user"))
+    return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/password", status_code=204)
+def change_password(
+    request: Request, user_id: str, body: PasswordChangeBody, ctx: Auth, db: DbSession, policy: Policy
+):
+    policy.enforce("identity:change_password", {"target.user.id": user_id})
+    u = get_or_404(db, User, user_id, "user")
+    if not check_password(body.user.original_password, u.password_hash):
+        raise Unauthorized("The original password is not correct.")
+    u.password_hash = hash_password(body.user.password, _rounds(request))
+    add_revocation(db, request.app.state.settings, user_id=u.id)
+    return Response(status_code=204)
+
+
+@router.get("/users/{user_id}/groups")
+def list_user_groups(request: Request, user_id: str, ctx: Auth, db: DbSession, policy: Policy):
+    from stratus.api.routes.identity.groups import group_view
+
+    policy.enforce("identity:list_groups_for_user", {"target.user.id": user_id})
+    get_or_404(db, User, user_id, "user")
+    q = select(Group).join(GroupMembership, GroupMembership.group_id == Group.id).where(
+        GroupMembership.user_id == user_id
+    )
+    return {"groups": [group_view(request, g) for g in db.scalars(q)], "links": list_links(request)}

@@ -1,0 +1,143 @@
+"""POST /auth/tokens: check the identity methods and the scope, then issue a token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stratus.api.errors import BadRequest, Unauthorized
+from stratus.db.models.identity import ApplicationCredential, Project, User
+from stratus.identity.assignments import effective_roles
+from stratus.identity.context import RequestContext
+from stratus.identity.passwords import check_password
+from stratus.identity.tokens import (
+    AUTH_FAILED,
+    TokenData,
+    TokenProvider,
+    check_user_usable,
+    find_domain,
+    find_project,
+    find_user,
+)
+
+METHODS = ("password", "token", "application_credential")
+
+
+def _dict(value, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise BadRequest(f"Invalid input for field '{what}': expecting an object.")
+    return value
+
+
+def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, RequestContext]:
+    body = _dict(body, "body")
+    auth = _dict(body.get("auth"), "auth")
+    identity = _dict(auth.get("identity"), "auth.identity")
+    methods = identity.get("methods")
+    if not isinstance(methods, list) or not methods or not all(isinstance(m, str) for m in methods):
+        raise BadRequest("Invalid input for field 'identity.methods': expecting a list of method names.")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise Unauthorized(f"{AUTH_FAILED} Unsupported authentication method: {', '.join(unknown)}.")
+    for m in methods:
+        _dict(identity.get(m), f"identity.{m}")
+    scope = auth.get("scope")
+    if scope is not None and scope != "unscoped":
+        scope = _dict(scope, "auth.scope")
+        given = [k for k in ("project", "domain", "system", "OS-TRUST:trust") if k in scope]
+        if len(given) > 1:
+            raise BadRequest("Specify only one of project, domain or system in the scope.")
+        if not given:
+            raise BadRequest("The scope needs a project, a domain or a system.")
+        if given[0] == "OS-TRUST:trust":
+            raise Unauthorized(f"{AUTH_FAILED} Trusts are not supported.")
+    else:
+        scope = None
+
+    user: User | None = None
+    parent: TokenData | None = None
+    app_cred: ApplicationCredential | None = None
+    if "password" in methods:
+        pw = identity["password"]
+        uref = _dict(pw.get("user"), "identity.password.user")
+        password = uref.get("password")
+        if not isinstance(password, str):
+            raise BadRequest("Invalid input for field 'identity.password.user.password': expecting a string.")
+        user = find_user(db, uref)
+        if user is None or not check_password(password, user.password_hash):
+            raise Unauthorized(AUTH_FAILED)
+        if user.password_expires_at and user.password_expires_at <= datetime.now(UTC):
+            raise Unauthorized(f"{AUTH_FAILED} The password has expired.")
+    if "application_credential" in methods:
+        acref = identity["application_credential"]
+        secret = acref.get("secret")
+        if not isinstance(secret, str):
+            raise BadRequest("Invalid input for field 'application_credential.secret': expecting a string.")
+        if acref.get("id"):
+            app_cred = db.get(ApplicationCredential, str(acref["id"]))
+        elif acref.get("name"):
+            owner = find_user(db, _dict(acref.get("user"), "application_credential.user"))
+            app_cred = owner and db.scalars(
+                select(ApplicationCredential).filter_by(user_id=owner.id, name=acref["name"])
+            ).first()
+        else:
+            raise BadRequest("An application credential needs an id, or a name and a user.")
+        if app_cred is None or not check_password(secret, app_cred.secret_hash):
+            raise Unauthorized(AUTH_FAILED)
+        if app_cred.expires_at and app_cred.expires_at <= datetime.now(UTC):
+            raise Unauthorized(f"{AUTH_FAILED} The application credential has expired.")
+        if user is not None and user.id != app_cred.user_id:
+            raise Unauthorized(AUTH_FAILED)
+        user = db.get(User, app_cred.user_id)
+        if scope is not None:
+            raise Unauthorized(
+                f"{AUTH_FAILED} An application credential token is scoped to the credential's "
+                "project; leave out the scope."
+            )
+    if "token" in methods:
+        tid = identity["token"].get("id")
+        if not isinstance(tid, str):
+            raise BadRequest("Invalid input for field 'identity.token.id': expecting a string.")
+        pctx = provider.validate(db, tid)
+        parent = provider.decode(tid)
+        if parent.app_cred_id:
+            raise Unauthorized(f"{AUTH_FAILED} A token made from an application credential cannot be rescoped.")
+        if user is not None and user.id != pctx.user_id:
+            raise Unauthorized(AUTH_FAILED)
+        user = db.get(User, pctx.user_id)
+
+    user = check_user_usable(db, user)
+    used_methods = list(dict.fromkeys(([*parent.methods] if parent else []) + methods))
+
+    if app_cred is not None:
+        return provider.issue(db, user, used_methods, "p", app_cred.project_id, app_cred=app_cred)
+
+    kind, sid = None, None
+    if scope is None and user.default_project_id:
+        project = db.get(Project, user.default_project_id)
+        if project is not None and project.enabled and effective_roles(db, user.id, project=project):
+            kind, sid = "p", project.id
+    elif scope is not None and "project" in scope:
+        project = find_project(db, scope["project"])
+        if project is None or not project.enabled:
+            raise Unauthorized(f"{AUTH_FAILED} Could not find an enabled project to scope to.")
+        if not effective_roles(db, user.id, project=project):
+            raise Unauthorized(f"{AUTH_FAILED} User {user.id} has no access to project {project.id}.")
+        kind, sid = "p", project.id
+    elif scope is not None and "domain" in scope:
+        domain = find_domain(db, scope["domain"], unauthorized=True)
+        if not domain.enabled:
+            raise Unauthorized(f"{AUTH_FAILED} The domain is disabled.")
+        if not effective_roles(db, user.id, domain_id=domain.id):
+            raise Unauthorized(f"{AUTH_FAILED} User {user.id} has no access to domain {domain.id}.")
+        kind, sid = "d", domain.id
+    elif scope is not None and "system" in scope:
+        system = scope["system"]
+        if not isinstance(system, dict) or system.get("all") is not True:
+            raise BadRequest("A system scope is {\"system\": {\"all\": true}}.")
+        if not effective_roles(db, user.id, system=True):
+            raise Unauthorized(f"{AUTH_FAILED} User {user.id} has no access to the system.")
+        kind, sid = "s", "all"
+    return provider.issue(db, user, used_methods, kind, sid, parent=parent)

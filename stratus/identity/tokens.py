@@ -1,0 +1,362 @@
+"""Fernet tokens: issue, validate, revoke, and the token document clients read.
+
+A token is a Fernet-encrypted compact JSON payload — no DB row — so it validates on any
+controller holding the key repository, after a restart too:
+
+    [1, user_id, methods, scope_kind, scope_id, issued_at_us, expires_at_us, audit_ids, app_cred_id]
+
+``scope_kind`` is ``p`` (project), ``d`` (domain), ``s`` (system, id ``all``) or
+``None`` (unscoped). Validation re-reads the user, the scope and the roles (so a
+disabled user or a removed role takes effect at once) and checks revocation events
+(DELETE /auth/tokens, password changes, user/project deletion).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from base64 import urlsafe_b64encode
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from stratus.api.errors import BadRequest, NotFound, Unauthorized
+from stratus.config import Settings
+from stratus.db.models.identity import (
+    ApplicationCredential,
+    Domain,
+    Endpoint,
+    Project,
+    Region,
+    RevocationEvent,
+    Role,
+    Service,
+    User,
+)
+from stratus.identity.assignments import effective_roles
+from stratus.identity.context import RequestContext
+from stratus.identity.fernet import FernetKeys, InvalidToken
+
+PAYLOAD_VERSION = 1
+AUTH_FAILED = "The request you have made requires authentication."
+
+
+def _us(dt: datetime) -> int:
+    return int(dt.timestamp() * 1_000_000)
+
+
+def _from_us(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def isotime(dt: datetime | None) -> str | None:
+    """Keystone's timestamp format: ``2026-11-22T04:00:00.000000Z``."""
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_audit_id() -> str:
+    return urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+
+
+@dataclass
+class TokenData:
+    user_id: str
+    methods: list[str]
+    scope_kind: str | None
+    scope_id: str | None
+    issued_at: datetime
+    expires_at: datetime
+    audit_ids: list[str] = field(default_factory=list)
+    app_cred_id: str | None = None
+
+    def pack(self) -> bytes:
+        return json.dumps(
+            [
+                PAYLOAD_VERSION,
+                self.user_id,
+                self.methods,
+                self.scope_kind,
+                self.scope_id,
+                _us(self.issued_at),
+                _us(self.expires_at),
+                self.audit_ids,
+                self.app_cred_id,
+            ],
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> TokenData:
+        v, uid, methods, kind, sid, iat, exp, audit, acid = json.loads(raw)
+        if v != PAYLOAD_VERSION:
+            raise ValueError(f"unknown token payload version {v}")
+        return cls(uid, methods, kind, sid, _from_us(iat), _from_us(exp), audit, acid)
+
+
+class TokenProvider:
+    def __init__(self, settings: Settings, keys: FernetKeys) -> None:
+        self.settings = settings
+        self.keys = keys
+
+    # --- issue ------------------------------------------------------------------------
+    def issue(
+        self,
+        db: Session,
+        user: User,
+        methods: list[str],
+        scope_kind: str | None,
+        scope_id: str | None,
+        *,
+        parent: TokenData | None = None,
+        app_cred: ApplicationCredential | None = None,
+    ) -> tuple[str, RequestContext]:
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=self.settings.token_expiration)
+        if parent is not None:
+            expires = min(expires, parent.expires_at)
+        if app_cred is not None and app_cred.expires_at is not None:
+            expires = min(expires, app_cred.expires_at)
+        audit_ids = [new_audit_id()]
+        if parent is not None:
+            audit_ids.append(parent.audit_ids[-1])
+        data = TokenData(
+            user.id, methods, scope_kind, scope_id, now, expires, audit_ids,
+            app_cred.id if app_cred else None,
+        )
+        token = self.keys.encrypt(data.pack())
+        return token, self._context(db, data, token)
+
+    # --- validate ---------------------------------------------------------------------
+    def decode(self, token: str) -> TokenData:
+        try:
+            return TokenData.unpack(self.keys.decrypt(token))
+        except (InvalidToken, ValueError, TypeError, UnicodeError):
+            raise Unauthorized("The request you have made requires authentication: the token is invalid.") from None
+
+    def validate(self, db: Session, token: str) -> RequestContext:
+        """The context of a valid token; 401 when it is invalid, expired or revoked, or
+        its user, scope or roles are gone."""
+        data = self.decode(token)
+        if data.expires_at <= datetime.now(UTC):
+            raise Unauthorized("The request you have made requires authentication: the token has expired.")
+        if self.is_revoked(db, data):
+            raise Unauthorized("The request you have made requires authentication: the token has been revoked.")
+        return self._context(db, data, token)
+
+    def is_revoked(self, db: Session, data: TokenData) -> bool:
+        q = select(RevocationEvent).where(
+            RevocationEvent.issued_before >= data.issued_at,
+            or_(
+                RevocationEvent.audit_id == data.audit_ids[0],
+                RevocationEvent.user_id == data.user_id,
+                RevocationEvent.project_id == data.scope_id,
+                RevocationEvent.domain_id == data.scope_id,
+                RevocationEvent.app_cred_id == data.app_cred_id,
+            ),
+        )
+        for ev in db.scalars(q):
+            checks = (
+                (ev.audit_id, data.audit_ids[0]),
+                (ev.user_id, data.user_id),
+                (ev.project_id, data.scope_id if data.scope_kind == "p" else None),
+                (ev.domain_id, data.scope_id if data.scope_kind == "d" else None),
+                (ev.app_cred_id, data.app_cred_id),
+            )
+            if all(want is None or want == got for want, got in checks):
+                return True
+        return False
+
+    def _context(self, db: Session, data: TokenData, token: str) -> RequestContext:
+        user = db.get(User, data.user_id)
+        if user is None or not user.enabled:
+            raise Unauthorized(AUTH_FAILED + " The token's user is disabled or gone.")
+        user_domain = db.get(Domain, user.domain_id)
+        if user_domain is None or not user_domain.enabled:
+            raise Unauthorized(AUTH_FAILED + " The user's domain is disabled.")
+        kw: dict = {}
+        roles: list[Role] = []
+        if data.scope_kind == "p":
+            project = db.get(Project, data.scope_id)
+            pdomain = db.get(Domain, project.domain_id) if project else None
+            if project is None or not project.enabled or pdomain is None or not pdomain.enabled:
+                raise Unauthorized(AUTH_FAILED + " The token's project is disabled or gone.")
+            roles = effective_roles(db, user.id, project=project)
+            kw = dict(project_id=project.id, project_name=project.name,
+                      project_domain_id=project.domain_id)
+        elif data.scope_kind == "d":
+            domain = db.get(Domain, data.scope_id)
+            if domain is None or not domain.enabled:
+                raise Unauthorized(AUTH_FAILED + " The token's domain is disabled or gone.")
+            roles = effective_roles(db, user.id, domain_id=domain.id)
+            kw = dict(domain_id=domain.id, domain_name=domain.name)
+        elif data.scope_kind == "s":
+            roles = effective_roles(db, user.id, system=True)
+            kw = dict(system_scope="all")
+        if data.app_cred_id:
+            ac = db.get(ApplicationCredential, data.app_cred_id)
+            if ac is None:
+                raise Unauthorized(AUTH_FAILED + " The application credential is gone.")
+            allowed = set(ac.role_ids)
+            roles = [r for r in roles if r.id in allowed]
+        if data.scope_kind and not roles:
+            raise Unauthorized(AUTH_FAILED + " The user has no role on the token's scope any more.")
+        return RequestContext(
+            user_id=user.id,
+            user_name=user.name,
+            user_domain_id=user.domain_id,
+            roles=tuple(r.name for r in roles),
+            role_ids=tuple(r.id for r in roles),
+            methods=tuple(data.methods),
+            audit_ids=tuple(data.audit_ids),
+            expires_at=data.expires_at,
+            issued_at=data.issued_at,
+            app_cred_id=data.app_cred_id,
+            token=token,
+            **kw,
+        )
+
+    # --- revoke -----------------------------------------------------------------------
+    def revoke(self, db: Session, data: TokenData) -> None:
+        add_revocation(db, self.settings, audit_id=data.audit_ids[0])
+
+
+def add_revocation(db: Session, settings: Settings, **match) -> None:
+    """Revoke every token issued until now that matches ``match`` (audit_id, user_id,
+    project_id, domain_id, app_cred_id); old events are pruned on the way."""
+    now = datetime.now(UTC)
+    db.add(RevocationEvent(issued_before=now, revoked_at=now, **match))
+    horizon = now - timedelta(seconds=settings.token_expiration + settings.revocation_grace)
+    for old in db.scalars(select(RevocationEvent).where(RevocationEvent.revoked_at < horizon)):
+        db.delete(old)
+    db.flush()
+
+
+# --- authentication -------------------------------------------------------------------
+
+
+def find_user(db: Session, ref: dict) -> User | None:
+    """A user from ``{"id": …}`` or ``{"name": …, "domain": {"id"|"name": …}}``."""
+    if not isinstance(ref, dict):
+        raise BadRequest("Expecting a user reference: {\"id\": …} or {\"name\": …, \"domain\": …}.")
+    if ref.get("id"):
+        return db.get(User, str(ref["id"]))
+    name = ref.get("name")
+    if not name:
+        raise BadRequest("The user needs an id, or a name and a domain.")
+    domain = find_domain(db, ref.get("domain"), required=True, unauthorized=True)
+    return db.scalars(select(User).filter_by(name=name, domain_id=domain.id)).first()
+
+
+def find_domain(db: Session, ref, *, required: bool = False, unauthorized: bool = False) -> Domain | None:
+    if ref is None:
+        if required:
+            raise BadRequest("A name needs a domain: add \"domain\": {\"id\": …} or {\"name\": …}.")
+        return None
+    if not isinstance(ref, dict):
+        raise BadRequest("Expecting a domain reference: {\"id\": …} or {\"name\": …}.")
+    if ref.get("id"):
+        d = db.get(Domain, str(ref["id"]))
+    elif ref.get("name"):
+        d = db.scalars(select(Domain).filter_by(name=ref["name"])).first()
+    else:
+        raise BadRequest("A domain reference needs an id or a name.")
+    if d is None:
+        if unauthorized:
+            raise Unauthorized(AUTH_FAILED)
+        raise NotFound(f"Could not find domain: {ref.get('id') or ref.get('name')}.")
+    return d
+
+
+def find_project(db: Session, ref) -> Project | None:
+    if not isinstance(ref, dict):
+        raise BadRequest("Expecting a project reference: {\"id\": …} or {\"name\": …, \"domain\": …}.")
+    if ref.get("id"):
+        return db.get(Project, str(ref["id"]))
+    if not ref.get("name"):
+        raise BadRequest("A project reference needs an id, or a name and a domain.")
+    domain = find_domain(db, ref.get("domain"), required=True, unauthorized=True)
+    return db.scalars(select(Project).filter_by(name=ref["name"], domain_id=domain.id)).first()
+
+
+def check_user_usable(db: Session, user: User | None) -> User:
+    if user is None or not user.enabled:
+        raise Unauthorized(AUTH_FAILED)
+    d = db.get(Domain, user.domain_id)
+    if d is None or not d.enabled:
+        raise Unauthorized(AUTH_FAILED)
+    return user
+
+
+# --- catalog and the token document ---------------------------------------------------
+
+
+def catalog(db: Session, project_id: str | None) -> list[dict]:
+    """The service catalog; ``$(project_id)s`` in URLs filled in for a project scope,
+    such endpoints left out otherwise (as keystone does)."""
+    out = []
+    services = db.scalars(select(Service).where(Service.enabled.is_(True)).order_by(Service.type))
+    eps_by_service: dict[str, list[Endpoint]] = {}
+    for ep in db.scalars(select(Endpoint).where(Endpoint.enabled.is_(True))):
+        eps_by_service.setdefault(ep.service_id, []).append(ep)
+    for svc in services:
+        endpoints = []
+        for ep in eps_by_service.get(svc.id, []):
+            url = ep.url
+            if "$(project_id)s" in url or "%(project_id)s" in url or "$(tenant_id)s" in url:
+                if not project_id:
+                    continue
+                for pat in ("$(project_id)s", "%(project_id)s", "$(tenant_id)s"):
+                    url = url.replace(pat, project_id)
+            endpoints.append(
+                {"id": ep.id, "interface": ep.interface, "region": ep.region_id,
+                 "region_id": ep.region_id, "url": url}
+            )
+        out.append({"id": svc.id, "type": svc.type, "name": svc.name, "endpoints": endpoints})
+    return out
+
+
+def token_document(db: Session, ctx: RequestContext, *, include_catalog: bool = True) -> dict:
+    user = db.get(User, ctx.user_id)
+    udom = db.get(Domain, ctx.user_domain_id)
+    tok: dict = {
+        "methods": list(ctx.methods),
+        "user": {
+            "id": ctx.user_id,
+            "name": ctx.user_name,
+            "domain": {"id": udom.id, "name": udom.name},
+            "password_expires_at": isotime(user.password_expires_at) if user else None,
+        },
+        "audit_ids": list(ctx.audit_ids),
+        "expires_at": isotime(ctx.expires_at),
+        "issued_at": isotime(ctx.issued_at),
+    }
+    if ctx.scope != "unscoped":
+        tok["roles"] = [{"id": i, "name": n} for i, n in zip(ctx.role_ids, ctx.roles, strict=True)]
+    if ctx.project_id:
+        pdom = db.get(Domain, ctx.project_domain_id)
+        tok["project"] = {
+            "id": ctx.project_id,
+            "name": ctx.project_name,
+            "domain": {"id": pdom.id, "name": pdom.name},
+        }
+        tok["is_domain"] = False
+    elif ctx.domain_id:
+        tok["domain"] = {"id": ctx.domain_id, "name": ctx.domain_name}
+    elif ctx.system_scope:
+        tok["system"] = {"all": True}
+    if ctx.app_cred_id:
+        ac = db.get(ApplicationCredential, ctx.app_cred_id)
+        tok["application_credential"] = {
+            "id": ac.id, "name": ac.name, "restricted": not ac.unrestricted,
+        }
+    if include_catalog and ctx.scope != "unscoped":
+        tok["catalog"] = catalog(db, ctx.project_id)
+    return {"token": tok}
+
+
+def region_exists(db: Session, region_id: str) -> bool:
+    return db.get(Region, region_id) is not None
