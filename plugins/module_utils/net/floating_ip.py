@@ -1,0 +1,112 @@
+"""A floating IP: 1:1 NAT of a public address to a port's fixed IP inside a router.
+
+As Neutron's legacy L3 agent: the floating IP is added (``/32``) to the router's
+gateway device ``qg-…`` so that the router answers ARP for it, and the router's
+namespace gets DNAT (floating -> fixed, for incoming and the namespace's own traffic)
+and SNAT (fixed -> floating, leaving through ``qg-…``). The rules are one nft table
+per floating IP (:func:`.nat.fip_table`), applied atomically; a gratuitous ARP can
+announce the address after a change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.stratus.cloud.plugins.module_utils.net import nat
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
+    QG_PREFIX,
+    QR_PREFIX,
+    IPWrapper,
+    NetError,
+    router_ns,
+)
+
+
+class FloatingIpError(NetError, ValueError):
+    """The floating IP cannot be set up as asked; nothing was changed."""
+
+
+def _v4(ip: str, what: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(ip))
+    except ValueError as exc:
+        raise FloatingIpError(f"{what} {ip!r} is not an IPv4 address (floating IPs are IPv4)"
+                              ) from exc
+
+
+class FloatingIp:
+    def __init__(self, run, router_id: str) -> None:
+        self.run = run
+        self.router_id = router_id
+        self.namespace = router_ns(router_id)
+        self.ns = IPWrapper(self.namespace, run=run)
+        self.nft = nat.Nft(run, self.namespace)
+
+    def _devices(self, prefix: str) -> list[str]:
+        return sorted(d.name for d in self.ns.get_devices() if d.name.startswith(prefix))
+
+    def gateway_device(self) -> str:
+        if not self.ns.namespace_exists():
+            raise FloatingIpError(
+                f"router {self.router_id} is not on this host (no namespace {self.namespace}): "
+                "create it first with stratus.cloud.router")
+        qg = self._devices(QG_PREFIX)
+        if not qg:
+            raise FloatingIpError(
+                f"router {self.router_id} has no external gateway: set its external_gateway "
+                "(stratus.cloud.router) before adding floating IPs")
+        return qg[0]
+
+    def facts(self, floating_ip: str) -> dict:
+        if not self.ns.namespace_exists():
+            return {}
+        table = self.nft.get_table(nat.fip_table_name(floating_ip))
+        qg = self._devices(QG_PREFIX)
+        on_device = bool(qg) and f"{floating_ip}/32" in self.ns.device(qg[0]).addr.cidrs()
+        if table is None and not on_device:
+            return {}
+        return {"floating_ip": floating_ip, "device": qg[0] if qg else "",
+                "address": on_device, "nat": table.text() if table else ""}
+
+    def ensure_present(self, floating_ip: str, fixed_ip: str, gratuitous_arp: bool = True,
+                       check_mode: bool = False):
+        """Returns (changed, before, after)."""
+        fip = _v4(floating_ip, "floating IP")
+        fixed = _v4(fixed_ip, "fixed IP")
+        qg = self.gateway_device()
+        gw_addrs = [ipaddress.ip_interface(c) for c in self.ns.device(qg).addr.cidrs()]
+        if any(a.ip == ipaddress.ip_address(fip) and a.network.prefixlen < 32 for a in gw_addrs):
+            raise FloatingIpError(f"{fip} is router {self.router_id}'s own gateway IP; "
+                                  "pick another address for the floating IP")
+        subnets = [ipaddress.ip_interface(c).network
+                   for dev in self._devices(QR_PREFIX)
+                   for c in self.ns.device(dev).addr.cidrs()]
+        if not any(ipaddress.ip_address(fixed) in n for n in subnets):
+            raise FloatingIpError(
+                f"fixed IP {fixed} is on none of router {self.router_id}'s subnets "
+                f"({', '.join(map(str, subnets)) or 'none attached'}): attach the port's "
+                "subnet to the router first")
+        table = nat.fip_table(fip, fixed, qg)
+        before = self.facts(fip)
+        want = {"floating_ip": fip, "device": qg, "address": True, "nat": table.text()}
+        if before == want or check_mode:
+            return before != want, before, want
+        self.nft.ensure(table)
+        if not before.get("address"):
+            self.ns.device(qg).addr.add(f"{fip}/32")
+        if gratuitous_arp:
+            self.announce(qg, fip)
+        return True, before, self.facts(fip)
+
+    def announce(self, device: str, ip: str) -> None:
+        """Gratuitous ARP for ``ip`` (busybox arping), so neighbours update their caches."""
+        self.ns.execute(["busybox", "arping", "-U", "-c", "1", "-I", device, ip])
+
+    def ensure_absent(self, floating_ip: str, check_mode: bool = False):
+        fip = _v4(floating_ip, "floating IP")
+        before = self.facts(fip)
+        if before and not check_mode:
+            self.nft.delete_table(nat.fip_table_name(fip))
+            if before.get("address"):
+                self.ns.device(before["device"]).addr.delete(f"{fip}/32")
+        return bool(before), before, {}
