@@ -1,0 +1,71 @@
+"""NBD exporter at the argv level: the daemon's command line and the nftables allow-list."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import InUse
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.nbd import (
+    Export,
+    NBDExporter,
+    NftAllowList,
+    export_name,
+)
+
+
+def exp(**kw):
+    base = {"name": export_name("v1", "a1"), "volume_id": "v1", "attachment_id": "a1",
+            "path": "/srv/volume-v1", "host": "198.18.0.2", "port": 10809}
+    return Export(**{**base, **kw})
+
+
+def test_daemon_argv_raw_and_qcow2(tmp_path, fake_run):
+    ex = NBDExporter(fake_run, str(tmp_path))
+    argv = ex.daemon_argv(exp())
+    assert argv == [
+        "/usr/bin/qemu-storage-daemon",
+        "--blockdev", "driver=file,node-name=file0,filename=/srv/volume-v1",
+        "--nbd-server", "addr.type=inet,addr.host=198.18.0.2,addr.port=10809",
+        "--export", "type=nbd,id=export0,node-name=file0,name=volume-v1-a1,writable=on",
+        "--pidfile", str(tmp_path / "volume-v1-a1.pid"), "--daemonize",
+    ]
+    argv = ex.daemon_argv(exp(format="qcow2", multiattach=True, path="/srv/a,b"))
+    assert argv[2] == "driver=file,node-name=file0,filename=/srv/a,,b,locking=off"
+    assert argv[3:5] == ["--blockdev", "driver=qcow2,node-name=fmt0,file=file0"]
+    assert "node-name=fmt0,name=volume-v1-a1" in argv[8]
+
+
+def test_netns_prefixes_every_command(tmp_path, fake_run):
+    ex = NBDExporter(fake_run, str(tmp_path), netns="storage1")
+    ex.nft.apply([exp(allowed=("198.18.0.1",))])
+    assert fake_run.calls[-1][:5] == ["ip", "netns", "exec", "storage1", "nft"]
+
+
+def test_allow_list_rules_per_port():
+    text = NftAllowList(lambda argv: "").render(
+        [exp(allowed=("198.18.0.1", "fd00::1")), exp(name="other", port=10810), exp(name="x", port=10811, allowed=("198.18.0.9",))]
+    )
+    assert "tcp dport 10809 ip saddr { 198.18.0.1 } accept" in text
+    assert "tcp dport 10809 ip6 saddr { fd00::1 } accept" in text
+    assert 'tcp dport 10809 reject with tcp reset comment "volume-v1-a1"' in text
+    assert "10810" not in text  # an empty allow-list leaves the port open
+    assert text.index("10809") < text.index("10811")
+
+
+def test_in_sync_reads_the_digest_comment():
+    wanted = [exp(allowed=("198.18.0.1",))]
+    nft = NftAllowList(lambda argv: "")
+    digest = nft.digest_of(nft.render(wanted))
+    listing = f'table inet stratus_nbd {{\n\tcomment "{digest}"\n}}\n'
+    assert NftAllowList(lambda argv: listing).in_sync(wanted)
+    assert not NftAllowList(lambda argv: listing).in_sync([exp(allowed=("198.18.0.7",))])
+
+
+def test_second_attachment_of_a_single_attach_volume_is_refused(tmp_path, fake_run):
+    (tmp_path / "volume-v1-a1.json").write_text(json.dumps({**exp().__dict__, "allowed": [], "running": True}))
+    ex = NBDExporter(fake_run, str(tmp_path))
+    with pytest.raises(InUse, match="a1"):
+        ex.plan(exp(name=export_name("v1", "a2"), attachment_id="a2", port=0))
+    assert not fake_run.calls
