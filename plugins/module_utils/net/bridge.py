@@ -32,6 +32,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     InvalidInput,
     IPWrapper,
     NetError,
+    NotSupported,
     bridge_name,
     validate_ip,
     validate_vlan_id,
@@ -344,7 +345,12 @@ class LinuxBridgeNetwork:
             made.append(name)
             ip.device(name).link.set_master(seg.bridge)
         elif op == "add_vlan":
-            ip.add_vlan(name, seg.physical_interface, seg.segmentation_id)
+            try:
+                ip.add_vlan(name, seg.physical_interface, seg.segmentation_id)
+            except NotSupported as exc:
+                raise SegmentConflict(
+                    f"cannot make VLAN device {name}: the kernel has no VLAN support "
+                    f"(load the 8021q module); {exc}") from None
             made.append(name)
         elif op == "set_master":
             ip.device(name).link.set_master(action[2])

@@ -391,13 +391,13 @@ class IpAddrCommand(_SubCommand):
         want = {validate_cidr(c) for c in cidrs}
         have = set(self.cidrs())
         changed = False
-        for c in sorted(want - have):
-            self.add(c)
-            changed = True
-        if exclusive:
+        if exclusive:  # first: deleting a primary address also drops its secondaries
             for c in sorted(have - want):
                 self.delete(c)
                 changed = True
+        for c in sorted(want - set(self.cidrs()) if changed else want - have):
+            self.add(c)
+            changed = True
         return changed
 
 

@@ -156,5 +156,5 @@ def test_missing_bridge_is_a_clear_error_and_leaves_nothing(lab):
     net, port_id = lab.network_id(), str(uuid.uuid4())
     result = run_module("dhcp", _args(net, port_id, []))
     assert result.failed
-    assert "create the network first" in result.msg
+    assert "stratus.cloud.network first" in result.msg
     _assert_gone(net, port_id)

@@ -92,5 +92,5 @@ def test_bad_router_requests_fail_clearly_and_change_nothing(lab):
 
     missing = t.interface("a") | {"network_id": "no-such-network"}
     result = run_module("router", t.router_args(interfaces=[missing]))
-    assert result.failed and "create the network first" in result.msg
+    assert result.failed and "stratus.cloud.network first" in result.msg
     assert t.namespace not in namespaces()

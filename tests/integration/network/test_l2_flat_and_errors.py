@@ -1,0 +1,106 @@
+"""Flat networks on a veth 'physical' interface, guest taps, and bad input."""
+
+import pytest
+
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
+    IPWrapper,
+    bridge_name,
+    tap_name,
+)
+from tests.helpers.ansible import run_module
+from tests.integration.network.conftest import in_ns, new_id
+
+pytestmark = pytest.mark.network
+
+
+def host_with_physical(netns):
+    """A host whose 'physical' phys0 leads to an 'external' namespace at 10.81.0.254."""
+    host, ext = netns("host"), netns("ext")
+    phys, peer = IPWrapper(host).add_veth("phys0", "ext0", peer_namespace=ext)
+    peer.addr.add("10.81.0.254/24")
+    peer.link.set_up()
+    phys.link.set_up()
+    return host, ext
+
+
+def test_flat_network_bridged_to_a_physical_interface(netns):
+    host, _ext = host_with_physical(netns)
+    net, port = new_id(), new_id()
+    args = {"network_id": net, "type": "flat", "physical_interface": "phys0", "namespace": host}
+    assert run_module("network", args, check=True).changed
+    assert not IPWrapper(host).device(bridge_name(net)).exists()
+    made = run_module("network", args)
+    assert made.changed and made["network"]["uplink"] == "phys0", made
+    assert made["diff"]["after"]["members"] == ["phys0"]
+    assert not run_module("network", args).changed
+    guest = netns("guest")
+    pa = {"port_id": port, "network_id": net, "kind": "namespace", "netns": guest,
+          "mac_address": "fa:16:3e:00:81:05", "fixed_ips": ["10.81.0.5/24"],
+          "gateway": "10.81.0.254", "namespace": host}
+    checked = run_module("port", pa, check=True)
+    assert checked.changed and checked["diff"]["after"]["fixed_ips"] == ["10.81.0.5/24"]
+    assert not IPWrapper(host).device(tap_name(port)).exists()
+    plugged = run_module("port", pa)
+    assert plugged.changed and plugged["port_security"]["ipv4"] == ["10.81.0.5"], plugged
+    assert not run_module("port", pa).changed
+    # a changed address is reconciled (old one removed) and shows in the diff
+    moved = run_module("port", dict(pa, fixed_ips=["10.81.0.6/24"]))
+    assert moved.changed
+    assert moved["diff"]["before"]["fixed_ips"] == ["10.81.0.5/24"]
+    assert IPWrapper(guest).device("ns-" + port[:11]).addr.cidrs() == ["10.81.0.6/24"]
+    ping = in_ns(guest, "ping", "-c", "1", "-W", "2", "10.81.0.254", check=False)
+    assert ping.returncode == 0, ping.stdout
+    assert run_module("port", dict(pa, state="absent")).changed
+    gone = run_module("network", dict(args, state="absent"))
+    assert gone.changed and gone["diff"]["before"]["type"] == "flat"
+    phys = IPWrapper(host).device("phys0")
+    assert phys.exists() and phys.link.master is None  # released, not deleted
+    assert not IPWrapper(host).device(bridge_name(net)).exists()
+
+
+def test_guest_tap_made_in_advance(netns):
+    host = netns("host")
+    net, port = new_id(), new_id()
+    assert run_module("network", {"network_id": net, "type": "local", "namespace": host}).changed
+    pa = {"port_id": port, "network_id": net, "mac_address": "fa:16:3e:00:82:01",
+          "fixed_ips": ["10.82.0.4/24"], "mtu": 1400, "namespace": host}
+    res = run_module("port", pa)
+    assert res.changed and res["port"] == {"tap": tap_name(port), "bridge": bridge_name(net),
+                                           "kind": "tap", "up": True, "mtu": 1400}, res
+    assert not run_module("port", pa).changed
+    rec = IPWrapper(host).device(tap_name(port)).link.show()
+    assert rec["linkinfo"]["info_kind"] == "tun" and rec["master"] == bridge_name(net)
+    assert run_module("port", dict(pa, state="absent")).changed
+    assert not IPWrapper(host).device(tap_name(port)).exists()
+    assert in_ns(host, "nft", "list", "ruleset").stdout.strip() == ""
+
+
+def test_bad_input_fails_clearly_and_makes_nothing(netns):
+    host, _ext = host_with_physical(netns)
+    ip = IPWrapper(host)
+    n1, n2 = new_id(), new_id()
+    assert run_module("network", {"network_id": n1, "segmentation_id": 100,
+                                  "namespace": host}).changed
+
+    def fails(module, args, words):
+        links = sorted(r["ifname"] for r in ip.list_links())
+        res = run_module(module, dict(args, namespace=host))
+        assert res.failed and words in res.msg, res.msg
+        assert sorted(r["ifname"] for r in ip.list_links()) == links  # nothing half-made
+
+    fails("network", {"network_id": n2, "segmentation_id": 100}, "VNI 100 is already in use")
+    fails("network", {"network_id": n2, "type": "flat", "physical_interface": "nope0"},
+          "physical interface nope0 does not exist")
+    fails("network", {"network_id": n2, "segmentation_id": 0}, "out of range")
+    fails("network", {"network_id": n2, "type": "vlan", "segmentation_id": 100,
+                      "physical_interface": "phys0"}, "VLAN")
+    fails("network", {"network_id": n2, "local_ip": "192.0.2.77", "segmentation_id": 7},
+          "not an address of this host")
+    port = {"port_id": new_id(), "network_id": n1, "fixed_ips": ["10.83.0.4/24"]}
+    fails("port", dict(port, mac_address="fa:16:3e:zz:00:01"), "not a MAC")
+    fails("port", dict(port, mac_address="fa:16:3e:00:00:01", fixed_ips=["10.83.0.400/24"]),
+          "not a CIDR")
+    fails("port", dict(port, mac_address="fa:16:3e:00:00:01", network_id=n2), "has no bridge")
+    fails("port", dict(port, mac_address="fa:16:3e:00:00:01", kind="namespace"), "needs netns")
+    assert in_ns(host, "nft", "list", "ruleset").stdout.strip() == ""
+    assert run_module("network", {"network_id": n1, "state": "absent", "namespace": host}).changed
