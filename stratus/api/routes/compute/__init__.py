@@ -1,0 +1,1 @@
+"""compute API routes (one module per resource)."""

@@ -1,0 +1,1 @@
+"""network API routes (one module per resource)."""

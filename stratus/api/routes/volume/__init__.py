@@ -1,0 +1,1 @@
+"""volume API routes (one module per resource)."""
