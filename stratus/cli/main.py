@@ -20,6 +20,8 @@ COMMAND_MODULES: list[str] = [
     "stratus.cli.token",
     "stratus.cli.compile",
     "stratus.cli.validate",
+    "stratus.cli.host",
+    "stratus.cli.job",
 ]
 
 
