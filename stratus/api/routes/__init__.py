@@ -16,4 +16,8 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.identity.assignments",
     "stratus.api.routes.identity.catalog",
     "stratus.api.routes.identity.application_credentials",
+    "stratus.api.routes.stratus.jobs",
+    "stratus.api.routes.compute.quotas",
+    "stratus.api.routes.volume.quotas",
+    "stratus.api.routes.network.quotas",
 ]
