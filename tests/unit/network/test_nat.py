@@ -29,39 +29,43 @@ def test_fip_table_dnat_in_snat_out_before_the_router_snat():
     assert post.prio < N.PRIO_SRCNAT  # the first NAT chain that binds wins
 
 
-def test_batch_replaces_the_table_in_one_transaction():
-    cmds = N.snat_table("qg-1", "203.0.113.10", ["10.0.0.0/24"]).batch()["nftables"]
-    assert [next(iter(c)) for c in cmds[:3]] == ["add", "delete", "add"]
-    assert cmds[3]["add"]["chain"]["name"] == "postrouting"
-    assert cmds[4]["add"]["rule"]["chain"] == "postrouting"
+def test_script_replaces_the_table_in_one_transaction():
+    script = N.snat_table("qg-1", "203.0.113.10", ["10.0.0.0/24"]).script()
+    assert script.splitlines()[:3] == [
+        "table ip stratus_snat {}", "delete table ip stratus_snat", "table ip stratus_snat {"]
+
+
+def _listing(table):
+    items = [{"metainfo": {}}, {"table": {"family": "ip", "name": table.name}}]
+    for i, c in enumerate(table.chains):
+        items.append({"chain": {"family": "ip", "table": table.name, "name": c.name,
+                                "handle": i, **c.header()}})
+        for r in c.rules:
+            items.append({"rule": {"family": "ip", "table": table.name, "chain": c.name,
+                                   "handle": 9, "expr": r}})
+    return json.dumps({"nftables": items})
 
 
 def test_ensure_compares_with_nft_json_and_applies_once():
     want = N.fip_table("203.0.113.20", "10.0.0.5", "qg-1")
-    listing = {"nftables": [{"metainfo": {}}, {"table": {"family": "ip", "name": want.name}}]}
-    for i, c in enumerate(want.chains):
-        listing["nftables"].append({"chain": {"family": "ip", "table": want.name, "name": c.name,
-                                              "handle": i, **c.header()}})
-        for r in c.rules:
-            listing["nftables"].append({"rule": {"family": "ip", "table": want.name,
-                                                 "chain": c.name, "handle": 9, "expr": r}})
-    tables = {"nftables": [{"table": {"family": "ip", "name": want.name}}]}
-    run = FakeRun().on(["ip", "netns", "exec", "qr", "nft", "-j", "list", "tables"],
-                       out=json.dumps(tables))
-    run.on(["ip", "netns", "exec", "qr", "nft", "-j", "list", "table"], out=json.dumps(listing))
-    nft = N.Nft(run, "qr")
-    changed, before, after = nft.ensure(want)
+    run = FakeRun().on(["ip", "netns", "exec", "qr", "nft", "-j", "list", "table"],
+                       out=_listing(want))
+    tables = N.NatTables.in_namespace(run, "qr")
+    changed, before, after = tables.ensure(want)
     assert not changed and before == after
     other = N.fip_table("203.0.113.20", "10.0.0.6", "qg-1")
-    changed, before, after = nft.ensure(other, check_mode=True)
+    changed, before, after = tables.ensure(other, check_mode=True)
     assert changed and "10.0.0.5" in before and "10.0.0.6" in after
     assert not any("-f" in c for c in run.calls)  # check mode applies nothing
-    nft.ensure(other)
-    assert run.calls[-1] == ["ip", "netns", "exec", "qr", "nft", "-j", "-f", "-"]
-    assert json.loads(run.inputs[-1]) == other.batch()
+    tables.ensure(other)
+    assert run.calls[-1] == ["ip", "netns", "exec", "qr", "nft", "-f", "-"]
+    assert run.inputs[-1] == other.script()
 
 
-def test_failed_nft_is_a_command_failed_with_argv():
+def test_missing_table_is_none_and_failures_carry_argv():
+    run = FakeRun().on(["nft", "-j", "list", "table"], rc=1,
+                       err="Error: No such file or directory")
+    assert N.NatTables.in_namespace(run, None).get("stratus_snat") is None
     run = FakeRun().on(["nft"], rc=1, err="Error: syntax")
-    with pytest.raises(N.CommandFailed, match="syntax"):
-        N.Nft(run).list_tables()
+    with pytest.raises(N.NetError, match="syntax"):
+        N.NatTables.in_namespace(run, None).names()
