@@ -46,8 +46,8 @@ options:
     default: []
   remote_groups:
     description:
-      - Members' IPs of every group a rule names as C(remote_group_id), as
-        C({group_id: [ip, ...]}).
+      - Members' IPs of every group a rule names as C(remote_group_id), a mapping of
+        group id to a list of IPs.
     type: dict
     default: {}
   namespace:
