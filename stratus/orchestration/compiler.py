@@ -43,8 +43,12 @@ def resolve_properties(plan: Plan) -> None:
     ctx = _Context(plan)
     for name in plan.order:
         res = plan.resources[name]
-        res.properties = functions.resolve(plan.template.resources[name].properties, ctx)
         cls = plan.template.resources[name].type_class
+        props = functions.resolve(plan.template.resources[name].properties, ctx)
+        for key, sch in cls.properties_schema.items():
+            if props.get(key) is None and sch.default is not None:
+                props[key] = sch.default
+        res.properties = props
         res.hosts = cls.host_group(res.properties)
         res.attributes.update(cls.plan_attributes(res))
 
