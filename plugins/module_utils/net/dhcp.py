@@ -116,7 +116,9 @@ class DhcpService:
         cidrs = self.port_cidrs(cfg, port)
         inner = ns_name(port["id"])
         mac = normalize_mac(port["mac"])
-        service_port.require_bridge(self.root, self.network_id)
+        port_spec = service_port.spec(self.ns, self.network_id, port["id"], inner, mac, cidrs,
+                                      cfg.mtu)
+        service_port.check(self.root, [port_spec])
         before = self.facts()
         files = cfg.files()
         argv = cfg.argv()
@@ -154,9 +156,8 @@ class DhcpService:
             self.ns.sysctl("net.ipv6.conf.default.accept_dad", 0)
             self.ns.sysctl("net.ipv6.conf.all.accept_dad", 0)
             for name in stale:
-                service_port.unplug(self.root, name[len(NS_DEV_PREFIX):])
-            service_port.plug(self.root, self.ns, self.network_id, port["id"], inner, mac,
-                              cidrs, cfg.mtu)
+                service_port.unplug_device(self.root, name)
+            service_port.plug(self.root, port_spec)
             os.makedirs(self.state_dir, mode=0o755, exist_ok=True)
             if files_changed:
                 _write_atomic(os.path.join(self.state_dir, "host"), files["host"])
@@ -177,7 +178,7 @@ class DhcpService:
     def _remove(self) -> None:
         self.dnsmasq.stop()
         for name in self._ports_in_ns():
-            service_port.unplug(self.root, name[len(NS_DEV_PREFIX):])
+            service_port.unplug_device(self.root, name)
         self.ns.netns.ensure_absent(self.namespace)
         shutil.rmtree(self.state_dir, ignore_errors=True)
 

@@ -40,7 +40,7 @@ class FloatingIp:
         self.router_id = router_id
         self.namespace = router_ns(router_id)
         self.ns = IPWrapper(self.namespace, run=run)
-        self.nft = nat.Nft(run, self.namespace)
+        self.nat = nat.NatTables.in_namespace(run, self.namespace)
 
     def _devices(self, prefix: str) -> list[str]:
         return sorted(d.name for d in self.ns.get_devices() if d.name.startswith(prefix))
@@ -60,7 +60,7 @@ class FloatingIp:
     def facts(self, floating_ip: str) -> dict:
         if not self.ns.namespace_exists():
             return {}
-        table = self.nft.get_table(nat.fip_table_name(floating_ip))
+        table = self.nat.get(nat.fip_table_name(floating_ip))
         qg = self._devices(QG_PREFIX)
         on_device = bool(qg) and f"{floating_ip}/32" in self.ns.device(qg[0]).addr.cidrs()
         if table is None and not on_device:
@@ -91,7 +91,7 @@ class FloatingIp:
         want = {"floating_ip": fip, "device": qg, "address": True, "nat": table.text()}
         if before == want or check_mode:
             return before != want, before, want
-        self.nft.ensure(table)
+        self.nat.ensure(table)
         if not before.get("address"):
             self.ns.device(qg).addr.add(f"{fip}/32")
         if gratuitous_arp:
@@ -106,7 +106,7 @@ class FloatingIp:
         fip = _v4(floating_ip, "floating IP")
         before = self.facts(fip)
         if before and not check_mode:
-            self.nft.delete_table(nat.fip_table_name(fip))
+            self.nat.delete(nat.fip_table_name(fip))
             if before.get("address"):
                 self.ns.device(before["device"]).addr.delete(f"{fip}/32")
         return bool(before), before, {}

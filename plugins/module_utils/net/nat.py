@@ -11,9 +11,10 @@ Each concern owns one nft table inside the router's ``qrouter-`` namespace:
   wins, so a port with a floating IP leaves with the floating IP, not the gateway IP.
 
 A table is built as a :class:`Table` of :class:`Chain` objects whose rules are lists
-of nft JSON expressions, applied atomically with one ``nft -j -f -`` transaction
-(add table, delete it, add it with all its chains and rules), and compared with what
-``nft -j list table`` shows to decide "changed".
+of nft JSON expressions (the form ``nft -j list`` shows), rendered to nft's syntax and
+applied atomically with one ``nft -f -`` script (:class:`.nft.Nft`: add the table,
+delete it, add it with all its chains and rules); "changed" is decided by comparing
+the wanted expressions with what ``nft -j list table`` shows.
 """
 
 from __future__ import annotations
@@ -22,11 +23,8 @@ import ipaddress
 import json
 from dataclasses import dataclass, field
 
-from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
-    CommandFailed,
-    NetError,
-    netns_exec,
-)
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import NetError
+from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
 
 SNAT_TABLE = "stratus_snat"
 FIP_TABLE_PREFIX = "stratus_fip_"
@@ -136,18 +134,10 @@ class Table:
         out.append("}")
         return "\n".join(out) + "\n"
 
-    def batch(self) -> dict:
-        """One nft JSON transaction that replaces the table atomically."""
-        t = {"family": self.family, "name": self.name}
-        cmds: list[dict] = [{"add": {"table": t}}, {"delete": {"table": t}}, {"add": {"table": t}}]
-        for c in self.chains:
-            chain = {"family": self.family, "table": self.name, "name": c.name, **c.header()}
-            cmds.append({"add": {"chain": chain}})
-        for c in self.chains:
-            for rule in c.rules:
-                cmds.append({"add": {"rule": {"family": self.family, "table": self.name,
-                                              "chain": c.name, "expr": rule}}})
-        return {"nftables": cmds}
+    def script(self) -> str:
+        """An ``nft -f`` script that replaces the table in one transaction."""
+        head = f"table {self.family} {self.name} {{}}\ndelete table {self.family} {self.name}\n"
+        return head + self.text()
 
     @classmethod
     def from_json(cls, data: dict, name: str, family: str = "ip") -> Table:
@@ -197,43 +187,38 @@ def fip_table(floating_ip: str, fixed_ip: str, gateway_device: str) -> Table:
 # --------------------------------------------------------------------------- nft
 
 
-class Nft:
-    """``nft`` inside one namespace, through ``run(argv, data=None)``."""
+class NatTables:
+    """The NAT tables of one namespace, read and written through :class:`.nft.Nft`."""
 
-    def __init__(self, run, namespace: str | None = None) -> None:
-        self.run = run
-        self.namespace = namespace
+    def __init__(self, nft: Nft) -> None:
+        self.nft = nft
 
-    def _nft(self, args: list[str], data: str | None = None) -> str:
-        argv = netns_exec(["nft", *args], self.namespace)
-        rc, out, err = self.run(argv, data) if data is not None else self.run(argv)
-        if rc != 0:
-            raise CommandFailed(argv, rc, err, out)
-        return out
+    @classmethod
+    def in_namespace(cls, run, namespace: str | None) -> NatTables:
+        return cls(Nft(run, namespace))
 
-    def list_tables(self, family: str = "ip") -> list[str]:
-        data = json.loads(self._nft(["-j", "list", "tables", family]) or "{}")
-        return [i["table"]["name"] for i in data.get("nftables", []) if "table" in i]
+    def names(self, family: str = "ip") -> list[str]:
+        return [i["table"]["name"] for i in self.nft.list_json("tables", family) if "table" in i]
 
-    def get_table(self, name: str, family: str = "ip") -> Table | None:
-        if name not in self.list_tables(family):
+    def get(self, name: str, family: str = "ip") -> Table | None:
+        items = self.nft.list_json("table", family, name)
+        if not items:
             return None
-        data = json.loads(self._nft(["-j", "list", "table", family, name]))
-        return Table.from_json(data, name, family)
+        return Table.from_json({"nftables": items}, name, family)
 
     def apply(self, table: Table) -> None:
         """Replace ``table`` atomically (one transaction: nothing half-applied)."""
-        self._nft(["-j", "-f", "-"], json.dumps(table.batch()))
+        self.nft.apply(table.script())
 
-    def delete_table(self, name: str, family: str = "ip") -> bool:
-        if name not in self.list_tables(family):
+    def delete(self, name: str, family: str = "ip") -> bool:
+        if name not in self.names(family):
             return False
-        self._nft(["delete", "table", family, name])
+        self.nft.apply(f"delete table {family} {name}\n")
         return True
 
     def ensure(self, table: Table, check_mode: bool = False) -> tuple[bool, str, str]:
         """Make ``table`` exactly as given; returns (changed, before text, after text)."""
-        current = self.get_table(table.name, table.family)
+        current = self.get(table.name, table.family)
         before = current.text() if current else ""
         if current is not None and current.key() == table.key():
             return False, before, before

@@ -146,6 +146,9 @@ class RouterSpec:
     def namespace(self) -> str:
         return router_ns(self.router_id)
 
+    def ports(self) -> list[RouterPort]:
+        return [*self.interfaces, *([self.gateway] if self.gateway else [])]
+
     def all_routes(self) -> list[tuple[str, str]]:
         routes = list(self.routes)
         if self.upstream:
@@ -187,7 +190,7 @@ class Router:
         self.namespace = router_ns(router_id)
         self.root = IPWrapper(run=run)
         self.ns = IPWrapper(self.namespace, run=run)
-        self.nft = nat.Nft(run, self.namespace)
+        self.nat = nat.NatTables.in_namespace(run, self.namespace)
         self._fips: list[str] = []
 
     # -- reading -------------------------------------------------------------------
@@ -209,7 +212,7 @@ class Router:
     def floating_ips(self) -> list[str]:
         """Floating IPs of this router: the nft tables that :mod:`.floating_ip` made."""
         return sorted(t[len(nat.FIP_TABLE_PREFIX):].replace("_", ".")
-                      for t in self.nft.list_tables() if t.startswith(nat.FIP_TABLE_PREFIX))
+                      for t in self.nat.names() if t.startswith(nat.FIP_TABLE_PREFIX))
 
     def _is_fip(self, cidr: str) -> bool:
         iface = ipaddress.ip_interface(cidr)
@@ -222,7 +225,7 @@ class Router:
         gws = [service_port.port_facts(self.ns, d) for d in self.devices(QG_PREFIX)]
         for g in gws:
             g["addresses"] = [a for a in g["addresses"] if not self._is_fip(a)]
-        snat = self.nft.get_table(nat.SNAT_TABLE)
+        snat = self.nat.get(nat.SNAT_TABLE)
         return {
             "namespace": self.namespace,
             "interfaces": [service_port.port_facts(self.ns, d) for d in self.devices(QR_PREFIX)],
@@ -236,8 +239,7 @@ class Router:
     # -- changing ------------------------------------------------------------------
     def ensure_present(self, spec: RouterSpec, check_mode: bool = False):
         """Returns (changed, before, after)."""
-        for p in [*spec.interfaces, *([spec.gateway] if spec.gateway else [])]:
-            service_port.require_bridge(self.root, p.network_id)
+        service_port.check(self.root, [self._spec(p, spec.mtu) for p in spec.ports()])
         before = self.facts()
         want = spec.facts()
         if before == want or check_mode:
@@ -251,6 +253,10 @@ class Router:
             raise
         return True, before, self.facts()
 
+    def _spec(self, p: RouterPort, mtu: int | None):
+        return service_port.spec(self.ns, p.network_id, p.port_id, p.device, p.mac,
+                                  [p.interface], mtu)
+
     def _apply(self, spec: RouterSpec, before: dict) -> None:
         ns = self.ns
         ns.sysctl("net.ipv4.ip_forward", 1)
@@ -261,15 +267,12 @@ class Router:
             wanted.add(spec.gateway.device)
         for dev in self.devices(QR_PREFIX) + self.devices(QG_PREFIX):
             if dev not in wanted:
-                service_port.unplug(self.root, dev.split("-", 1)[1])
+                service_port.unplug_device(self.root, dev)
         self._fips = self.floating_ips()
         for p in spec.interfaces:
-            service_port.plug(self.root, ns, p.network_id, p.port_id, p.device, p.mac,
-                              [p.interface], spec.mtu)
+            service_port.plug(self.root, self._spec(p, spec.mtu))
         if spec.gateway:
-            g = spec.gateway
-            service_port.plug(self.root, ns, g.network_id, g.port_id, g.device, g.mac,
-                              [g.interface], spec.mtu, keep=self._is_fip)
+            service_port.plug(self.root, self._spec(spec.gateway, spec.mtu), keep=self._is_fip)
         # routes: exactly the spec's (ours are proto static)
         want = set(spec.all_routes())
         for r in self.routes():
@@ -279,13 +282,13 @@ class Router:
             ns.ip("route", "replace", dest, "via", hop, "proto", "static")
         table = spec.snat_table()
         if table:
-            self.nft.ensure(table)
+            self.nat.ensure(table)
         else:
-            self.nft.delete_table(nat.SNAT_TABLE)
+            self.nat.delete(nat.SNAT_TABLE)
 
     def _remove(self) -> None:
         for dev in self.devices(QR_PREFIX) + self.devices(QG_PREFIX):
-            service_port.unplug(self.root, dev.split("-", 1)[1])
+            service_port.unplug_device(self.root, dev)
         self.ns.netns.ensure_absent(self.namespace)
 
     def ensure_absent(self, check_mode: bool = False):

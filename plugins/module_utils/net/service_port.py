@@ -3,67 +3,50 @@
 As in Neutron's Linux bridge agent: a veth pair whose bridge side is ``tap<port id>``
 (a port of the network's ``brq…`` bridge) and whose other side lives in the service's
 namespace under the role's name (``ns-…`` for DHCP, ``qr-…``/``qg-…`` for routers),
-carrying the port's MAC and fixed IPs.
+carrying the port's MAC and fixed IPs. The plugging itself is
+:class:`.interface.BridgeInterfaceDriver`'s (``kind=namespace``); this module adds what
+services need around it: checking every bridge before the first change, reading the
+ports back, and unplugging a port known only by its device name.
 """
 
 from __future__ import annotations
 
-from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
-    IPWrapper,
-    NetError,
-    bridge_name,
-    normalize_mac,
-    tap_name,
+from ansible_collections.stratus.cloud.plugins.module_utils.net.interface import (
+    BridgeInterfaceDriver,
+    PortSpec,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import IPWrapper
 
 
-class BridgeMissing(NetError):
-    """The network's bridge is not on this host."""
+def spec(ns: IPWrapper, network_id: str, port_id: str, inner: str, mac: str,
+         cidrs: list[str], mtu: int | None = None) -> PortSpec:
+    return PortSpec(port_id=port_id, network_id=network_id, kind="namespace",
+                    mac_address=mac, fixed_ips=list(cidrs), netns=ns.namespace,
+                    device=inner, mtu=mtu).validate()
 
 
-def require_bridge(root: IPWrapper, network_id: str) -> str:
-    """The bridge of ``network_id``; BridgeMissing with what to do if it is absent."""
-    bridge = bridge_name(network_id)
-    if not root.device(bridge).exists():
-        raise BridgeMissing(
-            f"network {network_id} has no bridge {bridge} on this host: create the network "
-            "first (stratus.cloud.network) and then plug services into it"
-        )
-    return bridge
+def check(root: IPWrapper, specs: list[PortSpec]) -> None:
+    """Every port's bridge exists and its tap is not elsewhere (NetworkNotPlumbed, …)."""
+    driver = BridgeInterfaceDriver(root)
+    for s in specs:
+        driver.check(s)
 
 
-def plug(root: IPWrapper, ns: IPWrapper, network_id: str, port_id: str, inner: str,
-         mac: str, cidrs: list[str], mtu: int | None = None, keep=lambda cidr: False) -> bool:
-    """Make the veth ``tap<port>``/``inner`` exist, plugged, addressed and up; True if changed.
-
-    The namespace ``ns`` must exist. Addresses on ``inner`` become exactly ``cidrs``,
-    plus those present for which ``keep(cidr)`` is true (a router keeps floating IPs).
-    """
-    bridge = require_bridge(root, network_id)
-    tap = tap_name(port_id)
-    mac = normalize_mac(mac)
-    changed = False
-    dev = ns.device(inner)
-    if not dev.exists():
-        root.ensure_device_absent(tap)  # a stale half of an old pair
-        root.add_veth(tap, inner, peer_namespace=ns.namespace)
-        changed = True
-    if dev.link.address != mac:
-        dev.link.set_address(mac)
-        changed = True
-    changed |= ns.ensure_mtu(inner, mtu)
-    changed |= root.ensure_mtu(tap, mtu)
-    changed |= root.ensure_master(tap, bridge)
-    changed |= root.ensure_up(tap)
-    changed |= ns.ensure_up(inner)
-    kept = [c for c in dev.addr.cidrs() if keep(c)]
-    changed |= dev.addr.ensure([*cidrs, *kept])
+def plug(root: IPWrapper, port: PortSpec, keep=lambda cidr: False) -> bool:
+    """Plug ``port``; addresses on its device become its fixed IPs plus those present
+    for which ``keep(cidr)`` is true (a router keeps its floating IPs). True if changed."""
+    current = root.device(port.tap).exists() and IPWrapper(port.netns, run=root.run)
+    if current and current.device(port.device).exists():
+        kept = [c for c in current.device(port.device).addr.cidrs() if keep(c)]
+        port.fixed_ips = sorted({*port.fixed_ips, *kept})
+    changed, _before, _after = BridgeInterfaceDriver(root).ensure_present(port)
     return changed
 
 
-def unplug(root: IPWrapper, port_id: str) -> bool:
-    """Delete the bridge side (the kernel deletes its peer); True if it existed."""
-    return root.ensure_device_absent(tap_name(port_id))
+def unplug_device(root: IPWrapper, inner: str) -> bool:
+    """Unplug the port whose namespace side is ``inner`` (``ns-X``, ``qr-X``, ``qg-X``):
+    delete ``tapX`` (the kernel deletes its peer). True if it existed."""
+    return root.ensure_device_absent("tap" + inner.split("-", 1)[1])
 
 
 def port_facts(ns: IPWrapper, inner: str) -> dict:
