@@ -86,9 +86,11 @@ def _targets(root: ET.Element) -> set[str]:
 
 
 def next_target(used: set[str]) -> str:
-    """The first free virtio name after vda (vdb ... vdz, vdaa ...)."""
+    """The first free virtio name from vdd (the instance module keeps vda root, vdb
+    ephemeral and vdc swap), then vdaa ... The guest names its disks in probe order, so
+    inside the guest the volume is found by its serial (/sys/block/*/serial)."""
     letters = "abcdefghijklmnopqrstuvwxyz"
-    names = [f"vd{c}" for c in letters[1:]] + [f"vd{a}{b}" for a in letters for b in letters]
+    names = [f"vd{c}" for c in letters[3:]] + [f"vd{a}{b}" for a in letters for b in letters]
     for name in names:
         if name not in used:
             return name

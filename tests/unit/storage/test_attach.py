@@ -51,5 +51,5 @@ def test_bad_connections():
 
 
 def test_next_target():
-    assert next_target({"vda"}) == "vdb"
-    assert next_target({"vda", "vdb", "vdd"}) == "vdc"
+    assert next_target({"vda"}) == "vdd"
+    assert next_target({"vda", "vdd", "vdf"}) == "vde"
