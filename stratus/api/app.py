@@ -38,7 +38,11 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from stratus.jobs import worker  # the job worker runs inside the controller
+
+        worker.start(app)
         yield
+        worker.stop(app)
         app.state.db.dispose()
 
     app = FastAPI(
