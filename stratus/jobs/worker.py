@@ -476,7 +476,8 @@ def _stdout_tail(private_dir: str, limit: int = 600) -> str:
 
 
 def start(app) -> Worker | None:
-    """Start the worker with the app (FastAPI startup) and stop it at shutdown."""
+    """Start the worker of ``app`` (called by the app's lifespan); off when
+    ``settings.jobs_worker`` is false."""
     settings = app.state.settings
     if not getattr(settings, "jobs_worker", True):
         return None
@@ -486,16 +487,9 @@ def start(app) -> Worker | None:
     return worker
 
 
-def install(app) -> None:
-    """Hook the worker into the app's startup/shutdown (``create_app`` calls this)."""
-
-    def _start() -> None:
-        start(app)
-
-    def _stop() -> None:
-        worker = getattr(app.state, "jobs_worker", None)
-        if worker is not None:
-            worker.stop()
-
-    app.add_event_handler("startup", _start)
-    app.add_event_handler("shutdown", _stop)
+def stop(app) -> None:
+    """Stop the worker of ``app``: running jobs are stopped and re-queued (or failed)."""
+    worker = getattr(app.state, "jobs_worker", None)
+    if worker is not None:
+        worker.stop()
+        app.state.jobs_worker = None
