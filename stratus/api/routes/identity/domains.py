@@ -93,7 +93,16 @@ def delete_domain(request: Request, domain_id: str, ctx: Auth, db: DbSession, po
     from stratus.api.routes.identity.projects import remove_project
     from stratus.api.routes.identity.users import remove_user
 
-    for p in db.scalars(select(Project).filter_by(domain_id=d.id).order_by(Project.parent_id.desc())):
+    projects = list(db.scalars(select(Project).filter_by(domain_id=d.id)))
+    parents = {p.id: p.parent_id for p in projects}
+
+    def depth(pid: str | None) -> int:
+        n = 0
+        while pid in parents and parents[pid]:
+            pid, n = parents[pid], n + 1
+        return n
+
+    for p in sorted(projects, key=lambda p: depth(p.id), reverse=True):  # children first
         remove_project(db, request, p)
     for u in db.scalars(select(User).filter_by(domain_id=d.id)):
         remove_user(db, request, u)
