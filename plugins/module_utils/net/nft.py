@@ -37,16 +37,17 @@ class Nft:
         except CommandFailed as exc:
             raise NftError(exc.argv, exc.rc, exc.stderr, exc.stdout) from None
 
-    def list_json(self, *what: str) -> list[dict]:
+    def list_json(self, *what: str, terse: bool = False) -> list[dict]:
         """``nft -j list WHAT`` as the list under "nftables" (metainfo dropped).
 
-        A missing table/chain/map gives ``[]`` rather than an error.
+        ``terse`` leaves set elements out. A missing table/chain/map gives ``[]``.
         """
-        rc, out, err = self.run(self._argv("-j", "list", *what))
+        argv = self._argv("-j", *(["-t"] if terse else []), "list", *what)
+        rc, out, err = self.run(argv)
         if rc != 0:
             if "No such file or directory" in err or "does not exist" in err:
                 return []
-            raise NftError(self._argv("-j", "list", *what), rc, err, out)
+            raise NftError(argv, rc, err, out)
         items = json.loads(out or "{}").get("nftables", [])
         return [i for i in items if "metainfo" not in i]
 

@@ -11,10 +11,11 @@ Design (shared with :mod:`.security_groups`):
       oifname vmap @ingress    # frames sent to a port -> chain i-<tap>
 
 * ``o-<tap>`` drops what the port may not send: other source MACs, other source IPs
-  (fixed IPs and allowed address pairs; ``0.0.0.0`` only for DHCP discovery, ``::`` and
-  ``fe80::/64`` for IPv6 DAD/ND), ARP claiming other IPs/MACs, DHCP server replies,
-  and any ethertype other than IPv4/IPv6/ARP. Then it writes the port's number into
-  the low 16 bits of the packet mark. ``i-<tap>`` writes it into the high 16 bits.
+  (fixed IPs and allowed address pairs; ``0.0.0.0`` only for DHCP discovery and ARP
+  probes, ``::`` and ``fe80::/64`` for IPv6 DAD/ND), ARP claiming other IPs/MACs, DHCP
+  server replies, and any ethertype other than IPv4/IPv6/ARP (so no VLAN tags). Then
+  it writes the port's number into the low 16 bits of the packet mark. ``i-<tap>``
+  writes it into the high 16 bits.
 * :mod:`.security_groups` matches those marks in ``table inet stratus_sg`` on the inet
   ``forward`` hook, where ``ct state`` works (with br_netfilter on,
   ``net.bridge.bridge-nf-call-iptables=1`` and ``...-ip6tables=1``).
@@ -120,21 +121,35 @@ def _set(items: list[str]) -> str:
     return "{ " + ", ".join(items) + " }"
 
 
+def _not_in(expr: str, items: list[str]) -> str:
+    """``expr != x`` for one item (no set object in the kernel), else ``!= { ... }``."""
+    return f"{expr} != {items[0]}" if len(items) == 1 else f"{expr} != {_set(items)}"
+
+
 def port_rules(spec: PortSecuritySpec, mark: int) -> tuple[list[str], list[str]]:
-    """The rule texts of o-<tap> and i-<tap>."""
-    v4, v6 = spec.ips(4), spec.ips(6)
+    """The rule texts of o-<tap> and i-<tap>.
+
+    Single MACs/IPs are plain comparisons rather than anonymous sets: the kernel keeps
+    every anonymous set as an object and nft lists them all, so hundreds of ports with
+    small sets would slow every read.
+    """
+    v4, v6, macs = spec.ips(4), spec.ips(6), spec.macs
+    set_mark = f"meta mark set meta mark & 0xffff0000 | {mark:#x}"
     out = [
-        f"ether saddr != {_set(spec.macs)} drop",
-        "ether type ip udp sport 67 udp dport 68 drop",
-        f"ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 "
-        f"meta mark set meta mark & 0xffff0000 | {mark:#x} return",
+        f"{_not_in('ether saddr', macs)} drop",
+        f"ether type arp {_not_in('arp saddr ether', macs)} drop",
+        "ether type arp arp saddr ip 0.0.0.0 return",  # ARP probes (address conflict checks)
+        f"ether type arp {_not_in('arp saddr ip', v4)} drop" if v4 else "ether type arp drop",
+        "ether type ip udp sport 67 udp dport 68 drop",  # no DHCP servers in guests
+        "ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 "
+        f"{set_mark} return",
+        f"ether type ip {_not_in('ip saddr', v4)} drop" if v4 else "ether type ip drop",
+        f"ether type ip6 ip6 saddr fe80::/64 {set_mark} return",
+        f"ether type ip6 ip6 saddr :: {set_mark} return",  # duplicate address detection
+        f"ether type ip6 {_not_in('ip6 saddr', v6)} drop" if v6 else "ether type ip6 drop",
+        "ether type != ip ether type != ip6 ether type != arp drop",
+        set_mark,
     ]
-    out.append(f"ether type ip ip saddr != {_set(v4)} drop" if v4 else "ether type ip drop")
-    out.append(f"ether type ip6 ip6 saddr != {_set([*v6, '::', 'fe80::/64'])} drop")
-    out.append(f"ether type arp arp saddr ip != {_set([*v4, '0.0.0.0'])} drop")
-    out.append(f"ether type arp arp saddr ether != {_set(spec.macs)} drop")
-    out.append("ether type != { ip, ip6, arp } drop")
-    out.append(f"meta mark set meta mark & 0xffff0000 | {mark:#x}")
     inn = [f"meta mark set meta mark & 0x0000ffff | {mark << 16:#x}"]
     return out, inn
 
@@ -151,9 +166,9 @@ class PortSecurity:
     def mark_of(self, device: str) -> int | None:
         return self.marks().get(device)
 
-    def read(self, device: str) -> dict | None:
+    def read(self, device: str, marks: dict[str, int] | None = None) -> dict | None:
         """The port's chains as found: {device, mark, rules: [digest,...], ...} or None."""
-        mark = self.mark_of(device)
+        mark = (self.marks() if marks is None else marks).get(device)
         out = self.nft.chain_rules(FAMILY, TABLE, out_chain(device))
         inn = self.nft.chain_rules(FAMILY, TABLE, in_chain(device))
         if mark is None and out is None and inn is None:
@@ -165,8 +180,7 @@ class PortSecurity:
             "in_rules": [r.get("comment") for r in inn or []],
         }
 
-    def _allocate(self, device: str) -> int:
-        marks = self.marks()
+    def _allocate(self, device: str, marks: dict[str, int]) -> int:
         if device in marks:
             return marks[device]
         used = set(marks.values())
@@ -199,8 +213,9 @@ class PortSecurity:
     def ensure_present(self, spec: PortSecuritySpec, check: bool = False
                        ) -> tuple[bool, dict | None, dict]:
         spec.validate()
-        before = self.read(spec.device)
-        mark = self._allocate(spec.device)
+        marks = self.marks()
+        before = self.read(spec.device, marks)
+        mark = self._allocate(spec.device, marks)
         script, want = self.render(spec, mark)
         if before == want:
             return False, before, before

@@ -18,6 +18,10 @@ established/related, DHCP replies, neighbour discovery and the allowed rules and
 the rest. Rule changes replace a port's chains in one ``nft -f`` transaction; the
 established/related rule comes first in both chains, so existing flows survive.
 
+A remote group is a named set per IP version (``rg4-<group id>``, ``rg6-<group id>``)
+holding its members' IPs, shared by the ports whose rules name it and refilled with
+every apply; a membership change rewrites the set, not the chains.
+
 Rules take Neutron's shape: direction, ethertype (IPv4/IPv6), protocol (tcp, udp, icmp,
 icmpv6, sctp, any or a number), port_range_min/max (for ICMP: type/code),
 remote_ip_prefix or remote_group_id (its members' IPs are input, ``remote_groups``).
@@ -31,6 +35,7 @@ networks on one host share conntrack entries.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
@@ -38,7 +43,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     NetError,
     validate_cidr,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
+from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft, NftError
 from ansible_collections.stratus.cloud.plugins.module_utils.net.port_security import (
     PortSecurity,
     digest,
@@ -154,8 +159,9 @@ class Rule:
             n = 58  # Neutron accepts icmp with IPv6 and means ICMPv6
         return n
 
-    def render(self, remote_groups: dict[str, list[str]]) -> str | None:
-        """The nft match + verdict-less text, or None when it matches nothing."""
+    def render(self, remote_groups: dict[str, list[str]]) -> str:
+        """The rule's nft match (without verdict). A remote group is the named set
+        ``group_set(id, version)``, filled by ``group_sets``."""
         ver = ETHERTYPES[self.ethertype]
         ipkw = "ip" if ver == 4 else "ip6"
         addr = "saddr" if self.direction == "ingress" else "daddr"
@@ -179,15 +185,30 @@ class Rule:
                     f"rule refers to remote group {self.remote_group_id} but remote_groups "
                     "does not list its members; pass remote_groups."
                     f"{self.remote_group_id} (a list of IPs, possibly empty)")
-            members = sorted({
-                str(ipaddress.ip_interface(validate_cidr(m)).ip)
-                for m in remote_groups[self.remote_group_id]
-                if ipaddress.ip_interface(validate_cidr(m)).version == ver
-            }, key=lambda a: ipaddress.ip_address(a))
-            if not members:
-                return None
-            parts.append(f"{ipkw} {addr} {{ {', '.join(members)} }}")
+            parts.append(f"{ipkw} {addr} @{group_set(self.remote_group_id, ver)}")
         return " ".join(parts)
+
+
+def group_set(group_id: str, version: int) -> str:
+    """Name of the set holding a remote group's member IPs of one IP version."""
+    return f"rg{version}-" + re.sub(r"[^A-Za-z0-9_.-]", "_", str(group_id))[:200]
+
+
+def group_sets(rules: list[Rule], remote_groups: dict[str, list[str]]) -> dict[str, list[str]]:
+    """{set name: sorted member IPs} for every remote group the rules use."""
+    sets: dict[str, list[str]] = {}
+    for rule in rules:
+        if not rule.remote_group_id:
+            continue
+        ver = ETHERTYPES[rule.ethertype]
+        members = set()
+        for m in remote_groups.get(rule.remote_group_id) or []:
+            iface = ipaddress.ip_interface(validate_cidr(m))
+            if iface.version == ver:
+                members.add(str(iface.ip))
+        sets[group_set(rule.remote_group_id, ver)] = sorted(
+            members, key=lambda a: ipaddress.ip_address(a))
+    return sets
 
 
 def default_rules(group_id: str) -> list[Rule]:
@@ -231,13 +252,13 @@ FIXED_INGRESS = [
 ]
 
 
-def chain_rules(spec: PortGroupsSpec) -> tuple[list[str], list[str]]:
+def chain_rules(spec: PortGroupsSpec) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """(egress rule texts, ingress rule texts, remote group sets) of a port."""
     egress, ingress = list(FIXED_EGRESS), list(FIXED_INGRESS)
+    rules = spec.rules()
     seen = set()
-    for rule in spec.rules():
+    for rule in rules:
         text = rule.render(spec.remote_groups or {})
-        if text is None:
-            continue
         target = egress if rule.direction == "egress" else ingress
         line = f"{text} {'return' if rule.direction == 'egress' else 'accept'}"
         if (rule.direction, line) in seen:
@@ -246,7 +267,7 @@ def chain_rules(spec: PortGroupsSpec) -> tuple[list[str], list[str]]:
         target.append(line)
     egress.append("drop")
     ingress.append("drop")
-    return egress, ingress
+    return egress, ingress, group_sets(rules, spec.remote_groups or {})
 
 
 class SecurityGroups:
@@ -256,7 +277,8 @@ class SecurityGroups:
         self.nft = nft
         self.ports = PortSecurity(nft)
 
-    def read(self, device: str) -> dict | None:
+    def read(self, device: str, sets: list[str] | tuple = ()) -> dict | None:
+        """The port's chains (rule digests), mark and the named ``sets`` as found."""
         eg = self.nft.chain_rules(FAMILY, TABLE, egress_chain(device))
         ig = self.nft.chain_rules(FAMILY, TABLE, ingress_chain(device))
         if eg is None and ig is None:
@@ -266,21 +288,36 @@ class SecurityGroups:
                  if isinstance(v, dict) and v.get("jump", {}).get("target") == egress_chain(device)]
         return {"device": device, "mark": marks[0] if marks else None,
                 "egress": [r.get("comment") for r in eg or []],
-                "ingress": [r.get("comment") for r in ig or []]}
+                "ingress": [r.get("comment") for r in ig or []],
+                "sets": {name: self.set_elements(name) for name in sets}}
+
+    def set_elements(self, name: str) -> list[str] | None:
+        for item in self.nft.list_json("set", FAMILY, TABLE, name):
+            if "set" in item:
+                return sorted((str(e) for e in item["set"].get("elem", [])),
+                              key=lambda a: ipaddress.ip_address(a))
+        return None
 
     def render(self, spec: PortGroupsSpec, mark: int) -> tuple[str, dict, dict]:
-        egress, ingress = chain_rules(spec)
+        egress, ingress, sets = chain_rules(spec)
         t = f"{FAMILY} {TABLE}"
         ec, gc = egress_chain(spec.device), ingress_chain(spec.device)
         lines = [base_script()]
+        for name, members in sets.items():
+            kind = "ipv4_addr" if name.startswith("rg4-") else "ipv6_addr"
+            lines += [f"add set {t} {name} {{ type {kind}; }}", f"flush set {t} {name}"]
+            if members:
+                lines.append(f"add element {t} {name} {{ {', '.join(members)} }}")
         for chain, rules in ((ec, egress), (gc, ingress)):
             lines += [f"add chain {t} {chain}", f"flush chain {t} {chain}"]
             lines += [rule_line(FAMILY, TABLE, chain, r) for r in rules]
         lines += [f"add element {t} egress {{ {mark:#x} : jump {ec} }}",
                   f"add element {t} ingress {{ {mark << 16:#x} : jump {gc} }}"]
         want = {"device": spec.device, "mark": mark,
-                "egress": [digest(r) for r in egress], "ingress": [digest(r) for r in ingress]}
-        return "\n".join(lines) + "\n", want, {"egress": egress, "ingress": ingress}
+                "egress": [digest(r) for r in egress], "ingress": [digest(r) for r in ingress],
+                "sets": sets}
+        return "\n".join(lines) + "\n", want, {"egress": egress, "ingress": ingress,
+                                               "sets": sets}
 
     def ensure_present(self, spec: PortGroupsSpec, check: bool = False
                        ) -> tuple[bool, dict | None, dict, dict]:
@@ -291,7 +328,7 @@ class SecurityGroups:
                 f"port device {spec.device} has no port security on this host; plug it with "
                 "stratus.cloud.port (port_security_enabled: true) before applying groups")
         script, want, texts = self.render(spec, mark)
-        before = self.read(spec.device)
+        before = self.read(spec.device, list(want["sets"]))
         if before == want:
             return False, before, before, texts
         if not check:
@@ -326,7 +363,24 @@ class SecurityGroups:
             if self.nft.table_exists(FAMILY, TABLE) and not \
                     self.nft.map_elements(FAMILY, TABLE, "egress"):
                 self.nft.apply(f"delete table {FAMILY} {TABLE}\n")
+            else:
+                self.delete_unused_sets()
         return True, before, None
+
+    def delete_unused_sets(self) -> list[str]:
+        """Delete remote group sets no rule refers to any more (the kernel refuses to
+        delete a set in use, which is how "in use" is found out)."""
+        deleted = []
+        for item in self.nft.list_json("sets", FAMILY, terse=True):
+            info = item.get("set", {})
+            if info.get("table") != TABLE or not info.get("name", "").startswith("rg"):
+                continue
+            try:
+                self.nft.apply(f"delete set {FAMILY} {TABLE} {info['name']}\n")
+                deleted.append(info["name"])
+            except NftError:
+                pass
+        return deleted
 
 
 def _rule_lines(text: str) -> list[str]:

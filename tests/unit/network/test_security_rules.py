@@ -40,22 +40,26 @@ def test_rule_texts(rule, text):
     assert render(rule) == text
 
 
-def test_remote_group_members_by_family_and_empty_group():
-    rule = {"direction": "ingress", "remote_group_id": "g"}
-    assert render(rule, {"g": ["10.0.0.9", "10.0.0.10/24", "2001:db8::1"]}) == \
-        "meta nfproto ipv4 ip saddr { 10.0.0.9, 10.0.0.10 }"
-    assert render(rule, {"g": ["2001:db8::1"]}) is None  # matches nothing: left out
+def test_remote_group_is_a_named_set_of_members_by_family():
+    rule = S.Rule.from_dict({"direction": "ingress", "remote_group_id": "g"})
+    groups = {"g": ["10.0.0.9", "10.0.0.10/24", "2001:db8::1"]}
+    assert rule.render(groups) == "meta nfproto ipv4 ip saddr @rg4-g"
+    v6 = S.Rule.from_dict({"direction": "egress", "ethertype": "IPv6", "remote_group_id": "g"})
+    assert v6.render(groups) == "meta nfproto ipv6 ip6 daddr @rg6-g"
+    assert S.group_sets([rule, v6], groups) == {"rg4-g": ["10.0.0.9", "10.0.0.10"],
+                                                "rg6-g": ["2001:db8::1"]}
     with pytest.raises(InvalidInput, match="remote_groups"):
-        render(rule, {})
+        rule.render({})
 
 
 def test_default_group_is_egress_any_ingress_same_group():
     spec = S.PortGroupsSpec("tapx", [{"id": "default"}], {"default": ["10.0.0.5"]})
-    egress, ingress = S.chain_rules(spec)
+    egress, ingress, sets = S.chain_rules(spec)
+    assert sets == {"rg4-default": ["10.0.0.5"], "rg6-default": []}
     assert egress[0] == "ct state established,related return" and egress[-1] == "drop"
     assert "meta nfproto ipv4 return" in egress and "meta nfproto ipv6 return" in egress
     assert ingress[0] == "ct state established,related accept" and ingress[-1] == "drop"
-    assert "meta nfproto ipv4 ip saddr { 10.0.0.5 } accept" in ingress
+    assert "meta nfproto ipv4 ip saddr @rg4-default accept" in ingress
 
 
 @pytest.mark.parametrize("rule", [
@@ -80,11 +84,14 @@ def test_anti_spoofing_rules():
     out, inn = port_rules(spec.validate(), 3)
     assert out[0] == "ether saddr != { fa:16:3e:00:00:01, fa:16:3e:00:00:02 } drop"
     assert "ether type ip ip saddr != { 10.0.0.5, 10.1.0.0/16 } drop" in out
-    assert "ether type arp arp saddr ip != { 10.0.0.5, 10.1.0.0/16, 0.0.0.0 } drop" in out
+    assert "ether type arp arp saddr ip != { 10.0.0.5, 10.1.0.0/16 } drop" in out
+    one = port_rules(PortSecuritySpec("tapx", "fa:16:3e:00:00:01", ["10.0.0.5"]).validate(), 1)[0]
+    assert "ether type ip ip saddr != 10.0.0.5 drop" in one  # no set for a single IP
     assert out[-1] == "meta mark set meta mark & 0xffff0000 | 0x3"
     assert inn == ["meta mark set meta mark & 0x0000ffff | 0x30000"]
     v6only = PortSecuritySpec("tapx", "fa:16:3e:00:00:01", ["2001:db8::5/64"]).validate()
     assert "ether type ip drop" in port_rules(v6only, 1)[0]
+    assert "ether type ip6 ip6 saddr != 2001:db8::5 drop" in port_rules(v6only, 1)[0]
 
 
 def test_port_security_is_one_transaction_and_unchanged_when_equal():
