@@ -173,7 +173,8 @@ class LinuxBridgeNetwork:
                              physical_interface=ifindex.get(link, link) if link else None,
                              local_ip=data.get("local"), multicast_group=data.get("group"),
                              dstport=data.get("port"),
-                             remote_ips=self.ip.device(name).fdb.destinations(),
+                             remote_ips=[d for d in self.ip.device(name).fdb.destinations()
+                                         if d != data.get("group")],  # the kernel's own
                              uplink_mtu=links[name].get("mtu"))
                 break
             if kind == "vlan":

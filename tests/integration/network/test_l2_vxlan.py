@@ -66,3 +66,28 @@ def test_vxlan_network_joins_two_hosts(netns):
         assert in_ns(host, "nft", "list", "ruleset").stdout.strip() == ""
         assert not run_module("network", {"network_id": net, "state": "absent",
                                           "namespace": host}).changed
+
+
+def test_vxlan_multicast_group_joins_two_hosts(netns):
+    host_a, host_b = two_hosts(netns)
+    net = new_id()
+    guests = {}
+    for i, host in enumerate((host_a, host_b), start=1):
+        args = {"network_id": net, "segmentation_id": 4343, "multicast_group": "239.1.1.43",
+                "physical_interface": "und0", "namespace": host}
+        res = run_module("network", args)
+        assert res.changed and res["network"]["multicast_group"] == "239.1.1.43", res
+        assert res["network"]["remote_ips"] == []  # no unicast flood entries
+        assert not run_module("network", args).changed
+        guests[host] = netns(f"mg{i}")
+        res = run_module("port", {"port_id": new_id(), "network_id": net, "kind": "namespace",
+                                  "netns": guests[host], "mac_address": f"fa:16:3e:00:43:0{i}",
+                                  "fixed_ips": [f"10.78.0.{i}/24"], "namespace": host,
+                                  "port_security_enabled": False})
+        assert res.changed and res["port_security"] is None, res
+    ping = in_ns(guests[host_a], "ping", "-c", "2", "-W", "3", "10.78.0.2", check=False)
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    for host in (host_a, host_b):
+        assert run_module("network", {"network_id": net, "state": "absent",
+                                      "namespace": host}).changed
+        assert not IPWrapper(host).device("vxlan-4343").exists()
