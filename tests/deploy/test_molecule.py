@@ -1,0 +1,34 @@
+"""Each role's molecule scenario (delegated driver: the role converges on this host).
+
+A scenario converges its role, converges it again expecting no change (idempotence),
+then runs its verify playbook.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.yml"))
+
+pytestmark = [pytest.mark.deploy, pytest.mark.slow]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_role_converges_idempotently_and_verifies(scenario):
+    venv_bin = Path(sys.executable).parent
+    env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}", NO_COLOR="1")
+    proc = subprocess.run(
+        [str(venv_bin / "molecule"), "test", "-s", scenario],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, f"molecule test -s {scenario} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
