@@ -1,0 +1,418 @@
+"""Nova's server actions on the host side: reboot, snapshot, rebuild, rescue/unrescue,
+console log. Migration is in :mod:`.migration`.
+
+``InstanceActions(driver, uuid)`` works on the domain ``instance-<uuid>`` of one
+``LibvirtDriver`` and the files under ``/var/lib/stratus/instances/<uuid>/``. Every
+action takes ``check_mode`` and returns an ``ActionResult`` (``changed``, ``before``,
+``after`` summaries, ``details``); in check mode it says what would happen and changes
+nothing. Which actions are states (a second run changes nothing):
+
+- ``rescue`` / ``unrescue``: rescued is a state (``unrescue.xml`` in the instance
+  directory holds the original definition while rescued, as Nova keeps it).
+- ``snapshot``: an image id that this instance already snapshotted to is done
+  (recorded in ``snapshots.json`` in the instance directory); an image id that exists
+  but came from elsewhere is a ``Conflict``.
+- ``reboot`` and ``rebuild`` are events: each run does them again (as in Nova).
+
+Snapshot method: a **stopped** guest's root disk is flattened with ``qemu-img convert``
+(base + overlay into one standalone qcow2). A **running** guest is copied by libvirt's
+``virDomainBlockCopy`` (qemu's ``blockdev-mirror``, full chain, not shallow) into a
+new file; when the mirror is in sync the job is aborted without pivot, so the copy is
+the disk as of that moment, crash-consistent, and the guest never pauses. The copy is
+written as ``<image id>.part`` and renamed into place when complete, so a failed
+snapshot leaves nothing in the image cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .domain import Disk, Guest
+from .errors import ComputeError, Conflict, ImageNotFound, InvalidInput, LibvirtError, NotFound
+from .paths import IMAGES_DIR, INSTANCES_DIR, InstancePaths, domain_name, image_path, safe_id
+from .qemu_img import QemuImg
+
+try:
+    import libvirt
+except ImportError:  # pragma: no cover
+    libvirt = None
+
+RESCUE_DISK = "disk.rescue"
+UNRESCUE_XML = "unrescue.xml"
+SNAPSHOTS_JSON = "snapshots.json"
+ACTIONS = ("reboot", "snapshot", "rebuild", "rescue", "unrescue", "migrate", "console_log")
+
+
+class ActionTimeout(ComputeError):
+    """A libvirt job (block copy, shutdown) did not finish in time."""
+
+
+@dataclass
+class ActionResult:
+    changed: bool
+    before: dict = field(default_factory=dict)
+    after: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+
+
+def _err(exc: Exception) -> str:
+    get = getattr(exc, "get_error_message", None)
+    return (get() if get else None) or str(exc)
+
+
+def root_disk(guest: Guest) -> Disk:
+    """The guest's first virtio disk that is not a cdrom: Nova's root disk (``vda``)."""
+    for disk in guest.disks:
+        if disk.device == "disk":
+            return disk
+    raise InvalidInput(f"domain {guest.name} has no root disk to act on")
+
+
+class InstanceActions:
+    """Actions on one instance. ``driver`` is a ``LibvirtDriver`` (its ``conn`` is used
+    for the calls it has no method for: block copy, domain XML with flags)."""
+
+    def __init__(
+        self,
+        driver,
+        uuid: str,
+        *,
+        qemu_img: QemuImg | None = None,
+        config_drive=None,
+        instances_dir: Path | str = INSTANCES_DIR,
+        images_dir: Path | str = IMAGES_DIR,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.driver = driver
+        self.uuid = safe_id(uuid, "instance uuid")
+        self.name = domain_name(uuid)
+        self.paths = InstancePaths.for_uuid(uuid, instances_dir)
+        self.images_dir = Path(images_dir)
+        self.qemu_img = qemu_img or QemuImg()
+        self._config_drive = config_drive
+        self._sleep = sleep
+        self._clock = clock
+
+    # reads ------------------------------------------------------------------------
+    def domain(self):
+        """The ``virDomain``; ``NotFound`` when this host has no such instance."""
+        if not self.driver.check_owned(self.name, self.uuid):
+            raise NotFound(
+                f"instance {self.uuid} has no domain {self.name} at {self.driver.uri}; "
+                "check the uuid and the host (uri)."
+            )
+        return self.driver.lookup(self.name)
+
+    def guest(self) -> Guest:
+        self.domain()
+        return self.driver.get_guest(self.name)
+
+    @property
+    def rescued(self) -> bool:
+        return (self.paths.directory / UNRESCUE_XML).exists()
+
+    def summary(self) -> dict:
+        """What the diff shows: host, power state, disks, image, rescued."""
+        guest = self.guest()
+        meta = guest.metadata
+        return {
+            "host": self.driver.uri,
+            "domain": self.name,
+            "power_state": self.driver.power_state(self.name),
+            "image_id": meta.image_id if meta else "",
+            "rescued": self.rescued,
+            "disks": {d.target: d.source for d in guest.disks},
+            "macs": [i.mac for i in guest.interfaces],
+        }
+
+    # reboot -----------------------------------------------------------------------
+    def reboot(self, kind: str = "soft", *, timeout: float = 60.0, check_mode: bool = False) -> ActionResult:
+        """Soft: ACPI shutdown, wait ``timeout`` seconds for the guest to stop, start it;
+        a guest that does not stop in time is hard rebooted (Nova's fallback). Hard:
+        destroy + start (a fresh QEMU process with the persistent definition). A hard
+        reboot of a stopped guest starts it; a soft one is refused (Nova's rules)."""
+        if kind not in ("soft", "hard"):
+            raise InvalidInput(f"reboot_type {kind!r} is not valid; use soft or hard.")
+        dom = self.domain()
+        before = self.summary()
+        state = before["power_state"]
+        if kind == "soft" and state != "running":
+            raise Conflict(
+                f"instance {self.uuid} is {state}: a soft reboot needs a running guest; "
+                "use reboot_type=hard to start it."
+            )
+        if check_mode:
+            return ActionResult(True, before, {**before, "power_state": "running"}, {"method": kind})
+        method = kind
+        if kind == "soft":
+            clean = self._shutdown(dom, timeout)
+            if not clean:
+                method = "hard (soft timed out)"
+        else:
+            self.driver.destroy(self.name)
+        if state == "paused" or self.driver.power_state(self.name) == "suspended":
+            self.driver.discard_managed_save(self.name)
+        self.driver.start(self.name)
+        return ActionResult(True, before, self.summary(), {"method": method})
+
+    def _shutdown(self, dom, timeout: float) -> bool:
+        """ACPI shutdown, wait up to ``timeout``, else destroy. True when it stopped cleanly."""
+        if timeout > 0:
+            try:
+                dom.shutdown()
+            except libvirt.libvirtError:
+                pass
+            deadline = self._clock() + timeout
+            while self._clock() < deadline:
+                if not dom.isActive():
+                    return True
+                self._sleep(0.2)
+        self.driver.destroy(self.name)
+        return False
+
+    # snapshot ---------------------------------------------------------------------
+    def _snapshot_record(self) -> dict:
+        try:
+            return json.loads((self.paths.directory / SNAPSHOTS_JSON).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def snapshot(self, image_id: str, *, timeout: float = 600.0, check_mode: bool = False) -> ActionResult:
+        """Copy the root disk to a standalone qcow2 ``<images_dir>/<image_id>``."""
+        target = image_path(image_id, self.images_dir)
+        dom = self.domain()
+        guest = self.driver.get_guest(self.name)
+        root = root_disk(guest)
+        state = self.driver.power_state(self.name)
+        record = self._snapshot_record()
+        before = {"image": str(target), "exists": target.exists()}
+        if target.exists():
+            if image_id in record:
+                return ActionResult(False, before, before, {"image_id": image_id, **record[image_id]})
+            raise Conflict(
+                f"image {image_id} already exists in {self.images_dir} and is not a snapshot of "
+                f"instance {self.uuid}; choose another image id."
+            )
+        method = "blockcopy" if state in ("running", "paused") else "qemu-img convert"
+        after = {"image": str(target), "exists": True}
+        details = {"image_id": image_id, "path": str(target), "method": method, "source": root.source}
+        if check_mode:
+            return ActionResult(True, before, after, details)
+        part = target.with_name(target.name + ".part")
+        part.unlink(missing_ok=True)
+        try:
+            if method == "blockcopy":
+                self._block_copy(dom, root, part, timeout)
+            else:
+                self.qemu_img.convert(root.source, part, "qcow2", src_format=root.format)
+            os.chmod(part, 0o644)
+            os.replace(part, target)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        details["virtual_size"] = self.qemu_img.virtual_size(target)
+        record[image_id] = {"source": root.source, "method": method, "created": time.time()}
+        _write_json(self.paths.directory / SNAPSHOTS_JSON, record)
+        return ActionResult(True, before, after, details)
+
+    def _block_copy(self, dom, root: Disk, dest: Path, timeout: float) -> None:
+        xml = (
+            f"<disk type='file'><driver type='qcow2'/><source file='{dest}'/></disk>"
+        )
+        flags = libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB
+        try:
+            dom.blockCopy(root.target, xml, None, flags)
+        except libvirt.libvirtError as exc:
+            raise LibvirtError("blockCopy", self.name, _err(exc)) from exc
+        deadline = self._clock() + timeout
+        try:
+            while True:
+                info = dom.blockJobInfo(root.target, 0)
+                if info and info.get("end", 0) > 0 and info.get("cur") == info.get("end"):
+                    break
+                if not info:
+                    raise LibvirtError("blockCopy", self.name, "the copy job ended before it was in sync")
+                if self._clock() > deadline:
+                    raise ActionTimeout(f"block copy of {self.name} did not finish in {timeout:.0f}s")
+                self._sleep(0.1)
+        finally:
+            # Abort without pivot: the guest stays on its disk, the copy keeps its state.
+            try:
+                dom.blockJobAbort(root.target, 0)
+            except libvirt.libvirtError:
+                pass
+
+    # rebuild ----------------------------------------------------------------------
+    def rebuild(
+        self,
+        image_id: str,
+        *,
+        config_drive: dict | None = None,
+        timeout: float = 60.0,
+        check_mode: bool = False,
+    ) -> ActionResult:
+        """Re-create the root disk on ``image_id`` keeping uuid, name, MACs and size;
+        rewrite the config drive when ``config_drive`` (meta_data/user_data/network_data)
+        is given; the guest ends in the power state it had (running or stopped)."""
+        base = image_path(image_id, self.images_dir)
+        if not base.exists():
+            raise ImageNotFound(f"image {image_id} is not in the image cache ({base}); fetch it first.")
+        guest = self.guest()
+        if self.rescued:
+            raise Conflict(f"instance {self.uuid} is rescued; unrescue it before a rebuild.")
+        root = root_disk(guest)
+        state = self.driver.power_state(self.name)
+        before = self.summary()
+        meta = replace(guest.metadata, image_id=image_id)
+        wanted = replace(guest, metadata=meta)
+        after = {**before, "image_id": image_id}
+        details = {"image_id": image_id, "config_drive": bool(config_drive)}
+        details["xml_before"] = guest.to_xml()
+        details["xml_after"] = wanted.to_xml()
+        if check_mode:
+            return ActionResult(True, before, after, details)
+        size = self.qemu_img.virtual_size(root.source)
+        base_format = self.qemu_img.info(base).get("format", "qcow2")
+        was_running = state in ("running", "paused")
+        self.driver.destroy(self.name)
+        disk = Path(root.source)
+        new = disk.with_name(disk.name + ".rebuild")
+        new.unlink(missing_ok=True)
+        try:
+            self.qemu_img.create_overlay(new, base, base_format, max(size, self.qemu_img.virtual_size(base)))
+            if config_drive:
+                self._write_config_drive(config_drive)
+            os.replace(new, disk)
+        except BaseException:
+            new.unlink(missing_ok=True)
+            if was_running:
+                self.driver.start(self.name)
+            raise
+        self.driver.define(wanted)
+        if was_running:
+            self.driver.start(self.name)
+        return ActionResult(True, before, self.summary(), details)
+
+    def _write_config_drive(self, spec: dict) -> None:
+        from .config_drive import ConfigDrive
+
+        md = dict(spec.get("meta_data") or {})
+        md["uuid"] = self.uuid
+        cd = self._config_drive or ConfigDrive()
+        cd.ensure(
+            str(self.paths.config_drive),
+            md,
+            spec.get("user_data"),
+            spec.get("network_data"),
+            spec.get("vendor_data"),
+        )
+
+    # rescue -----------------------------------------------------------------------
+    def rescue(self, image_id: str = "", *, check_mode: bool = False) -> ActionResult:
+        """Boot from ``image_id`` (default: the instance's own image, as Nova does) with
+        the original root disk as the second disk; the original definition is kept in
+        ``unrescue.xml``. Already rescued: no change."""
+        guest = self.guest()
+        before = self.summary()
+        if self.rescued:
+            return ActionResult(False, before, before, {"rescued": True})
+        image_id = image_id or (guest.metadata.image_id if guest.metadata else "")
+        if not image_id:
+            raise InvalidInput(f"instance {self.uuid} records no image; give image_id for the rescue image.")
+        base = image_path(image_id, self.images_dir)
+        if not base.exists():
+            raise ImageNotFound(f"rescue image {image_id} is not in the image cache ({base}).")
+        root = root_disk(guest)
+        rescue_path = self.paths.directory / RESCUE_DISK
+        rescue_disk = replace(root, source=str(rescue_path), format="qcow2", serial="")
+        second = replace(root, target=_next_target(guest, root))
+        others = tuple(d for d in guest.disks if d is not root)
+        wanted = replace(guest, disks=(rescue_disk, second, *others))
+        after = {**before, "rescued": True, "power_state": "running",
+                 "disks": {d.target: d.source for d in wanted.disks}}
+        details = {"rescue_image_id": image_id, "xml_before": guest.to_xml(), "xml_after": wanted.to_xml()}
+        if check_mode:
+            return ActionResult(True, before, after, details)
+        original_xml = self.driver.get_xml(self.name)
+        base_format = self.qemu_img.info(base).get("format", "qcow2")
+        rescue_path.unlink(missing_ok=True)
+        self.qemu_img.create_overlay(rescue_path, base, base_format)
+        _write_text(self.paths.directory / UNRESCUE_XML, original_xml)
+        self.driver.destroy(self.name)
+        try:
+            self.driver.define(wanted)
+            self.driver.start(self.name)
+        except BaseException:
+            self.driver.destroy(self.name)
+            self._restore(original_xml, start=before["power_state"] == "running")
+            raise
+        return ActionResult(True, before, self.summary(), details)
+
+    def unrescue(self, *, check_mode: bool = False) -> ActionResult:
+        """Restore the definition saved by ``rescue`` and start the guest from its own
+        disk. Not rescued: no change."""
+        self.domain()
+        before = self.summary()
+        if not self.rescued:
+            return ActionResult(False, before, before, {"rescued": False})
+        original_xml = (self.paths.directory / UNRESCUE_XML).read_text()
+        original = Guest.from_xml(original_xml)
+        after = {**before, "rescued": False, "power_state": "running",
+                 "disks": {d.target: d.source for d in original.disks}}
+        details = {"xml_before": self.driver.get_guest(self.name).to_xml(), "xml_after": original.to_xml()}
+        if check_mode:
+            return ActionResult(True, before, after, details)
+        self.driver.destroy(self.name)
+        self._restore(original_xml, start=True)
+        return ActionResult(True, before, self.summary(), details)
+
+    def _restore(self, original_xml: str, *, start: bool) -> None:
+        try:
+            self.driver.conn.defineXML(original_xml)
+        except libvirt.libvirtError as exc:
+            raise LibvirtError("define", self.name, _err(exc)) from exc
+        (self.paths.directory / UNRESCUE_XML).unlink(missing_ok=True)
+        (self.paths.directory / RESCUE_DISK).unlink(missing_ok=True)
+        if start:
+            self.driver.start(self.name)
+
+    # console log ------------------------------------------------------------------
+    def console_log(self, lines: int = 50) -> ActionResult:
+        """The last ``lines`` lines of the serial console log (``console.log``)."""
+        if lines < 1:
+            raise InvalidInput(f"lines must be at least 1, not {lines}.")
+        guest = self.guest()
+        path = next((s.log_file for s in guest.serials if s.log_file), str(self.paths.console_log))
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                tail = [ln.rstrip("\r\n") for ln in deque(f, maxlen=lines)]
+        except FileNotFoundError:
+            tail = []
+        return ActionResult(False, details={"path": path, "lines": tail, "text": "\n".join(tail)})
+
+
+def _next_target(guest: Guest, root: Disk) -> str:
+    """The next free target name on the root disk's bus (``vda`` → ``vdb``)."""
+    used = {d.target for d in guest.disks}
+    prefix = root.target[:-1]
+    for letter in "bcdefghijklmnopqrstuvwxyz":
+        if prefix + letter not in used:
+            return prefix + letter
+    raise InvalidInput(f"domain {guest.name} has no free disk target for the rescue")
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    _write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
