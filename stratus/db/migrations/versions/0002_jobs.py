@@ -69,7 +69,7 @@ def upgrade() -> None:
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
         sa.Column("not_before", sa.DateTime(), nullable=True),
         sa.Column("owner", sa.String(length=255), nullable=True),
-        sa.Column("batch_id", sa.String(length=36), nullable=True),
+        sa.Column("batch_id", sa.String(length=64), nullable=True),
         sa.Column("runner_dir", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("started_at", sa.DateTime(), nullable=True),
