@@ -25,6 +25,7 @@ snapshot leaves nothing in the image cache.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -165,10 +166,8 @@ class InstanceActions:
     def _shutdown(self, dom, timeout: float) -> bool:
         """ACPI shutdown, wait up to ``timeout``, else destroy. True when it stopped cleanly."""
         if timeout > 0:
-            try:
+            with contextlib.suppress(libvirt.libvirtError):
                 dom.shutdown()
-            except libvirt.libvirtError:
-                pass
             deadline = self._clock() + timeout
             while self._clock() < deadline:
                 if not dom.isActive():
@@ -244,10 +243,8 @@ class InstanceActions:
                 self._sleep(0.1)
         finally:
             # Abort without pivot: the guest stays on its disk, the copy keeps its state.
-            try:
+            with contextlib.suppress(libvirt.libvirtError):
                 dom.blockJobAbort(root.target, 0)
-            except libvirt.libvirtError:
-                pass
 
     # rebuild ----------------------------------------------------------------------
     def rebuild(

@@ -23,6 +23,7 @@ Either is a state: an instance already defined on the destination and absent her
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid as uuidlib
@@ -131,10 +132,8 @@ class RemoteFiles:
 
     def close(self) -> None:
         for pool in self._transient:
-            try:
+            with contextlib.suppress(libvirt.libvirtError):
                 pool.destroy()
-            except libvirt.libvirtError:
-                pass
         self._transient.clear()
         self._pools.clear()
 
@@ -290,10 +289,8 @@ class Migration:
             except libvirt.libvirtError:
                 pass
         for path in reversed(copied):
-            try:
+            with contextlib.suppress(libvirt.libvirtError):
                 remote.delete(path)
-            except libvirt.libvirtError:
-                pass
 
     # live -------------------------------------------------------------------------
     def live_flags(self, peer2peer: bool) -> int:
