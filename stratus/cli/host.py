@@ -20,6 +20,9 @@ def register(sub) -> None:
     add_config_option(ls)
     ls.add_argument("-f", "--format", choices=("table", "json"), default="table")
     ls.set_defaults(func=run_list)
+    ref = hsub.add_parser("refresh", help="read capacity from the hosts (hypervisor_info, storage_info)")
+    add_config_option(ref)
+    ref.set_defaults(func=run_refresh)
     inv = hsub.add_parser("inventory", help="print the registry as an Ansible inventory (JSON)")
     add_config_option(inv)
     inv.set_defaults(func=run_inventory)
@@ -72,3 +75,17 @@ def run_inventory(args) -> int:
     with _db(args).session() as s:
         print(json.dumps(registry.inventory(s), indent=2))
     return 0
+
+
+def run_refresh(args) -> int:
+    from stratus.db.session import Database
+    from stratus.hosts.refresh import refresh
+
+    settings = settings_from(args)
+    got = refresh(Database(settings.database_url), settings.state_dir)
+    for host, report in sorted(got["refreshed"].items()):
+        keys = {k: v for k, v in report.items() if k in ("vcpus", "memory_mb", "disk_gb", "volume_gb")}
+        print(f"{host}: {keys}")
+    for host, why in sorted(got["failed"].items()):
+        print(f"{host}: FAILED {why}")
+    return 1 if got["failed"] else 0

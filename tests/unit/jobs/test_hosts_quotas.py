@@ -138,3 +138,19 @@ def test_registry_inventory_shape(db):
         inv = registry.inventory(s)
     assert inv["all"]["hosts"]["localhost"]["ansible_connection"] == "local"
     assert set(inv["all"]["children"]) == {"controller", "compute", "network", "block_storage", "object_storage"}
+
+
+def test_refresh_records_storage_capacity(db, tmp_path):
+    from stratus.hosts.refresh import refresh
+
+    vols = tmp_path / "volumes"
+    vols.mkdir()
+    plays = [{"name": "storage", "hosts": "block_storage", "gather_facts": False, "tasks": [
+        {"name": "storage", "stratus.cloud.storage_info": {
+            "backends": [{"name": "file", "driver": "file", "directory": str(vols)}]}}]}]
+    got = refresh(db, tmp_path / "state", plays)
+    assert got["failed"] == {}
+    with db.session() as s:
+        host = s.get(Host, "localhost")
+        assert host.capacity["volume_gb"] >= 1 and host.refreshed_at is not None
+        assert host.reported["storage_backends"]["file"]["driver"] == "file"
