@@ -28,7 +28,8 @@ def register(sub) -> None:
     inv.set_defaults(func=run_inventory)
 
 
-def _db(args):
+def open_db(args):
+    """The controller's database named by the settings (``--config``)."""
     from stratus.db.session import Database
 
     return Database(settings_from(args).database_url)
@@ -37,7 +38,7 @@ def _db(args):
 def run_sync(args) -> int:
     from stratus.hosts import registry
 
-    with _db(args).session() as s:
+    with open_db(args).session() as s:
         result = registry.sync(s, args.inventory, prune=args.prune)
     for key in ("added", "updated", "removed"):
         if result[key]:
@@ -52,7 +53,7 @@ def run_list(args) -> int:
 
     from stratus.db.models.hosts import Host
 
-    with _db(args).session() as s:
+    with open_db(args).session() as s:
         rows = [
             {"name": h.name, "groups": h.groups, "enabled": h.enabled, "capacity": h.capacity,
              "connection": h.vars.get("ansible_connection", "ssh"),
@@ -72,7 +73,7 @@ def run_list(args) -> int:
 def run_inventory(args) -> int:
     from stratus.hosts import registry
 
-    with _db(args).session() as s:
+    with open_db(args).session() as s:
         print(json.dumps(registry.inventory(s), indent=2))
     return 0
 

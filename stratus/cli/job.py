@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from stratus.cli._common import add_config_option, settings_from
+from stratus.cli._common import add_config_option
+from stratus.cli.host import open_db
 
 
 def register(sub) -> None:
@@ -27,16 +28,10 @@ def register(sub) -> None:
     cancel.set_defaults(func=run_cancel)
 
 
-def _db(args):
-    from stratus.db.session import Database
-
-    return Database(settings_from(args).database_url)
-
-
 def run_list(args) -> int:
     from stratus.jobs import views
 
-    with _db(args).session() as s:
+    with open_db(args).session() as s:
         jobs = views.list_jobs(s, status=args.status, limit=args.limit)
     if args.format == "json":
         print(json.dumps(jobs, indent=2))
@@ -51,7 +46,7 @@ def run_list(args) -> int:
 def run_show(args) -> int:
     from stratus.jobs import views
 
-    with _db(args).session() as s:
+    with open_db(args).session() as s:
         job = views.show_job(s, args.job_id, with_events=True)
     if job is None:
         print(f"stratus job show: no job {args.job_id}")
@@ -75,7 +70,7 @@ def run_show(args) -> int:
 def run_cancel(args) -> int:
     from stratus.jobs.worker import cancel
 
-    with _db(args).session() as s:
+    with open_db(args).session() as s:
         job = cancel(s, args.job_id)
         if job is None:
             print(f"stratus job cancel: no job {args.job_id}")
