@@ -191,10 +191,13 @@ class Controller:
     # process ---------------------------------------------------------------------
     def stratus(self, *args: str) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STRATUS_")}
-        return subprocess.run(
+        r = subprocess.run(
             [sys.executable, "-m", "stratus.cli.main", *args, "--config", str(self.config_file)],
-            check=True, capture_output=True, text=True, env=env, cwd=REPO,
+            capture_output=True, text=True, env=env, cwd=REPO,
         )
+        if r.returncode != 0:
+            raise RuntimeError(f"stratus {' '.join(args)} failed rc={r.returncode}:\n{r.stdout}\n{r.stderr}")
+        return r
 
     def setup(self) -> Controller:
         self.stratus("db", "upgrade")
