@@ -1,0 +1,199 @@
+#!/usr/bin/python
+# Copyright: Stratus developers
+# Apache-2.0
+"""stratus.cloud.image_cache: base images in a compute host's image cache."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: image_cache
+short_description: Base images in a compute host's image cache
+description:
+  - Puts a base image into C(/var/lib/stratus/images/<image_id>) on a compute host (Nova's
+    C(_base)), where M(stratus.cloud.instance) finds it for the qcow2 overlays of root disks.
+  - The source is a local path or an HTTP(S) URL. Its bytes are checked against Glance's
+    checksums (O(checksum) = md5, O(os_hash_algo)/O(os_hash_value)) before the image is
+    converted with C(qemu-img) to O(disk_format) and moved into place; a mismatch leaves
+    nothing behind.
+  - The module knows which instance disks use an image (their qcow2 backing file), so
+    O(state=absent) refuses an image in use unless O(force), and O(state=pruned) removes
+    every image that no instance uses.
+  - Work is done by C(ImageCache) in C(plugins/module_utils/compute/image_cache.py).
+version_added: "0.1.0"
+author: Stratus developers
+options:
+  image_id:
+    description: The image id (Glance's). Required unless O(state=pruned).
+    type: str
+  source:
+    description: Local path or http(s) URL of the image. Required for O(state=present).
+    type: str
+  disk_format:
+    description: Format to keep the image in.
+    type: str
+    choices: [qcow2, raw]
+    default: qcow2
+  checksum:
+    description: Expected md5 of the source bytes (Glance's C(checksum)).
+    type: str
+  os_hash_algo:
+    description: Algorithm of O(os_hash_value) (Glance's C(os_hash_algo)).
+    type: str
+    choices: [md5, sha1, sha256, sha512]
+    default: sha512
+  os_hash_value:
+    description: Expected hash of the source bytes (Glance's C(os_hash_value)).
+    type: str
+  state:
+    description:
+      - V(present) caches the image, V(absent) removes it, V(pruned) removes every cached
+        image that no instance disk uses (except O(keep)).
+    type: str
+    choices: [present, absent, pruned]
+    default: present
+  force:
+    description: Remove or replace an image even though instance disks use it.
+    type: bool
+    default: false
+  keep:
+    description: Image ids that O(state=pruned) keeps even when unused.
+    type: list
+    elements: str
+    default: []
+  timeout:
+    description: Seconds to wait for an HTTP server.
+    type: int
+    default: 60
+  images_dir:
+    description: The image cache.
+    type: path
+    default: /var/lib/stratus/images
+  instances_dir:
+    description: Where instance directories are (to find users of an image).
+    type: path
+    default: /var/lib/stratus/instances
+attributes:
+  check_mode:
+    support: full
+    details: Says what would be fetched or removed; downloads nothing.
+  diff_mode:
+    support: full
+    details: Before/after facts of the image (or the list of cached images when pruning).
+"""
+
+EXAMPLES = r"""
+- name: Cache an image from the image service
+  stratus.cloud.image_cache:
+    image_id: 0f3c6a5e-7c1b-4d8e-9a55-6d1c2e3f4a5b
+    source: http://controller:9292/v2/images/0f3c6a5e-7c1b-4d8e-9a55-6d1c2e3f4a5b/file
+    os_hash_algo: sha256
+    os_hash_value: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    disk_format: qcow2
+
+- name: Remove images no instance uses
+  stratus.cloud.image_cache:
+    state: pruned
+"""
+
+RETURN = r"""
+image:
+  description: The cached image ({} when absent or pruning).
+  returned: always
+  type: dict
+  contains:
+    id: {description: Image id., type: str, returned: when present}
+    path: {description: File in the cache., type: str, returned: when present}
+    format: {description: qcow2 or raw., type: str, returned: when present}
+    virtual_size: {description: Virtual size in bytes., type: int, returned: when present}
+    size: {description: File size in bytes., type: int, returned: when present}
+    source: {description: Where it came from., type: str, returned: when present}
+    hashes: {description: md5/sha256 (and the asked algorithm) of the source bytes., type: dict, returned: when present}
+users:
+  description: Instance disk files that use the image as backing file.
+  returned: always
+  type: list
+  elements: str
+removed:
+  description: Image ids removed (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import ComputeError
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_cache import (
+    Hashes,
+    ImageCache,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu_img import QemuImg
+
+
+def _show(facts) -> str:
+    return json.dumps(facts, indent=2, sort_keys=True) + "\n" if facts else ""
+
+
+def run(module: AnsibleModule) -> dict:
+    p = module.params
+    cache = ImageCache(
+        p["images_dir"], p["instances_dir"],
+        QemuImg(run=lambda argv: module.run_command(list(argv))), timeout=p["timeout"],
+    )
+    check = module.check_mode
+    if p["state"] == "pruned":
+        before = cache.list()
+        removed = cache.prune(keep=tuple(p["keep"]), check_mode=check)
+        after = [i for i in before if i not in removed]
+        return dict(changed=bool(removed), removed=removed, users=[], image={},
+                    diff=dict(before="\n".join(before) + "\n", after="\n".join(after) + "\n"))
+    image_id = p["image_id"]
+    if not image_id:
+        raise ComputeError(f"image_id is required with state={p['state']}.")
+    if p["state"] == "absent":
+        before = cache.get(image_id)
+        changed = cache.remove(image_id, force=p["force"], check_mode=check)
+        return dict(changed=changed, removed=[image_id] if changed else [], users=[], image={},
+                    diff=dict(before=_show(before), after=""))
+    if not p["source"]:
+        raise ComputeError("source (a local path or an http(s) URL) is required with state=present.")
+    hashes = Hashes(checksum=p["checksum"] or "", os_hash_algo=p["os_hash_algo"],
+                    os_hash_value=p["os_hash_value"] or "")
+    changed, before, after = cache.ensure_present(
+        image_id, p["source"], p["disk_format"], hashes, force=p["force"], check_mode=check
+    )
+    return dict(changed=changed, removed=[], image=after or {}, users=cache.users(image_id),
+                diff=dict(before=_show(before), after=_show(after)))
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            image_id=dict(type="str"),
+            source=dict(type="str"),
+            disk_format=dict(type="str", default="qcow2", choices=["qcow2", "raw"]),
+            checksum=dict(type="str"),
+            os_hash_algo=dict(type="str", default="sha512", choices=["md5", "sha1", "sha256", "sha512"]),
+            os_hash_value=dict(type="str"),
+            state=dict(type="str", default="present", choices=["present", "absent", "pruned"]),
+            force=dict(type="bool", default=False),
+            keep=dict(type="list", elements="str", default=[]),
+            timeout=dict(type="int", default=60),
+            images_dir=dict(type="path", default="/var/lib/stratus/images"),
+            instances_dir=dict(type="path", default="/var/lib/stratus/instances"),
+        ),
+        required_if=[("state", "present", ("image_id", "source")), ("state", "absent", ("image_id",))],
+        supports_check_mode=True,
+    )
+    try:
+        result = run(module)
+    except ComputeError as exc:
+        module.fail_json(msg=str(exc), error=type(exc).__name__)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

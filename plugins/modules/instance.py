@@ -1,0 +1,511 @@
+#!/usr/bin/python
+# Copyright: Stratus developers
+# Apache-2.0
+"""stratus.cloud.instance: a libvirt guest in a wanted state (Nova's compute host side)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: instance
+short_description: A libvirt guest (a Stratus/Nova instance) in a wanted state
+description:
+  - Makes the libvirt domain C(instance-<uuid>) of a Stratus instance exist in the wanted
+    power state with the wanted vCPUs, RAM, disks, NICs and config drive, or removes it.
+  - "Files live where Nova keeps them: C(/var/lib/stratus/instances/<uuid>/) holds C(disk)
+    (a qcow2 overlay on the cached base image C(/var/lib/stratus/images/<image_id>), grown
+    to O(root_gb)), C(disk.eph0), C(disk.swap), C(disk.config) (the config drive, a
+    config-2 ISO on a SATA cdrom C(sda)) and C(console.log) (the serial console log)."
+  - The domain carries C(<metadata><stratus:instance>) with the instance uuid; a domain of
+    the same name without it is not touched (the module fails).
+  - Changing O(vcpus) or O(memory_mb) is a resize. Within O(max_vcpus)/O(max_memory_mb) it
+    is done live on a running guest (libvirt setVcpus/setMemory); otherwise cold (the guest
+    is stopped, redefined and brought back to its power state). Volumes and NICs added or
+    removed on a running guest are hot-plugged.
+  - "Power states: C(running), C(paused), C(suspended) (libvirt managed save), C(stopped)
+    (shut off) and C(absent) (domain and instance directory removed)."
+  - The module talks to libvirt through the driver C(LibvirtDriver) in
+    C(plugins/module_utils/compute/libvirt_driver.py).
+version_added: "0.1.0"
+author: Stratus developers
+options:
+  uuid:
+    description: The instance uuid. Names the domain and the instance directory.
+    type: str
+    required: true
+  name:
+    description: The libvirt domain name.
+    type: str
+    default: instance-<uuid>
+  display_name:
+    description: The instance's display name (also the default guest hostname).
+    type: str
+    default: ''
+  state:
+    description: Wanted power state, or V(absent) to remove the guest and its files.
+    type: str
+    choices: [running, stopped, paused, suspended, absent]
+    default: running
+  image_id:
+    description:
+      - The base image in the host's image cache (see M(stratus.cloud.image_cache)).
+        Required to create the instance; unused later.
+    type: str
+  vcpus:
+    description: vCPUs the guest has.
+    type: int
+    default: 1
+  max_vcpus:
+    description: Most vCPUs a live resize may give (V(0) means O(vcpus)).
+    type: int
+    default: 0
+  memory_mb:
+    description: RAM in MiB. More than the host has is refused.
+    type: int
+    default: 128
+  max_memory_mb:
+    description: Most RAM a live resize may give (V(0) means O(memory_mb)).
+    type: int
+    default: 0
+  root_gb:
+    description:
+      - Root disk size in GiB (V(0) = the image's size). The root disk only grows.
+    type: int
+    default: 0
+  ephemeral_gb:
+    description: Size of the ephemeral disk C(disk.eph0) (C(vdb), unformatted); V(0) = none.
+    type: int
+    default: 0
+  swap_mb:
+    description: Size of the swap disk C(disk.swap) (C(vdc), unformatted); V(0) = none.
+    type: int
+    default: 0
+  nics:
+    description:
+      - The guest's NICs, in order. Omit to keep the NICs the guest has.
+    type: list
+    elements: dict
+    suboptions:
+      bridge:
+        description: Linux bridge the tap device is plugged into.
+        type: str
+        required: true
+      mac:
+        description: MAC address (unicast), for example C(fa:16:3e:00:00:01).
+        type: str
+        required: true
+      target:
+        description: The tap device name (Neutron's C(tap) + 11 characters of the port id).
+        type: str
+      model:
+        description: NIC model.
+        type: str
+        default: virtio
+      mtu:
+        description: MTU of the tap device (V(0) = the bridge's).
+        type: int
+        default: 0
+  volumes:
+    description:
+      - Volume disks. Omit to keep whatever volume disks the guest has (so volumes that
+        M(stratus.cloud.volume_attachment) attached stay); V([]) removes them all.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: File or block device of the volume.
+        type: str
+        required: true
+        aliases: [source]
+      target:
+        description: Guest device name, for example C(vdd) (C(vda)-C(vdc) and C(sda) are taken).
+        type: str
+        required: true
+      bus:
+        description: Disk bus.
+        type: str
+        default: virtio
+      format:
+        description: Format of the volume's data.
+        type: str
+        choices: [raw, qcow2]
+        default: raw
+      serial:
+        description: Disk serial (the volume id, as Nova sets it).
+        type: str
+  config_drive:
+    description: Attach a config drive (C(disk.config)) built from the options below.
+    type: bool
+    default: true
+  hostname:
+    description: Hostname in the config drive's C(meta_data.json) (default from the name).
+    type: str
+  metadata:
+    description: Key/value metadata (C(meta) in C(meta_data.json)).
+    type: dict
+    default: {}
+  user_data:
+    description: User data, as given to Nova (a script or cloud-config).
+    type: str
+  network_data:
+    description: Nova's C(network_data.json) content (links, networks, services).
+    type: dict
+  keys:
+    description: Public SSH keys, name to key (C(public_keys) in C(meta_data.json)).
+    type: dict
+    default: {}
+  virt_type:
+    description:
+      - V(kvm) or V(qemu) (TCG). V(auto) reads C(virt_type) from
+        C(/etc/stratus/compute.conf), which the C(compute) role writes, and else uses
+        V(qemu). C(/dev/kvm) existing is not taken as proof that KVM works.
+    type: str
+    choices: [auto, kvm, qemu]
+    default: auto
+  machine:
+    description: QEMU machine type.
+    type: str
+    default: q35
+  uri:
+    description: libvirt connection URI.
+    type: str
+    default: qemu:///system
+  shutdown_timeout:
+    description: Seconds to wait for an ACPI shutdown before powering off (V(0) powers off at once).
+    type: int
+    default: 60
+  instances_dir:
+    description: Parent directory of instance directories.
+    type: path
+    default: /var/lib/stratus/instances
+  images_dir:
+    description: The image cache.
+    type: path
+    default: /var/lib/stratus/images
+attributes:
+  check_mode:
+    support: full
+    details: Plans every step (files, definition, power state) and changes nothing.
+  diff_mode:
+    support: full
+    details: Before/after domain XML (the parts Stratus manages) with the power state.
+notes:
+  - Metadata, user data and network data changes rebuild the config drive; the guest
+    sees them at its next boot, as with Nova.
+requirements:
+  - libvirt-python, qemu-img and genisoimage (or xorriso) on the compute host.
+"""
+
+EXAMPLES = r"""
+- name: Boot a guest from a cached image
+  stratus.cloud.instance:
+    uuid: 6f1c2f5e-1d5a-4c59-9d5e-0b7b3f1f0a11
+    display_name: demo
+    image_id: tiny
+    vcpus: 1
+    memory_mb: 256
+    root_gb: 1
+    nics:
+      - bridge: brq0123456789a
+        mac: fa:16:3e:00:00:01
+        target: tap0123456789a
+    user_data: |
+      #!/bin/sh
+      echo hello
+    state: running
+
+- name: Resize it (live, within the maximums)
+  stratus.cloud.instance:
+    uuid: 6f1c2f5e-1d5a-4c59-9d5e-0b7b3f1f0a11
+    image_id: tiny
+    vcpus: 2
+    max_vcpus: 2
+    memory_mb: 256
+
+- name: Remove it with its files
+  stratus.cloud.instance:
+    uuid: 6f1c2f5e-1d5a-4c59-9d5e-0b7b3f1f0a11
+    state: absent
+"""
+
+RETURN = r"""
+instance:
+  description: The guest after the run ({} when absent).
+  returned: always
+  type: dict
+  contains:
+    name: {description: Domain name., type: str, returned: when present}
+    uuid: {description: Instance uuid., type: str, returned: when present}
+    owned: {description: The domain carries Stratus metadata., type: bool, returned: when present}
+    display_name: {description: Display name., type: str, returned: when present}
+    image_id: {description: The base image., type: str, returned: when present}
+    state: {description: "Power state: running, paused, suspended, stopped.", type: str, returned: when present}
+    virt_type: {description: kvm or qemu., type: str, returned: when present}
+    machine: {description: Machine type., type: str, returned: when present}
+    vcpus: {description: vCPUs., type: int, returned: when present}
+    max_vcpus: {description: Most vCPUs a live resize may give., type: int, returned: when present}
+    memory_mb: {description: RAM in MiB., type: int, returned: when present}
+    max_memory_mb: {description: Most RAM a live resize may give., type: int, returned: when present}
+    root_gb: {description: Root disk GiB (0 = image size)., type: int, returned: when present}
+    ephemeral_gb: {description: Ephemeral disk GiB., type: int, returned: when present}
+    swap_mb: {description: Swap disk MiB., type: int, returned: when present}
+    disks: {description: "Disks: target, source, bus, device, format, type, serial, readonly.", type: list, elements: dict, returned: when present}
+    nics: {description: "NICs: mac, bridge, target, model, mtu.", type: list, elements: dict, returned: when present}
+    console_log: {description: The serial console log file., type: str, returned: when present}
+  sample:
+    name: instance-6f1c2f5e-1d5a-4c59-9d5e-0b7b3f1f0a11
+    state: running
+    vcpus: 1
+    memory_mb: 256
+steps:
+  description: What the run did (or would do in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [create files, define, start]
+resize:
+  description: How vCPU/RAM/device changes were applied.
+  returned: always
+  type: str
+  choices: [none, config, live, cold, create]
+  sample: live
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
+    ComputeError,
+    InvalidInput,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import (
+    resolve_virt_type,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance import (
+    InstanceFiles,
+    InstanceSpec,
+    build_guest,
+    device_changes,
+    guest_facts,
+    plan_update,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driver import (
+    LibvirtDriver,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.paths import InstancePaths
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu_img import QemuImg
+
+STATE_OPTS = ("running", "stopped", "paused", "suspended", "absent")
+
+
+def render(guest, state: str) -> str:
+    if guest is None:
+        return ""
+    return f"<!-- power state: {state} -->\n" + guest.normalized().to_xml()
+
+
+def check_memory(drv: LibvirtDriver, spec: InstanceSpec) -> None:
+    """More RAM than the host has is refused before anything is made."""
+    host_mib = drv.host_info()["memory_mib"]
+    wanted = max(spec.memory_mb, spec.max_memory_mb)
+    if wanted > host_mib:
+        raise InvalidInput(
+            f"memory_mb {wanted} is more than this host's {host_mib} MiB of RAM; "
+            "choose a smaller flavor or another host."
+        )
+
+
+def handle_absent(drv: LibvirtDriver, spec: InstanceSpec, files: InstanceFiles, check: bool):
+    """Destroy and undefine the domain, remove the instance directory."""
+    steps = []
+    if drv.check_owned(spec.name, spec.uuid):
+        steps += ["destroy", "undefine"]
+    if files.paths.directory.exists():
+        steps.append("remove files")
+    if check or not steps:
+        return steps
+    drv.destroy(spec.name)
+    drv.undefine(spec.name)
+    files.remove()
+    return steps
+
+
+def handle_create(drv, spec, files, wanted, state, timeout, check):
+    """New guest: check image and RAM, make files, define, reach the power state.
+    On failure nothing is left: domain undefined, files removed."""
+    files.check_image()
+    steps = ["create files", "define"] + drv.plan_power_state("stopped", state)
+    if check:
+        return steps
+    files.create()
+    try:
+        drv.define(wanted)
+        drv.set_power_state(spec.name, state, shutdown_timeout=timeout)
+    except Exception:
+        drv.destroy(spec.name)
+        drv.undefine(spec.name)
+        files.remove()
+        raise
+    return steps
+
+
+def handle_update(drv, spec, files, current, wanted, before_state, state, timeout, check):
+    """Existing guest: files, definition (config/live/cold), then the power state."""
+    steps = []
+    kind = plan_update(current, wanted)
+    missing = files.missing()
+    drive_stale = not files.config_drive_current()
+    grow = files.root_grow(current.metadata.root_gb if current.metadata else 0)
+    if missing or drive_stale:
+        steps.append("create files" if missing else "rebuild config drive")
+    if grow:
+        steps.append("grow root disk")
+    live = before_state == "running"
+    if kind in ("config",) or (kind == "live" and not live) or (kind == "cold" and before_state == "stopped"):
+        steps.append("define")
+    elif kind == "live":
+        add, remove = device_changes(current, wanted)
+        if wanted.vcpus != current.vcpus:
+            steps.append("set vcpus live")
+        if wanted.memory_kib != current.memory_kib:
+            steps.append("set memory live")
+        steps += [f"attach {getattr(d, 'target', '') or d.mac}" for d in add]
+        steps += [f"detach {getattr(d, 'target', '') or d.mac}" for d in remove]
+        steps.append("define")
+    elif kind == "cold":
+        steps += ["stop for resize", "define"]
+    restore = before_state if kind == "cold" and before_state != "stopped" else None
+    power = drv.plan_power_state("stopped" if restore else before_state, state)
+    steps += power
+    if check:
+        return steps, kind
+    if missing or drive_stale:
+        files.create()
+    if grow:
+        if drv.power_state(spec.name) in ("running", "paused"):
+            drv.block_resize(spec.name, "vda", grow)
+        else:
+            files.qemu_img.resize(files.paths.disk, grow)
+    if kind == "live" and live:
+        add, remove = device_changes(current, wanted)
+        if wanted.vcpus != current.vcpus:
+            drv.set_vcpus(spec.name, wanted.vcpus, live=True)
+        if wanted.memory_kib != current.memory_kib:
+            drv.set_memory(spec.name, wanted.memory_kib, live=True)
+        for dev in remove:
+            drv.detach(spec.name, dev, live=True)
+        for dev in add:
+            drv.attach(spec.name, dev, live=True)
+        drv.define(wanted)
+    elif kind == "cold" and restore:
+        if restore == "suspended":
+            drv.discard_managed_save(spec.name)
+        elif restore == "paused":
+            drv.destroy(spec.name)
+        else:
+            drv.shutdown(spec.name, timeout=timeout)
+        drv.define(wanted)
+    elif kind != "none":
+        drv.define(wanted)
+    drv.set_power_state(spec.name, state, shutdown_timeout=timeout)
+    return steps, kind
+
+
+def run(module: AnsibleModule) -> dict:
+    p = module.params
+    state = p["state"]
+    spec = InstanceSpec.from_params(p)
+    paths = InstancePaths.for_uuid(spec.uuid, p["instances_dir"])
+    qemu_img = QemuImg(run=lambda argv: module.run_command(list(argv)))
+    files = InstanceFiles(spec, paths, p["images_dir"], qemu_img)
+    drv = LibvirtDriver(p["uri"])
+    check = module.check_mode
+    try:
+        exists = drv.check_owned(spec.name, spec.uuid)
+        current = drv.get_guest(spec.name) if exists else None
+        before_state = drv.power_state(spec.name)
+        before = render(current, before_state)
+        if state == "absent":
+            steps = handle_absent(drv, spec, files, check)
+            return dict(changed=bool(steps), steps=steps, resize="none", instance={},
+                        diff=dict(before=before, after=""))
+        check_memory(drv, spec)
+        virt_type = resolve_virt_type(p["virt_type"])
+        if current is not None and p["virt_type"] == "auto":
+            virt_type = current.virt_type  # auto never flips an existing guest
+        wanted = build_guest(spec, virt_type, paths, current)
+        if current is None:
+            steps = handle_create(drv, spec, files, wanted, state, p["shutdown_timeout"], check)
+            kind = "create"
+        else:
+            steps, kind = handle_update(drv, spec, files, current, wanted, before_state, state,
+                                        p["shutdown_timeout"], check)
+        if check:
+            after_guest, after_state = wanted, state
+        else:
+            after_guest, after_state = drv.get_guest(spec.name), drv.power_state(spec.name)
+        return dict(
+            changed=bool(steps),
+            steps=steps,
+            resize=kind,
+            instance=guest_facts(after_guest, after_state),
+            diff=dict(before=before, after=render(after_guest, after_state)),
+        )
+    finally:
+        drv.close()
+
+
+def main() -> None:
+    nic = dict(
+        bridge=dict(type="str", required=True),
+        mac=dict(type="str", required=True),
+        target=dict(type="str"),
+        model=dict(type="str", default="virtio"),
+        mtu=dict(type="int", default=0),
+    )
+    volume = dict(
+        path=dict(type="str", required=True, aliases=["source"]),
+        target=dict(type="str", required=True),
+        bus=dict(type="str", default="virtio"),
+        format=dict(type="str", default="raw", choices=["raw", "qcow2"]),
+        serial=dict(type="str"),
+    )
+    module = AnsibleModule(
+        argument_spec=dict(
+            uuid=dict(type="str", required=True),
+            name=dict(type="str"),
+            display_name=dict(type="str", default=""),
+            state=dict(type="str", default="running", choices=list(STATE_OPTS)),
+            image_id=dict(type="str"),
+            vcpus=dict(type="int", default=1),
+            max_vcpus=dict(type="int", default=0),
+            memory_mb=dict(type="int", default=128),
+            max_memory_mb=dict(type="int", default=0),
+            root_gb=dict(type="int", default=0),
+            ephemeral_gb=dict(type="int", default=0),
+            swap_mb=dict(type="int", default=0),
+            nics=dict(type="list", elements="dict", options=nic),
+            volumes=dict(type="list", elements="dict", options=volume),
+            config_drive=dict(type="bool", default=True),
+            hostname=dict(type="str"),
+            metadata=dict(type="dict", default={}),
+            user_data=dict(type="str"),
+            network_data=dict(type="dict"),
+            keys=dict(type="dict", default={}, no_log=False),
+            virt_type=dict(type="str", default="auto", choices=["auto", "kvm", "qemu"]),
+            machine=dict(type="str", default="q35"),
+            uri=dict(type="str", default="qemu:///system"),
+            shutdown_timeout=dict(type="int", default=60),
+            instances_dir=dict(type="path", default="/var/lib/stratus/instances"),
+            images_dir=dict(type="path", default="/var/lib/stratus/images"),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = run(module)
+    except ComputeError as exc:
+        module.fail_json(msg=str(exc), error=type(exc).__name__)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
