@@ -24,15 +24,18 @@ def test_vxlan_network_joins_two_hosts(netns):
     ports, guests = {}, {}
     for host, (local, remote, guest_ip) in per_host.items():
         a = dict(args, namespace=host, local_ip=local, remote_ips=[remote])
-        checked = run_module("network", a, check=True)
-        assert checked.changed and not checked.failed, checked
-        assert not IPWrapper(host).device(bridge_name(net)).exists()  # check mode made nothing
+        first = host == host_a  # check mode and second runs once: they cost seconds each
+        if first:
+            checked = run_module("network", a, check=True)
+            assert checked.changed and not checked.failed, checked
+            assert not IPWrapper(host).device(bridge_name(net)).exists()  # made nothing
         made = run_module("network", a)
         assert made.changed, made
         assert made["diff"]["before"] == {} and made["diff"]["after"]["uplink"] == f"vxlan-{vni}"
         assert made["network"]["remote_ips"] == [remote]
-        again = run_module("network", a)
-        assert not again.changed, again
+        if first:
+            again = run_module("network", a)
+            assert not again.changed, again
         # the FDB entry floods to the other host
         assert IPWrapper(host).device(f"vxlan-{vni}").fdb.destinations() == [remote]
         guest = guests[host] = netns("guest" + host[3:8])
@@ -42,7 +45,8 @@ def test_vxlan_network_joins_two_hosts(netns):
               "fixed_ips": [f"{guest_ip}/24"], "mtu": 1450, "namespace": host}
         plugged = run_module("port", pa)
         assert plugged.changed and plugged["port"]["bridge"] == bridge_name(net), plugged
-        assert not run_module("port", pa).changed
+        if first:
+            assert not run_module("port", pa).changed
         ports[host] = (port, pa)
     ping = in_ns(guests[host_a], "ping", "-c", "2", "-W", "3", "10.77.0.2", check=False)
     assert ping.returncode == 0, ping.stdout + ping.stderr
@@ -58,14 +62,15 @@ def test_vxlan_network_joins_two_hosts(netns):
         gone = run_module("port", dict(pa, state="absent"))
         assert gone.changed, gone
         assert not IPWrapper(host).device(tap_name(port)).exists()
-        assert not run_module("port", dict(pa, state="absent")).changed
+        if host == host_a:
+            assert not run_module("port", dict(pa, state="absent")).changed
         res = run_module("network", {"network_id": net, "state": "absent", "namespace": host})
         assert res.changed and res["network"] is None
         names = [r["ifname"] for r in IPWrapper(host).list_links()]
         assert names == ["lo", "und0"] or sorted(names) == ["lo", "und0"], names
         assert in_ns(host, "nft", "list", "ruleset").stdout.strip() == ""
-        assert not run_module("network", {"network_id": net, "state": "absent",
-                                          "namespace": host}).changed
+    assert not run_module("network", {"network_id": net, "state": "absent",
+                                      "namespace": host_a}).changed
 
 
 def test_vxlan_multicast_group_joins_two_hosts(netns):
