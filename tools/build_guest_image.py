@@ -51,7 +51,8 @@ PART_START_SECTOR = 2048
 MODULES = [
     "virtio_pci", "virtio_blk", "virtio_net", "virtio_scsi", "virtio_console",
     "virtio_rng", "libata", "ahci", "ata_piix", "ata_generic", "sd_mod", "sr_mod",
-    "cdrom", "isofs", "nls_cp437", "nls_iso8859-1", "nls_utf8", "vfat", "ext4",
+    "cdrom", "isofs", "nls_cp437",
+    "nls_ascii", "nls_iso8859-1", "nls_utf8", "vfat", "ext4",
     "e1000", "af_packet",
 ]
 
