@@ -371,13 +371,17 @@ class Worker:
                 res = s.get(Resource, rid)
                 if res is None:
                     continue
+                cls = get_type(res.type)
                 if p.status in ("failed", "unreachable") and not p.ignored:
                     res.status, res.status_reason = ERROR, f"{p.task}: {p.message}"
                 elif p.status in ("ok", "changed"):
                     t.done.add(rid)
-                    cls = get_type(res.type)
                     if cls is not None:
                         res.attributes = {**res.attributes, **cls.realize(p.result)}
+                else:
+                    continue
+                if cls is not None:
+                    cls.on_state(s, res)
 
     def _settle(self, s, job: Job, t: _Tracked, result: runner.RunResult, batched: bool) -> None:
         if result.status == "canceled" and job.cancel_requested:
@@ -424,6 +428,11 @@ class Worker:
                 res.status, res.status_reason = ACTIVE, ""
             elif status != SUCCEEDED and res.status != ERROR:
                 res.status, res.status_reason = ERROR, reason
+            else:
+                continue
+            cls = get_type(res.type)
+            if cls is not None:
+                cls.on_state(s, res)
         self._event(s, job, f"job_{status.lower()}", reason)
         LOG.info("job %s %s %s", job.id, status, reason)
 
@@ -461,6 +470,9 @@ def cancel(db_session, job_id: str) -> Job | None:
                                       .where(JobResource.job_id == job.id)):
             if res.last_job_id == job.id and res.status == BUILD:
                 res.status, res.status_reason = ERROR, "cancelled before it ran"
+                cls = get_type(res.type)
+                if cls is not None:
+                    cls.on_state(db_session, res)
         db_session.add(JobEvent(job_id=job.id, attempt=job.attempts, event="job_cancelled",
                                 status=CANCELLED, message=job.status_reason, request_id=job.request_id))
     db_session.flush()

@@ -89,6 +89,12 @@ class ResourceType:
         """Attributes to record from the result of the resource's task when it ran."""
         return {}
 
+    @classmethod
+    def on_state(cls, db, resource) -> None:
+        """Called by the job worker in its transaction whenever ``resource`` (a
+        ``stratus.db.models.jobs.Resource`` row) changes status or attributes, so a
+        service can keep its own records (a server's status, a port's binding) in step."""
+
     # Compiler hook --------------------------------------------------------------------
     @classmethod
     def plan_create(cls, res: PlannedResource) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from stratus.db.models.jobs import (
 )
 from stratus.jobs import runner
 from stratus.jobs.worker import RESTARTED, cancel
+from stratus.orchestration.resources import AnsibleTask, register
 from stratus.orchestration.submit import submit
 
 from .conftest import task, template, wait_final, wait_status
@@ -69,6 +70,31 @@ def test_files_are_made_and_resources_become_active(db, make_worker, tmp_path):
     assert [(e.resource_name, e.status, e.host) for e in oks] == [
         ("folder", "changed", "localhost"), ("greeting", "changed", "localhost")]
     assert all(e.request_id == "req-1234" for e in evs)
+
+
+SEEN: list[tuple[str, str, bool]] = []
+
+
+@register
+class Recorded(AnsibleTask):
+    """A task type whose service keeps its own record through the on_state hook."""
+
+    type_name = "Test::Recorded"
+
+    @classmethod
+    def on_state(cls, db, resource):
+        SEEN.append((resource.name, resource.status, "result" in resource.attributes))
+
+
+def test_resource_types_hear_state_changes(db, make_worker):
+    make_worker()
+    job = wait_final(db, _submit(db, template(
+        ok={"type": "Test::Recorded", "properties": {"module": "ansible.builtin.ping"}},
+        bad={"type": "Test::Recorded", "properties": {"module": "ansible.builtin.fail",
+                                                      "args": {"msg": "no"}}, "depends_on": "ok"},
+    )))
+    assert job.status == FAILED
+    assert ("ok", "ACTIVE", True) in SEEN and ("bad", "ERROR", False) in SEEN
 
 
 def test_failing_task_gives_error_with_its_message(db, make_worker):
