@@ -154,3 +154,20 @@ def test_refresh_records_storage_capacity(db, tmp_path):
         host = s.get(Host, "localhost")
         assert host.capacity["volume_gb"] >= 1 and host.refreshed_at is not None
         assert host.reported["storage_backends"]["file"]["driver"] == "file"
+
+
+def test_over_quota_faults_have_each_service_shape():
+    from stratus.api.errors import fault_body
+    from stratus.quotas.service import fault
+
+    exc = quotas.QuotaExceeded("p9", {"cores": {"requested": 2, "used": 20, "limit": 20}})
+    nova = fault(exc, "compute")
+    assert nova.status == 403
+    assert fault_body("compute", nova.status, nova.message) == {"forbidden": {
+        "code": 403, "message": "Quota exceeded for cores: Requested 2, but already used 20 of 20 cores"}}
+    neutron = fault(quotas.QuotaExceeded("p9", {"port": {"requested": 1, "used": 5, "limit": 5}}), "network")
+    body = fault_body("network", neutron.status, neutron.message, neutron.type)
+    assert neutron.status == 409 and body["NeutronError"]["type"] == "OverQuota"
+    assert body["NeutronError"]["message"] == "Quota exceeded for resources: ['port']."
+    cinder = fault(quotas.QuotaExceeded("p9", {"volumes": {"requested": 1, "used": 10, "limit": 10}}), "volume")
+    assert cinder.status == 413 and "overLimit" in fault_body("volume", cinder.status, cinder.message)
