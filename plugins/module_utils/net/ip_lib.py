@@ -29,10 +29,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-Runner = Callable[..., tuple[int, str, str]]
+from ansible_collections.stratus.cloud.plugins.module_utils.common import command
+
+Runner = command.Runner
 
 DEV_NAME_MAX = 15
 ID_CHARS = 11  # as Neutron: 3-char prefix + 11 chars of the id = 14
@@ -61,15 +62,8 @@ class InvalidInput(NetError, ValueError):
     """An argument is malformed (MAC, CIDR, name too long, VNI out of range, ...)."""
 
 
-class CommandFailed(NetError):
-    """A command exited non-zero. Carries its argv, exit code and stderr."""
-
-    def __init__(self, argv: Sequence[str], rc: int, stderr: str, stdout: str = ""):
-        self.argv = list(argv)
-        self.rc = rc
-        self.stderr = (stderr or "").strip()
-        self.stdout = stdout or ""
-        super().__init__(f"`{' '.join(self.argv)}` failed (rc={rc}): {self.stderr or '(no stderr)'}")
+class CommandFailed(command.CommandFailed, NetError):
+    """A command exited non-zero. Carries its argv, exit code, stderr and stdout."""
 
 
 class DeviceNotFound(CommandFailed):
@@ -123,18 +117,12 @@ def classify_error(argv: Sequence[str], rc: int, stderr: str, stdout: str = "") 
 # --------------------------------------------------------------------------- running
 
 
-def subprocess_run(argv: Sequence[str], data: str | None = None) -> tuple[int, str, str]:
-    """Default runner: execute argv (no shell), return (rc, stdout, stderr)."""
-    proc = subprocess.run(list(argv), input=data, capture_output=True, text=True, check=False)
-    return proc.returncode, proc.stdout, proc.stderr
+subprocess_run = command.subprocess_run  # the default runner: argv, no shell, C locale
 
 
 def check_output(run: Runner, argv: Sequence[str], data: str | None = None) -> str:
     """Run argv with ``run``; return stdout or raise the typed ``CommandFailed``."""
-    rc, out, err = run(list(argv), data) if data is not None else run(list(argv))
-    if rc != 0:
-        raise classify_error(argv, rc, err, out)
-    return out
+    return command.check_output(run, argv, data, error=classify_error)
 
 
 def netns_exec(argv: Sequence[str], namespace: str | None) -> list[str]:
