@@ -197,20 +197,20 @@ def test_bad_rules_fail_clearly_and_change_nothing(lab):
 
 
 def test_delete_leaves_no_rule_behind(lab):
-    sg = run_module("security_group", {"port_id": lab.ports["g2"], "namespace": lab.host,
-                                       "state": "absent"}, check=True)
-    assert sg.changed
-    for g in ("g1", "g2", "g3"):
-        res = run_module("security_group", {"port_id": lab.ports[g], "namespace": lab.host,
-                                            "state": "absent"})
-        assert res.changed, res
-    nft = Nft(namespace=lab.host)
-    assert not nft.table_exists("inet", "stratus_sg")
-    assert lab.tcp("g3", "g1", 8002)  # open again
+    g2 = {"port_id": lab.ports["g2"], "namespace": lab.host, "state": "absent"}
+    assert not lab.tcp("g3", "g2", 8002)  # g2's default group: ingress from "web" only
+    assert run_module("security_group", g2, check=True).changed
+    assert not lab.tcp("g3", "g2", 8002)  # check mode removed nothing
+    assert run_module("security_group", g2).changed
+    assert not run_module("security_group", g2).changed
+    assert lab.tcp("g3", "g2", 8002)  # open again
+    # unplugging a port also removes its security group chains
     for g in ("g1", "g2", "g3"):
         res = run_module("port", {"port_id": lab.ports[g], "network_id": lab.net,
                                   "namespace": lab.host, "state": "absent"})
         assert res.changed, res
+    nft = Nft(namespace=lab.host)
+    assert not nft.table_exists("inet", "stratus_sg")
     assert not nft.table_exists("bridge", "stratus_ports")
     assert in_ns(lab.host, "nft", "list", "ruleset").stdout.strip() == ""
     assert not [r for r in IPWrapper(lab.host).list_links() if r["ifname"].startswith("tap")]
