@@ -2,7 +2,7 @@
 
 Virt type (``auto`` | ``kvm`` | ``qemu``): ``auto`` reads the host's compute config
 ``/etc/stratus/compute.conf`` (``virt_type = kvm``), which the ``compute`` role writes
-from ``stratus_compute_virt_type``; without it, ``qemu`` (TCG). It never looks at
+from ``compute_virt_type``; without it, ``qemu`` (TCG). It never looks at
 ``/dev/kvm``: a device node (even a tiny guest that runs under ``-accel kvm``) does not
 prove that real guests run, and on hosts with nested KVM that hang it would pick the
 wrong one. Operators who know KVM works say so in the role.
