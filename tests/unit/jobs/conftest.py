@@ -3,6 +3,7 @@ inventories/aio, and workers that run real ansible-runner jobs against localhost
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -16,13 +17,21 @@ from stratus.db.models.jobs import FINAL, Job
 from stratus.db.session import Database
 from stratus.hosts import registry
 from stratus.jobs.worker import Options, Worker
+from tests.api.conftest import postgres  # noqa: F401 - the PostgreSQL server fixture
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/stratus.db")
+BACKENDS = os.environ.get("STRATUS_TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request, tmp_path):
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres").new_database()
+    else:
+        url = f"sqlite:///{tmp_path}/stratus.db"
+    database = Database(url)
     Base.metadata.create_all(database.engine)
     with database.session() as s:
         registry.sync(s, [str(REPO / "inventories/aio")])
