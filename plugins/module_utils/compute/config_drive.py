@@ -28,15 +28,18 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.command import (
+    Runner,
+    check_output,
+    subprocess_run,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
     CommandFailed,
     InvalidInput,
 )
-
-Runner = Callable[[list[str]], str]
 
 VOLUME_LABEL = "config-2"
 PUBLISHER = "Stratus"
@@ -58,16 +61,6 @@ NETWORK_DATA_SINCE = "2015-10-15"
 VENDOR_DATA2_SINCE = "2016-10-06"
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-
-
-def default_runner(argv: list[str]) -> str:
-    """run(argv) -> stdout; raises CommandFailed on a non-zero exit."""
-    proc = subprocess.run(
-        argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=dict(os.environ, LC_ALL="C")
-    )
-    if proc.returncode != 0:
-        raise CommandFailed(argv, proc.returncode, proc.stderr, proc.stdout)
-    return proc.stdout
 
 
 def _dumps(data: Any) -> bytes:
@@ -227,10 +220,14 @@ def network_data(nics: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 class ConfigDrive:
-    """Builds and inspects config-2 ISOs with genisoimage (or xorriso) and isoinfo."""
+    """Builds and inspects config-2 ISOs with genisoimage (or xorriso) and isoinfo.
+
+    ``run(argv) -> (rc, stdout, stderr)`` is ``common.command.subprocess_run`` unless a
+    test passes its own.
+    """
 
     def __init__(self, run: Runner | None = None, mkisofs: list[str] | None = None):
-        self.run = run or default_runner
+        self.run = run or subprocess_run
         if mkisofs is None:
             if shutil.which("genisoimage"):
                 mkisofs = ["genisoimage"]
@@ -239,6 +236,9 @@ class ConfigDrive:
             else:
                 mkisofs = ["genisoimage"]
         self.mkisofs = mkisofs
+
+    def _check(self, argv: list[str]) -> str:
+        return check_output(self.run, argv, error=CommandFailed)
 
     def iso_argv(self, output: str, source_dir: str, digest: str) -> list[str]:
         return [
@@ -258,7 +258,7 @@ class ConfigDrive:
         if not os.path.exists(path):
             return None
         try:
-            out = self.run(["isoinfo", "-d", "-i", path])
+            out = self._check(["isoinfo", "-d", "-i", path])
         except CommandFailed:
             return None
         for line in out.splitlines():
@@ -288,7 +288,7 @@ class ConfigDrive:
                 with open(full, "wb") as f:
                     f.write(data)
             out = os.path.join(tmp, "drive.iso")
-            self.run(self.iso_argv(out, src, digest))
+            self._check(self.iso_argv(out, src, digest))
             os.chmod(out, mode)
             os.replace(out, path)
         return digest
@@ -324,5 +324,5 @@ class ConfigDrive:
 
     def listing(self, path: str) -> list[str]:
         """Every path in an existing drive (Rock Ridge names), without the leading slash."""
-        out = self.run(["isoinfo", "-R", "-f", "-i", path])
+        out = self._check(["isoinfo", "-R", "-f", "-i", path])
         return sorted(line.lstrip("/") for line in out.splitlines() if line.strip())

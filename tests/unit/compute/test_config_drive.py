@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -113,7 +114,7 @@ def test_network_data_rejects_bad_nics(nic, message):
 
 
 def test_iso_argv_is_novas_genisoimage_call():
-    argv = cd.ConfigDrive(run=lambda a: "", mkisofs=["genisoimage"]).iso_argv("/o.iso", "/src", "ab")
+    argv = cd.ConfigDrive(run=lambda a: (0, "", ""), mkisofs=["genisoimage"]).iso_argv("/o.iso", "/src", "ab")
     assert argv[0] == "genisoimage"
     assert argv[argv.index("-V") + 1] == "config-2"
     assert argv[argv.index("-A") + 1] == "stratus-config-drive sha256:ab"
@@ -137,7 +138,7 @@ def test_real_iso_round_trip_and_idempotence(tmp_path):
     assert oct(os.stat(path).st_mode & 0o777) == "0o644"
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".config-drive-")]
 
-    info = drive.run(["isoinfo", "-d", "-i", path])
+    rc, info, _ = drive.run(["isoinfo", "-d", "-i", path])
     assert "Volume id: config-2" in info
     names = drive.listing(path)
     assert "openstack/latest/meta_data.json" in names
@@ -163,7 +164,7 @@ def test_foreign_iso_is_not_current(tmp_path):
     src.mkdir()
     (src / "x").write_text("x")
     path = str(tmp_path / "foreign.iso")
-    cd.default_runner(["genisoimage", "-quiet", "-o", path, "-V", "config-2", str(src)])
+    subprocess.run(["genisoimage", "-quiet", "-o", path, "-V", "config-2", str(src)], check=True)
     drive = cd.ConfigDrive()
     assert drive.current_hash(path) is None
     assert not drive.is_current(path, cd.drive_files(MD))
@@ -173,7 +174,7 @@ def test_foreign_iso_is_not_current(tmp_path):
 
 def test_failed_build_leaves_nothing(tmp_path):
     def failing(argv):
-        raise CommandFailed(argv, 1, "boom")
+        return 1, "", "boom"
 
     drive = cd.ConfigDrive(run=failing, mkisofs=["genisoimage"])
     path = tmp_path / "disk.config"
