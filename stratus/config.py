@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(12, ge=4, le=31)
     # How long revocation events are kept after the tokens they revoke expired.
     revocation_grace: int = 3600
+    # Validated tokens are cached in the process for this many seconds (0: off). Any
+    # identity write by this process clears the cache at once; the setting bounds how
+    # long a change made by another controller process takes to be seen.
+    token_cache_seconds: float = Field(5.0, ge=0)
 
     # --- jobs -------------------------------------------------------------------------
     job_concurrency: int = Field(2, ge=1)

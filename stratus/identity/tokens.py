@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Engine, event, or_, select
 from sqlalchemy.orm import Session
 
 from stratus.api.errors import BadRequest, NotFound, Unauthorized
@@ -97,10 +98,29 @@ class TokenData:
         return cls(uid, methods, kind, sid, _from_us(iat), _from_us(exp), audit, acid)
 
 
+# --- a process-local cache of validated tokens -------------------------------------------
+# Bumped whenever this process writes an identity table (any INSERT/UPDATE/DELETE whose
+# SQL names an identity_ table), which invalidates every cached validation at once.
+_identity_generation = 0
+
+
+def _watch_identity_writes(conn, cursor, statement, parameters, context, executemany) -> None:
+    global _identity_generation
+    head = statement.lstrip()[:6].upper()
+    if head in ("INSERT", "UPDATE", "DELETE") and "identity_" in statement:
+        _identity_generation += 1
+
+
+event.listen(Engine, "after_cursor_execute", _watch_identity_writes)
+
+
 class TokenProvider:
+    MAX_CACHED = 10_000
+
     def __init__(self, settings: Settings, keys: FernetKeys) -> None:
         self.settings = settings
         self.keys = keys
+        self._cache: dict[str, tuple[float, int, RequestContext]] = {}
 
     # --- issue ------------------------------------------------------------------------
     def issue(
@@ -140,6 +160,26 @@ class TokenProvider:
     def validate(self, db: Session, token: str) -> RequestContext:
         """The context of a valid token; 401 when it is invalid, expired or revoked, or
         its user, scope or roles are gone."""
+        ttl = self.settings.token_cache_seconds
+        hit = self._cache.get(token) if ttl else None
+        if hit is not None:
+            at, gen, ctx = hit
+            if (
+                gen == _identity_generation
+                and time.monotonic() - at < ttl
+                and ctx.expires_at > datetime.now(UTC)
+            ):
+                return ctx
+            self._cache.pop(token, None)
+        gen = _identity_generation
+        ctx = self._validate(db, token)
+        if ttl:
+            if len(self._cache) >= self.MAX_CACHED:
+                self._cache.clear()
+            self._cache[token] = (time.monotonic(), gen, ctx)
+        return ctx
+
+    def _validate(self, db: Session, token: str) -> RequestContext:
         data = self.decode(token)
         if data.expires_at <= datetime.now(UTC):
             raise Unauthorized("The request you have made requires authentication: the token has expired.")

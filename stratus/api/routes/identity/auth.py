@@ -38,7 +38,7 @@ def _subject(request: Request, ctx, db, policy: Policy):
         raise BadRequest("Send the token to check in X-Subject-Token.")
     provider = _token_provider(request)
     try:
-        sctx = provider.validate(db, subject)
+        sctx = ctx if subject == ctx.token else provider.validate(db, subject)
     except Unauthorized as e:
         raise NotFound(f"Could not find token: {e.message}") from None
     policy.enforce("identity:validate_token", {"target.token.user_id": sctx.user_id})
