@@ -305,6 +305,11 @@ class Worker:
             for j in jobs
         }
         playbook = merge(jobs) if batched else jobs[0]["playbook"]
+        if not playbook:  # nothing to do on hosts (e.g. only OS::Heat::None resources)
+            with self.db.session() as s:
+                for snap in jobs:
+                    self._finish(s, s.get(Job, snap["id"]), SUCCEEDED, "")
+            return
         timeout = max(j["timeout"] for j in jobs)
         LOG.info("run %s: %d job(s): %s", run_id, len(jobs), ", ".join(j["id"] for j in jobs))
         with self.db.session() as s:
@@ -339,7 +344,8 @@ class Worker:
                 job = s.get(Job, snap["id"])
                 if job.status != RUNNING or job.owner != self.owner:
                     continue
-                self._settle(s, job, tracked[job.id], result, batched)
+                self._settle(s, job, tracked[job.id], result, batched,
+                             any(x.unreachable for x in tracked.values()))
 
     def _record_event(self, raw: dict[str, Any], tracked: dict[str, _Tracked], solo: str | None) -> None:
         p = ev.parse(raw)
@@ -383,7 +389,8 @@ class Worker:
                 if cls is not None:
                     cls.on_state(s, res)
 
-    def _settle(self, s, job: Job, t: _Tracked, result: runner.RunResult, batched: bool) -> None:
+    def _settle(self, s, job: Job, t: _Tracked, result: runner.RunResult, batched: bool,
+                run_unreachable: bool = False) -> None:
         if result.status == "canceled" and job.cancel_requested:
             self._finish(s, job, CANCELLED, "cancelled by request while it ran")
         elif result.status == "canceled" and self._stop.is_set():
@@ -398,8 +405,8 @@ class Worker:
             self._finish(s, job, FAILED, f"timed out after {job.timeout} s (the run was stopped)")
         elif t.failures:
             self._finish(s, job, FAILED, "; ".join(t.failures), done=t.done)
-        elif t.unreachable or (result.status != "successful" and t.results == 0):
-            why = "; ".join(t.unreachable) or f"the run ended {result.status} before the job's tasks ran"
+        elif t.unreachable or (batched and t.results == 0 and run_unreachable):
+            why = "; ".join(t.unreachable) or "a host of the shared run was unreachable before the job's tasks ran"
             if job.attempts < job.max_attempts:
                 delay = self.opt.retry_backoff * (2 ** (job.attempts - 1))
                 job.status, job.owner = QUEUED, None
@@ -480,11 +487,14 @@ def cancel(db_session, job_id: str) -> Job | None:
 
 
 def _stdout_tail(private_dir: str, limit: int = 600) -> str:
+    """Ansible's own error lines from the run's output (else its last lines)."""
     try:
         text = (Path(private_dir) / "artifacts" / "run" / "stdout").read_text(errors="replace")
     except OSError:
         return "no output"
-    return " ".join(text.strip().splitlines()[-6:])[-limit:]
+    lines = text.strip().splitlines()
+    errors = [ln.strip() for ln in lines if ln.lstrip().startswith(("[ERROR]", "ERROR!", "fatal:"))]
+    return " ".join(errors or lines[-6:])[-limit:]
 
 
 def start(app) -> Worker | None:

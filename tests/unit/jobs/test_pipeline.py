@@ -242,3 +242,18 @@ def test_controller_killed_mid_job_recovers(db, make_worker, tmp_path, max_attem
         assert job.status_reason == RESTARTED
     else:
         assert job.attempts == 2
+
+
+def test_unknown_module_fails_at_once_with_ansibles_reason(db, make_worker):
+    make_worker()
+    job = wait_final(db, _submit(db, template(x=task("stratus.cloud.no_such_module", {})), max_attempts=3))
+    assert job.status == FAILED and job.attempts == 1
+    assert "no_such_module" in job.status_reason
+
+
+def test_template_without_host_work_succeeds_without_a_run(db, make_worker):
+    make_worker()
+    job = wait_final(db, _submit(db, template(n={"type": "OS::Heat::None", "properties": {"any": 1}})))
+    assert job.status == SUCCEEDED
+    with db.session() as s:
+        assert s.scalar(select(Resource.status)) == ACTIVE
