@@ -53,7 +53,7 @@ MODULES = [
     "virtio_rng", "libata", "ahci", "ata_piix", "ata_generic", "sd_mod", "sr_mod",
     "cdrom", "isofs", "nls_cp437",
     "nls_ascii", "nls_iso8859-1", "nls_utf8", "vfat", "ext4",
-    "e1000", "af_packet",
+    "e1000", "af_packet", "button", "evdev",
 ]
 
 
@@ -181,6 +181,11 @@ def _initramfs(work: Path, kver: str) -> bytes:
     cpio.file("etc/udhcpc.script", (GUEST_DIR / "udhcpc.script").read_bytes(), 0o755)
     cpio.file("etc/jsonflat.awk", (GUEST_DIR / "jsonflat.awk").read_bytes())
     cpio.file("etc/modules", ("\n".join(MODULES) + "\n").encode())
+    # busybox acpid runs /etc/acpi/PWRF/00000080 when the ACPI power button is pressed
+    # (virsh shutdown / reboot send it): a clean, immediate power-off.
+    cpio.dir("etc/acpi")
+    cpio.dir("etc/acpi/PWRF")
+    cpio.file("etc/acpi/PWRF/00000080", (GUEST_DIR / "power-button").read_bytes(), 0o755)
     cpio.file("etc/hosts", b"127.0.0.1 localhost\n")
     cpio.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
     cpio.file("etc/group", b"root:x:0:\n")

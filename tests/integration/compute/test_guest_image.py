@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import secrets
 import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -30,7 +32,7 @@ DOMAIN_XML = """<domain type='qemu'>
   <uuid>{uuid}</uuid>
   <memory unit='MiB'>256</memory>
   <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='{machine}'>hvm</type><boot dev='hd'/></os>
+  <os><type arch='x86_64' machine='q35'>hvm</type><boot dev='hd'/></os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
@@ -43,7 +45,7 @@ DOMAIN_XML = """<domain type='qemu'>
     <disk type='file' device='cdrom'>
       <driver name='qemu' type='raw'/>
       <source file='{config}'/>
-      <target dev='{cd_dev}' bus='{cd_bus}'/>
+      <target dev='sda' bus='sata'/>
       <readonly/>
     </disk>
     {nics}
@@ -122,7 +124,7 @@ def conn(libvirt_daemon):
     c.close()
 
 
-def _boot(conn, workdir, guest_image, *, machine, cd_bus, cd_dev, nics, meta, user_data, net_data):
+def _boot(conn, workdir, guest_image, *, nics, meta, user_data, net_data):
     disk = workdir / "disk.qcow2"
     shutil.copyfile(guest_image["qcow2"], disk)
     config = workdir / "disk.config"
@@ -131,11 +133,8 @@ def _boot(conn, workdir, guest_image, *, machine, cd_bus, cd_dev, nics, meta, us
     xml = DOMAIN_XML.format(
         name=name,
         uuid=meta["uuid"],
-        machine=machine,
         disk=disk,
         config=config,
-        cd_bus=cd_bus,
-        cd_dev=cd_dev,
         nics="\n    ".join(NIC_XML.format(**n) for n in nics),
         log=workdir / "console.log",
     )
@@ -166,8 +165,8 @@ def test_guest_reads_config_drive_and_answers_on_console(conn, workdir, bridge, 
     )  # fmt: skip
     user_data = "#!/bin/sh\necho user-data-says-$(hostname)\nexit 7\n"
     nics = [{"bridge": bridge["name"], "mac": m} for m in (mac_dhcp, mac_static)]
-    dom = _boot(conn, workdir, guest_image, machine="q35", cd_bus="sata", cd_dev="sda",
-                nics=nics, meta=meta, user_data=user_data, net_data=net_data)  # fmt: skip
+    dom = _boot(conn, workdir, guest_image, nics=nics, meta=meta, user_data=user_data,
+                net_data=net_data)  # fmt: skip
     try:
         con = GuestConsole(dom.name())
         with con:
@@ -220,6 +219,18 @@ def _vfat_config_drive(path: Path, files: dict[str, bytes]) -> None:
     (path.parent / "cd-file").unlink()
 
 
+def _qmp(sock: Path, command: str) -> None:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(sock))
+        f = s.makefile("rw")
+        f.readline()  # greeting
+        for cmd in ("qmp_capabilities", command):
+            f.write(json.dumps({"execute": cmd}) + "\n")
+            f.flush()
+            while '"return"' not in f.readline():
+                pass
+
+
 def test_guest_boots_on_pc_with_vfat_config_drive_on_ide(workdir, guest_image):
     """The image itself, under plain QEMU (no libvirt): i440fx (pc) machine, the raw
     disk on IDE, and the config drive in Nova's vfat format on the second IDE disk."""
@@ -233,7 +244,7 @@ def test_guest_boots_on_pc_with_vfat_config_drive_on_ide(workdir, guest_image):
             "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
             "-drive", f"file={guest_image['raw']},format=raw,if=ide,index=0,snapshot=on",
             "-drive", f"file={config},format=raw,if=ide,index=1,snapshot=on",
-            "-serial", f"file:{log}",
+            "-serial", f"file:{log}", "-qmp", f"unix:{workdir}/qmp.sock,server=on,wait=off",
         ],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -248,6 +259,11 @@ def test_guest_boots_on_pc_with_vfat_config_drive_on_ide(workdir, guest_image):
         assert f"STRATUS-GUEST uuid={inst}" in text
         assert "STRATUS-GUEST hostname=pc-guest" in text
         assert "STRATUS-GUEST user-data rc=0" in text
+
+        # The ACPI power button (what `virsh shutdown` presses) powers the guest off.
+        _qmp(workdir / "qmp.sock", "system_powerdown")
+        assert qemu.wait(timeout=60) == 0
+        assert "STRATUS-GUEST power-button" in log.read_text(errors="replace")
     finally:
         qemu.kill()
         qemu.wait()
