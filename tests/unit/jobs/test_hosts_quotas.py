@@ -171,3 +171,14 @@ def test_over_quota_faults_have_each_service_shape():
     assert body["NeutronError"]["message"] == "Quota exceeded for resources: ['port']."
     cinder = fault(quotas.QuotaExceeded("p9", {"volumes": {"requested": 1, "used": 10, "limit": 10}}), "volume")
     assert cinder.status == 413 and "overLimit" in fault_body("volume", cinder.status, cinder.message)
+
+
+@pytest.mark.compute
+def test_refresh_reads_hypervisor_capacity(db, tmp_path, libvirt_daemon):
+    from stratus.hosts.refresh import refresh
+
+    got = refresh(db, tmp_path / "state")  # the default plays: hypervisor_info + storage_info
+    assert "localhost" in got["refreshed"], got
+    with db.session() as s:
+        cap = s.get(Host, "localhost").capacity
+    assert cap["vcpus"] == os.cpu_count() and cap["memory_mb"] > 0 and cap["disk_gb"] > 0
