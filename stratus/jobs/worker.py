@@ -136,7 +136,11 @@ class Worker:
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> Worker:
-        self.recover()
+        try:
+            self.recover()
+        except Exception:  # e.g. a database without the jobs tables yet: keep serving
+            LOG.exception("could not recover jobs at start (is the database migrated? "
+                          "run 'stratus db upgrade')")
         self._thread = threading.Thread(target=self._loop, name="stratus-jobs", daemon=True)
         self._thread.start()
         return self
@@ -183,6 +187,7 @@ class Worker:
 
     # ---------------------------------------------------------------- scheduling
     def _loop(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             self._wake.wait(self.opt.poll_interval)
             self._wake.clear()
@@ -190,9 +195,12 @@ class Worker:
                 break
             try:
                 self._dispatch()
+                failures = 0
             except Exception:  # keep the worker alive; the DB may be busy for a moment
-                LOG.exception("job dispatch failed; retrying")
-                time.sleep(self.opt.poll_interval)
+                failures += 1
+                if failures in (1, 10) or failures % 100 == 0:
+                    LOG.exception("job dispatch failed %d time(s); retrying", failures)
+                self._stop.wait(min(5.0, self.opt.poll_interval * 2 ** min(failures, 6)))
 
     def _dispatch(self) -> None:
         with self._lock:
