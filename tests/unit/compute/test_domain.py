@@ -49,6 +49,8 @@ def make_guest(**kw) -> Guest:
         Disk(target="vda", source="/a"),
         Disk(target="vdc", source="/dev/sdz", source_type="block", format="raw", serial="abc", readonly=True),
         Disk(target="sda", source="/c", bus="sata", device="cdrom", format="raw", readonly=True),
+        Disk(target="vdd", source="vol", source_type="network", format="raw", protocol="nbd",
+             host="127.0.0.1", port=10809, serial="v", shareable=True),
         Interface(mac="fa:16:3e:aa:bb:cc", bridge="br0"),
         Interface(mac="fa:16:3e:aa:bb:cc", bridge="br0", target="tapx", model="e1000", mtu=1450),
         Serial(),
@@ -63,7 +65,7 @@ def test_part_round_trip(part):
 
 def test_guest_round_trip_through_text():
     guest = make_guest()
-    assert Guest.from_xml(guest.to_xml()) == guest.normalized()
+    assert Guest.from_xml(guest.to_xml()).normalized() == guest.normalized()
 
 
 def test_guest_xml_has_nova_layout():

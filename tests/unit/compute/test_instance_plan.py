@@ -1,0 +1,207 @@
+"""Drivers without libvirt: qemu-img argv, power-state plans, update plans, input checks,
+virt type, and the image cache on real files with the real qemu-img."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.domain import Disk, Interface
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
+    ChecksumMismatch,
+    CommandFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import resolve_virt_type
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_cache import (
+    Hashes,
+    ImageCache,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance import (
+    InstanceSpec,
+    build_guest,
+    device_changes,
+    normalize_mac,
+    plan_update,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driver import (
+    LibvirtDriver,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.paths import InstancePaths
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu_img import QemuImg
+
+UUID = "0d4a1c52-8b1e-4c3a-9f7e-5a2b1c0d9e8f"
+
+
+class Recorder:
+    def __init__(self, out: str = "{}", rc: int = 0):
+        self.calls: list[list[str]] = []
+        self.out, self.rc = out, rc
+
+    def __call__(self, argv):
+        self.calls.append(list(argv))
+        return self.rc, self.out, "boom" if self.rc else ""
+
+
+def test_qemu_img_argv():
+    rec = Recorder(json.dumps({"virtual-size": 5, "format": "qcow2"}))
+    q = QemuImg(rec)
+    q.create_overlay("/i/disk", "/b/img", "raw", 2 * 1024**3)
+    q.create("/i/disk.swap", 1024, "qcow2")
+    q.convert("/a", "/b", "raw", src_format="qcow2")
+    assert q.virtual_size("/i/disk") == 5
+    assert rec.calls == [
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", "/b/img", "-F", "raw", "/i/disk", str(2 * 1024**3)],
+        ["qemu-img", "create", "-q", "-f", "qcow2", "/i/disk.swap", "1024"],
+        ["qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw", "/a", "/b"],
+        ["qemu-img", "info", "--output=json", "-U", "/i/disk"],
+    ]
+
+
+def test_qemu_img_failure_is_typed():
+    with pytest.raises(CommandFailed) as exc:
+        QemuImg(Recorder(rc=1)).info("/nope")
+    assert exc.value.rc == 1 and exc.value.argv[0] == "qemu-img" and "boom" in str(exc.value)
+    with pytest.raises(InvalidInput):
+        QemuImg(Recorder()).create("/x", 1, "vmdk")
+
+
+@pytest.mark.parametrize(
+    "cur, want, steps",
+    [
+        ("running", "running", []),
+        ("stopped", "running", ["start"]),
+        ("suspended", "running", ["start"]),
+        ("paused", "running", ["resume"]),
+        ("running", "suspended", ["managed_save"]),
+        ("running", "stopped", ["shutdown"]),
+        ("suspended", "stopped", ["discard_managed_save"]),
+        ("stopped", "paused", ["start_paused"]),
+        ("crashed", "running", ["destroy", "start"]),
+    ],
+)
+def test_power_state_plans(cur, want, steps):
+    assert LibvirtDriver.plan_power_state(cur, want) == steps
+
+
+def test_power_state_plan_of_missing_domain():
+    with pytest.raises(NotFound):
+        LibvirtDriver.plan_power_state("absent", "running")
+
+
+def spec(**kw):
+    p = dict(uuid=UUID, image_id="img", vcpus=1, memory_mb=128, nics=None, volumes=None)
+    p.update(kw)
+    return InstanceSpec.from_params(p)
+
+
+def guest(s, current=None):
+    return build_guest(s, "qemu", InstancePaths.for_uuid(UUID, "/v/inst"), current)
+
+
+def test_update_plans():
+    base = guest(spec(max_vcpus=4, max_memory_mb=512))
+    assert plan_update(base, base) == "none"
+    assert plan_update(base, guest(spec(max_vcpus=4, max_memory_mb=512, display_name="x"))) == "config"
+    assert plan_update(base, guest(spec(vcpus=2, max_vcpus=4, max_memory_mb=512))) == "live"
+    assert plan_update(base, guest(spec(memory_mb=256, max_vcpus=4, max_memory_mb=512))) == "live"
+    assert plan_update(base, guest(spec(vcpus=2))) == "cold"  # maximum changes
+    assert plan_update(base, replace(base, machine="pc")) == "cold"
+
+
+def test_volumes_attached_by_others_are_kept_unless_managed():
+    vol = Disk(target="vdd", source="/var/lib/stratus/volumes/v1", format="raw", serial="v1")
+    current = replace(guest(spec()), disks=(*guest(spec()).disks, vol))
+    assert vol in guest(spec(), current).disks  # volumes omitted: kept
+    assert vol not in guest(spec(volumes=[]), current).disks  # []: removed
+    add, remove = device_changes(current, guest(spec(volumes=[]), current))
+    assert remove == [vol] and add == []
+
+
+def test_nics_and_macs():
+    s = spec(nics=[{"bridge": "br0", "mac": "FA-16-3E-00-00-01", "target": "tap1"}])
+    assert guest(s).interfaces == (Interface(mac="fa:16:3e:00:00:01", bridge="br0", target="tap1"),)
+    for bad in ("fa:16:3e:zz", "01:00:5e:00:00:01", ""):
+        with pytest.raises(InvalidInput):
+            normalize_mac(bad)
+    with pytest.raises(InvalidInput):
+        spec(nics=[{"bridge": "b", "mac": "fa:16:3e:00:00:01"}, {"bridge": "b", "mac": "fa:16:3e:00:00:01"}])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [dict(uuid="../etc"), dict(vcpus=0), dict(swap_mb=-1),
+     dict(volumes=[{"path": "/v", "target": "vda"}]), dict(volumes=[{"target": "vdd"}])],
+)
+def test_bad_specs(bad):
+    with pytest.raises(InvalidInput):
+        spec(**bad)
+
+
+def test_virt_type_auto_reads_host_config_not_dev_kvm(tmp_path):
+    conf = tmp_path / "compute.conf"
+    assert resolve_virt_type("auto", conf) == "qemu"  # no config: TCG, whatever /dev/kvm says
+    conf.write_text("# set by the compute role\nvirt_type = kvm\n")
+    assert resolve_virt_type("auto", conf) == "kvm"
+    assert resolve_virt_type("qemu", conf) == "qemu"
+    conf.write_text("virt_type = xen\n")
+    with pytest.raises(InvalidInput):
+        resolve_virt_type("auto", conf)
+
+
+# image cache on real files with the real qemu-img -------------------------------
+
+
+@pytest.fixture
+def cache(tmp_path):
+    src = tmp_path / "src.raw"
+    src.write_bytes(b"\0" * 1024 * 1024)
+    c = ImageCache(tmp_path / "images", tmp_path / "instances", QemuImg())
+    return c, src
+
+
+def test_cache_converts_verifies_and_is_idempotent(cache):
+    c, src = cache
+    sha = hashlib.sha256(src.read_bytes()).hexdigest()
+    h = Hashes(os_hash_algo="sha256", os_hash_value=sha)
+    changed, before, after = c.ensure_present("img1", str(src), "qcow2", h)
+    assert changed and before is None and after["format"] == "qcow2"
+    assert c.ensure_present("img1", str(src), "qcow2", h)[0] is False
+    changed, _, after = c.ensure_present("img1", str(src), "raw", h)  # format change: redo
+    assert changed and after["format"] == "raw"
+
+
+def test_cache_checksum_mismatch_leaves_nothing(cache):
+    c, src = cache
+    with pytest.raises(ChecksumMismatch):
+        c.ensure_present("img2", str(src), "qcow2", Hashes(checksum="0" * 32))
+    assert c.list() == [] and [p.name for p in c.images_dir.iterdir()] == []
+
+
+def test_cache_users_block_removal_and_prune(cache):
+    c, src = cache
+    c.ensure_present("used", str(src), "qcow2", Hashes())
+    c.ensure_present("unused", str(src), "qcow2", Hashes())
+    inst = c.instances_dir / UUID
+    inst.mkdir(parents=True)
+    QemuImg().create_overlay(inst / "disk", c.path("used"), "qcow2")
+    assert c.users("used") == [str(inst / "disk")]
+    with pytest.raises(Conflict):
+        c.remove("used")
+    assert c.prune(check_mode=True) == ["unused"] and Path(c.path("unused")).exists()
+    assert c.prune() == ["unused"] and c.list() == ["used"]
+    assert c.remove("used", force=True) and c.list() == []
+
+
+def test_cache_missing_source(cache):
+    c, _ = cache
+    with pytest.raises(NotFound):
+        c.ensure_present("x", "/no/such/file", "qcow2", Hashes())
+    with pytest.raises(InvalidInput):
+        c.ensure_present("x", "ftp://h/x", "qcow2", Hashes())
