@@ -128,6 +128,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     IPWrapper,
     NetError,
     bridge_name,
+    module_runner,
 )
 
 
@@ -149,10 +150,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-
-    def run(argv, data=None):
-        return module.run_command(argv, data=data)
-
+    run = module_runner(module)
     driver = LinuxBridgeNetwork(IPWrapper(p["namespace"], run=run))
     try:
         bridge = bridge_name(p["network_id"])

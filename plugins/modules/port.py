@@ -134,6 +134,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.interface import
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     IPWrapper,
     NetError,
+    module_runner,
     tap_name,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
@@ -199,10 +200,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-
-    def run(argv, data=None):
-        return module.run_command(argv, data=data)
-
+    run = module_runner(module)
     nft = Nft(run, p["namespace"])
     plug = BridgeInterfaceDriver(IPWrapper(p["namespace"], run=run))
     secure = PortSecurity(nft)

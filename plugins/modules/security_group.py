@@ -107,6 +107,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     NetError,
+    module_runner,
     tap_name,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
@@ -129,10 +130,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-
-    def run(argv, data=None):
-        return module.run_command(argv, data=data)
-
+    run = module_runner(module)
     driver = SecurityGroups(Nft(run, p["namespace"]))
     try:
         device = p["device"] or tap_name(p["port_id"])

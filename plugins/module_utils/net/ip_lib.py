@@ -125,6 +125,16 @@ def check_output(run: Runner, argv: Sequence[str], data: str | None = None) -> s
     return command.check_output(run, argv, data, error=classify_error)
 
 
+def module_runner(module) -> Runner:
+    """``run(argv, data=None)`` on top of ``AnsibleModule.run_command`` (argv, no shell,
+    C locale so that the error patterns above match)."""
+
+    def run(argv: Sequence[str], data: str | None = None) -> tuple[int, str, str]:
+        return module.run_command(list(argv), data=data, environ_update={"LC_ALL": "C"})
+
+    return run
+
+
 def netns_exec(argv: Sequence[str], namespace: str | None) -> list[str]:
     """argv to run a command inside ``namespace`` (unchanged when namespace is None)."""
     if not namespace:

@@ -6,6 +6,7 @@ A script given to ``apply`` is one kernel transaction: all of it or nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
@@ -79,3 +80,45 @@ class Nft:
 def quote(name: str) -> str:
     """A name as an nft string literal."""
     return '"' + str(name).replace('"', "") + '"'
+
+
+def digest(text: str) -> str:
+    """Short digest of a rule's text; stored as the rule's comment to read it back."""
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def rule_line(family: str, table: str, chain: str, text: str) -> str:
+    """``add rule`` with a digest comment, so "changed" can be read back from nft -j."""
+    return f"add rule {family} {table} {chain} {text} comment {quote(digest(text))}"
+
+
+def dispatch_table(family: str, table: str, priority: int, key_type: str,
+                   egress_key: str, ingress_key: str, extra_maps: tuple = ()) -> str:
+    """A table whose ``forward`` base chain jumps through the verdict maps ``@egress``
+    and ``@ingress`` (looked up by ``egress_key``/``ingress_key``). Idempotent: every
+    object is added, the base chain flushed and its two rules re-added."""
+    t = f"{family} {table}"
+    lines = [
+        f"add table {t}",
+        f"add chain {t} forward {{ type filter hook forward priority {priority}; "
+        "policy accept; }",
+        f"add map {t} egress {{ type {key_type} : verdict; }}",
+        f"add map {t} ingress {{ type {key_type} : verdict; }}",
+        *(f"add map {t} {name} {{ type {kind}; }}" for name, kind in extra_maps),
+        f"flush chain {t} forward",
+        f"add rule {t} forward {egress_key} vmap @egress",
+        f"add rule {t} forward {ingress_key} vmap @ingress",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def replace_chain(family: str, table: str, chain: str, rules: list[str]) -> list[str]:
+    """Script lines that make ``chain`` hold exactly ``rules`` (with digest comments)."""
+    t = f"{family} {table}"
+    return [f"add chain {t} {chain}", f"flush chain {t} {chain}",
+            *(rule_line(family, table, chain, r) for r in rules)]
+
+
+def delete_chain(family: str, table: str, chain: str) -> list[str]:
+    t = f"{family} {table}"
+    return [f"flush chain {t} {chain}", f"delete chain {t} {chain}"]

@@ -28,7 +28,6 @@ and the list of digests (plus the map elements) is compared with the wanted one.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -38,7 +37,14 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     normalize_mac,
     validate_cidr,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft, quote
+from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import (
+    Nft,
+    delete_chain,
+    digest,
+    dispatch_table,
+    quote,
+    replace_chain,
+)
 
 FAMILY = "bridge"
 TABLE = "stratus_ports"
@@ -49,29 +55,10 @@ class MarksExhausted(NetError):
     """No free port number (more than 65535 secured ports in one namespace)."""
 
 
-def digest(text: str) -> str:
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
-
-
-def rule_line(family: str, table: str, chain: str, text: str) -> str:
-    """``add rule`` with a digest comment, so "changed" can be read back from nft -j."""
-    return f"add rule {family} {table} {chain} {text} comment {quote(digest(text))}"
-
-
 def base_script() -> str:
     """The shared table, base chain and maps (idempotent: add, flush, re-add rules)."""
-    t = f"{FAMILY} {TABLE}"
-    return "\n".join([
-        f"add table {t}",
-        f"add chain {t} forward {{ type filter hook forward priority -200; policy accept; }}",
-        f"add map {t} egress {{ type ifname : verdict; }}",
-        f"add map {t} ingress {{ type ifname : verdict; }}",
-        f"add map {t} marks {{ type ifname : mark; }}",
-        f"flush chain {t} forward",
-        f"add rule {t} forward iifname vmap @egress",
-        f"add rule {t} forward oifname vmap @ingress",
-        "",
-    ])
+    return dispatch_table(FAMILY, TABLE, -200, "ifname", "iifname", "oifname",
+                          (("marks", "ifname : mark"),))
 
 
 def out_chain(device: str) -> str:
@@ -194,10 +181,8 @@ class PortSecurity:
         out, inn = port_rules(spec, mark)
         t = f"{FAMILY} {TABLE}"
         dev, oc, ic = spec.device, out_chain(spec.device), in_chain(spec.device)
-        lines = [base_script()]
-        for chain, rules in ((oc, out), (ic, inn)):
-            lines += [f"add chain {t} {chain}", f"flush chain {t} {chain}"]
-            lines += [rule_line(FAMILY, TABLE, chain, r) for r in rules]
+        lines = [base_script(), *replace_chain(FAMILY, TABLE, oc, out),
+                 *replace_chain(FAMILY, TABLE, ic, inn)]
         lines += [
             f"add element {t} marks {{ {quote(dev)} : {mark} }}",
             f"add element {t} egress {{ {quote(dev)} : jump {oc} }}",
@@ -236,7 +221,7 @@ class PortSecurity:
                 lines.append(f"delete element {t} {name} {{ {quote(device)} }}")
         for chain in (out_chain(device), in_chain(device)):
             if self.nft.chain_rules(FAMILY, TABLE, chain) is not None:
-                lines += [f"flush chain {t} {chain}", f"delete chain {t} {chain}"]
+                lines += delete_chain(FAMILY, TABLE, chain)
         return "\n".join(lines) + "\n" if lines else ""
 
     def ensure_absent(self, device: str, check: bool = False) -> tuple[bool, dict | None, None]:

@@ -43,11 +43,16 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     NetError,
     validate_cidr,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft, NftError
+from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import (
+    Nft,
+    NftError,
+    delete_chain,
+    digest,
+    dispatch_table,
+    replace_chain,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.net.port_security import (
     PortSecurity,
-    digest,
-    rule_line,
 )
 
 FAMILY = "inet"
@@ -64,17 +69,8 @@ class PortNotSecured(NetError):
 
 
 def base_script() -> str:
-    t = f"{FAMILY} {TABLE}"
-    return "\n".join([
-        f"add table {t}",
-        f"add chain {t} forward {{ type filter hook forward priority 0; policy accept; }}",
-        f"add map {t} egress {{ type mark : verdict; }}",
-        f"add map {t} ingress {{ type mark : verdict; }}",
-        f"flush chain {t} forward",
-        f"add rule {t} forward meta mark & 0x0000ffff vmap @egress",
-        f"add rule {t} forward meta mark & 0xffff0000 vmap @ingress",
-        "",
-    ])
+    return dispatch_table(FAMILY, TABLE, 0, "mark", "meta mark & 0x0000ffff",
+                          "meta mark & 0xffff0000")
 
 
 def egress_chain(device: str) -> str:
@@ -308,9 +304,7 @@ class SecurityGroups:
             lines += [f"add set {t} {name} {{ type {kind}; }}", f"flush set {t} {name}"]
             if members:
                 lines.append(f"add element {t} {name} {{ {', '.join(members)} }}")
-        for chain, rules in ((ec, egress), (gc, ingress)):
-            lines += [f"add chain {t} {chain}", f"flush chain {t} {chain}"]
-            lines += [rule_line(FAMILY, TABLE, chain, r) for r in rules]
+        lines += replace_chain(FAMILY, TABLE, ec, egress) + replace_chain(FAMILY, TABLE, gc, ingress)
         lines += [f"add element {t} egress {{ {mark:#x} : jump {ec} }}",
                   f"add element {t} ingress {{ {mark << 16:#x} : jump {gc} }}"]
         want = {"device": spec.device, "mark": mark,
@@ -351,7 +345,7 @@ class SecurityGroups:
                 if isinstance(value, dict) and value.get("jump", {}).get("target") == chain:
                     lines.append(f"delete element {t} {name} {{ {int(key):#x} }}")
             if self.nft.chain_rules(FAMILY, TABLE, chain) is not None:
-                lines += [f"flush chain {t} {chain}", f"delete chain {t} {chain}"]
+                lines += delete_chain(FAMILY, TABLE, chain)
         return "\n".join(lines) + "\n" if lines else ""
 
     def ensure_absent(self, device: str, check: bool = False) -> tuple[bool, dict | None, None]:
