@@ -61,7 +61,8 @@ class GuestConsole:
     """The serial console of the libvirt domain ``domain`` at ``uri``.
 
     ``host_path`` maps a path seen by libvirtd to this process's view (for a libvirtd
-    in another mount namespace); identity by default.
+    in another mount namespace); identity by default. With ``log_path`` (and
+    ``pty_path``) given, libvirt is not asked: any log file + pty pair works.
     """
 
     def __init__(
@@ -70,6 +71,8 @@ class GuestConsole:
         uri: str = "qemu:///system",
         *,
         host_path: Callable[[str], str] | None = None,
+        log_path: str | None = None,
+        pty_path: str | None = None,
     ):
         self.domain = domain
         self.uri = uri
@@ -79,7 +82,10 @@ class GuestConsole:
         self._stop = threading.Event()
         self._token = secrets.token_hex(3)
         self._n = 0
-        self.refresh()
+        if log_path is not None:  # a console that is not a libvirt domain's (plain QEMU)
+            self.log_path, self.pty_path = log_path, pty_path or ""
+        else:
+            self.refresh()
 
     # --- paths ------------------------------------------------------------------
     def refresh(self) -> None:

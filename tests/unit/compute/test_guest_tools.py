@@ -66,3 +66,40 @@ def test_console_paths_from_live_xml():
 
 def test_strip_ansi():
     assert strip_ansi("vm:~# \x1b[6nhello\r\n\x1b[1;32mok\x1b[0m") == "vm:~# hello\nok"
+
+
+def test_console_run_ignores_the_echo_of_the_typed_line(tmp_path):
+    """A stand-in serial line: what is typed into the pty is echoed into the log (as a
+    shell's line editor does), then run by sh, its output appended to the log."""
+    import os
+    import threading
+
+    from tests.helpers.guest_console import GuestConsole
+
+    master, slave = os.openpty()
+    log = tmp_path / "console.log"
+    log.write_text("boot noise\r\n")
+    stop = threading.Event()
+
+    def serial_line():
+        buf = b""
+        while not stop.is_set():
+            try:
+                buf += os.read(master, 4096)
+            except OSError:
+                return
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                out = subprocess.run(["sh", "-c", line.decode()], capture_output=True).stdout
+                with open(log, "ab") as f:
+                    f.write(b"guest:~# " + line + b"\r\n" + out.replace(b"\n", b"\r\n"))
+
+    threading.Thread(target=serial_line, daemon=True).start()
+    with GuestConsole("fake", log_path=str(log), pty_path=os.ttyname(slave)) as con:
+        assert con.run("echo hello; echo world >&1; false", timeout=10) == (1, "hello\nworld\n")
+        assert con.run("true", timeout=10) == (0, "")
+        with pytest.raises(ValueError, match="one line"):
+            con.run("a\nb")
+    stop.set()
+    os.close(slave)
+    os.close(master)
