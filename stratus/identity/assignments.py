@@ -45,7 +45,9 @@ def project_ancestors(db: Session, project: Project) -> list[Project]:
 
 def implied_closure(db: Session, role_ids: set[str]) -> set[str]:
     rules: dict[str, set[str]] = {}
-    for prior, implied in db.execute(select(ImpliedRole.prior_role_id, ImpliedRole.implied_role_id)):
+    for prior, implied in db.execute(
+        select(ImpliedRole.prior_role_id, ImpliedRole.implied_role_id)
+    ):
         rules.setdefault(prior, set()).add(implied)
     out, todo = set(role_ids), list(role_ids)
     while todo:
@@ -122,7 +124,7 @@ class Assignment:
 
 def _row_to_assignment(ra: RoleAssignment) -> Assignment:
     actor = "user" if ra.type.startswith("User") else "group"
-    target = ra.type[len(actor):].lower()
+    target = ra.type[len(actor) :].lower()
     return Assignment(ra.role_id, actor, ra.actor_id, target, ra.target_id, ra.inherited)
 
 
@@ -198,7 +200,9 @@ def _expand(db: Session, rows: list[Assignment]) -> list[Assignment]:
             else:
                 step1.append(Assignment(a.role_id, "user", a.actor_id, target, tid, False))
     rules: dict[str, set[str]] = {}
-    for prior, implied in db.execute(select(ImpliedRole.prior_role_id, ImpliedRole.implied_role_id)):
+    for prior, implied in db.execute(
+        select(ImpliedRole.prior_role_id, ImpliedRole.implied_role_id)
+    ):
         rules.setdefault(prior, set()).add(implied)
     out, seen = [], set()
     for a in step1:
@@ -210,8 +214,9 @@ def _expand(db: Session, rows: list[Assignment]) -> list[Assignment]:
                 continue
             seen.add(key)
             out.append(
-                Assignment(rid, "user", a.actor_id, a.target, a.target_id, False,
-                           a.via_group_id, prior)
+                Assignment(
+                    rid, "user", a.actor_id, a.target, a.target_id, False, a.via_group_id, prior
+                )
             )
             todo.extend((n, rid) for n in rules.get(rid, ()))
     return out

@@ -37,10 +37,14 @@ def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, Reque
     identity = _dict(auth.get("identity"), "auth.identity")
     methods = identity.get("methods")
     if not isinstance(methods, list) or not methods or not all(isinstance(m, str) for m in methods):
-        raise BadRequest("Invalid input for field 'identity.methods': expecting a list of method names.")
+        raise BadRequest(
+            "Invalid input for field 'identity.methods': expecting a list of method names."
+        )
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise Unauthorized(f"{AUTH_FAILED} Unsupported authentication method: {', '.join(unknown)}.")
+        raise Unauthorized(
+            f"{AUTH_FAILED} Unsupported authentication method: {', '.join(unknown)}."
+        )
     for m in methods:
         _dict(identity.get(m), f"identity.{m}")
     scope = auth.get("scope")
@@ -64,7 +68,9 @@ def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, Reque
         uref = _dict(pw.get("user"), "identity.password.user")
         password = uref.get("password")
         if not isinstance(password, str):
-            raise BadRequest("Invalid input for field 'identity.password.user.password': expecting a string.")
+            raise BadRequest(
+                "Invalid input for field 'identity.password.user.password': expecting a string."
+            )
         user = find_user(db, uref)
         if user is None or not check_password(password, user.password_hash):
             raise Unauthorized(AUTH_FAILED)
@@ -74,14 +80,19 @@ def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, Reque
         acref = identity["application_credential"]
         secret = acref.get("secret")
         if not isinstance(secret, str):
-            raise BadRequest("Invalid input for field 'application_credential.secret': expecting a string.")
+            raise BadRequest(
+                "Invalid input for field 'application_credential.secret': expecting a string."
+            )
         if acref.get("id"):
             app_cred = db.get(ApplicationCredential, str(acref["id"]))
         elif acref.get("name"):
             owner = find_user(db, _dict(acref.get("user"), "application_credential.user"))
-            app_cred = owner and db.scalars(
-                select(ApplicationCredential).filter_by(user_id=owner.id, name=acref["name"])
-            ).first()
+            app_cred = (
+                owner
+                and db.scalars(
+                    select(ApplicationCredential).filter_by(user_id=owner.id, name=acref["name"])
+                ).first()
+            )
         else:
             raise BadRequest("An application credential needs an id, or a name and a user.")
         if app_cred is None or not check_password(secret, app_cred.secret_hash):
@@ -103,7 +114,9 @@ def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, Reque
         pctx = provider.validate(db, tid)
         parent = provider.decode(tid)
         if parent.app_cred_id:
-            raise Unauthorized(f"{AUTH_FAILED} A token made from an application credential cannot be rescoped.")
+            raise Unauthorized(
+                f"{AUTH_FAILED} A token made from an application credential cannot be rescoped."
+            )
         if user is not None and user.id != pctx.user_id:
             raise Unauthorized(AUTH_FAILED)
         user = db.get(User, pctx.user_id)
@@ -117,14 +130,20 @@ def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, Reque
     kind, sid = None, None
     if scope is None and user.default_project_id:
         project = db.get(Project, user.default_project_id)
-        if project is not None and project.enabled and effective_roles(db, user.id, project=project):
+        if (
+            project is not None
+            and project.enabled
+            and effective_roles(db, user.id, project=project)
+        ):
             kind, sid = "p", project.id
     elif scope is not None and "project" in scope:
         project = find_project(db, scope["project"])
         if project is None or not project.enabled:
             raise Unauthorized(f"{AUTH_FAILED} Could not find an enabled project to scope to.")
         if not effective_roles(db, user.id, project=project):
-            raise Unauthorized(f"{AUTH_FAILED} User {user.id} has no access to project {project.id}.")
+            raise Unauthorized(
+                f"{AUTH_FAILED} User {user.id} has no access to project {project.id}."
+            )
         kind, sid = "p", project.id
     elif scope is not None and "domain" in scope:
         domain = find_domain(db, scope["domain"], unauthorized=True)
@@ -136,7 +155,7 @@ def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, Reque
     elif scope is not None and "system" in scope:
         system = scope["system"]
         if not isinstance(system, dict) or system.get("all") is not True:
-            raise BadRequest("A system scope is {\"system\": {\"all\": true}}.")
+            raise BadRequest('A system scope is {"system": {"all": true}}.')
         if not effective_roles(db, user.id, system=True):
             raise Unauthorized(f"{AUTH_FAILED} User {user.id} has no access to the system.")
         kind, sid = "s", "all"

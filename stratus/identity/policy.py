@@ -90,9 +90,15 @@ def make_enforcer(policy_file: str | None = None) -> Enforcer:
 # --- identity's own rules (keystone's names) ---------------------------------------------
 _ADMIN = "rule:admin_required"
 IDENTITY_RULES = [
-    RuleDefault("identity:validate_token", "rule:admin_required or rule:service_role or user_id:%(target.token.user_id)s"),
+    RuleDefault(
+        "identity:validate_token",
+        "rule:admin_required or rule:service_role or user_id:%(target.token.user_id)s",
+    ),
     RuleDefault("identity:revoke_token", "rule:admin_required or user_id:%(target.token.user_id)s"),
-    RuleDefault("identity:get_domain", "rule:admin_required or domain_id:%(target.domain.id)s or project_domain_id:%(target.domain.id)s"),
+    RuleDefault(
+        "identity:get_domain",
+        "rule:admin_required or domain_id:%(target.domain.id)s or project_domain_id:%(target.domain.id)s",
+    ),
     RuleDefault("identity:list_domains", _ADMIN),
     RuleDefault("identity:create_domain", _ADMIN),
     RuleDefault("identity:update_domain", _ADMIN),
@@ -111,7 +117,9 @@ IDENTITY_RULES = [
     RuleDefault("identity:change_password", "user_id:%(target.user.id)s"),
     RuleDefault("identity:get_group", _ADMIN),
     RuleDefault("identity:list_groups", _ADMIN),
-    RuleDefault("identity:list_groups_for_user", "rule:admin_required or user_id:%(target.user.id)s"),
+    RuleDefault(
+        "identity:list_groups_for_user", "rule:admin_required or user_id:%(target.user.id)s"
+    ),
     RuleDefault("identity:create_group", _ADMIN),
     RuleDefault("identity:update_group", _ADMIN),
     RuleDefault("identity:delete_group", _ADMIN),
@@ -150,9 +158,16 @@ IDENTITY_RULES = [
     RuleDefault("identity:create_endpoint", _ADMIN),
     RuleDefault("identity:update_endpoint", _ADMIN),
     RuleDefault("identity:delete_endpoint", _ADMIN),
-    RuleDefault("identity:get_application_credential", "rule:admin_required or user_id:%(target.user.id)s"),
-    RuleDefault("identity:list_application_credentials", "rule:admin_required or user_id:%(target.user.id)s"),
+    RuleDefault(
+        "identity:get_application_credential", "rule:admin_required or user_id:%(target.user.id)s"
+    ),
+    RuleDefault(
+        "identity:list_application_credentials", "rule:admin_required or user_id:%(target.user.id)s"
+    ),
     RuleDefault("identity:create_application_credential", "user_id:%(target.user.id)s"),
-    RuleDefault("identity:delete_application_credential", "rule:admin_required or user_id:%(target.user.id)s"),
+    RuleDefault(
+        "identity:delete_application_credential",
+        "rule:admin_required or user_id:%(target.user.id)s",
+    ),
 ]
 register_defaults(IDENTITY_RULES)

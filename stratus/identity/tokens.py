@@ -144,7 +144,13 @@ class TokenProvider:
         if parent is not None:
             audit_ids.append(parent.audit_ids[-1])
         data = TokenData(
-            user.id, methods, scope_kind, scope_id, now, expires, audit_ids,
+            user.id,
+            methods,
+            scope_kind,
+            scope_id,
+            now,
+            expires,
+            audit_ids,
             app_cred.id if app_cred else None,
         )
         token = self.keys.encrypt(data.pack())
@@ -155,7 +161,9 @@ class TokenProvider:
         try:
             return TokenData.unpack(self.keys.decrypt(token))
         except (InvalidToken, ValueError, TypeError, UnicodeError):
-            raise Unauthorized("The request you have made requires authentication: the token is invalid.") from None
+            raise Unauthorized(
+                "The request you have made requires authentication: the token is invalid."
+            ) from None
 
     def validate(self, db: Session, token: str) -> RequestContext:
         """The context of a valid token; 401 when it is invalid, expired or revoked, or
@@ -182,9 +190,13 @@ class TokenProvider:
     def _validate(self, db: Session, token: str) -> RequestContext:
         data = self.decode(token)
         if data.expires_at <= datetime.now(UTC):
-            raise Unauthorized("The request you have made requires authentication: the token has expired.")
+            raise Unauthorized(
+                "The request you have made requires authentication: the token has expired."
+            )
         if self.is_revoked(db, data):
-            raise Unauthorized("The request you have made requires authentication: the token has been revoked.")
+            raise Unauthorized(
+                "The request you have made requires authentication: the token has been revoked."
+            )
         return self._context(db, data, token)
 
     def is_revoked(self, db: Session, data: TokenData) -> bool:
@@ -225,8 +237,11 @@ class TokenProvider:
             if project is None or not project.enabled or pdomain is None or not pdomain.enabled:
                 raise Unauthorized(AUTH_FAILED + " The token's project is disabled or gone.")
             roles = effective_roles(db, user.id, project=project)
-            kw = dict(project_id=project.id, project_name=project.name,
-                      project_domain_id=project.domain_id)
+            kw = dict(
+                project_id=project.id,
+                project_name=project.name,
+                project_domain_id=project.domain_id,
+            )
         elif data.scope_kind == "d":
             domain = db.get(Domain, data.scope_id)
             if domain is None or not domain.enabled:
@@ -281,7 +296,7 @@ def add_revocation(db: Session, settings: Settings, **match) -> None:
 def find_user(db: Session, ref: dict) -> User | None:
     """A user from ``{"id": …}`` or ``{"name": …, "domain": {"id"|"name": …}}``."""
     if not isinstance(ref, dict):
-        raise BadRequest("Expecting a user reference: {\"id\": …} or {\"name\": …, \"domain\": …}.")
+        raise BadRequest('Expecting a user reference: {"id": …} or {"name": …, "domain": …}.')
     if ref.get("id"):
         return db.get(User, str(ref["id"]))
     name = ref.get("name")
@@ -291,13 +306,15 @@ def find_user(db: Session, ref: dict) -> User | None:
     return db.scalars(select(User).filter_by(name=name, domain_id=domain.id)).first()
 
 
-def find_domain(db: Session, ref, *, required: bool = False, unauthorized: bool = False) -> Domain | None:
+def find_domain(
+    db: Session, ref, *, required: bool = False, unauthorized: bool = False
+) -> Domain | None:
     if ref is None:
         if required:
-            raise BadRequest("A name needs a domain: add \"domain\": {\"id\": …} or {\"name\": …}.")
+            raise BadRequest('A name needs a domain: add "domain": {"id": …} or {"name": …}.')
         return None
     if not isinstance(ref, dict):
-        raise BadRequest("Expecting a domain reference: {\"id\": …} or {\"name\": …}.")
+        raise BadRequest('Expecting a domain reference: {"id": …} or {"name": …}.')
     if ref.get("id"):
         d = db.get(Domain, str(ref["id"]))
     elif ref.get("name"):
@@ -313,7 +330,7 @@ def find_domain(db: Session, ref, *, required: bool = False, unauthorized: bool 
 
 def find_project(db: Session, ref) -> Project | None:
     if not isinstance(ref, dict):
-        raise BadRequest("Expecting a project reference: {\"id\": …} or {\"name\": …, \"domain\": …}.")
+        raise BadRequest('Expecting a project reference: {"id": …} or {"name": …, "domain": …}.')
     if ref.get("id"):
         return db.get(Project, str(ref["id"]))
     if not ref.get("name"):
@@ -352,8 +369,13 @@ def catalog(db: Session, project_id: str | None) -> list[dict]:
                 for pat in ("$(project_id)s", "%(project_id)s", "$(tenant_id)s"):
                     url = url.replace(pat, project_id)
             endpoints.append(
-                {"id": ep.id, "interface": ep.interface, "region": ep.region_id,
-                 "region_id": ep.region_id, "url": url}
+                {
+                    "id": ep.id,
+                    "interface": ep.interface,
+                    "region": ep.region_id,
+                    "region_id": ep.region_id,
+                    "url": url,
+                }
             )
         out.append({"id": svc.id, "type": svc.type, "name": svc.name, "endpoints": endpoints})
     return out
@@ -391,7 +413,9 @@ def token_document(db: Session, ctx: RequestContext, *, include_catalog: bool = 
     if ctx.app_cred_id:
         ac = db.get(ApplicationCredential, ctx.app_cred_id)
         tok["application_credential"] = {
-            "id": ac.id, "name": ac.name, "restricted": not ac.unrestricted,
+            "id": ac.id,
+            "name": ac.name,
+            "restricted": not ac.unrestricted,
         }
     if include_catalog and ctx.scope != "unscoped":
         tok["catalog"] = catalog(db, ctx.project_id)

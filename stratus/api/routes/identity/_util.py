@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stratus.api.errors import BadRequest, NotFound
+from stratus.api.errors import BadRequest, Conflict, NotFound
 
 
 def base_url(request: Request) -> str:
@@ -42,3 +43,36 @@ def qbool(value: str | None) -> bool | None:
     if v in ("0", "false", "no", "off"):
         return False
     raise BadRequest(f"Expecting a boolean query value, got {value!r}.")
+
+
+def ensure_unique_name(
+    db: Session, model, name: str, what: str, action: str = "store", **scope
+) -> None:
+    """409 when a ``model`` row named ``name`` exists among rows matching ``scope``."""
+    if db.scalars(select(model).filter_by(name=name, **scope)).first() is not None:
+        raise Conflict(
+            f"Conflict occurred attempting to {action} {what} - Duplicate entry found with name {name}."
+        )
+
+
+def apply_patch(
+    db: Session,
+    obj,
+    values: dict,
+    fields: tuple[str, ...],
+    *,
+    what: str,
+    unique_within: tuple[str, ...] = (),
+    nullable: tuple[str, ...] = (),
+) -> None:
+    """PATCH semantics: set each of ``fields`` present in ``values`` (a null leaves the
+    field alone unless it is ``nullable``); a new name must stay unique among the rows
+    sharing the ``unique_within`` columns."""
+    name = values.get("name")
+    if name and name != obj.name:
+        scope = {c: getattr(obj, c) for c in unique_within}
+        ensure_unique_name(db, type(obj), name, what, "update", **scope)
+    for k in fields:
+        if k in values and (values[k] is not None or k in nullable):
+            v = values[k]
+            setattr(obj, k, list(v) if isinstance(v, list) else v)

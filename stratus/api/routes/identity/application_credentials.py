@@ -30,7 +30,9 @@ def view(request: Request, db, ac: ApplicationCredential, secret: str | None = N
         "project_id": ac.project_id,
         "expires_at": isotime(ac.expires_at),
         "unrestricted": ac.unrestricted,
-        "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id or None} for r in roles if r],
+        "roles": [
+            {"id": r.id, "name": r.name, "domain_id": r.domain_id or None} for r in roles if r
+        ],
         "access_rules": [],
         "links": self_link(request, f"/users/{ac.user_id}/application_credentials/{ac.id}"),
     }
@@ -48,25 +50,42 @@ def _parse_time(value: str) -> datetime:
 
 
 @router.post("/users/{user_id}/application_credentials", status_code=201)
-def create(request: Request, user_id: str, body: AppCredCreateBody, ctx: Auth, db: DbSession, policy: Policy):
+def create(
+    request: Request,
+    user_id: str,
+    body: AppCredCreateBody,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+):
     policy.enforce("identity:create_application_credential", {"target.user.id": user_id})
     get_or_404(db, User, user_id, "user")
     if not ctx.project_id:
         raise Forbidden("Application credentials need a project-scoped token.")
     if ctx.app_cred_id and not db.get(ApplicationCredential, ctx.app_cred_id).unrestricted:
-        raise Forbidden("A restricted application credential cannot create application credentials.")
+        raise Forbidden(
+            "A restricted application credential cannot create application credentials."
+        )
     b = body.application_credential
     if db.scalars(select(ApplicationCredential).filter_by(user_id=user_id, name=b.name)).first():
-        raise Conflict(f"Conflict occurred attempting to store application_credential - Duplicate entry found with name {b.name}.")
+        raise Conflict(
+            f"Conflict occurred attempting to store application_credential - Duplicate entry found with name {b.name}."
+        )
     project = db.get(Project, ctx.project_id)
     have = {r.id: r for r in effective_roles(db, user_id, project=project)}
     if b.roles:
         role_ids = []
         for ref in b.roles:
-            match = [r for r in have.values() if (ref.id and r.id == ref.id) or (ref.name and r.name == ref.name)]
+            match = [
+                r
+                for r in have.values()
+                if (ref.id and r.id == ref.id) or (ref.name and r.name == ref.name)
+            ]
             if not match:
-                raise Forbidden(f"You do not hold role {ref.id or ref.name} on project {project.id}; "
-                                "an application credential can only delegate your own roles.")
+                raise Forbidden(
+                    f"You do not hold role {ref.id or ref.name} on project {project.id}; "
+                    "an application credential can only delegate your own roles."
+                )
             role_ids.append(match[0].id)
     else:
         role_ids = list(ctx.role_ids) if ctx.user_id == user_id else list(have)
@@ -75,9 +94,14 @@ def create(request: Request, user_id: str, body: AppCredCreateBody, ctx: Auth, d
         raise BadRequest("expires_at is in the past.")
     secret = b.secret or secrets.token_urlsafe(64)
     ac = ApplicationCredential(
-        name=b.name, user_id=user_id, project_id=project.id, description=b.description or "",
+        name=b.name,
+        user_id=user_id,
+        project_id=project.id,
+        description=b.description or "",
         secret_hash=hash_password(secret, request.app.state.settings.bcrypt_rounds),
-        expires_at=expires, unrestricted=b.unrestricted, role_ids=sorted(set(role_ids)),
+        expires_at=expires,
+        unrestricted=b.unrestricted,
+        role_ids=sorted(set(role_ids)),
     )
     db.add(ac)
     db.flush()
@@ -85,13 +109,26 @@ def create(request: Request, user_id: str, body: AppCredCreateBody, ctx: Auth, d
 
 
 @router.get("/users/{user_id}/application_credentials")
-def list_(request: Request, user_id: str, ctx: Auth, db: DbSession, policy: Policy, name: str | None = None):
+def list_(
+    request: Request,
+    user_id: str,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+    name: str | None = None,
+):
     policy.enforce("identity:list_application_credentials", {"target.user.id": user_id})
-    q = select(ApplicationCredential).filter_by(user_id=user_id).order_by(ApplicationCredential.name)
+    q = (
+        select(ApplicationCredential)
+        .filter_by(user_id=user_id)
+        .order_by(ApplicationCredential.name)
+    )
     if name is not None:
         q = q.filter_by(name=name)
-    return {"application_credentials": [view(request, db, ac) for ac in db.scalars(q)],
-            "links": list_links(request)}
+    return {
+        "application_credentials": [view(request, db, ac) for ac in db.scalars(q)],
+        "links": list_links(request),
+    }
 
 
 def _get(db, user_id: str, ac_id: str) -> ApplicationCredential:

@@ -29,7 +29,9 @@ def _check_refs(db, actor_kind, actor_id, target_kind, target_id, role_id):
     return get_or_404(db, Role, role_id, "role")
 
 
-def _make_grant_routes(prefix: str, target_kind: str, actor_kind: str, inherited: bool, suffix: str):
+def _make_grant_routes(
+    prefix: str, target_kind: str, actor_kind: str, inherited: bool, suffix: str
+):
     """PUT/HEAD/GET/DELETE one grant and GET the list, for one target/actor kind."""
     tparam = "" if target_kind == "system" else "{target_id}/"
     path = f"{prefix}{tparam}{actor_kind}s/{{actor_id}}/roles"
@@ -37,37 +39,88 @@ def _make_grant_routes(prefix: str, target_kind: str, actor_kind: str, inherited
     def _tid(target_id: str | None) -> str:
         return SYSTEM if target_kind == "system" else target_id
 
-    def grant(actor_id: str, role_id: str, ctx: Auth, db: DbSession, policy: Policy, target_id: str | None = None):
+    def grant(
+        actor_id: str,
+        role_id: str,
+        ctx: Auth,
+        db: DbSession,
+        policy: Policy,
+        target_id: str | None = None,
+    ):
         policy.enforce("identity:create_grant", {"target.project.id": target_id})
         _check_refs(db, actor_kind, actor_id, target_kind, _tid(target_id), role_id)
         key = _key(actor_kind, actor_id, target_kind, _tid(target_id), role_id, inherited)
         if db.get(RoleAssignment, key) is None:
-            db.add(RoleAssignment(type=key[0], actor_id=actor_id, target_id=key[2], role_id=role_id, inherited=inherited))
+            db.add(
+                RoleAssignment(
+                    type=key[0],
+                    actor_id=actor_id,
+                    target_id=key[2],
+                    role_id=role_id,
+                    inherited=inherited,
+                )
+            )
         return Response(status_code=204)
 
-    def check(actor_id: str, role_id: str, ctx: Auth, db: DbSession, policy: Policy, target_id: str | None = None):
+    def check(
+        actor_id: str,
+        role_id: str,
+        ctx: Auth,
+        db: DbSession,
+        policy: Policy,
+        target_id: str | None = None,
+    ):
         policy.enforce("identity:check_grant", {"target.project.id": target_id})
         _check_refs(db, actor_kind, actor_id, target_kind, _tid(target_id), role_id)
-        if db.get(RoleAssignment, _key(actor_kind, actor_id, target_kind, _tid(target_id), role_id, inherited)) is None:
-            raise NotFound(f"Could not find role assignment with role: {role_id}, {actor_kind}: {actor_id}, {target_kind}: {_tid(target_id)}.")
+        if (
+            db.get(
+                RoleAssignment,
+                _key(actor_kind, actor_id, target_kind, _tid(target_id), role_id, inherited),
+            )
+            is None
+        ):
+            raise NotFound(
+                f"Could not find role assignment with role: {role_id}, {actor_kind}: {actor_id}, {target_kind}: {_tid(target_id)}."
+            )
         return Response(status_code=204)
 
-    def revoke(actor_id: str, role_id: str, ctx: Auth, db: DbSession, policy: Policy, target_id: str | None = None):
+    def revoke(
+        actor_id: str,
+        role_id: str,
+        ctx: Auth,
+        db: DbSession,
+        policy: Policy,
+        target_id: str | None = None,
+    ):
         policy.enforce("identity:revoke_grant", {"target.project.id": target_id})
-        row = db.get(RoleAssignment, _key(actor_kind, actor_id, target_kind, _tid(target_id), role_id, inherited))
+        row = db.get(
+            RoleAssignment,
+            _key(actor_kind, actor_id, target_kind, _tid(target_id), role_id, inherited),
+        )
         if row is None:
-            raise NotFound(f"Could not find role assignment with role: {role_id}, {actor_kind}: {actor_id}, {target_kind}: {_tid(target_id)}.")
+            raise NotFound(
+                f"Could not find role assignment with role: {role_id}, {actor_kind}: {actor_id}, {target_kind}: {_tid(target_id)}."
+            )
         db.delete(row)
         return Response(status_code=204)
 
-    def list_grants(request: Request, actor_id: str, ctx: Auth, db: DbSession, policy: Policy, target_id: str | None = None):
+    def list_grants(
+        request: Request,
+        actor_id: str,
+        ctx: Auth,
+        db: DbSession,
+        policy: Policy,
+        target_id: str | None = None,
+    ):
         policy.enforce("identity:list_grants", {"target.project.id": target_id})
         get_or_404(db, ACTORS[actor_kind + "s"][1], actor_id, actor_kind)
         if target_kind != "system":
             get_or_404(db, TARGETS[target_kind + "s"][1], target_id, target_kind)
         rows = db.query(RoleAssignment).filter_by(
-            type=assignment_type(actor_kind, target_kind), actor_id=actor_id,
-            target_id=_tid(target_id), inherited=inherited,
+            type=assignment_type(actor_kind, target_kind),
+            actor_id=actor_id,
+            target_id=_tid(target_id),
+            inherited=inherited,
         )
         roles = [role_view(request, db.get(Role, r.role_id)) for r in rows]
         return {"roles": roles, "links": list_links(request)}
@@ -116,7 +169,9 @@ def role_assignments(request: Request, ctx: Auth, db: DbSession, policy: Policy)
         raise BadRequest("Specify at most one of user.id and group.id.")
     scopes = [k for k in ("scope.project.id", "scope.domain.id", "scope.system") if k in qp]
     if len(scopes) > 1:
-        raise BadRequest("Specify at most one of scope.project.id, scope.domain.id and scope.system.")
+        raise BadRequest(
+            "Specify at most one of scope.project.id, scope.domain.id and scope.system."
+        )
     if effective and qp.get("group.id"):
         raise BadRequest("effective cannot be combined with group.id.")
     role_id = qp.get("role.id")
@@ -155,7 +210,11 @@ def role_assignments(request: Request, ctx: Auth, db: DbSession, policy: Policy)
         links = {"assignment": link}
         if a.via_group_id:
             links["membership"] = f"{base}/groups/{a.via_group_id}/users/{a.actor_id}"
-        doc = {"role": role_doc, a.actor: _named(db, a.actor, a.actor_id, include_names),
-               "scope": scope, "links": links}
+        doc = {
+            "role": role_doc,
+            a.actor: _named(db, a.actor, a.actor_id, include_names),
+            "scope": scope,
+            "links": links,
+        }
         out.append(doc)
     return {"role_assignments": out, "links": list_links(request)}

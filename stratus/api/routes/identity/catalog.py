@@ -23,19 +23,36 @@ router = APIRouter(tags=["identity: catalog"])
 
 
 def region_view(request: Request, r: Region) -> dict:
-    return {"id": r.id, "description": r.description, "parent_region_id": r.parent_region_id,
-            "links": self_link(request, f"/regions/{r.id}")}
+    return {
+        "id": r.id,
+        "description": r.description,
+        "parent_region_id": r.parent_region_id,
+        "links": self_link(request, f"/regions/{r.id}"),
+    }
 
 
 def service_view(request: Request, s: Service) -> dict:
-    return {"id": s.id, "type": s.type, "name": s.name, "description": s.description,
-            "enabled": s.enabled, "links": self_link(request, f"/services/{s.id}")}
+    return {
+        "id": s.id,
+        "type": s.type,
+        "name": s.name,
+        "description": s.description,
+        "enabled": s.enabled,
+        "links": self_link(request, f"/services/{s.id}"),
+    }
 
 
 def endpoint_view(request: Request, e: Endpoint) -> dict:
-    return {"id": e.id, "service_id": e.service_id, "interface": e.interface, "url": e.url,
-            "region_id": e.region_id, "region": e.region_id, "enabled": e.enabled,
-            "links": self_link(request, f"/endpoints/{e.id}")}
+    return {
+        "id": e.id,
+        "service_id": e.service_id,
+        "interface": e.interface,
+        "url": e.url,
+        "region_id": e.region_id,
+        "region": e.region_id,
+        "enabled": e.enabled,
+        "links": self_link(request, f"/endpoints/{e.id}"),
+    }
 
 
 def _check_parent(db, region_id: str | None, parent_id: str | None) -> None:
@@ -55,12 +72,17 @@ def _check_parent(db, region_id: str | None, parent_id: str | None) -> None:
 
 # --- regions ---------------------------------------------------------------------------
 @router.get("/regions")
-def list_regions(request: Request, ctx: Auth, db: DbSession, policy: Policy, parent_region_id: str | None = None):
+def list_regions(
+    request: Request, ctx: Auth, db: DbSession, policy: Policy, parent_region_id: str | None = None
+):
     policy.enforce("identity:list_regions", {})
     q = select(Region).order_by(Region.id)
     if parent_region_id is not None:
         q = q.filter_by(parent_region_id=parent_region_id)
-    return {"regions": [region_view(request, r) for r in db.scalars(q)], "links": list_links(request)}
+    return {
+        "regions": [region_view(request, r) for r in db.scalars(q)],
+        "links": list_links(request),
+    }
 
 
 def _create_region(request, db, region_id: str | None, body: RegionCreateBody) -> dict:
@@ -76,13 +98,22 @@ def _create_region(request, db, region_id: str | None, body: RegionCreateBody) -
 
 
 @router.post("/regions", status_code=201)
-def create_region(request: Request, body: RegionCreateBody, ctx: Auth, db: DbSession, policy: Policy):
+def create_region(
+    request: Request, body: RegionCreateBody, ctx: Auth, db: DbSession, policy: Policy
+):
     policy.enforce("identity:create_region", {})
     return _create_region(request, db, None, body)
 
 
 @router.put("/regions/{region_id}", status_code=201)
-def put_region(request: Request, region_id: str, body: RegionCreateBody, ctx: Auth, db: DbSession, policy: Policy):
+def put_region(
+    request: Request,
+    region_id: str,
+    body: RegionCreateBody,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+):
     policy.enforce("identity:create_region", {})
     return _create_region(request, db, region_id, body)
 
@@ -94,7 +125,14 @@ def get_region(request: Request, region_id: str, ctx: Auth, db: DbSession, polic
 
 
 @router.patch("/regions/{region_id}")
-def update_region(request: Request, region_id: str, body: RegionUpdateBody, ctx: Auth, db: DbSession, policy: Policy):
+def update_region(
+    request: Request,
+    region_id: str,
+    body: RegionUpdateBody,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+):
     policy.enforce("identity:update_region", {})
     r = get_or_404(db, Region, region_id, "region")
     v = body.region.model_dump(exclude_unset=True)
@@ -118,18 +156,30 @@ def delete_region(region_id: str, ctx: Auth, db: DbSession, policy: Policy):
 
 # --- services --------------------------------------------------------------------------
 @router.get("/services")
-def list_services(request: Request, ctx: Auth, db: DbSession, policy: Policy, type: str | None = None, name: str | None = None):  # noqa: A002
+def list_services(
+    request: Request,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+    type: str | None = None,
+    name: str | None = None,
+):  # noqa: A002
     policy.enforce("identity:list_services", {})
     q = select(Service).order_by(Service.type)
     if type is not None:
         q = q.filter_by(type=type)
     if name is not None:
         q = q.filter_by(name=name)
-    return {"services": [service_view(request, s) for s in db.scalars(q)], "links": list_links(request)}
+    return {
+        "services": [service_view(request, s) for s in db.scalars(q)],
+        "links": list_links(request),
+    }
 
 
 @router.post("/services", status_code=201)
-def create_service(request: Request, body: ServiceCreateBody, ctx: Auth, db: DbSession, policy: Policy):
+def create_service(
+    request: Request, body: ServiceCreateBody, ctx: Auth, db: DbSession, policy: Policy
+):
     policy.enforce("identity:create_service", {})
     b = body.service
     s = Service(type=b.type, name=b.name or "", description=b.description or "", enabled=b.enabled)
@@ -145,7 +195,14 @@ def get_service(request: Request, service_id: str, ctx: Auth, db: DbSession, pol
 
 
 @router.patch("/services/{service_id}")
-def update_service(request: Request, service_id: str, body: ServiceUpdateBody, ctx: Auth, db: DbSession, policy: Policy):
+def update_service(
+    request: Request,
+    service_id: str,
+    body: ServiceUpdateBody,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+):
     policy.enforce("identity:update_service", {})
     s = get_or_404(db, Service, service_id, "service")
     for k, v in body.service.model_dump(exclude_unset=True).items():
@@ -164,8 +221,13 @@ def delete_service(service_id: str, ctx: Auth, db: DbSession, policy: Policy):
 # --- endpoints -------------------------------------------------------------------------
 @router.get("/endpoints")
 def list_endpoints(
-    request: Request, ctx: Auth, db: DbSession, policy: Policy,
-    service_id: str | None = None, interface: str | None = None, region_id: str | None = None,
+    request: Request,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+    service_id: str | None = None,
+    interface: str | None = None,
+    region_id: str | None = None,
 ):
     policy.enforce("identity:list_endpoints", {})
     q = select(Endpoint).order_by(Endpoint.service_id, Endpoint.interface)
@@ -175,11 +237,16 @@ def list_endpoints(
         q = q.filter_by(interface=interface)
     if region_id is not None:
         q = q.filter_by(region_id=region_id)
-    return {"endpoints": [endpoint_view(request, e) for e in db.scalars(q)], "links": list_links(request)}
+    return {
+        "endpoints": [endpoint_view(request, e) for e in db.scalars(q)],
+        "links": list_links(request),
+    }
 
 
 @router.post("/endpoints", status_code=201)
-def create_endpoint(request: Request, body: EndpointCreateBody, ctx: Auth, db: DbSession, policy: Policy):
+def create_endpoint(
+    request: Request, body: EndpointCreateBody, ctx: Auth, db: DbSession, policy: Policy
+):
     policy.enforce("identity:create_endpoint", {})
     b = body.endpoint
     if db.get(Service, b.service_id) is None:
@@ -187,7 +254,13 @@ def create_endpoint(request: Request, body: EndpointCreateBody, ctx: Auth, db: D
     region = b.region_id or b.region
     if region is not None and db.get(Region, region) is None:
         raise BadRequest(f"Could not find region: {region}.")
-    e = Endpoint(service_id=b.service_id, interface=b.interface, url=b.url, region_id=region, enabled=b.enabled)
+    e = Endpoint(
+        service_id=b.service_id,
+        interface=b.interface,
+        url=b.url,
+        region_id=region,
+        enabled=b.enabled,
+    )
     db.add(e)
     db.flush()
     return {"endpoint": endpoint_view(request, e)}
@@ -200,7 +273,14 @@ def get_endpoint(request: Request, endpoint_id: str, ctx: Auth, db: DbSession, p
 
 
 @router.patch("/endpoints/{endpoint_id}")
-def update_endpoint(request: Request, endpoint_id: str, body: EndpointUpdateBody, ctx: Auth, db: DbSession, policy: Policy):
+def update_endpoint(
+    request: Request,
+    endpoint_id: str,
+    body: EndpointUpdateBody,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+):
     policy.enforce("identity:update_endpoint", {})
     e = get_or_404(db, Endpoint, endpoint_id, "endpoint")
     v = body.endpoint.model_dump(exclude_unset=True)

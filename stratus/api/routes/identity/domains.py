@@ -7,7 +7,14 @@ from sqlalchemy import delete, select
 
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import Conflict, Forbidden
-from stratus.api.routes.identity._util import get_or_404, list_links, qbool, self_link
+from stratus.api.routes.identity._util import (
+    apply_patch,
+    ensure_unique_name,
+    get_or_404,
+    list_links,
+    qbool,
+    self_link,
+)
 from stratus.db.models.identity import Domain, Group, Project, RoleAssignment, User
 from stratus.identity.schemas import DomainCreateBody, DomainUpdateBody
 from stratus.identity.tokens import add_revocation
@@ -29,8 +36,12 @@ def domain_view(request: Request, d: Domain) -> dict:
 
 @router.get("/domains")
 def list_domains(
-    request: Request, ctx: Auth, db: DbSession, policy: Policy,
-    name: str | None = None, enabled: str | None = None,
+    request: Request,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+    name: str | None = None,
+    enabled: str | None = None,
 ):
     policy.enforce("identity:list_domains", {})
     q = select(Domain).order_by(Domain.name)
@@ -38,17 +49,23 @@ def list_domains(
         q = q.filter_by(name=name)
     if (want := qbool(enabled)) is not None:
         q = q.filter_by(enabled=want)
-    return {"domains": [domain_view(request, d) for d in db.scalars(q)], "links": list_links(request)}
+    return {
+        "domains": [domain_view(request, d) for d in db.scalars(q)],
+        "links": list_links(request),
+    }
 
 
 @router.post("/domains", status_code=201)
-def create_domain(request: Request, body: DomainCreateBody, ctx: Auth, db: DbSession, policy: Policy):
+def create_domain(
+    request: Request, body: DomainCreateBody, ctx: Auth, db: DbSession, policy: Policy
+):
     policy.enforce("identity:create_domain", {})
     b = body.domain
-    if db.scalars(select(Domain).filter_by(name=b.name)).first():
-        raise Conflict(f"Conflict occurred attempting to store domain - Duplicate entry found with name {b.name}.")
+    ensure_unique_name(db, Domain, b.name, "domain")
     if b.id and db.get(Domain, b.id):
-        raise Conflict(f"Conflict occurred attempting to store domain - Duplicate entry found with id {b.id}.")
+        raise Conflict(
+            f"Conflict occurred attempting to store domain - Duplicate entry found with id {b.id}."
+        )
     d = Domain(name=b.name, description=b.description or "", enabled=b.enabled)
     if b.id:
         d.id = b.id
@@ -65,18 +82,19 @@ def get_domain(request: Request, domain_id: str, ctx: Auth, db: DbSession, polic
 
 @router.patch("/domains/{domain_id}")
 def update_domain(
-    request: Request, domain_id: str, body: DomainUpdateBody, ctx: Auth, db: DbSession, policy: Policy
+    request: Request,
+    domain_id: str,
+    body: DomainUpdateBody,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
 ):
     policy.enforce("identity:update_domain", {"target.domain.id": domain_id})
     d = get_or_404(db, Domain, domain_id, "domain")
     u = body.domain.model_dump(exclude_unset=True)
-    if u.get("name") and u["name"] != d.name and db.scalars(select(Domain).filter_by(name=u["name"])).first():
-        raise Conflict(f"Conflict occurred attempting to update domain - Duplicate entry found with name {u['name']}.")
     if d.id == "default" and u.get("enabled") is False:
         raise Forbidden("The default domain cannot be disabled.")
-    for k in ("name", "description", "enabled"):
-        if k in u and u[k] is not None:
-            setattr(d, k, u[k])
+    apply_patch(db, d, u, ("name", "description", "enabled"), what="domain")
     if u.get("enabled") is False:
         add_revocation(db, request.app.state.settings, domain_id=d.id)
     return {"domain": domain_view(request, d)}
@@ -87,7 +105,9 @@ def delete_domain(request: Request, domain_id: str, ctx: Auth, db: DbSession, po
     policy.enforce("identity:delete_domain", {"target.domain.id": domain_id})
     d = get_or_404(db, Domain, domain_id, "domain")
     if d.enabled:
-        raise Forbidden(f"Cannot delete domain {domain_id}: disable it first (PATCH enabled=false).")
+        raise Forbidden(
+            f"Cannot delete domain {domain_id}: disable it first (PATCH enabled=false)."
+        )
     if d.id == "default":
         raise Forbidden("The default domain cannot be deleted.")
     from stratus.api.routes.identity.projects import remove_project

@@ -6,8 +6,14 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, select
 
 from stratus.api.deps import Auth, DbSession, Policy
-from stratus.api.errors import BadRequest, Conflict, NotFound
-from stratus.api.routes.identity._util import get_or_404, list_links, self_link
+from stratus.api.errors import BadRequest, NotFound
+from stratus.api.routes.identity._util import (
+    apply_patch,
+    ensure_unique_name,
+    get_or_404,
+    list_links,
+    self_link,
+)
 from stratus.db.models.identity import Domain, Group, GroupMembership, RoleAssignment, User
 from stratus.identity.schemas import GroupCreateBody, GroupUpdateBody
 
@@ -26,8 +32,12 @@ def group_view(request: Request, g: Group) -> dict:
 
 @router.get("/groups")
 def list_groups(
-    request: Request, ctx: Auth, db: DbSession, policy: Policy,
-    name: str | None = None, domain_id: str | None = None,
+    request: Request,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+    name: str | None = None,
+    domain_id: str | None = None,
 ):
     policy.enforce("identity:list_groups", {"domain_id": domain_id})
     q = select(Group).order_by(Group.name)
@@ -45,8 +55,7 @@ def create_group(request: Request, body: GroupCreateBody, ctx: Auth, db: DbSessi
     policy.enforce("identity:create_group", {"target.group.domain_id": domain_id})
     if db.get(Domain, domain_id) is None:
         raise BadRequest(f"Could not find domain: {domain_id}.")
-    if db.scalars(select(Group).filter_by(name=b.name, domain_id=domain_id)).first():
-        raise Conflict(f"Conflict occurred attempting to store group - Duplicate entry found with name {b.name}.")
+    ensure_unique_name(db, Group, b.name, "group", domain_id=domain_id)
     g = Group(name=b.name, domain_id=domain_id, description=b.description or "")
     db.add(g)
     db.flush()
@@ -65,14 +74,14 @@ def update_group(
 ):
     policy.enforce("identity:update_group", {"target.group.id": group_id})
     g = get_or_404(db, Group, group_id, "group")
-    v = body.group.model_dump(exclude_unset=True)
-    if v.get("name") and v["name"] != g.name and db.scalars(
-        select(Group).filter_by(name=v["name"], domain_id=g.domain_id)
-    ).first():
-        raise Conflict(f"Conflict occurred attempting to update group - Duplicate entry found with name {v['name']}.")
-    for k in ("name", "description"):
-        if v.get(k) is not None:
-            setattr(g, k, v[k])
+    apply_patch(
+        db,
+        g,
+        body.group.model_dump(exclude_unset=True),
+        ("name", "description"),
+        what="group",
+        unique_within=("domain_id",),
+    )
     return {"group": group_view(request, g)}
 
 
@@ -92,8 +101,10 @@ def list_group_users(request: Request, group_id: str, ctx: Auth, db: DbSession, 
 
     policy.enforce("identity:list_users_in_group", {"target.group.id": group_id})
     get_or_404(db, Group, group_id, "group")
-    q = select(User).join(GroupMembership, GroupMembership.user_id == User.id).where(
-        GroupMembership.group_id == group_id
+    q = (
+        select(User)
+        .join(GroupMembership, GroupMembership.user_id == User.id)
+        .where(GroupMembership.group_id == group_id)
     )
     return {"users": [user_view(request, u) for u in db.scalars(q)], "links": list_links(request)}
 
@@ -114,16 +125,19 @@ def check_member(group_id: str, user_id: str, ctx: Auth, db: DbSession, policy: 
     policy.enforce("identity:check_user_in_group", {"target.group.id": group_id})
     get_or_404(db, Group, group_id, "group")
     get_or_404(db, User, user_id, "user")
-    if db.get(GroupMembership, (user_id, group_id)) is None:
-        raise NotFound(f"User {user_id} is not a member of group {group_id}.")
+    _membership(db, group_id, user_id)
     return Response(status_code=204)
+
+
+def _membership(db, group_id: str, user_id: str) -> GroupMembership:
+    m = db.get(GroupMembership, (user_id, group_id))
+    if m is None:
+        raise NotFound(f"User {user_id} is not a member of group {group_id}.")
+    return m
 
 
 @router.delete("/groups/{group_id}/users/{user_id}", status_code=204)
 def remove_member(group_id: str, user_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:remove_user_from_group", {"target.group.id": group_id})
-    m = db.get(GroupMembership, (user_id, group_id))
-    if m is None:
-        raise NotFound(f"User {user_id} is not a member of group {group_id}.")
-    db.delete(m)
+    db.delete(_membership(db, group_id, user_id))
     return Response(status_code=204)

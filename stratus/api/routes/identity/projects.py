@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import BadRequest, Conflict, Forbidden
-from stratus.api.routes.identity._util import get_or_404, list_links, qbool, self_link
+from stratus.api.routes.identity._util import apply_patch, get_or_404, list_links, qbool, self_link
 from stratus.db.models.identity import Domain, Project, RoleAssignment, User
 from stratus.identity.assignments import effective_roles
 from stratus.identity.schemas import ProjectCreateBody, ProjectUpdateBody
@@ -40,9 +40,16 @@ def remove_project(db, request: Request, p: Project) -> None:
 
 @router.get("/projects")
 def list_projects(
-    request: Request, ctx: Auth, db: DbSession, policy: Policy,
-    name: str | None = None, domain_id: str | None = None, enabled: str | None = None,
-    parent_id: str | None = None, is_domain: str | None = None, tags: str | None = None,
+    request: Request,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+    name: str | None = None,
+    domain_id: str | None = None,
+    enabled: str | None = None,
+    parent_id: str | None = None,
+    is_domain: str | None = None,
+    tags: str | None = None,
 ):
     policy.enforce("identity:list_projects", {"domain_id": domain_id})
     if qbool(is_domain):
@@ -64,7 +71,9 @@ def list_projects(
 
 
 @router.post("/projects", status_code=201)
-def create_project(request: Request, body: ProjectCreateBody, ctx: Auth, db: DbSession, policy: Policy):
+def create_project(
+    request: Request, body: ProjectCreateBody, ctx: Auth, db: DbSession, policy: Policy
+):
     b = body.project
     if b.is_domain:
         raise BadRequest("Projects acting as domains are not supported; create a domain instead.")
@@ -80,10 +89,16 @@ def create_project(request: Request, body: ProjectCreateBody, ctx: Auth, db: DbS
         if parent.domain_id != domain_id:
             raise BadRequest("A project's parent must be in the same domain.")
     if db.scalars(select(Project).filter_by(name=b.name, domain_id=domain_id)).first():
-        raise Conflict(f"Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {b.name}.")
+        raise Conflict(
+            f"Conflict occurred attempting to store project - it is not permitted to have two projects with the same name in the same domain : {b.name}."
+        )
     p = Project(
-        name=b.name, domain_id=domain_id, parent_id=parent.id if parent else None,
-        description=b.description or "", enabled=b.enabled, tags=list(b.tags),
+        name=b.name,
+        domain_id=domain_id,
+        parent_id=parent.id if parent else None,
+        description=b.description or "",
+        enabled=b.enabled,
+        tags=list(b.tags),
     )
     db.add(p)
     db.flush()
@@ -92,24 +107,32 @@ def create_project(request: Request, body: ProjectCreateBody, ctx: Auth, db: DbS
 
 @router.get("/projects/{project_id}")
 def get_project(request: Request, project_id: str, ctx: Auth, db: DbSession, policy: Policy):
-    policy.enforce("identity:get_project", {"target.project.id": project_id, "project_id": project_id})
+    policy.enforce(
+        "identity:get_project", {"target.project.id": project_id, "project_id": project_id}
+    )
     return {"project": project_view(request, get_or_404(db, Project, project_id, "project"))}
 
 
 @router.patch("/projects/{project_id}")
 def update_project(
-    request: Request, project_id: str, body: ProjectUpdateBody, ctx: Auth, db: DbSession, policy: Policy
+    request: Request,
+    project_id: str,
+    body: ProjectUpdateBody,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
 ):
     policy.enforce("identity:update_project", {"target.project.id": project_id})
     p = get_or_404(db, Project, project_id, "project")
     u = body.project.model_dump(exclude_unset=True)
-    if u.get("name") and u["name"] != p.name and db.scalars(
-        select(Project).filter_by(name=u["name"], domain_id=p.domain_id)
-    ).first():
-        raise Conflict(f"Conflict occurred attempting to update project - Duplicate entry found with name {u['name']}.")
-    for k in ("name", "description", "enabled", "tags"):
-        if k in u and u[k] is not None:
-            setattr(p, k, list(u[k]) if k == "tags" else u[k])
+    apply_patch(
+        db,
+        p,
+        u,
+        ("name", "description", "enabled", "tags"),
+        what="project",
+        unique_within=("domain_id",),
+    )
     if u.get("enabled") is False:
         add_revocation(db, request.app.state.settings, project_id=p.id)
     return {"project": project_view(request, p)}

@@ -6,8 +6,14 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
 from stratus.api.deps import Auth, DbSession, Policy
-from stratus.api.errors import BadRequest, Conflict, NotFound
-from stratus.api.routes.identity._util import get_or_404, list_links, self_link
+from stratus.api.errors import BadRequest, NotFound
+from stratus.api.routes.identity._util import (
+    apply_patch,
+    ensure_unique_name,
+    get_or_404,
+    list_links,
+    self_link,
+)
 from stratus.db.models.identity import ImpliedRole, Role
 from stratus.identity.assignments import implied_closure
 from stratus.identity.schemas import RoleCreateBody, RoleUpdateBody
@@ -32,8 +38,12 @@ def _brief(request: Request, r: Role) -> dict:
 
 @router.get("/roles")
 def list_roles(
-    request: Request, ctx: Auth, db: DbSession, policy: Policy,
-    name: str | None = None, domain_id: str | None = None,
+    request: Request,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+    name: str | None = None,
+    domain_id: str | None = None,
 ):
     policy.enforce("identity:list_roles", {})
     q = select(Role).order_by(Role.name).filter_by(domain_id=domain_id or "")
@@ -46,8 +56,7 @@ def list_roles(
 def create_role(request: Request, body: RoleCreateBody, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:create_role", {})
     b = body.role
-    if db.scalars(select(Role).filter_by(name=b.name, domain_id=b.domain_id or "")).first():
-        raise Conflict(f"Conflict occurred attempting to store role - Duplicate entry found with name {b.name}.")
+    ensure_unique_name(db, Role, b.name, "role", domain_id=b.domain_id or "")
     r = Role(name=b.name, domain_id=b.domain_id or "", description=b.description or "")
     db.add(r)
     db.flush()
@@ -66,14 +75,14 @@ def update_role(
 ):
     policy.enforce("identity:update_role", {})
     r = get_or_404(db, Role, role_id, "role")
-    v = body.role.model_dump(exclude_unset=True)
-    if v.get("name") and v["name"] != r.name and db.scalars(
-        select(Role).filter_by(name=v["name"], domain_id=r.domain_id)
-    ).first():
-        raise Conflict(f"Conflict occurred attempting to update role - Duplicate entry found with name {v['name']}.")
-    for k in ("name", "description"):
-        if v.get(k) is not None:
-            setattr(r, k, v[k])
+    apply_patch(
+        db,
+        r,
+        body.role.model_dump(exclude_unset=True),
+        ("name", "description"),
+        what="role",
+        unique_within=("domain_id",),
+    )
     return {"role": role_view(request, r)}
 
 
@@ -100,7 +109,12 @@ def list_implied(request: Request, prior_role_id: str, ctx: Auth, db: DbSession,
 
 @router.put("/roles/{prior_role_id}/implies/{implied_role_id}", status_code=201)
 def create_implied(
-    request: Request, prior_role_id: str, implied_role_id: str, ctx: Auth, db: DbSession, policy: Policy
+    request: Request,
+    prior_role_id: str,
+    implied_role_id: str,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
 ):
     policy.enforce("identity:create_implied_role", {})
     prior = get_or_404(db, Role, prior_role_id, "role")
@@ -109,22 +123,39 @@ def create_implied(
         raise BadRequest(f"Role {implied.id} implying {prior.id} would make a cycle.")
     if db.get(ImpliedRole, (prior.id, implied.id)) is None:
         db.add(ImpliedRole(prior_role_id=prior.id, implied_role_id=implied.id))
-    return {"role_inference": {"prior_role": _brief(request, prior), "implies": _brief(request, implied)}}
+    return {
+        "role_inference": {
+            "prior_role": _brief(request, prior),
+            "implies": _brief(request, implied),
+        }
+    }
 
 
 @router.get("/roles/{prior_role_id}/implies/{implied_role_id}")
 def get_implied(
-    request: Request, prior_role_id: str, implied_role_id: str, ctx: Auth, db: DbSession, policy: Policy
+    request: Request,
+    prior_role_id: str,
+    implied_role_id: str,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
 ):
     policy.enforce("identity:get_implied_role", {})
     if db.get(ImpliedRole, (prior_role_id, implied_role_id)) is None:
         raise NotFound(f"Could not find implied role: {prior_role_id} implies {implied_role_id}.")
     prior, implied = db.get(Role, prior_role_id), db.get(Role, implied_role_id)
-    return {"role_inference": {"prior_role": _brief(request, prior), "implies": _brief(request, implied)}}
+    return {
+        "role_inference": {
+            "prior_role": _brief(request, prior),
+            "implies": _brief(request, implied),
+        }
+    }
 
 
 @router.head("/roles/{prior_role_id}/implies/{implied_role_id}", status_code=204)
-def check_implied(prior_role_id: str, implied_role_id: str, ctx: Auth, db: DbSession, policy: Policy):
+def check_implied(
+    prior_role_id: str, implied_role_id: str, ctx: Auth, db: DbSession, policy: Policy
+):
     policy.enforce("identity:get_implied_role", {})
     if db.get(ImpliedRole, (prior_role_id, implied_role_id)) is None:
         raise NotFound(f"Could not find implied role: {prior_role_id} implies {implied_role_id}.")
@@ -132,7 +163,9 @@ def check_implied(prior_role_id: str, implied_role_id: str, ctx: Auth, db: DbSes
 
 
 @router.delete("/roles/{prior_role_id}/implies/{implied_role_id}", status_code=204)
-def delete_implied(prior_role_id: str, implied_role_id: str, ctx: Auth, db: DbSession, policy: Policy):
+def delete_implied(
+    prior_role_id: str, implied_role_id: str, ctx: Auth, db: DbSession, policy: Policy
+):
     policy.enforce("identity:delete_implied_role", {})
     row = db.get(ImpliedRole, (prior_role_id, implied_role_id))
     if row is None:

@@ -6,8 +6,15 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, select
 
 from stratus.api.deps import Auth, DbSession, Policy
-from stratus.api.errors import BadRequest, Conflict, Unauthorized
-from stratus.api.routes.identity._util import get_or_404, list_links, qbool, self_link
+from stratus.api.errors import BadRequest, Unauthorized
+from stratus.api.routes.identity._util import (
+    apply_patch,
+    ensure_unique_name,
+    get_or_404,
+    list_links,
+    qbool,
+    self_link,
+)
 from stratus.db.models.identity import Domain, Group, GroupMembership, RoleAssignment, User
 from stratus.identity.passwords import check_password, hash_password
 from stratus.identity.schemas import PasswordChangeBody, UserCreateBody, UserUpdateBody
@@ -47,8 +54,13 @@ def _rounds(request: Request) -> int:
 
 @router.get("/users")
 def list_users(
-    request: Request, ctx: Auth, db: DbSession, policy: Policy,
-    name: str | None = None, domain_id: str | None = None, enabled: str | None = None,
+    request: Request,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
+    name: str | None = None,
+    domain_id: str | None = None,
+    enabled: str | None = None,
 ):
     policy.enforce("identity:list_users", {"domain_id": domain_id})
     q = select(User).order_by(User.name)
@@ -68,11 +80,13 @@ def create_user(request: Request, body: UserCreateBody, ctx: Auth, db: DbSession
     policy.enforce("identity:create_user", {"target.user.domain_id": domain_id})
     if db.get(Domain, domain_id) is None:
         raise BadRequest(f"Could not find domain: {domain_id}.")
-    if db.scalars(select(User).filter_by(name=b.name, domain_id=domain_id)).first():
-        raise Conflict(f"Conflict occurred attempting to store user - Duplicate entry found with name {b.name} at domain ID {domain_id}.")
+    ensure_unique_name(db, User, b.name, "user", domain_id=domain_id)
     u = User(
-        name=b.name, domain_id=domain_id, enabled=b.enabled,
-        default_project_id=b.default_project_id, description=b.description or "",
+        name=b.name,
+        domain_id=domain_id,
+        enabled=b.enabled,
+        default_project_id=b.default_project_id,
+        description=b.description or "",
         email=b.email,
         password_hash=hash_password(b.password, _rounds(request)) if b.password else None,
     )
@@ -94,13 +108,15 @@ def update_user(
     policy.enforce("identity:update_user", {"target.user.id": user_id})
     u = get_or_404(db, User, user_id, "user")
     v = body.user.model_dump(exclude_unset=True)
-    if v.get("name") and v["name"] != u.name and db.scalars(
-        select(User).filter_by(name=v["name"], domain_id=u.domain_id)
-    ).first():
-        raise Conflict(f"Conflict occurred attempting to update user - Duplicate entry found with name {v['name']}.")
-    for k in ("name", "description", "enabled", "email", "default_project_id"):
-        if k in v and (v[k] is not None or k in ("email", "default_project_id")):
-            setattr(u, k, v[k])
+    apply_patch(
+        db,
+        u,
+        v,
+        ("name", "description", "enabled", "email", "default_project_id"),
+        what="user",
+        unique_within=("domain_id",),
+        nullable=("email", "default_project_id"),
+    )
     if v.get("password") is not None:
         u.password_hash = hash_password(v["password"], _rounds(request))
         add_revocation(db, request.app.state.settings, user_id=u.id)
@@ -118,7 +134,12 @@ def delete_user(request: Request, user_id: str, ctx: Auth, db: DbSession, policy
 
 @router.post("/users/{user_id}/password", status_code=204)
 def change_password(
-    request: Request, user_id: str, body: PasswordChangeBody, ctx: Auth, db: DbSession, policy: Policy
+    request: Request,
+    user_id: str,
+    body: PasswordChangeBody,
+    ctx: Auth,
+    db: DbSession,
+    policy: Policy,
 ):
     policy.enforce("identity:change_password", {"target.user.id": user_id})
     u = get_or_404(db, User, user_id, "user")
@@ -135,7 +156,9 @@ def list_user_groups(request: Request, user_id: str, ctx: Auth, db: DbSession, p
 
     policy.enforce("identity:list_groups_for_user", {"target.user.id": user_id})
     get_or_404(db, User, user_id, "user")
-    q = select(Group).join(GroupMembership, GroupMembership.group_id == Group.id).where(
-        GroupMembership.user_id == user_id
+    q = (
+        select(Group)
+        .join(GroupMembership, GroupMembership.group_id == Group.id)
+        .where(GroupMembership.user_id == user_id)
     )
     return {"groups": [group_view(request, g) for g in db.scalars(q)], "links": list_links(request)}
