@@ -69,13 +69,32 @@ def _run(argv: list[str], **kw) -> subprocess.CompletedProcess:
     return proc
 
 
-def kernel_package() -> str:
-    """The real package name behind linux-image-amd64, e.g. linux-image-6.1.0-56-amd64."""
+def kernel_package(base: Path | None = None) -> str:
+    """The real package name behind linux-image-amd64, e.g. linux-image-6.1.0-56-amd64.
+
+    apt-cache takes seconds on a busy host, so the answer is remembered in ``base``
+    until apt's package lists change (``apt-get update`` touches /var/lib/apt/lists).
+    """
+    lists = Path("/var/lib/apt/lists")
+    stamp = str(lists.stat().st_mtime_ns) if lists.exists() else ""
+    memo = base / "kernel-package.json" if base else None
+    if memo and stamp:
+        try:
+            saved = json.loads(memo.read_text())
+            if saved.get("lists") == stamp:
+                return saved["package"]
+        except (OSError, ValueError, KeyError):
+            pass
     out = _run(["apt-cache", "depends", KERNEL_META_PACKAGE], text=True).stdout
     for line in out.splitlines():
         line = line.strip()
         if line.startswith("Depends:") and "linux-image-" in line:
-            return line.split()[1]
+            package = line.split()[1]
+            if memo and stamp and memo.parent.is_dir():
+                tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps({"lists": stamp, "package": package}))
+                tmp.replace(memo)
+            return package
     raise BuildError(f"apt-cache depends {KERNEL_META_PACKAGE} names no linux-image package")
 
 
@@ -255,7 +274,7 @@ def build(cache_dir: Path | None = None) -> dict:
     (the kernel release), ``cmdline``, ``key`` (the cache key).
     """
     base = Path(cache_dir or os.environ.get("STRATUS_GUEST_IMAGE_CACHE") or DEFAULT_CACHE)
-    kpkg = kernel_package()
+    kpkg = kernel_package(base)
     kver = kpkg.removeprefix("linux-image-")
     key = cache_key(kpkg)
     out = base / key
