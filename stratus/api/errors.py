@@ -12,7 +12,7 @@ from the service the request path belongs to:
 - image (Glance) and anything else: ``{"code": …, "title": …, "message": …}``
 
 Request validation errors become 400 in the same format; unknown paths 404; unexpected
-exceptions 500 (logged with the request id).
+exceptions 500 (``RequestIdMiddleware`` logs them with the request id and answers).
 """
 
 from __future__ import annotations
@@ -212,10 +212,3 @@ def install_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = f"The resource could not be found: {request.url.path}"
         return error_response(request, exc.status_code, message, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        log.exception("unexpected error handling %s %s", request.method, request.url.path)
-        return error_response(
-            request, 500, "An unexpected error prevented the server from fulfilling your request."
-        )

@@ -4,10 +4,12 @@ while the request is served, so every log line has it."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
 
+from stratus.api.errors import fault_body, service_of
 from stratus.log import request_id
 
 log = logging.getLogger("stratus.api.access")
@@ -39,6 +41,13 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # An unexpected error: log it with the request id, answer 500 in the
+            # service's fault format when nothing was sent yet.
+            log.exception("unexpected error handling %s %s", scope["method"], scope["path"])
+            if "status" in status_holder:
+                raise
+            await self._fault(scope, send_with_id)
         finally:
             log.info(
                 "%s %s %s",
@@ -53,3 +62,11 @@ class RequestIdMiddleware:
                 },
             )
             request_id.reset(token)
+
+    @staticmethod
+    async def _fault(scope, send) -> None:
+        msg = "An unexpected error prevented the server from fulfilling your request."
+        body = json.dumps(fault_body(service_of(scope["path"]), 500, msg)).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 500, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

@@ -51,3 +51,27 @@ def test_token_payload_round_trip_keeps_microseconds():
     back = TokenData.unpack(d.pack())
     assert back == d
     assert len(d.pack()) < 200
+
+
+def test_app_faults_carry_request_id_and_service_format(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from stratus.api.app import create_app
+
+    s = load_settings(None, database_url=f"sqlite:///{tmp_path}/s.db", fernet_key_repository=str(tmp_path / "k"))
+    app = create_app(s)
+
+    @app.get("/compute/v2.1/boom")
+    def boom():
+        raise RuntimeError("unexpected")
+
+    c = TestClient(app, raise_server_exceptions=False)
+    r = c.get("/compute/v2.1/boom")
+    assert r.status_code == 500 and r.json()["computeFault"]["code"] == 500
+    assert r.headers["X-Openstack-Request-Id"].startswith("req-")
+    r = c.get("/identity/v3/projects")  # no token
+    assert r.status_code == 401 and r.json()["error"]["title"] == "Unauthorized"
+    r = c.post("/identity/v3/projects", content=b"{", headers={"X-Auth-Token": "x"})
+    assert r.status_code in (400, 401) and "error" in r.json()
+    r = c.get("/")
+    assert r.status_code == 300 and r.json()["versions"]["values"][0]["id"].startswith("v3")
