@@ -22,18 +22,23 @@ def serve(ports):
                     return
                 conn.sendall(data)
 
-    def tcp(port):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    def dual(kind):  # one IPv6 socket that takes IPv4 too
+        s = socket.socket(socket.AF_INET6, kind)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", port))
+        return s
+
+    def tcp(port):
+        s = dual(socket.SOCK_STREAM)
+        s.bind(("::", port))
         s.listen(16)
         while True:
             conn, _ = s.accept()
             threading.Thread(target=tcp_conn, args=(conn,), daemon=True).start()
 
     def udp(port):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("0.0.0.0", port))
+        s = dual(socket.SOCK_DGRAM)
+        s.bind(("::", port))
         while True:
             data, peer = s.recvfrom(4096)
             s.sendto(data, peer)
@@ -47,10 +52,10 @@ def serve(ports):
 
 def roundtrip(kind, ip, port, src=None):
     stype = socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM
-    s = socket.socket(socket.AF_INET, stype)
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    s = socket.socket(family, stype)
     s.settimeout(TIMEOUT)
-    if src:
-        s.setsockopt(socket.SOL_IP, 15, 1)  # IP_FREEBIND: a source not on any device
+    if src:  # a source address of the caller's namespace
         s.bind((src, 0))
     try:
         s.connect((ip, port))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -35,12 +36,14 @@ pytestmark = pytest.mark.network
 TOOL = str(Path(__file__).with_name("nettool.py"))
 PY = "/usr/bin/python3"
 IPS = {"g1": "10.80.0.1", "g2": "10.80.0.2", "g3": "10.80.0.3"}
+IP6 = {"g1": "fd00:80::1", "g2": "fd00:80::2", "g3": "fd00:80::3"}
 
 
 class Lab:
     def __init__(self, spaces: Namespaces):
         self.host = spaces("host")
         IPWrapper(self.host).sysctl("net.bridge.bridge-nf-call-iptables", 1)
+        IPWrapper(self.host).sysctl("net.bridge.bridge-nf-call-ip6tables", 1)
         self.net = new_id()
         LinuxBridgeNetwork(IPWrapper(self.host)).ensure_present(Segment(self.net, "local"))
         self.guests, self.ports, self.macs = {}, {}, {}
@@ -49,10 +52,11 @@ class Lab:
             ns = self.guests[g] = spaces(g)
             port = self.ports[g] = new_id()
             mac = self.macs[g] = f"fa:16:3e:00:80:0{i}"
-            spec = PortSpec(port, self.net, "namespace", mac, [f"{IPS[g]}/24"], netns=ns)
+            spec = PortSpec(port, self.net, "namespace", mac, [f"{IPS[g]}/24", f"{IP6[g]}/64"],
+                            netns=ns)
             BridgeInterfaceDriver(IPWrapper(self.host)).ensure_present(spec)
             PortSecurity(Nft(namespace=self.host)).ensure_present(
-                PortSecuritySpec(tap_name(port), mac, [IPS[g]]))
+                PortSecuritySpec(tap_name(port), mac, [IPS[g], IP6[g]]))
             server = subprocess.Popen(["ip", "netns", "exec", ns, PY, TOOL, "serve", "8001",
                                        "8002", "9001"], stdout=subprocess.PIPE, text=True)
             assert server.stdout.readline().strip() == "ready"
@@ -63,8 +67,17 @@ class Lab:
                 "remote_groups": remote_groups or {}}
         return run_module("security_group", args, **kw)
 
-    def tcp(self, src, dst, port, spoof=None) -> bool:
-        argv = [PY, TOOL, "tcp", IPS[dst], str(port)] + ([spoof] if spoof else [])
+    def wait_dad(self):
+        for _ in range(50):  # IPv6 addresses are usable once duplicate detection is over
+            if not any(in_ns(ns, "ip", "-6", "addr", "show", "tentative").stdout.strip()
+                       for ns in self.guests.values()):
+                return
+            time.sleep(0.1)
+        raise AssertionError("IPv6 addresses still tentative")
+
+    def tcp(self, src, dst, port, spoof=None, v6=False) -> bool:
+        argv = [PY, TOOL, "tcp", (IP6 if v6 else IPS)[dst], str(port)] + \
+            ([spoof] if spoof else [])
         return in_ns(self.guests[src], *argv, check=False).returncode == 0
 
     def udp(self, src, dst, port) -> bool:
@@ -147,6 +160,34 @@ def test_spoofed_ip_and_mac_are_dropped(lab):
     finally:
         in_ns(g3, "ip", "link", "set", "dev", dev, "address", lab.macs["g3"])
     assert lab.tcp("g3", "g1", 8001)
+
+
+def test_ipv6_rules_and_spoofing(lab):
+    lab.wait_dad()
+    rules = [
+        {"direction": "ingress", "ethertype": "IPv6", "protocol": "tcp", "port_range_min": 8001},
+        {"direction": "ingress", "ethertype": "IPv6", "protocol": "icmp",
+         "remote_group_id": "web"},
+        {"direction": "egress", "ethertype": "IPv6"},
+    ]
+    res = lab.apply("g1", [{"id": "web", "rules": rules}], {"web": [IP6["g2"]], "other": []})
+    assert not res.failed, res
+    for g, grp in (("g2", "web"), ("g3", "other")):
+        lab.apply(g, [{"id": grp}], {"web": [IP6["g2"]], "other": [IP6["g3"]]})
+    assert lab.tcp("g3", "g1", 8001, v6=True)
+    assert not lab.tcp("g3", "g1", 8002, v6=True)
+    assert not lab.tcp("g3", "g1", 8001)  # the IPv4 twin is not allowed by these rules
+    ping6 = [("g2", True), ("g3", False)]
+    for src, ok in ping6:
+        done = in_ns(lab.guests[src], "ping", "-6", "-c", "1", "-W", "1", IP6["g1"], check=False)
+        assert (done.returncode == 0) is ok, (src, done.stdout)
+    g3, dev = lab.guests["g3"], "ns-" + lab.ports["g3"][:11]
+    in_ns(g3, "ip", "addr", "add", "fd00:80::99/64", "dev", dev, "nodad")
+    try:
+        assert not lab.tcp("g3", "g1", 8001, spoof="fd00:80::99", v6=True)
+    finally:
+        in_ns(g3, "ip", "addr", "del", "fd00:80::99/64", "dev", dev)
+    assert lab.tcp("g3", "g1", 8001, v6=True)
 
 
 def test_remote_group_membership_change(lab):
