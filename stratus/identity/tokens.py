@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, event, or_, select
 from sqlalchemy.orm import Session
 
-from stratus.api.errors import BadRequest, NotFound, Unauthorized
+from stratus.api.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from stratus.config import Settings
 from stratus.db.models.identity import (
     ApplicationCredential,
@@ -38,7 +38,7 @@ from stratus.db.models.identity import (
 )
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
-from stratus.identity.fernet import FernetKeys, InvalidToken
+from stratus.identity.fernet import FernetKeys, InvalidToken, KeyRepositoryError
 
 PAYLOAD_VERSION = 1
 AUTH_FAILED = "The request you have made requires authentication."
@@ -153,13 +153,18 @@ class TokenProvider:
             audit_ids,
             app_cred.id if app_cred else None,
         )
-        token = self.keys.encrypt(data.pack())
+        try:
+            token = self.keys.encrypt(data.pack())
+        except KeyRepositoryError as e:
+            raise ServiceUnavailable(str(e)) from None
         return token, self._context(db, data, token)
 
     # --- validate ---------------------------------------------------------------------
     def decode(self, token: str) -> TokenData:
         try:
             return TokenData.unpack(self.keys.decrypt(token))
+        except KeyRepositoryError as e:
+            raise ServiceUnavailable(str(e)) from None
         except (InvalidToken, ValueError, TypeError, UnicodeError):
             raise Unauthorized(
                 "The request you have made requires authentication: the token is invalid."
