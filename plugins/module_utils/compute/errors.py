@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from ansible_collections.stratus.cloud.plugins.module_utils.common import command
 
 
 class ComputeError(Exception):
@@ -40,14 +40,6 @@ class LibvirtError(ComputeError):
         super().__init__(f"libvirt {operation} of {name!r} failed: {message}")
 
 
-class CommandFailed(ComputeError):
-    """A command exited non-zero. Carries its argv, exit code and stderr."""
-
-    def __init__(self, argv: Sequence[str], rc: int, stderr: str, stdout: str = ""):
-        self.argv = list(argv)
-        self.rc = rc
-        self.stderr = (stderr or "").strip()
-        self.stdout = stdout or ""
-        super().__init__(
-            f"`{' '.join(self.argv)}` failed (rc={rc}): {self.stderr or '(no stderr)'}"
-        )
+class CommandFailed(command.CommandFailed, ComputeError):
+    """A command exited non-zero. Carries its argv, exit code and stderr (the shared
+    ``common.command.CommandFailed``, so callers may catch either)."""

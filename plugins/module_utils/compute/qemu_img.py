@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from ansible_collections.stratus.cloud.plugins.module_utils.common.command import subprocess_run
 
 from .errors import CommandFailed, InvalidInput
 
 Runner = Callable[[Sequence[str]], tuple[int, str, str]]
 
 FORMATS = ("qcow2", "raw")
-
-
-def subprocess_run(argv: Sequence[str]) -> tuple[int, str, str]:
-    """The default runner: ``argv`` with :mod:`subprocess`, returning (rc, stdout, stderr)."""
-    proc = subprocess.run(list(argv), capture_output=True, text=True, check=False)
-    return proc.returncode, proc.stdout, proc.stderr
 
 
 class QemuImg:
