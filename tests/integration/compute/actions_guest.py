@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import time
 import uuid as uuidlib
 from pathlib import Path
@@ -23,6 +24,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.domain impor
     Disk,
     Guest,
     InstanceMetadata,
+    Interface,
     Serial,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driver import (
@@ -45,14 +47,17 @@ def cache_image(src: str | Path, prefix: str = "test-img") -> str:
     return image_id
 
 
-def make_guest(image_id: str, *, hostname: str, uuid: str | None = None, mac: str | None = None) -> Guest:
+def make_guest(image_id: str, *, hostname: str, uuid: str | None = None, bridge: str = "") -> Guest:
     """Disk files + config drive on this host; returns the Guest (not yet defined)."""
     uuid = uuid or str(uuidlib.uuid4())
     paths = InstancePaths.for_uuid(uuid)
     paths.directory.mkdir(parents=True, exist_ok=True)
     QemuImg().create_overlay(paths.disk, IMAGES_DIR / image_id, "qcow2")
     ConfigDrive().ensure(str(paths.config_drive), meta_data(uuid, hostname, hostname=hostname))
-    del mac  # NICs need a bridge; the action tests run without one
+    interfaces = ()
+    if bridge:
+        mac = "fa:16:3e:" + ":".join(f"{b:02x}" for b in uuidlib.uuid4().bytes[:3])
+        interfaces = (Interface(mac=mac, bridge=bridge),)
     return Guest(
         name=domain_name(uuid),
         uuid=uuid,
@@ -63,6 +68,7 @@ def make_guest(image_id: str, *, hostname: str, uuid: str | None = None, mac: st
             Disk(target="sda", source=str(paths.config_drive), bus="sata", device="cdrom",
                  format="raw", readonly=True),
         ),
+        interfaces=interfaces,
         serials=(Serial(log_file=str(paths.console_log)),),
         consoles=(Console(),),
         metadata=InstanceMetadata(uuid=uuid, display_name=hostname, image_id=image_id, root_gb=1),
@@ -107,3 +113,15 @@ def cleanup(uuid: str, uri: str = "qemu:///system", root: Path | None = None) ->
 def remove_images(*image_ids: str) -> None:
     for image_id in image_ids:
         (IMAGES_DIR / image_id).unlink(missing_ok=True)
+
+
+def make_bridge() -> str:
+    """A fresh Linux bridge for the test guests' NICs (no uplink); returns its name."""
+    name = f"brqact{uuidlib.uuid4().hex[:8]}"
+    subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
+    subprocess.run(["ip", "link", "set", name, "up"], check=True)
+    return name
+
+
+def remove_bridge(name: str) -> None:
+    subprocess.run(["ip", "link", "del", name], check=False, capture_output=True)
