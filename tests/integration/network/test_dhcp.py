@@ -158,3 +158,36 @@ def test_missing_bridge_is_a_clear_error_and_leaves_nothing(lab):
     assert result.failed
     assert "stratus.cloud.network first" in result.msg
     _assert_gone(net, port_id)
+
+
+def test_ipv6_dhcpv6_stateful_guest_gets_its_fixed_address(lab, tmp_path):
+    net, port_id = lab.network_id(), str(uuid.uuid4())
+    br = lab.bridge(net)
+    prefix = f"fd{uuid.uuid4().hex[:2]}:{uuid.uuid4().hex[:4]}:6::"
+    args = {
+        "network_id": net,
+        "port": {"id": port_id, "mac": MAC_DHCP, "ips": [f"{prefix}2"]},
+        "subnets": [{"id": "sub-v6", "cidr": f"{prefix}/64",
+                     "ipv6_address_mode": "dhcpv6-stateful",
+                     "dns_nameservers": [f"{prefix}53"]}],
+        "ports": [{"mac": MAC_A, "ips": [f"{prefix}15"], "hostname": "six"}],
+    }
+    lab.cleanups.append(lambda: run_module("dhcp", {"network_id": net, "state": "absent"}))
+    assert run_module("dhcp", args).changed
+    assert not run_module("dhcp", args).changed
+    guest = lab.guest("g6s", br, MAC_A)
+    for _ in range(50):  # the client needs a usable link-local address
+        if "tentative" not in in_ns(guest, "ip", "-6", "addr", "show", "dev", "eth0").stdout:
+            break
+        time.sleep(0.1)
+    leases, pidfile = tmp_path / "dhclient6.leases", tmp_path / "dhclient6.pid"
+    lab.cleanups.append(lambda: in_ns(guest, "pkill", "-F", str(pidfile), check=False))
+    got = in_ns(guest, "timeout", "40", "dhclient", "-6", "-1", "-lf", str(leases),
+                "-pf", str(pidfile), "-sf", "/bin/true", "eth0", check=False)
+    assert got.returncode == 0, got.stderr
+    lease = leases.read_text()
+    assert f"iaaddr {ipaddress.ip_address(prefix + '15')} " in lease
+    assert f"dhcp6.name-servers {ipaddress.ip_address(prefix + '53')};" in lease
+    assert 'fqdn.hostname "six"' in lease
+    assert run_module("dhcp", {"network_id": net, "state": "absent"}).changed
+    _assert_gone(net, port_id)
