@@ -20,7 +20,9 @@ pytestmark = [pytest.mark.deploy, pytest.mark.slow]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_role_converges_idempotently_and_verifies(scenario):
+def test_role_converges_idempotently_and_verifies(scenario, libvirt_daemon):
+    # libvirt_daemon: the session starts libvirtd itself (and stops it at the end), so
+    # the compute role finds it running instead of leaving a daemon behind.
     venv_bin = Path(sys.executable).parent
     env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}", NO_COLOR="1")
     proc = subprocess.run(
