@@ -162,6 +162,32 @@ def test_spoofed_ip_and_mac_are_dropped(lab):
     assert lab.tcp("g3", "g1", 8001)
 
 
+def test_allowed_address_pair_may_send(lab):
+    lab.apply("g1", [{"id": "web", "rules": WEB_RULES}], REMOTE)
+    g3, dev = lab.guests["g3"], "ns-" + lab.ports["g3"][:11]
+    port = {"port_id": lab.ports["g3"], "network_id": lab.net, "kind": "namespace",
+            "netns": g3, "mac_address": lab.macs["g3"], "namespace": lab.host,
+            "fixed_ips": [f"{IPS['g3']}/24", f"{IP6['g3']}/64"]}
+    assert not run_module("port", port).changed  # same as the lab made it
+    paired = dict(port, allowed_address_pairs=[{"ip_address": "10.80.0.99"}])
+    res = run_module("port", paired, check=True)
+    assert res.changed and res["port_security"]["ipv4"] == ["10.80.0.3", "10.80.0.99"], res
+    assert run_module("port", paired).changed
+    assert not run_module("port", paired).changed
+
+    def from_pair() -> bool:  # the module keeps only the port's own addresses: add it now
+        in_ns(g3, "ip", "addr", "add", "10.80.0.99/24", "dev", dev)
+        in_ns(g3, "ip", "neigh", "flush", "all")
+        try:
+            return lab.tcp("g3", "g1", 8001, spoof="10.80.0.99")
+        finally:
+            in_ns(g3, "ip", "addr", "del", "10.80.0.99/24", "dev", dev)
+
+    assert from_pair()  # the pair may send
+    assert run_module("port", port).changed
+    assert not from_pair()  # and no more once the pair is gone
+
+
 def test_ipv6_rules_and_spoofing(lab):
     lab.wait_dad()
     rules = [
