@@ -75,31 +75,48 @@ def test_bad_resource_requests(sqlite_controller):
     assert r.status_code == 404 and r.json()["NeutronError"]["type"]
 
 
-def test_fuzz_identity_api_never_answers_5xx(controller_factory):
-    """Every operation of the OpenAPI document, a few generated requests each, as the
-    admin (so requests get past authorization into validation and the DB)."""
+def _fuzz(c, token: str, max_examples: int, methods: set[str] | None = None):
+    """Yield (operation, case, response) for generated requests to every identity
+    operation of the controller's OpenAPI document."""
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
 
-    c = controller_factory("sqlite")
-    token = c.admin_token()
     schema = schemathesis.openapi.from_url(f"{c.url}/openapi.json")
-    failures, calls = [], 0
+    seen = []
     for result in schema.get_all_operations():
         op = result.ok()
-        if not op.path.startswith("/identity"):
+        if not op.path.startswith("/identity") or (methods and op.method.upper() not in methods):
             continue
 
-        def check(case, op=op):
-            nonlocal calls
-            calls += 1
+        def call(case, op=op):
             resp = case.call(base_url=c.url, headers={"X-Auth-Token": token}, timeout=30)
-            if resp.status_code >= 500:
-                failures.append((op.method.upper(), op.path, case.path_parameters, case.body, resp.text[:300]))
+            seen.append((op, case, resp))
 
-        settings(max_examples=6, deadline=None, database=None, derandomize=True,
+        settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))(
-            given(case=op.as_strategy())(lambda case: check(case))
+            given(case=op.as_strategy())(lambda case: call(case))
         )()
-    assert calls > 100
-    assert not failures, failures[:5]
+    return seen
+
+
+def _show(op, case, resp) -> tuple:
+    return (op.method.upper(), op.path, case.path_parameters, case.body, resp.status_code, resp.text[:300])
+
+
+def test_fuzz_identity_api_never_answers_5xx(controller_factory):
+    """Every operation of the OpenAPI document, a few generated requests each, as the
+    admin (so requests get past authorization into validation and the DB), then the
+    mutating ones as a project member, who must never succeed at any of them."""
+    c = controller_factory("sqlite")
+    seen = _fuzz(c, c.admin_token(), max_examples=6)
+    assert len(seen) > 100
+    assert not [_show(*x) for x in seen if x[2].status_code >= 500][:5]
+
+    member = c.new_project_user("member")
+    seen = _fuzz(c, c.token(member), max_examples=3, methods={"POST", "PUT", "PATCH", "DELETE"})
+    assert len(seen) > 40
+    assert not [_show(*x) for x in seen if x[2].status_code >= 500][:5]
+    allowed = {"/identity/v3/auth/tokens"}  # issuing tokens needs no token at all
+    wrongly_ok = [_show(*x) for x in seen if x[2].status_code < 300 and x[0].path not in allowed]
+    assert not wrongly_ok[:5]
+    assert sum(x[2].status_code == 403 for x in seen) > 20  # refused by policy, not only by validation
