@@ -128,6 +128,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     IPWrapper,
     NetError,
     bridge_name,
+    host_lock,
     module_runner,
 )
 
@@ -153,12 +154,13 @@ def main():
     run = module_runner(module)
     driver = LinuxBridgeNetwork(IPWrapper(p["namespace"], run=run))
     try:
-        bridge = bridge_name(p["network_id"])
-        if p["state"] == "absent":
-            changed, before, after = driver.ensure_absent(p["network_id"], check=module.check_mode)
-        else:
-            seg = segment_from_params(p)
-            changed, before, after = driver.ensure_present(seg, check=module.check_mode)
+        with host_lock():
+            bridge = bridge_name(p["network_id"])
+            if p["state"] == "absent":
+                changed, before, after = driver.ensure_absent(p["network_id"], check=module.check_mode)
+            else:
+                seg = segment_from_params(p)
+                changed, before, after = driver.ensure_present(seg, check=module.check_mode)
     except NetError as exc:
         module.fail_json(msg=f"network {p['network_id']}: {exc}")
     module.exit_json(changed=changed, bridge=bridge, network=after,

@@ -134,6 +134,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.interface import
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     IPWrapper,
     NetError,
+    host_lock,
     module_runner,
     tap_name,
 )
@@ -206,13 +207,14 @@ def main():
     secure = PortSecurity(nft)
     groups = SecurityGroups(nft)
     try:
-        tap = tap_name(p["port_id"])
-        if p["state"] == "absent":
-            changed, before, after, port, sec = handle_absent(p, plug, secure, groups,
-                                                              module.check_mode)
-        else:
-            changed, before, after, port, sec = handle_present(p, plug, secure,
-                                                               module.check_mode)
+        with host_lock():
+            tap = tap_name(p["port_id"])
+            if p["state"] == "absent":
+                changed, before, after, port, sec = handle_absent(p, plug, secure, groups,
+                                                                  module.check_mode)
+            else:
+                changed, before, after, port, sec = handle_present(p, plug, secure,
+                                                                   module.check_mode)
     except NetError as exc:
         module.fail_json(msg=f"port {p['port_id']}: {exc}")
     if port:

@@ -107,6 +107,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     NetError,
+    host_lock,
     module_runner,
     tap_name,
 )
@@ -133,17 +134,18 @@ def main():
     run = module_runner(module)
     driver = SecurityGroups(Nft(run, p["namespace"]))
     try:
-        device = p["device"] or tap_name(p["port_id"])
-        before_text = driver.rules_text(device)
-        if p["state"] == "absent":
-            changed, _before, _after = driver.ensure_absent(device, check=module.check_mode)
-            mark, texts = None, {}
-        else:
-            spec = PortGroupsSpec(device, p["security_groups"], p["remote_groups"])
-            changed, _before, after, texts = driver.ensure_present(spec, check=module.check_mode)
-            mark = after["mark"]
-            if not module.check_mode:
-                texts = driver.rules_text(device)
+        with host_lock():
+            device = p["device"] or tap_name(p["port_id"])
+            before_text = driver.rules_text(device)
+            if p["state"] == "absent":
+                changed, _before, _after = driver.ensure_absent(device, check=module.check_mode)
+                mark, texts = None, {}
+            else:
+                spec = PortGroupsSpec(device, p["security_groups"], p["remote_groups"])
+                changed, _before, after, texts = driver.ensure_present(spec, check=module.check_mode)
+                mark = after["mark"]
+                if not module.check_mode:
+                    texts = driver.rules_text(device)
     except NetError as exc:
         module.fail_json(msg=f"security groups of port {p['port_id']}: {exc}")
     module.exit_json(changed=changed, device=device, mark=mark, rules=texts,

@@ -26,10 +26,13 @@ any host object back to its API resource.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import ipaddress
 import json
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common import command
 
@@ -133,6 +136,26 @@ def module_runner(module) -> Runner:
         return module.run_command(list(argv), data=data, environ_update={"LC_ALL": "C"})
 
     return run
+
+
+LOCK_FILE = "/run/stratus/net.lock"
+
+
+@contextlib.contextmanager
+def host_lock(path: str = LOCK_FILE) -> Iterator[None]:
+    """Serialize read-decide-write cycles of the net modules on one machine.
+
+    Two jobs may plug ports on the same host at once; without this they could read
+    the same free port mark, or both decide a VNI is free. One lock file for the
+    machine (namespaces included): the cycles are short.
+    """
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def netns_exec(argv: Sequence[str], namespace: str | None) -> list[str]:

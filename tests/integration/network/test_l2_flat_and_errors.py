@@ -1,5 +1,7 @@
 """Flat networks on a veth 'physical' interface, guest taps, and bad input."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
@@ -104,3 +106,20 @@ def test_bad_input_fails_clearly_and_makes_nothing(netns):
     fails("port", dict(port, mac_address="fa:16:3e:00:00:01", kind="namespace"), "needs netns")
     assert in_ns(host, "nft", "list", "ruleset").stdout.strip() == ""
     assert run_module("network", {"network_id": n1, "state": "absent", "namespace": host}).changed
+
+
+def test_ports_plugged_at_once_get_distinct_marks(netns):
+    host = netns("host")
+    net = new_id()
+    assert run_module("network", {"network_id": net, "type": "local", "namespace": host}).changed
+    args = [{"port_id": new_id(), "network_id": net, "mac_address": f"fa:16:3e:00:84:0{i}",
+             "fixed_ips": [f"10.84.0.{i}/24"], "namespace": host} for i in range(1, 5)]
+    with ThreadPoolExecutor(4) as pool:  # as concurrent jobs on one host would
+        results = list(pool.map(lambda a: run_module("port", a), args))
+    assert all(r.changed and not r.failed for r in results), results
+    marks = [r["port_security"]["mark"] for r in results]
+    assert sorted(marks) == [1, 2, 3, 4], marks
+    with ThreadPoolExecutor(4) as pool:
+        gone = list(pool.map(lambda a: run_module("port", dict(a, state="absent")), args))
+    assert all(r.changed for r in gone)
+    assert in_ns(host, "nft", "list", "ruleset").stdout.strip() == ""
