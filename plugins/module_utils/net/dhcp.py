@@ -152,9 +152,11 @@ class DhcpService:
 
         created = self.ns.netns.ensure(self.namespace)
         try:
-            # No DAD in the service namespace: addresses are usable at once.
-            self.ns.sysctl("net.ipv6.conf.default.accept_dad", 0)
-            self.ns.sysctl("net.ipv6.conf.all.accept_dad", 0)
+            # No DAD in the service namespace (addresses usable at once), and no RAs taken
+            # in (dnsmasq's own would give the port a second, SLAAC address).
+            for key in ("accept_dad", "accept_ra", "autoconf"):
+                self.ns.sysctl(f"net.ipv6.conf.default.{key}", 0)
+                self.ns.sysctl(f"net.ipv6.conf.all.{key}", 0)
             for name in stale:
                 service_port.unplug_device(self.root, name)
             service_port.plug(self.root, port_spec)
