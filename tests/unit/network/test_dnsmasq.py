@@ -109,3 +109,19 @@ def test_start_runs_dnsmasq_in_the_namespace_and_reports_failure(tmp_path):
         d.start(["dnsmasq", "--x"])
     assert calls == [["ip", "netns", "exec", "qdhcp-net1", "dnsmasq", "--x"]]
     assert d.pid() is None  # no pid file: not running
+
+
+def test_dhcp_port_needs_an_ip_in_every_served_subnet():
+    from ansible_collections.stratus.cloud.plugins.module_utils.net.dhcp import DhcpService
+
+    svc = DhcpService(lambda argv, data=None: (0, "", ""), "net1", "/tmp/none")
+    port = {"id": "p", "mac": "fa:16:3e:00:00:02", "ips": ["10.0.0.2"]}
+    cfg = svc.config(port, [D.Subnet.from_dict(V4), D.Subnet.from_dict({"id": "s6",
+                                                                          "cidr": "2001:db8::/64"})], [])
+    assert cfg.interface == "ns-p" and cfg.pidfile == "/tmp/none/net1/pid"
+    with pytest.raises(D.InvalidDhcpConfig, match="no IP in subnet s6"):
+        svc.port_cidrs(cfg, port)
+    assert svc.port_cidrs(cfg, {**port, "ips": ["10.0.0.2", "2001:db8::2"]}) == [
+        "10.0.0.2/24", "2001:db8::2/64"]
+    with pytest.raises(D.InvalidDhcpConfig, match="none of the network's subnets"):
+        svc.port_cidrs(cfg, {**port, "ips": ["10.9.0.2", "2001:db8::2"]})
