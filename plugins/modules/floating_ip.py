@@ -31,7 +31,8 @@ options:
     description: The port's fixed IP it maps to. Required when O(state=present).
     type: str
   gratuitous_arp:
-    description: Send a gratuitous ARP from the gateway device after a change.
+    description: Send a gratuitous ARP from the gateway device after a change
+      (C(busybox arping -U), busybox being in the network role's packages).
     type: bool
     default: true
   state:
