@@ -274,8 +274,6 @@ class LinuxBridgeNetwork:
                 actions.append(("remove_uplink", current_uplink, "vxlan"))
                 current_uplink = None
             if current_uplink is None:
-                if seg.uplink in links:  # a detached leftover of this VNI: replace it
-                    actions.append(("remove_uplink", seg.uplink, "vxlan"))
                 actions.append(("add_vxlan", seg.uplink))
                 have_fdb: list[str] = []
             else:

@@ -109,3 +109,37 @@ def test_vni_of_another_network_is_a_conflict():
 def test_bad_segments(seg, words):
     with pytest.raises(InvalidInput, match=words):
         seg.validate()
+
+
+VXLAN_NET = [
+    {"ifindex": 5, "ifname": BR, "flags": ["UP"], "mtu": 1450,
+     "linkinfo": {"info_kind": "bridge"}},
+    {"ifindex": 6, "ifname": "vxlan-42", "flags": ["UP"], "mtu": 1450, "master": BR,
+     "linkinfo": {"info_kind": "vxlan",
+                  "info_data": {"id": 42, "local": "192.0.2.1", "port": 4789}}},
+]
+
+
+def test_vxlan_to_local_removes_the_uplink():
+    d, run = driver(links(*VXLAN_NET))
+    changed, before, _ = d.ensure_present(B.Segment(NET, "local", mtu=1450))
+    assert changed and before["type"] == "vxlan"
+    assert writes(run) == [["ip", "link", "delete", "dev", "vxlan-42"]]
+
+
+def test_changed_local_ip_remakes_the_vxlan_device():
+    d, run = driver(links(*VXLAN_NET))
+    seg = B.Segment(NET, "vxlan", 42, local_ip="192.0.2.5", mtu=1450)
+    d._has_local_address = lambda ip: True
+    _, actions = d.plan(seg)
+    assert [a[0] for a in actions] == ["remove_uplink", "add_vxlan", "set_mtu", "set_up"]
+    d.apply(seg, actions)
+    assert ["ip", "link", "add", "vxlan-42", "type", "vxlan", "id", "42", "local", "192.0.2.5",
+            "dstport", "4789"] in writes(run)
+
+
+def test_check_mode_plans_without_writing():
+    d, run = driver(links())
+    changed, before, after = d.ensure_present(B.Segment(NET, "vxlan", 7), check=True)
+    assert changed and before is None and after["uplink"] == "vxlan-7"
+    assert writes(run) == []
