@@ -19,6 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "collections"))
+sys.path.insert(0, str(REPO))
 
 from ansible_collections.stratus.cloud.plugins.module_utils.net.bridge import (  # noqa: E402
     LinuxBridgeNetwork,
@@ -41,6 +42,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.security_groups 
     PortGroupsSpec,
     SecurityGroups,
 )
+from tests.helpers.ansible import run_module  # noqa: E402
 
 
 def rules(n: int) -> list[dict]:
@@ -99,6 +101,15 @@ def main() -> int:
         assert groups.ensure_present(small)[0]
         t_small = time.perf_counter() - t0
 
+        port, addr = ports[1]
+        margs = {"port_id": port, "network_id": net, "mac_address": "fa:16:3e:00:00:01",
+                 "fixed_ips": [f"{addr}/16"], "namespace": ns}
+        t0 = time.perf_counter()
+        for _ in range(3):
+            res = run_module("port", margs)
+            assert not res.failed and not res.changed, res
+        t_module = (time.perf_counter() - t0) / 3
+
         print(f"plug {a.ports} ports (tap + anti-spoofing + default group of {a.ports} members): "
               f"{t_plug:.2f} s total, {t_plug / a.ports * 1000:.1f} ms/port")
         print(f"re-run on a plugged port (all three unchanged, read from nft -j / ip -j): "
@@ -107,6 +118,8 @@ def main() -> int:
               f"{t_big:.3f} s")
         print(f"same {a.rules} rules again (unchanged, decided from nft -j): {t_big_noop:.3f} s")
         print(f"change back to 5 rules: {t_small:.3f} s")
+        print(f"the same no-op through Ansible (stratus.cloud.port, one ad-hoc run): "
+              f"{t_module:.2f} s ({t_module / t_noop:.0f}x the driver alone)")
         print(f"ratio {a.rules}-rule apply / 5-rule apply: {t_big / t_small:.1f}x; "
               f"plug / no-op re-run: {t_plug / a.ports / t_noop:.1f}x")
     finally:
