@@ -103,8 +103,8 @@ class Options:
         return cls(
             state_dir=Path(settings.state_dir),
             concurrency=settings.job_concurrency,
-            batch_window=getattr(settings, "job_batch_window", 0.0),
-            batch_max=getattr(settings, "job_batch_max", 20),
+            batch_window=settings.job_batch_window,
+            batch_max=settings.job_batch_max,
         )
 
 
@@ -509,7 +509,7 @@ def start(app) -> Worker | None:
     """Start the worker of ``app`` (called by the app's lifespan); off when
     ``settings.jobs_worker`` is false."""
     settings = app.state.settings
-    if not getattr(settings, "jobs_worker", True):
+    if not settings.jobs_worker:
         return None
     worker = Worker(app.state.db, Options.from_settings(settings))
     app.state.jobs_worker = worker

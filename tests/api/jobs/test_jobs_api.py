@@ -121,3 +121,22 @@ def test_controller_killed_mid_job_is_never_stuck(controller_factory, backend):
     assert [e["event"] for e in events].count("job_recovered") == 1
     assert not runner.processes_of(f"{again}-1"), "a process of the killed run is left"
     assert not runner.processes_of(f"{once}-1")
+
+
+def test_inventory_plugin_reads_the_registry_through_the_api(registered, tmp_path):
+    import json
+    import os
+    import subprocess
+
+    cfg = tmp_path / "api.stratus.yml"
+    cfg.write_text(f"plugin: stratus.cloud.controller\napi_url: {registered.url}\n"
+                   f"token: {registered.admin_token()}\n")
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    out = subprocess.run([str(REPO / ".venv/bin/ansible-inventory"), "-i", str(cfg), "--list"],
+                         capture_output=True, text=True, env=env, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    for group in ("controller", "compute", "network", "block_storage", "object_storage"):
+        assert got[group]["hosts"] == ["localhost"]
+    hosts = registered.request("GET", "/stratus/v1/hosts").json()["hosts"]
+    assert [h["name"] for h in hosts] == ["localhost"]

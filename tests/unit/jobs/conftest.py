@@ -25,7 +25,20 @@ REPO = Path(__file__).resolve().parents[3]
 BACKENDS = os.environ.get("STRATUS_TEST_BACKENDS", "sqlite,postgresql").split(",")
 
 
-@pytest.fixture(params=BACKENDS)
+def on_every_backend(test):
+    """Run ``test`` on PostgreSQL too (the others use SQLite only, to keep the suite lean;
+    the API tests cover the pipeline on both)."""
+    test.backends = BACKENDS
+    return test
+
+
+def pytest_generate_tests(metafunc):
+    if "db" in metafunc.fixturenames:
+        backends = getattr(metafunc.function, "backends", ["sqlite"])
+        metafunc.parametrize("db", backends, indirect=True)
+
+
+@pytest.fixture
 def db(request, tmp_path):
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres").new_database()

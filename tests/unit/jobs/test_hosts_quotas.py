@@ -23,7 +23,7 @@ from stratus.orchestration.properties import INTEGER, Schema
 from stratus.orchestration.resources import ResourceType, register
 from stratus.orchestration.submit import submit
 
-from .conftest import REPO, template
+from .conftest import REPO, on_every_backend, template
 
 pytestmark = pytest.mark.orchestration
 VENV_BIN = Path(sys.executable).parent
@@ -96,6 +96,7 @@ def test_host_sync_list_and_inventory_plugin(tmp_path):
     assert "removed: cmp1, cmp2, net1" in r.stdout
 
 
+@on_every_backend
 def test_placement_spreads_and_refuses_when_full(db):
     with db.session() as s:
         s.add_all([Host(name="c1", groups=["compute"], capacity={"vcpus": 4, "memory_mb": 4096}),
@@ -114,6 +115,7 @@ def test_placement_spreads_and_refuses_when_full(db):
         assert s.scalar(select(func.count()).select_from(Job)) == 1
 
 
+@on_every_backend
 def test_planner_rejects_over_quota_in_one_transaction(db):
     with db.session() as s:
         s.add(Host(name="big", groups=["compute"], capacity={"vcpus": 64, "memory_mb": 65536}))

@@ -30,7 +30,7 @@ from stratus.jobs.worker import RESTARTED, cancel
 from stratus.orchestration.resources import AnsibleTask, register
 from stratus.orchestration.submit import submit
 
-from .conftest import task, template, wait_final, wait_status
+from .conftest import on_every_backend, task, template, wait_final, wait_status
 
 pytestmark = [pytest.mark.orchestration, pytest.mark.slow]
 
@@ -114,6 +114,7 @@ def test_failing_task_gives_error_with_its_message(db, make_worker):
     assert st["after"][0] == ERROR  # never made: the job failed before it
 
 
+@on_every_backend
 def test_concurrency_limit_and_per_resource_serialisation(db, make_worker):
     make_worker(concurrency=2)
     free = [_submit(db, _sleep(1)) for _ in range(3)]
@@ -194,6 +195,7 @@ def test_unreachable_until_attempts_run_out(db, make_worker):
     assert job.status == FAILED and "host unreachable after 2 attempt(s)" in job.status_reason
 
 
+@on_every_backend
 def test_batched_jobs_share_one_run_and_fail_alone(db, make_worker, tmp_path):
     make_worker(batch_window=0.5, concurrency=1)
     ids = [_submit(db, template(f=task("ansible.builtin.copy", {"dest": str(tmp_path / f"f{i}"), "content": "x"})))
@@ -218,6 +220,7 @@ CONTROLLER = textwrap.dedent("""
 
 
 @pytest.mark.parametrize(("max_attempts", "final"), [(1, FAILED), (2, SUCCEEDED)])
+@on_every_backend
 def test_controller_killed_mid_job_recovers(db, make_worker, tmp_path, max_attempts, final):
     job_id = _submit(db, _sleep(4), max_attempts=max_attempts)
     proc = subprocess.Popen([sys.executable, "-c", CONTROLLER, db.url, str(tmp_path / "state")])
