@@ -41,6 +41,11 @@ def submit(
     tpl = template if isinstance(template, Template) else Template.from_dict(dict(template))
     plan = planner.plan(tpl, dict(parameters or {}), dict(resource_ids or {}))
     playbook = compiler.compile_plan(plan)
+    # A resource planned again (an update) gives back what it held before it is counted
+    # anew; if anything below refuses, the caller's rollback restores it.
+    for res in plan.resources.values():
+        if db.get(Resource, res.resource_id) is not None:
+            quotas.release(db, res.resource_id)
     if project_id is not None:
         quotas.check(db, project_id, plan.quota_usage, quota_defaults)
     hosts = placement.place(db, plan.host_usage, {n: plan.resources[n].hosts for n in plan.host_usage})

@@ -184,3 +184,21 @@ def test_refresh_reads_hypervisor_capacity(db, tmp_path, libvirt_daemon):
     with db.session() as s:
         cap = s.get(Host, "localhost").capacity
     assert cap["vcpus"] == os.cpu_count() and cap["memory_mb"] > 0 and cap["disk_gb"] > 0
+
+
+def test_planning_a_resource_again_does_not_count_it_twice(db):
+    with db.session() as s:
+        s.add(Host(name="c9", groups=["compute"], capacity={"vcpus": 4, "memory_mb": 4096}))
+        quotas.set_limits(s, "p4", {"instances": 1, "cores": 4})
+    srv = template(a={"type": "Test::Server", "properties": {"vcpus": 2}})
+    with db.session() as s:
+        submit(s, srv, project_id="p4", resource_ids={"a": "srv-0001"})
+    with db.session() as s:  # resize: 2 -> 4 cores, still one instance
+        submit(s, template(a={"type": "Test::Server", "properties": {"vcpus": 4}}),
+               project_id="p4", resource_ids={"a": "srv-0001"})
+    with db.session() as s:
+        assert quotas.usage(s, "p4") == {"instances": 1, "cores": 4, "ram": 512}
+    with pytest.raises(quotas.QuotaExceeded), db.session() as s:  # a second server is over
+        submit(s, srv, project_id="p4")
+    with db.session() as s:  # the refused request changed nothing
+        assert quotas.usage(s, "p4") == {"instances": 1, "cores": 4, "ram": 512}
