@@ -36,11 +36,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from stratus import log
+from stratus import log, quotas
 from stratus.db.models.jobs import (
     ACTIVE,
     BUILD,
     CANCELLED,
+    DELETED,
     ERROR,
     FAILED,
     FINAL,
@@ -439,7 +440,10 @@ class Worker:
                              .where(JobResource.job_id == job.id)):
             if res.last_job_id not in (None, job.id):
                 continue  # a later job owns its state now
-            if (status == SUCCEEDED or res.id in done) and res.status == BUILD:
+            if job.kind == "delete" and status == SUCCEEDED:
+                res.status, res.status_reason = DELETED, ""
+                quotas.release(s, res.id)
+            elif (status == SUCCEEDED or res.id in done) and res.status == BUILD:
                 res.status, res.status_reason = ACTIVE, ""
             elif status != SUCCEEDED and res.status != ERROR:
                 res.status, res.status_reason = ERROR, reason

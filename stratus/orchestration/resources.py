@@ -101,6 +101,11 @@ class ResourceType:
         """The Ansible tasks that create the resource (names start with the resource name)."""
         return []
 
+    @classmethod
+    def plan_delete(cls, res: PlannedResource) -> list[dict[str, Any]]:
+        """The Ansible tasks that remove the resource (idempotent: gone already is fine)."""
+        return []
+
 
 @register
 class NoneResource(ResourceType):

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from stratus import quotas
-from stratus.db.models.jobs import BUILD, QUEUED, Job, JobEvent, JobResource, Resource
+from stratus.db.models.jobs import BUILD, DELETING, QUEUED, Job, JobEvent, JobResource, Resource
 from stratus.db.models.quotas import Allocation
 from stratus.hosts import placement
 from stratus.orchestration import compiler, planner
+from stratus.orchestration.resources import PlannedResource, get_type
 from stratus.orchestration.template import Template
 
 
@@ -84,6 +85,51 @@ def submit(
     db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED,
                     message=f"{len(plan.order)} resource(s): {', '.join(plan.order)}",
                     request_id=request_id))
+    db.flush()
+    return job
+
+
+def submit_delete(
+    db: Session,
+    resource_ids: list[str],
+    *,
+    project_id: str | None = None,
+    request_id: str | None = None,
+    max_attempts: int = 2,
+    timeout: int = 600,
+) -> Job:
+    """Record a job that removes resources (in the given order: dependents first).
+    When it succeeds they become DELETED and their allocations are released."""
+    rows = []
+    for rid in resource_ids:
+        row = db.get(Resource, rid)
+        if row is None:
+            raise LookupError(f"resource {rid} does not exist")
+        rows.append(row)
+    plays: list[dict[str, Any]] = []
+    for row in rows:
+        cls = get_type(row.type)
+        planned = PlannedResource(row.name, row.type, row.id, dict(row.properties),
+                                  attributes=dict(row.attributes))
+        planned.hosts = cls.host_group(planned.properties) if cls else "controller"
+        tasks = cls.plan_delete(planned) if cls else []
+        if not tasks:
+            continue
+        if plays and plays[-1]["hosts"] == planned.hosts:
+            plays[-1]["tasks"].extend(tasks)
+        else:
+            plays.append({"name": f"Stratus: delete {row.name}", "hosts": planned.hosts,
+                          "gather_facts": False, "tasks": list(tasks)})
+    job = Job(id=str(uuid.uuid4()), kind="delete", status=QUEUED, project_id=project_id,
+              request_id=request_id, playbook=plays,
+              resource_map={r.name: r.id for r in rows}, idempotent=True,
+              max_attempts=max(1, max_attempts), timeout=timeout)
+    db.add(job)
+    for row in rows:
+        row.status, row.status_reason, row.last_job_id = DELETING, "", job.id
+        db.add(JobResource(job_id=job.id, resource_id=row.id))
+    db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED,
+                    message=f"delete {len(rows)} resource(s)", request_id=request_id))
     db.flush()
     return job
 

@@ -20,8 +20,9 @@ from stratus.db.types import UTCDateTime, utcnow
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"
 FINAL = (SUCCEEDED, FAILED, CANCELLED)
 
-# Resource states, as Nova shows servers: BUILD while a job makes it.
-BUILD, ACTIVE, ERROR, DELETED = "BUILD", "ACTIVE", "ERROR", "DELETED"
+# Resource states, as Nova shows servers: BUILD while a job makes it, DELETING while a
+# job removes it.
+BUILD, ACTIVE, ERROR, DELETING, DELETED = "BUILD", "ACTIVE", "ERROR", "DELETING", "DELETED"
 
 
 class Job(Base):

@@ -14,10 +14,13 @@ import time
 import pytest
 from sqlalchemy import select
 
+from stratus import quotas
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import (
     ACTIVE,
     CANCELLED,
+    DELETED,
+    DELETING,
     ERROR,
     FAILED,
     RUNNING,
@@ -27,8 +30,9 @@ from stratus.db.models.jobs import (
 )
 from stratus.jobs import runner
 from stratus.jobs.worker import RESTARTED, cancel
-from stratus.orchestration.resources import AnsibleTask, register
-from stratus.orchestration.submit import submit
+from stratus.orchestration.properties import STRING, Schema
+from stratus.orchestration.resources import AnsibleTask, ResourceType, register
+from stratus.orchestration.submit import submit, submit_delete
 
 from .conftest import on_every_backend, task, template, wait_final, wait_status
 
@@ -95,6 +99,44 @@ def test_resource_types_hear_state_changes(db, make_worker):
     )))
     assert job.status == FAILED
     assert ("ok", "ACTIVE", True) in SEEN and ("bad", "ERROR", False) in SEEN
+
+
+@register
+class FileThing(ResourceType):
+    """A test type with a create and a delete and a quota footprint, like a server."""
+
+    type_name = "Test::File"
+    properties_schema = {"path": Schema(STRING, required=True)}
+
+    @classmethod
+    def quota_usage(cls, props):
+        return {"instances": 1}
+
+    @classmethod
+    def plan_create(cls, res):
+        return [{"name": res.name, "ansible.builtin.copy": {"dest": res.properties["path"], "content": res.resource_id}}]
+
+    @classmethod
+    def plan_delete(cls, res):
+        return [{"name": f"{res.name}: remove", "ansible.builtin.file": {"path": res.properties["path"], "state": "absent"}}]
+
+
+def test_delete_removes_and_releases(db, make_worker, tmp_path):
+    make_worker()
+    path = tmp_path / "thing"
+    job = wait_final(db, _submit(db, template(t={"type": "Test::File", "properties": {"path": str(path)}}),
+                                 project_id="pd"))
+    assert job.status == SUCCEEDED and path.exists()
+    rid = job.resource_map["t"]
+    with db.session() as s:
+        assert quotas.usage(s, "pd") == {"instances": 1}
+        del_id = submit_delete(s, [rid], project_id="pd").id
+        assert s.get(Resource, rid).status == DELETING
+    assert wait_final(db, del_id).status == SUCCEEDED
+    assert not path.exists()
+    with db.session() as s:
+        assert s.get(Resource, rid).status == DELETED
+        assert quotas.usage(s, "pd") == {}
 
 
 def test_failing_task_gives_error_with_its_message(db, make_worker):
