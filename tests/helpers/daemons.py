@@ -7,6 +7,7 @@ only what this process started.
 
 from __future__ import annotations
 
+import grp
 import os
 import signal
 import subprocess
@@ -31,6 +32,27 @@ def _wait_for(path: Path, seconds: float = 20.0) -> None:
         time.sleep(0.1)
 
 
+def kvm_device_permissions(device: Path = Path("/dev/kvm")) -> None:
+    """Give /dev/kvm Debian's udev permissions (root:kvm 0660) where no udev set them.
+
+    libvirt probes QEMU's capabilities as root (KVM found) but checks them as the qemu
+    user; when that user cannot open /dev/kvm it throws the cache away and probes again
+    on every call, so each define takes minutes. Guests still run as TCG where KVM does
+    not work: Stratus picks the virt type by configuration, not by this device.
+    The compute role does the same on hosts (roles/compute/tasks/main.yml).
+    """
+    if not device.exists():
+        return
+    st = device.stat()
+    try:
+        kvm_gid = grp.getgrnam("kvm").gr_gid
+    except KeyError:
+        return
+    if st.st_gid != kvm_gid or (st.st_mode & 0o060) != 0o060:
+        os.chown(device, 0, kvm_gid)
+        os.chmod(device, 0o660)
+
+
 class Daemons:
     def __init__(self) -> None:
         self.started: list[tuple[str, Path]] = []
@@ -44,6 +66,7 @@ class Daemons:
 
     def ensure_libvirt(self) -> None:
         """virtlogd and libvirtd (qemu:///system) running, started as daemons if not."""
+        kvm_device_permissions()
         self._ensure(
             "virtlogd",
             ["virtlogd", "-d"],
