@@ -53,21 +53,29 @@ def resolve_properties(plan: Plan) -> None:
         res.attributes.update(cls.plan_attributes(res))
 
 
-def compile_plan(plan: Plan) -> list[dict[str, Any]]:
-    """The playbook (a list of plays) for creating the plan's resources."""
+def plays_for(steps, verb: str = "") -> list[dict[str, Any]]:
+    """Plays from ``(resource name, host group, tasks)`` in order: consecutive steps on
+    the same host group share a play."""
     plays: list[dict[str, Any]] = []
-    for name in plan.order:
-        res = plan.resources[name]
-        cls = plan.template.resources[name].type_class
-        tasks = cls.plan_create(res)
+    for name, hosts, tasks in steps:
         if not tasks:
             continue
-        if plays and plays[-1]["hosts"] == res.hosts:
+        if plays and plays[-1]["hosts"] == hosts:
             plays[-1]["tasks"].extend(tasks)
             plays[-1]["name"] += f", {name}"
         else:
-            plays.append({"name": f"Stratus: {name}", "hosts": res.hosts, "gather_facts": False, "tasks": list(tasks)})
+            plays.append({"name": f"Stratus: {verb}{name}", "hosts": hosts, "gather_facts": False,
+                          "tasks": list(tasks)})
     return plays
+
+
+def compile_plan(plan: Plan) -> list[dict[str, Any]]:
+    """The playbook (a list of plays) for creating the plan's resources."""
+    return plays_for(
+        (name, plan.resources[name].hosts,
+         plan.template.resources[name].type_class.plan_create(plan.resources[name]))
+        for name in plan.order
+    )
 
 
 def compile_outputs(plan: Plan) -> dict[str, Any]:

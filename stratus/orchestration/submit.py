@@ -106,20 +106,14 @@ def submit_delete(
         if row is None:
             raise LookupError(f"resource {rid} does not exist")
         rows.append(row)
-    plays: list[dict[str, Any]] = []
+    steps = []
     for row in rows:
         cls = get_type(row.type)
         planned = PlannedResource(row.name, row.type, row.id, dict(row.properties),
                                   attributes=dict(row.attributes))
         planned.hosts = cls.host_group(planned.properties) if cls else "controller"
-        tasks = cls.plan_delete(planned) if cls else []
-        if not tasks:
-            continue
-        if plays and plays[-1]["hosts"] == planned.hosts:
-            plays[-1]["tasks"].extend(tasks)
-        else:
-            plays.append({"name": f"Stratus: delete {row.name}", "hosts": planned.hosts,
-                          "gather_facts": False, "tasks": list(tasks)})
+        steps.append((row.name, planned.hosts, cls.plan_delete(planned) if cls else []))
+    plays = compiler.plays_for(steps, verb="delete ")
     job = Job(id=str(uuid.uuid4()), kind="delete", status=QUEUED, project_id=project_id,
               request_id=request_id, playbook=plays,
               resource_map={r.name: r.id for r in rows}, idempotent=True,
