@@ -10,6 +10,10 @@ What makes it a separate host to libvirt:
 - its own ``host_uuid`` (libvirt refuses to migrate to a host with the same UUID);
 - its own virtlogd, sockets, pid files, state and config (no domains, no networks);
 - a migration port range apart from the first node's (49152-49215);
+- no KVM: an inaccessible file is bind-mounted over /dev/kvm. KVM guests hang on this
+  machine anyway, and with /dev/kvm visible libvirt re-probes QEMU's capabilities on
+  every domain lookup (its "KVM usable" check and the probe disagree), which makes each
+  define/start cost seconds to minutes; without it the capabilities cache holds;
 - no cgroup controllers (both daemons would otherwise create the same
   ``machine/qemu-<id>-<name>`` cgroups when a guest exists on both during migration).
 
@@ -45,6 +49,7 @@ BIND = {
 
 START = """set -e
 {mounts}
+mount --bind {base}/nokvm /dev/kvm 2>/dev/null || true
 virtlogd -d -p {base}/virtlogd.pid
 libvirtd -d -p {base}/libvirtd.pid
 """
@@ -61,8 +66,17 @@ def _alive(pid: int) -> bool:
 class LibvirtNode:
     """A libvirtd + virtlogd pair in a private mount namespace (see module docstring)."""
 
-    def __init__(self, name: str = "node2", migration_ports: tuple[int, int] = (49400, 49460)):
+    def __init__(
+        self,
+        name: str = "node2",
+        migration_ports: tuple[int, int] = (49400, 49460),
+        *,
+        private_stratus: bool = True,
+    ):
+        """``private_stratus=False`` shares this host's /var/lib/stratus (a "node 1" whose
+        files modules running here can read)."""
         self.name = name
+        self.private_stratus = private_stratus
         self.host_uuid = str(uuid.uuid4())
         self.migration_ports = migration_ports
         self.base = Path(tempfile.mkdtemp(prefix=f"stratus-{name}-"))
@@ -78,6 +92,8 @@ class LibvirtNode:
 
     def host_path(self, path: str | Path) -> Path:
         """Where a path inside the node's /var/lib/stratus is, seen from this host."""
+        if not self.private_stratus:
+            return Path(path)
         rel = Path(path).relative_to(BIND["stratus"])
         return self.base / "stratus" / rel
 
@@ -102,15 +118,18 @@ class LibvirtNode:
             f.write(
                 f"\n# stratus test node {self.name}\n"
                 "cgroup_controllers = [ ]\n"
+                "namespaces = [ ]\n"  # qemu in the node's namespace (/dev/kvm is a mount)
                 f"migration_port_min = {lo}\nmigration_port_max = {hi}\n"
             )
 
     def start(self) -> LibvirtNode:
-        for sub in BIND:
+        binds = {k: v for k, v in BIND.items() if self.private_stratus or k != "stratus"}
+        for sub in binds:
             (self.base / sub).mkdir(mode=0o755, exist_ok=True)
         self._write_config()
+        (self.base / "nokvm").touch(mode=0o000)
         Path(BIND["stratus"]).mkdir(parents=True, exist_ok=True)
-        mounts = "\n".join(f"mount --bind {self.base / sub} {target}" for sub, target in BIND.items())
+        mounts = "\n".join(f"mount --bind {self.base / sub} {target}" for sub, target in binds.items())
         script = START.format(mounts=mounts, base=self.base)
         subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], check=True)
         deadline = time.monotonic() + 30
@@ -185,7 +204,18 @@ class LibvirtNode:
 
 
 @pytest.fixture(scope="module")
-def libvirt_node2(libvirt_daemon):
+def libvirt_node1():
+    """A libvirt host sharing this host's /var/lib/stratus (modules run here can act on
+    its guests' files), apart from the system libvirtd; yields the running node."""
+    node = LibvirtNode("node1", (49300, 49360), private_stratus=False).start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def libvirt_node2():
     """A second libvirt host on this machine; yields the running ``LibvirtNode``."""
     node = LibvirtNode().start()
     try:
