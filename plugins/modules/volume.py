@@ -116,6 +116,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends imp
     BACKEND_ARGS,
     USAGE_ARGS,
     open_backend,
+    run_state,
     users_of,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
@@ -199,6 +200,9 @@ def ensure_absent(backend, params: dict, check: bool) -> tuple[bool, dict, dict]
     return True, volume.facts(), {}
 
 
+HANDLERS = {"present": ensure_present, "absent": ensure_absent}
+
+
 def main() -> None:
     argument_spec = {
         "id": {"type": "str", "required": True, "aliases": ["volume_id"]},
@@ -220,16 +224,10 @@ def main() -> None:
     )
     params = module.params
     try:
-        backend = open_backend(params)
-        handler = ensure_present if params["state"] == "present" else ensure_absent
-        changed, before, after = handler(backend, params, module.check_mode)
+        result = run_state(HANDLERS, open_backend(params), params, module.check_mode, "volume", module._diff)
     except StorageError as exc:
         module.fail_json(msg=str(exc), volume_id=params["id"])
-    result = {"changed": changed, "volume": after}
-    if changed and module._diff:
-        result["diff"] = {"before": before, "after": after}
     module.exit_json(**result)
-
 
 if __name__ == "__main__":
     main()

@@ -114,6 +114,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends imp
     BACKEND_ARGS,
     USAGE_ARGS,
     open_backend,
+    run_state,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     NotFound,
@@ -157,6 +158,9 @@ def ensure_absent(attacher: VolumeAttacher, params: dict, check: bool) -> tuple[
     return True, disk_facts(current), {}
 
 
+HANDLERS = {"present": ensure_present, "absent": ensure_absent}
+
+
 def main() -> None:
     argument_spec = {
         "instance": {"type": "str", "required": True},
@@ -173,15 +177,10 @@ def main() -> None:
     params = module.params
     try:
         attacher = VolumeAttacher(params["libvirt_uri"])
-        handler = ensure_present if params["state"] == "present" else ensure_absent
-        changed, before, after = handler(attacher, params, module.check_mode)
+        result = run_state(HANDLERS, attacher, params, module.check_mode, "attachment", module._diff)
     except StorageError as exc:
         module.fail_json(msg=str(exc), volume_id=params["volume_id"], instance=params["instance"])
-    result = {"changed": changed, "attachment": after, "device": after.get("device", "")}
-    if changed and module._diff:
-        result["diff"] = {"before": before, "after": after}
-    module.exit_json(**result)
-
+    module.exit_json(device=result["attachment"].get("device", ""), **result)
 
 if __name__ == "__main__":
     main()

@@ -116,6 +116,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends imp
     BACKEND_ARGS,
     USAGE_ARGS,
     open_backend,
+    run_state,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     InvalidRequest,
@@ -169,6 +170,9 @@ def ensure_absent(exporter: NBDExporter, params: dict, check: bool) -> tuple[boo
     return True, current.facts(), {}
 
 
+HANDLERS = {"present": ensure_present, "absent": ensure_absent}
+
+
 def main() -> None:
     argument_spec = {
         "volume_id": {"type": "str", "required": True},
@@ -188,15 +192,10 @@ def main() -> None:
         exporter = NBDExporter(
             make_runner(), params["export_state_dir"], netns=params["netns"], binary=params["binary"]
         )
-        handler = ensure_present if params["state"] == "present" else ensure_absent
-        changed, before, after = handler(exporter, params, module.check_mode)
+        result = run_state(HANDLERS, exporter, params, module.check_mode, "export", module._diff)
     except StorageError as exc:
         module.fail_json(msg=str(exc), volume_id=params["volume_id"])
-    result = {"changed": changed, "export": after}
-    if changed and module._diff:
-        result["diff"] = {"before": before, "after": after}
     module.exit_json(**result)
-
 
 if __name__ == "__main__":
     main()

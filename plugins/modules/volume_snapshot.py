@@ -81,6 +81,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends imp
     BACKEND_ARGS,
     USAGE_ARGS,
     open_backend,
+    run_state,
     users_of,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
@@ -128,6 +129,9 @@ def ensure_absent(backend, params: dict, check: bool) -> tuple[bool, dict, dict]
     return True, snap.facts(), {}
 
 
+HANDLERS = {"present": ensure_present, "absent": ensure_absent}
+
+
 def main() -> None:
     argument_spec = {
         "id": {"type": "str", "required": True, "aliases": ["snapshot_id"]},
@@ -140,16 +144,10 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     try:
-        backend = open_backend(params)
-        handler = ensure_present if params["state"] == "present" else ensure_absent
-        changed, before, after = handler(backend, params, module.check_mode)
+        result = run_state(HANDLERS, open_backend(params), params, module.check_mode, "snapshot", module._diff)
     except StorageError as exc:
         module.fail_json(msg=str(exc), snapshot_id=params["id"])
-    result = {"changed": changed, "snapshot": after}
-    if changed and module._diff:
-        result["diff"] = {"before": before, "after": after}
     module.exit_json(**result)
-
 
 if __name__ == "__main__":
     main()

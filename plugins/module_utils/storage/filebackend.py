@@ -13,7 +13,6 @@ import json
 import os
 
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
-    InUse,
     InvalidRequest,
     NotFound,
 )
@@ -22,6 +21,8 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import
     Snapshot,
     Source,
     Volume,
+    check_deletable,
+    check_no_shrink,
     volume_name,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.qemu_img import (
@@ -211,11 +212,7 @@ class FileBackend:
 
     def extend_volume(self, volume_id: str, size: int) -> Volume:
         volume = self._existing(volume_id)
-        if size < volume.size:
-            raise InvalidRequest(
-                f"volume {volume_id} is {volume.size} bytes; it cannot shrink to {size} "
-                "(Cinder volumes only grow): ask for at least the current size"
-            )
+        check_no_shrink(volume, size)
         if size > volume.size:
             self.qemu_img.resize(volume.path, volume.format, size)
         return self._existing(volume_id)
@@ -227,11 +224,7 @@ class FileBackend:
 
     def delete_volume(self, volume_id: str, *, cascade: bool = False) -> None:
         volume = self._existing(volume_id)
-        if volume.snapshots and not cascade:
-            raise InUse(
-                f"volume {volume_id} has snapshots ({', '.join(volume.snapshots)}); delete them "
-                "first or use cascade=true"
-            )
+        check_deletable(volume, cascade)
         for snap in volume.snapshots:
             self._remove(snapshot_file_name(snap))
         self._remove(volume_name(volume_id))

@@ -13,7 +13,6 @@ import json
 
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     CommandFailed,
-    InUse,
     InvalidRequest,
     NoSpace,
     NotFound,
@@ -24,6 +23,8 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import
     Snapshot,
     Source,
     Volume,
+    check_deletable,
+    check_no_shrink,
     volume_name,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.qemu_img import QemuImg
@@ -281,11 +282,7 @@ class LVMBackend:
     def extend_volume(self, volume_id: str, size: int) -> Volume:
         volume = self._existing(volume_id)
         size = self._round(size)
-        if size < volume.size:
-            raise InvalidRequest(
-                f"volume {volume_id} is {volume.size} bytes; it cannot shrink to {size} "
-                "(Cinder volumes only grow): ask for at least the current size"
-            )
+        check_no_shrink(volume, size)
         if size > volume.size:
             self._need_space(size - volume.size, f"extending volume {volume_id}")
             self.lvm.lvextend(self.vg_name, volume_name(volume_id), size)
@@ -301,11 +298,7 @@ class LVMBackend:
 
     def delete_volume(self, volume_id: str, *, cascade: bool = False) -> None:
         volume = self._existing(volume_id)
-        if volume.snapshots and not cascade:
-            raise InUse(
-                f"volume {volume_id} has snapshots ({', '.join(volume.snapshots)}); delete them "
-                "first or use cascade=true"
-            )
+        check_deletable(volume, cascade)
         for snap in volume.snapshots:
             self.lvm.lvremove(self.vg_name, snapshot_lv_name(snap))
         self.lvm.lvremove(self.vg_name, volume_name(volume_id))

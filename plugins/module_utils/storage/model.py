@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
+    InUse,
+    InvalidRequest,
+)
+
 GiB = 1024**3
 
 
@@ -72,3 +77,21 @@ class Capacity:
         data["free_capacity_gb"] = round(self.free_bytes / GiB, 2)
         data["provisioned_capacity_gb"] = round(self.provisioned_bytes / GiB, 2)
         return data
+
+
+def check_no_shrink(volume: Volume, size: int) -> None:
+    """Cinder volumes only grow."""
+    if size < volume.size:
+        raise InvalidRequest(
+            f"volume {volume.id} is {volume.size} bytes; it cannot shrink to {size} "
+            "(Cinder volumes only grow): ask for at least the current size"
+        )
+
+
+def check_deletable(volume: Volume, cascade: bool) -> None:
+    """A volume with snapshots goes only with them (Cinder's cascade)."""
+    if volume.snapshots and not cascade:
+        raise InUse(
+            f"volume {volume.id} has snapshots ({', '.join(volume.snapshots)}); delete them "
+            "first or set cascade=true"
+        )
