@@ -158,7 +158,7 @@ class InstanceActions:
                 method = "hard (soft timed out)"
         else:
             self.driver.destroy(self.name)
-        if state == "paused" or self.driver.power_state(self.name) == "suspended":
+        if state == "suspended":  # a hard reboot boots afresh, not from the saved memory
             self.driver.discard_managed_save(self.name)
         self.driver.start(self.name)
         return ActionResult(True, before, self.summary(), {"method": method})
@@ -278,6 +278,8 @@ class InstanceActions:
         size = self.qemu_img.virtual_size(root.source)
         base_format = self.qemu_img.info(base).get("format", "qcow2")
         was_running = state in ("running", "paused")
+        if state == "running":
+            details["clean_shutdown"] = self._shutdown(self.domain(), timeout)
         self.driver.destroy(self.name)
         disk = Path(root.source)
         new = disk.with_name(disk.name + ".rebuild")
