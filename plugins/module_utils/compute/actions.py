@@ -141,7 +141,7 @@ class InstanceActions:
         reboot of a stopped guest starts it; a soft one is refused (Nova's rules)."""
         if kind not in ("soft", "hard"):
             raise InvalidInput(f"reboot_type {kind!r} is not valid; use soft or hard.")
-        dom = self.domain()
+        self.domain()
         before = self.summary()
         state = before["power_state"]
         if kind == "soft" and state != "running":
@@ -153,7 +153,7 @@ class InstanceActions:
             return ActionResult(True, before, {**before, "power_state": "running"}, {"method": kind})
         method = kind
         if kind == "soft":
-            clean = self._shutdown(dom, timeout)
+            clean = self._shutdown(timeout)
             if not clean:
                 method = "hard (soft timed out)"
         else:
@@ -163,18 +163,9 @@ class InstanceActions:
         self.driver.start(self.name)
         return ActionResult(True, before, self.summary(), {"method": method})
 
-    def _shutdown(self, dom, timeout: float) -> bool:
-        """ACPI shutdown, wait up to ``timeout``, else destroy. True when it stopped cleanly."""
-        if timeout > 0:
-            with contextlib.suppress(libvirt.libvirtError):
-                dom.shutdown()
-            deadline = self._clock() + timeout
-            while self._clock() < deadline:
-                if not dom.isActive():
-                    return True
-                self._sleep(0.2)
-        self.driver.destroy(self.name)
-        return False
+    def _shutdown(self, timeout: float) -> bool:
+        """ACPI shutdown, destroy after ``timeout``; True when the guest stopped cleanly."""
+        return bool(self.driver.shutdown(self.name, timeout=timeout))
 
     # snapshot ---------------------------------------------------------------------
     def _snapshot_record(self) -> dict:
@@ -279,7 +270,7 @@ class InstanceActions:
         base_format = self.qemu_img.info(base).get("format", "qcow2")
         was_running = state in ("running", "paused")
         if state == "running":
-            details["clean_shutdown"] = self._shutdown(self.domain(), timeout)
+            details["clean_shutdown"] = self._shutdown(timeout)
         self.driver.destroy(self.name)
         disk = Path(root.source)
         new = disk.with_name(disk.name + ".rebuild")

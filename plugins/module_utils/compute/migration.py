@@ -247,7 +247,7 @@ class Migration:
         defined = False
         try:
             if was_running:
-                details["clean_shutdown"] = a._shutdown(a.domain(), timeout)
+                details["clean_shutdown"] = a._shutdown(timeout)
             details["base_images_copied"] = self._copy_bases(remote, bases, copied)
             for f in files:
                 remote.upload(f["path"], f["path"])

@@ -252,13 +252,17 @@ def test_live_needs_running_guest(tmp_path):
 
 def test_soft_reboot_falls_back_to_hard_after_timeout(tmp_path):
     drv, actions = make(tmp_path)
-    now = [0.0]
-    actions._clock = lambda: now[0]
-    actions._sleep = lambda s: now.__setitem__(0, now[0] + s)
-    res = actions.reboot("soft", timeout=1)
-    names = [c[0] for c in drv.calls]
-    assert names[0] == "shutdown" and "driver.destroy" in names and names[-1] == "driver.start"
+    drv.shutdown = lambda name, timeout: drv.calls.append(("driver.shutdown", timeout)) or False
+    res = actions.reboot("soft", timeout=7)
+    assert drv.calls == [("driver.shutdown", 7), ("driver.start", NAME)]
     assert res.details["method"] == "hard (soft timed out)"
+
+
+def test_hard_reboot_destroys_and_starts(tmp_path):
+    drv, actions = make(tmp_path)
+    res = actions.reboot("hard")
+    assert drv.calls == [("driver.destroy", NAME), ("driver.start", NAME)]
+    assert res.details["method"] == "hard"
 
 
 def test_soft_reboot_of_stopped_guest_is_refused(tmp_path):
