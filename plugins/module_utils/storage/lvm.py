@@ -151,11 +151,17 @@ class LVMBackend:
         return vg
 
     def _lvs(self) -> dict[str, dict]:
-        self._vg()
-        return {lv["name"]: lv for lv in self.lvm.lvs(self.vg_name)}
+        try:
+            rows = self.lvm.lvs(self.vg_name)
+        except CommandFailed as exc:
+            if _not_found(exc):
+                self._vg()  # raises the NotFound that tells how to make the VG
+            raise
+        return {lv["name"]: lv for lv in rows}
 
-    def _round(self, size: int) -> int:
-        extent = self._vg()["extent_size"]
+    @staticmethod
+    def _round(size: int, vg: dict) -> int:
+        extent = vg["extent_size"]
         return -(-size // extent) * extent
 
     def _volume(self, lv: dict, lvs: dict[str, dict]) -> Volume:
@@ -221,8 +227,8 @@ class LVMBackend:
                 "with device-mapper"
             )
 
-    def _need_space(self, size: int, what: str) -> None:
-        vg = self._vg()
+    def _need_space(self, size: int, what: str, vg: dict | None = None) -> None:
+        vg = vg or self._vg()
         if size > vg["free"]:
             raise NoSpace(
                 f"volume group {self.vg_name!r} has {vg['free']} bytes free, {what} needs "
@@ -236,7 +242,8 @@ class LVMBackend:
         if fmt != "raw":
             raise InvalidRequest(f"LVM volumes are raw block devices; format {fmt!r} is not possible")
         name = volume_name(volume_id)
-        size = self._round(size)
+        vg = self._vg()
+        size = self._round(size, vg)
         source = source or Source()
         src_path = src_fmt = None
         if source.kind != "empty":
@@ -247,7 +254,7 @@ class LVMBackend:
                     f"size {size} bytes is smaller than the {source.kind} {source.ref!r} "
                     f"({src_size} bytes); ask for at least its size"
                 )
-        self._need_space(size, f"volume {name}")
+        self._need_space(size, f"volume {name}", vg)
         tags = (MULTIATTACH_TAG,) if multiattach else ()
         self.lvm.lvcreate(self.vg_name, name, size, tags)
         if src_path:
@@ -281,7 +288,7 @@ class LVMBackend:
 
     def extend_volume(self, volume_id: str, size: int) -> Volume:
         volume = self._existing(volume_id)
-        size = self._round(size)
+        size = self._round(size, self._vg())
         check_no_shrink(volume, size)
         if size > volume.size:
             self._need_space(size - volume.size, f"extending volume {volume_id}")

@@ -96,7 +96,8 @@ def test_full_vg_is_no_space_before_any_lvcreate(run):
 
 
 def test_unknown_vg_is_not_found(fake_run):
-    fake_run.on("vgs", rc=5, stderr='  Volume group "nope" not found')
+    fake_run.on("vgs", rc=5, stderr='  Volume group "vg0" not found')
+    fake_run.on("lvs", rc=5, stderr='  Volume group "vg0" not found')
     with pytest.raises(NotFound, match="'vg0' does not exist"):
         backend(fake_run).get_volume("a")
 
