@@ -51,6 +51,13 @@ options:
 extends_documentation_fragment:
   - stratus.cloud.storage_backend
   - stratus.cloud.storage_backend.usage
+notes:
+  - Device names start at C(vdd) (the instance module keeps C(vda) root, C(vdb) ephemeral, C(vdc)
+    swap). As with Nova, the name is the one in the domain XML; a Linux guest names hot-plugged
+    disks in probe order, so inside the guest find the volume by its serial
+    (C(/sys/block/*/serial) holds the first 20 characters of the volume id).
+  - On a host without device-mapper, LVM volumes cannot be opened, so they can only be attached to
+    stopped guests (definition only); use the C(file) backend or an export there.
 attributes:
   check_mode:
     support: full
