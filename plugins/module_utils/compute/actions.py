@@ -178,6 +178,8 @@ class InstanceActions:
         """Copy the root disk to a standalone qcow2 ``<images_dir>/<image_id>``."""
         target = image_path(image_id, self.images_dir)
         dom = self.domain()
+        if self.rescued:
+            raise Conflict(f"instance {self.uuid} is rescued; unrescue it before a snapshot.")
         guest = self.driver.get_guest(self.name)
         root = root_disk(guest)
         state = self.driver.power_state(self.name)
