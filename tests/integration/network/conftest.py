@@ -57,3 +57,41 @@ def two_hosts(netns) -> tuple[str, str]:
         dev.addr.add(cidr)
         dev.link.set_up()
     return a, b
+
+
+def network_direct(args: dict) -> tuple:
+    """What stratus.cloud.network does, without Ansible's seconds per run (for the
+    second host of a test: the module itself is run on the first)."""
+    from ansible_collections.stratus.cloud.plugins.module_utils.net.bridge import (
+        LinuxBridgeNetwork,
+        segment_from_params,
+    )
+
+    driver = LinuxBridgeNetwork(IPWrapper(args.get("namespace")))
+    if args.get("state") == "absent":
+        return driver.ensure_absent(args["network_id"])
+    return driver.ensure_present(segment_from_params(args))
+
+
+def port_direct(args: dict) -> tuple:
+    """stratus.cloud.port's own handlers, run in-process (see network_direct)."""
+    from ansible_collections.stratus.cloud.plugins.module_utils.net.interface import (
+        BridgeInterfaceDriver,
+    )
+    from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
+    from ansible_collections.stratus.cloud.plugins.module_utils.net.port_security import (
+        PortSecurity,
+    )
+    from ansible_collections.stratus.cloud.plugins.module_utils.net.security_groups import (
+        SecurityGroups,
+    )
+    from ansible_collections.stratus.cloud.plugins.modules import port as module
+
+    p = {"state": "present", "kind": "tap", "mac_address": None, "fixed_ips": [],
+         "allowed_address_pairs": [], "port_security_enabled": True, "netns": None,
+         "device": None, "gateway": None, "mtu": None, "namespace": None, **args}
+    nft = Nft(namespace=p["namespace"])
+    plug = BridgeInterfaceDriver(IPWrapper(p["namespace"]))
+    if p["state"] == "absent":
+        return module.handle_absent(p, plug, PortSecurity(nft), SecurityGroups(nft), False)
+    return module.handle_present(p, plug, PortSecurity(nft), False)

@@ -6,11 +6,12 @@ import pytest
 
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     IPWrapper,
+    NetError,
     bridge_name,
     tap_name,
 )
 from tests.helpers.ansible import run_module
-from tests.integration.network.conftest import in_ns, new_id
+from tests.integration.network.conftest import in_ns, network_direct, new_id, port_direct
 
 pytestmark = pytest.mark.network
 
@@ -84,26 +85,33 @@ def test_bad_input_fails_clearly_and_makes_nothing(netns):
     assert run_module("network", {"network_id": n1, "segmentation_id": 100,
                                   "namespace": host}).changed
 
-    def fails(module, args, words):
+    def fails(module, args, words, direct=False):
+        """Through Ansible, or (to save seconds) through the module's own handlers."""
         links = sorted(r["ifname"] for r in ip.list_links())
-        res = run_module(module, dict(args, namespace=host))
-        assert res.failed and words in res.msg, res.msg
+        args = dict(args, namespace=host)
+        if direct:
+            with pytest.raises(NetError, match=words):
+                (network_direct if module == "network" else port_direct)(args)
+        else:
+            res = run_module(module, args)
+            assert res.failed and words in res.msg, res.msg
         assert sorted(r["ifname"] for r in ip.list_links()) == links  # nothing half-made
 
     fails("network", {"network_id": n2, "segmentation_id": 100}, "VNI 100 is already in use")
     fails("network", {"network_id": n2, "type": "flat", "physical_interface": "nope0"},
           "physical interface nope0 does not exist")
-    fails("network", {"network_id": n2, "segmentation_id": 0}, "out of range")
+    fails("network", {"network_id": n2, "segmentation_id": 0}, "out of range", direct=True)
     fails("network", {"network_id": n2, "type": "vlan", "segmentation_id": 100,
-                      "physical_interface": "phys0"}, "VLAN")
+                      "physical_interface": "phys0"}, "VLAN", direct=True)
     fails("network", {"network_id": n2, "local_ip": "192.0.2.77", "segmentation_id": 7},
-          "not an address of this host")
+          "not an address of this host", direct=True)
     port = {"port_id": new_id(), "network_id": n1, "fixed_ips": ["10.83.0.4/24"]}
     fails("port", dict(port, mac_address="fa:16:3e:zz:00:01"), "not a MAC")
     fails("port", dict(port, mac_address="fa:16:3e:00:00:01", fixed_ips=["10.83.0.400/24"]),
-          "not a CIDR")
+          "not a CIDR", direct=True)
     fails("port", dict(port, mac_address="fa:16:3e:00:00:01", network_id=n2), "has no bridge")
-    fails("port", dict(port, mac_address="fa:16:3e:00:00:01", kind="namespace"), "needs netns")
+    fails("port", dict(port, mac_address="fa:16:3e:00:00:01", kind="namespace"), "needs netns",
+          direct=True)
     assert in_ns(host, "nft", "list", "ruleset").stdout.strip() == ""
     assert run_module("network", {"network_id": n1, "state": "absent", "namespace": host}).changed
 
