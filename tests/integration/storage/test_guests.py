@@ -16,6 +16,7 @@ import pytest
 
 from tests.helpers.ansible import run_module
 from tests.helpers.guest_console import GuestConsole
+from tests.integration.storage.test_export import process_gone
 
 # Defining a domain on a busy libvirtd can take minutes; the two guests are made once.
 pytestmark = [pytest.mark.block_storage, pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -214,7 +215,7 @@ def test_remote_attach_over_nbd(consoles, volume_dir, storage_ns, tmp_path):
         # detach, then unexport: the daemon is gone and the port closed
         detach(g1, vid)
         gone = run_module("volume_export", {**exp, "state": "absent"})
-        assert gone.changed and not os.path.exists(f"/proc/{made['export']['pid']}")
+        assert gone.changed and process_gone(made["export"]["pid"])
         assert not run_module("volume_export", {**exp, "state": "absent"}).changed
         assert nbd_info(made["export"]["uri"]).returncode != 0
     finally:
