@@ -17,6 +17,7 @@ import secrets
 import shutil
 import subprocess
 import threading
+import time
 import uuid as uuidlib
 from pathlib import Path
 
@@ -246,6 +247,28 @@ def test_live_resize_within_maximums(env):
     finally:
         conn.close()
     assert not run_module("instance", args).changed
+
+
+RESIZED = dict(vcpus=2, max_vcpus=2, memory_mb=160, max_memory_mb=192)
+
+
+def test_volume_hotplug_and_volumes_left_alone_when_not_managed(env):
+    vol = env.base / "vol1.raw"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(vol), "8M"], check=True)
+    volume = {"path": str(vol), "target": "vdd", "serial": "vol-1"}
+    res = run_module("instance", env.args(volumes=[volume], **RESIZED))
+    assert res.changed and res["resize"] == "live" and "attach vdd" in res["steps"], res
+    assert "<serial>vol-1</serial>" in live_xml(env.name)  # on the running guest
+    # a run that does not manage volumes keeps what the block-storage side attached
+    assert not run_module("instance", env.args(**RESIZED)).changed
+    res = run_module("instance", env.args(volumes=[], **RESIZED))
+    assert res.changed and "detach vdd" in res["steps"], res
+    assert "vol-1" not in live_xml(env.name, libvirt.VIR_DOMAIN_XML_INACTIVE)
+    deadline = time.monotonic() + 30
+    while "vol-1" in live_xml(env.name) and time.monotonic() < deadline:
+        time.sleep(0.5)  # the guest acknowledges the unplug
+    assert "vol-1" not in live_xml(env.name)
+    assert not run_module("instance", env.args(volumes=[], **RESIZED)).changed
 
 
 def test_instance_info_and_hypervisor_info(env):
