@@ -34,9 +34,8 @@ options:
     type: str
     required: true
   name:
-    description: The libvirt domain name.
+    description: The libvirt domain name; C(instance-<uuid>) when not given.
     type: str
-    default: instance-<uuid>
   display_name:
     description: The instance's display name (also the default guest hostname).
     type: str
