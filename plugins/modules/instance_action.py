@@ -149,7 +149,7 @@ action:
   type: str
   returned: always
 instance:
-  description: The instance after the action (before it, in check mode or when nothing changed).
+  description: The instance after the action (in check mode, as it would be after it).
   type: dict
   returned: always
   contains:
@@ -308,7 +308,7 @@ def main() -> None:
     out = {
         "changed": result.changed,
         "action": params["action"],
-        "instance": result.after if result.changed and not module.check_mode else (result.before or result.after),
+        "instance": result.after if result.changed else (result.before or result.after),
         "details": details,
     }
     if params["action"] == "console_log":

@@ -208,7 +208,8 @@ def test_rebuild_keeps_identity(env):
     g = env["guest"]
     macs_before = [i.mac for i in g.interfaces]
     check = act(g.uuid, "rebuild", check=True, image_id=env["other"])
-    assert check.changed and check["instance"]["image_id"] == env["image"]
+    assert check.changed and check["instance"]["image_id"] == env["other"]
+    assert f"uuid='{env['image']}'" in dom_state(g.name)[2].replace('"', "'")  # not yet
     res = act(
         g.uuid,
         "rebuild",
@@ -263,3 +264,23 @@ def test_snapshot_stopped_then_boot_from_snapshots(env):
         markers = list(pool.map(boot_and_wait, guests))
     for guest, seen in zip(guests, markers, strict=True):
         assert f"uuid={guest.uuid}" in seen and "ready" in seen
+
+
+def test_acts_on_a_guest_made_by_the_instance_module(env):
+    """The instance module's layout and XML are what the actions expect."""
+    uuid = str(uuidlib.uuid4())
+    env["made"]["uuids"].append(uuid)
+    made = run_module("instance", {
+        "uuid": uuid, "image_id": env["image"], "display_name": "act-interop",
+        "hostname": "act-interop", "memory_mb": 128, "root_gb": 1, "state": "stopped",
+        "uri": URI,
+    })
+    assert not made.failed, made.msg
+    snap = f"snap-interop-{uuidlib.uuid4().hex[:8]}"
+    env["made"]["images"].append(snap)
+    res = act(uuid, "snapshot", image_id=snap)
+    assert res.changed and not res.failed, res.msg
+    assert res["details"]["virtual_size"] == 1 << 30
+    check = act(uuid, "rescue", check=True)
+    assert check.changed and check["instance"]["disks"]["vdb"] == str(InstancePaths.for_uuid(uuid).disk)
+    assert not (InstancePaths.for_uuid(uuid).directory / "unrescue.xml").exists()
