@@ -104,7 +104,9 @@ class RemoteFiles:
             stream.sendAll(lambda _st, n, fh: fh.read(min(n, CHUNK)), f)
         stream.finish()
 
-    def create_overlay(self, remote: str | Path, backing: str, backing_format: str, capacity: int) -> None:
+    def create_overlay(
+        self, remote: str | Path, backing: str, backing_format: str, capacity: int, fmt: str = "qcow2"
+    ) -> None:
         """An empty qcow2 at ``remote`` on ``backing`` (none when '') for a live
         migration's mirror to fill."""
         remote = Path(remote)
@@ -117,7 +119,7 @@ class RemoteFiles:
         )
         pool.createXML(
             f"<volume><name>{remote.name}</name><capacity>{capacity}</capacity>"
-            "<target><format type='qcow2'/><permissions><mode>0644</mode></permissions></target>"
+            f"<target><format type='{fmt}'/><permissions><mode>0644</mode></permissions></target>"
             f"{backing_xml}</volume>",
             0,
         )
@@ -334,7 +336,9 @@ class Migration:
             details["base_images_copied"] = self._copy_bases(remote, bases, copied)
             for f in files:
                 if f in writable:
-                    remote.create_overlay(f["path"], f["backing"], f["backing_format"], f["size"])
+                    remote.create_overlay(
+                        f["path"], f["backing"], f["backing_format"], f["size"], f["disk"].format
+                    )
                 else:
                     remote.upload(f["path"], f["path"])
                 copied.append(f["path"])
