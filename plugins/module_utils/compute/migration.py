@@ -107,7 +107,7 @@ class RemoteFiles:
     def create_overlay(
         self, remote: str | Path, backing: str, backing_format: str, capacity: int, fmt: str = "qcow2"
     ) -> None:
-        """An empty qcow2 at ``remote`` on ``backing`` (none when '') for a live
+        """An empty ``fmt`` image at ``remote`` on ``backing`` (none when '') for a live
         migration's mirror to fill."""
         remote = Path(remote)
         pool = self._pool(str(remote.parent))
