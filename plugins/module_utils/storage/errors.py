@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import command
+
 
 class StorageError(Exception):
     """Base of every block-storage driver error; ``str()`` is a sentence for a person."""
 
 
-class CommandFailed(StorageError):
-    """An external tool exited non-zero."""
-
-    def __init__(self, argv: list[str], rc: int, stderr: str) -> None:
-        self.argv = list(argv)
-        self.rc = rc
-        self.stderr = stderr.strip()
-        super().__init__(f"{' '.join(self.argv)} failed with rc={rc}: {self.stderr}")
+class CommandFailed(command.CommandFailed, StorageError):
+    """An external tool exited non-zero (the shared ``common.command.CommandFailed``:
+    argv, rc, stderr, stdout), so callers may catch either."""
 
 
 class NotFound(StorageError):

@@ -3,33 +3,40 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Mapping
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import command
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import CommandFailed
 
 Runner = Callable[[list[str]], str]
 
 
-def make_runner(env: Mapping[str, str] | None = None, prefix: list[str] | None = None) -> Runner:
-    """A run(argv) -> stdout callable; raises CommandFailed on a non-zero exit.
+def make_command_runner(
+    env: Mapping[str, str] | None = None, prefix: list[str] | None = None
+) -> command.Runner:
+    """A run(argv, data=None) -> (rc, stdout, stderr) callable (``common.command.subprocess_run``
+    in the C locale, LVM's fd warnings off), for drivers that check rc themselves (QemuImg).
 
     ``env`` adds variables (e.g. LVM_SYSTEM_DIR); ``prefix`` is put before every argv
     (e.g. ``["ip", "netns", "exec", NS]`` to run the tool inside a namespace).
     """
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    full_env.setdefault("LVM_SUPPRESS_FD_WARNINGS", "1")
-    full_env.setdefault("LC_ALL", "C")
+    full_env = {"LVM_SUPPRESS_FD_WARNINGS": "1", **(env or {})}
+    pre = list(prefix or [])
+
+    def run(argv: list[str], data: str | None = None) -> tuple[int, str, str]:
+        return command.subprocess_run([*pre, *argv], data, full_env)
+
+    return run
+
+
+def make_runner(env: Mapping[str, str] | None = None, prefix: list[str] | None = None) -> Runner:
+    """A run(argv) -> stdout callable over ``make_command_runner(env)``; raises storage's
+    CommandFailed (argv with the prefix) on a non-zero exit."""
+    raw = make_command_runner(env)
+    pre = list(prefix or [])
 
     def run(argv: list[str]) -> str:
-        argv = [*(prefix or []), *argv]
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, env=full_env, stdin=subprocess.DEVNULL
-        )
-        if proc.returncode != 0:
-            raise CommandFailed(argv, proc.returncode, proc.stderr)
-        return proc.stdout
+        return command.check_output(raw, [*pre, *argv], error=CommandFailed)
 
     return run
 
