@@ -125,12 +125,16 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import ComputeError
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
+    CommandFailed,
+    ComputeError,
+    InvalidInput,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_cache import (
     Hashes,
     ImageCache,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu_img import QemuImg
 
 
 def _show(facts) -> str:
@@ -141,7 +145,7 @@ def run(module: AnsibleModule) -> dict:
     p = module.params
     cache = ImageCache(
         p["images_dir"], p["instances_dir"],
-        QemuImg(run=lambda argv: module.run_command(list(argv))), timeout=p["timeout"],
+        QemuImg(run=lambda argv: module.run_command(list(argv)), error=CommandFailed, invalid=InvalidInput), timeout=p["timeout"],
     )
     check = module.check_mode
     if p["state"] == "pruned":

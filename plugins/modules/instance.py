@@ -272,7 +272,9 @@ resize:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
+    CommandFailed,
     ComputeError,
     InvalidInput,
 )
@@ -291,7 +293,6 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driv
     LibvirtDriver,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.paths import InstancePaths
-from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu_img import QemuImg
 
 STATE_OPTS = ("running", "stopped", "paused", "suspended", "absent")
 
@@ -414,7 +415,7 @@ def run(module: AnsibleModule) -> dict:
     state = p["state"]
     spec = InstanceSpec.from_params(p)
     paths = InstancePaths.for_uuid(spec.uuid, p["instances_dir"])
-    qemu_img = QemuImg(run=lambda argv: module.run_command(list(argv)))
+    qemu_img = QemuImg(run=lambda argv: module.run_command(list(argv)), error=CommandFailed, invalid=InvalidInput)
     files = InstanceFiles(spec, paths, p["images_dir"], qemu_img)
     drv = LibvirtDriver(p["uri"])
     check = module.check_mode

@@ -8,7 +8,8 @@ AnsiballZ and tests drive them without Ansible:
   ``to_element()`` / ``from_element()``; "changed" is decided by comparing them.
 - :mod:`.libvirt_driver`: ``LibvirtDriver``, every call into libvirt (define, start,
   stop, pause, managed save, resize, hotplug, undefine, host facts).
-- :mod:`.qemu_img`: ``QemuImg(run)``, the ``qemu-img`` runner (``--output=json``).
+- ``common.qemu_img.QemuImg(run, error=CommandFailed, invalid=InvalidInput)``: the
+  ``qemu-img`` runner shared with block storage (``--output=json``).
 - :mod:`.paths`: host paths of instances and cached images (Nova's layout).
 - :mod:`.host`: which virt type to use (``kvm``/``qemu``) and host capacity.
 - :mod:`.image_cache`: base images on a compute host (fetch, verify, convert, users).

@@ -34,10 +34,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
+
 from .domain import Disk, Guest
-from .errors import ComputeError, Conflict, ImageNotFound, InvalidInput, LibvirtError, NotFound
+from .errors import (
+    CommandFailed,
+    ComputeError,
+    Conflict,
+    ImageNotFound,
+    InvalidInput,
+    LibvirtError,
+    NotFound,
+)
 from .paths import IMAGES_DIR, INSTANCES_DIR, InstancePaths, domain_name, image_path, safe_id
-from .qemu_img import QemuImg
 
 try:
     import libvirt
@@ -96,7 +105,7 @@ class InstanceActions:
         self.name = domain_name(uuid)
         self.paths = InstancePaths.for_uuid(uuid, instances_dir)
         self.images_dir = Path(images_dir)
-        self.qemu_img = qemu_img or QemuImg()
+        self.qemu_img = qemu_img or QemuImg(error=CommandFailed, invalid=InvalidInput)
         self._config_drive = config_drive
         self._sleep = sleep
         self._clock = clock

@@ -24,9 +24,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import command
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import FORMATS, QemuImg
+
 from .errors import ChecksumMismatch, CommandFailed, ComputeError, Conflict, InvalidInput, NotFound
 from .paths import IMAGES_DIR, INSTANCES_DIR, image_path
-from .qemu_img import FORMATS, QemuImg
 
 HASH_ALGOS = ("md5", "sha1", "sha256", "sha512")
 CHUNK = 1024 * 1024
@@ -79,7 +81,7 @@ class ImageCache:
     ):
         self.images_dir = Path(images_dir)
         self.instances_dir = Path(instances_dir)
-        self.qemu_img = qemu_img or QemuImg()
+        self.qemu_img = qemu_img or QemuImg(error=CommandFailed, invalid=InvalidInput)
         self.timeout = timeout
 
     # reads --------------------------------------------------------------------
@@ -131,7 +133,7 @@ class ImageCache:
                     continue
                 try:
                     backing = self.qemu_img.backing_file(f)
-                except (CommandFailed, ValueError):
+                except (command.CommandFailed, ValueError):  # any QemuImg's error type
                     continue
                 if backing and os.path.realpath(backing) == target:
                     found.append(str(f))

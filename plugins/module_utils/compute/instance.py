@@ -15,12 +15,13 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
+
 from .config_drive import ConfigDrive, drive_files
 from .config_drive import meta_data as build_meta_data
 from .domain import Console, Disk, Guest, InstanceMetadata, Interface, Serial
 from .errors import Conflict, ImageNotFound, InvalidInput
 from .paths import InstancePaths, domain_name, image_path, safe_id
-from .qemu_img import QemuImg
 
 GIB = 1024**3
 MIB = 1024**2

@@ -7,7 +7,9 @@ maps a type name to ``lvm`` or ``file``; ``backend`` names one directly.
 
 from __future__ import annotations
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
+    CommandFailed,
     InvalidRequest,
     StorageError,
 )
@@ -21,8 +23,8 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.nbd import (
     DEFAULT_STATE_DIR,
     NBDExporter,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import (
+    make_command_runner,
     make_runner,
     resolve_activation,
 )
@@ -67,7 +69,7 @@ def open_backend(params: dict) -> LVMBackend | FileBackend:
     kind = backend_kind(params)
     env = {"LVM_SYSTEM_DIR": params["lvm_system_dir"]} if params.get("lvm_system_dir") else {}
     run = make_runner(env)
-    qemu_img = QemuImg(run)
+    qemu_img = QemuImg(make_command_runner(env), error=CommandFailed, invalid=InvalidRequest)
     if kind == "lvm":
         activation = resolve_activation(params.get("lvm_activation") or "auto", run)
         return LVMBackend(LVM(run, activation), qemu_img, params.get("vg") or DEFAULT_VG)

@@ -12,6 +12,10 @@ import contextlib
 import json
 import os
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import (
+    FORMATS,
+    QemuImg,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     InvalidRequest,
     NotFound,
@@ -24,10 +28,6 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import
     check_deletable,
     check_no_shrink,
     volume_name,
-)
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.qemu_img import (
-    FORMATS,
-    QemuImg,
 )
 
 DEFAULT_DIRECTORY = "/var/lib/stratus/volumes"
@@ -81,7 +81,7 @@ class FileBackend:
     def _size(self, path: str, fmt: str) -> int:
         if fmt == "raw":
             return os.stat(path).st_size
-        return int(self.qemu_img.info(path, fmt)["virtual-size"])
+        return self.qemu_img.virtual_size(path, fmt)
 
     def _snapshot_metas(self) -> dict[str, dict]:
         out = {}
@@ -173,7 +173,7 @@ class FileBackend:
             )
         try:
             if source.kind == "empty":
-                self.qemu_img.create(path, fmt, size)
+                self.qemu_img.create(path, size, fmt, preallocation="off" if fmt == "raw" else "")
             else:
                 src_path, src_fmt, src_size = self._source(source)
                 if size < src_size:
@@ -181,9 +181,9 @@ class FileBackend:
                         f"size {size} bytes is smaller than the {source.kind} {source.ref!r} "
                         f"({src_size} bytes); ask for at least its size"
                     )
-                self.qemu_img.convert(src_path, path, src_fmt=src_fmt, dst_fmt=fmt)
+                self.qemu_img.convert(src_path, path, fmt, src_fmt)
                 if size > src_size:
-                    self.qemu_img.resize(path, fmt, size)
+                    self.qemu_img.resize(path, size, fmt)
             self._write_meta(name, {"format": fmt, "multiattach": multiattach})
         except BaseException:
             self._remove(name)
@@ -214,7 +214,7 @@ class FileBackend:
         volume = self._existing(volume_id)
         check_no_shrink(volume, size)
         if size > volume.size:
-            self.qemu_img.resize(volume.path, volume.format, size)
+            self.qemu_img.resize(volume.path, size, volume.format)
         return self._existing(volume_id)
 
     def set_multiattach(self, volume_id: str, flag: bool) -> Volume:
@@ -234,8 +234,7 @@ class FileBackend:
         name = snapshot_file_name(snapshot_id)
         try:
             self.qemu_img.convert(
-                volume.path, self._path(name), src_fmt=volume.format, dst_fmt=volume.format,
-                force_share=force,
+                volume.path, self._path(name), volume.format, volume.format, force_share=force,
             )
             self._write_meta(name, {"volume_id": volume_id, "format": volume.format})
         except BaseException:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     CommandFailed,
     InvalidRequest,
@@ -27,7 +28,6 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import
     check_no_shrink,
     volume_name,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import Runner
 
 MULTIATTACH_TAG = "stratus.multiattach"
@@ -260,8 +260,7 @@ class LVMBackend:
         if src_path:
             try:
                 self.qemu_img.convert(
-                    src_path, f"/dev/{self.vg_name}/{name}", src_fmt=src_fmt, dst_fmt="raw",
-                    existing=True,
+                    src_path, f"/dev/{self.vg_name}/{name}", "raw", src_fmt, existing=True,
                 )
             except Exception:
                 self.lvm.lvremove(self.vg_name, name)

@@ -15,6 +15,7 @@ import time
 import uuid as uuidlib
 from pathlib import Path
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.config_drive import (
     ConfigDrive,
     meta_data,
@@ -35,7 +36,6 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.paths import
     InstancePaths,
     domain_name,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu_img import QemuImg
 
 
 def cache_image(src: str | Path, prefix: str = "test-img") -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.domain import Disk, Interface
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
     ChecksumMismatch,
@@ -34,7 +35,6 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driv
     LibvirtDriver,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.paths import InstancePaths
-from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu_img import QemuImg
 
 UUID = "0d4a1c52-8b1e-4c3a-9f7e-5a2b1c0d9e8f"
 
@@ -66,10 +66,10 @@ def test_qemu_img_argv():
 
 def test_qemu_img_failure_is_typed():
     with pytest.raises(CommandFailed) as exc:
-        QemuImg(Recorder(rc=1)).info("/nope")
+        QemuImg(Recorder(rc=1), error=CommandFailed, invalid=InvalidInput).info("/nope")
     assert exc.value.rc == 1 and exc.value.argv[0] == "qemu-img" and "boom" in str(exc.value)
     with pytest.raises(InvalidInput):
-        QemuImg(Recorder()).create("/x", 1, "vmdk")
+        QemuImg(Recorder(), error=CommandFailed, invalid=InvalidInput).create("/x", 1, "vmdk")
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,13 @@ class FakeRun:
                 return out if isinstance(out, str) else json.dumps(out)
         return ""
 
+    def raw(self, argv: list[str]) -> tuple[int, str, str]:
+        """The same answers as run(argv, data=None) -> (rc, stdout, stderr), for QemuImg."""
+        try:
+            return 0, self(argv), ""
+        except CommandFailed as exc:
+            return exc.rc, exc.stdout, exc.stderr
+
     def commands(self, tool: str) -> list[list[str]]:
         return [c for c in self.calls if c[0] == tool]
 

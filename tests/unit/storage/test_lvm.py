@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     CommandFailed,
     InUse,
@@ -14,7 +15,6 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors impor
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.lvm import LVM, LVMBackend
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import GiB, Source
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import (
     resolve_activation,
 )
@@ -31,7 +31,7 @@ def lvs(*rows):
 
 
 def backend(run, activation=True):
-    return LVMBackend(LVM(run, activation), QemuImg(run), "vg0")
+    return LVMBackend(LVM(run, activation), QemuImg(run.raw, error=CommandFailed, invalid=InvalidRequest), "vg0")
 
 
 @pytest.fixture
