@@ -1,11 +1,17 @@
-"""The one qemu-img runner at the argv level: the block-storage options and typed errors."""
+"""The one qemu-img runner at the argv level: compute's and block storage's options, typed errors."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common.command import CommandFailed
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
+    CommandFailed as ComputeCommandFailed,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import InvalidInput
 from ansible_collections.stratus.cloud.plugins.module_utils.storage import errors as storage_errors
 
 
@@ -17,6 +23,29 @@ class Recorder:
     def __call__(self, argv):
         self.calls.append(list(argv))
         return self.rc, self.out, "boom" if self.rc else ""
+
+
+def test_compute_argv():
+    rec = Recorder(out=json.dumps({"virtual-size": 5, "format": "qcow2"}))
+    q = QemuImg(rec)
+    q.create_overlay("/i/disk", "/b/img", "raw", 2 * 1024**3)
+    q.create("/i/disk.swap", 1024, "qcow2")
+    q.convert("/a", "/b", "raw", src_format="qcow2")
+    assert q.virtual_size("/i/disk") == 5
+    assert rec.calls == [
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", "/b/img", "-F", "raw", "/i/disk", str(2 * 1024**3)],
+        ["qemu-img", "create", "-q", "-f", "qcow2", "/i/disk.swap", "1024"],
+        ["qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw", "/a", "/b"],
+        ["qemu-img", "info", "--output=json", "-U", "/i/disk"],
+    ]
+
+
+def test_compute_errors_are_typed():
+    with pytest.raises(ComputeCommandFailed) as exc:
+        QemuImg(Recorder(rc=1), error=ComputeCommandFailed, invalid=InvalidInput).info("/nope")
+    assert exc.value.rc == 1 and exc.value.argv[0] == "qemu-img" and "boom" in str(exc.value)
+    with pytest.raises(InvalidInput):
+        QemuImg(Recorder(), error=ComputeCommandFailed, invalid=InvalidInput).create("/x", 1, "vmdk")
 
 
 def test_storage_options_argv():

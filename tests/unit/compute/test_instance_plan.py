@@ -4,7 +4,6 @@ virt type, and the image cache on real files with the real qemu-img."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img impo
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.domain import Disk, Interface
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
     ChecksumMismatch,
-    CommandFailed,
     Conflict,
     InvalidInput,
     NotFound,
@@ -37,39 +35,6 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driv
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.paths import InstancePaths
 
 UUID = "0d4a1c52-8b1e-4c3a-9f7e-5a2b1c0d9e8f"
-
-
-class Recorder:
-    def __init__(self, out: str = "{}", rc: int = 0):
-        self.calls: list[list[str]] = []
-        self.out, self.rc = out, rc
-
-    def __call__(self, argv):
-        self.calls.append(list(argv))
-        return self.rc, self.out, "boom" if self.rc else ""
-
-
-def test_qemu_img_argv():
-    rec = Recorder(json.dumps({"virtual-size": 5, "format": "qcow2"}))
-    q = QemuImg(rec)
-    q.create_overlay("/i/disk", "/b/img", "raw", 2 * 1024**3)
-    q.create("/i/disk.swap", 1024, "qcow2")
-    q.convert("/a", "/b", "raw", src_format="qcow2")
-    assert q.virtual_size("/i/disk") == 5
-    assert rec.calls == [
-        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", "/b/img", "-F", "raw", "/i/disk", str(2 * 1024**3)],
-        ["qemu-img", "create", "-q", "-f", "qcow2", "/i/disk.swap", "1024"],
-        ["qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw", "/a", "/b"],
-        ["qemu-img", "info", "--output=json", "-U", "/i/disk"],
-    ]
-
-
-def test_qemu_img_failure_is_typed():
-    with pytest.raises(CommandFailed) as exc:
-        QemuImg(Recorder(rc=1), error=CommandFailed, invalid=InvalidInput).info("/nope")
-    assert exc.value.rc == 1 and exc.value.argv[0] == "qemu-img" and "boom" in str(exc.value)
-    with pytest.raises(InvalidInput):
-        QemuImg(Recorder(), error=CommandFailed, invalid=InvalidInput).create("/x", 1, "vmdk")
 
 
 @pytest.mark.parametrize(
