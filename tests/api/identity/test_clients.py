@@ -171,3 +171,24 @@ def test_sdk_identity_resources(controller):
     conn.identity.delete_domain(domain)
     assert conn.identity.find_project(project.id) is None
     assert conn.identity.find_user(user.id) is None
+
+
+def test_sdk_service_and_endpoint_updates_patch_only_what_is_given(controller):
+    conn = controller.conn()
+    sfx = uuid.uuid4().hex[:8]
+    svc = conn.identity.create_service(type=f"t-{sfx}", name=f"svc-{sfx}", description="first")
+    twin = conn.identity.create_service(type=f"t2-{sfx}", name=f"twin-{sfx}")
+    try:
+        # services may share a name (as in keystone); untouched fields stay
+        twin = conn.identity.update_service(twin, name=f"svc-{sfx}")
+        assert twin.name == f"svc-{sfx}"
+        svc = conn.identity.update_service(svc, description="second")
+        assert (svc.name, svc.type, svc.description) == (f"svc-{sfx}", f"t-{sfx}", "second")
+        ep = conn.identity.create_endpoint(service_id=svc.id, interface="public",
+                                           url="http://127.0.0.1:1/a", region_id="RegionOne")
+        ep = conn.identity.update_endpoint(ep, url="http://127.0.0.1:1/b")
+        assert (ep.url, ep.interface, ep.service_id) == ("http://127.0.0.1:1/b", "public", svc.id)
+        conn.identity.delete_endpoint(ep)
+    finally:
+        conn.identity.delete_service(svc)
+        conn.identity.delete_service(twin)

@@ -28,12 +28,6 @@ def get_or_404(db: Session, model, id_: str, what: str):
     return obj
 
 
-def set_fields(obj, values: dict, allowed: tuple[str, ...]) -> None:
-    for k in allowed:
-        if k in values:
-            setattr(obj, k, values[k] if values[k] is not None or k not in ("description",) else "")
-
-
 def qbool(value: str | None) -> bool | None:
     if value is None:
         return None
@@ -64,12 +58,13 @@ def apply_patch(
     what: str,
     unique_within: tuple[str, ...] = (),
     nullable: tuple[str, ...] = (),
+    unique_name: bool = True,
 ) -> None:
     """PATCH semantics: set each of ``fields`` present in ``values`` (a null leaves the
     field alone unless it is ``nullable``); a new name must stay unique among the rows
-    sharing the ``unique_within`` columns."""
+    sharing the ``unique_within`` columns, unless ``unique_name`` is off (services)."""
     name = values.get("name")
-    if name and name != obj.name:
+    if unique_name and name and name != obj.name:
         scope = {c: getattr(obj, c) for c in unique_within}
         ensure_unique_name(db, type(obj), name, what, "update", **scope)
     for k in fields:

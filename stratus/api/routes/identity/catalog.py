@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import BadRequest, Conflict
-from stratus.api.routes.identity._util import get_or_404, list_links, self_link
+from stratus.api.routes.identity._util import apply_patch, get_or_404, list_links, self_link
 from stratus.db.models.identity import Endpoint, Region, Service
 from stratus.db.types import new_id
 from stratus.identity.schemas import (
@@ -205,9 +205,9 @@ def update_service(
 ):
     policy.enforce("identity:update_service", {})
     s = get_or_404(db, Service, service_id, "service")
-    for k, v in body.service.model_dump(exclude_unset=True).items():
-        if k in ("type", "name", "description", "enabled") and v is not None:
-            setattr(s, k, v)
+    # Keystone lets services share a name.
+    apply_patch(db, s, body.service.model_dump(exclude_unset=True),
+                ("type", "name", "description", "enabled"), what="service", unique_name=False)
     return {"service": service_view(request, s)}
 
 
@@ -291,9 +291,7 @@ def update_endpoint(
         if db.get(Region, region) is None:
             raise BadRequest(f"Could not find region: {region}.")
         e.region_id = region
-    for k in ("service_id", "interface", "url", "enabled"):
-        if v.get(k) is not None:
-            setattr(e, k, v[k])
+    apply_patch(db, e, v, ("service_id", "interface", "url", "enabled"), what="endpoint")
     return {"endpoint": endpoint_view(request, e)}
 
 
