@@ -337,14 +337,7 @@ def handle_create(drv, spec, files, wanted, state, timeout, check):
     if check:
         return steps
     files.create()
-    try:
-        drv.define(wanted)
-        drv.set_power_state(spec.name, state, shutdown_timeout=timeout)
-    except Exception:
-        drv.destroy(spec.name)
-        drv.undefine(spec.name)
-        files.remove()
-        raise
+    drv.spawn(wanted, state=state, shutdown_timeout=timeout, cleanup=files.remove)
     return steps
 
 

@@ -198,13 +198,21 @@ class LibvirtDriver:
         flags = libvirt.VIR_DOMAIN_START_PAUSED if paused else 0
         self._call("start", name, dom.createWithFlags, flags)
 
-    def spawn(self, guest: Guest, *, cleanup: Callable[[], None] | None = None) -> None:
-        """Define and start ``guest``. Contract: a failed spawn cleans up — the domain is
-        destroyed and undefined (and ``cleanup()`` is called, e.g. to remove the
-        instance's files) before the error is raised."""
+    def spawn(
+        self,
+        guest: Guest,
+        *,
+        state: str = "running",
+        shutdown_timeout: float = 60.0,
+        cleanup: Callable[[], None] | None = None,
+    ) -> None:
+        """Define ``guest`` and bring it to ``state`` (one of ``POWER_STATES``; running by
+        default). Contract: a failed spawn cleans up — the domain is destroyed and
+        undefined (and ``cleanup()`` is called, e.g. to remove the instance's files)
+        before the error is raised."""
         try:
             self.define(guest)
-            self.start(guest.name)
+            self.set_power_state(guest.name, state, shutdown_timeout=shutdown_timeout)
         except Exception:
             self.destroy(guest.name)
             self.undefine(guest.name)
