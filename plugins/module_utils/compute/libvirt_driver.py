@@ -345,16 +345,56 @@ class LibvirtDriver:
         """Hot-plug a disk or NIC (and add it to the config)."""
         self._device_op("attach", name, device, live)
 
-    def detach(self, name: str, device: Disk | Interface, *, live: bool) -> None:
+    def detach(
+        self,
+        name: str,
+        device: Disk | Interface,
+        *,
+        live: bool,
+        attempts: int = 6,
+        attempt_timeout: float = 8.0,
+    ) -> None:
         """Unplug a disk or NIC (and drop it from the config). On a running guest the
-        unplug finishes when the guest lets go of the device."""
+        unplug finishes when the guest lets go of the device; a guest may miss the request
+        (Linux cancels a PCIe unplug when a second attention-button event comes within
+        5 s, and a guest still booting ignores it), so, like Nova's detach with retry,
+        the live unplug is sent again until the device is gone. Raises ``LibvirtError``
+        when the guest still holds it after ``attempts`` × ``attempt_timeout`` seconds."""
         self._device_op("detach", name, device, live)
+        if not live or self.power_state(name) != "running":
+            return
+        for _ in range(attempts):
+            deadline = time.monotonic() + attempt_timeout
+            while time.monotonic() < deadline:
+                if not self._live_has(name, device):
+                    return
+                self._sleep(0.2)
+            if not self._live_has(name, device):
+                return
+            with contextlib.suppress(LibvirtError):  # "not found": gone in between
+                self._device_op("detach", name, device, live=True, config=False)
+        raise LibvirtError(
+            "detach", name,
+            f"the guest did not release {_device_label(device)} after {attempts} requests "
+            f"({attempts * attempt_timeout:.0f}s); its OS must accept the hot-unplug — "
+            "retry, or stop the guest and run again",
+        )
 
-    def _device_op(self, op: str, name: str, device: Disk | Interface, live: bool) -> None:
+    def _live_has(self, name: str, device: Disk | Interface) -> bool:
+        guest = self.get_guest(name, inactive=False)
+        if guest is None:
+            return False
+        if isinstance(device, Disk):
+            return any(d.target == device.target for d in guest.disks)
+        return any(i.mac == device.mac for i in guest.interfaces)
+
+    def _device_op(
+        self, op: str, name: str, device: Disk | Interface, live: bool, *, config: bool = True
+    ) -> None:
         import xml.etree.ElementTree as ET
 
         dom = self._domain(name)
-        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG if config else 0
         if live:
             flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
         xml = ET.tostring(device.to_element(), encoding="unicode")
@@ -366,3 +406,7 @@ class LibvirtDriver:
         dom = self._domain(name)
         flags = libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES
         self._call("blockResize", name, dom.blockResize, target, size_bytes, flags)
+
+
+def _device_label(device: Disk | Interface) -> str:
+    return f"disk {device.target}" if isinstance(device, Disk) else f"NIC {device.mac}"
