@@ -1,10 +1,9 @@
 """The one result of a driver's ``ensure_present`` / ``ensure_absent``.
 
 Every area's driver returns an ``Outcome``; a module reports it with
-:func:`exit_with` (``changed``, the resource's facts, and a ``diff`` only when the
-user asked for one, through Ansible's public ``module._diff`` replacement
-``module.params`` cannot give: ``AnsibleModule`` exposes it as ``_diff``, so this is
-the one place that reads it).
+:func:`exit_with`. The diff policy is one for all modules: the result always carries
+``diff`` (before/after facts) and Ansible's own display shows it only under
+``--diff``, so no module reads the private ``module._diff``.
 """
 
 from __future__ import annotations
@@ -35,9 +34,7 @@ class Outcome:
 
 
 def exit_with(module, outcome: Outcome, **facts: Any) -> None:
-    """``module.exit_json`` with the outcome: ``changed``, ``actions``, ``diff`` when
-    Ansible runs with ``--diff``, and ``facts`` (the module's RETURN keys)."""
-    result: dict[str, Any] = {"changed": outcome.changed, "actions": list(outcome.actions), **facts}
-    if getattr(module, "_diff", False):
-        result["diff"] = outcome.diff()
-    module.exit_json(**result)
+    """``module.exit_json`` with the outcome: ``changed``, ``actions``, ``diff`` and
+    ``facts`` (the module's RETURN keys)."""
+    module.exit_json(changed=outcome.changed, actions=list(outcome.actions),
+                     diff=outcome.diff(), **facts)
