@@ -43,3 +43,26 @@ def guest_image():
     from build_guest_image import build
 
     return build()
+
+
+# A test under tests/<kind>/<area>/ carries its area's service marker, so that
+# ``pytest -m compute`` runs compute's unit tests as well as its integration tests.
+AREA_MARKERS = {
+    "compute": "compute",
+    "storage": "block_storage",
+    "network": "network",
+    "identity": "identity",
+    "orchestration": "orchestration",
+    "jobs": "orchestration",
+    "quotas": "api",
+    "common": None,
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
+        if len(parts) > 2:
+            marker = AREA_MARKERS.get(parts[1])
+            if marker and marker not in item.keywords:
+                item.add_marker(marker)
