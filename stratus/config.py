@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     # oslo.policy file (YAML/JSON) overriding the default rules; empty: defaults only.
     policy_file: str = ""
     bcrypt_rounds: int = Field(12, ge=4, le=31)
+    # Keystone's admin_project_name / admin_project_domain_name: the admin role on this
+    # project (or on the system) makes a cloud administrator; admin elsewhere is an
+    # administrator of that project only.
+    admin_project_name: str = "admin"
+    admin_project_domain_name: str = "Default"
     # How long revocation events are kept after the tokens they revoke expired.
     revocation_grace: int = 3600
     # Validated tokens are cached in the process for this many seconds (0: off). Any

@@ -56,6 +56,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.db = db or Database(settings.database_url, echo=settings.database_echo)
     app.state.fernet = FernetKeys(settings.fernet_key_repository)
     app.state.enforcer = make_enforcer(settings.policy_file or None)
+    from stratus.orchestration import resources
+
+    resources.load()
+    app.state.resource_types = resources.get_type
     install_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     for name in ROUTER_MODULES:

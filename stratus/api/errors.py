@@ -1,7 +1,8 @@
 """API errors and the one exception-handler layer that writes each service's fault.
 
-Routes and services raise :class:`ApiError` subclasses (``NotFound("Project x could not
-be found.")``); the handler installed by :func:`install_handlers` picks the fault format
+Services raise the neutral errors of :mod:`stratus.errors` (``NotFound("Project x could
+not be found.")``) and the planner's own (``QuotaExceeded`` → 413 overLimit,
+``NoValidHost`` → 400, ``TemplateError`` → 400); the handler installed by :func:`install_handlers` picks the fault format
 from the service the request path belongs to:
 
 - identity (Keystone): ``{"error": {"code": 404, "title": "Not Found", "message": …}}``
@@ -25,6 +26,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from stratus.errors import (  # noqa: F401 - the API's names for the neutral errors
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    NotImplementedYet,
+    OverLimit,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from stratus.hosts.placement import NoValidHost
+from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
+from stratus.quotas import QuotaExceeded
+
 log = logging.getLogger("stratus.api")
 
 # Path prefix of each service (the controller serves them all on one port).
@@ -36,68 +53,6 @@ SERVICE_PATHS: dict[str, str] = {
     "image": "/image/v2",
     "orchestration": "/orchestration/v1",
 }
-
-
-class ApiError(Exception):
-    """An error with an HTTP status. ``type`` names it for Neutron/Heat (defaults
-    from the class); ``headers`` are added to the response."""
-
-    status: int = 500
-    type: str | None = None
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        type: str | None = None,  # noqa: A002 - the wire name
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
-        if type is not None:
-            self.type = type
-        self.headers = headers or {}
-
-
-class BadRequest(ApiError):
-    status = 400
-
-
-class Unauthorized(ApiError):
-    status = 401
-
-
-class Forbidden(ApiError):
-    status = 403
-
-
-class NotFound(ApiError):
-    status = 404
-
-
-class MethodNotAllowed(ApiError):
-    status = 405
-
-
-class Conflict(ApiError):
-    status = 409
-
-
-class OverLimit(ApiError):
-    """Quota exceeded (Nova/Cinder ``overLimit`` 413, Neutron ``OverQuota`` 409)."""
-
-    status = 413
-
-
-class NotImplementedYet(ApiError):
-    status = 501
-
-
-class ServiceUnavailable(ApiError):
-    status = 503
 
 
 # Nova/Cinder fault names by status.
@@ -201,6 +156,23 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
         return error_response(request, exc.status, exc.message, exc.type, exc.headers)
+
+    @app.exception_handler(QuotaExceeded)
+    async def _quota(request: Request, exc: QuotaExceeded):
+        status = 409 if service_of(request.url.path) == "network" else 413
+        return error_response(request, status, str(exc), "OverQuota")
+
+    @app.exception_handler(NoValidHost)
+    async def _no_host(request: Request, exc: NoValidHost):
+        return error_response(request, 400, str(exc), "NoValidHost")
+
+    @app.exception_handler(TemplateError)
+    async def _template(request: Request, exc: TemplateError):
+        return error_response(request, 400, f"The template is not valid: {exc}", "StackValidationFailed")
+
+    @app.exception_handler(ResourceCheckFailed)
+    async def _check(request: Request, exc: ResourceCheckFailed):
+        return error_response(request, exc.status, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

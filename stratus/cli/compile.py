@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-import yaml
-
+from stratus.jobs.runner import playbook_yaml
 from stratus.orchestration import compiler, planner
 from stratus.orchestration.errors import TemplateError
 from stratus.orchestration.template import Template
@@ -41,5 +40,5 @@ def run(args) -> int:
     except (TemplateError, OSError) as exc:
         print(f"stratus compile: {exc}", file=sys.stderr)
         return 1
-    yaml.safe_dump(playbook, sys.stdout, sort_keys=False, default_flow_style=False)
+    sys.stdout.write(playbook_yaml(playbook))
     return 0

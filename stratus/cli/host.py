@@ -80,7 +80,7 @@ def run_inventory(args) -> int:
 
 def run_refresh(args) -> int:
     from stratus.db.session import Database
-    from stratus.hosts.refresh import refresh
+    from stratus.jobs.host_refresh import refresh
 
     settings = settings_from(args)
     got = refresh(Database(settings.database_url), settings.state_dir)

@@ -89,11 +89,30 @@ def record_capacity(db: Session, name: str, info: dict[str, Any]) -> Host:
     return host
 
 
-def inventory(db: Session) -> dict[str, Any]:
-    """The registry as a YAML/JSON inventory (``all`` → hosts with vars, role groups)."""
+def resolve(db: Session, pattern: str) -> list[str]:
+    """Enabled host names that ``pattern`` names: host names or group names, several
+    joined by ':' or ','. Raises LookupError naming what matched nothing."""
+    names = [p.strip() for p in pattern.replace(",", ":").split(":") if p.strip()]
+    rows = list(db.scalars(select(Host).where(Host.enabled.is_(True)).order_by(Host.name)))
+    out: list[str] = []
+    for name in names:
+        hits = [h.name for h in rows if h.name == name or name in (h.groups or [])]
+        if not hits:
+            raise LookupError(f"no enabled host or group {name!r} in the host registry "
+                              "(run 'stratus host sync -i INVENTORY')")
+        out.extend(h for h in hits if h not in out)
+    return out
+
+
+def inventory(db: Session, only: Iterable[str] | None = None) -> dict[str, Any]:
+    """The registry as a YAML/JSON inventory (``all`` → hosts with vars, role groups);
+    with ``only``, just those hosts (what a job's plays name)."""
     hosts: dict[str, Any] = {}
     children: dict[str, dict[str, Any]] = {}
-    for row in db.scalars(select(Host).where(Host.enabled.is_(True)).order_by(Host.name)):
+    query = select(Host).where(Host.enabled.is_(True)).order_by(Host.name)
+    if only is not None:
+        query = query.where(Host.name.in_(list(only)))
+    for row in db.scalars(query):
         hv = dict(row.vars)
         hv.setdefault("ansible_python_interpreter", DEFAULT_INTERPRETER)
         hosts[row.name] = hv

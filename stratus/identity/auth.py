@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stratus.api.errors import BadRequest, Unauthorized
 from stratus.db.models.identity import ApplicationCredential, Project, User
+from stratus.errors import BadRequest, Unauthorized
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.passwords import check_password

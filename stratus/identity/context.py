@@ -24,13 +24,16 @@ class RequestContext:
     expires_at: datetime | None = None
     issued_at: datetime | None = None
     app_cred_id: str | None = None
+    is_admin_project: bool = False  # the project is the configured admin project
     token: str = field(default="", repr=False)
     request_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
-        """The cloud administrator: holds the ``admin`` role in the token's scope."""
-        return "admin" in self.roles
+        """The cloud administrator: the ``admin`` role on the system, or on the admin
+        project (Keystone's ``admin_project_name``). ``admin`` on any other project
+        administers that project only."""
+        return "admin" in self.roles and (self.system_scope == "all" or self.is_admin_project)
 
     @property
     def scope(self) -> str:
@@ -52,5 +55,5 @@ class RequestContext:
             "system_scope": self.system_scope,
             "roles": list(self.roles),
             "is_admin": self.is_admin,
-            "is_admin_project": self.is_admin,
+            "is_admin_project": self.is_admin_project,
         }

@@ -5,7 +5,10 @@ Every area registers its default rules with :func:`register_defaults` at import 
 (``register_defaults([RuleDefault("compute:servers:create", "rule:project_member")])``)
 and checks them through the API's ``enforce`` dependency. Base rules to build on:
 
-- ``admin_required``  — the ``admin`` role (the cloud administrator)
+- ``admin_required``  — the cloud administrator: ``admin`` on the system scope or on
+  the admin project (settings ``admin_project_name``/``admin_project_domain_name``);
+  ``admin`` on any other project is not (Keystone's ``is_admin_project``)
+- ``project_admin``   — ``admin`` on the target's project
 - ``project_member``  — ``member`` on the target's project (``%(project_id)s``)
 - ``project_reader``  — ``reader`` on the target's project
 - ``admin_or_member`` / ``admin_or_reader`` — either of the above or admin
@@ -27,7 +30,10 @@ from stratus.identity.context import RequestContext
 RuleDefault = policy.RuleDefault
 
 BASE_RULES: list[RuleDefault] = [
-    RuleDefault("admin_required", "role:admin", "the cloud administrator"),
+    RuleDefault("admin_required", "role:admin and (system_scope:all or is_admin_project:True)",
+                "the cloud administrator: admin on the system or on the admin project"),
+    RuleDefault("project_admin", "role:admin and project_id:%(project_id)s",
+                "an administrator of the target's project"),
     RuleDefault("service_role", "role:service", "a service user"),
     RuleDefault("owner", "user_id:%(user_id)s", "the user the target belongs to"),
     RuleDefault("project_member", "role:member and project_id:%(project_id)s"),

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, event, or_, select
 from sqlalchemy.orm import Session
 
-from stratus.api.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from stratus.config import Settings
 from stratus.db.models.identity import (
     ApplicationCredential,
@@ -36,6 +35,7 @@ from stratus.db.models.identity import (
     Service,
     User,
 )
+from stratus.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.fernet import FernetKeys, InvalidToken, KeyRepositoryError
@@ -246,6 +246,8 @@ class TokenProvider:
                 project_id=project.id,
                 project_name=project.name,
                 project_domain_id=project.domain_id,
+                is_admin_project=(project.name == self.settings.admin_project_name
+                                  and pdomain.name == self.settings.admin_project_domain_name),
             )
         elif data.scope_kind == "d":
             domain = db.get(Domain, data.scope_id)

@@ -32,8 +32,9 @@ class Parsed:
     task: str | None
     status: str | None
     message: str
-    result: dict[str, Any]
+    result: dict[str, Any]  # trimmed: what is stored for display
     ignored: bool = False
+    raw: dict[str, Any] | None = None  # the module's whole result: what ``realize`` sees
 
 
 def task_name(job_id: str | None, name: str) -> str:
@@ -65,6 +66,7 @@ def parse(ev: dict[str, Any]) -> Parsed | None:
         message=failure_message(res) if status in ("failed", "unreachable") else str(res.get("msg") or ""),
         result=clean_result(res),
         ignored=bool(data.get("ignore_errors")),
+        raw={k: v for k, v in res.items() if not k.startswith("_ansible")},
     )
 
 
@@ -78,6 +80,8 @@ def failure_message(res: dict[str, Any]) -> str:
 
 
 def clean_result(res: dict[str, Any]) -> dict[str, Any]:
+    """What is stored with an event for display: internal keys dropped, long values cut
+    (``realize`` gets the whole result from ``Parsed.raw``)."""
     out = {k: v for k, v in res.items() if not k.startswith(_INTERNAL)}
     if len(repr(out)) > MAX_DATA:
         out = {k: v for k, v in out.items() if len(repr(v)) < 400}

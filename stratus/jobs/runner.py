@@ -23,6 +23,48 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_MARK = "STRATUS_RUN"
+# In a stored playbook (JSON), ``{"__ansible_unsafe": value}`` marks data that Ansible
+# must never template: in main.yml every string of ``value`` (mapping keys too) is
+# written with YAML's ``!unsafe`` tag. Everything else is the compiler's own text.
+UNSAFE = "__ansible_unsafe"
+
+
+class _UnsafeText(str):
+    pass
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    _UnsafeText, lambda d, s: d.represent_scalar("!unsafe", str(s), style="'" if "\n" not in s else "|")
+)
+
+
+def _as_unsafe(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UnsafeText(value)
+    if isinstance(value, dict):
+        return {_as_unsafe(k): _as_unsafe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_unsafe(v) for v in value]
+    return value
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and UNSAFE in value:
+            return _as_unsafe(value[UNSAFE])
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+def playbook_yaml(playbook: list[dict[str, Any]]) -> str:
+    """main.yml for a stored playbook, user data tagged ``!unsafe``."""
+    return yaml.dump(_unwrap(playbook), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
 
 @dataclass
@@ -65,7 +107,7 @@ def run_playbook(
     private = Path(state_dir) / "runs" / run_id
     (private / "project").mkdir(parents=True, exist_ok=True)
     (private / "inventory").mkdir(exist_ok=True)
-    (private / "project" / "main.yml").write_text(yaml.safe_dump(playbook, sort_keys=False))
+    (private / "project" / "main.yml").write_text(playbook_yaml(playbook))
     (private / "inventory" / "hosts.json").write_text(json.dumps(inventory))
     try:
         r = ansible_runner.run(

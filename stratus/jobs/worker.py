@@ -16,7 +16,12 @@ Rules it keeps:
   attempts remain, else FAILED "controller restarted while the job ran".
 
 Events go to ``job_events`` as they arrive; the job's resources go BUILD → ACTIVE, or
-ERROR with the failing task's message.
+ERROR with the failing task's message. A job never stays RUNNING because recording
+went wrong: an event that cannot be recorded fails the job with the reason.
+
+The worker knows resource types only through ``types`` (a lookup from type name to the
+class with ``realize`` and ``on_state``), given by whoever starts it: the jobs layer
+does not import orchestration.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from stratus import log, quotas
+from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import (
     ACTIVE,
     BUILD,
@@ -58,7 +64,6 @@ from stratus.db.types import utcnow
 from stratus.hosts import registry
 from stratus.jobs import events as ev
 from stratus.jobs import runner
-from stratus.orchestration.resources import get_type
 
 LOG = logging.getLogger("stratus.jobs")
 RESTARTED = "controller restarted while the job ran"
@@ -122,12 +127,14 @@ class _Tracked:
     unreachable: list[str] = field(default_factory=list)
     results: int = 0
     done: set[str] = field(default_factory=set)  # resource ids with a successful result
+    record_errors: list[str] = field(default_factory=list)
 
 
 class Worker:
-    def __init__(self, db: Database, options: Options) -> None:
+    def __init__(self, db: Database, options: Options, types=None) -> None:
         self.db = db
         self.opt = options
+        self.types = types or (lambda _name: None)
         self.owner = this_owner()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -295,11 +302,7 @@ class Worker:
             self._run_inner(run_id, jobs)
         except Exception as exc:  # never leave a job RUNNING because of a bug here
             LOG.exception("run %s crashed", run_id)
-            with self.db.session() as s:
-                for snap in jobs:
-                    job = s.get(Job, snap["id"])
-                    if job.status == RUNNING:
-                        self._finish(s, job, FAILED, f"internal error while running the job: {exc}")
+            self._fail_hard([j["id"] for j in jobs], f"internal error while running the job: {exc}")
         finally:
             log.request_id.reset(token)
             with self._lock:
@@ -310,7 +313,7 @@ class Worker:
         batched = len(jobs) > 1 or jobs[0]["batch_id"] != f"{jobs[0]['id']}-{jobs[0]['attempt']}"
         tracked = {
             j["id"]: _Tracked(j["id"], j["attempt"], j["request_id"], j["resource_map"],
-                              {t["name"] for play in j["playbook"] for t in play.get("tasks", [])})
+                              {t["name"] for play in j["playbook"] for t in leaf_tasks(play.get("tasks", []))})
             for j in jobs
         }
         playbook = merge(jobs) if batched else jobs[0]["playbook"]
@@ -322,7 +325,7 @@ class Worker:
         timeout = max(j["timeout"] for j in jobs)
         LOG.info("run %s: %d job(s): %s", run_id, len(jobs), ", ".join(j["id"] for j in jobs))
         with self.db.session() as s:
-            inventory = registry.inventory(s)
+            inventory = registry.inventory(s, only=_named_hosts(s, playbook))
 
         last_check = [0.0, False]
 
@@ -340,8 +343,13 @@ class Worker:
         def on_event(raw: dict[str, Any]) -> bool:
             try:
                 self._record_event(raw, tracked, jobs[0]["id"] if not batched else None)
-            except Exception:
+            except Exception as exc:
                 LOG.exception("run %s: could not record an event", run_id)
+                p = ev.parse(raw)
+                why = f"could not record the result of {p.task if p else raw.get('event')!r}: {exc}"
+                targets = [tracked[p.job_id]] if p and p.job_id in tracked else list(tracked.values())
+                for t in targets:
+                    t.record_errors.append(why)
             return True
 
         result = runner.run_playbook(run_id, playbook, inventory, self.opt.state_dir,
@@ -386,13 +394,13 @@ class Worker:
                 res = s.get(Resource, rid)
                 if res is None:
                     continue
-                cls = get_type(res.type)
+                cls = self.types(res.type)
                 if p.status in ("failed", "unreachable") and not p.ignored:
                     res.status, res.status_reason = ERROR, f"{p.task}: {p.message}"
                 elif p.status in ("ok", "changed"):
                     t.done.add(rid)
                     if cls is not None:
-                        res.attributes = {**res.attributes, **cls.realize(p.result)}
+                        res.attributes = {**res.attributes, **cls.realize(p.raw or p.result, p.host)}
                 else:
                     continue
                 if cls is not None:
@@ -412,6 +420,8 @@ class Worker:
                 self._finish(s, job, FAILED, "controller stopped while the job ran")
         elif result.status == "timeout":
             self._finish(s, job, FAILED, f"timed out after {job.timeout} s (the run was stopped)")
+        elif t.record_errors:
+            self._finish(s, job, FAILED, "; ".join([*t.failures, *t.record_errors]))
         elif t.failures:
             self._finish(s, job, FAILED, "; ".join(t.failures), done=t.done)
         elif t.unreachable or (batched and t.results == 0 and run_unreachable):
@@ -429,6 +439,23 @@ class Worker:
         else:
             self._finish(s, job, FAILED, f"ansible-runner ended {result.status} (rc={result.rc}): "
                          + _stdout_tail(result.private_dir))
+
+    def _fail_hard(self, job_ids: list[str], reason: str) -> None:
+        """End still-RUNNING jobs FAILED with ``reason``: through ``_finish`` (resources
+        ERROR, events), else — when that fails too — by a bare status update."""
+        try:
+            with self.db.session() as s:
+                for jid in job_ids:
+                    job = s.get(Job, jid)
+                    if job is not None and job.status == RUNNING:
+                        self._finish(s, job, FAILED, reason)
+            return
+        except Exception as exc:
+            LOG.exception("could not settle job(s) %s", ", ".join(job_ids))
+            reason = f"{reason}; settling it failed too: {exc}"
+        with self.db.session() as s:
+            s.execute(update(Job).where(Job.id.in_(job_ids), Job.status == RUNNING)
+                      .values(status=FAILED, status_reason=reason, finished_at=utcnow()))
 
     def _event(self, s, job: Job, kind: str, message: str) -> None:
         s.add(JobEvent(job_id=job.id, attempt=job.attempts, event=kind, status=job.status,
@@ -449,7 +476,7 @@ class Worker:
                 res.status, res.status_reason = ERROR, reason
             else:
                 continue
-            cls = get_type(res.type)
+            cls = self.types(res.type)
             if cls is not None:
                 cls.on_state(s, res)
         self._event(s, job, f"job_{status.lower()}", reason)
@@ -462,10 +489,9 @@ def merge(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     plays = []
     for j in jobs:
         (play,) = copy.deepcopy(j["playbook"])
-        tasks = []
-        for task in play.get("tasks", []):
+        tasks = list(play.get("tasks", []))
+        for task in _all_tasks(tasks):
             task["name"] = ev.task_name(j["id"], task["name"])
-            tasks.append(task)
         play["name"] = f"job {j['id']}: {play.get('name', '')}"
         play["tasks"] = [{
             "name": ev.task_name(j["id"], "block"),
@@ -477,7 +503,28 @@ def merge(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return plays
 
 
-def cancel(db_session, job_id: str) -> Job | None:
+def _all_tasks(tasks: list[dict[str, Any]]):
+    """Every task, blocks and the tasks inside them."""
+    for t in tasks:
+        yield t
+        for key in ("block", "rescue", "always"):
+            yield from _all_tasks(t.get(key) or [])
+
+
+def leaf_tasks(tasks: list[dict[str, Any]]):
+    """Every task that runs a module (inside blocks too)."""
+    return (t for t in _all_tasks(tasks) if not any(k in t for k in ("block", "rescue", "always")))
+
+
+def _named_hosts(s, playbook: list[dict[str, Any]]) -> list[str] | None:
+    """The registry hosts the plays name (host names joined by ':'); None when a play
+    names a group or pattern (an offline-style playbook: the whole registry then)."""
+    names = {n for play in playbook for n in str(play.get("hosts", "")).split(":") if n}
+    known = set(s.scalars(select(Host.name).where(Host.name.in_(names)))) if names else set()
+    return sorted(names) if names and names <= known else None
+
+
+def cancel(db_session, job_id: str, types=None) -> Job | None:
     """Ask for a job to stop: a queued job is cancelled now, a running one soon."""
     job = db_session.get(Job, job_id)
     if job is None or job.status in FINAL:
@@ -489,7 +536,7 @@ def cancel(db_session, job_id: str) -> Job | None:
                                       .where(JobResource.job_id == job.id)):
             if res.last_job_id == job.id and res.status == BUILD:
                 res.status, res.status_reason = ERROR, "cancelled before it ran"
-                cls = get_type(res.type)
+                cls = types(res.type) if types else None
                 if cls is not None:
                     cls.on_state(db_session, res)
         db_session.add(JobEvent(job_id=job.id, attempt=job.attempts, event="job_cancelled",
@@ -515,7 +562,7 @@ def start(app) -> Worker | None:
     settings = app.state.settings
     if not settings.jobs_worker:
         return None
-    worker = Worker(app.state.db, Options.from_settings(settings))
+    worker = Worker(app.state.db, Options.from_settings(settings), getattr(app.state, "resource_types", None))
     app.state.jobs_worker = worker
     worker.start()
     return worker

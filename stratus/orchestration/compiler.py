@@ -1,18 +1,26 @@
 """The compiler: a planned template becomes an Ansible playbook.
 
-Resources are taken in dependency order; consecutive resources on the same host group
-share a play. Every task is named after its resource (``<resource>`` or
-``<resource>: <step>``) and tagged with it, so the job runner maps ansible-runner's
-events back to resources. Values of ``get_attr`` that are only known when the playbook
-runs become Jinja expressions over the registered result of the resource's task.
+- Each resource's tasks run on exactly the hosts it was placed on (``res.hosts``: host
+  names once placed; the host group in an offline compile).
+- Resources are grouped by dependency level; a level is one play over the union of its
+  resources' hosts with the ``free`` strategy, each resource's tasks in a block limited
+  to its own hosts, so independent resources on different hosts run in parallel.
+- Every value that came from a request or a template is data Ansible never templates:
+  it is stored as ``{"__ansible_unsafe": value}`` and written with ``!unsafe``
+  (``stratus.jobs.runner``). Only the compiler's own expressions (``functions.Expr``:
+  runtime attributes) are templated.
+- Every task is named after its resource (``<resource>`` or ``<resource>: <step>``)
+  and tagged with it, so the job runner maps ansible-runner's events back to resources.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from stratus.orchestration import functions
 from stratus.orchestration.errors import TemplateError
+from stratus.orchestration.graph import levels
 from stratus.orchestration.planner import Plan
 
 
@@ -35,11 +43,11 @@ class _Context:
         expr = cls.runtime_attribute(res, attr, keys) if cls else None
         if expr is None:
             raise TemplateError(f"the attribute {attr!r} of {name!r} is not available", ("resources", name))
-        return expr
+        return functions.Expr(expr)
 
 
 def resolve_properties(plan: Plan) -> None:
-    """Resolve every resource's properties in order (functions → values or Jinja)."""
+    """Resolve every resource's properties in order (functions → values or Expr)."""
     ctx = _Context(plan)
     for name in plan.order:
         res = plan.resources[name]
@@ -49,32 +57,47 @@ def resolve_properties(plan: Plan) -> None:
             if props.get(key) is None and sch.default is not None:
                 props[key] = sch.default
         res.properties = props
-        res.hosts = cls.host_group(res.properties)
+        if not res.placed:
+            res.hosts = [cls.host_group(res.properties)]
         res.attributes.update(cls.plan_attributes(res))
 
 
-def plays_for(steps, verb: str = "") -> list[dict[str, Any]]:
-    """Plays from ``(resource name, host group, tasks)`` in order: consecutive steps on
-    the same host group share a play."""
+def plays_for(steps: Iterable[tuple[str, list[str], list[dict[str, Any]]]], order: list[list[str]] | None = None,
+              verb: str = "") -> list[dict[str, Any]]:
+    """Plays from ``(resource name, hosts, tasks)``: one play per level of ``order``
+    (lists of names that may run together; default: every step alone, in turn)."""
+    by_name = {name: (hosts, tasks) for name, hosts, tasks in steps if tasks}
+    groups = order if order is not None else [[n] for n in by_name]
     plays: list[dict[str, Any]] = []
-    for name, hosts, tasks in steps:
-        if not tasks:
+    for level in groups:
+        names = [n for n in level if n in by_name]
+        if not names:
             continue
-        if plays and plays[-1]["hosts"] == hosts:
-            plays[-1]["tasks"].extend(tasks)
-            plays[-1]["name"] += f", {name}"
-        else:
-            plays.append({"name": f"Stratus: {verb}{name}", "hosts": hosts, "gather_facts": False,
-                          "tasks": list(tasks)})
+        union = sorted({h for n in names for h in by_name[n][0]})
+        tasks: list[dict[str, Any]] = []
+        for n in names:
+            hosts, ts = by_name[n]
+            if len(names) == 1 or set(hosts) == set(union):
+                tasks.extend(ts)
+            else:
+                tasks.append({"name": n, "block": list(ts),
+                              "when": f"inventory_hostname in {sorted(hosts)!r}"})
+        play = {"name": f"Stratus: {verb}{', '.join(names)}", "hosts": ":".join(union),
+                "gather_facts": False, "tasks": tasks}
+        if len(names) > 1:
+            play["strategy"] = "free"
+        plays.append(play)
     return plays
 
 
 def compile_plan(plan: Plan) -> list[dict[str, Any]]:
     """The playbook (a list of plays) for creating the plan's resources."""
+    deps = {n: plan.template.resources[n].dependencies() for n in plan.order}
     return plays_for(
-        (name, plan.resources[name].hosts,
-         plan.template.resources[name].type_class.plan_create(plan.resources[name]))
-        for name in plan.order
+        ((name, plan.resources[name].hosts,
+          plan.template.resources[name].type_class.plan_create(plan.resources[name]))
+         for name in plan.order),
+        levels(deps),
     )
 
 

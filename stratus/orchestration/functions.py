@@ -8,10 +8,28 @@ objects; ``resolve`` turns that tree into plain values.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any, Protocol
 
 from stratus.orchestration.errors import TemplateError
+
+
+class Expr(str):
+    """A Jinja expression the compiler made (a runtime attribute): the only text in a
+    playbook that Ansible may template. ``inner`` is the expression without braces."""
+
+    inner: str
+
+    def __new__(cls, inner: str) -> Expr:
+        obj = super().__new__(cls, "{{ " + inner + " }}")
+        obj.inner = inner
+        return obj
+
+
+def jinja_literal(value: Any) -> str:
+    """``value`` as a Jinja string literal (JSON's escapes are Jinja's)."""
+    return json.dumps(str(value))
 
 
 class ResolveContext(Protocol):
@@ -142,6 +160,10 @@ class ListJoin(Function):
         items = resolve(self.args[1], ctx)
         if not isinstance(items, list):
             raise TemplateError("list_join needs a list of strings", self.path)
+        if any(isinstance(i, Expr) for i in items):
+            # Known only when the playbook runs: one expression, user text as literals.
+            parts = [f"({i.inner})" if isinstance(i, Expr) else jinja_literal(i) for i in items]
+            return Expr(f" ~ {jinja_literal(self.args[0])} ~ ".join(parts) if parts else '""')
         return self.args[0].join(str(i) for i in items)
 
 

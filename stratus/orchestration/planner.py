@@ -32,8 +32,9 @@ class Plan:
 
 
 def plan(template: Template, parameters: dict[str, Any] | None = None,
-         resource_ids: dict[str, str] | None = None) -> Plan:
-    """Plan ``template``; ``resource_ids`` keeps ids of resources that already exist."""
+         resource_ids: dict[str, str] | None = None, project_id: str | None = None) -> Plan:
+    """Plan ``template``; ``resource_ids`` keeps ids of resources that already exist.
+    Hosts stay host groups here; ``submit`` places resources on hosts before compiling."""
     from stratus.orchestration.compiler import resolve_properties
 
     ids = resource_ids or {}
@@ -43,7 +44,8 @@ def plan(template: Template, parameters: dict[str, Any] | None = None,
         parameters=template.parameter_values(parameters),
         order=order,
         resources={
-            n: PlannedResource(n, template.resources[n].type, ids.get(n) or str(uuid.uuid4()), {})
+            n: PlannedResource(n, template.resources[n].type, ids.get(n) or str(uuid.uuid4()), {},
+                               project_id=project_id)
             for n in order
         },
     )

@@ -1,19 +1,41 @@
-"""Resource types: one class per template type, registered by its type name.
+"""Resource types: one class per template type, Heat's plugin model.
 
-Like Heat's ``resource_mapping()``: each class declares ``properties_schema`` and
-``attributes_schema`` and turns itself into Ansible tasks (``plan_create``). The
-planner asks it for quota usage and host placement (``quota_usage``, ``placement``).
+Each class declares ``properties_schema`` (with ``update_allowed``) and
+``attributes_schema`` and provides, for the planner and the compiler:
+
+- ``check(db, res, ctx)``: checks against the DB before anything runs (the flavor,
+  network or volume exists and the project may use it); raises ResourceCheckFailed;
+- ``quota_usage`` / ``host_usage``: what it consumes, per project and per host;
+- ``host_group`` (where capacity placement picks a host) or ``hosts`` (the hosts it
+  needs when that is not a capacity choice, e.g. a network on the hosts of its ports);
+- ``locks``: other resource ids its jobs touch (a port locks its network), so that
+  jobs on them are serialised;
+- ``plan_create`` / ``plan_update(prop_diff)`` / ``plan_delete`` / ``plan_action``:
+  Ansible tasks; ``plan_update`` raises UpdateReplace when a changed property is not
+  ``update_allowed``; actions do not reset the resource to BUILD nor release what it
+  holds;
+- ``realize(result, host)``: the attributes to record from a module's whole result.
+
+Types live in one module per service namespace (``stratus.orchestration.types.nova``
+for ``OS::Nova::*`` …), each with ``resource_mapping()``; :func:`load` registers them
+all, the same way for the API, the worker, ``stratus compile`` and ``stratus validate``.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from stratus.orchestration.properties import ANY, MAP, STRING, Schema
+from stratus.orchestration import emit
+from stratus.orchestration.errors import UpdateReplace
+from stratus.orchestration.functions import jinja_literal
+from stratus.orchestration.properties import Schema
 
 _REGISTRY: dict[str, type[ResourceType]] = {}
+_LOADED: list[bool] = []
+TYPE_MODULES = ("heat", "stratus", "nova", "neutron")
 
 
 def register(cls: type[ResourceType]) -> type[ResourceType]:
@@ -21,11 +43,24 @@ def register(cls: type[ResourceType]) -> type[ResourceType]:
     return cls
 
 
+def load() -> dict[str, type[ResourceType]]:
+    """Register every namespace module's ``resource_mapping()`` (idempotent)."""
+    if not _LOADED:
+        for name in TYPE_MODULES:
+            module = importlib.import_module(f"stratus.orchestration.types.{name}")
+            for type_name, cls in module.resource_mapping().items():
+                _REGISTRY.setdefault(type_name, cls)
+        _LOADED.append(True)
+    return dict(_REGISTRY)
+
+
 def get_type(name: str) -> type[ResourceType] | None:
+    load()
     return _REGISTRY.get(name)
 
 
 def registered_types() -> list[str]:
+    load()
     return sorted(_REGISTRY)
 
 
@@ -36,14 +71,17 @@ def register_var(resource_name: str) -> str:
 
 @dataclass
 class PlannedResource:
-    """One resource after planning: id assigned, properties resolved where possible."""
+    """One resource after planning: id assigned, properties resolved where possible,
+    and the hosts its tasks run on (host names once placed; a group offline)."""
 
     name: str
     type: str
     resource_id: str
     properties: dict[str, Any]
-    hosts: str = "controller"
+    hosts: list[str] = field(default_factory=lambda: ["controller"])
     attributes: dict[str, Any] = field(default_factory=dict)  # known at plan time
+    project_id: str | None = None
+    placed: bool = False  # hosts are host names (after placement), not a group
 
 
 class ResourceType:
@@ -54,12 +92,20 @@ class ResourceType:
     open_properties: ClassVar[bool] = False
     # A playbook that can run again without harm: a restarted controller may re-queue it.
     idempotent: ClassVar[bool] = True
+    # Only a cloud administrator may submit it (it can reach any host).
+    cloud_admin_only: ClassVar[bool] = False
+    # Named actions: {name: help}; plan_action turns one into tasks.
+    actions: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def has_attribute(cls, name: str) -> bool:
         return name in cls.attributes_schema
 
     # Planner hooks -------------------------------------------------------------------
+    @classmethod
+    def check(cls, db, res: PlannedResource) -> None:
+        """Refuse (ResourceCheckFailed) what the DB says cannot be made."""
+
     @classmethod
     def quota_usage(cls, props: dict[str, Any]) -> dict[str, int]:
         """Quota resources this resource consumes, e.g. {"instances": 1, "cores": 2}."""
@@ -72,7 +118,20 @@ class ResourceType:
 
     @classmethod
     def host_group(cls, props: dict[str, Any]) -> str:
+        """The group placement picks from (resources with host usage), or the group the
+        tasks run on when nothing is placed."""
         return "controller"
+
+    @classmethod
+    def hosts(cls, db, res: PlannedResource) -> list[str] | None:
+        """Host names the resource runs on when placement does not choose them (None:
+        capacity placement, or the group when there is no DB)."""
+        return None
+
+    @classmethod
+    def locks(cls, res: PlannedResource) -> list[str]:
+        """Ids of other resources whose jobs must not overlap this one's."""
+        return []
 
     @classmethod
     def plan_attributes(cls, res: PlannedResource) -> dict[str, Any]:
@@ -81,12 +140,13 @@ class ResourceType:
 
     @classmethod
     def runtime_attribute(cls, res: PlannedResource, attr: str, keys: list[Any]) -> str | None:
-        """A Jinja expression yielding the attribute when the playbook runs."""
+        """A Jinja expression (without braces) yielding the attribute when the playbook
+        runs, e.g. from :func:`registered_result`."""
         return None
 
     @classmethod
-    def realize(cls, result: dict[str, Any]) -> dict[str, Any]:
-        """Attributes to record from the result of the resource's task when it ran."""
+    def realize(cls, result: dict[str, Any], host: str | None = None) -> dict[str, Any]:
+        """Attributes to record from the whole result of the resource's task on ``host``."""
         return {}
 
     @classmethod
@@ -95,79 +155,50 @@ class ResourceType:
         ``stratus.db.models.jobs.Resource`` row) changes status or attributes, so a
         service can keep its own records (a server's status, a port's binding) in step."""
 
-    # Compiler hook --------------------------------------------------------------------
+    # Compiler hooks -------------------------------------------------------------------
     @classmethod
     def plan_create(cls, res: PlannedResource) -> list[dict[str, Any]]:
         """The Ansible tasks that create the resource (names start with the resource name)."""
         return []
 
     @classmethod
+    def plan_update(cls, res: PlannedResource, prop_diff: dict[str, Any]) -> list[dict[str, Any]]:
+        """Tasks that change the resource in place to ``res.properties``; raises
+        UpdateReplace when a changed property is not ``update_allowed``. By default an
+        in-place update runs the create tasks again (modules are idempotent)."""
+        fixed = sorted(k for k in prop_diff
+                       if k in cls.properties_schema and not cls.properties_schema[k].update_allowed)
+        if fixed:
+            raise UpdateReplace(res.name, fixed)
+        return cls.plan_create(res)
+
+    @classmethod
     def plan_delete(cls, res: PlannedResource) -> list[dict[str, Any]]:
         """The Ansible tasks that remove the resource (idempotent: gone already is fine)."""
         return []
 
-
-@register
-class NoneResource(ResourceType):
-    type_name = "OS::Heat::None"
-    description = "Does nothing; accepts any properties (a placeholder, as in Heat)."
-    open_properties = True
-
-
-@register
-class ValueResource(ResourceType):
-    type_name = "OS::Heat::Value"
-    description = "Holds a value, available as the attribute 'value'."
-    properties_schema = {"value": Schema(ANY, "The value.", required=True, update_allowed=True)}
-    attributes_schema = {"value": "The value of the property 'value'.", "show": "All attributes."}
-
     @classmethod
-    def plan_attributes(cls, res: PlannedResource) -> dict[str, Any]:
-        return {"value": res.properties.get("value")}
+    def plan_action(cls, res: PlannedResource, action: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """Tasks of a named action (``actions``); the resource keeps its status and
+        allocations."""
+        raise KeyError(action)
 
 
-@register
-class AnsibleTask(ResourceType):
-    type_name = "Stratus::Ansible::Task"
-    description = (
-        "Runs one Ansible module with arguments on a host group. Its attributes are the "
-        "module's result: get_attr [name, result, key...] or [name, changed]."
-    )
-    properties_schema = {
-        "module": Schema(STRING, "Fully qualified module name, e.g. ansible.builtin.copy.", required=True),
-        "args": Schema(MAP, "The module's arguments.", default={}, update_allowed=True),
-        "hosts": Schema(STRING, "Host group (or pattern) the task runs on.", default="controller"),
-    }
-    attributes_schema = {
-        "result": "The module's result (a mapping); follow with keys to pick a value.",
-        "changed": "Whether the module changed something.",
-        "show": "The module's result.",
-    }
+def registered_result(res: PlannedResource, keys: list[Any] = ()) -> str:
+    """The expression of ``res``'s registered result on its (first) host: the placed
+    host by name, or the first host of its group in an offline compile."""
+    host = jinja_literal(res.hosts[0]) if res.placed else f"groups[{jinja_literal(res.hosts[0])}][0]"
+    expr = f"hostvars[{host}][{jinja_literal(register_var(res.name))}]"
+    for key in keys:
+        expr += f"[{key}]" if isinstance(key, int) else f"[{jinja_literal(key)}]"
+    return expr
 
-    @classmethod
-    def host_group(cls, props: dict[str, Any]) -> str:
-        return props.get("hosts") or "controller"
 
-    @classmethod
-    def realize(cls, result: dict[str, Any]) -> dict[str, Any]:
-        return {"result": result, "changed": bool(result.get("changed"))}
-
-    @classmethod
-    def runtime_attribute(cls, res: PlannedResource, attr: str, keys: list[Any]) -> str | None:
-        expr = f"hostvars[groups[{res.hosts!r}][0]][{register_var(res.name)!r}]"
-        if attr == "changed":
-            expr += "['changed']"
-        for key in keys:
-            expr += f"[{key!r}]" if not isinstance(key, int) else f"[{key}]"
-        return "{{ " + expr + " }}"
-
-    @classmethod
-    def plan_create(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": res.name,
-                res.properties["module"]: res.properties.get("args") or {},
-                "register": register_var(res.name),
-                "tags": [res.name],
-            }
-        ]
+def task(res: PlannedResource, module: str, args: Any, step: str = "", **extra: Any) -> dict[str, Any]:
+    """One task of ``res``: named ``<resource>`` or ``<resource>: <step>`` (how events map
+    back to resources), its result registered, tagged with the resource name. ``args``
+    are user data: emitted so that Ansible never templates them."""
+    out = {"name": f"{res.name}: {step}" if step else res.name, module: emit.data(args),
+           "register": register_var(res.name), "tags": [res.name]}
+    out.update(extra)
+    return out

@@ -1,9 +1,11 @@
-"""Plan → compile → record: one DB transaction holds the job, its resources (BUILD),
-their allocations (quota usage and host capacity) and the job's resource locks.
+"""Plan → check → place → compile → record: one DB transaction holds the job, its
+resources (BUILD), their allocations (quota usage and host capacity) and the job's
+resource locks.
 
 The caller owns the transaction (an API route's session, or ``Database.session()``):
 if it rolls back, nothing of the request remains. The worker picks the job up after
-the commit.
+the commit. Placement comes before compiling, so every task runs on exactly the hosts
+its resource was placed on.
 """
 
 from __future__ import annotations
@@ -15,12 +17,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from stratus import quotas
+from stratus.db.locks import write_lock
 from stratus.db.models.jobs import BUILD, DELETING, QUEUED, Job, JobEvent, JobResource, Resource
 from stratus.db.models.quotas import Allocation
+from stratus.errors import Forbidden
 from stratus.hosts import placement
 from stratus.orchestration import compiler, planner
+from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
 from stratus.orchestration.resources import PlannedResource, get_type
 from stratus.orchestration.template import Template
+
+PLACEMENT_LOCK = "placement"
 
 
 def submit(
@@ -29,6 +36,7 @@ def submit(
     parameters: Mapping[str, Any] | None = None,
     *,
     project_id: str | None = None,
+    cloud_admin: bool = True,
     request_id: str | None = None,
     kind: str = "template",
     stack_id: str | None = None,
@@ -38,10 +46,20 @@ def submit(
     quota_defaults: Mapping[str, int] | None = None,
 ) -> Job:
     """Record a job that makes ``template``'s resources; raises TemplateError,
-    QuotaExceeded or placement.NoValidHost before anything is written."""
+    ResourceCheckFailed, Forbidden, QuotaExceeded or placement.NoValidHost before
+    anything is written. ``cloud_admin`` is False for anyone but a cloud administrator:
+    types that reach any host (``Stratus::Ansible::Task``) are refused."""
     tpl = template if isinstance(template, Template) else Template.from_dict(dict(template))
-    plan = planner.plan(tpl, dict(parameters or {}), dict(resource_ids or {}))
-    playbook = compiler.compile_plan(plan)
+    plan = planner.plan(tpl, dict(parameters or {}), dict(resource_ids or {}), project_id)
+    classes = {n: tpl.resources[n].type_class for n in plan.order}
+    if not cloud_admin:
+        refused = sorted({cls.type_name for cls in classes.values() if cls.cloud_admin_only})
+        if refused:
+            raise Forbidden(f"only a cloud administrator may use {', '.join(refused)}; "
+                            "use the service APIs or ask an administrator")
+    write_lock(db, PLACEMENT_LOCK)  # quota check + placement + records: one at a time
+    for name in plan.order:
+        classes[name].check(db, plan.resources[name])
     # A resource planned again (an update) gives back what it held before it is counted
     # anew; if anything below refuses, the caller's rollback restores it.
     for res in plan.resources.values():
@@ -49,24 +67,25 @@ def submit(
             quotas.release(db, res.resource_id)
     if project_id is not None:
         quotas.check(db, project_id, plan.quota_usage, quota_defaults)
-    hosts = placement.place(db, plan.host_usage, {n: plan.resources[n].hosts for n in plan.host_usage})
-
-    job = Job(
-        id=str(uuid.uuid4()),
-        kind=kind,
-        status=QUEUED,
-        project_id=project_id,
-        request_id=request_id,
-        playbook=playbook,
-        resource_map=plan.resource_ids,
-        idempotent=plan.idempotent,
-        max_attempts=max(1, max_attempts),
-        timeout=timeout,
-    )
-    db.add(job)
+    placed = placement.place(db, plan.host_usage, {n: plan.resources[n].hosts[0] for n in plan.host_usage})
     for name in plan.order:
         res = plan.resources[name]
-        cls = tpl.resources[name].type_class
+        try:
+            hosts = [placed[name]] if name in placed else classes[name].hosts(db, res)
+        except LookupError as exc:
+            raise ResourceCheckFailed(str(exc), ("resources", name)) from exc
+        if hosts is not None:
+            res.hosts, res.placed = hosts, True
+    compiler.resolve_properties(plan)  # again: runtime attributes now name the placed hosts
+    playbook = compiler.compile_plan(plan)
+
+    job = _new_job(kind, project_id, request_id, playbook, plan.resource_ids, plan.idempotent,
+                   max_attempts, timeout)
+    db.add(job)
+    locked: set[str] = set()
+    for name in plan.order:
+        res = plan.resources[name]
+        cls = classes[name]
         row = db.get(Resource, res.resource_id)
         if row is None:
             row = Resource(id=res.resource_id, name=name, type=res.type, project_id=project_id,
@@ -75,18 +94,31 @@ def submit(
         row.status, row.status_reason, row.last_job_id = BUILD, "", job.id
         row.properties = _jsonable(res.properties)
         row.attributes = _jsonable(res.attributes)
-        db.add(JobResource(job_id=job.id, resource_id=res.resource_id))
+        row.hosts = list(res.hosts) if res.placed else []
+        for rid in [res.resource_id, *cls.locks(res)]:
+            if rid not in locked:
+                locked.add(rid)
+                db.add(JobResource(job_id=job.id, resource_id=rid))
         for quota_name, amount in cls.quota_usage(res.properties).items():
             db.add(Allocation(consumer_id=res.resource_id, project_id=project_id,
                               resource=quota_name, amount=amount))
         for cap, amount in plan.host_usage.get(name, {}).items():
             db.add(Allocation(consumer_id=res.resource_id, project_id=project_id,
-                              resource=cap, amount=amount, host=hosts[name]))
+                              resource=cap, amount=amount, host=placed[name]))
     db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED,
                     message=f"{len(plan.order)} resource(s): {', '.join(plan.order)}",
                     request_id=request_id))
     db.flush()
     return job
+
+
+def planned_from(row: Resource) -> PlannedResource:
+    """A recorded resource as the planner sees it (for update, delete and actions)."""
+    cls = get_type(row.type)
+    hosts = list(row.hosts or []) or ([cls.host_group(row.properties)] if cls else ["controller"])
+    return PlannedResource(row.name, row.type, row.id, dict(row.properties), hosts=hosts,
+                           attributes=dict(row.attributes), project_id=row.project_id,
+                           placed=bool(row.hosts))
 
 
 def submit_delete(
@@ -100,32 +132,118 @@ def submit_delete(
 ) -> Job:
     """Record a job that removes resources (in the given order: dependents first).
     When it succeeds they become DELETED and their allocations are released."""
-    rows = []
-    for rid in resource_ids:
-        row = db.get(Resource, rid)
-        if row is None:
-            raise LookupError(f"resource {rid} does not exist")
-        rows.append(row)
-    steps = []
+    write_lock(db, PLACEMENT_LOCK)
+    rows = [_row(db, rid) for rid in resource_ids]
+    steps, locks = [], []
     for row in rows:
         cls = get_type(row.type)
-        planned = PlannedResource(row.name, row.type, row.id, dict(row.properties),
-                                  attributes=dict(row.attributes))
-        planned.hosts = cls.host_group(planned.properties) if cls else "controller"
+        planned = planned_from(row)
         steps.append((row.name, planned.hosts, cls.plan_delete(planned) if cls else []))
+        locks.extend(cls.locks(planned) if cls else [])
     plays = compiler.plays_for(steps, verb="delete ")
-    job = Job(id=str(uuid.uuid4()), kind="delete", status=QUEUED, project_id=project_id,
-              request_id=request_id, playbook=plays,
-              resource_map={r.name: r.id for r in rows}, idempotent=True,
-              max_attempts=max(1, max_attempts), timeout=timeout)
+    job = _new_job("delete", project_id, request_id, plays, {r.name: r.id for r in rows}, True,
+                   max_attempts, timeout)
     db.add(job)
     for row in rows:
         row.status, row.status_reason, row.last_job_id = DELETING, "", job.id
-        db.add(JobResource(job_id=job.id, resource_id=row.id))
+    for rid in dict.fromkeys([r.id for r in rows] + locks):
+        db.add(JobResource(job_id=job.id, resource_id=rid))
     db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED,
                     message=f"delete {len(rows)} resource(s)", request_id=request_id))
     db.flush()
     return job
+
+
+def submit_action(
+    db: Session,
+    resource_id: str,
+    action: str,
+    args: Mapping[str, Any] | None = None,
+    *,
+    project_id: str | None = None,
+    request_id: str | None = None,
+    max_attempts: int = 1,
+    timeout: int = 600,
+) -> Job:
+    """Record a job that runs a named action (reboot, …) on a resource. The resource
+    keeps its status and allocations; its jobs stay serialised with the others."""
+    row = _row(db, resource_id)
+    cls = get_type(row.type)
+    if cls is None or action not in cls.actions:
+        known = ", ".join(sorted(cls.actions)) if cls else "none"
+        raise TemplateError(f"{row.type} has no action {action!r}; actions: {known or 'none'}")
+    planned = planned_from(row)
+    tasks = cls.plan_action(planned, action, dict(args or {}))
+    plays = compiler.plays_for([(row.name, planned.hosts, tasks)], verb=f"{action} ")
+    job = _new_job(f"action:{action}", project_id, request_id, plays, {row.name: row.id}, False,
+                   max_attempts, timeout)
+    db.add(job)
+    for rid in dict.fromkeys([row.id, *cls.locks(planned)]):
+        db.add(JobResource(job_id=job.id, resource_id=rid))
+    db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED,
+                    message=f"{action} {row.name}", request_id=request_id))
+    db.flush()
+    return job
+
+
+def submit_update(
+    db: Session,
+    resource_id: str,
+    properties: Mapping[str, Any],
+    *,
+    request_id: str | None = None,
+    max_attempts: int = 1,
+    timeout: int = 600,
+    quota_defaults: Mapping[str, int] | None = None,
+) -> Job:
+    """Record a job that changes a resource in place (``plan_update``); raises
+    UpdateReplace when a changed property is not ``update_allowed``. Quota and host
+    capacity are checked for the new properties on the resource's own host."""
+    write_lock(db, PLACEMENT_LOCK)
+    row = _row(db, resource_id)
+    cls = get_type(row.type)
+    planned = planned_from(row)
+    new_props = {**row.properties, **dict(properties)}
+    prop_diff = {k: v for k, v in new_props.items() if row.properties.get(k) != v}
+    planned.properties = new_props
+    cls.check(db, planned)
+    tasks = cls.plan_update(planned, prop_diff)
+    quotas.release(db, row.id)
+    if row.project_id is not None:
+        quotas.check(db, row.project_id, cls.quota_usage(new_props), quota_defaults)
+    usage = cls.host_usage(new_props)
+    if usage:
+        placement.place(db, {row.name: usage}, {row.name: planned.hosts[0]})
+    plays = compiler.plays_for([(row.name, planned.hosts, tasks)], verb="update ")
+    job = _new_job("update", row.project_id, request_id, plays, {row.name: row.id}, cls.idempotent,
+                   max_attempts, timeout)
+    db.add(job)
+    row.properties, row.last_job_id, row.status_reason = _jsonable(new_props), job.id, ""
+    for quota_name, amount in cls.quota_usage(new_props).items():
+        db.add(Allocation(consumer_id=row.id, project_id=row.project_id, resource=quota_name, amount=amount))
+    for cap, amount in usage.items():
+        db.add(Allocation(consumer_id=row.id, project_id=row.project_id, resource=cap, amount=amount,
+                          host=planned.hosts[0]))
+    for rid in dict.fromkeys([row.id, *cls.locks(planned)]):
+        db.add(JobResource(job_id=job.id, resource_id=rid))
+    db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED,
+                    message=f"update {row.name}: {', '.join(sorted(prop_diff)) or 'no change'}",
+                    request_id=request_id))
+    db.flush()
+    return job
+
+
+def _row(db: Session, rid: str) -> Resource:
+    row = db.get(Resource, rid)
+    if row is None:
+        raise LookupError(f"resource {rid} does not exist")
+    return row
+
+
+def _new_job(kind, project_id, request_id, playbook, resource_map, idempotent, max_attempts, timeout) -> Job:
+    return Job(id=str(uuid.uuid4()), kind=kind, status=QUEUED, project_id=project_id,
+               request_id=request_id, playbook=playbook, resource_map=resource_map,
+               idempotent=idempotent, max_attempts=max(1, max_attempts), timeout=timeout)
 
 
 def _jsonable(value: Any) -> Any:

@@ -7,12 +7,12 @@ part of one table: ``SERVICES[service]`` lists the names and their built-in defa
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from stratus.db.locks import write_lock
 from stratus.db.models.quotas import Allocation, QuotaLimit
 
 UNLIMITED = -1
@@ -106,11 +106,8 @@ def delete_limits(db: Session, project_id: str, service: str | None = None) -> N
 
 
 def lock_project(db: Session, project_id: str) -> None:
-    """Serialise quota checks of one project until the transaction ends (PostgreSQL
-    advisory lock; SQLite serialises writers already)."""
-    if db.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"quota:{project_id}".encode())
-        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    """Serialise quota checks of one project until the transaction ends."""
+    write_lock(db, f"quota:{project_id}")
 
 
 def check(db: Session, project_id: str, deltas: Mapping[str, int],

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stratus import quotas
-from stratus.api.errors import BadRequest, Conflict, Forbidden, OverLimit
 from stratus.db.models.quotas import QuotaLimit
+from stratus.errors import BadRequest, Conflict, Forbidden, OverLimit
 from stratus.identity.policy import RuleDefault, register_defaults
 
 register_defaults([

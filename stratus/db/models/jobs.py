@@ -89,6 +89,8 @@ class Resource(Base):
     status_reason: Mapped[str] = mapped_column(Text, default="")
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Host names the resource was placed on (where its tasks run and it exists).
+    hosts: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_job_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

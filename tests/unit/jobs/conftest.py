@@ -17,6 +17,7 @@ from stratus.db.models.jobs import FINAL, Job
 from stratus.db.session import Database
 from stratus.hosts import registry
 from stratus.jobs.worker import Options, Worker
+from stratus.orchestration.resources import get_type
 from tests.api.conftest import postgres  # noqa: F401 - the PostgreSQL server fixture
 
 REPO = Path(__file__).resolve().parents[3]
@@ -58,7 +59,7 @@ def make_worker(db, tmp_path):
 
     def make(**kw) -> Worker:
         opts = Options(state_dir=tmp_path / "state", poll_interval=0.1, **kw)
-        w = Worker(db, opts).start()
+        w = Worker(db, opts, get_type).start()
         workers.append(w)
         return w
 

@@ -143,7 +143,7 @@ def test_registry_inventory_shape(db):
 
 
 def test_refresh_records_storage_capacity(db, tmp_path):
-    from stratus.hosts.refresh import refresh
+    from stratus.jobs.host_refresh import refresh
 
     vols = tmp_path / "volumes"
     vols.mkdir()
@@ -177,7 +177,7 @@ def test_over_quota_faults_have_each_service_shape():
 
 @pytest.mark.compute
 def test_refresh_reads_hypervisor_capacity(db, tmp_path, libvirt_daemon):
-    from stratus.hosts.refresh import refresh
+    from stratus.jobs.host_refresh import refresh
 
     got = refresh(db, tmp_path / "state")  # the default plays: hypervisor_info + storage_info
     assert "localhost" in got["refreshed"], got

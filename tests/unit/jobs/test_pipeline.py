@@ -31,8 +31,9 @@ from stratus.db.models.jobs import (
 from stratus.jobs import runner
 from stratus.jobs.worker import RESTARTED, cancel
 from stratus.orchestration.properties import STRING, Schema
-from stratus.orchestration.resources import AnsibleTask, ResourceType, register
+from stratus.orchestration.resources import ResourceType, register
 from stratus.orchestration.submit import submit, submit_delete
+from stratus.orchestration.types.stratus import AnsibleTask
 
 from .conftest import on_every_backend, task, template, wait_final, wait_status
 
@@ -256,7 +257,8 @@ CONTROLLER = textwrap.dedent("""
     from pathlib import Path
     from stratus.db.session import Database
     from stratus.jobs.worker import Options, Worker
-    Worker(Database(sys.argv[1]), Options(state_dir=Path(sys.argv[2]), poll_interval=0.1)).start()
+    from stratus.orchestration.resources import get_type
+    Worker(Database(sys.argv[1]), Options(state_dir=Path(sys.argv[2]), poll_interval=0.1), get_type).start()
     time.sleep(600)
 """)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stratus.jobs.runner import playbook_yaml
 from stratus.orchestration import compiler, planner
 from stratus.orchestration.errors import DependencyCycle, TemplateError
 from stratus.orchestration.graph import levels, topological_order
@@ -113,7 +114,7 @@ def test_functions_resolve_ids_params_and_attributes():
     assert args_a == {"msg": "given", "id": "0000-v"}
     # a runtime attribute becomes a Jinja expression over the registered result
     assert p.resources["b"].properties["args"]["from_a"] == (
-        "{{ hostvars[groups['controller'][0]]['stratus_a']['msg'] }}"
+        '{{ hostvars[groups["controller"][0]]["stratus_a"]["msg"] }}'
     )
     outs = compiler.compile_outputs(p)
     assert outs["vid"] == "0000-v"
@@ -164,7 +165,7 @@ SNAPSHOT_TEMPLATE = textwrap.dedent("""\
 def test_compiled_playbook_matches_snapshot():
     t = Template.from_dict(yaml.safe_load(SNAPSHOT_TEMPLATE))
     playbook = compiler.compile_plan(planner.plan(t))
-    got = yaml.safe_dump(playbook, sort_keys=False)
+    got = playbook_yaml(playbook)  # main.yml as the runner writes it (user data !unsafe)
     snap = SNAPSHOTS / "files.yml"
     if not snap.exists():  # first run writes it; review it and commit it
         snap.parent.mkdir(exist_ok=True)
@@ -173,7 +174,15 @@ def test_compiled_playbook_matches_snapshot():
     # tasks are named and tagged after their resources: events map back to them
     names = [t["name"] for play in playbook for t in play["tasks"]]
     assert names == ["folder", "greeting", "on_compute"]
-    assert [play["hosts"] for play in playbook] == ["controller", "compute"]
+    # one play per dependency level, each on its resources' hosts
+    assert [play["hosts"] for play in playbook] == ["controller", "controller", "compute"]
+
+
+class _UnsafeLoader(yaml.SafeLoader):
+    pass
+
+
+_UnsafeLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
 
 
 def test_cli_compile_and_validate(tmp_path):
@@ -181,7 +190,9 @@ def test_cli_compile_and_validate(tmp_path):
     path.write_text(SNAPSHOT_TEMPLATE)
     out = subprocess.run([sys.executable, "-m", "stratus.cli.main", "compile", str(path), "-P", "dir=/x"],
                          capture_output=True, text=True, check=True).stdout
-    plays = yaml.safe_load(out)
+    # the parameter's value is user data: written for Ansible never to template
+    assert "!unsafe 'path': !unsafe '/x'" in out
+    plays = yaml.load(out, Loader=_UnsafeLoader)
     assert plays[0]["tasks"][0]["ansible.builtin.file"]["path"] == "/x"
     ok = subprocess.run([sys.executable, "-m", "stratus.cli.main", "validate", str(path)],
                         capture_output=True, text=True)

@@ -21,17 +21,14 @@ from sqlalchemy import select
 
 from stratus import log
 from stratus.api.deps import Auth, DbSession, Policy
-from stratus.api.errors import BadRequest, NotFound, OverLimit
+from stratus.api.errors import NotFound
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import Resource
 from stratus.hosts import registry
-from stratus.hosts.placement import NoValidHost
 from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.jobs import views
 from stratus.jobs.worker import cancel
-from stratus.orchestration.errors import TemplateError
 from stratus.orchestration.submit import submit
-from stratus.quotas import QuotaExceeded
 
 PREFIX = "/stratus/v1"
 router = APIRouter()
@@ -69,20 +66,13 @@ def list_jobs(ctx: Auth, policy: Policy, db: DbSession, status: str | None = Non
 def create_job(body: JobCreate, request: Request, ctx: Auth, policy: Policy, db: DbSession):
     policy.enforce("stratus:jobs:create")
     settings = request.app.state.settings
-    try:
-        job = submit(
-            db, body.template, body.parameters, project_id=ctx.project_id,
-            request_id=log.request_id.get(), kind="template",
-            max_attempts=body.max_attempts or settings.job_max_attempts,
-            timeout=body.timeout or settings.job_timeout,
-            quota_defaults=settings.quota_defaults,
-        )
-    except TemplateError as exc:
-        raise BadRequest(f"The template is not valid: {exc}") from exc
-    except QuotaExceeded as exc:
-        raise OverLimit(str(exc)) from exc
-    except NoValidHost as exc:
-        raise BadRequest(str(exc)) from exc
+    job = submit(
+        db, body.template, body.parameters, project_id=ctx.project_id, cloud_admin=ctx.is_admin,
+        request_id=log.request_id.get(), kind="template",
+        max_attempts=body.max_attempts or settings.job_max_attempts,
+        timeout=body.timeout or settings.job_timeout,
+        quota_defaults=settings.quota_defaults,
+    )
     db.commit()
     _notify(request)
     return {"job": views.show_job(db, job.id)}
@@ -106,9 +96,9 @@ def job_events(job_id: str, ctx: Auth, policy: Policy, db: DbSession, since: int
 
 
 @router.post("/jobs/{job_id}/cancel", status_code=202)
-def cancel_job(job_id: str, ctx: Auth, policy: Policy, db: DbSession):
+def cancel_job(job_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession):
     policy.enforce("stratus:jobs:cancel")
-    if cancel(db, job_id) is None:
+    if cancel(db, job_id, request.app.state.resource_types) is None:
         raise NotFound(f"Job {job_id} could not be found.")
     return {"job": views.show_job(db, job_id)}
 

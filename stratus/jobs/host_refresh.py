@@ -1,4 +1,4 @@
-"""Refresh hosts' capacity from the hosts themselves: ``hypervisor_info`` on compute
+"""A job that refreshes hosts' capacity from the hosts themselves: ``hypervisor_info`` on compute
 hosts, ``storage_info`` on block storage hosts, run with ansible-runner on the registry's
 inventory; what they report is stored with :func:`registry.record_capacity`."""
 

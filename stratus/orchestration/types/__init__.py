@@ -1,0 +1,1 @@
+"""Resource types, one module per service namespace (Heat's ``resource_mapping()``)."""
