@@ -14,16 +14,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from stratus.api.errors import Forbidden, Unauthorized
-from stratus.db.session import DbSession
 from stratus.identity.context import RequestContext
 from stratus.identity.policy import Enforcer
 
 __all__ = ["Auth", "DbSession", "OptionalAuth", "Policy", "PolicyChecker", "RequestContext"]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's session: committed when the route returns normally, rolled back
+    when it raises, before the response is sent."""
+    with request.app.state.db.session() as s:
+        yield s
+
+
+# Use as a route parameter type: ``def route(db: DbSession): ...``
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _token_provider(request: Request):

@@ -4,9 +4,7 @@
   connection; PostgreSQL is reached through psycopg 3 (``postgresql+psycopg://``; a
   plain ``postgresql://`` URL is mapped to it).
 - :class:`Database` — one engine + sessionmaker; the API keeps one on ``app.state.db``.
-- :func:`get_session` / :data:`DbSession` — the FastAPI dependency: a session that is
-  committed when the route returns normally and rolled back when it raises, before the
-  response is sent.
+- ``stratus.api.deps.DbSession`` — the API's dependency built on it.
 - :meth:`Database.session` — the same as a context manager for jobs, the CLI and tests.
 """
 
@@ -15,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -78,13 +74,3 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: the request's session (see module docstring)."""
-    with request.app.state.db.session() as s:
-        yield s
-
-
-# Use as a route parameter type: ``def route(db: DbSession): ...``
-DbSession = Annotated[Session, Depends(get_session, scope="function")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import Conflict, Forbidden
@@ -15,7 +15,8 @@ from stratus.api.routes.identity._util import (
     qbool,
     self_link,
 )
-from stratus.db.models.identity import Domain, Group, Project, RoleAssignment, User
+from stratus.db.models.identity import Domain
+from stratus.identity import deletion
 from stratus.identity.schemas import DomainCreateBody, DomainUpdateBody
 from stratus.identity.tokens import add_revocation
 
@@ -103,33 +104,5 @@ def update_domain(
 @router.delete("/domains/{domain_id}", status_code=204)
 def delete_domain(request: Request, domain_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:delete_domain", {"target.domain.id": domain_id})
-    d = get_or_404(db, Domain, domain_id, "domain")
-    if d.enabled:
-        raise Forbidden(
-            f"Cannot delete domain {domain_id}: disable it first (PATCH enabled=false)."
-        )
-    if d.id == "default":
-        raise Forbidden("The default domain cannot be deleted.")
-    from stratus.api.routes.identity.projects import remove_project
-    from stratus.api.routes.identity.users import remove_user
-
-    projects = list(db.scalars(select(Project).filter_by(domain_id=d.id)))
-    parents = {p.id: p.parent_id for p in projects}
-
-    def depth(pid: str | None) -> int:
-        n = 0
-        while pid in parents and parents[pid]:
-            pid, n = parents[pid], n + 1
-        return n
-
-    for p in sorted(projects, key=lambda p: depth(p.id), reverse=True):  # children first
-        remove_project(db, request, p)
-    for u in db.scalars(select(User).filter_by(domain_id=d.id)):
-        remove_user(db, request, u)
-    for g in db.scalars(select(Group).filter_by(domain_id=d.id)):
-        db.execute(delete(RoleAssignment).where(RoleAssignment.actor_id == g.id))
-        db.delete(g)
-    db.execute(delete(RoleAssignment).where(RoleAssignment.target_id == d.id))
-    db.flush()
-    db.delete(d)
+    deletion.delete_domain(db, request.app.state.settings, get_or_404(db, Domain, domain_id, "domain"))
     return Response(status_code=204)

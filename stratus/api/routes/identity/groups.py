@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import BadRequest, NotFound
@@ -14,7 +14,8 @@ from stratus.api.routes.identity._util import (
     list_links,
     self_link,
 )
-from stratus.db.models.identity import Domain, Group, GroupMembership, RoleAssignment, User
+from stratus.db.models.identity import Domain, Group, GroupMembership, User
+from stratus.identity import deletion
 from stratus.identity.schemas import GroupCreateBody, GroupUpdateBody
 
 router = APIRouter(tags=["identity: groups"])
@@ -88,10 +89,7 @@ def update_group(
 @router.delete("/groups/{group_id}", status_code=204)
 def delete_group(request: Request, group_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:delete_group", {"target.group.id": group_id})
-    g = get_or_404(db, Group, group_id, "group")
-    db.execute(delete(RoleAssignment).where(RoleAssignment.actor_id == g.id))
-    db.execute(delete(GroupMembership).where(GroupMembership.group_id == g.id))
-    db.delete(g)
+    deletion.delete_group(db, get_or_404(db, Group, group_id, "group"))
     return Response(status_code=204)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from stratus.api.deps import Auth, DbSession, Policy
-from stratus.api.errors import BadRequest, Conflict, Forbidden
+from stratus.api.errors import BadRequest, Conflict
 from stratus.api.routes.identity._util import apply_patch, get_or_404, list_links, qbool, self_link
-from stratus.db.models.identity import Domain, Project, RoleAssignment, User
+from stratus.db.models.identity import Domain, Project, User
+from stratus.identity import deletion
 from stratus.identity.assignments import effective_roles
 from stratus.identity.schemas import ProjectCreateBody, ProjectUpdateBody
 from stratus.identity.tokens import add_revocation
@@ -29,13 +30,6 @@ def project_view(request: Request, p: Project) -> dict:
         "options": {},
         "links": self_link(request, f"/projects/{p.id}"),
     }
-
-
-def remove_project(db, request: Request, p: Project) -> None:
-    db.execute(delete(RoleAssignment).where(RoleAssignment.target_id == p.id))
-    add_revocation(db, request.app.state.settings, project_id=p.id)
-    db.delete(p)
-    db.flush()
 
 
 @router.get("/projects")
@@ -141,10 +135,7 @@ def update_project(
 @router.delete("/projects/{project_id}", status_code=204)
 def delete_project(request: Request, project_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:delete_project", {"target.project.id": project_id})
-    p = get_or_404(db, Project, project_id, "project")
-    if db.scalars(select(Project).filter_by(parent_id=p.id)).first():
-        raise Forbidden(f"Cannot delete project {p.id}: it has child projects; delete them first.")
-    remove_project(db, request, p)
+    deletion.delete_project(db, request.app.state.settings, get_or_404(db, Project, project_id, "project"))
     return Response(status_code=204)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import BadRequest, Unauthorized
@@ -15,7 +15,8 @@ from stratus.api.routes.identity._util import (
     qbool,
     self_link,
 )
-from stratus.db.models.identity import Domain, Group, GroupMembership, RoleAssignment, User
+from stratus.db.models.identity import Domain, Group, GroupMembership, User
+from stratus.identity import deletion
 from stratus.identity.passwords import check_password, hash_password
 from stratus.identity.schemas import PasswordChangeBody, UserCreateBody, UserUpdateBody
 from stratus.identity.tokens import add_revocation, isotime
@@ -39,13 +40,6 @@ def user_view(request: Request, u: User) -> dict:
     if u.email:
         out["email"] = u.email
     return out
-
-
-def remove_user(db, request: Request, u: User) -> None:
-    db.execute(delete(RoleAssignment).where(RoleAssignment.actor_id == u.id))
-    add_revocation(db, request.app.state.settings, user_id=u.id)
-    db.delete(u)
-    db.flush()
 
 
 def _rounds(request: Request) -> int:
@@ -128,7 +122,7 @@ def update_user(
 @router.delete("/users/{user_id}", status_code=204)
 def delete_user(request: Request, user_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:delete_user", {"target.user.id": user_id})
-    remove_user(db, request, get_or_404(db, User, user_id, "user"))
+    deletion.delete_user(db, request.app.state.settings, get_or_404(db, User, user_id, "user"))
     return Response(status_code=204)
 
 
