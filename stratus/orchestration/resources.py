@@ -3,8 +3,11 @@
 Each class declares ``properties_schema`` (with ``update_allowed``) and
 ``attributes_schema`` and provides, for the planner and the compiler:
 
-- ``check(db, res, ctx)``: checks against the DB before anything runs (the flavor,
-  network or volume exists and the project may use it); raises ResourceCheckFailed;
+- ``check(db, res)`` / ``check_delete(db, res)``: checks against the DB before
+  anything runs (the flavor, network or volume exists and the project may use it; a net
+  has no ports left); they raise ResourceCheckFailed and may record in ``res`` the facts
+  the tasks need, so that ``plan_*`` stay pure functions of ``res``;
+- ``allocations``: values taken from shared pools (a VNI), recorded with the job;
 - ``quota_usage`` / ``host_usage``: what it consumes, per project and per host;
 - ``host_group`` (where capacity placement picks a host) or ``hosts`` (the hosts it
   needs when that is not a capacity choice, e.g. a network on the hosts of its ports);
@@ -107,6 +110,17 @@ class ResourceType:
         """Refuse (ResourceCheckFailed) what the DB says cannot be made."""
 
     @classmethod
+    def check_delete(cls, db, res: PlannedResource) -> None:
+        """Refuse a delete the DB says cannot happen yet (a net with ports: 409), and
+        record in ``res`` what ``plan_delete`` needs to know."""
+
+    @classmethod
+    def allocations(cls, res: PlannedResource) -> dict[str, int]:
+        """Other things it holds from shared pools (a VNI), recorded with the job and
+        released on delete: {pool: value}."""
+        return {}
+
+    @classmethod
     def quota_usage(cls, props: dict[str, Any]) -> dict[str, int]:
         """Quota resources this resource consumes, e.g. {"instances": 1, "cores": 2}."""
         return {}
@@ -194,11 +208,19 @@ def registered_result(res: PlannedResource, keys: list[Any] = ()) -> str:
     return expr
 
 
-def task(res: PlannedResource, module: str, args: Any, step: str = "", **extra: Any) -> dict[str, Any]:
+def task(res: PlannedResource, module: str, args: Any, step: str = "", *,
+         templated: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
     """One task of ``res``: named ``<resource>`` or ``<resource>: <step>`` (how events map
-    back to resources), its result registered, tagged with the resource name. ``args``
-    are user data: emitted so that Ansible never templates them."""
-    out = {"name": f"{res.name}: {step}" if step else res.name, module: emit.data(args),
+    back to resources), its result registered, tagged with the resource name.
+
+    ``args`` are user data, emitted so that Ansible never templates them; ``templated``
+    adds module options whose values are the compiler's own Jinja (host variables)."""
+    if isinstance(args, dict):
+        body: Any = {k: emit.data(v) for k, v in args.items()}
+        body.update(templated or {})
+    else:
+        body = emit.data(args)
+    out = {"name": f"{res.name}: {step}" if step else res.name, module: body,
            "register": register_var(res.name), "tags": [res.name]}
     out.update(extra)
     return out

@@ -99,9 +99,9 @@ def submit(
             if rid not in locked:
                 locked.add(rid)
                 db.add(JobResource(job_id=job.id, resource_id=rid))
-        for quota_name, amount in cls.quota_usage(res.properties).items():
+        for pool, amount in {**cls.quota_usage(res.properties), **cls.allocations(res)}.items():
             db.add(Allocation(consumer_id=res.resource_id, project_id=project_id,
-                              resource=quota_name, amount=amount))
+                              resource=pool, amount=amount))
         for cap, amount in plan.host_usage.get(name, {}).items():
             db.add(Allocation(consumer_id=res.resource_id, project_id=project_id,
                               resource=cap, amount=amount, host=placed[name]))
@@ -138,6 +138,8 @@ def submit_delete(
     for row in rows:
         cls = get_type(row.type)
         planned = planned_from(row)
+        if cls is not None:
+            cls.check_delete(db, planned)
         steps.append((row.name, planned.hosts, cls.plan_delete(planned) if cls else []))
         locks.extend(cls.locks(planned) if cls else [])
     plays = compiler.plays_for(steps, verb="delete ")

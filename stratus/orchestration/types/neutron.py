@@ -1,2 +1,224 @@
+"""``OS::Neutron::Net`` and ``OS::Neutron::Port``: a network exists on exactly the
+hosts that have a port on it.
+
+A net is a record and a segment id until its first port: creating it runs nothing.
+A port is bound to a host (``binding:host_id``); creating it brings the net's segment
+(bridge + VXLAN) to that host, refreshes the flood list (``remote_ips``) on the net's
+other hosts, and plugs the port. Deleting the last port of a net on a host removes the
+segment from that host. Port jobs lock their net, so they never interleave. VXLAN peers
+are the hosts' ``stratus_tunnel_ip`` registry variables.
+
+The network API grows these types (subnets, DHCP, security groups, routers).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from stratus.db.models.hosts import Host
+from stratus.db.models.jobs import DELETED, DELETING, Resource
+from stratus.db.models.quotas import Allocation
+from stratus.orchestration.errors import ResourceCheckFailed
+from stratus.orchestration.functions import jinja_literal
+from stratus.orchestration.properties import BOOLEAN, INTEGER, LIST, STRING, Schema
+from stratus.orchestration.resources import PlannedResource, ResourceType, task
+
+VNI_RANGE = (1001, 16_000_000)
+GONE = (DELETING, DELETED)
+
+
+class Net(ResourceType):
+    type_name = "OS::Neutron::Net"
+    description = "A layer-2 network (VXLAN or flat), present on the hosts of its ports."
+    properties_schema = {
+        "name": Schema(STRING, "The network's name.", update_allowed=True),
+        "network_type": Schema(STRING, "provider:network_type.", default="vxlan",
+                               allowed_values=("vxlan", "flat")),
+        "physical_network": Schema(STRING, "flat only: the host interface of the provider network."),
+        "segmentation_id": Schema(INTEGER, "vxlan only: the VNI (allocated when not given)."),
+        "mtu": Schema(INTEGER, "The MTU (default 1450 for vxlan, 1500 for flat)."),
+        "shared": Schema(BOOLEAN, "Other projects may put ports on it.", default=False),
+    }
+    attributes_schema = {"segmentation_id": "The VNI.", "hosts": "Hosts the net is on.",
+                         "show": "All attributes."}
+
+    @classmethod
+    def check(cls, db, res: PlannedResource) -> None:
+        p = res.properties
+        if p.get("network_type") == "flat" and not p.get("physical_network"):
+            raise ResourceCheckFailed("a flat network needs physical_network",
+                                      ("resources", res.name, "properties", "physical_network"))
+        if p.get("network_type", "vxlan") != "vxlan":
+            return
+        used = set(db.scalars(select(Allocation.amount).where(
+            Allocation.resource == "vxlan_vni", Allocation.consumer_id != res.resource_id)))
+        vni = p.get("segmentation_id")
+        if vni is None:
+            vni = next(n for n in range(VNI_RANGE[0], VNI_RANGE[1]) if n not in used)
+        elif vni in used:
+            raise ResourceCheckFailed(f"VNI {vni} is in use by another network; choose another "
+                                      "or leave segmentation_id out", status=409)
+        res.attributes["segmentation_id"] = vni
+
+    @classmethod
+    def allocations(cls, res: PlannedResource) -> dict[str, int]:
+        vni = res.attributes.get("segmentation_id")
+        return {"vxlan_vni": vni} if vni else {}
+
+    @classmethod
+    def hosts(cls, db, res):
+        return []  # nowhere until a port is bound
+
+    @classmethod
+    def check_delete(cls, db, res: PlannedResource) -> None:
+        if live_ports(db, res.resource_id):
+            raise ResourceCheckFailed(f"network {res.resource_id} has ports; delete them first",
+                                      status=409)
+
+
+def live_ports(db, net_id: str, *, host: str | None = None, excluding: str | None = None) -> list[Resource]:
+    rows = db.scalars(select(Resource).where(Resource.type == Port.type_name, Resource.status.not_in(GONE)))
+    return [r for r in rows if r.properties.get("network") == net_id and r.id != excluding
+            and (host is None or r.properties.get("binding_host") == host)]
+
+
+def segment_facts(net: Resource) -> dict[str, Any]:
+    p = net.properties
+    vxlan = p.get("network_type", "vxlan") == "vxlan"
+    return {"id": net.id, "type": "vxlan" if vxlan else "flat",
+            "segmentation_id": net.attributes.get("segmentation_id"),
+            "physical_network": p.get("physical_network"),
+            "mtu": p.get("mtu") or (1450 if vxlan else 1500)}
+
+
+def segment_task(res: PlannedResource, state_on: dict[str, str]) -> dict[str, Any]:
+    """The ``network`` task of a port's net on every host of ``state_on`` (host →
+    present/absent): VXLAN peers are the tunnel IPs of the hosts where it stays."""
+    seg, peers = res.attributes["segment"], res.attributes.get("peers") or {}
+    args: dict[str, Any] = {"network_id": seg["id"], "type": seg["type"], "mtu": seg["mtu"]}
+    templated: dict[str, str] = {}
+    if seg["type"] == "vxlan":
+        staying = sorted(peers[h] for h, st in state_on.items() if st == "present" and h in peers)
+        args["segmentation_id"] = seg["segmentation_id"]
+        templated = {"local_ip": "{{ stratus_tunnel_ip }}",
+                     "remote_ips": "{{ " + json.dumps(staying) + " | difference([stratus_tunnel_ip]) }}"}
+    else:
+        args["physical_interface"] = seg["physical_network"]
+    absent = sorted(h for h, st in state_on.items() if st == "absent")
+    if absent:
+        templated["state"] = "{{ 'absent' if inventory_hostname in " + json.dumps(absent) + " else 'present' }}"
+    return task(res, "stratus.cloud.network", args, "network", templated=templated,
+                register="stratus_segment")
+
+
+def tunnel_ips(db, hosts: list[str]) -> dict[str, str]:
+    out = {}
+    for h in hosts:
+        row = db.get(Host, h)
+        ip = (row.vars or {}).get("stratus_tunnel_ip") if row else None
+        if not ip:
+            raise ResourceCheckFailed(f"host {h!r} has no stratus_tunnel_ip in the registry; set it in "
+                                      "the inventory and run 'stratus host sync'")
+        out[h] = ip
+    return out
+
+
+class Port(ResourceType):
+    type_name = "OS::Neutron::Port"
+    description = "A port on a network, bound to a host (a tap device there)."
+    properties_schema = {
+        "network": Schema(STRING, "The network's id.", required=True),
+        "name": Schema(STRING, "The port's name.", update_allowed=True),
+        "binding_host": Schema(STRING, "binding:host_id: the host the port is plugged on.", required=True),
+        "mac_address": Schema(STRING, "The MAC (generated from the id when not given)."),
+        "fixed_ips": Schema(LIST, "Addresses as CIDRs.", default=[]),
+    }
+    attributes_schema = {"mac_address": "The MAC.", "device": "The tap device.", "show": "All attributes."}
+
+    @classmethod
+    def check(cls, db, res: PlannedResource) -> None:
+        """The net exists and may be used, the host is known; records the segment and
+        its peers (hosts with the net after this port) for the tasks."""
+        p = res.properties
+        net = db.get(Resource, p.get("network"))
+        if net is None or net.type != Net.type_name or net.status in GONE:
+            raise ResourceCheckFailed(f"network {p.get('network')!r} could not be found",
+                                      ("resources", res.name, "properties", "network"), status=404)
+        if res.project_id is not None and net.project_id != res.project_id and not net.properties.get("shared"):
+            raise ResourceCheckFailed(f"network {net.id} belongs to another project and is not shared",
+                                      ("resources", res.name, "properties", "network"), status=404)
+        host = db.get(Host, p.get("binding_host"))
+        if host is None or not host.enabled:
+            raise ResourceCheckFailed(f"binding host {p.get('binding_host')!r} is not an enabled host",
+                                      ("resources", res.name, "properties", "binding_host"))
+        seg = segment_facts(net)
+        hosts = sorted(set(net.hosts or []) | {host.name})
+        res.attributes["segment"] = seg
+        res.attributes["peers"] = tunnel_ips(db, hosts) if seg["type"] == "vxlan" else dict.fromkeys(hosts, "")
+
+    @classmethod
+    def check_delete(cls, db, res: PlannedResource) -> None:
+        """Where the net stays after this port goes: hosts with another live port."""
+        net = db.get(Resource, res.properties.get("network"))
+        if net is None:
+            res.attributes["stay"] = {}
+            return
+        host = res.properties["binding_host"]
+        keep = {p.properties["binding_host"] for p in live_ports(db, net.id, excluding=res.resource_id)}
+        hosts = sorted(set(net.hosts or []) | {host})
+        res.attributes["segment"] = segment_facts(net)
+        if res.attributes["segment"]["type"] == "vxlan":
+            res.attributes["peers"] = tunnel_ips(db, hosts)
+        res.attributes["stay"] = {h: ("present" if h in keep else "absent") for h in hosts}
+        res.hosts = hosts
+
+    @classmethod
+    def locks(cls, res):
+        return [res.properties["network"]]
+
+    @classmethod
+    def plan_attributes(cls, res):
+        rid = res.resource_id.replace("-", "")
+        mac = res.properties.get("mac_address") or "fa:16:3e:" + ":".join(rid[i:i + 2] for i in (0, 2, 4))
+        return {"mac_address": mac, "device": "tap" + res.resource_id[:11]}
+
+    @classmethod
+    def hosts(cls, db, res):
+        return sorted(res.attributes["peers"])
+
+    @classmethod
+    def _port(cls, res, state, step):
+        host = res.properties["binding_host"]
+        return task(res, "stratus.cloud.port",
+                    {"port_id": res.resource_id, "network_id": res.properties["network"],
+                     "mac_address": res.attributes["mac_address"],
+                     "fixed_ips": res.properties.get("fixed_ips") or [], "state": state},
+                    step, when=f"inventory_hostname == {jinja_literal(host)}")
+
+    @classmethod
+    def plan_create(cls, res):
+        return [segment_task(res, dict.fromkeys(res.attributes["peers"], "present")),
+                cls._port(res, "present", "plug")]
+
+    @classmethod
+    def plan_delete(cls, res):
+        if not res.attributes.get("stay"):
+            return []
+        return [cls._port(res, "absent", "unplug"), segment_task(res, res.attributes["stay"])]
+
+    @classmethod
+    def on_state(cls, db, resource) -> None:
+        """Keep the net's host list to the hosts of its live ports."""
+        net = db.get(Resource, resource.properties.get("network"))
+        if net is None:
+            return
+        bound = {p.properties.get("binding_host") for p in live_ports(db, net.id) if p.status != "ERROR"}
+        net.hosts = sorted(h for h in bound if h)
+        net.attributes = {**net.attributes, "hosts": net.hosts}
+
+
 def resource_mapping():
-    return {}
+    return {c.type_name: c for c in (Net, Port)}
