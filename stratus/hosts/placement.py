@@ -7,8 +7,10 @@ resources that need some. Ties go to the host with the most free capacity (sprea
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,24 +35,99 @@ def host_usage(db: Session) -> dict[str, Counter]:
     return used
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    name: str
+    groups: frozenset[str]
+    capacity: dict[str, int]
+
+
+class _Registry:
+    """Enabled hosts as placement sees them, with rankings by free capacity per group
+    and capacity kinds (made on first use)."""
+
+    def __init__(self, hosts: list[_Candidate]) -> None:
+        self.hosts = hosts
+        self._ranked: dict[tuple[str, tuple[str, ...]], list[_Candidate]] = {}
+        self._members: dict[str, dict[str, _Candidate]] = {}
+
+    def in_group(self, group: str) -> dict[str, _Candidate]:
+        """{name: host} of the group (or the one host of that name)."""
+        got = self._members.get(group)
+        if got is None:
+            got = {h.name: h for h in self.hosts if group in h.groups or group == h.name}
+            self._members[group] = got
+        return got
+
+    def ranked(self, group: str, keys: tuple[str, ...]) -> list[_Candidate]:
+        """The group's hosts, most capacity of ``keys`` first (ties: by name)."""
+        got = self._ranked.get((group, keys))
+        if got is None:
+            got = sorted(self.in_group(group).values(), key=lambda h: (-sum(h.capacity.get(k, 0) for k in keys), h.name))
+            self._ranked[(group, keys)] = got
+        return got
+
+
+# Per database, read again only when the registry changed (its row count or newest
+# update differ): a 10,000-host registry is not decoded and sorted on every request.
+_CACHE: dict[str, tuple[tuple, _Registry]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def registry(db: Session) -> _Registry:
+    stamp = tuple(db.execute(select(func.count(Host.name), func.max(Host.updated_at))).one())
+    key = str(db.get_bind().url)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit and hit[0] == stamp:
+        return hit[1]
+    rows = db.execute(select(Host.name, Host.groups, Host.capacity).where(Host.enabled.is_(True))
+                      .order_by(Host.name))
+    reg = _Registry([_Candidate(n, frozenset(g or ()), {k: v for k, v in (c or {}).items() if isinstance(v, int)})
+                     for n, g, c in rows])
+    with _CACHE_LOCK:
+        _CACHE[key] = (stamp, reg)
+    return reg
+
+
+def _best(reg: _Registry, group: str, need: Mapping[str, int], used: dict[str, Counter]) -> _Candidate | None:
+    """The host of ``group`` with room for ``need`` and the most of it free (ties: by
+    name). Hosts nothing is placed on yet are taken in rank order (the first that fits
+    is the best of them); hosts with allocations are scored one by one."""
+    keys, wanted = tuple(need), tuple(need.values())
+    best, best_key = None, None
+
+    def consider(h: _Candidate, free: list[int]) -> None:
+        nonlocal best, best_key
+        if all(f >= w for f, w in zip(free, wanted, strict=True)):
+            key = (-sum(free), h.name)
+            if best_key is None or key < best_key:
+                best, best_key = h, key
+
+    for h in reg.ranked(group, keys):
+        if h.name not in used:
+            free = [h.capacity.get(k, 0) for k in keys]
+            if all(f >= w for f, w in zip(free, wanted, strict=True)):
+                consider(h, free)
+                break
+    by_name = reg.in_group(group)
+    for name, u in used.items():
+        h = by_name.get(name)
+        if h is not None:
+            consider(h, [h.capacity.get(k, 0) - u[k] for k in keys])
+    return best
+
+
 def place(db: Session, needs: Mapping[str, Mapping[str, int]], groups: Mapping[str, str]) -> dict[str, str]:
     """{resource name: host name} for every resource in ``needs``."""
     if not needs:
         return {}
-    hosts = list(db.scalars(select(Host).where(Host.enabled.is_(True)).order_by(Host.name)))
+    reg = registry(db)
     used = host_usage(db)
     out: dict[str, str] = {}
     for name, need in needs.items():
         group = groups.get(name, "compute")
-        best, best_free = None, None
-        for h in hosts:
-            if group not in h.groups and group != h.name:
-                continue
-            free = {k: int(h.capacity.get(k, 0)) - used.get(h.name, Counter())[k] for k in need}
-            if all(free[k] >= v for k, v in need.items()):
-                score = sum(free.values())
-                if best is None or score > best_free:
-                    best, best_free = h, score
+        best = _best(reg, group, need, used)
         if best is None:
             wanted = ", ".join(f"{k}={v}" for k, v in need.items())
             raise NoValidHost(
