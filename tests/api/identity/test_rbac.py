@@ -125,3 +125,25 @@ def test_policy_file_overrides_a_default(controller_factory, tmp_path):
     u = c.new_project_user("member")
     assert c.request("GET", f"{V3}/regions", token=c.token(u)).status_code == 403
     assert c.request("GET", f"{V3}/regions").status_code == 200
+
+
+def test_admin_of_a_project_is_not_the_cloud_admin(controller):
+    """Keystone's is_admin_project: the admin role counts cloud-wide only on the system
+    scope or on the admin project; an admin of another project cannot list every user,
+    create projects, or run raw Ansible through the jobs API."""
+    padmin = controller.new_project_user("admin", prefix="rbac-padm")
+    tok = controller.token(padmin)
+    for method, path, body in [
+        ("GET", f"{V3}/users", None),
+        ("GET", f"{V3}/projects", None),
+        ("POST", f"{V3}/projects", {"project": {"name": "should-not-exist"}}),
+        ("POST", "/stratus/v1/jobs", {"template": {"heat_template_version": "2018-08-31", "resources": {
+            "t": {"type": "Stratus::Ansible::Task",
+                  "properties": {"module": "ansible.builtin.command", "args": {"cmd": "id"}}}}}}),
+    ]:
+        r = controller.request(method, path, token=tok, json=body)
+        assert r.status_code == 403, (method, path, r.status_code, r.text)
+    names = [p["name"] for p in controller.request("GET", f"{V3}/projects").json()["projects"]]
+    assert "should-not-exist" not in names  # nothing was made
+    # the bootstrap admin (admin on the admin project) still is the cloud admin
+    assert controller.request("GET", f"{V3}/users").status_code == 200
