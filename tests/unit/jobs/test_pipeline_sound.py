@@ -151,3 +151,47 @@ def test_a_result_that_cannot_be_recorded_fails_the_job(db, make_worker, tmp_pat
     assert "could not record the result of 'b'" in done.status_reason
     assert "the realize hook broke" in done.status_reason
     assert Path(tmp_path / "b.txt").exists()  # the host did its part; the record says why it failed
+
+
+def test_independent_resources_share_a_parallel_play_on_their_own_hosts(db, make_worker, tmp_path):
+    with db.session() as s:
+        _hosts(s, 2, vcpus=1)
+    files = {n: tmp_path / f"{n}.txt" for n in ("a", "b")}
+    tpl = template(**{n: {"type": "Test::PlacedFile", "properties": {"path": str(p), "content": n}}
+                      for n, p in files.items()})
+    with db.session() as s:
+        job = submit(s, tpl, project_id="p1")
+        (play,) = job.playbook  # one dependency level: one play
+        assert play["strategy"] == "free" and play["hosts"] == "node0:node1"
+        blocks = {t["name"]: t for t in play["tasks"]}
+        placed = {n: s.scalar(select(Resource.hosts).where(Resource.id == job.resource_map[n]))[0]
+                  for n in files}
+        assert placed["a"] != placed["b"]  # spread over the two hosts
+        for n in files:  # each resource's tasks run only on its own host
+            assert blocks[n]["when"] == f"inventory_hostname in {[placed[n]]!r}"
+    make_worker()
+    done = wait_final(db, job.id, timeout=120)
+    assert done.status == SUCCEEDED, done.status_reason
+    assert {n: p.read_text() for n, p in files.items()} == {"a": "a", "b": "b"}
+    inventory = next((tmp_path / "state" / "runs").glob("*/inventory/hosts.json")).read_text()
+    assert '"node0"' in inventory and '"node1"' in inventory and '"localhost"' not in inventory
+
+
+def test_a_crash_while_settling_fails_the_job(db, make_worker, tmp_path, monkeypatch):
+    from stratus.jobs.worker import Worker
+
+    def broken(*_a, **_k):
+        raise RuntimeError("settling broke")
+
+    monkeypatch.setattr(Worker, "_settle", broken)
+    with db.session() as s:
+        _hosts(s, 1, vcpus=4)
+        job = submit(s, template(c={"type": "Test::PlacedFile",
+                                    "properties": {"path": str(tmp_path / "c.txt"), "content": "x"}}),
+                     project_id="p1")
+    make_worker()
+    done = wait_final(db, job.id, timeout=120)
+    assert done.status == FAILED
+    assert "internal error while running the job: settling broke" in done.status_reason
+    with db.session() as s:
+        assert s.get(Resource, job.resource_map["c"]).status == "ERROR"
