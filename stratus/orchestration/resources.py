@@ -215,9 +215,9 @@ def task(res: PlannedResource, module: str, args: Any, step: str = "", *,
 
     ``args`` are user data, emitted so that Ansible never templates them; ``templated``
     adds module options whose values are the compiler's own Jinja (host variables)."""
-    if isinstance(args, dict):
+    if templated:
         body: Any = {k: emit.data(v) for k, v in args.items()}
-        body.update(templated or {})
+        body.update(templated)
     else:
         body = emit.data(args)
     out = {"name": f"{res.name}: {step}" if step else res.name, module: body,

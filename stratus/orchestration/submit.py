@@ -79,10 +79,11 @@ def submit(
     compiler.resolve_properties(plan)  # again: runtime attributes now name the placed hosts
     playbook = compiler.compile_plan(plan)
 
-    job = _new_job(kind, project_id, request_id, playbook, plan.resource_ids, plan.idempotent,
-                   max_attempts, timeout)
-    db.add(job)
-    locked: set[str] = set()
+    locks = [rid for n in plan.order
+             for rid in (plan.resources[n].resource_id, *classes[n].locks(plan.resources[n]))]
+    job = _queue(db, kind, playbook, plan.resource_ids, locks,
+                 f"{len(plan.order)} resource(s): {', '.join(plan.order)}", project_id=project_id,
+                 request_id=request_id, idempotent=plan.idempotent, max_attempts=max_attempts, timeout=timeout)
     for name in plan.order:
         res = plan.resources[name]
         cls = classes[name]
@@ -95,19 +96,8 @@ def submit(
         row.properties = _jsonable(res.properties)
         row.attributes = _jsonable(res.attributes)
         row.hosts = list(res.hosts) if res.placed else []
-        for rid in [res.resource_id, *cls.locks(res)]:
-            if rid not in locked:
-                locked.add(rid)
-                db.add(JobResource(job_id=job.id, resource_id=rid))
-        for pool, amount in {**cls.quota_usage(res.properties), **cls.allocations(res)}.items():
-            db.add(Allocation(consumer_id=res.resource_id, project_id=project_id,
-                              resource=pool, amount=amount))
-        for cap, amount in plan.host_usage.get(name, {}).items():
-            db.add(Allocation(consumer_id=res.resource_id, project_id=project_id,
-                              resource=cap, amount=amount, host=placed[name]))
-    db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED,
-                    message=f"{len(plan.order)} resource(s): {', '.join(plan.order)}",
-                    request_id=request_id))
+        _allocate(db, row, {**cls.quota_usage(res.properties), **cls.allocations(res)},
+                  plan.host_usage.get(name, {}), placed.get(name))
     db.flush()
     return job
 
@@ -143,15 +133,11 @@ def submit_delete(
         steps.append((row.name, planned.hosts, cls.plan_delete(planned) if cls else []))
         locks.extend(cls.locks(planned) if cls else [])
     plays = compiler.plays_for(steps, verb="delete ")
-    job = _new_job("delete", project_id, request_id, plays, {r.name: r.id for r in rows}, True,
-                   max_attempts, timeout)
-    db.add(job)
+    job = _queue(db, "delete", plays, {r.name: r.id for r in rows}, [r.id for r in rows] + locks,
+                 f"delete {len(rows)} resource(s)", project_id=project_id, request_id=request_id,
+                 idempotent=True, max_attempts=max_attempts, timeout=timeout)
     for row in rows:
         row.status, row.status_reason, row.last_job_id = DELETING, "", job.id
-    for rid in dict.fromkeys([r.id for r in rows] + locks):
-        db.add(JobResource(job_id=job.id, resource_id=rid))
-    db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED,
-                    message=f"delete {len(rows)} resource(s)", request_id=request_id))
     db.flush()
     return job
 
@@ -177,13 +163,9 @@ def submit_action(
     planned = planned_from(row)
     tasks = cls.plan_action(planned, action, dict(args or {}))
     plays = compiler.plays_for([(row.name, planned.hosts, tasks)], verb=f"{action} ")
-    job = _new_job(f"action:{action}", project_id, request_id, plays, {row.name: row.id}, False,
-                   max_attempts, timeout)
-    db.add(job)
-    for rid in dict.fromkeys([row.id, *cls.locks(planned)]):
-        db.add(JobResource(job_id=job.id, resource_id=rid))
-    db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED,
-                    message=f"{action} {row.name}", request_id=request_id))
+    job = _queue(db, f"action:{action}", plays, {row.name: row.id}, [row.id, *cls.locks(planned)],
+           f"{action} {row.name}", project_id=project_id, request_id=request_id, idempotent=False,
+           max_attempts=max_attempts, timeout=timeout)
     db.flush()
     return job
 
@@ -217,22 +199,24 @@ def submit_update(
     if usage:
         placement.place(db, {row.name: usage}, {row.name: planned.hosts[0]})
     plays = compiler.plays_for([(row.name, planned.hosts, tasks)], verb="update ")
-    job = _new_job("update", row.project_id, request_id, plays, {row.name: row.id}, cls.idempotent,
-                   max_attempts, timeout)
-    db.add(job)
+    job = _queue(db, "update", plays, {row.name: row.id}, [row.id, *cls.locks(planned)],
+                 f"update {row.name}: {', '.join(sorted(prop_diff)) or 'no change'}",
+                 project_id=row.project_id, request_id=request_id, idempotent=cls.idempotent,
+                 max_attempts=max_attempts, timeout=timeout)
     row.properties, row.last_job_id, row.status_reason = _jsonable(new_props), job.id, ""
-    for quota_name, amount in cls.quota_usage(new_props).items():
-        db.add(Allocation(consumer_id=row.id, project_id=row.project_id, resource=quota_name, amount=amount))
-    for cap, amount in usage.items():
-        db.add(Allocation(consumer_id=row.id, project_id=row.project_id, resource=cap, amount=amount,
-                          host=planned.hosts[0]))
-    for rid in dict.fromkeys([row.id, *cls.locks(planned)]):
-        db.add(JobResource(job_id=job.id, resource_id=rid))
-    db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED,
-                    message=f"update {row.name}: {', '.join(sorted(prop_diff)) or 'no change'}",
-                    request_id=request_id))
+    _allocate(db, row, {**cls.quota_usage(new_props), **cls.allocations(planned)}, usage, planned.hosts[0])
     db.flush()
     return job
+
+
+def _allocate(db: Session, row: Resource, pools: Mapping[str, int], host_usage: Mapping[str, int],
+              host: str | None) -> None:
+    """Record what ``row`` holds: quota and pooled values, and capacity on ``host``."""
+    for pool, amount in pools.items():
+        db.add(Allocation(consumer_id=row.id, project_id=row.project_id, resource=pool, amount=amount))
+    for cap, amount in host_usage.items():
+        db.add(Allocation(consumer_id=row.id, project_id=row.project_id, resource=cap, amount=amount,
+                          host=host))
 
 
 def _row(db: Session, rid: str) -> Resource:
@@ -242,10 +226,18 @@ def _row(db: Session, rid: str) -> Resource:
     return row
 
 
-def _new_job(kind, project_id, request_id, playbook, resource_map, idempotent, max_attempts, timeout) -> Job:
-    return Job(id=str(uuid.uuid4()), kind=kind, status=QUEUED, project_id=project_id,
-               request_id=request_id, playbook=playbook, resource_map=resource_map,
-               idempotent=idempotent, max_attempts=max(1, max_attempts), timeout=timeout)
+def _queue(db: Session, kind: str, playbook: list, resource_map: dict[str, str], locks: list[str],
+           message: str, *, project_id, request_id, idempotent: bool, max_attempts: int, timeout: int) -> Job:
+    """Add a QUEUED job, its resource locks (each id once) and its ``job_queued`` event."""
+    job = Job(id=str(uuid.uuid4()), kind=kind, status=QUEUED, project_id=project_id,
+              request_id=request_id, playbook=playbook, resource_map=resource_map,
+              idempotent=idempotent, max_attempts=max(1, max_attempts), timeout=timeout)
+    db.add(job)
+    for rid in dict.fromkeys(locks):
+        db.add(JobResource(job_id=job.id, resource_id=rid))
+    db.add(JobEvent(job_id=job.id, attempt=0, event="job_queued", status=QUEUED, message=message,
+                    request_id=request_id))
+    return job
 
 
 def _jsonable(value: Any) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import libvirt
 import pytest
@@ -56,7 +57,7 @@ def test_server_lives_only_on_its_placed_host(db, make_worker, request, tmp_path
     image_id = f"pipeline-{uuid.uuid4().hex[:8]}"
     server = {"type": "OS::Nova::Server", "properties": {
         "name": "web-1", "flavor": "m1.nano", "image": image_id, "image_source": str(qcow2),
-        "image_checksum": hashlib.sha256(open(qcow2, "rb").read()).hexdigest(),
+        "image_checksum": hashlib.sha256(Path(qcow2).read_bytes()).hexdigest(),
         "metadata": {"role": "web"}}}
     make_worker()
     job = run(db, submit, template(web=server), project_id="p1")
