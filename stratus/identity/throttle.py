@@ -15,12 +15,14 @@ address each counts on its own, so a guesser gets ``max_failures`` tries per pro
 window. Unknown user names are counted like real ones (keyed by the name as given), so
 a lock-out does not tell which users exist.
 
-The table is bounded (``max_keys``): past the bound, pairs that are not locked are
-dropped first, then the pairs counted first.
+The table is bounded (``max_keys`` pairs, each kept as a 32-byte digest whatever the
+length of the name sent): past the bound, pairs that are not locked are dropped first,
+then the pairs counted first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
@@ -32,6 +34,10 @@ from dataclasses import dataclass, field
 class _Pair:
     failures: list[float] = field(default_factory=list)
     locked_until: float = 0.0
+
+
+def _key(user_key: str, source: str) -> bytes:
+    return hashlib.sha256(f"{user_key}\0{source}".encode(errors="replace")).digest()
 
 
 class LoginThrottle:
@@ -47,14 +53,14 @@ class LoginThrottle:
         self.window = window
         self.clock = clock
         self.max_keys = max_keys
-        self._pairs: dict[tuple[str, str], _Pair] = {}
+        self._pairs: dict[bytes, _Pair] = {}
         self._lock = threading.Lock()
 
     def locked_for(self, user_key: str, source: str) -> int:
         """Whole seconds the pair stays locked; 0 when it is not locked."""
         now = self.clock()
         with self._lock:
-            pair = self._pairs.get((user_key, source))
+            pair = self._pairs.get(_key(user_key, source))
             if pair is None or pair.locked_until <= now:
                 return 0
             return max(1, math.ceil(pair.locked_until - now))
@@ -63,7 +69,7 @@ class LoginThrottle:
         """Count a failed login; the ``max_failures``-th within the window locks."""
         now = self.clock()
         with self._lock:
-            key = (user_key, source)
+            key = _key(user_key, source)
             pair = self._pairs.get(key)
             if pair is None:
                 self._make_room(now)
@@ -78,7 +84,7 @@ class LoginThrottle:
 
     def succeeded(self, user_key: str, source: str) -> None:
         with self._lock:
-            self._pairs.pop((user_key, source), None)
+            self._pairs.pop(_key(user_key, source), None)
 
     def _make_room(self, now: float) -> None:
         if len(self._pairs) < self.max_keys:
