@@ -7,8 +7,9 @@ restarted controller can find and stop what an earlier controller left running
 
 A run directory holds the inventory with its connection variables, the extra vars and
 the events, so it is private: ``<state_dir>/runs`` and every directory in it are 0700,
-their files 0600 (:func:`prepare_state_dir`, and :func:`run_playbook` again after the
-run for what ansible-runner wrote). :func:`prune_runs` removes run directories older
+their files 0600 (:func:`run_playbook` makes them so, and again after the run for what
+ansible-runner wrote; :func:`prepare_state_dir`, at ``stratus serve`` and ``stratus db
+upgrade``, also sets the state directory's own mode). :func:`prune_runs` removes run directories older
 than a retention period; the worker calls it now and then.
 """
 
@@ -68,9 +69,15 @@ def prepare_state_dir(state_dir: Path) -> Path:
     state = Path(state_dir)
     state.mkdir(parents=True, exist_ok=True)
     os.chmod(state, STATE_DIR_MODE)
-    runs = state / "runs"
-    runs.mkdir(mode=PRIVATE_DIR, exist_ok=True)
-    os.chmod(runs, PRIVATE_DIR)
+    return runs_dir(state)
+
+
+def runs_dir(state_dir: Path) -> Path:
+    """``<state_dir>/runs``, made (or fixed to) 0700; the state directory's own mode is
+    left to :func:`prepare_state_dir` at start, not changed on every run."""
+    runs = Path(state_dir) / "runs"
+    runs.parent.mkdir(parents=True, exist_ok=True)
+    _private_dir(runs)
     return runs
 
 
@@ -113,7 +120,7 @@ def run_playbook(
     """Run ``playbook`` and wait for it; events go to ``event_handler`` as they come."""
     import ansible_runner
 
-    private = prepare_state_dir(state_dir) / run_id
+    private = runs_dir(state_dir) / run_id
     for d in (private, private / "project", private / "inventory"):
         _private_dir(d)
     _write_private(private / "project" / "main.yml", yaml.safe_dump(playbook, sort_keys=False))
