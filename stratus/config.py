@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # identity write by this process clears the cache at once; the setting bounds how
     # long a change made by another controller process takes to be seen.
     token_cache_seconds: float = Field(5.0, ge=0)
+    # Login throttling (stratus/identity/throttle.py): after auth_max_failures failed
+    # password logins of one user from one source address within auth_failure_window
+    # seconds, that user's logins from that address are refused for the window.
+    auth_max_failures: int = Field(10, ge=1)
+    auth_failure_window: int = Field(300, ge=1, description="seconds")
 
     # --- jobs -------------------------------------------------------------------------
     job_concurrency: int = Field(2, ge=1)
@@ -101,6 +106,9 @@ class Settings(BaseSettings):
     # seconds the worker waits for more requests to share one ansible-runner run (0: off)
     job_batch_window: float = Field(0.0, ge=0)
     job_batch_max: int = Field(20, ge=1)
+    # seconds a finished job's run directory (inventory, connection variables, events)
+    # is kept under <state_dir>/runs before runner.prune_runs removes it
+    job_run_retention: int = Field(7 * 86400, ge=0)
 
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}

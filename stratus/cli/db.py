@@ -19,8 +19,10 @@ def register(sub) -> None:
 
 def upgrade(args) -> int:
     from stratus.db import migrations
+    from stratus.jobs.runner import prepare_state_dir
 
     settings = settings_from(args)
+    prepare_state_dir(settings.state_dir)  # the database file is made 0600 as it is opened
     migrations.upgrade(settings.database_url, args.revision)
     print(f"database at revision {migrations.current(settings.database_url)}")
     return 0

@@ -17,6 +17,7 @@ def run(args) -> int:
     import uvicorn
 
     from stratus.api.app import create_app
+    from stratus.jobs.runner import prepare_state_dir
     from stratus.log import setup_logging
 
     overrides = {}
@@ -26,6 +27,7 @@ def run(args) -> int:
         overrides["port"] = args.port
     settings = settings_from(args).model_copy(update=overrides)
     setup_logging(settings.log_level, settings.log_json)
+    prepare_state_dir(settings.state_dir)  # the database file is made 0600 as it is opened
     app = create_app(settings)
     uvicorn.run(
         app,

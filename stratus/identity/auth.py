@@ -1,4 +1,10 @@
-"""POST /auth/tokens: check the identity methods and the scope, then issue a token."""
+"""POST /auth/tokens: check the identity methods and the scope, then issue a token.
+
+The password method takes the same time whatever is wrong (no such user or domain, no
+password, a disabled user or domain, a wrong password): each pays one bcrypt check of
+the configured cost. Failed password logins are counted per user and source address
+(:mod:`stratus.identity.throttle`); a locked pair is refused before any password check.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from stratus.db.models.identity import ApplicationCredential, Project, User
 from stratus.errors import BadRequest, Unauthorized
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
-from stratus.identity.passwords import check_password
+from stratus.identity.passwords import check_password_or_dummy
 from stratus.identity.tokens import (
     AUTH_FAILED,
     TokenData,
@@ -31,7 +37,58 @@ def _dict(value, what: str) -> dict:
     return value
 
 
-def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, RequestContext]:
+def _lookup_user(db: Session, uref: dict) -> tuple[User | None, str]:
+    """The user a password login names (None when there is none, an unknown domain
+    included) and the key its failures are counted under: the user's id when it
+    exists, else the reference as given."""
+    try:
+        user = find_user(db, uref)
+    except Unauthorized:  # the domain does not exist
+        user = None
+    if user is not None:
+        return user, f"id:{user.id}"
+    if uref.get("id"):
+        return None, f"id:{uref['id']}"
+    domain = uref.get("domain") if isinstance(uref.get("domain"), dict) else {}
+    where = f"id:{domain['id']}" if domain.get("id") else f"name:{domain.get('name')}"
+    return None, f"name:{where}/{uref.get('name')}"
+
+
+def _password_login(db: Session, provider: TokenProvider, uref: dict, source: str) -> User:
+    password = uref.get("password")
+    if not isinstance(password, str):
+        raise BadRequest(
+            "Invalid input for field 'identity.password.user.password': expecting a string."
+        )
+    user, key = _lookup_user(db, uref)
+    throttle = provider.logins
+    wait = throttle.locked_for(key, source)
+    if wait:
+        raise Unauthorized(
+            f"{AUTH_FAILED} Too many failed logins for this user from {source}: logins "
+            f"are refused for {wait} more seconds.",
+            headers={"Retry-After": str(wait)},
+        )
+    hashed = user.password_hash if user is not None else None
+    ok = check_password_or_dummy(password, hashed, provider.settings.bcrypt_rounds)
+    try:
+        if not ok:
+            raise Unauthorized(AUTH_FAILED)
+        check_user_usable(db, user)
+    except Unauthorized:
+        throttle.failed(key, source)
+        raise
+    throttle.succeeded(key, source)
+    if user.password_expires_at and user.password_expires_at <= datetime.now(UTC):
+        raise Unauthorized(f"{AUTH_FAILED} The password has expired.")
+    return user
+
+
+def authenticate(
+    db: Session, provider: TokenProvider, body, source: str = ""
+) -> tuple[str, RequestContext]:
+    """The token and its context for a POST /auth/tokens ``body``; ``source`` is the
+    client's address (failed password logins are counted per user and source)."""
     body = _dict(body, "body")
     auth = _dict(body.get("auth"), "auth")
     identity = _dict(auth.get("identity"), "auth.identity")
@@ -66,16 +123,7 @@ def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, Reque
     if "password" in methods:
         pw = identity["password"]
         uref = _dict(pw.get("user"), "identity.password.user")
-        password = uref.get("password")
-        if not isinstance(password, str):
-            raise BadRequest(
-                "Invalid input for field 'identity.password.user.password': expecting a string."
-            )
-        user = find_user(db, uref)
-        if user is None or not check_password(password, user.password_hash):
-            raise Unauthorized(AUTH_FAILED)
-        if user.password_expires_at and user.password_expires_at <= datetime.now(UTC):
-            raise Unauthorized(f"{AUTH_FAILED} The password has expired.")
+        user = _password_login(db, provider, uref, source)
     if "application_credential" in methods:
         acref = identity["application_credential"]
         secret = acref.get("secret")
@@ -86,7 +134,7 @@ def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, Reque
         if acref.get("id"):
             app_cred = db.get(ApplicationCredential, str(acref["id"]))
         elif acref.get("name"):
-            owner = find_user(db, _dict(acref.get("user"), "application_credential.user"))
+            owner, _ = _lookup_user(db, _dict(acref.get("user"), "application_credential.user"))
             app_cred = (
                 owner
                 and db.scalars(
@@ -95,7 +143,8 @@ def authenticate(db: Session, provider: TokenProvider, body) -> tuple[str, Reque
             )
         else:
             raise BadRequest("An application credential needs an id, or a name and a user.")
-        if app_cred is None or not check_password(secret, app_cred.secret_hash):
+        hashed = app_cred.secret_hash if app_cred else None
+        if not check_password_or_dummy(secret, hashed, provider.settings.bcrypt_rounds):
             raise Unauthorized(AUTH_FAILED)
         if app_cred.expires_at and app_cred.expires_at <= datetime.now(UTC):
             raise Unauthorized(f"{AUTH_FAILED} The application credential has expired.")

@@ -39,6 +39,7 @@ from stratus.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorize
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.fernet import FernetKeys, InvalidToken, KeyRepositoryError
+from stratus.identity.throttle import LoginThrottle
 
 PAYLOAD_VERSION = 1
 AUTH_FAILED = "The request you have made requires authentication."
@@ -120,6 +121,8 @@ class TokenProvider:
     def __init__(self, settings: Settings, keys: FernetKeys) -> None:
         self.settings = settings
         self.keys = keys
+        # failed password logins per user and source (see stratus.identity.throttle)
+        self.logins = LoginThrottle(settings.auth_max_failures, settings.auth_failure_window)
         self._cache: dict[str, tuple[float, int, RequestContext]] = {}
 
     # --- issue ------------------------------------------------------------------------

@@ -35,11 +35,10 @@ def downgrade(url: str, revision: str) -> None:
 
 def current(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
 
-    u = make_url(alembic_config(url).get_main_option("sqlalchemy.url"))
-    engine = create_engine(u)
+    from stratus.db.session import make_engine
+
+    engine = make_engine(url)  # a database it makes is private, as upgrade's (0600)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

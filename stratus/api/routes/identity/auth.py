@@ -27,7 +27,8 @@ def issue_token(
     body: Annotated[dict[str, Any], Body()],
     nocatalog: str | None = Query(None),
 ):
-    token, ctx = authenticate(db, _token_provider(request), body)
+    source = request.client.host if request.client else ""
+    token, ctx = authenticate(db, _token_provider(request), body, source)
     doc = token_document(db, ctx, include_catalog=nocatalog is None)
     return JSONResponse(doc, status_code=201, headers={"X-Subject-Token": token})
 
