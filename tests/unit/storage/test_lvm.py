@@ -31,13 +31,14 @@ def lvs(*rows):
 
 
 def backend(run, activation=True):
-    return LVMBackend(LVM(run, activation), QemuImg(run.raw, error=CommandFailed, invalid=InvalidRequest), "vg0")
+    return LVMBackend(LVM(run.checked(CommandFailed), activation),
+                      QemuImg(run, error=CommandFailed, invalid=InvalidRequest), "vg0")
 
 
 @pytest.fixture
 def run(fake_run):
-    fake_run.on("vgs", out=VG)
-    fake_run.on("lvs", out=lvs(("volume-a", 2 * GiB, "", ""), ("_snapshot-s1", 2 * GiB, "", "volume-a")))
+    fake_run.on(("vgs",), out=VG)
+    fake_run.on(("lvs",), out=lvs(("volume-a", 2 * GiB, "", ""), ("_snapshot-s1", 2 * GiB, "", "volume-a")))
     return fake_run
 
 
@@ -50,7 +51,7 @@ def test_reports_use_json_with_byte_units(run):
 
 
 def test_activation_off_adds_driverloaded_and_inactive_unzeroed_create(run):
-    run.on("lvs", out=lvs(("volume-b", GiB, "stratus.multiattach", "")))
+    run.on(("lvs",), out=lvs(("volume-b", GiB, "stratus.multiattach", "")))
     assert backend(run, activation=False).create_volume("b", GiB, multiattach=True).multiattach
     create = run.commands("lvcreate")[0]
     assert create[:3] == ["lvcreate", "--driverloaded", "n"]
@@ -59,8 +60,8 @@ def test_activation_off_adds_driverloaded_and_inactive_unzeroed_create(run):
 
 
 def test_activation_on_creates_plainly_and_copies_an_image(run):
-    run.on("qemu-img", "info", out={"format": "qcow2", "virtual-size": GiB})
-    run.on("lvs", out=lvs(("volume-c", 2 * GiB, "", "")))
+    run.on(("qemu-img", "info"), out={"format": "qcow2", "virtual-size": GiB})
+    run.on(("lvs",), out=lvs(("volume-c", 2 * GiB, "", "")))
     assert backend(run).create_volume("c", 2 * GiB, source=Source("image", "/img.qcow2")).size == 2 * GiB
     assert run.commands("lvcreate")[0] == ["lvcreate", "-y", "-n", "volume-c", "-L", f"{2 * GiB}b", "vg0"]
     assert run.commands("qemu-img")[-1] == [
@@ -69,8 +70,8 @@ def test_activation_on_creates_plainly_and_copies_an_image(run):
 
 
 def test_failed_copy_removes_the_new_lv(run):
-    run.on("qemu-img", "info", out={"format": "raw", "virtual-size": GiB})
-    run.on("qemu-img", "convert", rc=1, stderr="boom")
+    run.on(("qemu-img", "info"), out={"format": "raw", "virtual-size": GiB})
+    run.on(("qemu-img", "convert"), rc=1, err="boom")
     with pytest.raises(CommandFailed):
         backend(run).create_volume("d", GiB, source=Source("image", "/img"))
     assert run.commands("lvremove")[-1] == ["lvremove", "-y", "vg0/volume-d"]
@@ -96,8 +97,8 @@ def test_full_vg_is_no_space_before_any_lvcreate(run):
 
 
 def test_unknown_vg_is_not_found(fake_run):
-    fake_run.on("vgs", rc=5, stderr='  Volume group "vg0" not found')
-    fake_run.on("lvs", rc=5, stderr='  Volume group "vg0" not found')
+    fake_run.on(("vgs",), rc=5, err='  Volume group "vg0" not found')
+    fake_run.on(("lvs",), rc=5, err='  Volume group "vg0" not found')
     with pytest.raises(NotFound, match="'vg0' does not exist"):
         backend(fake_run).get_volume("a")
 
@@ -119,7 +120,7 @@ def test_delete_with_snapshots_needs_cascade(run):
 
 @pytest.mark.parametrize(("setting", "dm_ok", "want"), [("on", False, True), ("off", True, False)])
 def test_activation_setting_forces(fake_run, setting, dm_ok, want):
-    assert resolve_activation(setting, fake_run) is want
+    assert resolve_activation(setting, fake_run.checked(CommandFailed)) is want
     assert not fake_run.calls
 
 
@@ -128,8 +129,8 @@ def test_auto_probes_dmsetup(fake_run, tmp_path, monkeypatch):
 
     control = tmp_path / "control"
     control.touch()
-    fake_run.on("dmsetup", rc=1, stderr="Failure to communicate with kernel device-mapper driver.")
-    assert runner.device_mapper_available(fake_run, str(control)) is False
-    fake_run.on("dmsetup", out="Driver version: 4.48.0")
-    assert runner.device_mapper_available(fake_run, str(control)) is True
-    assert runner.device_mapper_available(fake_run, str(tmp_path / "missing")) is False
+    fake_run.on(("dmsetup",), rc=1, err="Failure to communicate with kernel device-mapper driver.")
+    assert runner.device_mapper_available(fake_run.checked(CommandFailed), str(control)) is False
+    fake_run.on(("dmsetup",), out="Driver version: 4.48.0")
+    assert runner.device_mapper_available(fake_run.checked(CommandFailed), str(control)) is True
+    assert runner.device_mapper_available(fake_run.checked(CommandFailed), str(tmp_path / "missing")) is False

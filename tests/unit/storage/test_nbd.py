@@ -6,7 +6,10 @@ import json
 
 import pytest
 
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import InUse
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
+    CommandFailed,
+    InUse,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.nbd import (
     Export,
     NBDExporter,
@@ -22,7 +25,7 @@ def exp(**kw):
 
 
 def test_daemon_argv_raw_and_qcow2(tmp_path, fake_run):
-    ex = NBDExporter(fake_run, str(tmp_path))
+    ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path))
     argv = ex.daemon_argv(exp())
     assert argv == [
         "/usr/bin/qemu-storage-daemon",
@@ -38,7 +41,7 @@ def test_daemon_argv_raw_and_qcow2(tmp_path, fake_run):
 
 
 def test_netns_prefixes_every_command(tmp_path, fake_run):
-    ex = NBDExporter(fake_run, str(tmp_path), netns="storage1")
+    ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path), netns="storage1")
     ex.nft.apply([exp(allowed=("198.18.0.1",))])
     assert fake_run.calls[-1][:5] == ["ip", "netns", "exec", "storage1", "nft"]
 
@@ -65,7 +68,7 @@ def test_in_sync_reads_the_digest_comment():
 
 def test_second_attachment_of_a_single_attach_volume_is_refused(tmp_path, fake_run):
     (tmp_path / "volume-v1-a1.json").write_text(json.dumps({**exp().__dict__, "allowed": [], "running": True}))
-    ex = NBDExporter(fake_run, str(tmp_path))
+    ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path))
     with pytest.raises(InUse, match="a1"):
         ex.plan(exp(name=export_name("v1", "a2"), attachment_id="a2", port=0))
     assert not fake_run.calls
