@@ -40,8 +40,15 @@ options:
     description: Whether several guests may attach the volume at once. Unset keeps what the volume has (false on create).
     type: bool
   image:
-    description: Path of an image file on this host to copy into the new volume (any format qemu-img reads).
+    description:
+      - Path of an image file on this host to copy into the new volume.
+      - Its format is never guessed from its bytes; it is O(image_format), or the format the image
+        cache recorded for it (C(<images dir>/.meta/<id>.json)). Without either the task fails.
     type: path
+  image_format:
+    description: The format recorded for O(image) (Glance's C(disk_format)); passed to qemu-img with C(-f).
+    type: str
+    choices: [raw, qcow2]
   snapshot_id:
     description: Create the volume from this snapshot (same backend).
     type: str
@@ -78,6 +85,7 @@ EXAMPLES = r"""
     id: 0d6e1e1a-8c49-4a43-9f5b-4f7f0f1d2c33
     volume_type: file
     image: /var/lib/stratus/images/cirros.qcow2
+    image_format: qcow2
     format: qcow2
     size: 2
 
@@ -132,7 +140,9 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import
 
 
 def _source(params: dict) -> Source:
-    given = [(k, params[p]) for k, p in (("image", "image"), ("snapshot", "snapshot_id"), ("volume", "source_volid")) if params[p]]
+    if params["image"]:
+        return Source("image", params["image"], params["image_format"] or "")
+    given = [(k, params[p]) for k, p in (("snapshot", "snapshot_id"), ("volume", "source_volid")) if params[p]]
     return Source(*given[0]) if given else Source()
 
 
@@ -211,6 +221,7 @@ def main() -> None:
         "format": {"type": "str", "choices": ["raw", "qcow2"], "default": "raw"},
         "multiattach": {"type": "bool"},
         "image": {"type": "path"},
+        "image_format": {"type": "str", "choices": ["raw", "qcow2"]},
         "snapshot_id": {"type": "str"},
         "source_volid": {"type": "str"},
         "cascade": {"type": "bool", "default": False},

@@ -131,7 +131,10 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors impor
 
 def _connection(params: dict) -> tuple[dict, bool]:
     if params["connection"]:
-        return params["connection"], bool(params["multiattach"])
+        connection = params["connection"]
+        if connection.get("driver_volume_type", "local") == "local":
+            open_backend(params).check_path(connection.get("path") or "")
+        return connection, bool(params["multiattach"])
     backend = open_backend(params)
     volume = backend.get_volume(params["volume_id"])
     if volume is None:
@@ -144,6 +147,8 @@ def _connection(params: dict) -> tuple[dict, bool]:
 
 
 def ensure_present(attacher: VolumeAttacher, params: dict, check: bool) -> tuple[bool, dict, dict]:
+    if params["connection"]:  # a path or address from the request is checked before anything else
+        volume_disk(params["volume_id"], target=params["device"] or "", connection=_connection(params)[0])
     current = attacher.find(params["instance"], params["volume_id"])
     if current is not None:
         return False, disk_facts(current), disk_facts(current)

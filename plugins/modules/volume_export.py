@@ -34,17 +34,18 @@ options:
     choices: [present, absent]
     default: present
   host:
-    description: Address of this storage host the export listens on. Required with O(state=present).
+    description: IP address of this storage host the export listens on (no scope id). Required with O(state=present).
     type: str
   port:
     description: TCP port; unset picks the first free one from 10809 and keeps it on re-runs.
     type: int
   allowed:
     description:
-      - Initiator (compute host) addresses allowed to connect. An empty list leaves the port open to all.
+      - Initiator (compute host) addresses or prefixes (C(192.0.2.21), C(192.0.2.0/28), no scope ids)
+        allowed to connect. Required with O(state=present); exports fail closed, so an empty list is
+        an error, and every other source gets a TCP reset.
     type: list
     elements: str
-    default: []
   netns:
     description: Run the daemon and the firewall rules in this network namespace (a storage host stand-in).
     type: str
@@ -146,7 +147,7 @@ def ensure_present(exporter: NBDExporter, params: dict, check: bool) -> tuple[bo
         host=params["host"],
         port=params["port"] or 0,
         format=volume.format,
-        allowed=tuple(sorted(set(params["allowed"]))),
+        allowed=tuple(params["allowed"] or ()),
         multiattach=volume.multiattach,
         netns=params["netns"],
     )
@@ -180,7 +181,7 @@ def main() -> None:
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "host": {"type": "str"},
         "port": {"type": "int"},
-        "allowed": {"type": "list", "elements": "str", "default": []},
+        "allowed": {"type": "list", "elements": "str"},
         "netns": {"type": "str", "default": ""},
         "binary": {"type": "path", "default": "/usr/bin/qemu-storage-daemon"},
         **BACKEND_ARGS,

@@ -14,6 +14,8 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import FORMATS
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.domain import Disk
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     InUse,
@@ -21,6 +23,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors impor
     NotFound,
     StorageError,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import check_id
 
 try:
     import libvirt
@@ -37,24 +40,40 @@ def volume_disk(
 ) -> Disk:
     """The guest disk for a volume from its connection info (Cinder's ``connection_info``):
     ``{"driver_volume_type": "local", "path", "format"}`` for a volume on this host,
-    ``{"driver_volume_type": "nbd", "host", "port", "name"}`` for an export."""
+    ``{"driver_volume_type": "nbd", "host", "port", "name"}`` for an export.
+
+    Every field is validated; a local ``path`` must also be checked against the backend
+    that owns it (``backend.check_path``) by the caller."""
+    check_id(volume_id, "volume id")
+    if target:
+        validate.device_name(target, what="device", error=InvalidRequest)
     kind = connection.get("driver_volume_type", "local")
     if kind == "nbd":
         for key in ("host", "port", "name"):
             if not connection.get(key):
                 raise InvalidRequest(f"an nbd connection needs {key!r}; got {sorted(connection)}")
+        try:
+            port = int(connection["port"])
+        except (TypeError, ValueError):
+            port = 0
+        if not 0 < port <= 65535:
+            raise InvalidRequest(f"connection port {connection['port']!r} is not a TCP port (1-65535)")
         return Disk(
-            target=target, source=connection["name"], format="raw", source_type="network",
-            serial=volume_id, shareable=shareable, protocol="nbd", host=connection["host"],
-            port=int(connection["port"]),
+            target=target, source=check_id(connection["name"], "connection name"), format="raw",
+            source_type="network", serial=volume_id, shareable=shareable, protocol="nbd",
+            host=validate.ip_address(connection["host"], what="connection host", error=InvalidRequest),
+            port=port,
         )
     if kind != "local":
         raise InvalidRequest(f"connection type {kind!r} is not local or nbd")
     path = connection.get("path") or ""
     if not path:
         raise InvalidRequest("a local connection needs 'path'")
+    fmt = connection.get("format") or "raw"
+    if fmt not in FORMATS:
+        raise InvalidRequest(f"connection format {fmt!r} is not one of {', '.join(FORMATS)}")
     return Disk(
-        target=target, source=path, format=connection.get("format") or "raw",
+        target=target, source=path, format=fmt,
         source_type="block" if path.startswith("/dev/") else "file",
         serial=volume_id, shareable=shareable,
     )

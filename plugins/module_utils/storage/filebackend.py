@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import (
     FORMATS,
     QemuImg,
@@ -20,6 +21,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors impor
     InvalidRequest,
     NotFound,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.images import image_source
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import (
     Capacity,
     Snapshot,
@@ -27,14 +29,19 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import
     Volume,
     check_deletable,
     check_no_shrink,
+    snapshot_name,
     volume_name,
 )
 
 DEFAULT_DIRECTORY = "/var/lib/stratus/volumes"
 
 
-def snapshot_file_name(snapshot_id: str) -> str:
-    return f"snapshot-{snapshot_id}"
+def _valid_id(text: str) -> bool:
+    try:
+        validate.resource_id(text)
+    except validate.InvalidValue:
+        return False
+    return True
 
 
 class FileBackend:
@@ -57,24 +64,33 @@ class FileBackend:
         return self._path(volume_name(volume_id))
 
     def _path(self, name: str) -> str:
+        """``directory/name``, refused (InvalidRequest) unless it stays inside the directory
+        (no '..', no absolute name, no symlink leading out)."""
+        validate.path_under(self.directory, name, what="volume file", error=InvalidRequest)
         return os.path.join(self.directory, name)
+
+    def check_path(self, path: str) -> str:
+        """A volume file path given from outside (a connection's ``path``): refused unless
+        it is inside this backend's directory."""
+        validate.inside(path, self.directory, what="volume path", error=InvalidRequest)
+        return path
 
     def _read_meta(self, name: str) -> dict | None:
         try:
-            with open(self._path(name) + ".json", encoding="utf-8") as fh:
+            with open(self._path(name + ".json"), encoding="utf-8") as fh:
                 return json.load(fh)
         except FileNotFoundError:
             return None
 
     def _write_meta(self, name: str, meta: dict) -> None:
-        final = self._path(name) + ".json"
-        tmp = final + ".tmp"
+        final = self._path(name + ".json")
+        tmp = self._path(name + ".json.tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(meta, fh, sort_keys=True)
         os.replace(tmp, final)
 
     def _remove(self, name: str) -> None:
-        for path in (self._path(name) + ".json", self._path(name)):
+        for path in (self._path(name + ".json"), self._path(name)):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
 
@@ -88,8 +104,10 @@ class FileBackend:
         for entry in os.listdir(self.directory):
             if entry.startswith("snapshot-") and entry.endswith(".json"):
                 sid = entry[len("snapshot-") : -len(".json")]
-                meta = self._read_meta(snapshot_file_name(sid))
-                if meta is not None and os.path.exists(self._path(snapshot_file_name(sid))):
+                if not _valid_id(sid):
+                    continue  # not a name Stratus writes
+                meta = self._read_meta(snapshot_name(sid))
+                if meta is not None and os.path.exists(self._path(snapshot_name(sid))):
                     out[sid] = meta
         return out
 
@@ -117,7 +135,7 @@ class FileBackend:
         snaps = self._snapshot_metas()
         out = []
         for entry in sorted(os.listdir(self.directory)):
-            if entry.startswith("volume-") and entry.endswith(".json"):
+            if entry.startswith("volume-") and entry.endswith(".json") and _valid_id(entry[7:-5]):
                 vol = self.get_volume(entry[len("volume-") : -len(".json")], snaps)
                 if vol:
                     out.append(vol)
@@ -125,7 +143,7 @@ class FileBackend:
 
     def get_snapshot(self, snapshot_id: str) -> Snapshot | None:
         self._check_dir()
-        name = snapshot_file_name(snapshot_id)
+        name = snapshot_name(snapshot_id)
         meta = self._read_meta(name)
         path = self._path(name)
         if meta is None or not os.path.exists(path):
@@ -194,10 +212,7 @@ class FileBackend:
 
     def _source(self, source: Source) -> tuple[str, str, int]:
         if source.kind == "image":
-            if not os.path.exists(source.ref):
-                raise NotFound(f"image file {source.ref!r} does not exist on this host")
-            info = self.qemu_img.info(source.ref)
-            return source.ref, info["format"], int(info["virtual-size"])
+            return image_source(self.qemu_img, source)
         if source.kind == "snapshot":
             snap = self.get_snapshot(source.ref)
             if snap is None:
@@ -226,12 +241,12 @@ class FileBackend:
         volume = self._existing(volume_id)
         check_deletable(volume, cascade)
         for snap in volume.snapshots:
-            self._remove(snapshot_file_name(snap))
+            self._remove(snapshot_name(snap))
         self._remove(volume_name(volume_id))
 
     def create_snapshot(self, snapshot_id: str, volume_id: str, *, force: bool = False) -> Snapshot:
         volume = self._existing(volume_id)
-        name = snapshot_file_name(snapshot_id)
+        name = snapshot_name(snapshot_id)
         try:
             self.qemu_img.convert(
                 volume.path, self._path(name), volume.format, volume.format, force_share=force,
@@ -246,7 +261,7 @@ class FileBackend:
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         self._check_dir()
-        self._remove(snapshot_file_name(snapshot_id))
+        self._remove(snapshot_name(snapshot_id))
 
     def _existing(self, volume_id: str) -> Volume:
         volume = self.get_volume(volume_id)

@@ -10,6 +10,7 @@ snapshot or volume into an LV, LVM snapshots themselves) raises ``Unsupported``.
 from __future__ import annotations
 
 import json
+import os
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
@@ -19,13 +20,16 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors impor
     NotFound,
     Unsupported,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.images import image_source
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import (
     Capacity,
     Snapshot,
     Source,
     Volume,
     check_deletable,
+    check_id,
     check_no_shrink,
+    snapshot_name,
     volume_name,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import Runner
@@ -36,8 +40,8 @@ LV_FIELDS = "lv_name,lv_size,lv_path,lv_tags,origin,lv_attr"
 
 
 def snapshot_lv_name(snapshot_id: str) -> str:
-    """Cinder's LVM driver names snapshot LVs ``_snapshot-<id>``."""
-    return f"_snapshot-{snapshot_id}"
+    """Cinder's LVM driver names snapshot LVs ``_snapshot-<id>`` (the id validated)."""
+    return f"_{snapshot_name(snapshot_id)}"
 
 
 def _not_found(exc: CommandFailed) -> bool:
@@ -134,12 +138,29 @@ class LVMBackend:
     def __init__(self, lvm: LVM, qemu_img: QemuImg, vg: str, name: str = "lvm") -> None:
         self.lvm = lvm
         self.qemu_img = qemu_img
-        self.vg_name = vg
+        self.vg_name = check_id(vg, "volume group name")
         self.name = name
 
     # reads ---------------------------------------------------------------
     def path_of(self, volume_id: str) -> str:
-        return f"/dev/{self.vg_name}/{volume_name(volume_id)}"
+        return self._lv_path(volume_name(volume_id))
+
+    def _lv_path(self, lv_name: str) -> str:
+        # Both parts are validated ids (no '/', no '..'): the path stays in /dev/<vg>/.
+        # Lexical on purpose: an active LV's /dev/<vg>/<lv> is a symlink to /dev/dm-N.
+        return f"/dev/{self.vg_name}/{check_id(lv_name, 'logical volume name')}"
+
+    def check_path(self, path: str) -> str:
+        """A device path given from outside (a connection's ``path``): refused unless it is
+        exactly ``/dev/<this vg>/<an LV name>``."""
+        text = str(path or "")
+        parent, _, lv_name = text.rpartition("/")
+        if parent != f"/dev/{self.vg_name}" or os.path.normpath(text) != text:
+            raise InvalidRequest(
+                f"volume path {path!r} is not an LV of volume group {self.vg_name!r}; only "
+                f"/dev/{self.vg_name}/<volume> devices of this backend may be used"
+            )
+        return self._lv_path(lv_name)
 
     def _vg(self) -> dict:
         vg = self.lvm.vg(self.vg_name)
@@ -260,7 +281,7 @@ class LVMBackend:
         if src_path:
             try:
                 self.qemu_img.convert(
-                    src_path, f"/dev/{self.vg_name}/{name}", "raw", src_fmt, existing=True,
+                    src_path, self._lv_path(name), "raw", src_fmt, existing=True,
                 )
             except Exception:
                 self.lvm.lvremove(self.vg_name, name)
@@ -271,8 +292,7 @@ class LVMBackend:
 
     def _source(self, source: Source) -> tuple[str, str, int]:
         if source.kind == "image":
-            info = self.qemu_img.info(source.ref)
-            return source.ref, info["format"], int(info["virtual-size"])
+            return image_source(self.qemu_img, source)
         if source.kind == "snapshot":
             snap = self.get_snapshot(source.ref)
             if snap is None:

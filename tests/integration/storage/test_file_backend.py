@@ -54,7 +54,8 @@ def test_snapshots_clones_and_images(volume_dir, guest_image):
     assert res["volume"]["size"] == GiB  # a copy defaults to the source's size
 
     # an image, converted by qemu-img (the qcow2 guest image into a qcow2 volume)
-    res = run_module("volume", {**base, "id": from_img, "image": guest_image["qcow2"], "format": "qcow2", "size": 1})
+    res = run_module("volume", {**base, "id": from_img, "image": guest_image["qcow2"], "image_format": "qcow2",
+                                "format": "qcow2", "size": 1})
     assert res.changed, res.msg
     info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", res["volume"]["path"]],
                                      capture_output=True, text=True, check=True).stdout)

@@ -59,21 +59,62 @@ def test_activation_off_adds_driverloaded_and_inactive_unzeroed_create(run):
     assert all(c[1:3] == ["--driverloaded", "n"] for c in run.calls)
 
 
-def test_activation_on_creates_plainly_and_copies_an_image(run):
+def test_activation_on_creates_plainly_and_copies_an_image(run, tmp_path):
+    image = tmp_path / "img.qcow2"
+    image.touch()
     run.on(("qemu-img", "info"), out={"format": "qcow2", "virtual-size": GiB})
     run.on(("lvs",), out=lvs(("volume-c", 2 * GiB, "", "")))
-    assert backend(run).create_volume("c", 2 * GiB, source=Source("image", "/img.qcow2")).size == 2 * GiB
+    assert backend(run).create_volume("c", 2 * GiB, source=Source("image", str(image), "qcow2")).size == 2 * GiB
     assert run.commands("lvcreate")[0] == ["lvcreate", "-y", "-n", "volume-c", "-L", f"{2 * GiB}b", "vg0"]
+    # the recorded format is given to qemu-img (-f), never probed from the bytes
+    assert run.commands("qemu-img")[0] == ["qemu-img", "info", "--output=json", "-U", "-f", "qcow2", str(image)]
     assert run.commands("qemu-img")[-1] == [
-        "qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw", "-n", "/img.qcow2", "/dev/vg0/volume-c"
+        "qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw", "-n", str(image), "/dev/vg0/volume-c"
     ]
 
 
-def test_failed_copy_removes_the_new_lv(run):
+def test_image_without_a_recorded_format_is_refused(run, tmp_path):
+    image = tmp_path / "img"
+    image.touch()
+    with pytest.raises(InvalidRequest, match="no recorded format.*image_format"):
+        backend(run).create_volume("c", GiB, source=Source("image", str(image)))
+    assert not run.commands("qemu-img") and not run.commands("lvcreate")
+    # the image cache's record beside the image is the recorded format
+    (tmp_path / ".meta").mkdir()
+    (tmp_path / ".meta" / "img.json").write_text('{"format": "raw"}')
+    run.on(("qemu-img", "info"), out={"format": "raw", "virtual-size": GiB})
+    run.on(("lvs",), out=lvs(("volume-c", GiB, "", "")))
+    backend(run).create_volume("c", GiB, source=Source("image", str(image)))
+    assert run.commands("qemu-img")[-1][3:6] == ["-f", "raw", "-O"]
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "/etc", "a/b", "x y", "a\nb", ""])
+def test_ids_that_would_leave_the_vg_are_refused(run, bad):
+    b = backend(run)
+    with pytest.raises(InvalidRequest, match="volume id"):
+        b.create_volume(bad, GiB)
+    with pytest.raises(InvalidRequest, match="volume id"):
+        b.delete_volume(bad)
+    with pytest.raises(InvalidRequest, match="snapshot id"):
+        b.delete_snapshot(bad)
+    assert not run.commands("lvcreate") and not run.commands("lvremove")
+
+
+def test_connection_paths_must_be_lvs_of_the_vg(run):
+    b = backend(run)
+    assert b.check_path("/dev/vg0/volume-a") == "/dev/vg0/volume-a"
+    for bad in ("/dev/vg0/../sda", "/dev/vg1/volume-a", "/etc/shadow", "/dev/vg0/a/b", "/dev/vg0/"):
+        with pytest.raises(InvalidRequest, match="vg0"):
+            b.check_path(bad)
+
+
+def test_failed_copy_removes_the_new_lv(run, tmp_path):
+    image = tmp_path / "img"
+    image.touch()
     run.on(("qemu-img", "info"), out={"format": "raw", "virtual-size": GiB})
     run.on(("qemu-img", "convert"), rc=1, err="boom")
     with pytest.raises(CommandFailed):
-        backend(run).create_volume("d", GiB, source=Source("image", "/img"))
+        backend(run).create_volume("d", GiB, source=Source("image", str(image), "raw"))
     assert run.commands("lvremove")[-1] == ["lvremove", "-y", "vg0/volume-d"]
 
 
