@@ -120,6 +120,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends import (
     BACKEND_ARGS,
     USAGE_ARGS,
@@ -205,9 +206,10 @@ def ensure_absent(backend, params: dict, check: bool) -> tuple[bool, dict, dict]
             f"volume {volume.id} has snapshots ({', '.join(volume.snapshots)}); delete them first "
             "or set cascade=true"
         )
-    if not check:
-        backend.delete_volume(volume.id, cascade=params["cascade"])
-    return True, volume.facts(), {}
+    if check:
+        return Outcome(True, volume.facts(), {}, [f"would clear ({backend.clear.method}) and remove volume {volume.id}"])
+    actions = backend.delete_volume(volume.id, cascade=params["cascade"])
+    return Outcome(True, volume.facts(), {}, actions)
 
 
 HANDLERS = {"present": ensure_present, "absent": ensure_absent}

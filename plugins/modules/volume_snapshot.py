@@ -77,6 +77,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends import (
     BACKEND_ARGS,
     USAGE_ARGS,
@@ -124,9 +125,9 @@ def ensure_absent(backend, params: dict, check: bool) -> tuple[bool, dict, dict]
     snap = backend.get_snapshot(params["id"])
     if snap is None:
         return False, {}, {}
-    if not check:
-        backend.delete_snapshot(snap.id)
-    return True, snap.facts(), {}
+    if check:
+        return Outcome(True, snap.facts(), {}, [f"would clear ({backend.clear.method}) and remove snapshot {snap.id}"])
+    return Outcome(True, snap.facts(), {}, backend.delete_snapshot(snap.id))
 
 
 HANDLERS = {"present": ensure_present, "absent": ensure_absent}

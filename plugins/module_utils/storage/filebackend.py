@@ -17,6 +17,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img impo
     FORMATS,
     QemuImg,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.clear import VolumeClear
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     InvalidRequest,
     NotFound,
@@ -31,6 +32,10 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import
     check_no_shrink,
     snapshot_name,
     volume_name,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import (
+    Runner,
+    make_runner,
 )
 
 DEFAULT_DIRECTORY = "/var/lib/stratus/volumes"
@@ -47,10 +52,15 @@ def _valid_id(text: str) -> bool:
 class FileBackend:
     driver = "file"
 
-    def __init__(self, qemu_img: QemuImg, directory: str = DEFAULT_DIRECTORY, name: str = "file") -> None:
+    def __init__(
+        self, qemu_img: QemuImg, directory: str = DEFAULT_DIRECTORY, name: str = "file", *,
+        clear: VolumeClear | None = None, run: Runner | None = None,
+    ) -> None:
         self.qemu_img = qemu_img
         self.directory = directory
         self.name = name
+        self.clear = clear or VolumeClear()
+        self.run = run or make_runner()  # for ``shred`` (volume_clear=shred)
 
     # paths and sidecars ------------------------------------------------------
     def _check_dir(self) -> None:
@@ -237,12 +247,27 @@ class FileBackend:
         self._write_meta(volume_name(volume_id), {"format": volume.format, "multiattach": flag})
         return self._existing(volume_id)
 
-    def delete_volume(self, volume_id: str, *, cascade: bool = False) -> None:
+    def delete_volume(self, volume_id: str, *, cascade: bool = False) -> list[str]:
+        """Clear (``volume_clear``) and remove the volume and, with ``cascade``, its
+        snapshots; the steps taken, as sentences."""
         volume = self._existing(volume_id)
         check_deletable(volume, cascade)
+        actions: list[str] = []
         for snap in volume.snapshots:
-            self._remove(snapshot_name(snap))
-        self._remove(volume_name(volume_id))
+            actions += self._clear_and_remove(snapshot_name(snap))
+        return actions + self._clear_and_remove(volume_name(volume_id))
+
+    def _clear_and_remove(self, name: str) -> list[str]:
+        actions = []
+        path = self._path(name)
+        if self.clear.enabled and os.path.exists(path):
+            # the sidecar goes first: a half-cleared file is no volume any more
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path(name + ".json"))
+            actions.append(self.clear.clear_file(path, self.run))
+        self._remove(name)
+        actions.append(f"removed {name} from {self.directory}")
+        return actions
 
     def create_snapshot(self, snapshot_id: str, volume_id: str, *, force: bool = False) -> Snapshot:
         volume = self._existing(volume_id)
@@ -259,9 +284,9 @@ class FileBackend:
         assert snap is not None
         return snap
 
-    def delete_snapshot(self, snapshot_id: str) -> None:
+    def delete_snapshot(self, snapshot_id: str) -> list[str]:
         self._check_dir()
-        self._remove(snapshot_name(snapshot_id))
+        return self._clear_and_remove(snapshot_name(snapshot_id))
 
     def _existing(self, volume_id: str) -> Volume:
         volume = self.get_volume(volume_id)

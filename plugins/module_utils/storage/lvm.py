@@ -13,6 +13,7 @@ import json
 import os
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.clear import VolumeClear
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     CommandFailed,
     InvalidRequest,
@@ -47,6 +48,11 @@ def snapshot_lv_name(snapshot_id: str) -> str:
 def _not_found(exc: CommandFailed) -> bool:
     text = exc.stderr.lower()
     return "not found" in text or "failed to find" in text
+
+
+def _cow_device(vg: str, lv_name: str) -> str:
+    """A snapshot LV's copy-on-write device (device-mapper doubles '-' inside names)."""
+    return f"/dev/mapper/{vg.replace('-', '--')}-{lv_name.replace('-', '--')}-cow"
 
 
 class LVM:
@@ -135,11 +141,14 @@ class LVMBackend:
 
     driver = "lvm"
 
-    def __init__(self, lvm: LVM, qemu_img: QemuImg, vg: str, name: str = "lvm") -> None:
+    def __init__(
+        self, lvm: LVM, qemu_img: QemuImg, vg: str, name: str = "lvm", *, clear: VolumeClear | None = None,
+    ) -> None:
         self.lvm = lvm
         self.qemu_img = qemu_img
         self.vg_name = check_id(vg, "volume group name")
         self.name = name
+        self.clear = clear or VolumeClear()
 
     # reads ---------------------------------------------------------------
     def path_of(self, volume_id: str) -> str:
@@ -322,12 +331,36 @@ class LVMBackend:
             self.lvm.lvtags(self.vg_name, name, remove=(MULTIATTACH_TAG,))
         return self._existing(volume_id)
 
-    def delete_volume(self, volume_id: str, *, cascade: bool = False) -> None:
+    def delete_volume(self, volume_id: str, *, cascade: bool = False) -> list[str]:
+        """Clear (``volume_clear``) and remove the LV and, with ``cascade``, its snapshots;
+        the steps taken, as sentences."""
         volume = self._existing(volume_id)
         check_deletable(volume, cascade)
+        actions: list[str] = []
+        lvs = self._lvs()
         for snap in volume.snapshots:
-            self.lvm.lvremove(self.vg_name, snapshot_lv_name(snap))
-        self.lvm.lvremove(self.vg_name, volume_name(volume_id))
+            actions += self._clear_and_remove(snapshot_lv_name(snap), lvs)
+        return actions + self._clear_and_remove(volume_name(volume_id), lvs)
+
+    def _clear_and_remove(self, lv_name: str, lvs: dict[str, dict]) -> list[str]:
+        lv = lvs.get(lv_name)
+        if lv is None:
+            return []
+        actions = []
+        if self.clear.enabled:
+            if self.lvm.activation:
+                # A snapshot's own data is its copy-on-write store (Cinder clears "<snap>-cow").
+                device = _cow_device(self.vg_name, lv_name) if lv["origin"] else self._lv_path(lv_name)
+                self.lvm.run(self.clear.device_argv(device, lv["size"]))
+                actions.append(f"cleared {self.clear.limit(lv['size'])} bytes of {device} ({self.clear.method})")
+            else:
+                actions.append(
+                    f"not cleared {lv_name}: LV activation is off on this host, so its data was never "
+                    "opened or written"
+                )
+        self.lvm.lvremove(self.vg_name, lv_name)
+        actions.append(f"removed LV {self.vg_name}/{lv_name}")
+        return actions
 
     def create_snapshot(self, snapshot_id: str, volume_id: str, *, force: bool = False) -> Snapshot:
         volume = self._existing(volume_id)
@@ -338,8 +371,8 @@ class LVMBackend:
         assert snap is not None
         return snap
 
-    def delete_snapshot(self, snapshot_id: str) -> None:
-        self.lvm.lvremove(self.vg_name, snapshot_lv_name(snapshot_id))
+    def delete_snapshot(self, snapshot_id: str) -> list[str]:
+        return self._clear_and_remove(snapshot_lv_name(snapshot_id), self._lvs())
 
     def _existing(self, volume_id: str) -> Volume:
         volume = self.get_volume(volume_id)
