@@ -106,72 +106,33 @@ export:
       type: dict
       returned: when present
 diff:
-  description: The export before and after.
-  returned: when changed and diff mode
+  description: The export before and after (C({}) when absent); shown under C(--diff).
+  returned: always
   type: dict
+actions:
+  description: The steps taken (in check mode, the steps that would be taken), in order.
+  returned: always
+  type: list
+  elements: str
 """
+
+from functools import partial
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends import (
     BACKEND_ARGS,
     USAGE_ARGS,
     open_backend,
-    run_state,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
-    InvalidRequest,
-    NotFound,
-    StorageError,
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import StorageError
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.exports import (
+    ExportDriver,
+    ExportSpec,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.nbd import (
-    Export,
-    NBDExporter,
-    export_name,
-)
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.nbd import NBDExporter
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import make_runner
-
-
-def ensure_present(exporter: NBDExporter, params: dict, check: bool) -> tuple[bool, dict, dict]:
-    if not params["host"]:
-        raise InvalidRequest("host (the storage host's address to listen on) is required to export")
-    backend = open_backend(params)
-    volume = backend.get_volume(params["volume_id"])
-    if volume is None:
-        raise NotFound(f"volume {params['volume_id']} does not exist on backend {backend.name}")
-    wanted = Export(
-        name=export_name(volume.id, params["attachment_id"]),
-        volume_id=volume.id,
-        attachment_id=params["attachment_id"],
-        path=volume.path,
-        host=params["host"],
-        port=params["port"] or 0,
-        format=volume.format,
-        allowed=tuple(params["allowed"] or ()),
-        multiattach=volume.multiattach,
-        netns=params["netns"],
-    )
-    current = exporter.get(wanted.name)
-    before = current.facts() if current else {}
-    if check:
-        restart, rewrite, after = exporter.plan(wanted)
-        changed = restart or rewrite or (current is not None and current.allowed != after.allowed)
-        return changed, before, after.facts()
-    changed, _, after = exporter.ensure(wanted)
-    return changed, before, after.facts()
-
-
-def ensure_absent(exporter: NBDExporter, params: dict, check: bool) -> tuple[bool, dict, dict]:
-    name = export_name(params["volume_id"], params["attachment_id"])
-    current = exporter.get(name)
-    if current is None:
-        return False, {}, {}
-    if not check:
-        exporter.remove(name)
-    return True, current.facts(), {}
-
-
-HANDLERS = {"present": ensure_present, "absent": ensure_absent}
 
 
 def main() -> None:
@@ -190,13 +151,19 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     try:
+        spec = ExportSpec(volume_id=params["volume_id"], attachment_id=params["attachment_id"],
+                          host=params["host"] or "", port=params["port"] or 0,
+                          allowed=tuple(params["allowed"] or ()), netns=params["netns"])
         exporter = NBDExporter(
             make_runner(), params["export_state_dir"], netns=params["netns"], binary=params["binary"]
         )
-        result = run_state(HANDLERS, exporter, params, module.check_mode, "export", module._diff)
+        driver = ExportDriver(exporter, partial(open_backend, params))
+        ensure = driver.ensure_present if params["state"] == "present" else driver.ensure_absent
+        outcome = ensure(spec, check=module.check_mode)
     except StorageError as exc:
         module.fail_json(msg=str(exc), volume_id=params["volume_id"])
-    module.exit_json(**result)
+    exit_with(module, outcome, export=outcome.after)
+
 
 if __name__ == "__main__":
     main()

@@ -101,15 +101,3 @@ def users_of(volume: Volume, params: dict) -> list[str]:
     exporter = NBDExporter(make_runner(), params.get("export_state_dir") or DEFAULT_STATE_DIR)
     users += [f"export {e.name} (attachment {e.attachment_id})" for e in exporter.exports_of(volume.id)]
     return users
-
-
-def run_state(handlers: dict, target, params: dict, check: bool, key: str, diff: bool) -> dict:
-    """Call ``handlers[state](target, params, check)`` -> (changed, before, after) and
-    shape the module result: ``{changed, <key>: after, diff: {before, after}}``.
-    Raises the drivers' StorageError; the module's main() turns it into fail_json."""
-    outcome = handlers[params["state"]](target, params, check)
-    changed, before, after = outcome
-    result = {"changed": changed, key: after, "actions": list(getattr(outcome, "actions", []))}
-    if changed and diff:
-        result["diff"] = {"before": before, "after": after}
-    return result
