@@ -17,7 +17,9 @@ version_added: "0.1.0"
 author: Stratus
 options:
   id:
-    description: The volume's id (Cinder's UUID); the volume is named C(volume-<id>).
+    description:
+      - The volume's id (Cinder's UUID); the volume is named C(volume-<id>).
+      - 1 to 128 letters, digits, C(.), C(_) or C(-); anything else (C(/), C(..), spaces) is refused.
     type: str
     required: true
     aliases: [volume_id]

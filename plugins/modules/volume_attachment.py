@@ -40,6 +40,8 @@ options:
     description:
       - How this host reaches the volume. C(driver_volume_type=local) with C(path) and C(format),
         or C(driver_volume_type=nbd) with C(host), C(port), C(name) (the RV(stratus.cloud.volume_export#module:export.connection) of the export).
+      - A local C(path) must be a volume of this host's backend (inside O(directory), or C(/dev/<vg>/<lv>));
+        an NBD C(host) must be an IP address. Anything else is refused before the guest is touched.
     type: dict
   multiattach:
     description: Whether the volume is multiattach. Unset reads it from this host's backend (false for a connection).

@@ -25,7 +25,7 @@ options:
     type: str
     required: true
   attachment_id:
-    description: The attachment this export is for (Cinder's attachment id).
+    description: The attachment this export is for (Cinder's attachment id; letters, digits, C(.), C(_), C(-)).
     type: str
     required: true
   state:

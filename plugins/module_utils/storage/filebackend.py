@@ -203,7 +203,7 @@ class FileBackend:
             if source.kind == "empty":
                 self.qemu_img.create(path, size, fmt, preallocation="off" if fmt == "raw" else "")
             else:
-                src_path, src_fmt, src_size = self._source(source)
+                src_path, src_fmt, src_size = self.source_of(source)
                 if size < src_size:
                     raise InvalidRequest(
                         f"size {size} bytes is smaller than the {source.kind} {source.ref!r} "
@@ -220,7 +220,8 @@ class FileBackend:
         assert volume is not None
         return volume
 
-    def _source(self, source: Source) -> tuple[str, str, int]:
+    def source_of(self, source: Source) -> tuple[str, str, int]:
+        """(path, format, size in bytes) of a new volume's image, snapshot or volume source."""
         if source.kind == "image":
             return image_source(self.qemu_img, source)
         if source.kind == "snapshot":

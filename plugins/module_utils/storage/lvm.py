@@ -278,7 +278,7 @@ class LVMBackend:
         src_path = src_fmt = None
         if source.kind != "empty":
             self._need_activation(f"creating a volume from a {source.kind}")
-            src_path, src_fmt, src_size = self._source(source)
+            src_path, src_fmt, src_size = self.source_of(source)
             if size < src_size:
                 raise InvalidRequest(
                     f"size {size} bytes is smaller than the {source.kind} {source.ref!r} "
@@ -299,7 +299,8 @@ class LVMBackend:
         assert volume is not None
         return volume
 
-    def _source(self, source: Source) -> tuple[str, str, int]:
+    def source_of(self, source: Source) -> tuple[str, str, int]:
+        """(path, format, size in bytes) of a new volume's image, snapshot or volume source."""
         if source.kind == "image":
             return image_source(self.qemu_img, source)
         if source.kind == "snapshot":

@@ -106,7 +106,7 @@ class VolumeDriver:
             after = Volume(spec.id, backend.name, backend.path_of(spec.id), size or 0, fmt, multiattach)
             return Outcome(True, {}, after.facts(), [f"create volume {spec.id}{origin}"])
         if size is None:
-            size = backend._source(source)[2]
+            size = backend.source_of(source)[2]
         volume = backend.create_volume(spec.id, size, fmt=spec.format, multiattach=multiattach, source=source)
         action = f"created volume {volume.id} ({volume.size} bytes, {volume.format}){origin} at {volume.path}"
         return Outcome(True, {}, volume.facts(), [action])
