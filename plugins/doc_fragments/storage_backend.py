@@ -40,6 +40,21 @@ options:
   lvm_system_dir:
     description: LVM_SYSTEM_DIR for the LVM commands (a directory with an lvm.conf, e.g. C(activation = 0)).
     type: path
+  volume_clear:
+    description:
+      - How a volume's or snapshot's data is cleared before it is deleted (Cinder's C(volume_clear)), so no
+        tenant reads another's data from reused blocks. C(zero) overwrites it with zeros (files - only
+        their data extents, then flushed; LVs - C(dd if=/dev/zero)), C(shred) overwrites it three times
+        (C(shred -n 3)), C(none) leaves it.
+      - LVs on a host with activation off were never opened, so there is nothing to clear (the result's
+        C(actions) says so).
+    type: str
+    choices: [zero, none, shred]
+    default: zero
+  volume_clear_size:
+    description: Clear only the first this many MiB (Cinder's C(volume_clear_size)); C(0) clears the whole volume.
+    type: int
+    default: 0
 """
 
     USAGE = r"""

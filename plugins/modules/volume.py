@@ -17,7 +17,9 @@ version_added: "0.1.0"
 author: Stratus
 options:
   id:
-    description: The volume's id (Cinder's UUID); the volume is named C(volume-<id>).
+    description:
+      - The volume's id (Cinder's UUID); the volume is named C(volume-<id>).
+      - 1 to 128 letters, digits, C(.), C(_) or C(-); anything else (C(/), C(..), spaces) is refused.
     type: str
     required: true
     aliases: [volume_id]
@@ -40,8 +42,15 @@ options:
     description: Whether several guests may attach the volume at once. Unset keeps what the volume has (false on create).
     type: bool
   image:
-    description: Path of an image file on this host to copy into the new volume (any format qemu-img reads).
+    description:
+      - Path of an image file on this host to copy into the new volume.
+      - Its format is never guessed from its bytes; it is O(image_format), or the format the image
+        cache recorded for it (C(<images dir>/.meta/<id>.json)). Without either the task fails.
     type: path
+  image_format:
+    description: The format recorded for O(image) (Glance's C(disk_format)); passed to qemu-img with C(-f).
+    type: str
+    choices: [raw, qcow2]
   snapshot_id:
     description: Create the volume from this snapshot (same backend).
     type: str
@@ -78,6 +87,7 @@ EXAMPLES = r"""
     id: 0d6e1e1a-8c49-4a43-9f5b-4f7f0f1d2c33
     volume_type: file
     image: /var/lib/stratus/images/cirros.qcow2
+    image_format: qcow2
     format: qcow2
     size: 2
 
@@ -105,102 +115,43 @@ volume:
     multiattach: {description: Whether several guests may attach it, type: bool, returned: when present}
     snapshots: {description: Ids of its snapshots, type: list, elements: str, returned: when present}
 diff:
-  description: The volume before and after.
-  returned: when changed and diff mode
+  description: The volume before and after (C({}) when absent); shown under C(--diff).
+  returned: always
   type: dict
+actions:
+  description: The steps taken (in check mode, the steps that would be taken), in order.
+  returned: always
+  type: list
+  elements: str
 """
+
+from functools import partial
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends import (
     BACKEND_ARGS,
     USAGE_ARGS,
     open_backend,
-    run_state,
     users_of,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
-    InUse,
-    InvalidRequest,
-    StorageError,
-)
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import (
-    GiB,
-    Source,
-    Volume,
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import StorageError
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import Source
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.volumes import (
+    VolumeDriver,
+    VolumeSpec,
 )
 
 
 def _source(params: dict) -> Source:
-    given = [(k, params[p]) for k, p in (("image", "image"), ("snapshot", "snapshot_id"), ("volume", "source_volid")) if params[p]]
-    return Source(*given[0]) if given else Source()
-
-
-def ensure_present(backend, params: dict, check: bool) -> tuple[bool, dict, dict]:
-    volume = backend.get_volume(params["id"])
-    size = params["size"] * GiB if params["size"] is not None else None
-    if volume is None:
-        source = _source(params)
-        if size is None and source.kind == "empty":
-            raise InvalidRequest("size is required to create an empty volume")
-        if size is not None and size <= 0:
-            raise InvalidRequest(f"size must be at least 1 GiB, not {params['size']}")
-        multiattach = bool(params["multiattach"])
-        if check:
-            after = Volume(params["id"], backend.name, backend.path_of(params["id"]), size or 0, params["format"] if backend.driver == "file" else "raw", multiattach)
-            return True, {}, after.facts()
-        if size is None:
-            size = backend._source(source)[2]
-        volume = backend.create_volume(params["id"], size, fmt=params["format"], multiattach=multiattach, source=source)
-        return True, {}, volume.facts()
-
-    before = volume.facts()
-    grow = size is not None and size > volume.size
-    if size is not None and size < volume.size:
-        raise InvalidRequest(
-            f"volume {volume.id} is {volume.size // GiB} GiB; volumes cannot shrink to "
-            f"{params['size']} GiB: ask for at least the current size"
-        )
-    flip = params["multiattach"] is not None and params["multiattach"] != volume.multiattach
-    if not grow and not flip:
-        return False, before, before
-    users = users_of(volume, params)
-    if users:
-        what = "extended" if grow else "switched to multiattach" if params["multiattach"] else "switched off multiattach"
-        raise InUse(f"volume {volume.id} cannot be {what} while in use by {', '.join(users)}; detach it first")
-    if check:
-        after = dict(before)
-        if grow:
-            after.update(size=size, size_gb=size / GiB)
-        if flip:
-            after["multiattach"] = params["multiattach"]
-        return True, before, after
-    if grow:
-        volume = backend.extend_volume(volume.id, size)
-    if flip:
-        volume = backend.set_multiattach(volume.id, params["multiattach"])
-    after = volume.facts()
-    return after != before, before, after
-
-
-def ensure_absent(backend, params: dict, check: bool) -> tuple[bool, dict, dict]:
-    volume = backend.get_volume(params["id"])
-    if volume is None:
-        return False, {}, {}
-    users = users_of(volume, params)
-    if users:
-        raise InUse(f"volume {volume.id} is in use by {', '.join(users)}; detach it before deleting it")
-    if volume.snapshots and not params["cascade"]:
-        raise InUse(
-            f"volume {volume.id} has snapshots ({', '.join(volume.snapshots)}); delete them first "
-            "or set cascade=true"
-        )
-    if not check:
-        backend.delete_volume(volume.id, cascade=params["cascade"])
-    return True, volume.facts(), {}
-
-
-HANDLERS = {"present": ensure_present, "absent": ensure_absent}
+    if params["image"]:
+        return Source("image", params["image"], params["image_format"] or "")
+    if params["snapshot_id"]:
+        return Source("snapshot", params["snapshot_id"])
+    if params["source_volid"]:
+        return Source("volume", params["source_volid"])
+    return Source()
 
 
 def main() -> None:
@@ -211,6 +162,7 @@ def main() -> None:
         "format": {"type": "str", "choices": ["raw", "qcow2"], "default": "raw"},
         "multiattach": {"type": "bool"},
         "image": {"type": "path"},
+        "image_format": {"type": "str", "choices": ["raw", "qcow2"]},
         "snapshot_id": {"type": "str"},
         "source_volid": {"type": "str"},
         "cascade": {"type": "bool", "default": False},
@@ -224,10 +176,15 @@ def main() -> None:
     )
     params = module.params
     try:
-        result = run_state(HANDLERS, open_backend(params), params, module.check_mode, "volume", module._diff)
+        spec = VolumeSpec(id=params["id"], size_gb=params["size"], format=params["format"],
+                          multiattach=params["multiattach"], source=_source(params), cascade=params["cascade"])
+        driver = VolumeDriver(open_backend(params), users=partial(users_of, params=params))
+        ensure = driver.ensure_present if params["state"] == "present" else driver.ensure_absent
+        outcome = ensure(spec, check=module.check_mode)
     except StorageError as exc:
         module.fail_json(msg=str(exc), volume_id=params["id"])
-    module.exit_json(**result)
+    exit_with(module, outcome, volume=outcome.after)
+
 
 if __name__ == "__main__":
     main()

@@ -40,6 +40,8 @@ options:
     description:
       - How this host reaches the volume. C(driver_volume_type=local) with C(path) and C(format),
         or C(driver_volume_type=nbd) with C(host), C(port), C(name) (the RV(stratus.cloud.volume_export#module:export.connection) of the export).
+      - A local C(path) must be a volume of this host's backend (inside O(directory), or C(/dev/<vg>/<lv>));
+        an NBD C(host) must be an IP address. Anything else is refused before the guest is touched.
     type: dict
   multiattach:
     description: Whether the volume is multiattach. Unset reads it from this host's backend (false for a connection).
@@ -105,67 +107,32 @@ attachment:
     nbd: {description: NBD host, port and export name for network disks., type: dict, returned: when attached}
     shareable: {description: Whether the disk is shared (multiattach)., type: bool, returned: when attached}
 diff:
-  description: The volume disk before and after.
-  returned: when changed and diff mode
+  description: The volume disk before and after (C({}) when absent); shown under C(--diff).
+  returned: always
   type: dict
+actions:
+  description: The steps taken (in check mode, the steps that would be taken), in order.
+  returned: always
+  type: list
+  elements: str
 """
+
+from functools import partial
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.attach import (
-    VolumeAttacher,
-    disk_facts,
-    volume_disk,
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.attach import VolumeAttacher
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.attachments import (
+    AttachmentDriver,
+    AttachmentSpec,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends import (
     BACKEND_ARGS,
     USAGE_ARGS,
     open_backend,
-    run_state,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
-    NotFound,
-    StorageError,
-)
-
-
-def _connection(params: dict) -> tuple[dict, bool]:
-    if params["connection"]:
-        return params["connection"], bool(params["multiattach"])
-    backend = open_backend(params)
-    volume = backend.get_volume(params["volume_id"])
-    if volume is None:
-        raise NotFound(
-            f"volume {params['volume_id']} is not on this host's {backend.name} backend; "
-            "give 'connection' (an export's connection) to attach a volume of another host"
-        )
-    multiattach = volume.multiattach if params["multiattach"] is None else params["multiattach"]
-    return {"driver_volume_type": "local", "path": volume.path, "format": volume.format}, multiattach
-
-
-def ensure_present(attacher: VolumeAttacher, params: dict, check: bool) -> tuple[bool, dict, dict]:
-    current = attacher.find(params["instance"], params["volume_id"])
-    if current is not None:
-        return False, disk_facts(current), disk_facts(current)
-    connection, multiattach = _connection(params)
-    disk = volume_disk(params["volume_id"], target=params["device"] or "", connection=connection)
-    planned = attacher.plan_attach(params["instance"], disk, multiattach)
-    if not check:
-        attacher.attach(params["instance"], planned)
-        planned = attacher.find(params["instance"], params["volume_id"]) or planned
-    return True, {}, disk_facts(planned)
-
-
-def ensure_absent(attacher: VolumeAttacher, params: dict, check: bool) -> tuple[bool, dict, dict]:
-    current = attacher.find(params["instance"], params["volume_id"])
-    if current is None:
-        return False, {}, {}
-    if not check:
-        attacher.detach(params["instance"], params["volume_id"], timeout=params["detach_timeout"])
-    return True, disk_facts(current), {}
-
-
-HANDLERS = {"present": ensure_present, "absent": ensure_absent}
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import StorageError
 
 
 def main() -> None:
@@ -183,11 +150,16 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     try:
-        attacher = VolumeAttacher(params["libvirt_uri"])
-        result = run_state(HANDLERS, attacher, params, module.check_mode, "attachment", module._diff)
+        spec = AttachmentSpec(instance=params["instance"], volume_id=params["volume_id"],
+                              device=params["device"] or "", connection=params["connection"],
+                              multiattach=params["multiattach"], detach_timeout=params["detach_timeout"])
+        driver = AttachmentDriver(VolumeAttacher(params["libvirt_uri"]), partial(open_backend, params))
+        ensure = driver.ensure_present if params["state"] == "present" else driver.ensure_absent
+        outcome = ensure(spec, check=module.check_mode)
     except StorageError as exc:
         module.fail_json(msg=str(exc), volume_id=params["volume_id"], instance=params["instance"])
-    module.exit_json(device=result["attachment"].get("device", ""), **result)
+    exit_with(module, outcome, attachment=outcome.after, device=outcome.after.get("device", ""))
+
 
 if __name__ == "__main__":
     main()

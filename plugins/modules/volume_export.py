@@ -25,7 +25,7 @@ options:
     type: str
     required: true
   attachment_id:
-    description: The attachment this export is for (Cinder's attachment id).
+    description: The attachment this export is for (Cinder's attachment id; letters, digits, C(.), C(_), C(-)).
     type: str
     required: true
   state:
@@ -34,17 +34,18 @@ options:
     choices: [present, absent]
     default: present
   host:
-    description: Address of this storage host the export listens on. Required with O(state=present).
+    description: IP address of this storage host the export listens on (no scope id). Required with O(state=present).
     type: str
   port:
     description: TCP port; unset picks the first free one from 10809 and keeps it on re-runs.
     type: int
   allowed:
     description:
-      - Initiator (compute host) addresses allowed to connect. An empty list leaves the port open to all.
+      - Initiator (compute host) addresses or prefixes (C(192.0.2.21), C(192.0.2.0/28), no scope ids)
+        allowed to connect. Required with O(state=present); exports fail closed, so an empty list is
+        an error, and every other source gets a TCP reset.
     type: list
     elements: str
-    default: []
   netns:
     description: Run the daemon and the firewall rules in this network namespace (a storage host stand-in).
     type: str
@@ -105,72 +106,33 @@ export:
       type: dict
       returned: when present
 diff:
-  description: The export before and after.
-  returned: when changed and diff mode
+  description: The export before and after (C({}) when absent); shown under C(--diff).
+  returned: always
   type: dict
+actions:
+  description: The steps taken (in check mode, the steps that would be taken), in order.
+  returned: always
+  type: list
+  elements: str
 """
+
+from functools import partial
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends import (
     BACKEND_ARGS,
     USAGE_ARGS,
     open_backend,
-    run_state,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
-    InvalidRequest,
-    NotFound,
-    StorageError,
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import StorageError
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.exports import (
+    ExportDriver,
+    ExportSpec,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.nbd import (
-    Export,
-    NBDExporter,
-    export_name,
-)
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.nbd import NBDExporter
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import make_runner
-
-
-def ensure_present(exporter: NBDExporter, params: dict, check: bool) -> tuple[bool, dict, dict]:
-    if not params["host"]:
-        raise InvalidRequest("host (the storage host's address to listen on) is required to export")
-    backend = open_backend(params)
-    volume = backend.get_volume(params["volume_id"])
-    if volume is None:
-        raise NotFound(f"volume {params['volume_id']} does not exist on backend {backend.name}")
-    wanted = Export(
-        name=export_name(volume.id, params["attachment_id"]),
-        volume_id=volume.id,
-        attachment_id=params["attachment_id"],
-        path=volume.path,
-        host=params["host"],
-        port=params["port"] or 0,
-        format=volume.format,
-        allowed=tuple(sorted(set(params["allowed"]))),
-        multiattach=volume.multiattach,
-        netns=params["netns"],
-    )
-    current = exporter.get(wanted.name)
-    before = current.facts() if current else {}
-    if check:
-        restart, rewrite, after = exporter.plan(wanted)
-        changed = restart or rewrite or (current is not None and current.allowed != after.allowed)
-        return changed, before, after.facts()
-    changed, _, after = exporter.ensure(wanted)
-    return changed, before, after.facts()
-
-
-def ensure_absent(exporter: NBDExporter, params: dict, check: bool) -> tuple[bool, dict, dict]:
-    name = export_name(params["volume_id"], params["attachment_id"])
-    current = exporter.get(name)
-    if current is None:
-        return False, {}, {}
-    if not check:
-        exporter.remove(name)
-    return True, current.facts(), {}
-
-
-HANDLERS = {"present": ensure_present, "absent": ensure_absent}
 
 
 def main() -> None:
@@ -180,7 +142,7 @@ def main() -> None:
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "host": {"type": "str"},
         "port": {"type": "int"},
-        "allowed": {"type": "list", "elements": "str", "default": []},
+        "allowed": {"type": "list", "elements": "str"},
         "netns": {"type": "str", "default": ""},
         "binary": {"type": "path", "default": "/usr/bin/qemu-storage-daemon"},
         **BACKEND_ARGS,
@@ -189,13 +151,19 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     try:
+        spec = ExportSpec(volume_id=params["volume_id"], attachment_id=params["attachment_id"],
+                          host=params["host"] or "", port=params["port"] or 0,
+                          allowed=tuple(params["allowed"] or ()), netns=params["netns"])
         exporter = NBDExporter(
             make_runner(), params["export_state_dir"], netns=params["netns"], binary=params["binary"]
         )
-        result = run_state(HANDLERS, exporter, params, module.check_mode, "export", module._diff)
+        driver = ExportDriver(exporter, partial(open_backend, params))
+        ensure = driver.ensure_present if params["state"] == "present" else driver.ensure_absent
+        outcome = ensure(spec, check=module.check_mode)
     except StorageError as exc:
         module.fail_json(msg=str(exc), volume_id=params["volume_id"])
-    module.exit_json(**result)
+    exit_with(module, outcome, export=outcome.after)
+
 
 if __name__ == "__main__":
     main()

@@ -70,66 +70,32 @@ snapshot:
     size_gb: {description: Size in GiB., type: float, returned: when present}
     format: {description: C(raw) or C(qcow2)., type: str, returned: when present}
 diff:
-  description: The snapshot before and after.
-  returned: when changed and diff mode
+  description: The snapshot before and after (C({}) when absent); shown under C(--diff).
+  returned: always
   type: dict
+actions:
+  description: The steps taken (in check mode, the steps that would be taken), in order.
+  returned: always
+  type: list
+  elements: str
 """
+
+from functools import partial
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.backends import (
     BACKEND_ARGS,
     USAGE_ARGS,
     open_backend,
-    run_state,
     users_of,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
-    InUse,
-    InvalidRequest,
-    NotFound,
-    StorageError,
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import StorageError
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.snapshots import (
+    SnapshotDriver,
+    SnapshotSpec,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import Snapshot
-
-
-def ensure_present(backend, params: dict, check: bool) -> tuple[bool, dict, dict]:
-    snap = backend.get_snapshot(params["id"])
-    if snap is not None:
-        if params["volume_id"] and snap.volume_id != params["volume_id"]:
-            raise InvalidRequest(
-                f"snapshot {snap.id} exists but belongs to volume {snap.volume_id}, not "
-                f"{params['volume_id']}; snapshot ids are unique: pick another id"
-            )
-        return False, snap.facts(), snap.facts()
-    if not params["volume_id"]:
-        raise InvalidRequest("volume_id is required to create a snapshot")
-    volume = backend.get_volume(params["volume_id"])
-    if volume is None:
-        raise NotFound(f"volume {params['volume_id']} does not exist on backend {backend.name}")
-    users = users_of(volume, params)
-    if users and not params["force"]:
-        raise InUse(
-            f"volume {volume.id} is in use by {', '.join(users)}; detach it first or set "
-            "force=true for a crash-consistent snapshot"
-        )
-    if check:
-        after = Snapshot(params["id"], volume.id, backend.name, "", volume.size, volume.format)
-        return True, {}, after.facts()
-    snap = backend.create_snapshot(params["id"], volume.id, force=params["force"])
-    return True, {}, snap.facts()
-
-
-def ensure_absent(backend, params: dict, check: bool) -> tuple[bool, dict, dict]:
-    snap = backend.get_snapshot(params["id"])
-    if snap is None:
-        return False, {}, {}
-    if not check:
-        backend.delete_snapshot(snap.id)
-    return True, snap.facts(), {}
-
-
-HANDLERS = {"present": ensure_present, "absent": ensure_absent}
 
 
 def main() -> None:
@@ -144,10 +110,14 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     try:
-        result = run_state(HANDLERS, open_backend(params), params, module.check_mode, "snapshot", module._diff)
+        spec = SnapshotSpec(id=params["id"], volume_id=params["volume_id"] or "", force=params["force"])
+        driver = SnapshotDriver(open_backend(params), users=partial(users_of, params=params))
+        ensure = driver.ensure_present if params["state"] == "present" else driver.ensure_absent
+        outcome = ensure(spec, check=module.check_mode)
     except StorageError as exc:
         module.fail_json(msg=str(exc), snapshot_id=params["id"])
-    module.exit_json(**result)
+    exit_with(module, outcome, snapshot=outcome.after)
+
 
 if __name__ == "__main__":
     main()

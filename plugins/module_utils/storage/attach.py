@@ -4,28 +4,32 @@ The disk element is the compute driver's ``Disk`` dataclass (compute/domain.py);
 attach logic lives here, because only the volume disk is needed: a
 disk is recognised as a volume's by its ``<serial>`` (the volume id, as Nova does),
 so attach and detach are idempotent, and every guest on the host can be searched for
-a volume (in-use checks, multiattach). Changes go to the live guest and to its
-persistent definition (``VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG``).
+a volume (in-use checks, multiattach). Every libvirt call goes through compute's
+``LibvirtDriver``: attach and detach change the persistent definition and, when the
+guest runs, the live guest; detach waits for the guest and re-sends the unplug.
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
+from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import FORMATS
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.domain import Disk
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import ComputeError
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driver import (
+    LibvirtDriver,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     InUse,
     InvalidRequest,
     NotFound,
     StorageError,
 )
-
-try:
-    import libvirt
-except ImportError:  # pragma: no cover - reported by the module
-    libvirt = None
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import check_id
 
 
 def volume_disk(
@@ -37,24 +41,40 @@ def volume_disk(
 ) -> Disk:
     """The guest disk for a volume from its connection info (Cinder's ``connection_info``):
     ``{"driver_volume_type": "local", "path", "format"}`` for a volume on this host,
-    ``{"driver_volume_type": "nbd", "host", "port", "name"}`` for an export."""
+    ``{"driver_volume_type": "nbd", "host", "port", "name"}`` for an export.
+
+    Every field is validated; a local ``path`` must also be checked against the backend
+    that owns it (``backend.check_path``) by the caller."""
+    check_id(volume_id, "volume id")
+    if target:
+        validate.device_name(target, what="device", error=InvalidRequest)
     kind = connection.get("driver_volume_type", "local")
     if kind == "nbd":
         for key in ("host", "port", "name"):
             if not connection.get(key):
                 raise InvalidRequest(f"an nbd connection needs {key!r}; got {sorted(connection)}")
+        try:
+            port = int(connection["port"])
+        except (TypeError, ValueError):
+            port = 0
+        if not 0 < port <= 65535:
+            raise InvalidRequest(f"connection port {connection['port']!r} is not a TCP port (1-65535)")
         return Disk(
-            target=target, source=connection["name"], format="raw", source_type="network",
-            serial=volume_id, shareable=shareable, protocol="nbd", host=connection["host"],
-            port=int(connection["port"]),
+            target=target, source=check_id(connection["name"], "connection name"), format="raw",
+            source_type="network", serial=volume_id, shareable=shareable, protocol="nbd",
+            host=validate.ip_address(connection["host"], what="connection host", error=InvalidRequest),
+            port=port,
         )
     if kind != "local":
         raise InvalidRequest(f"connection type {kind!r} is not local or nbd")
     path = connection.get("path") or ""
     if not path:
         raise InvalidRequest("a local connection needs 'path'")
+    fmt = connection.get("format") or "raw"
+    if fmt not in FORMATS:
+        raise InvalidRequest(f"connection format {fmt!r} is not one of {', '.join(FORMATS)}")
     return Disk(
-        target=target, source=path, format=connection.get("format") or "raw",
+        target=target, source=path, format=fmt,
         source_type="block" if path.startswith("/dev/") else "file",
         serial=volume_id, shareable=shareable,
     )
@@ -97,32 +117,45 @@ def next_target(used: set[str]) -> str:
     raise StorageError("no free virtio disk name left")
 
 
+@contextlib.contextmanager
+def _libvirt(what: str):
+    """Compute's libvirt errors as storage's (the modules catch ``StorageError``)."""
+    try:
+        yield
+    except ComputeError as exc:
+        raise StorageError(f"{what}: {exc}") from exc
+
+
 class VolumeAttacher:
-    """Volume disks of libvirt guests on one host."""
+    """Volume disks of libvirt guests on one host, through compute's ``LibvirtDriver``
+    (one way into libvirt: its attach, and its detach that waits and re-sends)."""
 
-    def __init__(self, uri: str = "qemu:///system", conn=None) -> None:
-        if conn is None:
-            if libvirt is None:
-                raise StorageError("python3-libvirt is not installed on this host")
-            try:
-                conn = libvirt.open(uri)
-            except libvirt.libvirtError as exc:
-                raise StorageError(f"cannot connect to libvirt at {uri}: {exc}") from exc
-        self.conn = conn
+    # LibvirtDriver.detach waits attempt_timeout seconds per unplug request.
+    ATTEMPT_TIMEOUT = 8.0
 
-    def _domain(self, name: str):
-        try:
-            return self.conn.lookupByName(name)
-        except libvirt.libvirtError as exc:
-            raise NotFound(
-                f"guest {name!r} is not defined on this host; create the instance first"
-            ) from exc
+    def __init__(self, uri: str = "qemu:///system", conn=None, *, driver: LibvirtDriver | None = None) -> None:
+        self.driver = driver or LibvirtDriver(uri)
+        if conn is not None:
+            self.driver._conn = conn
+        with _libvirt(f"cannot connect to libvirt at {uri}"):
+            self.conn = self.driver.conn
 
-    @staticmethod
-    def _roots(dom) -> list[ET.Element]:
-        roots = [ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))]
-        if dom.isActive():
-            roots.append(ET.fromstring(dom.XMLDesc(0)))
+    def _domain(self, name: str) -> str:
+        with _libvirt(f"looking up guest {name!r}"):
+            if self.driver.lookup(name) is None:
+                raise NotFound(f"guest {name!r} is not defined on this host; create the instance first")
+        return name
+
+    def _active(self, name: str) -> bool:
+        with _libvirt(f"reading the state of guest {name!r}"):
+            return self.driver.power_state(name) in ("running", "paused")
+
+    def _roots(self, name: str) -> list[ET.Element]:
+        """The persistent definition, and the live one when the guest runs."""
+        with _libvirt(f"reading the definition of guest {name!r}"):
+            roots = [ET.fromstring(self.driver.get_xml(name, inactive=True) or "<domain/>")]
+            if self._active(name):
+                roots.append(ET.fromstring(self.driver.get_xml(name, inactive=False) or "<domain/>"))
         return roots
 
     def disks(self, instance: str) -> list[Disk]:
@@ -140,9 +173,11 @@ class VolumeAttacher:
 
     def attached_to(self, volume_id: str, path: str = "") -> list[str]:
         """Names of the guests on this host that have the volume (by serial or by path)."""
+        with _libvirt("listing the guests"):
+            guests = self.driver.list_guests(owned_only=False)
         names = []
-        for dom in self.conn.listAllDomains(0):
-            for root in self._roots(dom):
+        for name in guests:
+            for root in self._roots(name):
                 hit = False
                 for el in root.findall("./devices/disk"):
                     disk = _volume_disk_of(el)
@@ -151,13 +186,13 @@ class VolumeAttacher:
                     if (disk and disk.serial == volume_id) or (path and src_path == path):
                         hit = True
                 if hit:
-                    names.append(dom.name())
+                    names.append(name)
                     break
         return names
 
     def plan_attach(self, instance: str, disk: Disk, multiattach: bool) -> Disk | None:
         """The disk as it will be attached, or None when it already is (raises when it may not)."""
-        dom = self._domain(instance)
+        self._domain(instance)
         existing = self.find(instance, disk.serial)
         if existing:
             return None
@@ -169,7 +204,7 @@ class VolumeAttacher:
                 "detach it there first, or create the volume with multiattach=true"
             )
         used: set[str] = set()
-        for root in self._roots(dom):
+        for root in self._roots(instance):
             used |= _targets(root)
         if disk.target and disk.target in used:
             raise InvalidRequest(f"device {disk.target} is already used by guest {instance}")
@@ -177,50 +212,34 @@ class VolumeAttacher:
         return replace(disk, target=target, shareable=multiattach)
 
     def attach(self, instance: str, disk: Disk) -> None:
-        dom = self._domain(instance)
-        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-        if dom.isActive():
-            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
-        try:
-            dom.attachDeviceFlags(ET.tostring(disk.to_element(), encoding="unicode"), flags)
-        except libvirt.libvirtError as exc:
-            raise StorageError(f"attaching volume {disk.serial} to {instance} failed: {exc}") from exc
+        """Add the disk to the guest's definition and, when it runs, hot-plug it."""
+        self._domain(instance)
+        with _libvirt(f"attaching volume {disk.serial} to {instance} failed"):
+            self.driver.attach(instance, disk, live=self._active(instance))
 
     def detach(self, instance: str, volume_id: str, timeout: float = 60.0) -> Disk | None:
-        """Remove the volume from the live guest (waiting for the guest to let go), then
-        from its definition; None when it was not attached."""
-        dom = self._domain(instance)
-        if self.find(instance, volume_id) is None:
+        """Remove the volume's disk from the guest (found by its serial) with
+        ``LibvirtDriver.detach``: from the definition and, when the guest runs, from the
+        live guest, waiting for the guest to let go and re-sending the unplug (as Nova
+        does) for up to ``timeout`` seconds. None when it was not attached."""
+        self._domain(instance)
+        roots = self._roots(instance)
+        live_root = roots[1] if len(roots) > 1 else None
+        disk = _match(roots[-1], volume_id) or _match(roots[0], volume_id)
+        if disk is None:
             return None
-        live = self._live_disk(dom, volume_id)
-        if live is not None:
-            try:
-                dom.detachDeviceFlags(ET.tostring(live, encoding="unicode"), libvirt.VIR_DOMAIN_AFFECT_LIVE)
-            except libvirt.libvirtError as exc:
-                raise StorageError(f"detaching volume {volume_id} from {instance} failed: {exc}") from exc
-            deadline = time.monotonic() + timeout
-            while self._live_disk(dom, volume_id) is not None:
-                if time.monotonic() > deadline:
-                    raise StorageError(
-                        f"guest {instance} did not release volume {volume_id} within {timeout:.0f}s "
-                        "(the guest OS must accept the hot-unplug); retry, or stop the guest"
-                    )
-                time.sleep(0.2)
-        root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        el = self._match(root, volume_id)
-        disk = _volume_disk_of(el) if el is not None else None
-        if el is not None:
-            dom.detachDeviceFlags(ET.tostring(el, encoding="unicode"), libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        live = live_root is not None and _match(live_root, volume_id) is not None
+        attempts = max(1, math.ceil(timeout / self.ATTEMPT_TIMEOUT))
+        with _libvirt(f"detaching volume {volume_id} from {instance} failed"):
+            self.driver.detach(instance, disk, live=live, attempts=attempts,
+                               attempt_timeout=min(self.ATTEMPT_TIMEOUT, timeout))
         return disk
 
-    @staticmethod
-    def _match(root: ET.Element, volume_id: str) -> ET.Element | None:
-        for el in root.findall("./devices/disk"):
-            if el.findtext("serial") == volume_id:
-                return el
-        return None
 
-    def _live_disk(self, dom, volume_id: str) -> ET.Element | None:
-        if not dom.isActive():
-            return None
-        return self._match(ET.fromstring(dom.XMLDesc(0)), volume_id)
+def _match(root: ET.Element, volume_id: str) -> Disk | None:
+    """The volume disk with serial ``volume_id`` in a domain definition."""
+    for el in root.findall("./devices/disk"):
+        disk = _volume_disk_of(el)
+        if disk is not None and disk.serial == volume_id:
+            return disk
+    return None

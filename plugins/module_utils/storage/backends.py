@@ -8,6 +8,10 @@ maps a type name to ``lvm`` or ``file``; ``backend`` names one directly.
 from __future__ import annotations
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.clear import (
+    CLEAR_METHODS,
+    VolumeClear,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     CommandFailed,
     InvalidRequest,
@@ -40,6 +44,8 @@ BACKEND_ARGS = {
     "directory": {"type": "path", "default": DEFAULT_DIRECTORY},
     "lvm_activation": {"type": "str", "choices": ["auto", "on", "off"], "default": "auto"},
     "lvm_system_dir": {"type": "path"},
+    "volume_clear": {"type": "str", "choices": list(CLEAR_METHODS), "default": "zero"},
+    "volume_clear_size": {"type": "int", "default": 0},
 }
 
 USAGE_ARGS = {
@@ -70,10 +76,11 @@ def open_backend(params: dict) -> LVMBackend | FileBackend:
     env = {"LVM_SYSTEM_DIR": params["lvm_system_dir"]} if params.get("lvm_system_dir") else {}
     run = make_runner(env)
     qemu_img = QemuImg(make_command_runner(env), error=CommandFailed, invalid=InvalidRequest)
+    clear = VolumeClear(params.get("volume_clear") or "zero", params.get("volume_clear_size") or 0)
     if kind == "lvm":
         activation = resolve_activation(params.get("lvm_activation") or "auto", run)
-        return LVMBackend(LVM(run, activation), qemu_img, params.get("vg") or DEFAULT_VG)
-    return FileBackend(qemu_img, params.get("directory") or DEFAULT_DIRECTORY)
+        return LVMBackend(LVM(run, activation), qemu_img, params.get("vg") or DEFAULT_VG, clear=clear)
+    return FileBackend(qemu_img, params.get("directory") or DEFAULT_DIRECTORY, clear=clear, run=run)
 
 
 def users_of(volume: Volume, params: dict) -> list[str]:
@@ -94,14 +101,3 @@ def users_of(volume: Volume, params: dict) -> list[str]:
     exporter = NBDExporter(make_runner(), params.get("export_state_dir") or DEFAULT_STATE_DIR)
     users += [f"export {e.name} (attachment {e.attachment_id})" for e in exporter.exports_of(volume.id)]
     return users
-
-
-def run_state(handlers: dict, target, params: dict, check: bool, key: str, diff: bool) -> dict:
-    """Call ``handlers[state](target, params, check)`` -> (changed, before, after) and
-    shape the module result: ``{changed, <key>: after, diff: {before, after}}``.
-    Raises the drivers' StorageError; the module's main() turns it into fail_json."""
-    changed, before, after = handlers[params["state"]](target, params, check)
-    result = {"changed": changed, key: after}
-    if changed and diff:
-        result["diff"] = {"before": before, "after": after}
-    return result

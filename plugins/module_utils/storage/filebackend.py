@@ -12,14 +12,17 @@ import contextlib
 import json
 import os
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import (
     FORMATS,
     QemuImg,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.clear import VolumeClear
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     InvalidRequest,
     NotFound,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.images import image_source
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import (
     Capacity,
     Snapshot,
@@ -27,23 +30,37 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import
     Volume,
     check_deletable,
     check_no_shrink,
+    snapshot_name,
     volume_name,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import (
+    Runner,
+    make_runner,
 )
 
 DEFAULT_DIRECTORY = "/var/lib/stratus/volumes"
 
 
-def snapshot_file_name(snapshot_id: str) -> str:
-    return f"snapshot-{snapshot_id}"
+def _valid_id(text: str) -> bool:
+    try:
+        validate.resource_id(text)
+    except validate.InvalidValue:
+        return False
+    return True
 
 
 class FileBackend:
     driver = "file"
 
-    def __init__(self, qemu_img: QemuImg, directory: str = DEFAULT_DIRECTORY, name: str = "file") -> None:
+    def __init__(
+        self, qemu_img: QemuImg, directory: str = DEFAULT_DIRECTORY, name: str = "file", *,
+        clear: VolumeClear | None = None, run: Runner | None = None,
+    ) -> None:
         self.qemu_img = qemu_img
         self.directory = directory
         self.name = name
+        self.clear = clear or VolumeClear()
+        self.run = run or make_runner()  # for ``shred`` (volume_clear=shred)
 
     # paths and sidecars ------------------------------------------------------
     def _check_dir(self) -> None:
@@ -57,24 +74,33 @@ class FileBackend:
         return self._path(volume_name(volume_id))
 
     def _path(self, name: str) -> str:
+        """``directory/name``, refused (InvalidRequest) unless it stays inside the directory
+        (no '..', no absolute name, no symlink leading out)."""
+        validate.path_under(self.directory, name, what="volume file", error=InvalidRequest)
         return os.path.join(self.directory, name)
+
+    def check_path(self, path: str) -> str:
+        """A volume file path given from outside (a connection's ``path``): refused unless
+        it is inside this backend's directory."""
+        validate.inside(path, self.directory, what="volume path", error=InvalidRequest)
+        return path
 
     def _read_meta(self, name: str) -> dict | None:
         try:
-            with open(self._path(name) + ".json", encoding="utf-8") as fh:
+            with open(self._path(name + ".json"), encoding="utf-8") as fh:
                 return json.load(fh)
         except FileNotFoundError:
             return None
 
     def _write_meta(self, name: str, meta: dict) -> None:
-        final = self._path(name) + ".json"
-        tmp = final + ".tmp"
+        final = self._path(name + ".json")
+        tmp = self._path(name + ".json.tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(meta, fh, sort_keys=True)
         os.replace(tmp, final)
 
     def _remove(self, name: str) -> None:
-        for path in (self._path(name) + ".json", self._path(name)):
+        for path in (self._path(name + ".json"), self._path(name)):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
 
@@ -88,8 +114,10 @@ class FileBackend:
         for entry in os.listdir(self.directory):
             if entry.startswith("snapshot-") and entry.endswith(".json"):
                 sid = entry[len("snapshot-") : -len(".json")]
-                meta = self._read_meta(snapshot_file_name(sid))
-                if meta is not None and os.path.exists(self._path(snapshot_file_name(sid))):
+                if not _valid_id(sid):
+                    continue  # not a name Stratus writes
+                meta = self._read_meta(snapshot_name(sid))
+                if meta is not None and os.path.exists(self._path(snapshot_name(sid))):
                     out[sid] = meta
         return out
 
@@ -117,7 +145,7 @@ class FileBackend:
         snaps = self._snapshot_metas()
         out = []
         for entry in sorted(os.listdir(self.directory)):
-            if entry.startswith("volume-") and entry.endswith(".json"):
+            if entry.startswith("volume-") and entry.endswith(".json") and _valid_id(entry[7:-5]):
                 vol = self.get_volume(entry[len("volume-") : -len(".json")], snaps)
                 if vol:
                     out.append(vol)
@@ -125,7 +153,7 @@ class FileBackend:
 
     def get_snapshot(self, snapshot_id: str) -> Snapshot | None:
         self._check_dir()
-        name = snapshot_file_name(snapshot_id)
+        name = snapshot_name(snapshot_id)
         meta = self._read_meta(name)
         path = self._path(name)
         if meta is None or not os.path.exists(path):
@@ -175,7 +203,7 @@ class FileBackend:
             if source.kind == "empty":
                 self.qemu_img.create(path, size, fmt, preallocation="off" if fmt == "raw" else "")
             else:
-                src_path, src_fmt, src_size = self._source(source)
+                src_path, src_fmt, src_size = self.source_of(source)
                 if size < src_size:
                     raise InvalidRequest(
                         f"size {size} bytes is smaller than the {source.kind} {source.ref!r} "
@@ -192,12 +220,10 @@ class FileBackend:
         assert volume is not None
         return volume
 
-    def _source(self, source: Source) -> tuple[str, str, int]:
+    def source_of(self, source: Source) -> tuple[str, str, int]:
+        """(path, format, size in bytes) of a new volume's image, snapshot or volume source."""
         if source.kind == "image":
-            if not os.path.exists(source.ref):
-                raise NotFound(f"image file {source.ref!r} does not exist on this host")
-            info = self.qemu_img.info(source.ref)
-            return source.ref, info["format"], int(info["virtual-size"])
+            return image_source(self.qemu_img, source)
         if source.kind == "snapshot":
             snap = self.get_snapshot(source.ref)
             if snap is None:
@@ -222,16 +248,31 @@ class FileBackend:
         self._write_meta(volume_name(volume_id), {"format": volume.format, "multiattach": flag})
         return self._existing(volume_id)
 
-    def delete_volume(self, volume_id: str, *, cascade: bool = False) -> None:
+    def delete_volume(self, volume_id: str, *, cascade: bool = False) -> list[str]:
+        """Clear (``volume_clear``) and remove the volume and, with ``cascade``, its
+        snapshots; the steps taken, as sentences."""
         volume = self._existing(volume_id)
         check_deletable(volume, cascade)
+        actions: list[str] = []
         for snap in volume.snapshots:
-            self._remove(snapshot_file_name(snap))
-        self._remove(volume_name(volume_id))
+            actions += self._clear_and_remove(snapshot_name(snap))
+        return actions + self._clear_and_remove(volume_name(volume_id))
+
+    def _clear_and_remove(self, name: str) -> list[str]:
+        actions = []
+        path = self._path(name)
+        if self.clear.enabled and os.path.exists(path):
+            # the sidecar goes first: a half-cleared file is no volume any more
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path(name + ".json"))
+            actions.append(self.clear.clear_file(path, self.run))
+        self._remove(name)
+        actions.append(f"removed {name} from {self.directory}")
+        return actions
 
     def create_snapshot(self, snapshot_id: str, volume_id: str, *, force: bool = False) -> Snapshot:
         volume = self._existing(volume_id)
-        name = snapshot_file_name(snapshot_id)
+        name = snapshot_name(snapshot_id)
         try:
             self.qemu_img.convert(
                 volume.path, self._path(name), volume.format, volume.format, force_share=force,
@@ -244,9 +285,9 @@ class FileBackend:
         assert snap is not None
         return snap
 
-    def delete_snapshot(self, snapshot_id: str) -> None:
+    def delete_snapshot(self, snapshot_id: str) -> list[str]:
         self._check_dir()
-        self._remove(snapshot_file_name(snapshot_id))
+        return self._clear_and_remove(snapshot_name(snapshot_id))
 
     def _existing(self, volume_id: str) -> Volume:
         volume = self.get_volume(volume_id)

@@ -10,8 +10,10 @@ snapshot or volume into an LV, LVM snapshots themselves) raises ``Unsupported``.
 from __future__ import annotations
 
 import json
+import os
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.clear import VolumeClear
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     CommandFailed,
     InvalidRequest,
@@ -19,13 +21,16 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors impor
     NotFound,
     Unsupported,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.images import image_source
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import (
     Capacity,
     Snapshot,
     Source,
     Volume,
     check_deletable,
+    check_id,
     check_no_shrink,
+    snapshot_name,
     volume_name,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import Runner
@@ -36,13 +41,18 @@ LV_FIELDS = "lv_name,lv_size,lv_path,lv_tags,origin,lv_attr"
 
 
 def snapshot_lv_name(snapshot_id: str) -> str:
-    """Cinder's LVM driver names snapshot LVs ``_snapshot-<id>``."""
-    return f"_snapshot-{snapshot_id}"
+    """Cinder's LVM driver names snapshot LVs ``_snapshot-<id>`` (the id validated)."""
+    return f"_{snapshot_name(snapshot_id)}"
 
 
 def _not_found(exc: CommandFailed) -> bool:
     text = exc.stderr.lower()
     return "not found" in text or "failed to find" in text
+
+
+def _cow_device(vg: str, lv_name: str) -> str:
+    """A snapshot LV's copy-on-write device (device-mapper doubles '-' inside names)."""
+    return f"/dev/mapper/{vg.replace('-', '--')}-{lv_name.replace('-', '--')}-cow"
 
 
 class LVM:
@@ -131,15 +141,35 @@ class LVMBackend:
 
     driver = "lvm"
 
-    def __init__(self, lvm: LVM, qemu_img: QemuImg, vg: str, name: str = "lvm") -> None:
+    def __init__(
+        self, lvm: LVM, qemu_img: QemuImg, vg: str, name: str = "lvm", *, clear: VolumeClear | None = None,
+    ) -> None:
         self.lvm = lvm
         self.qemu_img = qemu_img
-        self.vg_name = vg
+        self.vg_name = check_id(vg, "volume group name")
         self.name = name
+        self.clear = clear or VolumeClear()
 
     # reads ---------------------------------------------------------------
     def path_of(self, volume_id: str) -> str:
-        return f"/dev/{self.vg_name}/{volume_name(volume_id)}"
+        return self._lv_path(volume_name(volume_id))
+
+    def _lv_path(self, lv_name: str) -> str:
+        # Both parts are validated ids (no '/', no '..'): the path stays in /dev/<vg>/.
+        # Lexical on purpose: an active LV's /dev/<vg>/<lv> is a symlink to /dev/dm-N.
+        return f"/dev/{self.vg_name}/{check_id(lv_name, 'logical volume name')}"
+
+    def check_path(self, path: str) -> str:
+        """A device path given from outside (a connection's ``path``): refused unless it is
+        exactly ``/dev/<this vg>/<an LV name>``."""
+        text = str(path or "")
+        parent, _, lv_name = text.rpartition("/")
+        if parent != f"/dev/{self.vg_name}" or os.path.normpath(text) != text:
+            raise InvalidRequest(
+                f"volume path {path!r} is not an LV of volume group {self.vg_name!r}; only "
+                f"/dev/{self.vg_name}/<volume> devices of this backend may be used"
+            )
+        return self._lv_path(lv_name)
 
     def _vg(self) -> dict:
         vg = self.lvm.vg(self.vg_name)
@@ -248,7 +278,7 @@ class LVMBackend:
         src_path = src_fmt = None
         if source.kind != "empty":
             self._need_activation(f"creating a volume from a {source.kind}")
-            src_path, src_fmt, src_size = self._source(source)
+            src_path, src_fmt, src_size = self.source_of(source)
             if size < src_size:
                 raise InvalidRequest(
                     f"size {size} bytes is smaller than the {source.kind} {source.ref!r} "
@@ -260,7 +290,7 @@ class LVMBackend:
         if src_path:
             try:
                 self.qemu_img.convert(
-                    src_path, f"/dev/{self.vg_name}/{name}", "raw", src_fmt, existing=True,
+                    src_path, self._lv_path(name), "raw", src_fmt, existing=True,
                 )
             except Exception:
                 self.lvm.lvremove(self.vg_name, name)
@@ -269,10 +299,10 @@ class LVMBackend:
         assert volume is not None
         return volume
 
-    def _source(self, source: Source) -> tuple[str, str, int]:
+    def source_of(self, source: Source) -> tuple[str, str, int]:
+        """(path, format, size in bytes) of a new volume's image, snapshot or volume source."""
         if source.kind == "image":
-            info = self.qemu_img.info(source.ref)
-            return source.ref, info["format"], int(info["virtual-size"])
+            return image_source(self.qemu_img, source)
         if source.kind == "snapshot":
             snap = self.get_snapshot(source.ref)
             if snap is None:
@@ -302,12 +332,36 @@ class LVMBackend:
             self.lvm.lvtags(self.vg_name, name, remove=(MULTIATTACH_TAG,))
         return self._existing(volume_id)
 
-    def delete_volume(self, volume_id: str, *, cascade: bool = False) -> None:
+    def delete_volume(self, volume_id: str, *, cascade: bool = False) -> list[str]:
+        """Clear (``volume_clear``) and remove the LV and, with ``cascade``, its snapshots;
+        the steps taken, as sentences."""
         volume = self._existing(volume_id)
         check_deletable(volume, cascade)
+        actions: list[str] = []
+        lvs = self._lvs()
         for snap in volume.snapshots:
-            self.lvm.lvremove(self.vg_name, snapshot_lv_name(snap))
-        self.lvm.lvremove(self.vg_name, volume_name(volume_id))
+            actions += self._clear_and_remove(snapshot_lv_name(snap), lvs)
+        return actions + self._clear_and_remove(volume_name(volume_id), lvs)
+
+    def _clear_and_remove(self, lv_name: str, lvs: dict[str, dict]) -> list[str]:
+        lv = lvs.get(lv_name)
+        if lv is None:
+            return []
+        actions = []
+        if self.clear.enabled:
+            if self.lvm.activation:
+                # A snapshot's own data is its copy-on-write store (Cinder clears "<snap>-cow").
+                device = _cow_device(self.vg_name, lv_name) if lv["origin"] else self._lv_path(lv_name)
+                self.lvm.run(self.clear.device_argv(device, lv["size"]))
+                actions.append(f"cleared {self.clear.limit(lv['size'])} bytes of {device} ({self.clear.method})")
+            else:
+                actions.append(
+                    f"not cleared {lv_name}: LV activation is off on this host, so its data was never "
+                    "opened or written"
+                )
+        self.lvm.lvremove(self.vg_name, lv_name)
+        actions.append(f"removed LV {self.vg_name}/{lv_name}")
+        return actions
 
     def create_snapshot(self, snapshot_id: str, volume_id: str, *, force: bool = False) -> Snapshot:
         volume = self._existing(volume_id)
@@ -318,8 +372,8 @@ class LVMBackend:
         assert snap is not None
         return snap
 
-    def delete_snapshot(self, snapshot_id: str) -> None:
-        self.lvm.lvremove(self.vg_name, snapshot_lv_name(snapshot_id))
+    def delete_snapshot(self, snapshot_id: str) -> list[str]:
+        return self._clear_and_remove(snapshot_lv_name(snapshot_id), self._lvs())
 
     def _existing(self, volume_id: str) -> Volume:
         volume = self.get_volume(volume_id)

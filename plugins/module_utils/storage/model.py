@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     InUse,
     InvalidRequest,
 )
 
 GiB = 1024**3
+MiB = 1024**2
+
+
+def check_id(value, what: str) -> str:
+    """A volume, snapshot or attachment id that is safe as one file or LV name component
+    (no '/', '..', spaces or control characters); InvalidRequest otherwise."""
+    return validate.resource_id(value, what=what, error=InvalidRequest)
 
 
 def volume_name(volume_id: str) -> str:
-    """The host name of a volume, as Cinder names it (LV or file)."""
-    return f"volume-{volume_id}"
+    """The host name of a volume, as Cinder names it (LV or file); the id is validated,
+    so no name derived from it leaves the backend's directory or VG."""
+    return f"volume-{check_id(volume_id, 'volume id')}"
+
+
+def snapshot_name(snapshot_id: str) -> str:
+    """Cinder's snapshot name (``snapshot-<id>``, a file); the id is validated."""
+    return f"snapshot-{check_id(snapshot_id, 'snapshot id')}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class Source:
 
     kind: str = "empty"  # empty | image | snapshot | volume
     ref: str = ""  # image path, snapshot id or volume id
+    format: str = ""  # an image's recorded format (Glance's disk_format)
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,16 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
     CommandFailed,
     InUse,
     InvalidRequest,
     StorageError,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import (
+    check_id,
+    volume_name,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import Runner
 
@@ -34,7 +39,38 @@ PORT_RANGE = (10809, 10999)
 
 
 def export_name(volume_id: str, attachment_id: str) -> str:
-    return f"volume-{volume_id}-{attachment_id}"
+    """The export's NBD name, state file name and nft comment: both ids validated."""
+    return f"{volume_name(volume_id)}-{check_id(attachment_id, 'attachment id')}"
+
+
+def allowed_entry(value) -> str:
+    """One initiator of an export's allow-list: an address or a prefix, canonical, without
+    a scope id; anything else (commas, spaces, rule text) is refused."""
+    text = str(value if value is not None else "")
+    if "/" in text:
+        return validate.ip_network(text, what="allowed entry", error=InvalidRequest)
+    return validate.ip_address(text, what="allowed entry", error=InvalidRequest)
+
+
+def check_export(exp: Export) -> Export:
+    """The export with every field that reaches qemu-storage-daemon's command line or the
+    nftables rules validated; refuses an empty allow-list (exports fail closed)."""
+    if not exp.allowed:
+        raise InvalidRequest(
+            f"export {exp.name} has no 'allowed' initiator addresses; exports fail closed: "
+            "list the compute host addresses (or prefixes) that may connect"
+        )
+    if exp.name != export_name(exp.volume_id, exp.attachment_id):
+        raise InvalidRequest(f"export name {exp.name!r} is not volume-<volume id>-<attachment id>")
+    if not 0 <= int(exp.port) <= 65535:
+        raise InvalidRequest(f"port {exp.port} of export {exp.name} is not a TCP port (1-65535)")
+    if exp.netns:
+        check_id(exp.netns, "netns")
+    return replace(
+        exp,
+        host=validate.ip_address(exp.host, what="host", error=InvalidRequest),
+        allowed=tuple(sorted({allowed_entry(a) for a in exp.allowed})),
+    )
 
 
 def _qemu_opt(value: str) -> str:
@@ -97,8 +133,7 @@ class NftAllowList:
     def render(self, exports: list[Export]) -> str:
         rules = []
         for exp in sorted(exports, key=lambda e: e.port):
-            if not exp.allowed:
-                continue
+            # An export without an allow-list gets only the reject (fail closed).
             v4 = sorted(a for a in exp.allowed if ":" not in a)
             v6 = sorted(a for a in exp.allowed if ":" in a)
             if v4:
@@ -136,14 +171,14 @@ class NftAllowList:
         return ruleset.split('comment "', 1)[1].split('"', 1)[0]
 
     def in_sync(self, exports: list[Export]) -> bool:
-        wanted = [e for e in exports if e.allowed]
+        wanted = list(exports)
         current = self.current_digest()
         if not wanted:
             return current is None
         return current == self.digest_of(self.render(wanted))
 
     def apply(self, exports: list[Export]) -> None:
-        wanted = [e for e in exports if e.allowed]
+        wanted = list(exports)
         text = f"table inet {self.table}\ndelete table inet {self.table}\n"
         if wanted:
             text += self.render(wanted)
@@ -178,10 +213,14 @@ class NBDExporter:
 
     # state ---------------------------------------------------------------
     def _state(self, name: str) -> str:
-        return os.path.join(self.state_dir, f"{name}.json")
+        return self._file(f"{name}.json")
 
     def _pidfile(self, name: str) -> str:
-        return os.path.join(self.state_dir, f"{name}.pid")
+        return self._file(f"{name}.pid")
+
+    def _file(self, entry: str) -> str:
+        validate.path_under(self.state_dir, entry, what="export state file", error=InvalidRequest)
+        return os.path.join(self.state_dir, entry)
 
     def _alive(self, exp: Export) -> bool:
         try:
@@ -222,7 +261,9 @@ class NBDExporter:
 
     # planning (no side effects: check mode uses these) ----------------------------
     def plan(self, wanted: Export) -> tuple[bool, bool, Export]:
-        """(restart the daemon?, rewrite the allow-list?, the export as it will be)."""
+        """(restart the daemon?, rewrite the allow-list?, the export as it will be);
+        ``wanted`` is validated first (``check_export``)."""
+        wanted = check_export(wanted)
         current = self.get(wanted.name)
         others = [e for e in self.exports_of(wanted.volume_id) if e.name != wanted.name]
         if others and not (wanted.multiattach and all(e.multiattach for e in others)):

@@ -54,7 +54,8 @@ def test_snapshots_clones_and_images(volume_dir, guest_image):
     assert res["volume"]["size"] == GiB  # a copy defaults to the source's size
 
     # an image, converted by qemu-img (the qcow2 guest image into a qcow2 volume)
-    res = run_module("volume", {**base, "id": from_img, "image": guest_image["qcow2"], "format": "qcow2", "size": 1})
+    res = run_module("volume", {**base, "id": from_img, "image": guest_image["qcow2"], "image_format": "qcow2",
+                                "format": "qcow2", "size": 1})
     assert res.changed, res.msg
     info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", res["volume"]["path"]],
                                      capture_output=True, text=True, check=True).stdout)
@@ -94,3 +95,33 @@ def test_bad_input_leaves_nothing(volume_dir):
     assert run_module("volume", q).changed
     assert not run_module("volume", q).changed
     assert run_module("volume", {**q, "size": 3})["volume"]["size"] == 3 * GiB
+
+
+@pytest.mark.parametrize("clear", ["zero", "none"])
+def test_delete_clears_the_data_the_volume_had(volume_dir, clear):
+    """volume_clear=zero (the default) overwrites the volume's data in place before the file
+    is unlinked: a reader still holding the same inode sees zeros where the tenant's data
+    was. With none, it still sees the data (what the clear is there to prevent)."""
+    base = {"backend": "file", "directory": volume_dir}
+    args = {**base, "id": str(uuid.uuid4()), "size": 1}
+    made = run_module("volume", args)
+    assert made.changed, made.msg
+    path = made["volume"]["path"]
+    mark = b"TENANT-A-SECRET-" + uuid.uuid4().hex.encode()
+    write_at(path, 512 * 1024**2 + 4096, mark)
+    with open(path, "rb") as view:
+        settings = {} if clear == "zero" else {"volume_clear": clear}
+        gone = run_module("volume", {**args, **settings, "state": "absent"})
+        assert gone.changed and not os.path.exists(path), gone.msg
+        view.seek(512 * 1024**2 + 4096)
+        left = view.read(len(mark))
+    if clear == "zero":
+        assert left == bytes(len(mark))
+        assert any(a.startswith("zeroed ") and f"volume-{args['id']}" in a for a in gone["actions"]), gone["actions"]
+    else:
+        assert left == mark and not any("zeroed" in a for a in gone["actions"])
+    # a new volume in the same place reads no marker either way
+    again = run_module("volume", args)
+    assert again.changed
+    with open(again["volume"]["path"], "rb") as fh:
+        assert mark not in fh.read()

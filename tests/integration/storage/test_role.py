@@ -54,10 +54,12 @@ def test_role_prepares_an_all_in_one_storage_host(tmp_path):
         assert "activation = 0" in Path(f"{root}/lvm/lvm.conf").read_text()
         assert oct(os.stat(f"{root}/exports").st_mode & 0o777) == "0o700"
 
-        # the modules use what the role made, through its lvm.conf (LVM_SYSTEM_DIR)
+        # the modules use what the role made, through its lvm.conf (LVM_SYSTEM_DIR), with
+        # the role's activation setting (off: also right on a host with device-mapper)
         vid = str(uuid.uuid4())
         res = run_module("volume", {"id": vid, "size": 1, "backend": "lvm", "vg": vg,
-                                    "lvm_system_dir": f"{root}/lvm", "lvm_activation": "auto"})
+                                    "lvm_system_dir": f"{root}/lvm",
+                                    "lvm_activation": role_vars["block_storage_lvm_activation"]})
         assert res.changed, res.msg
         info = run_module("storage_info", {"backends": [{"name": "lvm", "driver": "lvm", "vg": vg},
                                                         {"name": "file", "driver": "file", "directory": f"{root}/volumes"}]})

@@ -6,13 +6,23 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driver import (
+    LibvirtDriver,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.attach import (
+    VolumeAttacher,
     _volume_disk_of,
     disk_facts,
     next_target,
     volume_disk,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import InvalidRequest
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
+    InvalidRequest,
+    NotFound,
+    StorageError,
+)
+
+libvirt = pytest.importorskip("libvirt")
 
 
 def test_nbd_disk_xml_and_round_trip():
@@ -53,3 +63,80 @@ def test_bad_connections():
 def test_next_target():
     assert next_target({"vda"}) == "vdd"
     assert next_target({"vda", "vdd", "vdf"}) == "vde"
+
+
+class FakeDom:
+    """A running guest with one volume disk (serial v1 on vdd); its OS ignores the first
+    ``ignore`` live unplug requests, as a guest still booting does."""
+
+    def __init__(self, ignore: int = 1):
+        disk = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                "<source file='/srv/volume-v1'/><target dev='vdd' bus='virtio'/><serial>v1</serial></disk>")
+        self.config = [disk]
+        self.live = [disk]
+        self.ignore = ignore
+        self.requests: list[int] = []
+
+    def name(self):
+        return "instance-1"
+
+    def XMLDesc(self, flags):
+        devices = self.config if flags & libvirt.VIR_DOMAIN_XML_INACTIVE else self.live
+        return f"<domain><name>instance-1</name><devices>{''.join(devices)}</devices></domain>"
+
+    def state(self):
+        return libvirt.VIR_DOMAIN_RUNNING, 0
+
+    def detachDeviceFlags(self, xml, flags):
+        self.requests.append(flags)
+        target = ET.fromstring(xml).find("target").get("dev")
+        if flags & libvirt.VIR_DOMAIN_AFFECT_CONFIG:
+            self.config = [d for d in self.config if f"dev='{target}'" not in d]
+        if flags & libvirt.VIR_DOMAIN_AFFECT_LIVE:
+            if self.ignore:
+                self.ignore -= 1
+            else:
+                self.live = [d for d in self.live if f"dev='{target}'" not in d]
+
+
+class FakeConn:
+    def __init__(self, dom):
+        self.dom = dom
+
+    def lookupByName(self, name):
+        if name != self.dom.name():
+            exc = libvirt.libvirtError("no domain")
+            exc.err = (libvirt.VIR_ERR_NO_DOMAIN, 0, f"Domain not found: {name}", 2, "", "", "", 0, 0)
+            raise exc
+        return self.dom
+
+    def listAllDomains(self, flags):
+        return [self.dom]
+
+
+def attacher_for(dom) -> VolumeAttacher:
+    att = VolumeAttacher(conn=FakeConn(dom), driver=LibvirtDriver(sleep=lambda s: None))
+    att.ATTEMPT_TIMEOUT = 0.05  # seconds per unplug request (8 on a real host)
+    return att
+
+
+def test_detach_goes_through_the_compute_driver_and_re_sends_the_unplug():
+    dom = FakeDom(ignore=1)
+    disk = attacher_for(dom).detach("instance-1", "v1", timeout=1)
+    assert disk.serial == "v1" and disk.target == "vdd"
+    live, config = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG
+    assert dom.requests == [live | config, live]  # the unplug the guest missed was sent again
+    assert dom.live == [] and dom.config == []
+    assert attacher_for(dom).detach("instance-1", "v1") is None  # idempotent
+
+
+def test_detach_from_a_guest_that_never_lets_go_is_an_error():
+    dom = FakeDom(ignore=10**6)
+    with pytest.raises(StorageError, match="did not release disk vdd"):
+        attacher_for(dom).detach("instance-1", "v1", timeout=0.2)
+    assert len(dom.requests) > 2 and dom.live  # re-sent, and still there
+
+
+def test_unknown_guest_is_not_found():
+    with pytest.raises(NotFound, match="instance-2"):
+        attacher_for(FakeDom()).detach("instance-2", "v1")

@@ -6,7 +6,11 @@ import json
 
 import pytest
 
-from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import InUse
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import (
+    CommandFailed,
+    InUse,
+    InvalidRequest,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.nbd import (
     Export,
     NBDExporter,
@@ -22,7 +26,7 @@ def exp(**kw):
 
 
 def test_daemon_argv_raw_and_qcow2(tmp_path, fake_run):
-    ex = NBDExporter(fake_run, str(tmp_path))
+    ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path))
     argv = ex.daemon_argv(exp())
     assert argv == [
         "/usr/bin/qemu-storage-daemon",
@@ -38,7 +42,7 @@ def test_daemon_argv_raw_and_qcow2(tmp_path, fake_run):
 
 
 def test_netns_prefixes_every_command(tmp_path, fake_run):
-    ex = NBDExporter(fake_run, str(tmp_path), netns="storage1")
+    ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path), netns="storage1")
     ex.nft.apply([exp(allowed=("198.18.0.1",))])
     assert fake_run.calls[-1][:5] == ["ip", "netns", "exec", "storage1", "nft"]
 
@@ -50,7 +54,8 @@ def test_allow_list_rules_per_port():
     assert "tcp dport 10809 ip saddr { 198.18.0.1 } accept" in text
     assert "tcp dport 10809 ip6 saddr { fd00::1 } accept" in text
     assert 'tcp dport 10809 reject with tcp reset comment "volume-v1-a1"' in text
-    assert "10810" not in text  # an empty allow-list leaves the port open
+    # an export without an allow-list is closed: only the reject (fail closed)
+    assert "tcp dport 10810 ip" not in text and 'tcp dport 10810 reject with tcp reset comment "other"' in text
     assert text.index("10809") < text.index("10811")
 
 
@@ -65,7 +70,41 @@ def test_in_sync_reads_the_digest_comment():
 
 def test_second_attachment_of_a_single_attach_volume_is_refused(tmp_path, fake_run):
     (tmp_path / "volume-v1-a1.json").write_text(json.dumps({**exp().__dict__, "allowed": [], "running": True}))
-    ex = NBDExporter(fake_run, str(tmp_path))
+    ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path))
     with pytest.raises(InUse, match="a1"):
-        ex.plan(exp(name=export_name("v1", "a2"), attachment_id="a2", port=0))
+        ex.plan(exp(name=export_name("v1", "a2"), attachment_id="a2", port=0, allowed=("198.18.0.1",)))
     assert not fake_run.calls
+
+
+def test_exports_fail_closed_without_an_allow_list(tmp_path, fake_run):
+    ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path))
+    for allowed in ((), None):
+        with pytest.raises(InvalidRequest, match="no 'allowed'.*fail closed"):
+            ex.plan(exp(allowed=allowed or ()))
+    assert not fake_run.calls and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("field", "value", "match"), [
+    ("allowed", ("10.0.0.1, 0.0.0.0/0",), "allowed entry"),
+    ("allowed", ("1.2.3.4 accept",), "allowed entry"),
+    ("allowed", ("10.0.0.1\n0.0.0.0/0",), "allowed entry"),
+    ("allowed", ("fe80::1%eth0",), "scope id"),
+    ("allowed", ("10.0.0.1/33",), "allowed entry"),
+    ("host", "198.18.0.2,addr.port=22", "host"),
+    ("host", "198.18.0.2 accept", "host"),
+    ("host", "fe80::1%lo", "scope id"),
+    ("attachment_id", 'a"; flush ruleset; "', "attachment id"),
+    ("netns", "../../proc/1/ns/net", "netns"),
+    ("port", 70000, "TCP port"),
+])
+def test_rule_text_never_reaches_the_daemon_or_nft(tmp_path, fake_run, field, value, match):
+    ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path))
+    with pytest.raises(InvalidRequest, match=match):
+        ex.plan(exp(**{"allowed": ("198.18.0.1",), field: value}))
+    assert not fake_run.calls and not list(tmp_path.iterdir())
+
+
+def test_allowed_entries_are_canonical_addresses_and_prefixes(tmp_path, fake_run):
+    ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path))
+    _, _, after = ex.plan(exp(allowed=("198.18.0.1", "10.1.0.0/16", "FD00::0001", "198.18.0.1")))
+    assert after.allowed == ("10.1.0.0/16", "198.18.0.1", "fd00::1")
