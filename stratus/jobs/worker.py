@@ -103,6 +103,8 @@ class Options:
     batch_max: int = 20
     poll_interval: float = 0.2
     retry_backoff: float = 2.0
+    run_retention: float = 7 * 86400  # seconds a finished run's directory is kept
+    prune_interval: float = 600.0
 
     @classmethod
     def from_settings(cls, settings) -> Options:
@@ -111,6 +113,7 @@ class Options:
             concurrency=settings.job_concurrency,
             batch_window=settings.job_batch_window,
             batch_max=settings.job_batch_max,
+            run_retention=settings.job_run_retention,
         )
 
 
@@ -141,6 +144,7 @@ class Worker:
         self._lock = threading.Lock()
         self._active: dict[str, threading.Thread] = {}
         self._thread: threading.Thread | None = None
+        self._pruned_at = float("-inf")
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> Worker:
@@ -203,6 +207,7 @@ class Worker:
                 break
             try:
                 self._dispatch()
+                self._prune()
                 failures = 0
             except Exception:  # keep the worker alive; the DB may be busy for a moment
                 failures += 1
@@ -224,6 +229,18 @@ class Worker:
             with self._lock:
                 self._active[run_id] = t
             t.start()
+
+    def _prune(self, force: bool = False) -> list[str]:
+        """Remove run directories older than ``run_retention`` (they hold inventories
+        and connection variables), every ``prune_interval`` seconds; unfinished jobs'
+        runs are kept."""
+        now = time.monotonic()
+        if not force and now - self._pruned_at < self.opt.prune_interval:
+            return []
+        self._pruned_at = now
+        with self.db.session() as s:
+            keep = {j.batch_id or j.id for j in s.scalars(select(Job).where(Job.status.not_in(FINAL)))}
+        return runner.prune_runs(self.opt.state_dir, self.opt.run_retention, keep=keep)
 
     def _has_queued(self) -> bool:
         with self.db.session() as s:

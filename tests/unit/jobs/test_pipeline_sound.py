@@ -5,6 +5,7 @@ over-place a host, and a job never stays RUNNING because recording failed."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,18 @@ def test_a_crash_while_settling_fails_the_job(db, make_worker, tmp_path, monkeyp
     assert "internal error while running the job: settling broke" in done.status_reason
     with db.session() as s:
         assert s.get(Resource, job.resource_map["c"]).status == "ERROR"
+
+
+def test_the_worker_prunes_finished_run_directories(db, make_worker, tmp_path):
+    with db.session() as s:
+        _hosts(s, 1, vcpus=4)
+        job = submit(s, template(d={"type": "Test::PlacedFile",
+                                    "properties": {"path": str(tmp_path / "d.txt"), "content": "x"}}),
+                     project_id="p1")
+    make_worker(run_retention=0, prune_interval=0.2)
+    assert wait_final(db, job.id, timeout=120).status == SUCCEEDED
+    runs = tmp_path / "state" / "runs"
+    deadline = time.monotonic() + 30
+    while any(runs.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(runs.iterdir())  # the run's inventory and playbook are gone
