@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # project (or on the system) makes a cloud administrator; admin elsewhere is an
     # administrator of that project only.
     admin_project_name: str = "admin"
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (empty: none).
+    trusted_proxies: list[str] = Field(default_factory=list)
     admin_project_domain_name: str = "Default"
     # How long revocation events are kept after the tokens they revoke expired.
     revocation_grace: int = 3600

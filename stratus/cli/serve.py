@@ -36,5 +36,9 @@ def run(args) -> int:
         log_config=None,
         access_log=False,
         server_header=False,
+        # The client address (login throttling, logs) is the peer's unless the operator
+        # names the proxies whose X-Forwarded-For may be believed.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
     )
     return 0
