@@ -38,7 +38,8 @@ def resource_dict(r: Resource) -> dict[str, Any]:
     return {
         "id": r.id, "name": r.name, "type": r.type, "project_id": r.project_id,
         "stack_id": r.stack_id, "status": r.status, "status_reason": r.status_reason,
-        "properties": r.properties, "attributes": r.attributes, "last_job_id": r.last_job_id,
+        "properties": r.properties, "attributes": r.attributes, "hosts": list(r.hosts or []),
+        "last_job_id": r.last_job_id,
         "created_at": _ts(r.created_at), "updated_at": _ts(r.updated_at),
     }
 

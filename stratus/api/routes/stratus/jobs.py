@@ -7,6 +7,10 @@
 - ``GET  /stratus/v1/jobs/{id}/events?since=<event id>`` → ``{"events": [...]}``
 - ``POST /stratus/v1/jobs/{id}/cancel`` → 202 ``{"job": {...}}``
 - ``GET  /stratus/v1/resources/{id}`` → ``{"resource": {...}}``
+- ``PATCH /stratus/v1/resources/{id}`` ``{"properties": {...}}`` → 202 ``{"job": {...}}``:
+  an in-place update (400 when a changed property cannot change in place)
+- ``POST /stratus/v1/resources/{id}/action`` ``{"<action>": {args}}`` → 202 ``{"job": {...}}``
+- ``DELETE /stratus/v1/resources/{id}`` → 202 ``{"job": {...}}`` (409 while others need it)
 - ``GET  /stratus/v1/hosts`` → ``{"hosts": [...]}``; ``GET /stratus/v1/inventory`` → the
   registry as an Ansible inventory (what the ``stratus.cloud.controller`` plugin reads)
 """
@@ -21,14 +25,15 @@ from sqlalchemy import select
 
 from stratus import log
 from stratus.api.deps import Auth, DbSession, Policy
-from stratus.api.errors import NotFound
+from stratus.api.errors import BadRequest, NotFound
 from stratus.db.models.hosts import Host
-from stratus.db.models.jobs import Resource
+from stratus.db.models.jobs import DELETED, Resource
 from stratus.hosts import registry
 from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.jobs import views
 from stratus.jobs.worker import cancel
-from stratus.orchestration.submit import submit
+from stratus.orchestration.errors import UpdateReplace
+from stratus.orchestration.submit import submit, submit_action, submit_delete, submit_update
 
 PREFIX = "/stratus/v1"
 router = APIRouter()
@@ -38,6 +43,9 @@ register_defaults([
     RuleDefault("stratus:jobs:show", "rule:admin_required"),
     RuleDefault("stratus:jobs:create", "rule:admin_required"),
     RuleDefault("stratus:jobs:cancel", "rule:admin_required"),
+    RuleDefault("stratus:resources:update", "rule:admin_required"),
+    RuleDefault("stratus:resources:action", "rule:admin_required"),
+    RuleDefault("stratus:resources:delete", "rule:admin_required"),
     RuleDefault("stratus:hosts:index", "rule:admin_required"),
 ])
 
@@ -110,6 +118,59 @@ def show_resource(resource_id: str, ctx: Auth, policy: Policy, db: DbSession):
     if res is None:
         raise NotFound(f"Resource {resource_id} could not be found.")
     return {"resource": views.resource_dict(res)}
+
+
+class ResourceUpdate(BaseModel):
+    properties: dict[str, Any]
+
+
+def _resource_or_404(db, resource_id: str) -> Resource:
+    res = db.get(Resource, resource_id)
+    if res is None or res.status == DELETED:
+        raise NotFound(f"Resource {resource_id} could not be found.")
+    return res
+
+
+def _queued(request: Request, db, job) -> dict:
+    db.commit()
+    _notify(request)
+    return {"job": views.show_job(db, job.id)}
+
+
+@router.patch("/resources/{resource_id}", status_code=202)
+def update_resource(resource_id: str, body: ResourceUpdate, request: Request, ctx: Auth, policy: Policy,
+                    db: DbSession):
+    policy.enforce("stratus:resources:update")
+    _resource_or_404(db, resource_id)
+    settings = request.app.state.settings
+    try:
+        job = submit_update(db, resource_id, body.properties, request_id=log.request_id.get(),
+                            timeout=settings.job_timeout, quota_defaults=settings.quota_defaults)
+    except UpdateReplace as exc:
+        raise BadRequest(f"{exc}: delete it and create it again with the new value") from exc
+    return _queued(request, db, job)
+
+
+@router.post("/resources/{resource_id}/action", status_code=202)
+def resource_action(resource_id: str, body: dict[str, dict[str, Any] | None], request: Request, ctx: Auth,
+                    policy: Policy, db: DbSession):
+    policy.enforce("stratus:resources:action")
+    res = _resource_or_404(db, resource_id)
+    if len(body) != 1:
+        raise BadRequest('Give exactly one action, e.g. {"reboot": {"type": "HARD"}}.')
+    ((action, args),) = body.items()
+    job = submit_action(db, resource_id, action, args or {}, project_id=res.project_id,
+                        request_id=log.request_id.get(), timeout=request.app.state.settings.job_timeout)
+    return _queued(request, db, job)
+
+
+@router.delete("/resources/{resource_id}", status_code=202)
+def delete_resource(resource_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession):
+    policy.enforce("stratus:resources:delete")
+    res = _resource_or_404(db, resource_id)
+    job = submit_delete(db, [resource_id], project_id=res.project_id, request_id=log.request_id.get(),
+                        timeout=request.app.state.settings.job_timeout)
+    return _queued(request, db, job)
 
 
 @router.get("/hosts")
