@@ -42,7 +42,7 @@ def run(n: int, **opts) -> float:
         worker = Worker(db, Options(state_dir=Path(tmp) / "state", poll_interval=0.05, **opts)).start()
         t0 = time.monotonic()
         with db.session() as s:
-            ids = [submit(s, TEMPLATE).id for _ in range(n)]
+            ids = [submit(s, TEMPLATE, cloud_admin=True).id for _ in range(n)]
         worker.notify()
         while True:
             with db.session() as s:

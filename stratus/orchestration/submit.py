@@ -36,7 +36,7 @@ def submit(
     parameters: Mapping[str, Any] | None = None,
     *,
     project_id: str | None = None,
-    cloud_admin: bool = True,
+    cloud_admin: bool = False,
     request_id: str | None = None,
     kind: str = "template",
     stack_id: str | None = None,
@@ -47,8 +47,8 @@ def submit(
 ) -> Job:
     """Record a job that makes ``template``'s resources; raises TemplateError,
     ResourceCheckFailed, Forbidden, QuotaExceeded or placement.NoValidHost before
-    anything is written. ``cloud_admin`` is False for anyone but a cloud administrator:
-    types that reach any host (``Stratus::Ansible::Task``) are refused."""
+    anything is written. ``cloud_admin`` says the caller is a cloud administrator (False,
+    the default, refuses types that reach any host: ``Stratus::Ansible::Task``)."""
     tpl = template if isinstance(template, Template) else Template.from_dict(dict(template))
     plan = planner.plan(tpl, dict(parameters or {}), dict(resource_ids or {}), project_id)
     classes = {n: tpl.resources[n].type_class for n in plan.order}

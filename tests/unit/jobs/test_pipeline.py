@@ -42,7 +42,7 @@ pytestmark = [pytest.mark.orchestration, pytest.mark.slow]
 
 def _submit(db, tpl, **kw):
     with db.session() as s:
-        return submit(s, tpl, **kw).id
+        return submit(s, tpl, cloud_admin=True, **kw).id  # tests act as the cloud admin
 
 
 def _sleep(seconds):
