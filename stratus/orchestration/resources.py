@@ -106,8 +106,10 @@ class ResourceType:
 
     # Planner hooks -------------------------------------------------------------------
     @classmethod
-    def check(cls, db, res: PlannedResource) -> None:
-        """Refuse (ResourceCheckFailed) what the DB says cannot be made."""
+    def check(cls, db, res: PlannedResource, planned: dict[str, PlannedResource] | None = None) -> None:
+        """Refuse (ResourceCheckFailed) what the DB says cannot be made. ``planned``
+        holds the resources of the same request by id (a port may name a net that the
+        same stack makes); they are checked in dependency order."""
 
     @classmethod
     def check_delete(cls, db, res: PlannedResource) -> None:

@@ -58,8 +58,9 @@ def submit(
             raise Forbidden(f"only a cloud administrator may use {', '.join(refused)}; "
                             "use the service APIs or ask an administrator")
     write_lock(db, PLACEMENT_LOCK)  # quota check + placement + records: one at a time
+    by_id = {r.resource_id: r for r in plan.resources.values()}
     for name in plan.order:
-        classes[name].check(db, plan.resources[name])
+        classes[name].check(db, plan.resources[name], by_id)
     # A resource planned again (an update) gives back what it held before it is counted
     # anew; if anything below refuses, the caller's rollback restores it.
     for res in plan.resources.values():

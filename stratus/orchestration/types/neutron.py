@@ -46,7 +46,7 @@ class Net(ResourceType):
                          "show": "All attributes."}
 
     @classmethod
-    def check(cls, db, res: PlannedResource) -> None:
+    def check(cls, db, res: PlannedResource, planned=None) -> None:
         p = res.properties
         if p.get("network_type") == "flat" and not p.get("physical_network"):
             raise ResourceCheckFailed("a flat network needs physical_network",
@@ -85,10 +85,10 @@ def live_ports(db, net_id: str, *, host: str | None = None, excluding: str | Non
             and (host is None or r.properties.get("binding_host") == host)]
 
 
-def segment_facts(net: Resource) -> dict[str, Any]:
+def segment_facts(net: Resource | PlannedResource) -> dict[str, Any]:
     p = net.properties
     vxlan = p.get("network_type", "vxlan") == "vxlan"
-    return {"id": net.id, "type": "vxlan" if vxlan else "flat",
+    return {"id": getattr(net, "id", None) or net.resource_id, "type": "vxlan" if vxlan else "flat",
             "segmentation_id": net.attributes.get("segmentation_id"),
             "physical_network": p.get("physical_network"),
             "mtu": p.get("mtu") or (1450 if vxlan else 1500)}
@@ -139,10 +139,21 @@ class Port(ResourceType):
     attributes_schema = {"mac_address": "The MAC.", "device": "The tap device.", "show": "All attributes."}
 
     @classmethod
-    def check(cls, db, res: PlannedResource) -> None:
-        """The net exists and may be used, the host is known; records the segment and
-        its peers (hosts with the net after this port) for the tasks."""
+    def check(cls, db, res: PlannedResource, planned: dict[str, PlannedResource] | None = None) -> None:
+        """The net exists (or is planned in the same request) and may be used, the host is
+        known; records the segment and its peers (hosts with the net after this port)."""
         p = res.properties
+        sibling = (planned or {}).get(p.get("network"))
+        if sibling is not None and sibling.type == Net.type_name:
+            host = db.get(Host, p.get("binding_host"))
+            if host is None or not host.enabled:
+                raise ResourceCheckFailed(f"binding host {p.get('binding_host')!r} is not an enabled host",
+                                          ("resources", res.name, "properties", "binding_host"))
+            seg = segment_facts(sibling)
+            res.attributes["segment"] = seg
+            res.attributes["peers"] = (tunnel_ips(db, [host.name]) if seg["type"] == "vxlan"
+                                       else {host.name: ""})
+            return
         net = db.get(Resource, p.get("network"))
         if net is None or net.type != Net.type_name or net.status in GONE:
             raise ResourceCheckFailed(f"network {p.get('network')!r} could not be found",

@@ -59,7 +59,7 @@ class Server(ResourceType):
     actions = {"reboot": "Reboot the guest (args: type=SOFT|HARD)."}
 
     @classmethod
-    def check(cls, db, res: PlannedResource) -> None:
+    def check(cls, db, res: PlannedResource, planned=None) -> None:
         if res.properties.get("flavor") not in FLAVORS:
             raise ResourceCheckFailed(
                 f"flavor {res.properties.get('flavor')!r} does not exist; use one of {', '.join(FLAVORS)}",

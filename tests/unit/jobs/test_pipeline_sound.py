@@ -17,6 +17,7 @@ from stratus.db.models.quotas import Allocation
 from stratus.errors import Forbidden
 from stratus.hosts import placement
 from stratus.jobs.runner import playbook_yaml
+from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.properties import ANY, INTEGER, Schema
 from stratus.orchestration.resources import ResourceType, register, task
 from stratus.orchestration.submit import submit
@@ -211,3 +212,25 @@ def test_the_worker_prunes_finished_run_directories(db, make_worker, tmp_path):
     while any(runs.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(runs.iterdir())  # the run's inventory and playbook are gone
+
+
+def test_a_stack_may_make_a_net_and_its_port_together(db):
+    with db.session() as s:
+        s.add(Host(name="n1", groups=["network"], vars={"stratus_tunnel_ip": "192.0.2.1"}))
+    tpl = template(net={"type": "OS::Neutron::Net", "properties": {"name": "blue"}},
+                   port={"type": "OS::Neutron::Port",
+                         "properties": {"network": {"get_resource": "net"}, "binding_host": "n1"}})
+    with db.session() as s:
+        job = submit(s, tpl, project_id="p1")
+        (play,) = job.playbook  # the net runs nothing until a port needs it
+        assert play["hosts"] == "n1"
+        assert [t["name"] for t in play["tasks"]] == ["port: network", "port: plug"]
+        net = s.get(Resource, job.resource_map["net"])
+        seg = play["tasks"][0]["stratus.cloud.network"]
+        assert seg["segmentation_id"] == net.attributes["segmentation_id"] >= 1001
+        assert seg["local_ip"] == "{{ stratus_tunnel_ip }}"  # the compiler's own expression
+    with pytest.raises(ResourceCheckFailed, match="binding host 'nowhere' is not an enabled host"), db.session() as s:
+        submit(s, template(net={"type": "OS::Neutron::Net"},
+                           port={"type": "OS::Neutron::Port",
+                                 "properties": {"network": {"get_resource": "net"}, "binding_host": "nowhere"}}),
+               project_id="p1")
