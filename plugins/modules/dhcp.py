@@ -231,8 +231,8 @@ def main():
     def run(argv, data=None):
         return module.run_command(argv, data=data)
 
-    service = DhcpService(run, p["network_id"], p["state_dir"])
     try:
+        service = DhcpService(run, p["network_id"], p["state_dir"])
         if p["state"] == "absent":
             changed, before, after = service.ensure_absent(module.check_mode)
             actions = ["stop dnsmasq, delete port, namespace and files"] if changed else []

@@ -101,8 +101,8 @@ def main():
     def run(argv, data=None):
         return module.run_command(argv, data=data)
 
-    fip = FloatingIp(run, p["router_id"])
     try:
+        fip = FloatingIp(run, p["router_id"])
         if p["state"] == "absent":
             changed, before, after = fip.ensure_absent(p["floating_ip"], module.check_mode)
         else:

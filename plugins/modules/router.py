@@ -192,8 +192,8 @@ def main():
     def run(argv, data=None):
         return module.run_command(argv, data=data)
 
-    router = Router(run, p["router_id"])
     try:
+        router = Router(run, p["router_id"])
         if p["state"] == "absent":
             changed, before, after = router.ensure_absent(module.check_mode)
         else:

@@ -34,6 +34,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     NetError,
     NotSupported,
     bridge_name,
+    device_name,
     validate_ip,
     validate_vlan_id,
     validate_vni,
@@ -65,6 +66,8 @@ class Segment:
         if self.type not in SEGMENT_TYPES:
             raise InvalidInput(f"network type {self.type!r} is not one of {', '.join(SEGMENT_TYPES)}")
         bridge_name(self.network_id)
+        if self.physical_interface is not None:
+            device_name(self.physical_interface, "physical_interface")
         if self.type == "vxlan":
             if self.segmentation_id is None:
                 raise InvalidInput("a vxlan network needs segmentation_id (its VNI)")

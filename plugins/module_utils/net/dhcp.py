@@ -19,6 +19,7 @@ import ipaddress
 import os
 import shutil
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 from ansible_collections.stratus.cloud.plugins.module_utils.net import service_port
 from ansible_collections.stratus.cloud.plugins.module_utils.net.dnsmasq import (
     DhcpConfig,
@@ -27,10 +28,12 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.dnsmasq import (
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     NS_DEV_PREFIX,
+    InvalidInput,
     IPWrapper,
     dhcp_ns,
     normalize_mac,
     ns_name,
+    resource_id,
 )
 
 STATE_BASE = "/var/lib/stratus/dhcp"
@@ -54,11 +57,13 @@ def _write_atomic(path: str, text: str) -> None:
 class DhcpService:
     def __init__(self, run, network_id: str, state_base: str = STATE_BASE) -> None:
         self.run = run
-        self.network_id = network_id
+        self.network_id = resource_id(network_id, "network id")
         self.namespace = dhcp_ns(network_id)
         self.root = IPWrapper(run=run)
         self.ns = IPWrapper(self.namespace, run=run)
-        self.state_dir = os.path.join(state_base, network_id)
+        # the only directory this service writes and removes: refused unless inside the base
+        self.state_dir = str(validate.path_under(state_base, self.network_id,
+                                                 what="DHCP state directory", error=InvalidInput))
         self.dnsmasq = Dnsmasq(run, self.namespace, self.state_dir)
 
     # -- reading -------------------------------------------------------------------

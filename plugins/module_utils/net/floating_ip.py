@@ -12,26 +12,24 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 from ansible_collections.stratus.cloud.plugins.module_utils.net import nat
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     QG_PREFIX,
     QR_PREFIX,
+    InvalidInput,
     IPWrapper,
-    NetError,
     router_ns,
 )
 
 
-class FloatingIpError(NetError, ValueError):
+class FloatingIpError(InvalidInput):
     """The floating IP cannot be set up as asked; nothing was changed."""
 
 
 def _v4(ip: str, what: str) -> str:
-    try:
-        return str(ipaddress.IPv4Address(ip))
-    except ValueError as exc:
-        raise FloatingIpError(f"{what} {ip!r} is not an IPv4 address (floating IPs are IPv4)"
-                              ) from exc
+    """Floating IPs and the fixed IPs they map to are IPv4 (as Neutron's)."""
+    return validate.ip_address(ip, what=what, version=4, error=FloatingIpError)
 
 
 class FloatingIp:

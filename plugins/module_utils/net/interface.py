@@ -29,6 +29,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     bridge_name,
     normalize_mac,
     ns_name,
+    resource_id,
     tap_name,
     validate_cidr,
     validate_ip,
@@ -62,6 +63,7 @@ class PortSpec:
         if self.kind == "namespace":
             if not self.netns:
                 raise InvalidInput("a namespace port needs netns (the namespace to plug into)")
+            resource_id(self.netns, "netns (a namespace name)")
             if not self.mac_address:
                 raise InvalidInput("a namespace port needs mac_address")
             self.device = self.device or ns_name(self.port_id)

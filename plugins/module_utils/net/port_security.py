@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     InvalidInput,
     NetError,
+    device_name,
     normalize_mac,
     validate_cidr,
 )
@@ -77,6 +78,7 @@ class PortSecuritySpec:
     allowed_address_pairs: list[dict] = field(default_factory=list)  # {ip_address, mac_address}
 
     def validate(self) -> PortSecuritySpec:
+        device_name(self.device, "port device")
         self.mac_address = normalize_mac(self.mac_address)
         self.fixed_ips = [str(ipaddress.ip_interface(validate_cidr(ip)).ip)
                           for ip in self.fixed_ips]
@@ -155,6 +157,7 @@ class PortSecurity:
 
     def read(self, device: str, marks: dict[str, int] | None = None) -> dict | None:
         """The port's chains as found: {device, mark, rules: [digest,...], ...} or None."""
+        device_name(device, "port device")
         mark = (self.marks() if marks is None else marks).get(device)
         out = self.nft.chain_rules(FAMILY, TABLE, out_chain(device))
         inn = self.nft.chain_rules(FAMILY, TABLE, in_chain(device))

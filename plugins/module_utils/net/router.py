@@ -30,7 +30,10 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     normalize_mac,
     qg_name,
     qr_name,
+    resource_id,
     router_ns,
+    validate_cidr,
+    validate_ip,
 )
 
 
@@ -40,17 +43,16 @@ class InvalidRouter(NetError, ValueError):
 
 def _net(cidr: str, what: str):
     try:
-        return ipaddress.ip_network(cidr, strict=True)
-    except ValueError as exc:
-        raise InvalidRouter(f"{what}: {cidr!r} is not a network in CIDR form "
-                            f"(like 10.0.0.0/24): {exc}") from exc
+        return ipaddress.ip_network(validate_cidr(cidr, strict=True, what="network"))
+    except InvalidInput as exc:
+        raise InvalidRouter(f"{what}: {exc}") from None
 
 
 def _addr(ip: str, what: str):
     try:
-        return ipaddress.ip_address(ip)
-    except ValueError as exc:
-        raise InvalidRouter(f"{what}: {ip!r} is not an IP address") from exc
+        return ipaddress.ip_address(validate_ip(ip))
+    except InvalidInput as exc:
+        raise InvalidRouter(f"{what}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,11 @@ def _port(d: dict, name_fn, what: str) -> RouterPort:
         raise InvalidRouter(f"{what}: {ip} is the network or broadcast address of {net}")
     try:
         mac = normalize_mac(d.get("mac", ""))
-        device = name_fn(d["port_id"])
-    except (InvalidInput, KeyError) as exc:
-        raise InvalidRouter(f"{what}: {exc}") from exc
-    return RouterPort(network_id=d["network_id"], port_id=d["port_id"], mac=mac,
+        device = name_fn(d.get("port_id"))
+        network_id = resource_id(d.get("network_id"), "network_id")
+    except InvalidInput as exc:
+        raise InvalidRouter(f"{what}: {exc}") from None
+    return RouterPort(network_id=network_id, port_id=d["port_id"], mac=mac,
                       cidr=str(net), ip=str(ip), device=device)
 
 
@@ -104,6 +107,10 @@ class RouterSpec:
     @classmethod
     def from_params(cls, router_id: str, interfaces: list[dict], external_gateway: dict | None,
                     routes: list[dict], mtu: int | None = None) -> RouterSpec:
+        try:
+            router_ns(router_id)
+        except InvalidInput as exc:
+            raise InvalidRouter(str(exc)) from None
         ports = [_port(i, qr_name, f"router {router_id} interface {i.get('port_id')}")
                  for i in interfaces]
         gw = upstream = None

@@ -35,12 +35,13 @@ networks on one host share conntrack entries.
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass, field
 
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     InvalidInput,
     NetError,
+    device_name,
+    resource_id,
     validate_cidr,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import (
@@ -110,12 +111,11 @@ class Rule:
         self.protocol = self._proto_number()
         if self.remote_ip_prefix and self.remote_group_id:
             raise InvalidInput(f"{where}: give remote_ip_prefix or remote_group_id, not both")
+        if self.remote_group_id is not None:
+            self.remote_group_id = resource_id(self.remote_group_id, f"{where}: remote_group_id")
         if self.remote_ip_prefix:
-            try:
-                net = ipaddress.ip_network(str(self.remote_ip_prefix), strict=False)
-            except ValueError:
-                raise InvalidInput(f"{where}: remote_ip_prefix {self.remote_ip_prefix!r} "
-                                   "is not a CIDR") from None
+            net = ipaddress.ip_interface(validate_cidr(
+                self.remote_ip_prefix, what=f"{where}: remote_ip_prefix")).network
             if net.version != ETHERTYPES[self.ethertype]:
                 raise InvalidInput(f"{where}: remote_ip_prefix {net} is not {self.ethertype}")
             self.remote_ip_prefix = str(net)
@@ -187,7 +187,7 @@ class Rule:
 
 def group_set(group_id: str, version: int) -> str:
     """Name of the set holding a remote group's member IPs of one IP version."""
-    return f"rg{version}-" + re.sub(r"[^A-Za-z0-9_.-]", "_", str(group_id))[:200]
+    return f"rg{version}-{resource_id(group_id, 'security group id')}"
 
 
 def group_sets(rules: list[Rule], remote_groups: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -220,11 +220,15 @@ class PortGroupsSpec:
     security_groups: list[dict] = field(default_factory=list)  # [{id, rules?}]
     remote_groups: dict[str, list[str]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        device_name(self.device, "security group device")  # before any nft text is built
+
     def rules(self) -> list[Rule]:
         rules: list[Rule] = []
         for group in self.security_groups:
             if not isinstance(group, dict) or not group.get("id"):
                 raise InvalidInput(f"security group {group!r} needs an id")
+            resource_id(group["id"], "security group id")
             if group.get("rules") is None:
                 rules += default_rules(str(group["id"]))
             else:
@@ -275,6 +279,7 @@ class SecurityGroups:
 
     def read(self, device: str, sets: list[str] | tuple = ()) -> dict | None:
         """The port's chains (rule digests), mark and the named ``sets`` as found."""
+        device_name(device, "security group device")
         eg = self.nft.chain_rules(FAMILY, TABLE, egress_chain(device))
         ig = self.nft.chain_rules(FAMILY, TABLE, ingress_chain(device))
         if eg is None and ig is None:
@@ -331,6 +336,7 @@ class SecurityGroups:
 
     def rules_text(self, device: str) -> dict:
         """The port's chains as nft prints them (for diffs)."""
+        device_name(device, "security group device")
         return {
             "egress": _rule_lines(self.nft.list_text("chain", FAMILY, TABLE, egress_chain(device))),
             "ingress": _rule_lines(self.nft.list_text("chain", FAMILY, TABLE,
