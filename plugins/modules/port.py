@@ -13,7 +13,8 @@ description:
     Neutron's interface driver does) into the bridge of I(network_id).
   - With I(port_security_enabled), only frames with the port's MAC and fixed IPs (and
     allowed address pairs) may leave the port; everything else, including ARP for other
-    IPs and DHCP server replies, is dropped by nftables' bridge family (table
+    IPs, DHCP server replies, IPv6 router advertisements and DHCPv6 server replies,
+    is dropped by nftables' bridge family (table
     C(bridge stratus_ports)). The port also gets the packet mark that
     M(stratus.cloud.security_group) matches.
   - Deleting removes the tap (and its veth peer), the port's nft chains, map elements

@@ -13,7 +13,8 @@ Design (shared with :mod:`.security_groups`):
 * ``o-<tap>`` drops what the port may not send: other source MACs, other source IPs
   (fixed IPs and allowed address pairs; ``0.0.0.0`` only for DHCP discovery and ARP
   probes, ``::`` and ``fe80::/64`` for IPv6 DAD/ND), ARP claiming other IPs/MACs, DHCP
-  server replies, and any ethertype other than IPv4/IPv6/ARP (so no VLAN tags). Then
+  server replies, IPv6 router advertisements (ICMPv6 type 134) and DHCPv6 server
+  replies (UDP 547 -> 546), and any ethertype other than IPv4/IPv6/ARP (so no VLAN tags). Then
   it writes the port's number into the low 16 bits of the packet mark. ``i-<tap>``
   writes it into the high 16 bits.
 * :mod:`.security_groups` matches those marks in ``table inet stratus_sg`` on the inet
@@ -130,6 +131,9 @@ def port_rules(spec: PortSecuritySpec, mark: int) -> tuple[list[str], list[str]]
         "ether type arp arp saddr ip 0.0.0.0 return",  # ARP probes (address conflict checks)
         f"ether type arp {_not_in('arp saddr ip', v4)} drop" if v4 else "ether type arp drop",
         "ether type ip udp sport 67 udp dport 68 drop",  # no DHCP servers in guests
+        # ... nor IPv6 routers or DHCPv6 servers (before link-local sources are let out)
+        "ether type ip6 icmpv6 type nd-router-advert drop",
+        "ether type ip6 udp sport 547 udp dport 546 drop",
         "ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 "
         f"{set_mark} return",
         f"ether type ip {_not_in('ip saddr', v4)} drop" if v4 else "ether type ip drop",

@@ -94,6 +94,15 @@ def test_anti_spoofing_rules():
     assert "ether type ip6 ip6 saddr != 2001:db8::5 drop" in port_rules(v6only, 1)[0]
 
 
+def test_guests_send_no_router_advertisements_or_dhcpv6_replies():
+    out, _ = port_rules(PortSecuritySpec("tapx", "fa:16:3e:00:00:01", ["2001:db8::5"]).validate(), 1)
+    link_local = out.index("ether type ip6 ip6 saddr fe80::/64 meta mark set meta mark & "
+                           "0xffff0000 | 0x1 return")
+    # dropped before link-local sources (where RAs and DHCPv6 replies come from) return
+    assert out.index("ether type ip6 icmpv6 type nd-router-advert drop") < link_local
+    assert out.index("ether type ip6 udp sport 547 udp dport 546 drop") < link_local
+
+
 def test_port_security_is_one_transaction_and_unchanged_when_equal():
     run = FakeRun()
     ps = PortSecurity(Nft(run, namespace="h1"))
