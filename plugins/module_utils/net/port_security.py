@@ -32,6 +32,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     InvalidInput,
     NetError,
@@ -202,18 +203,17 @@ class PortSecurity:
     def describe(self, spec: PortSecuritySpec) -> dict:
         return {"mac_addresses": spec.macs, "ipv4": spec.ips(4), "ipv6": spec.ips(6)}
 
-    def ensure_present(self, spec: PortSecuritySpec, check: bool = False
-                       ) -> tuple[bool, dict | None, dict]:
+    def ensure_present(self, spec: PortSecuritySpec, *, check: bool = False) -> Outcome:
         spec.validate()
         marks = self.marks()
         before = self.read(spec.device, marks)
         mark = self._allocate(spec.device, marks)
         script, want = self.render(spec, mark)
         if before == want:
-            return False, before, before
+            return Outcome(False, before, before)
         if not check:
             self.nft.apply(script)
-        return True, before, want
+        return Outcome(True, before or {}, want, [f"apply port security of {spec.device}"])
 
     def remove_script(self, device: str) -> str:
         t = f"{FAMILY} {TABLE}"
@@ -231,16 +231,16 @@ class PortSecurity:
                 lines += delete_chain(FAMILY, TABLE, chain)
         return "\n".join(lines) + "\n" if lines else ""
 
-    def ensure_absent(self, device: str, check: bool = False) -> tuple[bool, dict | None, None]:
+    def ensure_absent(self, device: str, *, check: bool = False) -> Outcome:
         before = self.read(device)
         if before is None:
-            return False, None, None
+            return Outcome(False)
         if not check:
             script = self.remove_script(device)
             if script:
                 self.nft.apply(script)
             self.cleanup_table()
-        return True, before, None
+        return Outcome(True, before, {}, [f"remove port security of {device}"])
 
     def cleanup_table(self) -> bool:
         """Delete the table when no port uses it any more."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.net import nat, service_port
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     QG_PREFIX,
@@ -244,13 +245,16 @@ class Router:
         }
 
     # -- changing ------------------------------------------------------------------
-    def ensure_present(self, spec: RouterSpec, check_mode: bool = False):
-        """Returns (changed, before, after)."""
+    def ensure_present(self, spec: RouterSpec, *, check: bool = False) -> Outcome:
+        """Actions name the parts that differ (``set routes``, ...)."""
         service_port.check(self.root, [self._spec(p, spec.mtu) for p in spec.ports()])
         before = self.facts()
         want = spec.facts()
-        if before == want or check_mode:
-            return before != want, before, want
+        actions = ["create namespace"] if not before else []
+        actions += [f"set {key}" for key, value in want.items()
+                    if before and before.get(key) != value]
+        if before == want or check:
+            return Outcome(before != want, before, want, actions)
         created = self.ns.netns.ensure(self.namespace)
         try:
             self._apply(spec, before)
@@ -258,7 +262,7 @@ class Router:
             if created:
                 self._remove()
             raise
-        return True, before, self.facts()
+        return Outcome(True, before, self.facts(), actions)
 
     def _spec(self, p: RouterPort, mtu: int | None):
         return service_port.spec(self.ns, p.network_id, p.port_id, p.device, p.mac,
@@ -298,8 +302,9 @@ class Router:
             service_port.unplug_device(self.root, dev)
         self.ns.netns.ensure_absent(self.namespace)
 
-    def ensure_absent(self, check_mode: bool = False):
+    def ensure_absent(self, *, check: bool = False) -> Outcome:
         before = self.facts()
-        if before and not check_mode:
+        if before and not check:
             self._remove()
-        return bool(before), before, {}
+        return Outcome(bool(before), before, {},
+                       ["delete namespace, devices and rules"] if before else [])

@@ -37,6 +37,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     InvalidInput,
     NetError,
@@ -318,21 +319,30 @@ class SecurityGroups:
         return "\n".join(lines) + "\n", want, {"egress": egress, "ingress": ingress,
                                                "sets": sets}
 
-    def ensure_present(self, spec: PortGroupsSpec, check: bool = False
-                       ) -> tuple[bool, dict | None, dict, dict]:
-        """(changed, before, after, rendered rule texts)."""
+    def mark_of(self, device: str) -> int | None:
+        """The port's number in the packet marks (None without port security)."""
+        return self.ports.mark_of(device)
+
+    def ensure_present(self, spec: PortGroupsSpec, *, check: bool = False) -> Outcome:
+        """Before/after are the port's rules by direction as nft prints them (after: as
+        rendered, in check mode); "changed" is decided from the rule digests."""
         mark = self.ports.mark_of(spec.device)
         if mark is None:
             raise PortNotSecured(
                 f"port device {spec.device} has no port security on this host; plug it with "
                 "stratus.cloud.port (port_security_enabled: true) before applying groups")
         script, want, texts = self.render(spec, mark)
+        before_text = self.rules_text(spec.device)
         before = self.read(spec.device, list(want["sets"]))
         if before == want:
-            return False, before, before, texts
-        if not check:
-            self.nft.apply(script)
-        return True, before, want, texts
+            return Outcome(False, before_text, before_text)
+        if check:
+            return Outcome(True, before_text, {"egress": texts["egress"],
+                                               "ingress": texts["ingress"]},
+                           [f"replace the rules of {spec.device}"])
+        self.nft.apply(script)
+        return Outcome(True, before_text, self.rules_text(spec.device),
+                       [f"replace the rules of {spec.device}"])
 
     def rules_text(self, device: str) -> dict:
         """The port's chains as nft prints them (for diffs)."""
@@ -354,10 +364,10 @@ class SecurityGroups:
                 lines += delete_chain(FAMILY, TABLE, chain)
         return "\n".join(lines) + "\n" if lines else ""
 
-    def ensure_absent(self, device: str, check: bool = False) -> tuple[bool, dict | None, None]:
-        before = self.read(device)
-        if before is None:
-            return False, None, None
+    def ensure_absent(self, device: str, *, check: bool = False) -> Outcome:
+        before_text = self.rules_text(device)
+        if self.read(device) is None:
+            return Outcome(False, before_text, {})
         if not check:
             self.nft.apply(self.remove_script(device))
             if self.nft.table_exists(FAMILY, TABLE) and not \
@@ -365,7 +375,7 @@ class SecurityGroups:
                 self.nft.apply(f"delete table {FAMILY} {TABLE}\n")
             else:
                 self.delete_unused_sets()
-        return True, before, None
+        return Outcome(True, before_text, {}, [f"remove the rules of {device}"])
 
     def delete_unused_sets(self) -> list[str]:
         """Delete remote group sets no rule refers to any more (the kernel refuses to

@@ -15,22 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.stratus.cloud.plugins.module_utils.net.bridge import (
-    LinuxBridgeNetwork,
-    Segment,
-)
-from ansible_collections.stratus.cloud.plugins.module_utils.net.interface import (
-    BridgeInterfaceDriver,
-    PortSpec,
-)
-from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import IPWrapper, tap_name
-from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
-from ansible_collections.stratus.cloud.plugins.module_utils.net.port_security import (
-    PortSecurity,
-    PortSecuritySpec,
-)
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import IPWrapper
 from tests.helpers.ansible import run_module
-from tests.integration.network.conftest import Namespaces, in_ns, new_id, sh
+from tests.integration.network.conftest import (
+    Namespaces,
+    in_ns,
+    network_direct,
+    new_id,
+    port_direct,
+    sh,
+)
 
 pytestmark = pytest.mark.network
 
@@ -45,12 +39,10 @@ class Host:
         self.ns = spaces("host")
         self.guest = spaces("guest")
         self.net, self.port = new_id(), new_id()
-        LinuxBridgeNetwork(IPWrapper(self.ns)).ensure_present(Segment(self.net, "local"))
-        BridgeInterfaceDriver(IPWrapper(self.ns)).ensure_present(PortSpec(
-            self.port, self.net, "namespace", "fa:16:3e:00:90:01", ["10.90.0.1/24"],
-            netns=self.guest))
-        PortSecurity(Nft(namespace=self.ns)).ensure_present(
-            PortSecuritySpec(tap_name(self.port), "fa:16:3e:00:90:01", ["10.90.0.1"]))
+        network_direct({"network_id": self.net, "type": "local", "namespace": self.ns})
+        port_direct({"port_id": self.port, "network_id": self.net, "kind": "namespace",
+                     "netns": self.guest, "mac_address": "fa:16:3e:00:90:01",
+                     "fixed_ips": ["10.90.0.1/24"], "namespace": self.ns})
         self.root = root
         self.base = root / "lvl1" / "lvl2"  # <base>/../../etc is root/etc
         (self.base / "kept-net").mkdir(parents=True)
@@ -148,6 +140,9 @@ CASES = {
         "subnet id 's1,set:evil' is not a valid id"),
     "dhcp lease IP with a scope id": (
         "dhcp", lambda h: dhcp(h, lease={"ips": ["fe80::5%x"]}), False, "scope id"),
+    "dhcp DHCP port IP with a scope id": (
+        "dhcp", lambda h: dhcp(h, port={"id": new_id(), "mac": "fa:16:3e:00:90:02",
+                                        "ips": ["10.90.0.2%x"]}), False, "scope id"),
     "dhcp port MAC with a newline": (
         "dhcp", lambda h: dhcp(h, lease={"mac": "fa:16:3e:00:90:05\nx"}), False,
         "is not a MAC address"),

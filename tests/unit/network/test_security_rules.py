@@ -109,7 +109,7 @@ def test_port_security_is_one_transaction_and_unchanged_when_equal():
     spec = PortSecuritySpec("tapx", "fa:16:3e:00:00:01", ["10.0.0.5"])
     changed, before, after = ps.ensure_present(spec)
     applies = [c for c in run.calls if c[-2:] == ["-f", "-"]]
-    assert changed and before is None and len(applies) == 1
+    assert changed and before == {} and len(applies) == 1
     assert applies[0][:4] == ["ip", "netns", "exec", "h1"]
     script = run.inputs[run.calls.index(applies[0])]
     assert 'add element bridge stratus_ports marks { "tapx" : 1 }' in script
