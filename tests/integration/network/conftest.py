@@ -49,6 +49,19 @@ def netns():
     assert not [n for n in IPWrapper().netns.list() if n.endswith(spaces.tag)]
 
 
+def vlan_supported() -> bool:
+    """Can this kernel make VLAN (8021q) devices? Tried in a throwaway namespace."""
+    probe = f"st-vlanprobe-{uuid.uuid4().hex[:6]}"
+    sh("ip", "netns", "add", probe)
+    try:
+        sh("ip", "-n", probe, "link", "add", "vp0", "type", "veth", "peer", "name", "vp1")
+        made = sh("ip", "-n", probe, "link", "add", "link", "vp0", "name", "vp0.5",
+                  "type", "vlan", "id", "5", check=False)
+        return made.returncode == 0
+    finally:
+        sh("ip", "netns", "delete", probe)
+
+
 def two_hosts(netns) -> tuple[str, str]:
     """Two 'hosts' joined by a veth underlay und0 (192.0.2.1 <-> 192.0.2.2)."""
     a, b = netns("hosta"), netns("hostb")

@@ -1,4 +1,4 @@
-"""LinuxBridgeNetwork at the argv level (VLAN cannot be made on this kernel)."""
+"""LinuxBridgeNetwork at the argv level (a kernel without 8021q is faked by the runner)."""
 
 import json
 
