@@ -7,7 +7,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import IP
 from ansible_collections.stratus.cloud.plugins.module_utils.net.service_port import (
     unplug_device,
 )
-from tests.unit.network.fake import FakeRun
+from tests.helpers.commands import FakeRun
 
 pytestmark = pytest.mark.network
 

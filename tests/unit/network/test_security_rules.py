@@ -12,7 +12,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.port_security im
     PortSecuritySpec,
     port_rules,
 )
-from tests.unit.network.fake import FakeRun
+from tests.helpers.commands import FakeRun
 
 pytestmark = pytest.mark.network
 
