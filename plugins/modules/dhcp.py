@@ -177,17 +177,21 @@ dhcp:
     namespace, port (device, mac, addresses), dnsmasq argv, hosts and opts file text.
   returned: always
   type: dict
+diff:
+  description: The DHCP service before and after (shown with --diff).
+  returned: always
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.net.dhcp import DhcpService
-from ansible_collections.stratus.cloud.plugins.module_utils.net.dnsmasq import (
-    DnsmasqError,
-    Host,
-    Subnet,
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
+    NetError,
+    module_runner,
+    ns_name,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import NetError, ns_name
 
 SUBNET = dict(
     id=dict(type="str", required=True),
@@ -227,36 +231,20 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-
-    def run(argv, data=None):
-        return module.run_command(argv, data=data)
-
-    service = DhcpService(run, p["network_id"], p["state_dir"])
     try:
+        service = DhcpService(module_runner(module), p["network_id"], p["state_dir"])
         if p["state"] == "absent":
-            changed, before, after = service.ensure_absent(module.check_mode)
-            actions = ["stop dnsmasq, delete port, namespace and files"] if changed else []
+            outcome = service.ensure_absent(check=module.check_mode)
             interface = ""
         else:
-            cfg = service.config(
-                p["port"],
-                [Subnet.from_dict(s) for s in p["subnets"]],
-                [Host.from_dict(h) for h in p["ports"]],
-                mtu=p["mtu"], domain=p["domain"], lease_seconds=p["lease_time"])
-            changed, before, after, actions = service.ensure_present(
-                cfg, p["port"], module.check_mode)
+            spec = service.spec(p["port"], p["subnets"], p["ports"], mtu=p["mtu"],
+                                domain=p["domain"], lease_seconds=p["lease_time"])
+            outcome = service.ensure_present(spec, check=module.check_mode)
             interface = ns_name(p["port"]["id"])
-    except (DnsmasqError, NetError) as exc:
+    except NetError as exc:
         module.fail_json(msg=f"DHCP for network {p['network_id']}: {exc}")
-    module.exit_json(
-        changed=changed,
-        namespace=service.namespace,
-        interface=interface,
-        pid=None if module.check_mode else service.dnsmasq.pid(),
-        actions=actions,
-        dhcp=after,
-        diff={"before": before, "after": after},
-    )
+    exit_with(module, outcome, namespace=service.namespace, interface=interface,
+              pid=None if module.check_mode else service.pid(), dhcp=outcome.after)
 
 
 if __name__ == "__main__":

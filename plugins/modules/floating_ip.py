@@ -73,15 +73,30 @@ floating_ip:
     nat (the table's ruleset text). Empty when absent.
   returned: always
   type: dict
+actions:
+  description: What was (or in check mode would be) done.
+  returned: always
+  type: list
+  elements: str
+  sample: [map 203.0.113.20 to 10.0.1.5, announce 203.0.113.20]
+diff:
+  description: The floating IP before and after (shown with --diff).
+  returned: always
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.net.floating_ip import (
     FloatingIp,
     FloatingIpError,
+    FloatingIpSpec,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import NetError
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
+    NetError,
+    module_runner,
+)
 
 
 def main():
@@ -97,23 +112,18 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-
-    def run(argv, data=None):
-        return module.run_command(argv, data=data)
-
-    fip = FloatingIp(run, p["router_id"])
     try:
+        fip = FloatingIp(module_runner(module), p["router_id"])
         if p["state"] == "absent":
-            changed, before, after = fip.ensure_absent(p["floating_ip"], module.check_mode)
+            outcome = fip.ensure_absent(p["floating_ip"], check=module.check_mode)
         else:
-            changed, before, after = fip.ensure_present(
-                p["floating_ip"], p["fixed_ip"], p["gratuitous_arp"], module.check_mode)
+            spec = FloatingIpSpec(p["floating_ip"], p["fixed_ip"], p["gratuitous_arp"])
+            outcome = fip.ensure_present(spec, check=module.check_mode)
     except FloatingIpError as exc:
         module.fail_json(msg=str(exc))
     except NetError as exc:
         module.fail_json(msg=f"floating IP {p['floating_ip']} on router {p['router_id']}: {exc}")
-    module.exit_json(changed=changed, namespace=fip.namespace, floating_ip=after,
-                     diff={"before": before, "after": after})
+    exit_with(module, outcome, namespace=fip.namespace, floating_ip=outcome.after)
 
 
 if __name__ == "__main__":

@@ -116,10 +116,21 @@ network:
   type: dict
   sample: {"bridge": "brq3f2a9c1e-7b", "type": "vxlan", "uplink": "vxlan-1001",
            "segmentation_id": 1001, "mtu": 1450, "remote_ips": ["192.0.2.12"]}
+actions:
+  description: The steps taken (or in check mode planned), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [add_bridge brq3f2a9c1e-7b, add_vxlan vxlan-1001, set_up brq3f2a9c1e-7b]
+diff:
+  description: The segment's facts before and after (shown with --diff).
+  returned: always
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.net.bridge import (
     LinuxBridgeNetwork,
     segment_from_params,
@@ -130,6 +141,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     bridge_name,
     host_lock,
     module_runner,
+    resource_id,
 )
 
 
@@ -151,20 +163,18 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    run = module_runner(module)
-    driver = LinuxBridgeNetwork(IPWrapper(p["namespace"], run=run))
     try:
+        namespace = p["namespace"] and resource_id(p["namespace"], "namespace")
+        driver = LinuxBridgeNetwork(IPWrapper(namespace, run=module_runner(module)))
         with host_lock():
             bridge = bridge_name(p["network_id"])
             if p["state"] == "absent":
-                changed, before, after = driver.ensure_absent(p["network_id"], check=module.check_mode)
+                outcome = driver.ensure_absent(p["network_id"], check=module.check_mode)
             else:
-                seg = segment_from_params(p)
-                changed, before, after = driver.ensure_present(seg, check=module.check_mode)
+                outcome = driver.ensure_present(segment_from_params(p), check=module.check_mode)
     except NetError as exc:
         module.fail_json(msg=f"network {p['network_id']}: {exc}")
-    module.exit_json(changed=changed, bridge=bridge, network=after,
-                     diff=dict(before=before or {}, after=after or {}))
+    exit_with(module, outcome, bridge=bridge, network=outcome.after or None)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ description:
     Neutron's interface driver does) into the bridge of I(network_id).
   - With I(port_security_enabled), only frames with the port's MAC and fixed IPs (and
     allowed address pairs) may leave the port; everything else, including ARP for other
-    IPs and DHCP server replies, is dropped by nftables' bridge family (table
+    IPs, DHCP server replies, IPv6 router advertisements and DHCPv6 server replies,
+    is dropped by nftables' bridge family (table
     C(bridge stratus_ports)). The port also gets the packet mark that
     M(stratus.cloud.security_group) matches.
   - Deleting removes the tap (and its veth peer), the port's nft chains, map elements
@@ -123,62 +124,31 @@ port_security:
   returned: always
   type: dict
   sample: {"mac_addresses": ["fa:16:3e:12:34:56"], "ipv4": ["10.0.0.5"], "ipv6": [], "mark": 1}
+actions:
+  description: What was (or in check mode would be) done.
+  returned: always
+  type: list
+  elements: str
+  sample: [plug tap5b2e7c11-90 into brq3f2a9c1e-7b, apply port security of tap5b2e7c11-90]
+diff:
+  description: The port's plug facts and port security before and after (shown with --diff).
+  returned: always
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stratus.cloud.plugins.module_utils.net.interface import (
-    BridgeInterfaceDriver,
-    PortSpec,
-)
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     IPWrapper,
     NetError,
     host_lock,
     module_runner,
+    resource_id,
     tap_name,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
-from ansible_collections.stratus.cloud.plugins.module_utils.net.port_security import (
-    PortSecurity,
-    PortSecuritySpec,
-)
-from ansible_collections.stratus.cloud.plugins.module_utils.net.security_groups import (
-    SecurityGroups,
-)
-
-
-def handle_absent(p, plug, secure, groups, check):
-    spec = PortSpec(p["port_id"], p["network_id"], kind="tap")
-    c1, _, _ = groups.ensure_absent(spec.tap, check)
-    c2, sec_before, _ = secure.ensure_absent(spec.tap, check)
-    c3, before, _ = plug.ensure_absent(spec, check)
-    before = dict(before or {}, port_security=sec_before) if (before or sec_before) else {}
-    return c1 or c2 or c3, before, {}, None, None
-
-
-def handle_present(p, plug, secure, check):
-    spec = PortSpec(p["port_id"], p["network_id"], kind=p["kind"],
-                    mac_address=p["mac_address"], fixed_ips=p["fixed_ips"], netns=p["netns"],
-                    device=p["device"], gateway=p["gateway"], mtu=p["mtu"])
-    spec.validate()
-    sec = None
-    if p["port_security_enabled"]:
-        if not spec.mac_address:
-            raise NetError("port security needs mac_address (or set port_security_enabled: false)")
-        sec = PortSecuritySpec(spec.tap, spec.mac_address,
-                               [c for c in spec.fixed_ips], p["allowed_address_pairs"]).validate()
-    plug.check(spec)  # everything validated before the first change
-    c1, before, after = plug.ensure_present(spec, check)
-    if sec is not None:
-        c2, sbefore, safter = secure.ensure_present(sec, check)
-        sec_facts = dict(secure.describe(sec), mark=safter["mark"])
-    else:
-        c2, sbefore, _ = secure.ensure_absent(spec.tap, check)
-        safter, sec_facts = None, None
-    before = dict(before or {}, port_security=sbefore) if (before or sbefore) else {}
-    after = dict(after or {}, port_security=safter)
-    return c1 or c2, before, after, after, sec_facts
+from ansible_collections.stratus.cloud.plugins.module_utils.net.port import PortDriver, PortRequest
 
 
 def main():
@@ -201,26 +171,23 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    run = module_runner(module)
-    nft = Nft(run, p["namespace"])
-    plug = BridgeInterfaceDriver(IPWrapper(p["namespace"], run=run))
-    secure = PortSecurity(nft)
-    groups = SecurityGroups(nft)
     try:
+        namespace = p["namespace"] and resource_id(p["namespace"], "namespace")
+        run = module_runner(module)
+        driver = PortDriver(IPWrapper(namespace, run=run), Nft(run, namespace))
         with host_lock():
             tap = tap_name(p["port_id"])
             if p["state"] == "absent":
-                changed, before, after, port, sec = handle_absent(p, plug, secure, groups,
-                                                                  module.check_mode)
+                outcome = driver.ensure_absent(p["port_id"], p["network_id"],
+                                               check=module.check_mode)
             else:
-                changed, before, after, port, sec = handle_present(p, plug, secure,
-                                                                   module.check_mode)
+                outcome = driver.ensure_present(PortRequest.from_params(p),
+                                                check=module.check_mode)
     except NetError as exc:
         module.fail_json(msg=f"port {p['port_id']}: {exc}")
-    if port:
-        port = {k: v for k, v in port.items() if k != "port_security"}
-    module.exit_json(changed=changed, tap=tap, port=port, port_security=sec,
-                     diff=dict(before=before, after=after))
+    port = {k: v for k, v in outcome.after.items() if k != "port_security"} or None
+    exit_with(module, outcome, tap=tap, port=port,
+              port_security=outcome.after.get("port_security"))
 
 
 if __name__ == "__main__":

@@ -152,11 +152,25 @@ router:
     ip_forward. Empty when absent.
   returned: always
   type: dict
+actions:
+  description: What was (or in check mode would be) done.
+  returned: always
+  type: list
+  elements: str
+  sample: [set routes, set snat]
+diff:
+  description: The router before and after (shown with --diff).
+  returned: always
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import NetError
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
+    NetError,
+    module_runner,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.net.router import (
     InvalidRouter,
     Router,
@@ -188,24 +202,19 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-
-    def run(argv, data=None):
-        return module.run_command(argv, data=data)
-
-    router = Router(run, p["router_id"])
     try:
+        router = Router(module_runner(module), p["router_id"])
         if p["state"] == "absent":
-            changed, before, after = router.ensure_absent(module.check_mode)
+            outcome = router.ensure_absent(check=module.check_mode)
         else:
             spec = RouterSpec.from_params(p["router_id"], p["interfaces"],
                                           p["external_gateway"], p["routes"], p["mtu"])
-            changed, before, after = router.ensure_present(spec, module.check_mode)
+            outcome = router.ensure_present(spec, check=module.check_mode)
     except InvalidRouter as exc:
         module.fail_json(msg=str(exc))
     except NetError as exc:
         module.fail_json(msg=f"router {p['router_id']}: {exc}")
-    module.exit_json(changed=changed, namespace=router.namespace, router=after,
-                     diff={"before": before, "after": after})
+    exit_with(module, outcome, namespace=router.namespace, router=outcome.after)
 
 
 if __name__ == "__main__":

@@ -101,14 +101,26 @@ rules:
   returned: always
   type: dict
   sample: {"ingress": ["ct state established,related accept", "meta nfproto ipv4 meta l4proto 6 th dport 22 accept", "drop"]}
+actions:
+  description: What was (or in check mode would be) done.
+  returned: always
+  type: list
+  elements: str
+  sample: [replace the rules of tap5b2e7c11-90]
+diff:
+  description: The port's rules before and after (shown with --diff).
+  returned: always
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     NetError,
     host_lock,
     module_runner,
+    resource_id,
     tap_name,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
@@ -131,25 +143,21 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    run = module_runner(module)
-    driver = SecurityGroups(Nft(run, p["namespace"]))
     try:
+        namespace = p["namespace"] and resource_id(p["namespace"], "namespace")
+        driver = SecurityGroups(Nft(module_runner(module), namespace))
         with host_lock():
             device = p["device"] or tap_name(p["port_id"])
-            before_text = driver.rules_text(device)
             if p["state"] == "absent":
-                changed, _before, _after = driver.ensure_absent(device, check=module.check_mode)
-                mark, texts = None, {}
+                outcome = driver.ensure_absent(device, check=module.check_mode)
+                mark = None
             else:
                 spec = PortGroupsSpec(device, p["security_groups"], p["remote_groups"])
-                changed, _before, after, texts = driver.ensure_present(spec, check=module.check_mode)
-                mark = after["mark"]
-                if not module.check_mode:
-                    texts = driver.rules_text(device)
+                outcome = driver.ensure_present(spec, check=module.check_mode)
+                mark = driver.mark_of(device)
     except NetError as exc:
         module.fail_json(msg=f"security groups of port {p['port_id']}: {exc}")
-    module.exit_json(changed=changed, device=device, mark=mark, rules=texts,
-                     diff=dict(before=before_text, after=texts))
+    exit_with(module, outcome, device=device, mark=mark, rules=outcome.after)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,19 @@ def inside(path, base, *, what: str = "path", error: type[Exception] = InvalidVa
     if resolved == root or root not in resolved.parents:
         raise error(f"{what} {path!r} is outside {root}; only paths inside it are allowed")
     return resolved
+
+
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def hostname(value, *, what: str = "hostname", dots: bool = False,
+             error: type[Exception] = InvalidValue) -> str:
+    """A DNS host name: labels of 1 to 63 letters, digits or '-' (not at either end);
+    with ``dots`` a dotted name (a domain) of at most 253 characters, else one label."""
+    text = "" if value is None else str(value)
+    labels = text.split(".") if dots else [text]
+    if len(text) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+        shape = "dot-separated labels" if dots else "one label (no dots)"
+        raise error(f"{what} {value!r} is not a DNS name: use {shape} of 1 to 63 letters, "
+                    "digits or '-' (not first or last)")
+    return text

@@ -13,8 +13,9 @@ segment type:
            IPs through all-zero FDB entries (``bridge fdb append 00:00:00:00:00:00 dst
            IP dev vxlan-N``), kept exactly equal to ``remote_ips``.
 
-``LinuxBridgeNetwork.ensure_present(segment)`` reconciles the host with a ``Segment``
-and returns ``(changed, before, after)``; with ``check=True`` it only plans. All input
+``LinuxBridgeNetwork.ensure_present(segment, *, check)`` reconciles the host with a
+``Segment`` and returns an :class:`~.common.outcome.Outcome` (before/after facts,
+``{}`` when absent; the planned steps as actions); with ``check=True`` it only plans. All input
 is validated and conflicts are checked (VNI used by another network's device, physical
 interface missing or in another bridge) before the first change, so a failed call
 leaves nothing half-made. ``ensure_absent`` removes the bridge and the vxlan/vlan device
@@ -26,6 +27,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     VXLAN_PORT,
     DeviceNotFound,
@@ -34,6 +36,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     NetError,
     NotSupported,
     bridge_name,
+    device_name,
     validate_ip,
     validate_vlan_id,
     validate_vni,
@@ -65,6 +68,8 @@ class Segment:
         if self.type not in SEGMENT_TYPES:
             raise InvalidInput(f"network type {self.type!r} is not one of {', '.join(SEGMENT_TYPES)}")
         bridge_name(self.network_id)
+        if self.physical_interface is not None:
+            device_name(self.physical_interface, "physical_interface")
         if self.type == "vxlan":
             if self.segmentation_id is None:
                 raise InvalidInput("a vxlan network needs segmentation_id (its VNI)")
@@ -364,26 +369,29 @@ class LinuxBridgeNetwork:
         else:  # pragma: no cover
             raise ValueError(op)
 
-    def ensure_present(self, seg: Segment, check: bool = False) -> tuple[bool, dict | None, dict]:
+    def ensure_present(self, seg: Segment, *, check: bool = False) -> Outcome:
         before, actions = self.plan(seg)
+        steps = [" ".join(map(str, a)) for a in actions]
         if not actions:
-            return False, before, before
+            return Outcome(False, before or {}, before or {})
         if check:
-            after = dict(before or {}, **seg.facts())
-            return True, before, after
+            return Outcome(True, before or {}, dict(before or {}, **seg.facts()), steps)
         self.apply(seg, actions)
-        return True, before, self.read(seg.network_id)
+        return Outcome(True, before or {}, self.read(seg.network_id) or {}, steps)
 
-    def ensure_absent(self, network_id: str, check: bool = False) -> tuple[bool, dict | None, None]:
+    def ensure_absent(self, network_id: str, *, check: bool = False) -> Outcome:
         before = self.read(network_id)
         if before is None:
-            return False, None, None
+            return Outcome(False)
+        steps = [f"delete {before['uplink']}"] if before["type"] in UPLINK_KINDS and \
+            before["uplink"] else []
+        steps.append(f"delete {before['bridge']}")
         if not check:
             if before["type"] in UPLINK_KINDS and before["uplink"]:
                 self.ip.ensure_device_absent(before["uplink"])
             with contextlib.suppress(DeviceNotFound):
                 self.ip.device(before["bridge"]).link.delete()
-        return True, before, None
+        return Outcome(True, before, {}, steps)
 
 
 def segment_from_params(params: dict) -> Segment:

@@ -1,6 +1,7 @@
 """The DHCP service of one network: namespace, port, files, dnsmasq — as Neutron's agent.
 
-``DhcpService(run, network_id).ensure_present(config, port)`` makes, in order:
+``DhcpService(run, network_id).ensure_present(spec, *, check)`` (``spec`` from
+:meth:`DhcpService.spec`: the dnsmasq config and the DHCP port) makes, in order:
 
 1. namespace ``qdhcp-<network id>``;
 2. the DHCP port: ``tap<port>`` in the network's bridge, ``ns-<port>`` in the namespace
@@ -10,7 +11,8 @@
    SIGHUP if only the files changed (leases kept), left alone otherwise.
 
 A failure while creating removes what this call created. ``ensure_absent`` stops
-dnsmasq and deletes the port, the namespace and the state directory.
+dnsmasq and deletes the port, the namespace and the state directory. Both return an
+``Outcome``.
 """
 
 from __future__ import annotations
@@ -18,19 +20,27 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+from dataclasses import dataclass
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.net import service_port
 from ansible_collections.stratus.cloud.plugins.module_utils.net.dnsmasq import (
     DhcpConfig,
     Dnsmasq,
+    Host,
     InvalidDhcpConfig,
+    Subnet,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     NS_DEV_PREFIX,
+    InvalidInput,
     IPWrapper,
     dhcp_ns,
     normalize_mac,
     ns_name,
+    resource_id,
+    validate_ip,
 )
 
 STATE_BASE = "/var/lib/stratus/dhcp"
@@ -51,14 +61,24 @@ def _write_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+@dataclass
+class DhcpSpec:
+    """What to serve: dnsmasq's config and the DHCP port ({id, mac, ips})."""
+
+    config: DhcpConfig
+    port: dict
+
+
 class DhcpService:
     def __init__(self, run, network_id: str, state_base: str = STATE_BASE) -> None:
         self.run = run
-        self.network_id = network_id
+        self.network_id = resource_id(network_id, "network id")
         self.namespace = dhcp_ns(network_id)
         self.root = IPWrapper(run=run)
         self.ns = IPWrapper(self.namespace, run=run)
-        self.state_dir = os.path.join(state_base, network_id)
+        # the only directory this service writes and removes: refused unless inside the base
+        self.state_dir = str(validate.path_under(state_base, self.network_id,
+                                                 what="DHCP state directory", error=InvalidInput))
         self.dnsmasq = Dnsmasq(run, self.namespace, self.state_dir)
 
     # -- reading -------------------------------------------------------------------
@@ -66,15 +86,25 @@ class DhcpService:
         return DhcpConfig(network_id=self.network_id, interface=ns_name(port["id"]),
                           state_dir=self.state_dir, subnets=subnets, hosts=hosts, **kw)
 
+    def spec(self, port: dict, subnets: list[dict], hosts: list[dict], **kw) -> DhcpSpec:
+        """The spec from Neutron-shaped dicts (the module's arguments), validated."""
+        return DhcpSpec(self.config(port, [Subnet.from_dict(s) for s in subnets],
+                                    [Host.from_dict(h) for h in hosts], **kw), port)
+
+    def pid(self) -> int | None:
+        """The pid of this network's running dnsmasq."""
+        return self.dnsmasq.pid()
+
     def port_cidrs(self, cfg: DhcpConfig, port: dict) -> list[str]:
         """The DHCP port's fixed IPs with their subnets' prefix; each subnet needs one."""
         cidrs = []
         for ip in port.get("ips") or []:
+            ip = validate_ip(ip, f"DHCP port {port['id']} IP")
             sub = cfg.subnet_of(ip)
             if sub is None:
                 raise InvalidDhcpConfig(
                     f"DHCP port {port['id']}: IP {ip} is in none of the network's subnets")
-            cidrs.append(f"{ipaddress.ip_address(ip)}/{sub.network.prefixlen}")
+            cidrs.append(f"{ip}/{sub.network.prefixlen}")
         for sub in cfg.subnets:
             if not any(ipaddress.ip_interface(c).ip in sub.network for c in cidrs):
                 raise InvalidDhcpConfig(
@@ -111,8 +141,8 @@ class DhcpService:
         return out
 
     # -- changing ------------------------------------------------------------------
-    def ensure_present(self, cfg: DhcpConfig, port: dict, check_mode: bool = False):
-        """Returns (changed, before, after, actions)."""
+    def ensure_present(self, spec: DhcpSpec, *, check: bool = False) -> Outcome:
+        cfg, port = spec.config, spec.port
         cidrs = self.port_cidrs(cfg, port)
         inner = ns_name(port["id"])
         mac = normalize_mac(port["mac"])
@@ -147,8 +177,8 @@ class DhcpService:
             actions.append("restart dnsmasq")
         elif files_changed:
             actions.append("reload dnsmasq")
-        if not actions or check_mode:
-            return bool(actions), self._diffable(before), want, actions
+        if not actions or check:
+            return Outcome(bool(actions), self._diffable(before), want, actions)
 
         created = self.ns.netns.ensure(self.namespace)
         try:
@@ -175,7 +205,7 @@ class DhcpService:
             if created:
                 self._remove()
             raise
-        return True, self._diffable(before), self._diffable(self.facts()), actions
+        return Outcome(True, self._diffable(before), self._diffable(self.facts()), actions)
 
     def _remove(self) -> None:
         self.dnsmasq.stop()
@@ -184,10 +214,10 @@ class DhcpService:
         self.ns.netns.ensure_absent(self.namespace)
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
-    def ensure_absent(self, check_mode: bool = False):
-        """Returns (changed, before, after)."""
+    def ensure_absent(self, *, check: bool = False) -> Outcome:
         before = self.facts()
         exists = bool(before) or os.path.exists(self.state_dir) or self.dnsmasq.pid()
-        if exists and not check_mode:
+        if exists and not check:
             self._remove()
-        return bool(exists), self._diffable(before), {}
+        actions = ["stop dnsmasq, delete port, namespace and files"] if exists else []
+        return Outcome(bool(exists), self._diffable(before), {}, actions)

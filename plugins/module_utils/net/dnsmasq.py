@@ -16,41 +16,50 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import signal
 import time
 from dataclasses import dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import command, validate
+from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
+    CommandFailed,
+    InvalidInput,
+    NetError,
+    netns_exec,
+)
+
 DEFAULT_DOMAIN = "openstacklocal"
 DEFAULT_LEASE_SECONDS = 86400
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
-_HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 
 
-class DnsmasqError(Exception):
+class DnsmasqError(NetError):
     """Base of this module's errors."""
 
 
-class InvalidDhcpConfig(DnsmasqError, ValueError):
+class InvalidDhcpConfig(DnsmasqError, InvalidInput):
     """The subnets/ports given cannot make a valid dnsmasq configuration."""
 
 
-class DnsmasqFailed(DnsmasqError):
-    """dnsmasq did not start or stop as asked."""
+class DnsmasqFailed(CommandFailed, DnsmasqError):
+    """dnsmasq exited non-zero when started (its argv, rc and stderr)."""
 
-    def __init__(self, message: str, argv: list[str] | None = None, rc: int | None = None,
-                 stderr: str = "") -> None:
-        detail = f" (argv={argv!r}, rc={rc}, stderr={stderr.strip()!r})" if argv else ""
-        super().__init__(message + detail)
-        self.argv, self.rc, self.stderr = argv, rc, stderr
+
+class DnsmasqNotStarted(DnsmasqError):
+    """dnsmasq was started but wrote no pid file."""
 
 
 def _ip(text, where: str):
-    try:
-        return ipaddress.ip_address(str(text))
-    except ValueError as exc:
-        raise InvalidDhcpConfig(f"{where}: {text!r} is not an IP address") from exc
+    return ipaddress.ip_address(validate.ip_address(text, what=f"{where}: address",
+                                                    error=InvalidDhcpConfig))
+
+
+def _net(text, where: str):
+    return ipaddress.ip_network(validate.ip_network(text, what=where, error=InvalidDhcpConfig))
+
+
+def _id(text, what: str) -> str:
+    return validate.resource_id(text, what=what, error=InvalidDhcpConfig)
 
 
 @dataclass(frozen=True)
@@ -67,15 +76,10 @@ class Subnet:
 
     @classmethod
     def from_dict(cls, d: dict) -> Subnet:
-        try:
-            net = ipaddress.ip_network(d["cidr"], strict=True)
-        except (KeyError, ValueError) as exc:
-            raise InvalidDhcpConfig(
-                f"subnet {d.get('id')!r}: cidr {d.get('cidr')!r} is not a network address "
-                f"in CIDR form (e.g. 10.0.0.0/24): {exc}"
-            ) from exc
+        sid = _id(d.get("id"), "subnet id")
+        net = _net(d.get("cidr"), f"subnet {sid}: cidr (its network address)")
         gw = d.get("gateway_ip")
-        if gw and _ip(gw, d["id"]) not in net:
+        if gw and _ip(gw, f"subnet {sid} gateway_ip") not in net:
             raise InvalidDhcpConfig(
                 f"subnet {d['id']}: gateway_ip {gw} is outside its cidr {net}; "
                 "pick an address inside the subnet or leave gateway_ip empty"
@@ -92,25 +96,23 @@ class Subnet:
             raise InvalidDhcpConfig(f"subnet {d['id']}: ipv6_address_mode is for IPv6 subnets")
         routes = []
         for r in d.get("host_routes") or []:
-            try:
-                dest = ipaddress.ip_network(r["destination"], strict=True)
-            except (KeyError, ValueError) as exc:
-                raise InvalidDhcpConfig(
-                    f"subnet {d['id']}: host route {r} needs a destination network "
-                    f"like 172.16.0.0/16: {exc}") from exc
-            hop = _ip(r.get("nexthop"), d["id"])
+            if not isinstance(r, dict):
+                raise InvalidDhcpConfig(f"subnet {sid}: host route {r!r} must be a mapping "
+                                        "with destination and nexthop")
+            dest = _net(r.get("destination"), f"subnet {sid}: host route destination")
+            hop = _ip(r.get("nexthop"), f"subnet {sid}: host route nexthop")
             if dest.version != net.version or hop.version != net.version:
                 raise InvalidDhcpConfig(
                     f"subnet {d['id']}: host route {r} mixes IPv4 and IPv6 with cidr {net}"
                 )
             routes.append((str(dest), str(hop)))
-        for dns in d.get("dns_nameservers") or []:
-            _ip(dns, d["id"])
+        servers = tuple(str(_ip(dns, f"subnet {sid}: dns_nameservers"))
+                        for dns in d.get("dns_nameservers") or [])
         return cls(
-            id=str(d["id"]),
+            id=sid,
             cidr=str(net),
             gateway_ip=str(ipaddress.ip_address(gw)) if gw else None,
-            dns_nameservers=tuple(d.get("dns_nameservers") or ()),
+            dns_nameservers=servers,
             host_routes=tuple(routes),
             enable_dhcp=bool(d.get("enable_dhcp", True)),
             ipv6_address_mode=mode,
@@ -139,18 +141,14 @@ class Host:
 
     @classmethod
     def from_dict(cls, d: dict) -> Host:
-        mac = str(d.get("mac", "")).lower()
-        if not _MAC.match(mac):
-            raise InvalidDhcpConfig(f"port {d.get('id', '?')}: mac {d.get('mac')!r} is not a MAC address")
-        ips = tuple(str(_ip(ip, f"port {d.get('id', mac)}")) for ip in d.get("ips") or ())
+        where = f"port {d.get('id') or d.get('mac')!r}"
+        mac = validate.mac(d.get("mac"), what=f"{where}: mac", error=InvalidDhcpConfig)
+        ips = tuple(str(_ip(ip, where)) for ip in d.get("ips") or ())
         if not ips:
-            raise InvalidDhcpConfig(f"port {d.get('id', mac)}: no fixed IP given (ips: [...])")
+            raise InvalidDhcpConfig(f"{where}: no fixed IP given (ips: [...])")
         hostname = d.get("hostname") or "host-" + ips[0].replace(".", "-").replace(":", "-")
-        if not _HOSTNAME.match(hostname):
-            raise InvalidDhcpConfig(
-                f"port {d.get('id', mac)}: hostname {hostname!r} must be 1-63 letters, digits "
-                "or '-' (no dots; the domain comes from the network)"
-            )
+        # one label: the domain comes from the network
+        validate.hostname(hostname, what=f"{where}: hostname", error=InvalidDhcpConfig)
         return cls(mac=mac, ips=ips, hostname=hostname)
 
 
@@ -170,6 +168,14 @@ class DhcpConfig:
     _by_ip: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        _id(self.network_id, "network id")
+        validate.device_name(self.interface, what="DHCP interface", error=InvalidDhcpConfig)
+        validate.hostname(self.domain, what="domain", dots=True, error=InvalidDhcpConfig)
+        for name, value, low in (("lease time", self.lease_seconds, 120),
+                                 ("RA interval", self.ra_interval, 4),
+                                 ("mtu", self.mtu or 1280, 68)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InvalidDhcpConfig(f"{name} {value!r} must be a whole number >= {low}")
         self.subnets = [s for s in self.subnets if s.enable_dhcp]
         if not self.subnets:
             raise InvalidDhcpConfig(
@@ -333,16 +339,14 @@ class Dnsmasq:
         return read_cmdline(pid) if pid else None
 
     def start(self, argv: list[str]) -> int:
-        full = ["ip", "netns", "exec", self.namespace, *argv]
-        rc, _out, err = self.run(full)
-        if rc != 0:
-            raise DnsmasqFailed(f"dnsmasq for {self.namespace} did not start", full, rc, err)
+        command.check_output(self.run, netns_exec(argv, self.namespace), error=DnsmasqFailed)
         for _ in range(50):
             pid = self.pid()
             if pid:
                 return pid
             time.sleep(0.1)
-        raise DnsmasqFailed(f"dnsmasq for {self.namespace} wrote no pid file {self.pidfile}")
+        raise DnsmasqNotStarted(f"dnsmasq for {self.namespace} wrote no pid file {self.pidfile}; "
+                                "see the host's syslog for dnsmasq's reason")
 
     def reload(self) -> None:
         """SIGHUP: dnsmasq re-reads hosts and opts files and keeps its leases."""

@@ -11,27 +11,41 @@ announce the address after a change.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.net import nat
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     QG_PREFIX,
     QR_PREFIX,
+    InvalidInput,
     IPWrapper,
-    NetError,
     router_ns,
 )
 
 
-class FloatingIpError(NetError, ValueError):
+class FloatingIpError(InvalidInput):
     """The floating IP cannot be set up as asked; nothing was changed."""
 
 
 def _v4(ip: str, what: str) -> str:
-    try:
-        return str(ipaddress.IPv4Address(ip))
-    except ValueError as exc:
-        raise FloatingIpError(f"{what} {ip!r} is not an IPv4 address (floating IPs are IPv4)"
-                              ) from exc
+    """Floating IPs and the fixed IPs they map to are IPv4 (as Neutron's)."""
+    return validate.ip_address(ip, what=what, version=4, error=FloatingIpError)
+
+
+@dataclass
+class FloatingIpSpec:
+    """A floating IP mapped to a fixed IP; ``gratuitous_arp`` announces it after a change."""
+
+    floating_ip: str
+    fixed_ip: str
+    gratuitous_arp: bool = True
+
+    def validate(self) -> FloatingIpSpec:
+        self.floating_ip = _v4(self.floating_ip, "floating IP")
+        self.fixed_ip = _v4(self.fixed_ip, "fixed IP")
+        return self
 
 
 class FloatingIp:
@@ -68,11 +82,9 @@ class FloatingIp:
         return {"floating_ip": floating_ip, "device": qg[0] if qg else "",
                 "address": on_device, "nat": table.text() if table else ""}
 
-    def ensure_present(self, floating_ip: str, fixed_ip: str, gratuitous_arp: bool = True,
-                       check_mode: bool = False):
-        """Returns (changed, before, after)."""
-        fip = _v4(floating_ip, "floating IP")
-        fixed = _v4(fixed_ip, "fixed IP")
+    def ensure_present(self, spec: FloatingIpSpec, *, check: bool = False) -> Outcome:
+        spec.validate()
+        fip, fixed = spec.floating_ip, spec.fixed_ip
         qg = self.gateway_device()
         gw_addrs = [ipaddress.ip_interface(c) for c in self.ns.device(qg).addr.cidrs()]
         if any(a.ip == ipaddress.ip_address(fip) and a.network.prefixlen < 32 for a in gw_addrs):
@@ -89,24 +101,26 @@ class FloatingIp:
         table = nat.fip_table(fip, fixed, qg)
         before = self.facts(fip)
         want = {"floating_ip": fip, "device": qg, "address": True, "nat": table.text()}
-        if before == want or check_mode:
-            return before != want, before, want
+        actions = [f"map {fip} to {fixed}"] if before != want else []
+        if before == want or check:
+            return Outcome(before != want, before, want, actions)
         self.nat.ensure(table)
         if not before.get("address"):
             self.ns.device(qg).addr.add(f"{fip}/32")
-        if gratuitous_arp:
+        if spec.gratuitous_arp:
             self.announce(qg, fip)
-        return True, before, self.facts(fip)
+            actions.append(f"announce {fip}")
+        return Outcome(True, before, self.facts(fip), actions)
 
     def announce(self, device: str, ip: str) -> None:
         """Gratuitous ARP for ``ip`` (busybox arping), so neighbours update their caches."""
         self.ns.execute(["busybox", "arping", "-U", "-c", "1", "-I", device, ip])
 
-    def ensure_absent(self, floating_ip: str, check_mode: bool = False):
+    def ensure_absent(self, floating_ip: str, *, check: bool = False) -> Outcome:
         fip = _v4(floating_ip, "floating IP")
         before = self.facts(fip)
-        if before and not check_mode:
+        if before and not check:
             self.nat.delete(nat.fip_table_name(fip))
             if before.get("address"):
                 self.ns.device(before["device"]).addr.delete(f"{fip}/32")
-        return bool(before), before, {}
+        return Outcome(bool(before), before, {}, [f"release {fip}"] if before else [])

@@ -11,9 +11,9 @@ Two kinds of port:
                ``netns`` (created if missing, never deleted here) with the port's MAC,
                fixed IPs (CIDRs), optional default gateway and MTU.
 
-``ensure_present`` checks its input and that the bridge exists before touching
-anything, and on failure removes the devices it created. ``ensure_absent`` deletes the
-tap (and so the veth peer).
+``ensure_present(spec, *, check)`` checks its input and that the bridge exists before
+touching anything, and on failure removes the devices it created. ``ensure_absent``
+deletes the tap (and so the veth peer). Both return an ``Outcome``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     DeviceNotFound,
     InvalidInput,
@@ -29,6 +30,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     bridge_name,
     normalize_mac,
     ns_name,
+    resource_id,
     tap_name,
     validate_cidr,
     validate_ip,
@@ -62,6 +64,7 @@ class PortSpec:
         if self.kind == "namespace":
             if not self.netns:
                 raise InvalidInput("a namespace port needs netns (the namespace to plug into)")
+            resource_id(self.netns, "netns (a namespace name)")
             if not self.mac_address:
                 raise InvalidInput("a namespace port needs mac_address")
             self.device = self.device or ns_name(self.port_id)
@@ -145,15 +148,16 @@ class BridgeInterfaceDriver:
             raise NetError(f"device {spec.tap} is plugged into another bridge ({master}); "
                            "unplug the port from its old network first")
 
-    def ensure_present(self, spec: PortSpec, check: bool = False
-                       ) -> tuple[bool, dict | None, dict]:
+    def ensure_present(self, spec: PortSpec, *, check: bool = False) -> Outcome:
         self.check(spec)
         before = self.read(spec)
         want = spec.facts()
         if before == want:
-            return False, before, before
+            return Outcome(False, before, before)
+        steps = [f"plug {spec.tap} into {spec.bridge}" if before is None
+                 else f"update {spec.tap}"]
         if check:
-            return True, before, want
+            return Outcome(True, before or {}, want, steps)
         made = []
         try:
             self._apply(spec, before, made)
@@ -161,7 +165,7 @@ class BridgeInterfaceDriver:
             for name in made:
                 self.ip.ensure_device_absent(name)
             raise
-        return True, before, self.read(spec)
+        return Outcome(True, before or {}, self.read(spec) or {}, steps)
 
     def _apply(self, spec: PortSpec, before: dict | None, made: list[str]) -> None:
         ip = self.ip
@@ -197,10 +201,10 @@ class BridgeInterfaceDriver:
         ip.ensure_master(spec.tap, spec.bridge)
         ip.ensure_up(spec.tap)
 
-    def ensure_absent(self, spec: PortSpec, check: bool = False) -> tuple[bool, dict | None, None]:
+    def ensure_absent(self, spec: PortSpec, *, check: bool = False) -> Outcome:
         before = self.read(spec)
         if before is None:
-            return False, None, None
+            return Outcome(False)
         if not check:
             self.ip.ensure_device_absent(spec.tap)
-        return True, before, None
+        return Outcome(True, before, {}, [f"delete {spec.tap}"])

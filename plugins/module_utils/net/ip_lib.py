@@ -34,7 +34,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 
-from ansible_collections.stratus.cloud.plugins.module_utils.common import command
+from ansible_collections.stratus.cloud.plugins.module_utils.common import command, validate
 
 Runner = command.Runner
 
@@ -168,18 +168,22 @@ def netns_exec(argv: Sequence[str], namespace: str | None) -> list[str]:
 # --------------------------------------------------------------------------- names
 
 
-def _check_name(name: str) -> str:
-    if not name or len(name) > DEV_NAME_MAX:
-        raise InvalidInput(f"device name {name!r} must be 1..{DEV_NAME_MAX} characters")
-    if "/" in name or any(c.isspace() for c in name):
-        raise InvalidInput(f"device name {name!r} may not contain '/' or whitespace")
-    return name
+def device_name(name: str, what: str = "device name") -> str:
+    """A Linux device name (1..15 of letters, digits, '_', '.', '-'): nothing that is
+    syntax in the nft scripts and files built from it."""
+    return validate.device_name(name, what=what, error=InvalidInput)
 
 
-def _prefixed(prefix: str, resource_id: str) -> str:
-    if not resource_id:
-        raise InvalidInput(f"an id is needed to name a {prefix!r} device")
-    return _check_name(prefix + str(resource_id)[:ID_CHARS])
+_check_name = device_name
+
+
+def resource_id(value: str, what: str = "id") -> str:
+    """A resource id safe as a path component, file name and config token."""
+    return validate.resource_id(value, what=what, error=InvalidInput)
+
+
+def _prefixed(prefix: str, resource_id_: str) -> str:
+    return _check_name(prefix + resource_id(resource_id_, f"id of the {prefix!r} device")[:ID_CHARS])
 
 
 def bridge_name(network_id: str) -> str:
@@ -219,52 +223,27 @@ def vlan_name(physical: str, vlan_id: int) -> str:
 
 def router_ns(router_id: str) -> str:
     """Namespace of a router: ``qrouter-<router id>``."""
-    if not router_id:
-        raise InvalidInput("a router id is needed to name its namespace")
-    return f"{ROUTER_NS_PREFIX}{router_id}"
+    return f"{ROUTER_NS_PREFIX}{resource_id(router_id, 'router id')}"
 
 
 def dhcp_ns(network_id: str) -> str:
     """Namespace of a network's DHCP server: ``qdhcp-<network id>``."""
-    if not network_id:
-        raise InvalidInput("a network id is needed to name its DHCP namespace")
-    return f"{DHCP_NS_PREFIX}{network_id}"
+    return f"{DHCP_NS_PREFIX}{resource_id(network_id, 'network id')}"
 
 
 # --------------------------------------------------------------------------- validation
 
-_MAC_RE = re.compile(r"^([0-9a-fA-F]{2})([:-]?)([0-9a-fA-F]{2})(\2[0-9a-fA-F]{2}){4}$")
+def normalize_mac(mac: str, what: str = "MAC address") -> str:
+    return validate.mac(mac, what=what, error=InvalidInput)
 
 
-def normalize_mac(mac: str) -> str:
-    """``AA-BB-..`` / ``aabb..`` / ``AA:BB:..`` -> ``aa:bb:cc:dd:ee:ff``; else InvalidInput."""
-    text = str(mac or "").strip()
-    if not _MAC_RE.match(text):
-        raise InvalidInput(f"{mac!r} is not a MAC address (expected like fa:16:3e:12:34:56)")
-    digits = re.sub(r"[:-]", "", text).lower()
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+def validate_ip(address: str, what: str = "IP address") -> str:
+    return validate.ip_address(address, what=what, error=InvalidInput)
 
 
-def validate_ip(address: str) -> str:
-    try:
-        return str(ipaddress.ip_address(str(address).strip()))
-    except ValueError:
-        raise InvalidInput(f"{address!r} is not an IP address") from None
-
-
-def validate_cidr(cidr: str, *, strict: bool = False) -> str:
-    """A network (``10.0.0.0/24``) or interface (``10.0.0.5/24``) in canonical form.
-
-    ``strict`` requires host bits to be zero (a network, not an address). A bare
-    address becomes /32 or /128.
-    """
-    text = str(cidr).strip()
-    try:
-        if strict:
-            return str(ipaddress.ip_network(text, strict=True))
-        return str(ipaddress.ip_interface(text))
-    except ValueError:
-        raise InvalidInput(f"{cidr!r} is not a CIDR (expected like 10.0.0.0/24)") from None
+def validate_cidr(cidr: str, *, strict: bool = False, what: str = "CIDR") -> str:
+    """A network (``strict``) or an interface (``10.0.0.5/24``) in canonical form."""
+    return validate.ip_network(cidr, strict=strict, what=what, error=InvalidInput)
 
 
 def validate_vni(vni: int) -> int:

@@ -216,12 +216,12 @@ class NatTables:
         self.nft.apply(f"delete table {family} {name}\n")
         return True
 
-    def ensure(self, table: Table, check_mode: bool = False) -> tuple[bool, str, str]:
+    def ensure(self, table: Table, *, check: bool = False) -> tuple[bool, str, str]:
         """Make ``table`` exactly as given; returns (changed, before text, after text)."""
         current = self.get(table.name, table.family)
         before = current.text() if current else ""
         if current is not None and current.key() == table.key():
             return False, before, before
-        if not check_mode:
+        if not check:
             self.apply(table)
         return True, before, table.text()

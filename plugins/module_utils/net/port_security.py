@@ -13,7 +13,8 @@ Design (shared with :mod:`.security_groups`):
 * ``o-<tap>`` drops what the port may not send: other source MACs, other source IPs
   (fixed IPs and allowed address pairs; ``0.0.0.0`` only for DHCP discovery and ARP
   probes, ``::`` and ``fe80::/64`` for IPv6 DAD/ND), ARP claiming other IPs/MACs, DHCP
-  server replies, and any ethertype other than IPv4/IPv6/ARP (so no VLAN tags). Then
+  server replies, IPv6 router advertisements (ICMPv6 type 134) and DHCPv6 server
+  replies (UDP 547 -> 546), and any ethertype other than IPv4/IPv6/ARP (so no VLAN tags). Then
   it writes the port's number into the low 16 bits of the packet mark. ``i-<tap>``
   writes it into the high 16 bits.
 * :mod:`.security_groups` matches those marks in ``table inet stratus_sg`` on the inet
@@ -31,9 +32,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     InvalidInput,
     NetError,
+    device_name,
     normalize_mac,
     validate_cidr,
 )
@@ -77,6 +80,7 @@ class PortSecuritySpec:
     allowed_address_pairs: list[dict] = field(default_factory=list)  # {ip_address, mac_address}
 
     def validate(self) -> PortSecuritySpec:
+        device_name(self.device, "port device")
         self.mac_address = normalize_mac(self.mac_address)
         self.fixed_ips = [str(ipaddress.ip_interface(validate_cidr(ip)).ip)
                           for ip in self.fixed_ips]
@@ -128,6 +132,9 @@ def port_rules(spec: PortSecuritySpec, mark: int) -> tuple[list[str], list[str]]
         "ether type arp arp saddr ip 0.0.0.0 return",  # ARP probes (address conflict checks)
         f"ether type arp {_not_in('arp saddr ip', v4)} drop" if v4 else "ether type arp drop",
         "ether type ip udp sport 67 udp dport 68 drop",  # no DHCP servers in guests
+        # ... nor IPv6 routers or DHCPv6 servers (before link-local sources are let out)
+        "ether type ip6 icmpv6 type nd-router-advert drop",
+        "ether type ip6 udp sport 547 udp dport 546 drop",
         "ether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 "
         f"{set_mark} return",
         f"ether type ip {_not_in('ip saddr', v4)} drop" if v4 else "ether type ip drop",
@@ -155,6 +162,7 @@ class PortSecurity:
 
     def read(self, device: str, marks: dict[str, int] | None = None) -> dict | None:
         """The port's chains as found: {device, mark, rules: [digest,...], ...} or None."""
+        device_name(device, "port device")
         mark = (self.marks() if marks is None else marks).get(device)
         out = self.nft.chain_rules(FAMILY, TABLE, out_chain(device))
         inn = self.nft.chain_rules(FAMILY, TABLE, in_chain(device))
@@ -195,18 +203,17 @@ class PortSecurity:
     def describe(self, spec: PortSecuritySpec) -> dict:
         return {"mac_addresses": spec.macs, "ipv4": spec.ips(4), "ipv6": spec.ips(6)}
 
-    def ensure_present(self, spec: PortSecuritySpec, check: bool = False
-                       ) -> tuple[bool, dict | None, dict]:
+    def ensure_present(self, spec: PortSecuritySpec, *, check: bool = False) -> Outcome:
         spec.validate()
         marks = self.marks()
         before = self.read(spec.device, marks)
         mark = self._allocate(spec.device, marks)
         script, want = self.render(spec, mark)
         if before == want:
-            return False, before, before
+            return Outcome(False, before, before)
         if not check:
             self.nft.apply(script)
-        return True, before, want
+        return Outcome(True, before or {}, want, [f"apply port security of {spec.device}"])
 
     def remove_script(self, device: str) -> str:
         t = f"{FAMILY} {TABLE}"
@@ -224,16 +231,16 @@ class PortSecurity:
                 lines += delete_chain(FAMILY, TABLE, chain)
         return "\n".join(lines) + "\n" if lines else ""
 
-    def ensure_absent(self, device: str, check: bool = False) -> tuple[bool, dict | None, None]:
+    def ensure_absent(self, device: str, *, check: bool = False) -> Outcome:
         before = self.read(device)
         if before is None:
-            return False, None, None
+            return Outcome(False)
         if not check:
             script = self.remove_script(device)
             if script:
                 self.nft.apply(script)
             self.cleanup_table()
-        return True, before, None
+        return Outcome(True, before, {}, [f"remove port security of {device}"])
 
     def cleanup_table(self) -> bool:
         """Delete the table when no port uses it any more."""

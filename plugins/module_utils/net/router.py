@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.net import nat, service_port
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     QG_PREFIX,
@@ -30,7 +31,10 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     normalize_mac,
     qg_name,
     qr_name,
+    resource_id,
     router_ns,
+    validate_cidr,
+    validate_ip,
 )
 
 
@@ -40,17 +44,16 @@ class InvalidRouter(NetError, ValueError):
 
 def _net(cidr: str, what: str):
     try:
-        return ipaddress.ip_network(cidr, strict=True)
-    except ValueError as exc:
-        raise InvalidRouter(f"{what}: {cidr!r} is not a network in CIDR form "
-                            f"(like 10.0.0.0/24): {exc}") from exc
+        return ipaddress.ip_network(validate_cidr(cidr, strict=True, what="network"))
+    except InvalidInput as exc:
+        raise InvalidRouter(f"{what}: {exc}") from None
 
 
 def _addr(ip: str, what: str):
     try:
-        return ipaddress.ip_address(ip)
-    except ValueError as exc:
-        raise InvalidRouter(f"{what}: {ip!r} is not an IP address") from exc
+        return ipaddress.ip_address(validate_ip(ip))
+    except InvalidInput as exc:
+        raise InvalidRouter(f"{what}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,11 @@ def _port(d: dict, name_fn, what: str) -> RouterPort:
         raise InvalidRouter(f"{what}: {ip} is the network or broadcast address of {net}")
     try:
         mac = normalize_mac(d.get("mac", ""))
-        device = name_fn(d["port_id"])
-    except (InvalidInput, KeyError) as exc:
-        raise InvalidRouter(f"{what}: {exc}") from exc
-    return RouterPort(network_id=d["network_id"], port_id=d["port_id"], mac=mac,
+        device = name_fn(d.get("port_id"))
+        network_id = resource_id(d.get("network_id"), "network_id")
+    except InvalidInput as exc:
+        raise InvalidRouter(f"{what}: {exc}") from None
+    return RouterPort(network_id=network_id, port_id=d["port_id"], mac=mac,
                       cidr=str(net), ip=str(ip), device=device)
 
 
@@ -104,6 +108,10 @@ class RouterSpec:
     @classmethod
     def from_params(cls, router_id: str, interfaces: list[dict], external_gateway: dict | None,
                     routes: list[dict], mtu: int | None = None) -> RouterSpec:
+        try:
+            router_ns(router_id)
+        except InvalidInput as exc:
+            raise InvalidRouter(str(exc)) from None
         ports = [_port(i, qr_name, f"router {router_id} interface {i.get('port_id')}")
                  for i in interfaces]
         gw = upstream = None
@@ -237,13 +245,16 @@ class Router:
         }
 
     # -- changing ------------------------------------------------------------------
-    def ensure_present(self, spec: RouterSpec, check_mode: bool = False):
-        """Returns (changed, before, after)."""
+    def ensure_present(self, spec: RouterSpec, *, check: bool = False) -> Outcome:
+        """Actions name the parts that differ (``set routes``, ...)."""
         service_port.check(self.root, [self._spec(p, spec.mtu) for p in spec.ports()])
         before = self.facts()
         want = spec.facts()
-        if before == want or check_mode:
-            return before != want, before, want
+        actions = ["create namespace"] if not before else []
+        actions += [f"set {key}" for key, value in want.items()
+                    if before and before.get(key) != value]
+        if before == want or check:
+            return Outcome(before != want, before, want, actions)
         created = self.ns.netns.ensure(self.namespace)
         try:
             self._apply(spec, before)
@@ -251,7 +262,7 @@ class Router:
             if created:
                 self._remove()
             raise
-        return True, before, self.facts()
+        return Outcome(True, before, self.facts(), actions)
 
     def _spec(self, p: RouterPort, mtu: int | None):
         return service_port.spec(self.ns, p.network_id, p.port_id, p.device, p.mac,
@@ -291,8 +302,9 @@ class Router:
             service_port.unplug_device(self.root, dev)
         self.ns.netns.ensure_absent(self.namespace)
 
-    def ensure_absent(self, check_mode: bool = False):
+    def ensure_absent(self, *, check: bool = False) -> Outcome:
         before = self.facts()
-        if before and not check_mode:
+        if before and not check:
             self._remove()
-        return bool(before), before, {}
+        return Outcome(bool(before), before, {},
+                       ["delete namespace, devices and rules"] if before else [])

@@ -35,12 +35,14 @@ networks on one host share conntrack entries.
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass, field
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     InvalidInput,
     NetError,
+    device_name,
+    resource_id,
     validate_cidr,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import (
@@ -110,12 +112,11 @@ class Rule:
         self.protocol = self._proto_number()
         if self.remote_ip_prefix and self.remote_group_id:
             raise InvalidInput(f"{where}: give remote_ip_prefix or remote_group_id, not both")
+        if self.remote_group_id is not None:
+            self.remote_group_id = resource_id(self.remote_group_id, f"{where}: remote_group_id")
         if self.remote_ip_prefix:
-            try:
-                net = ipaddress.ip_network(str(self.remote_ip_prefix), strict=False)
-            except ValueError:
-                raise InvalidInput(f"{where}: remote_ip_prefix {self.remote_ip_prefix!r} "
-                                   "is not a CIDR") from None
+            net = ipaddress.ip_interface(validate_cidr(
+                self.remote_ip_prefix, what=f"{where}: remote_ip_prefix")).network
             if net.version != ETHERTYPES[self.ethertype]:
                 raise InvalidInput(f"{where}: remote_ip_prefix {net} is not {self.ethertype}")
             self.remote_ip_prefix = str(net)
@@ -187,7 +188,7 @@ class Rule:
 
 def group_set(group_id: str, version: int) -> str:
     """Name of the set holding a remote group's member IPs of one IP version."""
-    return f"rg{version}-" + re.sub(r"[^A-Za-z0-9_.-]", "_", str(group_id))[:200]
+    return f"rg{version}-{resource_id(group_id, 'security group id')}"
 
 
 def group_sets(rules: list[Rule], remote_groups: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -220,11 +221,15 @@ class PortGroupsSpec:
     security_groups: list[dict] = field(default_factory=list)  # [{id, rules?}]
     remote_groups: dict[str, list[str]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        device_name(self.device, "security group device")  # before any nft text is built
+
     def rules(self) -> list[Rule]:
         rules: list[Rule] = []
         for group in self.security_groups:
             if not isinstance(group, dict) or not group.get("id"):
                 raise InvalidInput(f"security group {group!r} needs an id")
+            resource_id(group["id"], "security group id")
             if group.get("rules") is None:
                 rules += default_rules(str(group["id"]))
             else:
@@ -275,6 +280,7 @@ class SecurityGroups:
 
     def read(self, device: str, sets: list[str] | tuple = ()) -> dict | None:
         """The port's chains (rule digests), mark and the named ``sets`` as found."""
+        device_name(device, "security group device")
         eg = self.nft.chain_rules(FAMILY, TABLE, egress_chain(device))
         ig = self.nft.chain_rules(FAMILY, TABLE, ingress_chain(device))
         if eg is None and ig is None:
@@ -313,24 +319,34 @@ class SecurityGroups:
         return "\n".join(lines) + "\n", want, {"egress": egress, "ingress": ingress,
                                                "sets": sets}
 
-    def ensure_present(self, spec: PortGroupsSpec, check: bool = False
-                       ) -> tuple[bool, dict | None, dict, dict]:
-        """(changed, before, after, rendered rule texts)."""
+    def mark_of(self, device: str) -> int | None:
+        """The port's number in the packet marks (None without port security)."""
+        return self.ports.mark_of(device)
+
+    def ensure_present(self, spec: PortGroupsSpec, *, check: bool = False) -> Outcome:
+        """Before/after are the port's rules by direction as nft prints them (after: as
+        rendered, in check mode); "changed" is decided from the rule digests."""
         mark = self.ports.mark_of(spec.device)
         if mark is None:
             raise PortNotSecured(
                 f"port device {spec.device} has no port security on this host; plug it with "
                 "stratus.cloud.port (port_security_enabled: true) before applying groups")
         script, want, texts = self.render(spec, mark)
+        before_text = self.rules_text(spec.device)
         before = self.read(spec.device, list(want["sets"]))
         if before == want:
-            return False, before, before, texts
-        if not check:
-            self.nft.apply(script)
-        return True, before, want, texts
+            return Outcome(False, before_text, before_text)
+        if check:
+            return Outcome(True, before_text, {"egress": texts["egress"],
+                                               "ingress": texts["ingress"]},
+                           [f"replace the rules of {spec.device}"])
+        self.nft.apply(script)
+        return Outcome(True, before_text, self.rules_text(spec.device),
+                       [f"replace the rules of {spec.device}"])
 
     def rules_text(self, device: str) -> dict:
         """The port's chains as nft prints them (for diffs)."""
+        device_name(device, "security group device")
         return {
             "egress": _rule_lines(self.nft.list_text("chain", FAMILY, TABLE, egress_chain(device))),
             "ingress": _rule_lines(self.nft.list_text("chain", FAMILY, TABLE,
@@ -348,10 +364,10 @@ class SecurityGroups:
                 lines += delete_chain(FAMILY, TABLE, chain)
         return "\n".join(lines) + "\n" if lines else ""
 
-    def ensure_absent(self, device: str, check: bool = False) -> tuple[bool, dict | None, None]:
-        before = self.read(device)
-        if before is None:
-            return False, None, None
+    def ensure_absent(self, device: str, *, check: bool = False) -> Outcome:
+        before_text = self.rules_text(device)
+        if self.read(device) is None:
+            return Outcome(False, before_text, {})
         if not check:
             self.nft.apply(self.remove_script(device))
             if self.nft.table_exists(FAMILY, TABLE) and not \
@@ -359,7 +375,7 @@ class SecurityGroups:
                 self.nft.apply(f"delete table {FAMILY} {TABLE}\n")
             else:
                 self.delete_unused_sets()
-        return True, before, None
+        return Outcome(True, before_text, {}, [f"remove the rules of {device}"])
 
     def delete_unused_sets(self) -> list[str]:
         """Delete remote group sets no rule refers to any more (the kernel refuses to

@@ -49,6 +49,19 @@ def netns():
     assert not [n for n in IPWrapper().netns.list() if n.endswith(spaces.tag)]
 
 
+def vlan_supported() -> bool:
+    """Can this kernel make VLAN (8021q) devices? Tried in a throwaway namespace."""
+    probe = f"st-vlanprobe-{uuid.uuid4().hex[:6]}"
+    sh("ip", "netns", "add", probe)
+    try:
+        sh("ip", "-n", probe, "link", "add", "vp0", "type", "veth", "peer", "name", "vp1")
+        made = sh("ip", "-n", probe, "link", "add", "link", "vp0", "name", "vp0.5",
+                  "type", "vlan", "id", "5", check=False)
+        return made.returncode == 0
+    finally:
+        sh("ip", "netns", "delete", probe)
+
+
 def two_hosts(netns) -> tuple[str, str]:
     """Two 'hosts' joined by a veth underlay und0 (192.0.2.1 <-> 192.0.2.2)."""
     a, b = netns("hosta"), netns("hostb")
@@ -59,7 +72,7 @@ def two_hosts(netns) -> tuple[str, str]:
     return a, b
 
 
-def network_direct(args: dict) -> tuple:
+def network_direct(args: dict):
     """What stratus.cloud.network does, without Ansible's seconds per run (for the
     second host of a test: the module itself is run on the first)."""
     from ansible_collections.stratus.cloud.plugins.module_utils.net.bridge import (
@@ -73,25 +86,15 @@ def network_direct(args: dict) -> tuple:
     return driver.ensure_present(segment_from_params(args))
 
 
-def port_direct(args: dict) -> tuple:
-    """stratus.cloud.port's own handlers, run in-process (see network_direct)."""
-    from ansible_collections.stratus.cloud.plugins.module_utils.net.interface import (
-        BridgeInterfaceDriver,
-    )
+def port_direct(args: dict):
+    """stratus.cloud.port's driver, run in-process (see network_direct)."""
     from ansible_collections.stratus.cloud.plugins.module_utils.net.nft import Nft
-    from ansible_collections.stratus.cloud.plugins.module_utils.net.port_security import (
-        PortSecurity,
+    from ansible_collections.stratus.cloud.plugins.module_utils.net.port import (
+        PortDriver,
+        PortRequest,
     )
-    from ansible_collections.stratus.cloud.plugins.module_utils.net.security_groups import (
-        SecurityGroups,
-    )
-    from ansible_collections.stratus.cloud.plugins.modules import port as module
 
-    p = {"state": "present", "kind": "tap", "mac_address": None, "fixed_ips": [],
-         "allowed_address_pairs": [], "port_security_enabled": True, "netns": None,
-         "device": None, "gateway": None, "mtu": None, "namespace": None, **args}
-    nft = Nft(namespace=p["namespace"])
-    plug = BridgeInterfaceDriver(IPWrapper(p["namespace"]))
-    if p["state"] == "absent":
-        return module.handle_absent(p, plug, PortSecurity(nft), SecurityGroups(nft), False)
-    return module.handle_present(p, plug, PortSecurity(nft), False)
+    driver = PortDriver(IPWrapper(args.get("namespace")), Nft(namespace=args.get("namespace")))
+    if args.get("state") == "absent":
+        return driver.ensure_absent(args["port_id"], args["network_id"])
+    return driver.ensure_present(PortRequest.from_params(args))

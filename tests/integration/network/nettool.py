@@ -4,6 +4,9 @@
   nettool.py tcp IP PORT [SRC]      exit 0 if a TCP echo round trip works (2 s)
   nettool.py udp IP PORT [SRC]      exit 0 if a UDP echo round trip works (2 s)
   nettool.py hold IP PORT           keep one TCP connection; echo each stdin line through it
+  nettool.py send6 DEV KIND         send 3 IPv6 packets to ff02::1 out of DEV, KIND one of
+                                    ra (router advertisement), echo (ICMPv6 echo request),
+                                    dhcp6-reply (UDP 547 -> 546), udp-other (UDP 5547 -> 546)
 """
 
 import socket
@@ -78,6 +81,26 @@ def hold(ip, port):
             print(f"error {exc}", flush=True)
 
 
+def send6(dev, kind):
+    index = socket.if_nametoindex(dev)
+    if kind in ("ra", "echo"):  # the kernel fills in the ICMPv6 checksum
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+        # RA: hop limit 64, router lifetime 1800 s; echo: id 1, seq 1
+        msg = bytes([134, 0, 0, 0, 64, 0, 7, 8]) + bytes(8) if kind == "ra" else \
+            bytes([128, 0, 0, 0, 0, 1, 0, 1])
+        port = 0
+    else:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::", 547 if kind == "dhcp6-reply" else 5547))
+        msg, port = bytes([7, 0, 0, 1]), 546  # DHCPv6 Reply, transaction 1
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+    for _ in range(3):
+        s.sendto(msg, ("ff02::1", port, 0, index))
+    s.close()
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "serve":
@@ -86,3 +109,5 @@ if __name__ == "__main__":
         sys.exit(0 if roundtrip(cmd, args[0], int(args[1]), *args[2:]) else 1)
     elif cmd == "hold":
         hold(args[0], int(args[1]))
+    elif cmd == "send6":
+        send6(args[0], args[1])

@@ -43,7 +43,7 @@ def test_vxlan_network_joins_two_hosts(netns):
             again = run_module("network", a)
             assert not again.changed, again
         else:
-            assert network_direct(a)[0]
+            assert network_direct(a).changed
         # the FDB entry floods to the other host
         assert IPWrapper(host).device(f"vxlan-{vni}").fdb.destinations() == [remote]
         guest = guests[host] = netns("guest" + host[3:8])
@@ -56,7 +56,7 @@ def test_vxlan_network_joins_two_hosts(netns):
             assert plugged.changed and plugged["port"]["bridge"] == bridge_name(net), plugged
             assert not run_module("port", pa).changed
         else:
-            assert port_direct(pa)[0]
+            assert port_direct(pa).changed
         ports[host] = (port, pa)
     ping = in_ns(guests[host_a], "ping", "-c", "2", "-W", "3", "10.77.0.2", check=False)
     assert ping.returncode == 0, ping.stdout + ping.stderr
@@ -79,9 +79,9 @@ def test_vxlan_network_joins_two_hosts(netns):
             assert not run_module("network", {"network_id": net, "state": "absent",
                                               "namespace": host}).changed
         else:
-            assert port_direct(dict(pa, state="absent"))[0]
+            assert port_direct(dict(pa, state="absent")).changed
             assert network_direct({"network_id": net, "state": "absent",
-                                   "namespace": host})[0]
+                                   "namespace": host}).changed
         assert not IPWrapper(host).device(tap_name(port)).exists()
         names = [r["ifname"] for r in IPWrapper(host).list_links()]
         assert sorted(names) == ["lo", "und0"], names

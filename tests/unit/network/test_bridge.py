@@ -1,4 +1,4 @@
-"""LinuxBridgeNetwork at the argv level (VLAN cannot be made on this kernel)."""
+"""LinuxBridgeNetwork at the argv level (a kernel without 8021q is faked by the runner)."""
 
 import json
 
@@ -9,7 +9,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
     InvalidInput,
     IPWrapper,
 )
-from tests.unit.network.fake import FakeRun
+from tests.helpers.commands import FakeRun
 
 pytestmark = pytest.mark.network
 
@@ -140,6 +140,7 @@ def test_changed_local_ip_remakes_the_vxlan_device():
 
 def test_check_mode_plans_without_writing():
     d, run = driver(links())
-    changed, before, after = d.ensure_present(B.Segment(NET, "vxlan", 7), check=True)
-    assert changed and before is None and after["uplink"] == "vxlan-7"
+    planned = d.ensure_present(B.Segment(NET, "vxlan", 7), check=True)
+    assert planned.changed and planned.before == {} and planned.after["uplink"] == "vxlan-7"
+    assert "add_vxlan vxlan-7" in planned.actions
     assert writes(run) == []

@@ -76,7 +76,7 @@ def test_ipv6_modes_make_ra_only_stateless_or_static_ranges():
 
 @pytest.mark.parametrize("subnet, words", [
     ({**V4, "gateway_ip": "10.9.0.1"}, "outside its cidr"),
-    ({**V4, "cidr": "10.0.0.1/24"}, "not a network address"),
+    ({**V4, "cidr": "10.0.0.1/24"}, "its network address.*not a CIDR"),
     ({"id": "x", "cidr": "10.0.0.0/24", "ipv6_address_mode": "slaac"}, "for IPv6"),
     ({"id": "x", "cidr": "2001:db8::/64", "ipv6_address_mode": "bogus"}, "must be one of"),
 ])

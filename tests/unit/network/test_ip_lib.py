@@ -3,7 +3,7 @@ import json
 import pytest
 
 from ansible_collections.stratus.cloud.plugins.module_utils.net import ip_lib as L
-from tests.unit.network.fake import FakeRun
+from tests.helpers.commands import FakeRun
 
 pytestmark = pytest.mark.network
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ansible_collections.stratus.cloud.plugins.module_utils.net import nat as N
-from tests.unit.network.fake import FakeRun
+from tests.helpers.commands import FakeRun
 
 pytestmark = pytest.mark.network
 
@@ -54,7 +54,7 @@ def test_ensure_compares_with_nft_json_and_applies_once():
     changed, before, after = tables.ensure(want)
     assert not changed and before == after
     other = N.fip_table("203.0.113.20", "10.0.0.6", "qg-1")
-    changed, before, after = tables.ensure(other, check_mode=True)
+    changed, before, after = tables.ensure(other, check=True)
     assert changed and "10.0.0.5" in before and "10.0.0.6" in after
     assert not any("-f" in c for c in run.calls)  # check mode applies nothing
     tables.ensure(other)

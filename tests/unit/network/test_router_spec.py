@@ -7,7 +7,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import IP
 from ansible_collections.stratus.cloud.plugins.module_utils.net.service_port import (
     unplug_device,
 )
-from tests.unit.network.fake import FakeRun
+from tests.helpers.commands import FakeRun
 
 pytestmark = pytest.mark.network
 
@@ -45,7 +45,7 @@ def test_no_gateway_or_snat_off_means_no_snat_table():
     ({"interfaces": (A, B | {"cidr": "203.0.113.0/28", "ip": "203.0.113.2"})}, "overlap"),
     ({"interfaces": (A | {"ip": "10.0.9.1"},)}, "outside its subnet 10.0.1.0/24"),
     ({"interfaces": (A | {"ip": "10.0.1.0"},)}, "network or broadcast"),
-    ({"interfaces": (A | {"cidr": "10.0.1.1/24"},)}, "not a network"),
+    ({"interfaces": (A | {"cidr": "10.0.1.1/24"},)}, "not a CIDR"),
     ({"gw": GW | {"gateway_ip": "198.51.100.1"}}, "outside the external subnet"),
     ({"routes": [{"destination": "172.16.0.0/16", "nexthop": "192.0.2.1"}]}, "nexthop"),
     ({"interfaces": (A, A)}, "overlap"),

@@ -12,7 +12,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.port_security im
     PortSecuritySpec,
     port_rules,
 )
-from tests.unit.network.fake import FakeRun
+from tests.helpers.commands import FakeRun
 
 pytestmark = pytest.mark.network
 
@@ -94,13 +94,22 @@ def test_anti_spoofing_rules():
     assert "ether type ip6 ip6 saddr != 2001:db8::5 drop" in port_rules(v6only, 1)[0]
 
 
+def test_guests_send_no_router_advertisements_or_dhcpv6_replies():
+    out, _ = port_rules(PortSecuritySpec("tapx", "fa:16:3e:00:00:01", ["2001:db8::5"]).validate(), 1)
+    link_local = out.index("ether type ip6 ip6 saddr fe80::/64 meta mark set meta mark & "
+                           "0xffff0000 | 0x1 return")
+    # dropped before link-local sources (where RAs and DHCPv6 replies come from) return
+    assert out.index("ether type ip6 icmpv6 type nd-router-advert drop") < link_local
+    assert out.index("ether type ip6 udp sport 547 udp dport 546 drop") < link_local
+
+
 def test_port_security_is_one_transaction_and_unchanged_when_equal():
     run = FakeRun()
     ps = PortSecurity(Nft(run, namespace="h1"))
     spec = PortSecuritySpec("tapx", "fa:16:3e:00:00:01", ["10.0.0.5"])
     changed, before, after = ps.ensure_present(spec)
     applies = [c for c in run.calls if c[-2:] == ["-f", "-"]]
-    assert changed and before is None and len(applies) == 1
+    assert changed and before == {} and len(applies) == 1
     assert applies[0][:4] == ["ip", "netns", "exec", "h1"]
     script = run.inputs[run.calls.index(applies[0])]
     assert 'add element bridge stratus_ports marks { "tapx" : 1 }' in script
