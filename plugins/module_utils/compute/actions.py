@@ -46,6 +46,7 @@ from .errors import (
     LibvirtError,
     NotFound,
 )
+from .image_cache import cached_image
 from .paths import IMAGES_DIR, INSTANCES_DIR, InstancePaths, domain_name, image_path, safe_id
 
 try:
@@ -218,7 +219,7 @@ class InstanceActions:
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-        details["virtual_size"] = self.qemu_img.virtual_size(target)
+        details["virtual_size"] = self.qemu_img.virtual_size(target, "qcow2")
         record[image_id] = {"source": root.source, "method": method, "created": time.time()}
         _write_json(self.paths.directory / SNAPSHOTS_JSON, record)
         return ActionResult(True, before, after, details)
@@ -277,8 +278,8 @@ class InstanceActions:
         details["xml_after"] = wanted.to_xml()
         if check_mode:
             return ActionResult(True, before, after, details)
-        size = self.qemu_img.virtual_size(root.source)
-        base_format = self.qemu_img.info(base).get("format", "qcow2")
+        size = self.qemu_img.virtual_size(root.source, root.format)
+        base_facts = cached_image(base)
         was_running = state in ("running", "paused")
         if state == "running":
             details["clean_shutdown"] = self._shutdown(timeout)
@@ -287,7 +288,8 @@ class InstanceActions:
         new = disk.with_name(disk.name + ".rebuild")
         new.unlink(missing_ok=True)
         try:
-            self.qemu_img.create_overlay(new, base, base_format, max(size, self.qemu_img.virtual_size(base)))
+            self.qemu_img.create_overlay(new, base, base_facts.format,
+                                         max(size, self.qemu_img.virtual_size(base, base_facts.format)))
             if config_drive:
                 self._write_config_drive(config_drive)
             os.replace(new, disk)
@@ -342,7 +344,7 @@ class InstanceActions:
         if check_mode:
             return ActionResult(True, before, after, details)
         original_xml = self.driver.get_xml(self.name)
-        base_format = self.qemu_img.info(base).get("format", "qcow2")
+        base_format = cached_image(base).format
         rescue_path.unlink(missing_ok=True)
         self.qemu_img.create_overlay(rescue_path, base, base_format)
         _write_text(self.paths.directory / UNRESCUE_XML, original_xml)

@@ -21,6 +21,7 @@ from .config_drive import ConfigDrive, drive_files
 from .config_drive import meta_data as build_meta_data
 from .domain import Console, Disk, Guest, InstanceMetadata, Interface, Serial
 from .errors import Conflict, ImageNotFound, InvalidInput
+from .image_cache import cached_image
 from .paths import InstancePaths, domain_name, image_path, safe_id
 
 GIB = 1024**3
@@ -243,7 +244,9 @@ class InstanceFiles:
         return image_path(self.spec.image_id, self.images_dir)
 
     def check_image(self) -> dict:
-        """``qemu-img info`` of the base image; ``ImageNotFound`` when it is not cached."""
+        """``qemu-img info -f <format>`` of the base image, its format read from its header
+        (``cached_image``: a self-contained raw or qcow2); ``ImageNotFound`` when it is
+        not cached."""
         if not self.spec.image_id:
             raise InvalidInput("image_id is required to create an instance.")
         if not self.base_image.is_file():
@@ -251,7 +254,8 @@ class InstanceFiles:
                 f"image {self.spec.image_id!r} is not in the image cache ({self.base_image}); "
                 "put it there with stratus.cloud.image_cache first."
             )
-        info = self.qemu_img.info(self.base_image)
+        facts = cached_image(self.base_image)
+        info = self.qemu_img.info(self.base_image, facts.format)
         if self.spec.root_gb and self.spec.root_gb * GIB < int(info["virtual-size"]):
             raise InvalidInput(
                 f"root_gb {self.spec.root_gb} is smaller than image {self.spec.image_id!r} "

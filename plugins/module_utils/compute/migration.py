@@ -203,7 +203,7 @@ class Migration:
                     f"disk {disk.target} ({disk.source}) is not in {directory}: only instance "
                     "disks can be migrated; detach volumes first."
                 )
-            info = self.actions.qemu_img.info(src)
+            info = self.actions.qemu_img.info(src, disk.format)
             backing = info.get("full-backing-filename") or info.get("backing-filename") or ""
             if backing:
                 bases.add(backing)

@@ -132,7 +132,7 @@ def test_image_cache_from_file_verifies_and_is_idempotent(env):
     src = env.guest_image["raw"]
     sha = hashlib.sha256(Path(src).read_bytes()).hexdigest()
     args = dict(image_id=env.image_id, source=src, os_hash_algo="sha256", os_hash_value=sha,
-                disk_format="qcow2", **env.dirs())
+                source_format="raw", disk_format="qcow2", **env.dirs())
     check = run_module("image_cache", args, check=True)
     assert check.changed and not (env.images / env.image_id).exists()
     first = run_module("image_cache", args)
@@ -157,14 +157,15 @@ def http_server(env):
 def test_image_cache_http_checksum_mismatch_leaves_nothing(env, http_server):
     url = f"{http_server}/{Path(env.guest_image['qcow2']).name}"
     image_id = f"http-{env.image_id}"
+    allowed = dict(allowed_sources=[f"{http_server}/"], **env.dirs())
     bad = run_module("image_cache", dict(image_id=image_id, source=url, checksum="0" * 32,
-                                          **env.dirs()))
+                                          **allowed))
     assert bad.failed and bad["error"] == "ChecksumMismatch", bad
     assert "md5" in bad.msg
     assert sorted(p.name for p in env.images.iterdir() if not p.is_dir()) == [env.image_id]
     md5 = hashlib.md5(Path(env.guest_image["qcow2"]).read_bytes()).hexdigest()
     good = run_module("image_cache", dict(image_id=image_id, source=url, checksum=md5,
-                                           disk_format="raw", **env.dirs()))
+                                           source_format="qcow2", disk_format="raw", **allowed))
     assert good.changed and good["image"]["format"] == "raw", good
 
 

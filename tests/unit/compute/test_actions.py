@@ -88,15 +88,17 @@ class FakeDriver:
 class FakeQemuImg:
     def __init__(self, base):
         self.base = str(base)
+        self.formats = []  # the -f of every call: never probed
 
-    def info(self, path):
+    def info(self, path, fmt=""):
+        self.formats.append(fmt)
         if str(path).endswith("/disk"):
             return {"virtual-size": 1 << 30, "full-backing-filename": self.base,
                     "backing-filename-format": "qcow2", "format": "qcow2"}
         return {"virtual-size": 1 << 20, "format": "raw"}
 
-    def virtual_size(self, path):
-        return self.info(path)["virtual-size"]
+    def virtual_size(self, path, fmt=""):
+        return self.info(path, fmt)["virtual-size"]
 
 
 class FakeVol:
