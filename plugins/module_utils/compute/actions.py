@@ -3,7 +3,7 @@ console log. Migration is in :mod:`.migration`.
 
 ``InstanceActions(driver, uuid)`` works on the domain ``instance-<uuid>`` of one
 ``LibvirtDriver`` and the files under ``/var/lib/stratus/instances/<uuid>/``. Every
-action takes ``check_mode`` and returns an ``ActionResult`` (``changed``, ``before``,
+action takes ``check`` and returns an ``ActionResult`` (``changed``, ``before``,
 ``after`` summaries, ``details``); in check mode it says what would happen and changes
 nothing. Which actions are states (a second run changes nothing):
 
@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 
 from .domain import Disk, Guest
@@ -47,7 +48,15 @@ from .errors import (
     NotFound,
 )
 from .image_cache import cached_image
-from .paths import IMAGES_DIR, INSTANCES_DIR, InstancePaths, domain_name, image_path, safe_id
+from .paths import (
+    IMAGES_DIR,
+    INSTANCES_DIR,
+    InstancePaths,
+    domain_name,
+    image_path,
+    private_file,
+    safe_id,
+)
 
 try:
     import libvirt
@@ -65,11 +74,16 @@ class ActionTimeout(ComputeError):
 
 
 @dataclass
-class ActionResult:
-    changed: bool
-    before: dict = field(default_factory=dict)
-    after: dict = field(default_factory=dict)
+class ActionResult(Outcome):
+    """The ``Outcome`` of an action (``before``/``after``: the instance's summary) with
+    the action's ``details``."""
+
     details: dict = field(default_factory=dict)
+
+    def __init__(self, changed: bool, before: dict | None = None, after: dict | None = None,
+                 details: dict | None = None):
+        super().__init__(changed, dict(before or {}), dict(after or {}), [])
+        self.details = dict(details or {})
 
 
 def _err(exc: Exception) -> str:
@@ -144,7 +158,7 @@ class InstanceActions:
         }
 
     # reboot -----------------------------------------------------------------------
-    def reboot(self, kind: str = "soft", *, timeout: float = 60.0, check_mode: bool = False) -> ActionResult:
+    def reboot(self, kind: str = "soft", *, timeout: float = 60.0, check: bool = False) -> ActionResult:
         """Soft: ACPI shutdown, wait ``timeout`` seconds for the guest to stop, start it;
         a guest that does not stop in time is hard rebooted (Nova's fallback). Hard:
         destroy + start (a fresh QEMU process with the persistent definition). A hard
@@ -159,7 +173,7 @@ class InstanceActions:
                 f"instance {self.uuid} is {state}: a soft reboot needs a running guest; "
                 "use reboot_type=hard to start it."
             )
-        if check_mode:
+        if check:
             return ActionResult(True, before, {**before, "power_state": "running"}, {"method": kind})
         method = kind
         if kind == "soft":
@@ -184,7 +198,7 @@ class InstanceActions:
         except (OSError, ValueError):
             return {}
 
-    def snapshot(self, image_id: str, *, timeout: float = 600.0, check_mode: bool = False) -> ActionResult:
+    def snapshot(self, image_id: str, *, timeout: float = 600.0, check: bool = False) -> ActionResult:
         """Copy the root disk to a standalone qcow2 ``<images_dir>/<image_id>``."""
         target = image_path(image_id, self.images_dir)
         dom = self.domain()
@@ -205,7 +219,7 @@ class InstanceActions:
         method = "blockcopy" if state in ("running", "paused") else "qemu-img convert"
         after = {"image": str(target), "exists": True}
         details = {"image_id": image_id, "path": str(target), "method": method, "source": root.source}
-        if check_mode:
+        if check:
             return ActionResult(True, before, after, details)
         part = target.with_name(target.name + ".part")
         part.unlink(missing_ok=True)
@@ -256,7 +270,7 @@ class InstanceActions:
         *,
         config_drive: dict | None = None,
         timeout: float = 60.0,
-        check_mode: bool = False,
+        check: bool = False,
     ) -> ActionResult:
         """Re-create the root disk on ``image_id`` keeping uuid, name, MACs and size;
         rewrite the config drive when ``config_drive`` (meta_data/user_data/network_data)
@@ -276,7 +290,7 @@ class InstanceActions:
         details = {"image_id": image_id, "config_drive": bool(config_drive)}
         details["xml_before"] = guest.to_xml()
         details["xml_after"] = wanted.to_xml()
-        if check_mode:
+        if check:
             return ActionResult(True, before, after, details)
         size = self.qemu_img.virtual_size(root.source, root.format)
         base_facts = cached_image(base)
@@ -290,6 +304,7 @@ class InstanceActions:
         try:
             self.qemu_img.create_overlay(new, base, base_facts.format,
                                          max(size, self.qemu_img.virtual_size(base, base_facts.format)))
+            private_file(new)
             if config_drive:
                 self._write_config_drive(config_drive)
             os.replace(new, disk)
@@ -318,7 +333,7 @@ class InstanceActions:
         )
 
     # rescue -----------------------------------------------------------------------
-    def rescue(self, image_id: str = "", *, check_mode: bool = False) -> ActionResult:
+    def rescue(self, image_id: str = "", *, check: bool = False) -> ActionResult:
         """Boot from ``image_id`` (default: the instance's own image, as Nova does) with
         the original root disk as the second disk; the original definition is kept in
         ``unrescue.xml``. Already rescued: no change."""
@@ -341,12 +356,13 @@ class InstanceActions:
         after = {**before, "rescued": True, "power_state": "running",
                  "disks": {d.target: d.source for d in wanted.disks}}
         details = {"rescue_image_id": image_id, "xml_before": guest.to_xml(), "xml_after": wanted.to_xml()}
-        if check_mode:
+        if check:
             return ActionResult(True, before, after, details)
         original_xml = self.driver.get_xml(self.name)
         base_format = cached_image(base).format
         rescue_path.unlink(missing_ok=True)
         self.qemu_img.create_overlay(rescue_path, base, base_format)
+        private_file(rescue_path)
         _write_text(self.paths.directory / UNRESCUE_XML, original_xml)
         self.driver.destroy(self.name)
         try:
@@ -358,7 +374,7 @@ class InstanceActions:
             raise
         return ActionResult(True, before, self.summary(), details)
 
-    def unrescue(self, *, check_mode: bool = False) -> ActionResult:
+    def unrescue(self, *, check: bool = False) -> ActionResult:
         """Restore the definition saved by ``rescue`` and start the guest from its own
         disk. Not rescued: no change."""
         self.domain()
@@ -370,7 +386,7 @@ class InstanceActions:
         after = {**before, "rescued": False, "power_state": "running",
                  "disks": {d.target: d.source for d in original.disks}}
         details = {"xml_before": self.driver.get_guest(self.name).to_xml(), "xml_after": original.to_xml()}
-        if check_mode:
+        if check:
             return ActionResult(True, before, after, details)
         self.driver.destroy(self.name)
         self._restore(original_xml, start=True)
@@ -412,8 +428,11 @@ def _next_target(guest: Guest, root: Disk) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
+    """Atomic write of an instance file (0600: it may hold the guest's definition)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(text)
+    private_file(tmp)
     os.replace(tmp, path)
 
 

@@ -232,7 +232,7 @@ class Migration:
         return state
 
     # cold -------------------------------------------------------------------------
-    def cold(self, *, timeout: float = 60.0, check_mode: bool = False) -> ActionResult:
+    def cold(self, *, timeout: float = 60.0, check: bool = False) -> ActionResult:
         a = self.actions
         state = self._plan(live=False)
         if state is None:
@@ -240,7 +240,7 @@ class Migration:
         guest = a.driver.get_guest(a.name)
         files, bases = self._files(guest)
         details = {"mode": "cold", "dest_uri": self.dest_uri, "files": [f["path"] for f in files]}
-        if check_mode:
+        if check:
             return self._result(True, a.driver.uri, self.dest_uri, state, details)
         xml = a.driver.get_xml(a.name)
         was_running = state in ("running", "paused")
@@ -311,7 +311,7 @@ class Migration:
         *,
         migration_uri: str = "",
         peer2peer: bool = False,
-        check_mode: bool = False,
+        check: bool = False,
     ) -> ActionResult:
         a = self.actions
         state = self._plan(live=True)
@@ -327,7 +327,7 @@ class Migration:
         details = {"mode": "live", "dest_uri": self.dest_uri, "peer2peer": peer2peer,
                    "migrate_disks": params[libvirt.VIR_MIGRATE_PARAM_MIGRATE_DISKS],
                    "files": [f["path"] for f in files]}
-        if check_mode:
+        if check:
             return self._result(True, a.driver.uri, self.dest_uri, state, details)
         remote = RemoteFiles(self.dconn)
         copied: list[str] = []

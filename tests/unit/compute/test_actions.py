@@ -222,8 +222,8 @@ def test_check_mode_makes_no_libvirt_writes(tmp_path):
     drv, actions = make(tmp_path)
     dconn = FakeDConn()
     mig = Migration(actions, "qemu+tcp://node2/system", open_conn=lambda uri: dconn)
-    assert mig.live(check_mode=True).changed
-    assert mig.cold(check_mode=True).changed
+    assert mig.live(check=True).changed
+    assert mig.cold(check=True).changed
     assert dconn.log == [] and drv.calls == []
 
 
