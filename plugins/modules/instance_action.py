@@ -294,12 +294,6 @@ def main() -> None:
     params = module.params
     driver = LibvirtDriver(params["uri"])
     try:
-        import libvirt
-
-        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors are raised, not printed
-    except ImportError:
-        pass
-    try:
         check_args(params)
         actions = InstanceActions(driver, params["uuid"])
         result = run_action(actions, params, module.check_mode)

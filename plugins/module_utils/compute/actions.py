@@ -25,7 +25,6 @@ snapshot leaves nothing in the image cache.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -40,11 +39,9 @@ from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img impo
 from .domain import Disk, Guest
 from .errors import (
     CommandFailed,
-    ComputeError,
     Conflict,
     ImageNotFound,
     InvalidInput,
-    LibvirtError,
     NotFound,
 )
 from .image_cache import cached_image
@@ -57,20 +54,12 @@ from .paths import (
     private_file,
     safe_id,
 )
-
-try:
-    import libvirt
-except ImportError:  # pragma: no cover
-    libvirt = None
+from .storage_xml import CopyDestination
 
 RESCUE_DISK = "disk.rescue"
 UNRESCUE_XML = "unrescue.xml"
 SNAPSHOTS_JSON = "snapshots.json"
 ACTIONS = ("reboot", "snapshot", "rebuild", "rescue", "unrescue", "migrate", "console_log")
-
-
-class ActionTimeout(ComputeError):
-    """A libvirt job (block copy, shutdown) did not finish in time."""
 
 
 @dataclass
@@ -86,11 +75,6 @@ class ActionResult(Outcome):
         self.details = dict(details or {})
 
 
-def _err(exc: Exception) -> str:
-    get = getattr(exc, "get_error_message", None)
-    return (get() if get else None) or str(exc)
-
-
 def root_disk(guest: Guest) -> Disk:
     """The guest's first virtio disk that is not a cdrom: Nova's root disk (``vda``)."""
     for disk in guest.disks:
@@ -100,8 +84,8 @@ def root_disk(guest: Guest) -> Disk:
 
 
 class InstanceActions:
-    """Actions on one instance. ``driver`` is a ``LibvirtDriver`` (its ``conn`` is used
-    for the calls it has no method for: block copy, domain XML with flags)."""
+    """Actions on one instance. ``driver`` is a ``LibvirtDriver``: every libvirt call
+    goes through it (block copy and definitions included)."""
 
     def __init__(
         self,
@@ -201,7 +185,7 @@ class InstanceActions:
     def snapshot(self, image_id: str, *, timeout: float = 600.0, check: bool = False) -> ActionResult:
         """Copy the root disk to a standalone qcow2 ``<images_dir>/<image_id>``."""
         target = image_path(image_id, self.images_dir)
-        dom = self.domain()
+        self.domain()
         if self.rescued:
             raise Conflict(f"instance {self.uuid} is rescued; unrescue it before a snapshot.")
         guest = self.driver.get_guest(self.name)
@@ -225,7 +209,8 @@ class InstanceActions:
         part.unlink(missing_ok=True)
         try:
             if method == "blockcopy":
-                self._block_copy(dom, root, part, timeout)
+                self.driver.block_copy(self.name, root.target, CopyDestination(str(part), "qcow2"),
+                                       timeout=timeout)
             else:
                 self.qemu_img.convert(root.source, part, "qcow2", src_format=root.format)
             os.chmod(part, 0o644)
@@ -237,31 +222,6 @@ class InstanceActions:
         record[image_id] = {"source": root.source, "method": method, "created": time.time()}
         _write_json(self.paths.directory / SNAPSHOTS_JSON, record)
         return ActionResult(True, before, after, details)
-
-    def _block_copy(self, dom, root: Disk, dest: Path, timeout: float) -> None:
-        xml = (
-            f"<disk type='file'><driver type='qcow2'/><source file='{dest}'/></disk>"
-        )
-        flags = libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB
-        try:
-            dom.blockCopy(root.target, xml, None, flags)
-        except libvirt.libvirtError as exc:
-            raise LibvirtError("blockCopy", self.name, _err(exc)) from exc
-        deadline = self._clock() + timeout
-        try:
-            while True:
-                info = dom.blockJobInfo(root.target, 0)
-                if info and info.get("end", 0) > 0 and info.get("cur") == info.get("end"):
-                    break
-                if not info:
-                    raise LibvirtError("blockCopy", self.name, "the copy job ended before it was in sync")
-                if self._clock() > deadline:
-                    raise ActionTimeout(f"block copy of {self.name} did not finish in {timeout:.0f}s")
-                self._sleep(0.1)
-        finally:
-            # Abort without pivot: the guest stays on its disk, the copy keeps its state.
-            with contextlib.suppress(libvirt.libvirtError):
-                dom.blockJobAbort(root.target, 0)
 
     # rebuild ----------------------------------------------------------------------
     def rebuild(
@@ -393,10 +353,7 @@ class InstanceActions:
         return ActionResult(True, before, self.summary(), details)
 
     def _restore(self, original_xml: str, *, start: bool) -> None:
-        try:
-            self.driver.conn.defineXML(original_xml)
-        except libvirt.libvirtError as exc:
-            raise LibvirtError("define", self.name, _err(exc)) from exc
+        self.driver.define_xml(self.name, original_xml)
         (self.paths.directory / UNRESCUE_XML).unlink(missing_ok=True)
         (self.paths.directory / RESCUE_DISK).unlink(missing_ok=True)
         if start:

@@ -52,3 +52,7 @@ class UnsafeImage(InvalidInput):
 
 class ImageTooLarge(InvalidInput):
     """An image source larger than the configured ``max_size``."""
+
+
+class ActionTimeout(ComputeError):
+    """A libvirt job (block copy, shutdown) did not finish in time."""

@@ -140,6 +140,11 @@ class ImageCache:
             return {}
         facts = cached_image(path)
         meta = self._meta(image_id)
+        if meta.get("format", facts.format) != facts.format:
+            raise UnsafeImage(
+                f"cached image {image_id} was recorded as {meta['format']} but its header is "
+                f"{facts.format}; remove it (state: absent, force: true) and cache it again."
+            )
         return {
             "id": image_id,
             "path": str(path),
