@@ -29,7 +29,6 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -96,8 +95,6 @@ class InstanceActions:
         config_drive=None,
         instances_dir: Path | str = INSTANCES_DIR,
         images_dir: Path | str = IMAGES_DIR,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ):
         self.driver = driver
         self.uuid = safe_id(uuid, "instance uuid")
@@ -106,8 +103,6 @@ class InstanceActions:
         self.images_dir = Path(images_dir)
         self.qemu_img = qemu_img or QemuImg(error=CommandFailed, invalid=InvalidInput)
         self._config_drive = config_drive
-        self._sleep = sleep
-        self._clock = clock
 
     # reads ------------------------------------------------------------------------
     def domain(self):

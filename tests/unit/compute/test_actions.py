@@ -182,7 +182,7 @@ def make(tmp_path, state="running"):
     (tmp_path / "images").mkdir()
     (tmp_path / "images" / "img-a").write_bytes(b"base")
     actions = InstanceActions(drv, UUID, qemu_img=FakeQemuImg(tmp_path / "images" / "img-a"), instances_dir=tmp_path / "instances",
-                              images_dir=tmp_path / "images", sleep=lambda s: None)
+                              images_dir=tmp_path / "images")
     (drv.guest.disks[1].source and open(drv.guest.disks[1].source, "wb").close())
     return drv, actions
 
