@@ -12,10 +12,15 @@ short_description: Base images in a compute host's image cache
 description:
   - Puts a base image into C(/var/lib/stratus/images/<image_id>) on a compute host (Nova's
     C(_base)), where M(stratus.cloud.instance) finds it for the qcow2 overlays of root disks.
-  - The source is a local path or an HTTP(S) URL. Its bytes are checked against Glance's
-    checksums (O(checksum) = md5, O(os_hash_algo)/O(os_hash_value)) before the image is
-    converted with C(qemu-img) to O(disk_format) and moved into place; a mismatch leaves
-    nothing behind.
+  - The source is a local path under one of O(allowed_sources) or an HTTP(S) URL that
+    starts with one of its URL prefixes; anything else (C(file://), other directories) is
+    refused. A download needs O(checksum) or O(os_hash_value) and stops at O(max_size).
+  - Its bytes are checked against Glance's checksums (O(checksum) = md5,
+    O(os_hash_algo)/O(os_hash_value)), then its header is inspected in Python before
+    C(qemu-img) reads it (Nova's format inspector) - a qcow2 with a backing file or an
+    external data file, a format other than O(source_format), or a format this host does
+    not take is refused - and only then is it converted with C(qemu-img convert -f
+    <format>) to O(disk_format) and moved into place. A refused image leaves nothing behind.
   - The module knows which instance disks use an image (their qcow2 backing file), so
     O(state=absent) refuses an image in use unless O(force), and O(state=pruned) removes
     every image that no instance uses.
@@ -34,6 +39,33 @@ options:
     type: str
     choices: [qcow2, raw]
     default: qcow2
+  source_format:
+    description:
+      - The declared format of the source bytes (Glance's C(disk_format)); the image is
+        refused when its header says otherwise. Defaults to O(disk_format).
+      - Formats other than V(qcow2) and V(raw) are accepted only when listed in O(convert_formats).
+    type: str
+    choices: [qcow2, raw, vmdk, vhd, vhdx, vdi, iso]
+  convert_formats:
+    description: Formats besides qcow2 and raw that this host accepts and converts.
+    type: list
+    elements: str
+    choices: [vmdk, vhd, vhdx, vdi, iso]
+    default: []
+  allowed_sources:
+    description:
+      - Directories (absolute paths) and URL prefixes (C(http(s)://host:port/path/)) images may
+        come from. Sources inside O(images_dir) or O(instances_dir) are always refused.
+      - Default, when not given, is C(image_allowed_sources) of C(/etc/stratus/compute.conf)
+        (written by the compute role), else C(/var/lib/stratus/staging) and
+        C(/var/cache/stratus/guest-image).
+    type: list
+    elements: str
+  max_size:
+    description:
+      - Largest source in bytes; a bigger download is stopped. Default, when not given,
+        C(image_max_size) of C(/etc/stratus/compute.conf), else 10 GiB.
+    type: int
   checksum:
     description: Expected md5 of the source bytes (Glance's C(checksum)).
     type: str
@@ -80,6 +112,9 @@ attributes:
   diff_mode:
     support: full
     details: Before/after facts of the image (or the list of cached images when pruning).
+notes:
+  - The source is opened only after O(allowed_sources) allowed it; HTTP redirects are
+    checked against the same list.
 """
 
 EXAMPLES = r"""
@@ -89,7 +124,10 @@ EXAMPLES = r"""
     source: http://controller:9292/v2/images/0f3c6a5e-7c1b-4d8e-9a55-6d1c2e3f4a5b/file
     os_hash_algo: sha256
     os_hash_value: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    source_format: qcow2
     disk_format: qcow2
+    allowed_sources:
+      - http://controller:9292/v2/images/
 
 - name: Remove images no instance uses
   stratus.cloud.image_cache:
@@ -105,6 +143,7 @@ image:
     id: {description: Image id., type: str, returned: when present}
     path: {description: File in the cache., type: str, returned: when present}
     format: {description: qcow2 or raw., type: str, returned: when present}
+    source_format: {description: The format the source had (its header)., type: str, returned: when present}
     virtual_size: {description: Virtual size in bytes., type: int, returned: when present}
     size: {description: File size in bytes., type: int, returned: when present}
     source: {description: Where it came from., type: str, returned: when present}
@@ -119,58 +158,66 @@ removed:
   returned: always
   type: list
   elements: str
+actions:
+  description: What the run did (or would do in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Before/after facts of the image (image ids when pruning).
+  returned: always
+  type: dict
 """
-
-import json
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
     CommandFailed,
     ComputeError,
     InvalidInput,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import read_conf
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_cache import (
     Hashes,
     ImageCache,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_source import (
+    SourcePolicy,
+)
 
 
-def _show(facts) -> str:
-    return json.dumps(facts, indent=2, sort_keys=True) + "\n" if facts else ""
-
-
-def run(module: AnsibleModule) -> dict:
+def make_cache(module: AnsibleModule) -> ImageCache:
     p = module.params
-    cache = ImageCache(
+    return ImageCache(
         p["images_dir"], p["instances_dir"],
-        QemuImg(run=lambda argv: module.run_command(list(argv)), error=CommandFailed, invalid=InvalidInput), timeout=p["timeout"],
+        QemuImg(run=lambda argv: module.run_command(list(argv)), error=CommandFailed, invalid=InvalidInput),
+        timeout=p["timeout"],
+        policy=SourcePolicy.from_host(p["allowed_sources"], p["max_size"], read_conf()),
+        convert_formats=tuple(p["convert_formats"]),
     )
+
+
+def run(module: AnsibleModule) -> None:
+    p = module.params
+    cache = make_cache(module)
     check = module.check_mode
     if p["state"] == "pruned":
-        before = cache.list()
-        removed = cache.prune(keep=tuple(p["keep"]), check_mode=check)
-        after = [i for i in before if i not in removed]
-        return dict(changed=bool(removed), removed=removed, users=[], image={},
-                    diff=dict(before="\n".join(before) + "\n", after="\n".join(after) + "\n"))
+        outcome = cache.ensure_pruned(keep=tuple(p["keep"]), check=check)
+        removed = [i for i in outcome.before["images"] if i not in outcome.after["images"]]
+        return exit_with(module, outcome, removed=removed, users=[], image={})
     image_id = p["image_id"]
-    if not image_id:
-        raise ComputeError(f"image_id is required with state={p['state']}.")
     if p["state"] == "absent":
-        before = cache.get(image_id)
-        changed = cache.remove(image_id, force=p["force"], check_mode=check)
-        return dict(changed=changed, removed=[image_id] if changed else [], users=[], image={},
-                    diff=dict(before=_show(before), after=""))
-    if not p["source"]:
-        raise ComputeError("source (a local path or an http(s) URL) is required with state=present.")
+        outcome = cache.ensure_absent(image_id, force=p["force"], check=check)
+        return exit_with(module, outcome, removed=[image_id] if outcome.changed else [], users=[], image={})
     hashes = Hashes(checksum=p["checksum"] or "", os_hash_algo=p["os_hash_algo"],
                     os_hash_value=p["os_hash_value"] or "")
-    changed, before, after = cache.ensure_present(
-        image_id, p["source"], p["disk_format"], hashes, force=p["force"], check_mode=check
+    outcome = cache.ensure_present(
+        image_id, p["source"], p["disk_format"], hashes, source_format=p["source_format"] or "",
+        force=p["force"], check=check,
     )
-    return dict(changed=changed, removed=[], image=after or {}, users=cache.users(image_id),
-                diff=dict(before=_show(before), after=_show(after)))
+    return exit_with(module, outcome, removed=[], image=outcome.after, users=cache.users(image_id))
 
 
 def main() -> None:
@@ -179,6 +226,11 @@ def main() -> None:
             image_id=dict(type="str"),
             source=dict(type="str"),
             disk_format=dict(type="str", default="qcow2", choices=["qcow2", "raw"]),
+            source_format=dict(type="str", choices=["qcow2", "raw", "vmdk", "vhd", "vhdx", "vdi", "iso"]),
+            convert_formats=dict(type="list", elements="str", default=[],
+                                 choices=["vmdk", "vhd", "vhdx", "vdi", "iso"]),
+            allowed_sources=dict(type="list", elements="str"),
+            max_size=dict(type="int"),
             checksum=dict(type="str"),
             os_hash_algo=dict(type="str", default="sha512", choices=["md5", "sha1", "sha256", "sha512"]),
             os_hash_value=dict(type="str"),
@@ -193,10 +245,9 @@ def main() -> None:
         supports_check_mode=True,
     )
     try:
-        result = run(module)
+        run(module)
     except ComputeError as exc:
         module.fail_json(msg=str(exc), error=type(exc).__name__)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -187,7 +187,7 @@ attributes:
     details: Plans every step (files, definition, power state) and changes nothing.
   diff_mode:
     support: full
-    details: Before/after domain XML (the parts Stratus manages) with the power state.
+    details: Before/after domain XML (the parts Stratus manages) and the power state.
 notes:
   - Metadata, user data and network data changes rebuild the config drive; the guest
     sees them at its next boot, as with Nova.
@@ -268,183 +268,52 @@ resize:
   type: str
   choices: [none, config, live, cold, create]
   sample: live
+actions:
+  description: The same steps as RV(steps) (the result every Stratus module carries).
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Before/after C(state) (power state) and C(xml) (domain XML, the parts Stratus manages); {} when absent.
+  returned: always
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
     CommandFailed,
     ComputeError,
     InvalidInput,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import (
-    resolve_virt_type,
-)
-from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance import (
-    InstanceFiles,
-    InstanceSpec,
-    build_guest,
-    device_changes,
-    guest_facts,
-    plan_update,
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance import InstanceSpec
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance_driver import (
+    InstanceDriver,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driver import (
     LibvirtDriver,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.compute.paths import InstancePaths
 
 STATE_OPTS = ("running", "stopped", "paused", "suspended", "absent")
 
 
-def render(guest, state: str) -> str:
-    if guest is None:
-        return ""
-    return f"<!-- power state: {state} -->\n" + guest.normalized().to_xml()
-
-
-def check_memory(drv: LibvirtDriver, spec: InstanceSpec) -> None:
-    """More RAM than the host has is refused before anything is made."""
-    host_mib = drv.host_info()["memory_mib"]
-    wanted = max(spec.memory_mb, spec.max_memory_mb)
-    if wanted > host_mib:
-        raise InvalidInput(
-            f"memory_mb {wanted} is more than this host's {host_mib} MiB of RAM; "
-            "choose a smaller flavor or another host."
-        )
-
-
-def handle_absent(drv: LibvirtDriver, spec: InstanceSpec, files: InstanceFiles, check: bool):
-    """Destroy and undefine the domain, remove the instance directory."""
-    steps = []
-    if drv.check_owned(spec.name, spec.uuid):
-        steps += ["destroy", "undefine"]
-    if files.paths.directory.exists():
-        steps.append("remove files")
-    if check or not steps:
-        return steps
-    drv.destroy(spec.name)
-    drv.undefine(spec.name)
-    files.remove()
-    return steps
-
-
-def handle_create(drv, spec, files, wanted, state, timeout, check):
-    """New guest: check image and RAM, make files, define, reach the power state.
-    On failure nothing is left: domain undefined, files removed."""
-    files.check_image()
-    steps = ["create files", "define"] + drv.plan_power_state("stopped", state)
-    if check:
-        return steps
-    files.create()
-    drv.spawn(wanted, state=state, shutdown_timeout=timeout, cleanup=files.remove)
-    return steps
-
-
-def handle_update(drv, spec, files, current, wanted, before_state, state, timeout, check):
-    """Existing guest: files, definition (config/live/cold), then the power state."""
-    steps = []
-    kind = plan_update(current, wanted)
-    missing = files.missing()
-    drive_stale = not files.config_drive_current()
-    grow = files.root_grow(current.metadata.root_gb if current.metadata else 0)
-    if missing or drive_stale:
-        steps.append("create files" if missing else "rebuild config drive")
-    if grow:
-        steps.append("grow root disk")
-    live = before_state == "running"
-    if kind in ("config",) or (kind == "live" and not live) or (kind == "cold" and before_state == "stopped"):
-        steps.append("define")
-    elif kind == "live":
-        add, remove = device_changes(current, wanted)
-        if wanted.vcpus != current.vcpus:
-            steps.append("set vcpus live")
-        if wanted.memory_kib != current.memory_kib:
-            steps.append("set memory live")
-        steps += [f"attach {getattr(d, 'target', '') or d.mac}" for d in add]
-        steps += [f"detach {getattr(d, 'target', '') or d.mac}" for d in remove]
-        steps.append("define")
-    elif kind == "cold":
-        steps += ["stop for resize", "define"]
-    restore = before_state if kind == "cold" and before_state != "stopped" else None
-    power = drv.plan_power_state("stopped" if restore else before_state, state)
-    steps += power
-    if check:
-        return steps, kind
-    if missing or drive_stale:
-        files.create()
-    if grow:
-        if drv.power_state(spec.name) in ("running", "paused"):
-            drv.block_resize(spec.name, "vda", grow)
-        else:
-            files.qemu_img.resize(files.paths.disk, grow)
-    if kind == "live" and live:
-        add, remove = device_changes(current, wanted)
-        if wanted.vcpus != current.vcpus:
-            drv.set_vcpus(spec.name, wanted.vcpus, live=True)
-        if wanted.memory_kib != current.memory_kib:
-            drv.set_memory(spec.name, wanted.memory_kib, live=True)
-        for dev in remove:
-            drv.detach(spec.name, dev, live=True)
-        for dev in add:
-            drv.attach(spec.name, dev, live=True)
-        drv.define(wanted)
-    elif kind == "cold" and restore:
-        if restore == "suspended":
-            drv.discard_managed_save(spec.name)
-        elif restore == "paused":
-            drv.destroy(spec.name)
-        else:
-            drv.shutdown(spec.name, timeout=timeout)
-        drv.define(wanted)
-    elif kind != "none":
-        drv.define(wanted)
-    drv.set_power_state(spec.name, state, shutdown_timeout=timeout)
-    return steps, kind
-
-
-def run(module: AnsibleModule) -> dict:
+def run(module: AnsibleModule) -> None:
     p = module.params
-    state = p["state"]
     spec = InstanceSpec.from_params(p)
-    paths = InstancePaths.for_uuid(spec.uuid, p["instances_dir"])
     qemu_img = QemuImg(run=lambda argv: module.run_command(list(argv)), error=CommandFailed, invalid=InvalidInput)
-    files = InstanceFiles(spec, paths, p["images_dir"], qemu_img)
-    drv = LibvirtDriver(p["uri"])
-    check = module.check_mode
+    lv = LibvirtDriver(p["uri"])
+    drv = InstanceDriver(lv, qemu_img, p["instances_dir"], p["images_dir"],
+                         virt_type=p["virt_type"], shutdown_timeout=p["shutdown_timeout"])
     try:
-        exists = drv.check_owned(spec.name, spec.uuid)
-        current = drv.get_guest(spec.name) if exists else None
-        before_state = drv.power_state(spec.name)
-        before = render(current, before_state)
-        if state == "absent":
-            steps = handle_absent(drv, spec, files, check)
-            return dict(changed=bool(steps), steps=steps, resize="none", instance={},
-                        diff=dict(before=before, after=""))
-        check_memory(drv, spec)
-        virt_type = resolve_virt_type(p["virt_type"])
-        if current is not None and p["virt_type"] == "auto":
-            virt_type = current.virt_type  # auto never flips an existing guest
-        wanted = build_guest(spec, virt_type, paths, current)
-        if current is None:
-            steps = handle_create(drv, spec, files, wanted, state, p["shutdown_timeout"], check)
-            kind = "create"
+        if p["state"] == "absent":
+            outcome = drv.ensure_absent(spec, check=module.check_mode)
         else:
-            steps, kind = handle_update(drv, spec, files, current, wanted, before_state, state,
-                                        p["shutdown_timeout"], check)
-        if check:
-            after_guest, after_state = wanted, state
-        else:
-            after_guest, after_state = drv.get_guest(spec.name), drv.power_state(spec.name)
-        return dict(
-            changed=bool(steps),
-            steps=steps,
-            resize=kind,
-            instance=guest_facts(after_guest, after_state),
-            diff=dict(before=before, after=render(after_guest, after_state)),
-        )
+            outcome = drv.ensure_present(spec, state=p["state"], check=module.check_mode)
     finally:
-        drv.close()
+        lv.close()
+    exit_with(module, outcome, steps=list(outcome.actions), resize=outcome.resize, instance=outcome.facts)
 
 
 def main() -> None:
@@ -494,10 +363,9 @@ def main() -> None:
         supports_check_mode=True,
     )
     try:
-        result = run(module)
+        run(module)
     except ComputeError as exc:
         module.fail_json(msg=str(exc), error=type(exc).__name__)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -186,10 +186,20 @@ lines:
   type: list
   elements: str
   returned: when action is console_log
+actions:
+  description: Steps taken (empty; the result every Stratus module carries).
+  type: list
+  elements: str
+  returned: always
+diff:
+  description: Before/after summary of the instance (host, power state, image, disks, rescued), with C(xml) when the domain definition changed.
+  type: dict
+  returned: always
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.actions import InstanceActions
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import ComputeError
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driver import (
@@ -224,28 +234,28 @@ def check_args(params: dict) -> None:
         raise ValueError("action migrate needs dest_uri, the libvirt URI of the destination host.")
 
 
-def run_action(actions: InstanceActions, params: dict, check_mode: bool):
+def run_action(actions: InstanceActions, params: dict, check: bool):
     action = params["action"]
     timeout = params.get("timeout")
     if action == "reboot":
         return actions.reboot(
             params.get("reboot_type") or "soft",
             timeout=60 if timeout is None else timeout,
-            check_mode=check_mode,
+            check=check,
         )
     if action == "snapshot":
-        return actions.snapshot(params["image_id"], timeout=timeout or 600, check_mode=check_mode)
+        return actions.snapshot(params["image_id"], timeout=timeout or 600, check=check)
     if action == "rebuild":
         return actions.rebuild(
             params["image_id"],
             config_drive=params.get("config_drive"),
             timeout=60 if timeout is None else timeout,
-            check_mode=check_mode,
+            check=check,
         )
     if action == "rescue":
-        return actions.rescue(params.get("image_id") or "", check_mode=check_mode)
+        return actions.rescue(params.get("image_id") or "", check=check)
     if action == "unrescue":
-        return actions.unrescue(check_mode=check_mode)
+        return actions.unrescue(check=check)
     if action == "console_log":
         return actions.console_log(params.get("lines") or 50)
     migration = Migration(actions, params["dest_uri"])
@@ -254,18 +264,13 @@ def run_action(actions: InstanceActions, params: dict, check_mode: bool):
             return migration.live(
                 migration_uri=params.get("migration_uri") or "",
                 peer2peer=bool(params.get("peer2peer")),
-                check_mode=check_mode,
+                check=check,
             )
         if params.get("migration_uri") or params.get("peer2peer") is not None:
             raise ValueError("migration_uri and peer2peer apply to live migration only (live: true).")
-        return migration.cold(timeout=60 if timeout is None else timeout, check_mode=check_mode)
+        return migration.cold(timeout=60 if timeout is None else timeout, check=check)
     finally:
         migration.close()
-
-
-def diff_text(summary: dict) -> str:
-    lines = [f"{k}: {summary[k]}" for k in sorted(summary)]
-    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -289,12 +294,6 @@ def main() -> None:
     params = module.params
     driver = LibvirtDriver(params["uri"])
     try:
-        import libvirt
-
-        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # errors are raised, not printed
-    except ImportError:
-        pass
-    try:
         check_args(params)
         actions = InstanceActions(driver, params["uuid"])
         result = run_action(actions, params, module.check_mode)
@@ -305,23 +304,15 @@ def main() -> None:
     details = dict(result.details)
     xml_before = details.pop("xml_before", None)
     xml_after = details.pop("xml_after", None)
-    out = {
-        "changed": result.changed,
-        "action": params["action"],
-        "instance": result.after if result.changed else (result.before or result.after),
-        "details": details,
-    }
+    if xml_before is not None and xml_after != xml_before:
+        result.before = {**result.before, "xml": xml_before}
+        result.after = {**result.after, "xml": xml_after}
+    instance = result.after if result.changed else (result.before or result.after)
+    facts = {"action": params["action"], "details": details,
+             "instance": {k: v for k, v in instance.items() if k != "xml"}}
     if params["action"] == "console_log":
-        out["lines"] = details.get("lines", [])
-    if result.changed and module._diff:
-        diffs = [{"before": diff_text(result.before), "after": diff_text(result.after),
-                  "before_header": "instance", "after_header": "instance"}]
-        if xml_before is not None and xml_after != xml_before:
-            diffs.append({"before": xml_before, "after": xml_after,
-                          "before_header": "domain XML", "after_header": "domain XML"})
-        out["diff"] = diffs
-    module.exit_json(**out)
-
+        facts["lines"] = details.get("lines", [])
+    exit_with(module, result, **facts)
 
 if __name__ == "__main__":
     main()

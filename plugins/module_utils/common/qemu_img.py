@@ -50,7 +50,9 @@ class QemuImg:
     # reads -----------------------------------------------------------------------
     def info(self, path: str | Path, fmt: str = "", *, force_share: bool = True) -> dict:
         """``qemu-img info --output=json`` of one image (``-U`` so a running guest's
-        locked disk can be read; ``fmt`` pins the format instead of probing it)."""
+        locked disk can be read; ``fmt`` pins the format instead of probing it). Give
+        ``fmt`` for every image a user supplied, as found by ``common.image_format``:
+        a probed format lets a raw image that looks like qcow2 become one."""
         args = ["info", "--output=json"]
         if force_share:
             args.append("-U")
@@ -61,9 +63,9 @@ class QemuImg:
     def virtual_size(self, path: str | Path, fmt: str = "") -> int:
         return int(self.info(path, fmt)["virtual-size"])
 
-    def backing_file(self, path: str | Path) -> str:
+    def backing_file(self, path: str | Path, fmt: str = "") -> str:
         """The absolute backing file of an image, '' when it has none."""
-        info = self.info(path)
+        info = self.info(path, fmt)
         return info.get("full-backing-filename") or info.get("backing-filename") or ""
 
     # writes ----------------------------------------------------------------------

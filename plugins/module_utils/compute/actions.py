@@ -3,7 +3,7 @@ console log. Migration is in :mod:`.migration`.
 
 ``InstanceActions(driver, uuid)`` works on the domain ``instance-<uuid>`` of one
 ``LibvirtDriver`` and the files under ``/var/lib/stratus/instances/<uuid>/``. Every
-action takes ``check_mode`` and returns an ``ActionResult`` (``changed``, ``before``,
+action takes ``check`` and returns an ``ActionResult`` (``changed``, ``before``,
 ``after`` summaries, ``details``); in check mode it says what would happen and changes
 nothing. Which actions are states (a second run changes nothing):
 
@@ -25,33 +25,35 @@ snapshot leaves nothing in the image cache.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 
 from .domain import Disk, Guest
 from .errors import (
     CommandFailed,
-    ComputeError,
     Conflict,
     ImageNotFound,
     InvalidInput,
-    LibvirtError,
     NotFound,
 )
-from .paths import IMAGES_DIR, INSTANCES_DIR, InstancePaths, domain_name, image_path, safe_id
-
-try:
-    import libvirt
-except ImportError:  # pragma: no cover
-    libvirt = None
+from .image_cache import cached_image
+from .paths import (
+    IMAGES_DIR,
+    INSTANCES_DIR,
+    InstancePaths,
+    domain_name,
+    image_path,
+    private_file,
+    safe_id,
+)
+from .storage_xml import CopyDestination
 
 RESCUE_DISK = "disk.rescue"
 UNRESCUE_XML = "unrescue.xml"
@@ -59,21 +61,17 @@ SNAPSHOTS_JSON = "snapshots.json"
 ACTIONS = ("reboot", "snapshot", "rebuild", "rescue", "unrescue", "migrate", "console_log")
 
 
-class ActionTimeout(ComputeError):
-    """A libvirt job (block copy, shutdown) did not finish in time."""
-
-
 @dataclass
-class ActionResult:
-    changed: bool
-    before: dict = field(default_factory=dict)
-    after: dict = field(default_factory=dict)
+class ActionResult(Outcome):
+    """The ``Outcome`` of an action (``before``/``after``: the instance's summary) with
+    the action's ``details``."""
+
     details: dict = field(default_factory=dict)
 
-
-def _err(exc: Exception) -> str:
-    get = getattr(exc, "get_error_message", None)
-    return (get() if get else None) or str(exc)
+    def __init__(self, changed: bool, before: dict | None = None, after: dict | None = None,
+                 details: dict | None = None):
+        super().__init__(changed, dict(before or {}), dict(after or {}), [])
+        self.details = dict(details or {})
 
 
 def root_disk(guest: Guest) -> Disk:
@@ -85,8 +83,8 @@ def root_disk(guest: Guest) -> Disk:
 
 
 class InstanceActions:
-    """Actions on one instance. ``driver`` is a ``LibvirtDriver`` (its ``conn`` is used
-    for the calls it has no method for: block copy, domain XML with flags)."""
+    """Actions on one instance. ``driver`` is a ``LibvirtDriver``: every libvirt call
+    goes through it (block copy and definitions included)."""
 
     def __init__(
         self,
@@ -97,8 +95,6 @@ class InstanceActions:
         config_drive=None,
         instances_dir: Path | str = INSTANCES_DIR,
         images_dir: Path | str = IMAGES_DIR,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ):
         self.driver = driver
         self.uuid = safe_id(uuid, "instance uuid")
@@ -107,8 +103,6 @@ class InstanceActions:
         self.images_dir = Path(images_dir)
         self.qemu_img = qemu_img or QemuImg(error=CommandFailed, invalid=InvalidInput)
         self._config_drive = config_drive
-        self._sleep = sleep
-        self._clock = clock
 
     # reads ------------------------------------------------------------------------
     def domain(self):
@@ -143,7 +137,7 @@ class InstanceActions:
         }
 
     # reboot -----------------------------------------------------------------------
-    def reboot(self, kind: str = "soft", *, timeout: float = 60.0, check_mode: bool = False) -> ActionResult:
+    def reboot(self, kind: str = "soft", *, timeout: float = 60.0, check: bool = False) -> ActionResult:
         """Soft: ACPI shutdown, wait ``timeout`` seconds for the guest to stop, start it;
         a guest that does not stop in time is hard rebooted (Nova's fallback). Hard:
         destroy + start (a fresh QEMU process with the persistent definition). A hard
@@ -158,7 +152,7 @@ class InstanceActions:
                 f"instance {self.uuid} is {state}: a soft reboot needs a running guest; "
                 "use reboot_type=hard to start it."
             )
-        if check_mode:
+        if check:
             return ActionResult(True, before, {**before, "power_state": "running"}, {"method": kind})
         method = kind
         if kind == "soft":
@@ -183,10 +177,10 @@ class InstanceActions:
         except (OSError, ValueError):
             return {}
 
-    def snapshot(self, image_id: str, *, timeout: float = 600.0, check_mode: bool = False) -> ActionResult:
+    def snapshot(self, image_id: str, *, timeout: float = 600.0, check: bool = False) -> ActionResult:
         """Copy the root disk to a standalone qcow2 ``<images_dir>/<image_id>``."""
         target = image_path(image_id, self.images_dir)
-        dom = self.domain()
+        self.domain()
         if self.rescued:
             raise Conflict(f"instance {self.uuid} is rescued; unrescue it before a snapshot.")
         guest = self.driver.get_guest(self.name)
@@ -204,13 +198,14 @@ class InstanceActions:
         method = "blockcopy" if state in ("running", "paused") else "qemu-img convert"
         after = {"image": str(target), "exists": True}
         details = {"image_id": image_id, "path": str(target), "method": method, "source": root.source}
-        if check_mode:
+        if check:
             return ActionResult(True, before, after, details)
         part = target.with_name(target.name + ".part")
         part.unlink(missing_ok=True)
         try:
             if method == "blockcopy":
-                self._block_copy(dom, root, part, timeout)
+                self.driver.block_copy(self.name, root.target, CopyDestination(str(part), "qcow2"),
+                                       timeout=timeout)
             else:
                 self.qemu_img.convert(root.source, part, "qcow2", src_format=root.format)
             os.chmod(part, 0o644)
@@ -218,35 +213,10 @@ class InstanceActions:
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-        details["virtual_size"] = self.qemu_img.virtual_size(target)
+        details["virtual_size"] = self.qemu_img.virtual_size(target, "qcow2")
         record[image_id] = {"source": root.source, "method": method, "created": time.time()}
         _write_json(self.paths.directory / SNAPSHOTS_JSON, record)
         return ActionResult(True, before, after, details)
-
-    def _block_copy(self, dom, root: Disk, dest: Path, timeout: float) -> None:
-        xml = (
-            f"<disk type='file'><driver type='qcow2'/><source file='{dest}'/></disk>"
-        )
-        flags = libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB
-        try:
-            dom.blockCopy(root.target, xml, None, flags)
-        except libvirt.libvirtError as exc:
-            raise LibvirtError("blockCopy", self.name, _err(exc)) from exc
-        deadline = self._clock() + timeout
-        try:
-            while True:
-                info = dom.blockJobInfo(root.target, 0)
-                if info and info.get("end", 0) > 0 and info.get("cur") == info.get("end"):
-                    break
-                if not info:
-                    raise LibvirtError("blockCopy", self.name, "the copy job ended before it was in sync")
-                if self._clock() > deadline:
-                    raise ActionTimeout(f"block copy of {self.name} did not finish in {timeout:.0f}s")
-                self._sleep(0.1)
-        finally:
-            # Abort without pivot: the guest stays on its disk, the copy keeps its state.
-            with contextlib.suppress(libvirt.libvirtError):
-                dom.blockJobAbort(root.target, 0)
 
     # rebuild ----------------------------------------------------------------------
     def rebuild(
@@ -255,7 +225,7 @@ class InstanceActions:
         *,
         config_drive: dict | None = None,
         timeout: float = 60.0,
-        check_mode: bool = False,
+        check: bool = False,
     ) -> ActionResult:
         """Re-create the root disk on ``image_id`` keeping uuid, name, MACs and size;
         rewrite the config drive when ``config_drive`` (meta_data/user_data/network_data)
@@ -275,10 +245,10 @@ class InstanceActions:
         details = {"image_id": image_id, "config_drive": bool(config_drive)}
         details["xml_before"] = guest.to_xml()
         details["xml_after"] = wanted.to_xml()
-        if check_mode:
+        if check:
             return ActionResult(True, before, after, details)
-        size = self.qemu_img.virtual_size(root.source)
-        base_format = self.qemu_img.info(base).get("format", "qcow2")
+        size = self.qemu_img.virtual_size(root.source, root.format)
+        base_facts = cached_image(base)
         was_running = state in ("running", "paused")
         if state == "running":
             details["clean_shutdown"] = self._shutdown(timeout)
@@ -287,7 +257,9 @@ class InstanceActions:
         new = disk.with_name(disk.name + ".rebuild")
         new.unlink(missing_ok=True)
         try:
-            self.qemu_img.create_overlay(new, base, base_format, max(size, self.qemu_img.virtual_size(base)))
+            self.qemu_img.create_overlay(new, base, base_facts.format,
+                                         max(size, self.qemu_img.virtual_size(base, base_facts.format)))
+            private_file(new)
             if config_drive:
                 self._write_config_drive(config_drive)
             os.replace(new, disk)
@@ -316,7 +288,7 @@ class InstanceActions:
         )
 
     # rescue -----------------------------------------------------------------------
-    def rescue(self, image_id: str = "", *, check_mode: bool = False) -> ActionResult:
+    def rescue(self, image_id: str = "", *, check: bool = False) -> ActionResult:
         """Boot from ``image_id`` (default: the instance's own image, as Nova does) with
         the original root disk as the second disk; the original definition is kept in
         ``unrescue.xml``. Already rescued: no change."""
@@ -339,12 +311,13 @@ class InstanceActions:
         after = {**before, "rescued": True, "power_state": "running",
                  "disks": {d.target: d.source for d in wanted.disks}}
         details = {"rescue_image_id": image_id, "xml_before": guest.to_xml(), "xml_after": wanted.to_xml()}
-        if check_mode:
+        if check:
             return ActionResult(True, before, after, details)
         original_xml = self.driver.get_xml(self.name)
-        base_format = self.qemu_img.info(base).get("format", "qcow2")
+        base_format = cached_image(base).format
         rescue_path.unlink(missing_ok=True)
         self.qemu_img.create_overlay(rescue_path, base, base_format)
+        private_file(rescue_path)
         _write_text(self.paths.directory / UNRESCUE_XML, original_xml)
         self.driver.destroy(self.name)
         try:
@@ -356,7 +329,7 @@ class InstanceActions:
             raise
         return ActionResult(True, before, self.summary(), details)
 
-    def unrescue(self, *, check_mode: bool = False) -> ActionResult:
+    def unrescue(self, *, check: bool = False) -> ActionResult:
         """Restore the definition saved by ``rescue`` and start the guest from its own
         disk. Not rescued: no change."""
         self.domain()
@@ -368,17 +341,14 @@ class InstanceActions:
         after = {**before, "rescued": False, "power_state": "running",
                  "disks": {d.target: d.source for d in original.disks}}
         details = {"xml_before": self.driver.get_guest(self.name).to_xml(), "xml_after": original.to_xml()}
-        if check_mode:
+        if check:
             return ActionResult(True, before, after, details)
         self.driver.destroy(self.name)
         self._restore(original_xml, start=True)
         return ActionResult(True, before, self.summary(), details)
 
     def _restore(self, original_xml: str, *, start: bool) -> None:
-        try:
-            self.driver.conn.defineXML(original_xml)
-        except libvirt.libvirtError as exc:
-            raise LibvirtError("define", self.name, _err(exc)) from exc
+        self.driver.define_xml(self.name, original_xml)
         (self.paths.directory / UNRESCUE_XML).unlink(missing_ok=True)
         (self.paths.directory / RESCUE_DISK).unlink(missing_ok=True)
         if start:
@@ -410,8 +380,11 @@ def _next_target(guest: Guest, root: Disk) -> str:
 
 
 def _write_text(path: Path, text: str) -> None:
+    """Atomic write of an instance file (0600: it may hold the guest's definition)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(text)
+    private_file(tmp)
     os.replace(tmp, path)
 
 

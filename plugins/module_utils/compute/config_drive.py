@@ -271,8 +271,9 @@ class ConfigDrive:
     def is_current(self, path: str, files: Mapping[str, bytes]) -> bool:
         return self.current_hash(path) == content_hash(files)
 
-    def write(self, path: str, files: Mapping[str, bytes], mode: int = 0o644) -> str:
+    def write(self, path: str, files: Mapping[str, bytes], mode: int = 0o600) -> str:
         """Write the drive to ``path`` atomically (temp file + rename); returns the hash.
+        ``0600``: the drive holds the guest's ``user_data``.
 
         On failure nothing is left behind and an existing drive stays as it was.
         """
@@ -301,7 +302,7 @@ class ConfigDrive:
         network_data: Mapping[str, Any] | None = None,
         vendor_data: Mapping[str, Any] | None = None,
         *,
-        check_mode: bool = False,
+        check: bool = False,
     ) -> tuple[bool, str | None, str]:
         """Make ``path`` hold this content: returns ``(changed, before_hash, after_hash)``."""
         files = drive_files(meta_data, user_data, network_data, vendor_data)
@@ -309,7 +310,7 @@ class ConfigDrive:
         before = self.current_hash(path)
         if before == wanted:
             return False, before, wanted
-        if not check_mode:
+        if not check:
             self.write(path, files)
         return True, before, wanted
 

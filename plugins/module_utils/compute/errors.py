@@ -43,3 +43,16 @@ class LibvirtError(ComputeError):
 class CommandFailed(command.CommandFailed, ComputeError):
     """A command exited non-zero. Carries its argv, exit code and stderr (the shared
     ``common.command.CommandFailed``, so callers may catch either)."""
+
+
+class UnsafeImage(InvalidInput):
+    """An image a user supplied that must not reach qemu: a backing file, an external
+    data file, a format other than the declared one or one this cloud does not take."""
+
+
+class ImageTooLarge(InvalidInput):
+    """An image source larger than the configured ``max_size``."""
+
+
+class ActionTimeout(ComputeError):
+    """A libvirt job (block copy, shutdown) did not finish in time."""

@@ -21,7 +21,16 @@ from .config_drive import ConfigDrive, drive_files
 from .config_drive import meta_data as build_meta_data
 from .domain import Console, Disk, Guest, InstanceMetadata, Interface, Serial
 from .errors import Conflict, ImageNotFound, InvalidInput
-from .paths import InstancePaths, domain_name, image_path, safe_id
+from .image_cache import cached_image
+from .paths import (
+    PRIVATE_FILE_MODE,
+    InstancePaths,
+    domain_name,
+    image_path,
+    private_dir,
+    private_file,
+    safe_id,
+)
 
 GIB = 1024**3
 MIB = 1024**2
@@ -243,7 +252,9 @@ class InstanceFiles:
         return image_path(self.spec.image_id, self.images_dir)
 
     def check_image(self) -> dict:
-        """``qemu-img info`` of the base image; ``ImageNotFound`` when it is not cached."""
+        """``qemu-img info -f <format>`` of the base image, its format read from its header
+        (``cached_image``: a self-contained raw or qcow2); ``ImageNotFound`` when it is
+        not cached."""
         if not self.spec.image_id:
             raise InvalidInput("image_id is required to create an instance.")
         if not self.base_image.is_file():
@@ -251,7 +262,8 @@ class InstanceFiles:
                 f"image {self.spec.image_id!r} is not in the image cache ({self.base_image}); "
                 "put it there with stratus.cloud.image_cache first."
             )
-        info = self.qemu_img.info(self.base_image)
+        facts = cached_image(self.base_image)
+        info = self.qemu_img.info(self.base_image, facts.format)
         if self.spec.root_gb and self.spec.root_gb * GIB < int(info["virtual-size"]):
             raise InvalidInput(
                 f"root_gb {self.spec.root_gb} is smaller than image {self.spec.image_id!r} "
@@ -279,23 +291,26 @@ class InstanceFiles:
         made: list[Path] = []
         made_dir = not self.paths.directory.exists()
         try:
-            self.paths.directory.mkdir(parents=True, exist_ok=True)
-            os.chmod(self.paths.directory, 0o755)
+            private_dir(self.paths.directory)
             if not self.paths.disk.exists():
                 info = self.check_image()
                 made.append(self.paths.disk)
                 self.qemu_img.create_overlay(self.paths.disk, self.base_image, info["format"],
                                              self.spec.root_gb * GIB)
+                private_file(self.paths.disk)
             if self.spec.ephemeral_gb and not self.paths.ephemeral.exists():
                 made.append(self.paths.ephemeral)
                 self.qemu_img.create(self.paths.ephemeral, self.spec.ephemeral_gb * GIB)
+                private_file(self.paths.ephemeral)
             if self.spec.swap_mb and not self.paths.swap.exists():
                 made.append(self.paths.swap)
                 self.qemu_img.create(self.paths.swap, self.spec.swap_mb * MIB)
+                private_file(self.paths.swap)
             if self.spec.config_drive and not self.config_drive_current():
                 if not self.paths.config_drive.exists():
                     made.append(self.paths.config_drive)
-                self.config_drive.write(str(self.paths.config_drive), self.spec.drive_files())
+                self.config_drive.write(str(self.paths.config_drive), self.spec.drive_files(),
+                                        mode=PRIVATE_FILE_MODE)
         except Exception:
             for p in made:
                 p.unlink(missing_ok=True)

@@ -9,6 +9,12 @@ The shape of Nova's ``virt/driver.py`` + ``virt/libvirt/driver.py``, cut to what
     drv.set_power_state(wanted.name, "running")     # running/paused/suspended/stopped
     drv.destroy(name); drv.undefine(name)           # both succeed when it is gone
 
+It is the only place that calls libvirt: block copy (``block_copy``), migration
+(``migrate``), definitions from saved XML (``define_xml``) and files on another host
+through dir storage pools (``dir_pool``, ``upload_file``, ``create_file``,
+``delete_file``), with pool, volume and copy XML built from the objects of
+``storage_xml.py``.
+
 Power states are Nova's words: ``running``, ``paused``, ``suspended`` (libvirt managed
 save: shut off with a saved memory image), ``stopped`` (shut off), ``crashed``,
 ``absent`` (no such domain). Every libvirt failure is raised as ``LibvirtError``.
@@ -17,11 +23,15 @@ save: shut off with a saved memory image), ``stopped`` (shut off), ``crashed``,
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+import uuid as uuidlib
 from collections.abc import Callable
+from pathlib import Path
 
 from .domain import Disk, Guest, InstanceMetadata, Interface, metadata_of
-from .errors import Conflict, LibvirtError, NotFound
+from .errors import ActionTimeout, Conflict, LibvirtError, NotFound
+from .storage_xml import CopyDestination, DirPool, Volume
 
 try:  # libvirt-python is on every compute host (Debian's python3-libvirt)
     import libvirt
@@ -46,10 +56,21 @@ class LibvirtDriver:
     supports_hotplug = True  # disks and NICs on a running guest (attach/detach)
     supports_managed_save = True  # the "suspended" state
 
-    def __init__(self, uri: str = "qemu:///system", *, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        uri: str = "qemu:///system",
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        open_conn: Callable[[str], object] | None = None,
+    ):
         self.uri = uri
         self._conn = None
         self._sleep = sleep
+        self._clock = clock
+        self._open = open_conn
+        self._pools: dict[str, object] = {}
+        self._transient_pools: list = []
 
     # connection -------------------------------------------------------------------
     @property
@@ -57,13 +78,21 @@ class LibvirtDriver:
         if self._conn is None:
             if libvirt is None:
                 raise LibvirtError("import", "libvirt", "python3-libvirt is not installed on this host")
+            # libvirt's default handler prints every error on stderr; they are raised instead
+            libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
             try:
-                self._conn = libvirt.open(self.uri)
+                self._conn = (self._open or libvirt.open)(self.uri)
             except libvirt.libvirtError as exc:
                 raise LibvirtError("connect", self.uri, _err(exc)) from exc
         return self._conn
 
     def close(self) -> None:
+        """Stop the transient pools this driver opened, then close the connection."""
+        for pool in self._transient_pools:
+            with contextlib.suppress(libvirt.libvirtError):
+                pool.destroy()
+        self._transient_pools.clear()
+        self._pools.clear()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -77,18 +106,25 @@ class LibvirtDriver:
     # reads ------------------------------------------------------------------------
     def lookup(self, name: str):
         """The ``virDomain`` called ``name``, or None when there is none."""
+        return self._find(self.conn.lookupByName, name)
+
+    def _find(self, func, key: str):
         try:
-            return self.conn.lookupByName(name)
+            return func(key)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 return None
-            raise LibvirtError("lookup", name, _err(exc)) from exc
+            raise LibvirtError("lookup", key, _err(exc)) from exc
 
     def _domain(self, name: str):
         dom = self.lookup(name)
         if dom is None:
             raise NotFound(f"libvirt has no domain {name!r} at {self.uri}.")
         return dom
+
+    def lookup_uuid(self, uuid: str):
+        """The ``virDomain`` with this uuid, or None when there is none."""
+        return self._find(self.conn.lookupByUUIDString, uuid)
 
     def get_xml(self, name: str, *, inactive: bool = True) -> str | None:
         """The domain's XML (the persistent definition unless ``inactive=False``), or None."""
@@ -190,7 +226,12 @@ class LibvirtDriver:
     def define(self, guest: Guest) -> None:
         """Make ``guest`` the persistent definition (create or replace). A running domain
         keeps running with its old live config; the new one applies from its next start."""
-        self._call("define", guest.name, self.conn.defineXML, guest.to_xml())
+        self.define_xml(guest.name, guest.to_xml())
+
+    def define_xml(self, name: str, xml: str) -> None:
+        """Define a domain from XML libvirt itself wrote (a saved definition restored,
+        or a domain moved to this host); ``define`` for a ``Guest``."""
+        self._call("define", name, self.conn.defineXML, xml)
 
     def start(self, name: str, *, paused: bool = False) -> None:
         """Start a shut-off domain; restores its managed-save image when it has one."""
@@ -406,6 +447,103 @@ class LibvirtDriver:
         dom = self._domain(name)
         flags = libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES
         self._call("blockResize", name, dom.blockResize, target, size_bytes, flags)
+
+
+    # block jobs and migration -----------------------------------------------------
+    def block_copy(self, name: str, target: str, dest: CopyDestination, *, timeout: float) -> None:
+        """Copy the disk ``target`` of a running guest (its whole chain) into ``dest``
+        with ``virDomainBlockCopy``; when the mirror is in sync the job is aborted
+        without pivot, so the guest stays on its disk and ``dest`` holds the disk as of
+        that moment. Raises ``LibvirtError`` or ``ActionTimeout`` (the job is aborted)."""
+        dom = self._domain(name)
+        flags = libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB
+        self._call("blockCopy", name, dom.blockCopy, target, dest.to_xml(), None, flags)
+        deadline = self._clock() + timeout
+        try:
+            while True:
+                info = self._call("blockJobInfo", name, dom.blockJobInfo, target, 0)
+                if info and info.get("end", 0) > 0 and info.get("cur") == info.get("end"):
+                    return
+                if not info:
+                    raise LibvirtError("blockCopy", name, "the copy job ended before it was in sync")
+                if self._clock() > deadline:
+                    raise ActionTimeout(f"block copy of {name} did not finish in {timeout:.0f}s")
+                self._sleep(0.1)
+        finally:
+            with contextlib.suppress(libvirt.libvirtError):
+                dom.blockJobAbort(target, 0)  # no pivot
+
+    def migrate(self, name: str, dest: LibvirtDriver, params: dict, flags: int, *,
+                peer2peer: bool = False) -> None:
+        """Migrate ``name`` to ``dest`` (``virDomainMigrateToURI3`` when ``peer2peer``,
+        else client-managed ``virDomainMigrate3``). On failure libvirt leaves the guest
+        running here."""
+        dom = self._domain(name)
+        if peer2peer:
+            self._call("migrate", name, dom.migrateToURI3, dest.uri, params, flags)
+        else:
+            self._call("migrate", name, dom.migrate3, dest.conn, params, flags)
+
+    # files through storage pools (no SSH between hosts) ---------------------------
+    def dir_pool(self, directory: str | Path, *, mode: str = "0755", owner: int = -1, group: int = -1):
+        """The active dir pool on ``directory``: an existing one, else a transient one
+        (built with ``mode``/``owner``/``group``) that ``close()`` stops."""
+        directory = os.path.normpath(str(directory))
+        if directory in self._pools:
+            return self._pools[directory]
+        pool = None
+        for candidate in self._call("listAllStoragePools", self.uri, self.conn.listAllStoragePools, 0):
+            if os.path.normpath(DirPool.from_xml(candidate.XMLDesc(0)).path) == directory:
+                pool = candidate
+                if not pool.isActive():
+                    self._call("pool start", directory, pool.create, 0)
+                break
+        if pool is None:
+            xml = DirPool(name=f"stratus-{uuidlib.uuid4().hex[:12]}", path=directory, mode=mode,
+                          owner=owner, group=group).to_xml()
+            pool = self._call("pool create", directory, self.conn.storagePoolCreateXML, xml,
+                              libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD)
+            self._transient_pools.append(pool)
+        self._call("pool refresh", directory, pool.refresh, 0)
+        self._pools[directory] = pool
+        return pool
+
+    def _volume(self, path: Path):
+        try:
+            return self.dir_pool(path.parent).storageVolLookupByName(path.name)
+        except libvirt.libvirtError:
+            return None
+
+    def file_exists(self, path: str | Path) -> bool:
+        """Whether this host has the file ``path`` (seen through its directory's pool)."""
+        return self._volume(Path(path)) is not None
+
+    def delete_file(self, path: str | Path) -> None:
+        """Remove ``path`` on this host; a missing file is no error."""
+        vol = self._volume(Path(path))
+        if vol is not None:
+            self._call("volume delete", str(path), vol.delete, 0)
+
+    def upload_file(self, local: str | Path, remote: str | Path, *, mode: str = "0600") -> None:
+        """Copy the local file's bytes into ``remote`` on this host (created or replaced)."""
+        local, remote = Path(local), Path(remote)
+        size = local.stat().st_size
+        pool = self.dir_pool(remote.parent)
+        self.delete_file(remote)
+        xml = Volume(name=remote.name, capacity=size, format="raw", mode=mode).to_xml()
+        vol = self._call("volume create", str(remote), pool.createXML, xml, 0)
+        stream = self.conn.newStream(0)
+        self._call("volume upload", str(remote), vol.upload, stream, 0, size, 0)
+        with open(local, "rb") as f:
+            stream.sendAll(lambda _st, n, fh: fh.read(min(n, 1024 * 1024)), f)
+        stream.finish()
+
+    def create_file(self, remote: str | Path, volume: Volume) -> None:
+        """Create the image ``volume`` describes at ``remote`` (its name is the file's)."""
+        remote = Path(remote)
+        pool = self.dir_pool(remote.parent)
+        self.delete_file(remote)
+        self._call("volume create", str(remote), pool.createXML, volume.to_xml(), 0)
 
 
 def _device_label(device: Disk | Interface) -> str:

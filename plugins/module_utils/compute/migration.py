@@ -17,6 +17,10 @@ cache), volumes are created there and filled with ``virStorageVolUpload`` stream
   mirrors the overlays over NBD while RAM is copied. On failure libvirt keeps the guest
   running here; the pre-created files are removed there.
 
+Every libvirt call, on either host, goes through a ``LibvirtDriver`` (the destination's
+is ``Migration.dest``); the destination's instance directory is made 0700 for the qemu
+user and its files 0600, as on the source.
+
 Either is a state: an instance already defined on the destination and absent here is
 "not changed"; defined on both is a ``Conflict`` for a person to resolve.
 """
@@ -24,159 +28,58 @@ Either is a state: an instance already defined on the destination and absent her
 from __future__ import annotations
 
 import contextlib
-import os
+import pwd
 import shutil
-import uuid as uuidlib
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .actions import ActionResult, InstanceActions, _err
+from .actions import ActionResult, InstanceActions
 from .domain import Guest
 from .errors import ComputeError, Conflict, InvalidInput, LibvirtError, NotFound
+from .image_cache import cached_image
+from .libvirt_driver import LibvirtDriver
+from .paths import QEMU_USER
+from .storage_xml import Volume
 
 try:
     import libvirt
 except ImportError:  # pragma: no cover
     libvirt = None
 
-CHUNK = 1024 * 1024
-
 
 class MigrationError(ComputeError):
     """A migration failed; the guest was left (or put back) on the source."""
-
-
-class RemoteFiles:
-    """Files on a libvirt host reached by ``conn``, through dir storage pools."""
-
-    def __init__(self, conn):
-        self.conn = conn
-        self._pools: dict[str, object] = {}
-        self._transient: list = []
-
-    def _pool(self, directory: str):
-        directory = str(directory)
-        if directory in self._pools:
-            return self._pools[directory]
-        pool = None
-        for candidate in self.conn.listAllStoragePools(0):
-            target = ET.fromstring(candidate.XMLDesc(0)).findtext("target/path") or ""
-            if os.path.normpath(target) == os.path.normpath(directory):
-                pool = candidate
-                if not pool.isActive():
-                    pool.create(0)
-                break
-        if pool is None:
-            xml = (
-                f"<pool type='dir'><name>stratus-{uuidlib.uuid4().hex[:12]}</name><target>"
-                f"<path>{directory}</path><permissions><mode>0755</mode></permissions>"
-                "</target></pool>"
-            )
-            pool = self.conn.storagePoolCreateXML(xml, libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD)
-            self._transient.append(pool)
-        pool.refresh(0)
-        self._pools[directory] = pool
-        return pool
-
-    def exists(self, path: str | Path) -> bool:
-        path = Path(path)
-        try:
-            self._pool(str(path.parent)).storageVolLookupByName(path.name)
-            return True
-        except libvirt.libvirtError:
-            return False
-
-    def upload(self, local: str | Path, remote: str | Path) -> None:
-        """Copy the local file's bytes into ``remote`` (created or replaced)."""
-        local, remote = Path(local), Path(remote)
-        size = local.stat().st_size
-        pool = self._pool(str(remote.parent))
-        self.delete(remote)
-        vol = pool.createXML(
-            f"<volume><name>{remote.name}</name><capacity>{size}</capacity>"
-            "<target><format type='raw'/><permissions><mode>0644</mode></permissions>"
-            "</target></volume>",
-            0,
-        )
-        stream = self.conn.newStream(0)
-        vol.upload(stream, 0, size, 0)
-        with open(local, "rb") as f:
-            stream.sendAll(lambda _st, n, fh: fh.read(min(n, CHUNK)), f)
-        stream.finish()
-
-    def create_overlay(
-        self, remote: str | Path, backing: str, backing_format: str, capacity: int, fmt: str = "qcow2"
-    ) -> None:
-        """An empty ``fmt`` image at ``remote`` on ``backing`` (none when '') for a live
-        migration's mirror to fill."""
-        remote = Path(remote)
-        pool = self._pool(str(remote.parent))
-        self.delete(remote)
-        backing_xml = (
-            f"<backingStore><path>{backing}</path><format type='{backing_format}'/></backingStore>"
-            if backing
-            else ""
-        )
-        pool.createXML(
-            f"<volume><name>{remote.name}</name><capacity>{capacity}</capacity>"
-            f"<target><format type='{fmt}'/><permissions><mode>0644</mode></permissions></target>"
-            f"{backing_xml}</volume>",
-            0,
-        )
-
-    def delete(self, remote: str | Path) -> None:
-        remote = Path(remote)
-        try:
-            vol = self._pool(str(remote.parent)).storageVolLookupByName(remote.name)
-        except libvirt.libvirtError:
-            return
-        vol.delete(0)
-
-    def close(self) -> None:
-        for pool in self._transient:
-            with contextlib.suppress(libvirt.libvirtError):
-                pool.destroy()
-        self._transient.clear()
-        self._pools.clear()
 
 
 class Migration:
     """Moves ``actions``' instance to ``dest_uri``. ``open_conn`` opens libvirt URIs."""
 
     def __init__(self, actions: InstanceActions, dest_uri: str, *, open_conn=None):
+        """``open_conn(uri)`` opens the destination's connection (tests pass a fake)."""
         if not dest_uri:
             raise InvalidInput("migrate needs dest_uri, the libvirt URI of the destination host.")
         if dest_uri == actions.driver.uri:
             raise InvalidInput(f"dest_uri {dest_uri} is the instance's own host; give another host's URI.")
         self.actions = actions
         self.dest_uri = dest_uri
-        self._open = open_conn or (lambda uri: libvirt.open(uri))
-        self._dconn = None
+        self._dest = LibvirtDriver(dest_uri, open_conn=open_conn)
 
     @property
-    def dconn(self):
-        if self._dconn is None:
-            try:
-                self._dconn = self._open(self.dest_uri)
-            except libvirt.libvirtError as exc:
-                raise MigrationError(
-                    f"cannot reach the destination host {self.dest_uri}: {_err(exc)}; check the URI "
-                    "and that libvirtd runs there. The instance was not touched."
-                ) from exc
-        return self._dconn
+    def dest(self) -> LibvirtDriver:
+        """The destination host's driver, connected."""
+        try:
+            self._dest.conn  # noqa: B018 - connect now, to fail before anything is touched
+        except LibvirtError as exc:
+            raise MigrationError(
+                f"cannot reach the destination host {self.dest_uri}: {exc.message}; check the URI "
+                "and that libvirtd runs there. The instance was not touched."
+            ) from exc
+        return self._dest
 
     def close(self) -> None:
-        if self._dconn is not None:
-            self._dconn.close()
-            self._dconn = None
+        self._dest.close()
 
     def _dest_domain(self):
-        try:
-            return self.dconn.lookupByUUIDString(self.actions.uuid)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return None
-            raise LibvirtError("lookup", self.actions.name, _err(exc)) from exc
+        return self.dest.lookup_uuid(self.actions.uuid)
 
     def _where(self) -> tuple[bool, bool]:
         here = bool(self.actions.driver.check_owned(self.actions.name, self.actions.uuid))
@@ -203,12 +106,13 @@ class Migration:
                     f"disk {disk.target} ({disk.source}) is not in {directory}: only instance "
                     "disks can be migrated; detach volumes first."
                 )
-            info = self.actions.qemu_img.info(src)
+            info = self.actions.qemu_img.info(src, disk.format)
             backing = info.get("full-backing-filename") or info.get("backing-filename") or ""
             if backing:
                 bases.add(backing)
             files.append({"disk": disk, "path": str(src), "backing": backing,
-                          "backing_format": info.get("backing-filename-format", "qcow2"),
+                          "backing_format": (info.get("backing-filename-format")
+                                             or (cached_image(backing).format if backing else "")),
                           "size": int(info["virtual-size"])})
         return files, bases
 
@@ -232,7 +136,7 @@ class Migration:
         return state
 
     # cold -------------------------------------------------------------------------
-    def cold(self, *, timeout: float = 60.0, check_mode: bool = False) -> ActionResult:
+    def cold(self, *, timeout: float = 60.0, check: bool = False) -> ActionResult:
         a = self.actions
         state = self._plan(live=False)
         if state is None:
@@ -240,30 +144,31 @@ class Migration:
         guest = a.driver.get_guest(a.name)
         files, bases = self._files(guest)
         details = {"mode": "cold", "dest_uri": self.dest_uri, "files": [f["path"] for f in files]}
-        if check_mode:
+        if check:
             return self._result(True, a.driver.uri, self.dest_uri, state, details)
         xml = a.driver.get_xml(a.name)
         was_running = state in ("running", "paused")
-        remote = RemoteFiles(self.dconn)
+        remote = self.dest
         copied: list[str] = []
         defined = False
         try:
             if was_running:
                 details["clean_shutdown"] = a._shutdown(timeout)
-            details["base_images_copied"] = self._copy_bases(remote, bases, copied)
+            details["base_images_copied"] = self._copy_bases(bases, copied)
+            self._instance_dir()
             for f in files:
-                remote.upload(f["path"], f["path"])
+                remote.upload_file(f["path"], f["path"])
                 copied.append(f["path"])
-            dom = self.dconn.defineXML(xml)
+            remote.define_xml(a.name, xml)
             defined = True
             if was_running:
-                dom.create()
+                remote.start(a.name)
         except Exception as exc:
-            self._rollback(remote, copied, defined)
+            self._rollback(copied, defined)
             if was_running:
                 a.driver.start(a.name)
             raise MigrationError(
-                f"cold migration of {a.uuid} to {self.dest_uri} failed: {_err(exc)}; the "
+                f"cold migration of {a.uuid} to {self.dest_uri} failed: {exc}; the "
                 "instance is back on the source as it was."
             ) from exc
         finally:
@@ -272,27 +177,35 @@ class Migration:
         shutil.rmtree(a.paths.directory, ignore_errors=True)
         return self._result(True, a.driver.uri, self.dest_uri, state, details)
 
-    def _copy_bases(self, remote: RemoteFiles, bases: set[str], copied: list[str]) -> list[str]:
+    def _copy_bases(self, bases: set[str], copied: list[str]) -> list[str]:
+        """Base images the destination lacks, uploaded into its image cache (0644 in a
+        0755 directory: shared, read-only backing files)."""
         done = []
         for base in sorted(bases):
-            if not remote.exists(base):
-                remote.upload(base, base)
+            self.dest.dir_pool(Path(base).parent, mode="0755")
+            if not self.dest.file_exists(base):
+                self.dest.upload_file(base, base, mode="0644")
                 copied.append(base)
                 done.append(base)
         return done
 
-    def _rollback(self, remote: RemoteFiles, copied: list[str], defined: bool) -> None:
-        dom = self._dest_domain() if defined else None
-        if dom is not None:
-            try:
-                if dom.isActive():
-                    dom.destroy()
-                dom.undefine()
-            except libvirt.libvirtError:
-                pass
+    def _instance_dir(self) -> None:
+        """The instance directory on the destination: 0700, owned by the qemu user."""
+        try:
+            user = pwd.getpwnam(QEMU_USER)
+            owner, group = user.pw_uid, user.pw_gid
+        except KeyError:
+            owner = group = -1
+        self.dest.dir_pool(self.actions.paths.directory, mode="0700", owner=owner, group=group)
+
+    def _rollback(self, copied: list[str], defined: bool) -> None:
+        if defined:
+            with contextlib.suppress(ComputeError):
+                self.dest.destroy(self.actions.name)
+                self.dest.undefine(self.actions.name)
         for path in reversed(copied):
-            with contextlib.suppress(libvirt.libvirtError):
-                remote.delete(path)
+            with contextlib.suppress(ComputeError):
+                self.dest.delete_file(path)
 
     # live -------------------------------------------------------------------------
     def live_flags(self, peer2peer: bool) -> int:
@@ -311,7 +224,7 @@ class Migration:
         *,
         migration_uri: str = "",
         peer2peer: bool = False,
-        check_mode: bool = False,
+        check: bool = False,
     ) -> ActionResult:
         a = self.actions
         state = self._plan(live=True)
@@ -327,29 +240,29 @@ class Migration:
         details = {"mode": "live", "dest_uri": self.dest_uri, "peer2peer": peer2peer,
                    "migrate_disks": params[libvirt.VIR_MIGRATE_PARAM_MIGRATE_DISKS],
                    "files": [f["path"] for f in files]}
-        if check_mode:
+        if check:
             return self._result(True, a.driver.uri, self.dest_uri, state, details)
-        remote = RemoteFiles(self.dconn)
+        remote = self.dest
         copied: list[str] = []
-        dom = a.domain()
+        a.domain()
         try:
-            details["base_images_copied"] = self._copy_bases(remote, bases, copied)
+            details["base_images_copied"] = self._copy_bases(bases, copied)
+            self._instance_dir()
             for f in files:
                 if f in writable:
-                    remote.create_overlay(
-                        f["path"], f["backing"], f["backing_format"], f["size"], f["disk"].format
-                    )
+                    remote.create_file(f["path"], Volume(
+                        name=Path(f["path"]).name, capacity=f["size"], format=f["disk"].format,
+                        mode="0600", backing_path=f["backing"],
+                        backing_format=f["backing_format"] if f["backing"] else "",
+                    ))
                 else:
-                    remote.upload(f["path"], f["path"])
+                    remote.upload_file(f["path"], f["path"])
                 copied.append(f["path"])
-            if peer2peer:
-                dom.migrateToURI3(self.dest_uri, params, flags)
-            else:
-                dom.migrate3(self.dconn, params, flags)
+            a.driver.migrate(a.name, remote, params, flags, peer2peer=peer2peer)
         except Exception as exc:
-            self._rollback(remote, copied, defined=False)
+            self._rollback(copied, defined=False)
             raise MigrationError(
-                f"live migration of {a.uuid} to {self.dest_uri} failed: {_err(exc)}; the "
+                f"live migration of {a.uuid} to {self.dest_uri} failed: {exc}; the "
                 f"instance still runs on {a.driver.uri}."
             ) from exc
         finally:

@@ -4,10 +4,19 @@
 ``/var/lib/stratus/images/<image_id>``), ``disk.eph0``, ``disk.swap``, ``disk.config``
 (the config drive) and ``console.log``. Everything stays under ``/var/lib/stratus`` so
 that libvirt's dynamic ownership can hand the files to the ``libvirt-qemu`` user.
+
+Instance files hold tenants' data (disks, the config drive with ``user_data``, the
+console log), so no other local user may read them: the instance directory is ``0700``
+owned by the qemu user (``libvirt-qemu``, so QEMU can still reach the files in it) and
+every file in it is ``0600`` (``private_dir`` / ``private_file``). libvirt's dynamic
+ownership gives the disks to ``libvirt-qemu`` while the guest runs and back to root after.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pwd
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +25,9 @@ STATE_DIR = Path("/var/lib/stratus")
 INSTANCES_DIR = STATE_DIR / "instances"
 IMAGES_DIR = STATE_DIR / "images"
 DOMAIN_PREFIX = "instance-"
+QEMU_USER = "libvirt-qemu"  # Debian's qemu.conf default user
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -34,6 +46,25 @@ def safe_id(value: str, what: str) -> str:
             f"{what} {value!r} is not usable as a file name: use letters, digits, '.', '_' or '-'."
         )
     return value
+
+
+def private_dir(path: Path | str, owner: str = QEMU_USER) -> Path:
+    """Make ``path`` (and missing parents) and leave it ``0700`` owned by ``owner`` (the
+    qemu user, when this host has it and we are root), so QEMU reaches the files in it
+    and other local users do not."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE_DIR_MODE)
+    with contextlib.suppress(KeyError, PermissionError):
+        user = pwd.getpwnam(owner)
+        os.chown(path, user.pw_uid, user.pw_gid)
+    return path
+
+
+def private_file(path: Path | str) -> Path:
+    """``path`` readable and writable by its owner only (``0600``)."""
+    os.chmod(path, PRIVATE_FILE_MODE)
+    return Path(path)
 
 
 def image_path(image_id: str, images_dir: Path | str = IMAGES_DIR) -> Path:

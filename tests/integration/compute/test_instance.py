@@ -13,8 +13,10 @@ import contextlib
 import functools
 import hashlib
 import http.server
+import pwd
 import secrets
 import shutil
+import stat
 import subprocess
 import threading
 import time
@@ -132,7 +134,7 @@ def test_image_cache_from_file_verifies_and_is_idempotent(env):
     src = env.guest_image["raw"]
     sha = hashlib.sha256(Path(src).read_bytes()).hexdigest()
     args = dict(image_id=env.image_id, source=src, os_hash_algo="sha256", os_hash_value=sha,
-                disk_format="qcow2", **env.dirs())
+                source_format="raw", disk_format="qcow2", **env.dirs())
     check = run_module("image_cache", args, check=True)
     assert check.changed and not (env.images / env.image_id).exists()
     first = run_module("image_cache", args)
@@ -157,14 +159,15 @@ def http_server(env):
 def test_image_cache_http_checksum_mismatch_leaves_nothing(env, http_server):
     url = f"{http_server}/{Path(env.guest_image['qcow2']).name}"
     image_id = f"http-{env.image_id}"
+    allowed = dict(allowed_sources=[f"{http_server}/"], **env.dirs())
     bad = run_module("image_cache", dict(image_id=image_id, source=url, checksum="0" * 32,
-                                          **env.dirs()))
+                                          **allowed))
     assert bad.failed and bad["error"] == "ChecksumMismatch", bad
     assert "md5" in bad.msg
     assert sorted(p.name for p in env.images.iterdir() if not p.is_dir()) == [env.image_id]
     md5 = hashlib.md5(Path(env.guest_image["qcow2"]).read_bytes()).hexdigest()
     good = run_module("image_cache", dict(image_id=image_id, source=url, checksum=md5,
-                                           disk_format="raw", **env.dirs()))
+                                           source_format="qcow2", disk_format="raw", **allowed))
     assert good.changed and good["image"]["format"] == "raw", good
 
 
@@ -174,7 +177,7 @@ def test_image_cache_http_checksum_mismatch_leaves_nothing(env, http_server):
 def test_check_mode_defines_nothing_and_writes_nothing(env):
     res = run_module("instance", env.args(), check=True)
     assert res.changed and res["steps"][:2] == ["create files", "define"]
-    assert "<domain" in res["diff"]["after"] and res["diff"]["before"] == ""
+    assert "<domain" in res["diff"]["after"]["xml"] and res["diff"]["before"] == {}
     assert domain_state(env.name) == "absent"
     assert not (env.instances / env.uuid).exists()
 
@@ -182,7 +185,7 @@ def test_check_mode_defines_nothing_and_writes_nothing(env):
 def test_boot_runs_config_drive_and_user_data(env):
     res = run_module("instance", env.args())
     assert res.changed and res["instance"]["state"] == "running", res
-    assert "<domain" in res["diff"]["after"]
+    assert "<domain" in res["diff"]["after"]["xml"]
     inst = env.instances / env.uuid
     assert {p.name for p in inst.iterdir()} >= {"disk", "disk.swap", "disk.config", "console.log"}
     xml = live_xml(env.name)
@@ -196,6 +199,22 @@ def test_boot_runs_config_drive_and_user_data(env):
     assert "hello from stratus user data" in text
     assert "STRATUS-GUEST user-data rc=0" in text
     assert "10.213.0.5" in text  # the NIC got network_data's address
+
+
+def test_instance_files_are_private(env):
+    """The guest above booted from them, so QEMU could use them; no other local user can
+    read them (the config drive holds user_data)."""
+    inst = env.instances / env.uuid
+    st = inst.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o700, oct(st.st_mode)
+    assert pwd.getpwuid(st.st_uid).pw_name == "libvirt-qemu"
+    for name in ("disk", "disk.swap", "disk.config", "console.log"):
+        mode = stat.S_IMODE((inst / name).stat().st_mode)
+        assert mode & 0o077 == 0, (name, oct(mode))
+    for path in (inst / "disk.config", inst / "console.log"):
+        peek = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                               "cat", str(path)], capture_output=True, text=True)
+        assert peek.returncode != 0 and "Permission denied" in peek.stderr, (path, peek)
 
 
 def test_second_run_changes_nothing(env):
@@ -219,7 +238,7 @@ def test_power_state_transitions(env, state, step):
     res = run_module("instance", env.args(state=state))
     assert res.changed and res["steps"] == [step], res
     assert domain_state(env.name) == state
-    assert f"power state: {state}" in res["diff"]["after"]
+    assert res["diff"]["after"]["state"] == state
 
 
 def test_cold_resize_raises_maximums_and_restores_running(env):
@@ -348,7 +367,7 @@ def test_foreign_domain_of_that_name_is_not_touched(env):
 def test_absent_removes_domain_and_files(env):
     res = run_module("instance", dict(uuid=env.uuid, state="absent", **env.dirs()))
     assert res.changed and res["steps"] == ["destroy", "undefine", "remove files"], res
-    assert "<domain" in res["diff"]["before"] and res["diff"]["after"] == ""
+    assert "<domain" in res["diff"]["before"]["xml"] and res["diff"]["after"] == {}
     _nothing_left(env, env.uuid)
     assert not run_module("instance", dict(uuid=env.uuid, state="absent", **env.dirs())).changed
     img = run_module("image_cache", dict(image_id=env.image_id, state="absent", **env.dirs()))

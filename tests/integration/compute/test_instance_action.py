@@ -186,7 +186,7 @@ def test_rescue_and_unrescue(env):
     assert res["instance"]["rescued"] is True
     assert res["instance"]["disks"]["vda"] == str(paths.directory / "disk.rescue")
     assert res["instance"]["disks"]["vdb"] == str(paths.disk)
-    assert any(d["before_header"] == "domain XML" for d in res["diff"])
+    assert "<domain" in res["diff"]["before"]["xml"] and res["diff"]["after"]["xml"] != res["diff"]["before"]["xml"]
     with GuestConsole(g.name, URI) as con:
         con.wait_for(READY, timeout=180)
         rc, out = con.run("cat /sys/block/vdb/size")  # the original root disk, second

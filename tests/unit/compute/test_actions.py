@@ -17,12 +17,19 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.domain impor
     InstanceMetadata,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
+    ActionTimeout,
     Conflict,
     InvalidInput,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driver import (
+    LibvirtDriver,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.migration import (
     Migration,
     MigrationError,
+)
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.storage_xml import (
+    CopyDestination,
 )
 
 UUID = "11111111-2222-3333-4444-555555555555"
@@ -81,6 +88,13 @@ class FakeDriver:
     def power_state(self, name):
         return self.state
 
+    def migrate(self, name, dest, params, flags, *, peer2peer=False):
+        # as LibvirtDriver.migrate: the destination driver's URI or connection
+        if peer2peer:
+            self.dom.migrateToURI3(dest.uri, params, flags)
+        else:
+            self.dom.migrate3(dest.conn, params, flags)
+
     def __getattr__(self, name):  # destroy, start, define, ...
         return lambda *args, **kw: self.calls.append((f"driver.{name}", *args))
 
@@ -88,15 +102,17 @@ class FakeDriver:
 class FakeQemuImg:
     def __init__(self, base):
         self.base = str(base)
+        self.formats = []  # the -f of every call: never probed
 
-    def info(self, path):
+    def info(self, path, fmt=""):
+        self.formats.append(fmt)
         if str(path).endswith("/disk"):
             return {"virtual-size": 1 << 30, "full-backing-filename": self.base,
                     "backing-filename-format": "qcow2", "format": "qcow2"}
         return {"virtual-size": 1 << 20, "format": "raw"}
 
-    def virtual_size(self, path):
-        return self.info(path)["virtual-size"]
+    def virtual_size(self, path, fmt=""):
+        return self.info(path, fmt)["virtual-size"]
 
 
 class FakeVol:
@@ -166,7 +182,7 @@ def make(tmp_path, state="running"):
     (tmp_path / "images").mkdir()
     (tmp_path / "images" / "img-a").write_bytes(b"base")
     actions = InstanceActions(drv, UUID, qemu_img=FakeQemuImg(tmp_path / "images" / "img-a"), instances_dir=tmp_path / "instances",
-                              images_dir=tmp_path / "images", sleep=lambda s: None)
+                              images_dir=tmp_path / "images")
     (drv.guest.disks[1].source and open(drv.guest.disks[1].source, "wb").close())
     return drv, actions
 
@@ -220,8 +236,8 @@ def test_check_mode_makes_no_libvirt_writes(tmp_path):
     drv, actions = make(tmp_path)
     dconn = FakeDConn()
     mig = Migration(actions, "qemu+tcp://node2/system", open_conn=lambda uri: dconn)
-    assert mig.live(check_mode=True).changed
-    assert mig.cold(check_mode=True).changed
+    assert mig.live(check=True).changed
+    assert mig.cold(check=True).changed
     assert dconn.log == [] and drv.calls == []
 
 
@@ -278,25 +294,64 @@ def test_snapshot_to_foreign_image_id_is_a_conflict(tmp_path):
         actions.snapshot("taken")
 
 
-def test_snapshot_running_uses_blockcopy_without_pivot(tmp_path):
+def test_snapshot_running_uses_blockcopy_into_a_part_file(tmp_path):
     drv, actions = make(tmp_path)
 
-    info = iter([{"cur": 5, "end": 10}, {"cur": 10, "end": 10}])
-    drv.dom.blockJobInfo = lambda disk, flags: next(info)
+    def block_copy(name, target, dest, *, timeout):
+        drv.calls.append(("driver.block_copy", name, target, dest))
+        open(dest.path, "wb").close()
 
-    def copy(disk, xml, params, flags):
-        assert disk == "vda" and flags == libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB
-        assert "type='qcow2'" in xml
-        open(xml.split("file='")[1].split("'")[0], "wb").close()
-
-    drv.dom.blockCopy = copy
-    aborted = []
-    drv.dom.blockJobAbort = lambda disk, flags: aborted.append(flags)
+    drv.block_copy = block_copy
     res = actions.snapshot("snap1")
-    assert res.details["method"] == "blockcopy" and aborted == [0]  # 0: no pivot
+    _, name, target, dest = next(c for c in drv.calls if c[0] == "driver.block_copy")
+    assert (name, target, dest.format) == (NAME, "vda", "qcow2")
+    assert dest.path == str(tmp_path / "images" / "snap1.part")
+    assert res.details["method"] == "blockcopy"
     assert (tmp_path / "images" / "snap1").exists()
     assert not (tmp_path / "images" / "snap1.part").exists()
     assert not actions.snapshot("snap1").changed
+
+
+class CopyDom:
+    def __init__(self, infos):
+        self.infos, self.calls = iter(infos), []
+
+    def blockCopy(self, disk, xml, params, flags):
+        self.calls.append(("blockCopy", disk, xml, flags))
+
+    def blockJobInfo(self, disk, flags):
+        return next(self.infos)
+
+    def blockJobAbort(self, disk, flags):
+        self.calls.append(("blockJobAbort", disk, flags))
+
+
+class CopyConn:
+    def __init__(self, dom):
+        self.dom = dom
+
+    def lookupByName(self, name):
+        return self.dom
+
+
+def test_driver_block_copy_waits_for_sync_and_aborts_without_pivot():
+    dom = CopyDom([{"cur": 5, "end": 10}, {"cur": 10, "end": 10}])
+    drv = LibvirtDriver(open_conn=lambda uri: CopyConn(dom), sleep=lambda s: None)
+    drv.block_copy(NAME, "vda", CopyDestination("/x/snap'1.part"), timeout=5)
+    _, disk, xml, flags = dom.calls[0]
+    assert disk == "vda" and flags == libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB
+    assert CopyDestination.from_xml(xml) == CopyDestination("/x/snap'1.part", "qcow2")
+    assert dom.calls[-1] == ("blockJobAbort", "vda", 0)  # 0: no pivot
+
+
+def test_driver_block_copy_times_out_and_aborts():
+    dom = CopyDom([{"cur": 1, "end": 10}] * 100)
+    now = iter(range(100))
+    drv = LibvirtDriver(open_conn=lambda uri: CopyConn(dom), sleep=lambda s: None,
+                        clock=lambda: next(now))
+    with pytest.raises(ActionTimeout, match="did not finish"):
+        drv.block_copy(NAME, "vda", CopyDestination("/x/p"), timeout=3)
+    assert dom.calls[-1] == ("blockJobAbort", "vda", 0)
 
 
 def test_module_refuses_arguments_of_other_actions():

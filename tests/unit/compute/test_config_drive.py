@@ -129,13 +129,13 @@ def test_real_iso_round_trip_and_idempotence(tmp_path):
     nd = cd.network_data([{"mac": "fa:16:3e:00:00:01", "dhcp": True}])
     args = (MD, "#!/bin/sh\necho hi\n", nd, None)
 
-    changed, before, after = drive.ensure(path, *args, check_mode=True)
+    changed, before, after = drive.ensure(path, *args, check=True)
     assert changed and before is None and not os.path.exists(path)
 
     changed, before, after = drive.ensure(path, *args)
     assert changed and before is None
     assert drive.current_hash(path) == after
-    assert oct(os.stat(path).st_mode & 0o777) == "0o644"
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"  # it holds user_data
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".config-drive-")]
 
     rc, info, _ = drive.run(["isoinfo", "-d", "-i", path])

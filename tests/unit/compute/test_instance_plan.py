@@ -1,27 +1,18 @@
 """Drivers without libvirt: qemu-img argv, power-state plans, update plans, input checks,
-virt type, and the image cache on real files with the real qemu-img."""
+virt type (the image cache: test_image_cache.py)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.domain import Disk, Interface
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
-    ChecksumMismatch,
-    Conflict,
     InvalidInput,
     NotFound,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import resolve_virt_type
-from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_cache import (
-    Hashes,
-    ImageCache,
-)
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance import (
     InstanceSpec,
     build_guest,
@@ -118,55 +109,3 @@ def test_virt_type_auto_reads_host_config_not_dev_kvm(tmp_path):
     conf.write_text("virt_type = xen\n")
     with pytest.raises(InvalidInput):
         resolve_virt_type("auto", conf)
-
-
-# image cache on real files with the real qemu-img -------------------------------
-
-
-@pytest.fixture
-def cache(tmp_path):
-    src = tmp_path / "src.raw"
-    src.write_bytes(b"\0" * 1024 * 1024)
-    c = ImageCache(tmp_path / "images", tmp_path / "instances", QemuImg())
-    return c, src
-
-
-def test_cache_converts_verifies_and_is_idempotent(cache):
-    c, src = cache
-    sha = hashlib.sha256(src.read_bytes()).hexdigest()
-    h = Hashes(os_hash_algo="sha256", os_hash_value=sha)
-    changed, before, after = c.ensure_present("img1", str(src), "qcow2", h)
-    assert changed and before is None and after["format"] == "qcow2"
-    assert c.ensure_present("img1", str(src), "qcow2", h)[0] is False
-    changed, _, after = c.ensure_present("img1", str(src), "raw", h)  # format change: redo
-    assert changed and after["format"] == "raw"
-
-
-def test_cache_checksum_mismatch_leaves_nothing(cache):
-    c, src = cache
-    with pytest.raises(ChecksumMismatch):
-        c.ensure_present("img2", str(src), "qcow2", Hashes(checksum="0" * 32))
-    assert c.list() == [] and [p.name for p in c.images_dir.iterdir()] == []
-
-
-def test_cache_users_block_removal_and_prune(cache):
-    c, src = cache
-    c.ensure_present("used", str(src), "qcow2", Hashes())
-    c.ensure_present("unused", str(src), "qcow2", Hashes())
-    inst = c.instances_dir / UUID
-    inst.mkdir(parents=True)
-    QemuImg().create_overlay(inst / "disk", c.path("used"), "qcow2")
-    assert c.users("used") == [str(inst / "disk")]
-    with pytest.raises(Conflict):
-        c.remove("used")
-    assert c.prune(check_mode=True) == ["unused"] and Path(c.path("unused")).exists()
-    assert c.prune() == ["unused"] and c.list() == ["used"]
-    assert c.remove("used", force=True) and c.list() == []
-
-
-def test_cache_missing_source(cache):
-    c, _ = cache
-    with pytest.raises(NotFound):
-        c.ensure_present("x", "/no/such/file", "qcow2", Hashes())
-    with pytest.raises(InvalidInput):
-        c.ensure_present("x", "ftp://h/x", "qcow2", Hashes())
