@@ -59,10 +59,11 @@ AREA_MARKERS = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
         if len(parts) > 2:
             marker = AREA_MARKERS.get(parts[1])
-            if marker and marker not in item.keywords:
+            if marker and item.get_closest_marker(marker) is None:
                 item.add_marker(marker)
