@@ -67,6 +67,16 @@ class BrokenRealize(PlacedFile):
 register(BrokenRealize)
 
 
+def _run_one_file(db, make_worker, path, type_name: str = "Test::PlacedFile", **worker) -> Job:
+    """One resource writing ``path`` on a one-host registry, run by a worker; the ended job."""
+    with db.session() as s:
+        _hosts(s, 1, vcpus=4)
+        job = submit(s, template(f={"type": type_name, "properties": {"path": str(path), "content": "x"}}),
+                     project_id="p1")
+    make_worker(**worker)
+    return wait_final(db, job.id, timeout=120)
+
+
 def _hosts(s, n: int, vcpus: int) -> None:
     for i in range(n):
         s.add(Host(name=f"node{i}", groups=["compute"], capacity={"vcpus": vcpus},
@@ -142,15 +152,9 @@ def test_only_a_cloud_admin_may_run_raw_ansible(db):
 
 
 def test_a_result_that_cannot_be_recorded_fails_the_job(db, make_worker, tmp_path):
-    with db.session() as s:
-        _hosts(s, 1, vcpus=4)
-        job = submit(s, template(b={"type": "Test::BrokenRealize",
-                                    "properties": {"path": str(tmp_path / "b.txt"), "content": "x"}}),
-                     project_id="p1")
-    make_worker()
-    done = wait_final(db, job.id, timeout=120)
+    done = _run_one_file(db, make_worker, tmp_path / "b.txt", "Test::BrokenRealize")
     assert done.status == FAILED
-    assert "could not record the result of 'b'" in done.status_reason
+    assert "could not record the result of 'f'" in done.status_reason
     assert "the realize hook broke" in done.status_reason
     assert Path(tmp_path / "b.txt").exists()  # the host did its part; the record says why it failed
 
@@ -186,27 +190,16 @@ def test_a_crash_while_settling_fails_the_job(db, make_worker, tmp_path, monkeyp
         raise RuntimeError("settling broke")
 
     monkeypatch.setattr(Worker, "_settle", broken)
-    with db.session() as s:
-        _hosts(s, 1, vcpus=4)
-        job = submit(s, template(c={"type": "Test::PlacedFile",
-                                    "properties": {"path": str(tmp_path / "c.txt"), "content": "x"}}),
-                     project_id="p1")
-    make_worker()
-    done = wait_final(db, job.id, timeout=120)
+    done = _run_one_file(db, make_worker, tmp_path / "c.txt")
     assert done.status == FAILED
     assert "internal error while running the job: settling broke" in done.status_reason
     with db.session() as s:
-        assert s.get(Resource, job.resource_map["c"]).status == "ERROR"
+        assert s.get(Resource, done.resource_map["f"]).status == "ERROR"
 
 
 def test_the_worker_prunes_finished_run_directories(db, make_worker, tmp_path):
-    with db.session() as s:
-        _hosts(s, 1, vcpus=4)
-        job = submit(s, template(d={"type": "Test::PlacedFile",
-                                    "properties": {"path": str(tmp_path / "d.txt"), "content": "x"}}),
-                     project_id="p1")
-    make_worker(run_retention=0, prune_interval=0.2)
-    assert wait_final(db, job.id, timeout=120).status == SUCCEEDED
+    done = _run_one_file(db, make_worker, tmp_path / "d.txt", run_retention=0, prune_interval=0.2)
+    assert done.status == SUCCEEDED
     runs = tmp_path / "state" / "runs"
     deadline = time.monotonic() + 30
     while any(runs.iterdir()) and time.monotonic() < deadline:
