@@ -132,6 +132,16 @@ options:
       serial:
         description: Disk serial (the volume id, as Nova sets it).
         type: str
+  volume_roots:
+    description:
+      - Where volume disks may come from; a O(volumes[].path) elsewhere (C(/etc/shadow), a
+        host disk) is refused. A directory root admits files inside it (links resolved); a
+        C(/dev/<vg>) root admits C(/dev/<vg>/<lv>).
+      - Default, when not given, is C(volume_roots) of C(/etc/stratus/compute.conf)
+        (written by the compute role), else C(/var/lib/stratus/volumes) and
+        C(/dev/stratus-volumes) (the block-storage role's file directory and volume group).
+    type: list
+    elements: str
   config_drive:
     description: Attach a config drive (C(disk.config)) built from the options below.
     type: bool
@@ -288,7 +298,11 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors impor
     ComputeError,
     InvalidInput,
 )
-from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance import InstanceSpec
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import read_conf
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance import (
+    InstanceSpec,
+    volume_roots,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance_driver import (
     InstanceDriver,
 )
@@ -301,7 +315,7 @@ STATE_OPTS = ("running", "stopped", "paused", "suspended", "absent")
 
 def run(module: AnsibleModule) -> None:
     p = module.params
-    spec = InstanceSpec.from_params(p)
+    spec = InstanceSpec.from_params(p, volume_roots(p["volume_roots"], read_conf()))
     qemu_img = QemuImg(run=lambda argv: module.run_command(list(argv)), error=CommandFailed, invalid=InvalidInput)
     lv = LibvirtDriver(p["uri"])
     drv = InstanceDriver(lv, qemu_img, p["instances_dir"], p["images_dir"],
@@ -347,6 +361,7 @@ def main() -> None:
             swap_mb=dict(type="int", default=0),
             nics=dict(type="list", elements="dict", options=nic),
             volumes=dict(type="list", elements="dict", options=volume),
+            volume_roots=dict(type="list", elements="str"),
             config_drive=dict(type="bool", default=True),
             hostname=dict(type="str"),
             metadata=dict(type="dict", default={}),

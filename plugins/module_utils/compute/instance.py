@@ -15,6 +15,7 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 
 from .config_drive import ConfigDrive, drive_files
@@ -101,7 +102,9 @@ class InstanceSpec:
     keys: dict = field(default_factory=dict, hash=False)
 
     @classmethod
-    def from_params(cls, p: dict) -> InstanceSpec:
+    def from_params(cls, p: dict, volume_roots: tuple[str, ...] = ()) -> InstanceSpec:
+        """The spec from module parameters; volume paths must lie in ``volume_roots``
+        (:func:`check_volume_path`) when any are given."""
         uuid = str(p["uuid"])
         if not _UUID.match(uuid):
             raise InvalidInput(f"uuid {uuid!r} is not a UUID.")
@@ -135,6 +138,8 @@ class InstanceSpec:
                 path = v.get("path") or v.get("source")
                 if not path:
                     raise InvalidInput(f"volumes[{i}] needs a path (or source).")
+                if volume_roots:
+                    path = check_volume_path(str(path), volume_roots, f"volumes[{i}].path")
                 target = v.get("target") or ""
                 if not _TARGET.match(target) or target in (ROOT, EPHEMERAL, SWAP, CONFIG):
                     raise InvalidInput(
@@ -402,3 +407,41 @@ def guest_facts(guest: Guest, state: str, stats: dict | None = None) -> dict:
         facts.update(cpu_time_ns=stats["cpu_time_ns"], memory_used_mb=stats["memory_kib"] // 1024,
                      vcpus_live=stats["vcpus"])
     return facts
+
+
+DEFAULT_VOLUME_ROOTS = ("/var/lib/stratus/volumes", "/dev/stratus-volumes")
+
+
+def volume_roots(given, conf: dict[str, str]) -> tuple[str, ...]:
+    """The module's ``volume_roots``, else ``volume_roots = a, b`` of the compute config,
+    else the block-storage role's defaults (its file directory and volume group)."""
+    if given is None and conf.get("volume_roots"):
+        given = [r.strip() for r in conf["volume_roots"].split(",") if r.strip()]
+    roots = tuple(str(r).rstrip("/") for r in (given if given is not None else DEFAULT_VOLUME_ROOTS))
+    for root in roots:
+        if not root.startswith("/") or root.count("/") < 2:
+            raise InvalidInput(f"volume root {root!r} must be an absolute directory below /, "
+                               "like /var/lib/stratus/volumes or /dev/<volume group>")
+    return roots
+
+
+def check_volume_path(path: str, roots: tuple[str, ...], what: str) -> str:
+    """``path`` if it is a volume of a backend: a file inside a directory root (links
+    resolved), or ``/dev/<vg>/<lv>`` for a ``/dev/<vg>`` root (by text: an active LV
+    is a link to /dev/dm-N). Anything else — /etc/shadow, a host disk — is refused."""
+    for root in roots:
+        if root.startswith("/dev/"):
+            name = path[len(root) + 1:] if path.startswith(root + "/") else ""
+            if name and os.path.normpath(path) == path and "/" not in name:
+                try:
+                    validate.resource_id(name, what=what, error=InvalidInput)
+                except InvalidInput:
+                    continue
+                return path
+            continue
+        try:
+            return str(validate.inside(path, root, what=what, error=InvalidInput))
+        except InvalidInput:
+            continue
+    raise InvalidInput(f"{what} {path!r} is not a volume of this host: it must be inside "
+                       f"{' or '.join(roots)} (the block-storage backends; see volume_roots)")

@@ -275,13 +275,19 @@ def test_volume_hotplug_and_volumes_left_alone_when_not_managed(env):
     vol = env.base / "vol1.raw"
     subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(vol), "8M"], check=True)
     volume = {"path": str(vol), "target": "vdd", "serial": "vol-1"}
-    res = run_module("instance", env.args(volumes=[volume], **RESIZED))
+    before = live_xml(env.name)
+    for bad in ("/etc/shadow", str(env.base / ".." / "etc"), "/dev/sda", "/dev/stratus-volumes/../sda"):
+        res = run_module("instance", env.args(volumes=[{**volume, "path": bad}], volume_roots=[str(env.base)],
+                                              **RESIZED))
+        assert res.failed and "is not a volume of this host" in res["msg"], res
+        assert live_xml(env.name) == before  # refused before anything changed
+    res = run_module("instance", env.args(volumes=[volume], volume_roots=[str(env.base)], **RESIZED))
     assert res.changed and res["resize"] == "live" and "attach vdd" in res["steps"], res
     assert "<serial>vol-1</serial>" in live_xml(env.name)  # on the running guest
     # a run that does not manage volumes keeps what the block-storage side attached
     assert not run_module("instance", env.args(**RESIZED)).changed
     res = run_module("instance", env.args(volumes=[], **RESIZED))
-    assert res.changed and "detach vdd" in res["steps"], res
+    assert res.changed and "detach vdd" in res["steps"], res  # [] needs no roots
     assert "vol-1" not in live_xml(env.name, libvirt.VIR_DOMAIN_XML_INACTIVE)
     deadline = time.monotonic() + 30
     while "vol-1" in live_xml(env.name) and time.monotonic() < deadline:

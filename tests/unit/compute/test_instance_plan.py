@@ -14,6 +14,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors impor
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import resolve_virt_type
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance import (
+    DEFAULT_VOLUME_ROOTS,
     InstanceSpec,
     build_guest,
     device_changes,
@@ -109,3 +110,21 @@ def test_virt_type_auto_reads_host_config_not_dev_kvm(tmp_path):
     conf.write_text("virt_type = xen\n")
     with pytest.raises(InvalidInput):
         resolve_virt_type("auto", conf)
+
+
+@pytest.mark.parametrize("path", ["/etc/shadow", "/var/lib/stratus/volumes/../../../etc/shadow", "/dev/sda",
+                                  "/dev/stratus-volumes/../sda", "/dev/stratus-volumes/a/b", "relative"])
+def test_volume_paths_outside_the_roots_are_refused(path):
+    with pytest.raises(InvalidInput, match="is not a volume of this host"):
+        InstanceSpec.from_params(dict(uuid=UUID, image_id="img", vcpus=1, memory_mb=128, nics=None,
+                                      volumes=[{"path": path, "target": "vdd"}]), DEFAULT_VOLUME_ROOTS)
+
+
+def test_volume_paths_inside_the_roots_are_kept(tmp_path):
+    (tmp_path / "v1").touch()
+    roots = (str(tmp_path), "/dev/stratus-volumes")
+    spec = InstanceSpec.from_params(dict(uuid=UUID, image_id="img", vcpus=1, memory_mb=128, nics=None,
+                                         volumes=[{"path": str(tmp_path / "v1"), "target": "vdd"},
+                                                  {"path": "/dev/stratus-volumes/volume-1", "target": "vde"}]),
+                                    roots)
+    assert [v.path for v in spec.volumes] == [str(tmp_path / "v1"), "/dev/stratus-volumes/volume-1"]
