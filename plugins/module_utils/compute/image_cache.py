@@ -237,7 +237,7 @@ class ImageCache:
     def _fetch_verify_convert(self, image_id: str, source: str, disk_format: str,
                               source_format: str, hashes: Hashes):
         self.images_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.images_dir, 0o755)
+        os.chmod(self.images_dir, 0o711)  # QEMU reads images by path; nobody lists them
         final = self.path(image_id)
         part = self.images_dir / f".{image_id}.part"
         conv = self.images_dir / f".{image_id}.conv"
