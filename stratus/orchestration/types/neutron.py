@@ -145,28 +145,22 @@ class Port(ResourceType):
         p = res.properties
         sibling = (planned or {}).get(p.get("network"))
         if sibling is not None and sibling.type == Net.type_name:
-            host = db.get(Host, p.get("binding_host"))
-            if host is None or not host.enabled:
-                raise ResourceCheckFailed(f"binding host {p.get('binding_host')!r} is not an enabled host",
-                                          ("resources", res.name, "properties", "binding_host"))
-            seg = segment_facts(sibling)
-            res.attributes["segment"] = seg
-            res.attributes["peers"] = (tunnel_ips(db, [host.name]) if seg["type"] == "vxlan"
-                                       else {host.name: ""})
-            return
-        net = db.get(Resource, p.get("network"))
-        if net is None or net.type != Net.type_name or net.status in GONE:
-            raise ResourceCheckFailed(f"network {p.get('network')!r} could not be found",
-                                      ("resources", res.name, "properties", "network"), status=404)
-        if res.project_id is not None and net.project_id != res.project_id and not net.properties.get("shared"):
-            raise ResourceCheckFailed(f"network {net.id} belongs to another project and is not shared",
-                                      ("resources", res.name, "properties", "network"), status=404)
+            net, net_hosts = sibling, []  # made by the same request: on no host yet
+        else:
+            net = db.get(Resource, p.get("network"))
+            if net is None or net.type != Net.type_name or net.status in GONE:
+                raise ResourceCheckFailed(f"network {p.get('network')!r} could not be found",
+                                          ("resources", res.name, "properties", "network"), status=404)
+            if res.project_id is not None and net.project_id != res.project_id and not net.properties.get("shared"):
+                raise ResourceCheckFailed(f"network {net.id} belongs to another project and is not shared",
+                                          ("resources", res.name, "properties", "network"), status=404)
+            net_hosts = net.hosts or []
         host = db.get(Host, p.get("binding_host"))
         if host is None or not host.enabled:
             raise ResourceCheckFailed(f"binding host {p.get('binding_host')!r} is not an enabled host",
                                       ("resources", res.name, "properties", "binding_host"))
         seg = segment_facts(net)
-        hosts = sorted(set(net.hosts or []) | {host.name})
+        hosts = sorted(set(net_hosts) | {host.name})
         res.attributes["segment"] = seg
         res.attributes["peers"] = tunnel_ips(db, hosts) if seg["type"] == "vxlan" else dict.fromkeys(hosts, "")
 
