@@ -74,7 +74,7 @@ _CACHE: dict[str, tuple[tuple, _Registry]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def registry(db: Session) -> _Registry:
+def enabled_hosts(db: Session) -> _Registry:
     stamp = tuple(db.execute(select(func.count(Host.name), func.max(Host.updated_at))).one())
     key = str(db.get_bind().url)
     with _CACHE_LOCK:
@@ -97,19 +97,19 @@ def _best(reg: _Registry, group: str, need: Mapping[str, int], used: dict[str, C
     keys, wanted = tuple(need), tuple(need.values())
     best, best_key = None, None
 
-    def consider(h: _Candidate, free: list[int]) -> None:
+    def consider(h: _Candidate, free: list[int]) -> bool:
+        """Keep ``h`` if it fits and beats the best so far; whether it fits."""
         nonlocal best, best_key
-        if all(f >= w for f, w in zip(free, wanted, strict=True)):
-            key = (-sum(free), h.name)
-            if best_key is None or key < best_key:
-                best, best_key = h, key
+        if not all(f >= w for f, w in zip(free, wanted, strict=True)):
+            return False
+        key = (-sum(free), h.name)
+        if best_key is None or key < best_key:
+            best, best_key = h, key
+        return True
 
     for h in reg.ranked(group, keys):
-        if h.name not in used:
-            free = [h.capacity.get(k, 0) for k in keys]
-            if all(f >= w for f, w in zip(free, wanted, strict=True)):
-                consider(h, free)
-                break
+        if h.name not in used and consider(h, [h.capacity.get(k, 0) for k in keys]):
+            break
     by_name = reg.in_group(group)
     for name, u in used.items():
         h = by_name.get(name)
@@ -122,7 +122,7 @@ def place(db: Session, needs: Mapping[str, Mapping[str, int]], groups: Mapping[s
     """{resource name: host name} for every resource in ``needs``."""
     if not needs:
         return {}
-    reg = registry(db)
+    reg = enabled_hosts(db)
     used = host_usage(db)
     out: dict[str, str] = {}
     for name, need in needs.items():

@@ -230,12 +230,12 @@ class Worker:
                 self._active[run_id] = t
             t.start()
 
-    def _prune(self, force: bool = False) -> list[str]:
+    def _prune(self) -> list[str]:
         """Remove run directories older than ``run_retention`` (they hold inventories
         and connection variables), every ``prune_interval`` seconds; unfinished jobs'
         runs are kept."""
         now = time.monotonic()
-        if not force and now - self._pruned_at < self.opt.prune_interval:
+        if now - self._pruned_at < self.opt.prune_interval:
             return []
         self._pruned_at = now
         with self.db.session() as s:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stratus.jobs.runner import UNSAFE  # the runner writes what it marks as !unsafe
 from stratus.orchestration import functions
-
-UNSAFE = "__ansible_unsafe"
 
 
 def data(value: Any) -> Any:

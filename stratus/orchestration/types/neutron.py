@@ -79,10 +79,9 @@ class Net(ResourceType):
                                       status=409)
 
 
-def live_ports(db, net_id: str, *, host: str | None = None, excluding: str | None = None) -> list[Resource]:
+def live_ports(db, net_id: str, *, excluding: str | None = None) -> list[Resource]:
     rows = db.scalars(select(Resource).where(Resource.type == Port.type_name, Resource.status.not_in(GONE)))
-    return [r for r in rows if r.properties.get("network") == net_id and r.id != excluding
-            and (host is None or r.properties.get("binding_host") == host)]
+    return [r for r in rows if r.properties.get("network") == net_id and r.id != excluding]
 
 
 def segment_facts(net: Resource | PlannedResource) -> dict[str, Any]:
