@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 
 STATE_DIR = Path("/var/lib/stratus")
 INSTANCES_DIR = STATE_DIR / "instances"
@@ -29,7 +30,6 @@ QEMU_USER = "libvirt-qemu"  # Debian's qemu.conf default user
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def domain_name(uuid: str) -> str:
@@ -38,14 +38,11 @@ def domain_name(uuid: str) -> str:
 
 
 def safe_id(value: str, what: str) -> str:
-    """``value`` if it can be a single path component (no ``/``, no ``..``)."""
-    if not _SAFE_ID.match(value or "") or value in (".", ".."):
-        from .errors import InvalidInput
+    """``value`` if it can be a single path component (no ``/``, no ``..``): the one
+    id check of every area (``common.validate.resource_id``), with compute's error."""
+    from .errors import InvalidInput
 
-        raise InvalidInput(
-            f"{what} {value!r} is not usable as a file name: use letters, digits, '.', '_' or '-'."
-        )
-    return value
+    return validate.resource_id(value, what=what, error=InvalidInput)
 
 
 def private_dir(path: Path | str, owner: str = QEMU_USER) -> Path:
