@@ -112,6 +112,27 @@ class Settings(BaseSettings):
     # is kept under <state_dir>/runs before runner.prune_runs removes it
     job_run_retention: int = Field(7 * 86400, ge=0)
 
+    # --- images (Glance v2) --------------------------------------------------------
+    # Stores image data may go to, by name: {type: file, path: DIR}. Empty: one file
+    # store "file" under <state_dir>/images. GET /image/v2/info/stores lists them.
+    image_stores: dict[str, dict[str, str]] = Field(default_factory=dict)
+    image_default_store: str = "file"
+    # Largest image in bytes (Glance's image_size_cap, 1 TiB).
+    image_size_cap: int = Field(1 << 40, ge=1)
+    image_disk_formats: list[str] = Field(default_factory=lambda: [
+        "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso"])
+    image_container_formats: list[str] = Field(default_factory=lambda: [
+        "ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"])
+    # The interoperable import flow: methods offered by GET /image/v2/info/import.
+    image_import_methods: list[str] = Field(default_factory=lambda: ["glance-direct", "web-download"])
+    # web-download fetches only URLs matching one of these shell patterns
+    # (e.g. "https://cloud-images.example.org/*"); empty: web-download refuses every URL.
+    image_web_download_allowed: list[str] = Field(default_factory=list)
+    # Glance's image conversion on import: "" (off), "raw" or "qcow2".
+    image_conversion_format: str = ""
+    # Seconds a compute host's download ticket for an image stays valid.
+    image_ticket_lifetime: int = Field(7200, ge=60)
+
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
     quota_defaults: dict[str, int] = Field(default_factory=dict)

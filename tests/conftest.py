@@ -55,6 +55,7 @@ AREA_MARKERS = {
     "orchestration": "orchestration",
     "jobs": "orchestration",
     "quotas": "api",
+    "image": "api",
     "common": None,
 }
 

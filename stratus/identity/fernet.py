@@ -10,6 +10,8 @@ oldest secondaries beyond ``max_active_keys``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import threading
 from pathlib import Path
@@ -27,6 +29,7 @@ class FernetKeys:
         self._lock = threading.Lock()
         self._loaded_mtime: float | None = None
         self._fernet: MultiFernet | None = None
+        self._raw: list[bytes] = []
 
     # --- repository ---------------------------------------------------------------
     def _key_files(self) -> dict[int, Path]:
@@ -91,12 +94,20 @@ class FernetKeys:
                 order = sorted(files, reverse=True)
                 order.remove(0)
                 order.append(0)
-                self._fernet = MultiFernet([Fernet(files[i].read_bytes().strip()) for i in order])
+                self._raw = [files[i].read_bytes().strip() for i in order]
+                self._fernet = MultiFernet([Fernet(k) for k in self._raw])
                 self._loaded_mtime = mtime
             return self._fernet
 
     def encrypt(self, data: bytes) -> str:
         return self._multi().encrypt(data).decode().rstrip("=")
+
+    def derived_keys(self, label: bytes) -> list[bytes]:
+        """One HMAC key per key of the repository (primary first), derived for
+        ``label``: other signed things (image download tickets) rotate with the token
+        keys but can never pass for a token."""
+        self._multi()
+        return [hmac.new(k, b"stratus:" + label, hashlib.sha256).digest() for k in self._raw]
 
     def decrypt(self, token: str) -> bytes:
         """Raises ``InvalidToken`` for a token no key of the repository made."""

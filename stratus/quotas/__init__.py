@@ -28,6 +28,11 @@ SERVICES: dict[str, dict[str, int]] = {
         "volumes": 10, "gigabytes": 1000, "snapshots": 10, "backups": 10,
         "backup_gigabytes": 1000, "per_volume_gigabytes": -1, "groups": 10,
     },
+    # Glance's unified-limit names: counts, and MiB stored / staged. Unlimited unless set.
+    "image": {
+        "image_count_total": -1, "image_count_uploading": -1, "image_size_total": -1,
+        "image_stage_total": -1,
+    },
     "network": {
         "network": 100, "subnet": 100, "subnetpool": -1, "port": 500, "router": 10,
         "floatingip": 50, "security_group": 10, "security_group_rule": 100, "rbac_policy": 10,

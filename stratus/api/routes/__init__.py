@@ -20,4 +20,11 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.compute.quotas",
     "stratus.api.routes.volume.quotas",
     "stratus.api.routes.network.quotas",
+    "stratus.api.routes.image.versions",
+    "stratus.api.routes.image.images",
+    "stratus.api.routes.image.members",
+    "stratus.api.routes.image.tags",
+    "stratus.api.routes.image.schemas",
+    "stratus.api.routes.image.data",
+    "stratus.api.routes.image.imports",
 ]

@@ -1,0 +1,1 @@
+"""Glance v2 routes (``/image`` and ``/image/v2``)."""
