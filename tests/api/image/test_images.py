@@ -106,6 +106,9 @@ def test_bad_json_and_missing_body_answer_400(project_a):
     fault(project_a("POST", "/images"), 400, "Body expected in request.")
     img = project_a.create(name="json-target")
     fault(project_a.patch(img["id"], None, raw="[{"), 400, "Malformed JSON in request body.")
+    r = project_a.patch(img["id"], None, "text/plain", raw="[{")
+    fault(r, 415, "Image PATCH expects Content-Type")
+    assert r.headers["Accept-Patch"] == f"{PATCH_20}, {PATCH_21}"
     assert project_a.show(img["id"]) == img
 
 
