@@ -142,9 +142,12 @@ def _attribute_filter(name: str, value: str) -> Any:
 
 def _int(name: str, value: str) -> int:
     try:
-        return int(value)
+        n = int(value)
     except ValueError:
         raise BadRequest(f"Unable to filter on a range with a non-numeric value: {name}={value}") from None
+    if not -(2**63) <= n < 2**63:
+        raise BadRequest(f"Filter {name}={value} is out of range: use a 64-bit integer.")
+    return n
 
 
 def parse(items: list[tuple[str, str]]) -> Query:

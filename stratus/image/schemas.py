@@ -16,6 +16,7 @@ from stratus.errors import BadRequest
 
 UUID_PATTERN = ("^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}"
                 "-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$")
+INT_MAX = 2**31 - 1  # min_ram, min_disk: 32-bit columns
 IMAGE_STATUSES = ["queued", "saving", "active", "killed", "deleted", "uploading", "importing",
                   "pending_delete", "deactivated"]
 
@@ -54,8 +55,9 @@ def image_properties(settings) -> dict[str, Any]:
         "tags": {"type": "array", "description": "List of strings related to the image",
                  "items": {"type": "string", "maxLength": 255}},
         "direct_url": _ro("string", "URL to access the image file kept in external store"),
-        "min_ram": {"type": "integer", "description": "Amount of ram (in MB) required to boot image."},
-        "min_disk": {"type": "integer",
+        "min_ram": {"type": "integer", "maximum": INT_MAX,
+                    "description": "Amount of ram (in MB) required to boot image."},
+        "min_disk": {"type": "integer", "maximum": INT_MAX,
                      "description": "Amount of disk space (in GB) required to boot image."},
         "self": _ro("string", "An image self url"),
         "file": _ro("string", "An image file url"),

@@ -84,3 +84,24 @@ class TestOnEveryBackend:
             owner.patch(by["c"], [{"op": "replace", "path": "/protected", "value": False}])
             for i in made:
                 owner("DELETE", f"/images/{i['id']}")
+
+    def test_values_the_database_cannot_hold_answer_400(self, owner):
+        """NUL characters (PostgreSQL text cannot hold them) and integers beyond the
+        columns are refused before the database sees them."""
+        img = owner.create(name="guarded")
+        cases = [
+            ("GET", "/images/a%00b", {}, "NUL character"),
+            ("GET", "/images", {"params": {"name": "a\x00"}}, "NUL character"),
+            ("GET", "/images", {"params": {"tag": "\x00"}}, "NUL character"),
+            ("GET", "/images", {"params": {"min_ram": "9" * 30}}, "out of range"),
+            ("POST", "/images", {"json": {"name": "a\x00b"}}, "NUL character"),
+            ("POST", "/images", {"json": {"min_ram": 2**40}}, "attribute 'min_ram'"),
+            ("PATCH", f"/images/{img['id']}", {"json": [{"op": "add", "path": "/k", "value": "\x00"}],
+                                               "headers": {"Content-Type": "application/openstack-images-v2.1-json-patch"}},
+             "NUL character"),
+            ("POST", f"/images/{img['id']}/members", {"json": {"member": "p\x00"}}, "NUL character"),
+        ]
+        for method, path, kw, text in cases:
+            fault(owner(method, path, **kw), 400, text)
+        assert owner.show(img["id"]) == img
+        assert owner("DELETE", f"/images/{img['id']}").status_code == 204

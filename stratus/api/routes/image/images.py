@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from stratus.api.deps import Auth, DbSession, Policy
-from stratus.api.routes.image._wire import JsonBody, page_links
+from stratus.api.routes.image._wire import GUARDS, JsonBody, page_links
 from stratus.image import images, listing, patch, records
 
-router = APIRouter(tags=["image: images"])
+router = APIRouter(tags=["image: images"], dependencies=GUARDS)
 
 
 def _settings(request: Request):

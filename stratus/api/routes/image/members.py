@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from stratus.api.deps import Auth, DbSession
-from stratus.api.routes.image._wire import JsonBody
+from stratus.api.routes.image._wire import GUARDS, JsonBody
 from stratus.image import members
 
-router = APIRouter(tags=["image: members"])
+router = APIRouter(tags=["image: members"], dependencies=GUARDS)
 
 
 @router.post("/images/{image_id}/members", summary="Share an image with a project")

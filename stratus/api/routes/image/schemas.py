@@ -6,9 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from stratus.api.deps import Auth
+from stratus.api.routes.image._wire import GUARDS
 from stratus.image import schemas
 
-router = APIRouter(tags=["image: schemas"])
+router = APIRouter(tags=["image: schemas"], dependencies=GUARDS)
 
 
 @router.get("/schemas/image", summary="The image schema")

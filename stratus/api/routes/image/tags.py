@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from stratus.api.deps import Auth, DbSession, Policy
+from stratus.api.routes.image._wire import GUARDS
 from stratus.image import images
 
-router = APIRouter(tags=["image: tags"])
+router = APIRouter(tags=["image: tags"], dependencies=GUARDS)
 
 
 @router.put("/images/{image_id}/tags/{tag}", status_code=204, summary="Add a tag")
