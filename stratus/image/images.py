@@ -65,8 +65,8 @@ def _check_nonnegative(name: str, value: Any) -> None:
         raise BadRequest(f"Invalid value '{value}' for parameter '{name}': Cannot be a negative value")
 
 
-def _check_visibility(ctx: RequestContext, visibility: str | None) -> None:
-    if visibility == "public" and not ctx.is_admin:
+def _check_visibility(visibility: str | None, may_publicize: bool) -> None:
+    if visibility == "public" and not may_publicize:
         raise Forbidden("You are not authorized to complete publicize_image action: "
                         "only cloud administrators make images public; use 'shared' or "
                         "'community' to offer an image to other projects.")
@@ -94,8 +94,11 @@ def _set_tags(image: Image, tags: list[str]) -> None:
     image.tags.extend(ImageTag(value=v) for v in wanted if v not in have)
 
 
-def create(db: Session, ctx: RequestContext, settings, body: Any) -> Image:
-    """A new queued image from a ``POST /v2/images`` body (decoded JSON)."""
+def create(db: Session, ctx: RequestContext, settings, body: Any, *,
+           may_publicize: bool | None = None) -> Image:
+    """A new queued image from a ``POST /v2/images`` body (decoded JSON).
+    ``may_publicize``: the caller passes policy ``image:publicize_image`` (default: it
+    is a cloud admin)."""
     if not isinstance(body, dict):
         raise BadRequest("Request body must be a JSON object of image attributes, "
                          "e.g. {\"name\": \"tiny\", \"disk_format\": \"qcow2\"}.")
@@ -116,7 +119,7 @@ def create(db: Session, ctx: RequestContext, settings, body: Any) -> Image:
     owner = body.get("owner") or ctx.project_id
     _check_owner(ctx, owner)
     visibility = body.get("visibility", "shared")
-    _check_visibility(ctx, visibility)
+    _check_visibility(visibility, ctx.is_admin if may_publicize is None else may_publicize)
     for key in ("min_disk", "min_ram"):
         _check_nonnegative(key, body.get(key))
     extra = {k: v for k, v in body.items() if k not in records.BASE_ATTRIBUTES}
@@ -144,7 +147,7 @@ def create(db: Session, ctx: RequestContext, settings, body: Any) -> Image:
     return image
 
 
-def _apply(ctx: RequestContext, image: Image, change: Change, settings) -> None:
+def _apply(ctx: RequestContext, image: Image, change: Change, settings, may_publicize: bool) -> None:
     name, props = change.name, {p.name: p for p in image.properties}
     base = name in records.BASE_ATTRIBUTES
     if change.op == "remove":
@@ -174,7 +177,7 @@ def _apply(ctx: RequestContext, image: Image, change: Change, settings) -> None:
         image.owner = change.value
     elif name in SETTABLE:
         if name == "visibility":
-            _check_visibility(ctx, change.value)
+            _check_visibility(change.value, may_publicize)
         if name in QUEUED_ONLY and image.status not in (QUEUED, "importing") \
                 and change.value != getattr(image, name):
             raise Forbidden(f"Attribute {name} can be only replaced for a queued image.")
@@ -185,11 +188,14 @@ def _apply(ctx: RequestContext, image: Image, change: Change, settings) -> None:
 
 
 def update(db: Session, ctx: RequestContext, settings, image_id: str,
-           changes: list[Change]) -> Image:
-    """Apply JSON-patch ``changes`` (already parsed) to an image the caller owns."""
+           changes: list[Change], *, may_publicize: bool | None = None) -> Image:
+    """Apply JSON-patch ``changes`` (already parsed) to an image the caller owns
+    (``may_publicize`` as for :func:`create`)."""
+    if may_publicize is None:
+        may_publicize = ctx.is_admin
     image = records.get_owned(db, ctx, image_id)
     for change in changes:
-        _apply(ctx, image, change, settings)
+        _apply(ctx, image, change, settings, may_publicize)
     if changes:
         image.updated_at = utcnow()
         db.flush()

@@ -36,7 +36,7 @@ def test_cli_create_set_list_protect_delete(sqlite_controller):
     assert img["owner"] == creds.project_id
 
     cli("image", "set", "--property", "hw_disk_bus=virtio", "--tag", "t2", "--min-ram", "64", img["id"])
-    shown = cli("image", "show", img["id"], "-f", "json")
+    shown = cli("image", "show", "cli-img", "-f", "json")  # by name
     assert shown["properties"]["hw_disk_bus"] == "virtio" and shown["min_ram"] == 64
     assert sorted(shown["tags"]) == ["t1", "t2"]
 

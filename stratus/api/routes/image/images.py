@@ -21,7 +21,8 @@ def _settings(request: Request):
 @router.post("/images", status_code=201, summary="Create an image (queued, no data)")
 def create(request: Request, ctx: Auth, policy: Policy, db: DbSession, body: JsonBody):
     policy.enforce("image:add_image")
-    image = images.create(db, ctx, _settings(request), body)
+    image = images.create(db, ctx, _settings(request), body,
+                          may_publicize=policy.allowed("image:publicize_image"))
     headers = {"Location": f"{_settings(request).endpoint_url}/image/v2/images/{image.id}"}
     methods = _settings(request).image_import_methods
     if methods:
@@ -52,7 +53,9 @@ def update(image_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSes
            draft: Annotated[int, Depends(_patch_draft)], body: JsonBody):
     changes = patch.parse(body, draft)  # the media type is checked before the body is read
     policy.enforce("image:modify_image")
-    return records.view(images.update(db, ctx, _settings(request), image_id, changes))
+    image = images.update(db, ctx, _settings(request), image_id, changes,
+                          may_publicize=policy.allowed("image:publicize_image"))
+    return records.view(image)
 
 
 @router.delete("/images/{image_id}", status_code=204, summary="Delete an image and its data")
