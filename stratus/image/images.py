@@ -107,15 +107,12 @@ def create(db: Session, ctx: RequestContext, settings, body: Any, *,
             raise Forbidden(f"Attribute '{key}' is read-only.")
     schemas.validate(body, schemas.image(settings))
     for key in body:
-        if key in records.READ_ONLY and key != "id":
-            raise Forbidden(f"Attribute '{key}' is read-only.")
-        if key not in records.BASE_ATTRIBUTES:
-            if len(key) > 255:
-                raise BadRequest("Custom property should not be greater than 255 characters.")
-            if key in patch.RESERVED or records.is_reserved(key) or key == "locations":
-                raise Forbidden(f"Attribute '{key}' is reserved.")
-    if "locations" in body:
-        raise Forbidden("Attribute 'locations' is reserved.")
+        if key not in records.BASE_ATTRIBUTES and len(key) > 255:
+            raise BadRequest("Custom property should not be greater than 255 characters.")
+        if key != "id":  # the one read-only attribute a create may choose
+            patch.check_name(key)
+        if key == patch.LOCATIONS:
+            raise Forbidden(f"Attribute '{key}' is reserved.")
     owner = body.get("owner") or ctx.project_id
     _check_owner(ctx, owner)
     visibility = body.get("visibility", "shared")
