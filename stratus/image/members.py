@@ -82,12 +82,18 @@ def status_of(body: Any) -> str:
     return status
 
 
-def add(db: Session, ctx: RequestContext, image_id: str, member_id: str) -> ImageMember:
+def _owned_shared(db: Session, ctx: RequestContext, image_id: str, action: str) -> Image:
+    """The shared image whose members the caller (its owner or a cloud admin) changes."""
     image = _image(db, ctx, image_id)
-    _shared(image, "create")
+    _shared(image, action)
     if not records.is_owner(ctx, image):
-        raise Forbidden(f"Not allowed to create members for image {image_id}: only its owner "
-                        "shares it.")
+        raise Forbidden(f"Not allowed to {action} members for image {image_id}: only its owner "
+                        "adds and removes members.")
+    return image
+
+
+def add(db: Session, ctx: RequestContext, image_id: str, member_id: str) -> ImageMember:
+    image = _owned_shared(db, ctx, image_id, "create")
     if db.get(ImageMember, (image.id, member_id)) is not None:
         raise Conflict(f"Member {member_id} is duplicated for image {image_id}")
     count = len(db.scalars(select(ImageMember.member).where(ImageMember.image_id == image.id)).all())
@@ -134,10 +140,6 @@ def set_status(db: Session, ctx: RequestContext, image_id: str, member_id: str,
 
 
 def remove(db: Session, ctx: RequestContext, image_id: str, member_id: str) -> None:
-    image = _image(db, ctx, image_id)
-    _shared(image, "delete")
-    if not records.is_owner(ctx, image):
-        raise Forbidden(f"Not allowed to delete members for image {image_id}: only its owner "
-                        "removes members.")
+    image = _owned_shared(db, ctx, image_id, "delete")
     db.delete(_row(db, image, member_id))
     db.flush()
