@@ -13,17 +13,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from stratus.db.models.images import Image
-from stratus.db.models.quotas import Allocation
 from stratus.image import stores as _stores
+from stratus.image.sizes import SIZE_TOTAL, STAGE_TOTAL, release
 
 log = logging.getLogger("stratus.image")
-
-SIZE_TOTAL, STAGE_TOTAL = "image_size_total", "image_stage_total"
-
 
 def staged_path(settings, image_id: str) -> Path:
     return _stores.staging_dir(settings) / image_id
@@ -48,8 +44,3 @@ def remove_data(db: Session, image: Image, settings=None) -> None:
         remove_staged(db, settings, image.id)
     release(db, image.id, SIZE_TOTAL)
     db.flush()
-
-
-def release(db: Session, image_id: str, resource: str) -> None:
-    db.execute(delete(Allocation).where(Allocation.consumer_id == image_id,
-                                        Allocation.resource == resource))

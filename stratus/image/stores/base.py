@@ -66,8 +66,13 @@ class Store(ABC):
 
 def read_chunks(path: Path, start: int = 0, length: int | None = None,
                 chunk: int = CHUNK) -> Iterator[bytes]:
-    """``length`` bytes of ``path`` from ``start`` (to the end when None), in chunks."""
-    with open(path, "rb") as f:
+    """``length`` bytes of ``path`` from ``start`` (to the end when None), in chunks. The
+    file is opened now, so a missing file fails here and not in the middle of a response."""
+    return _chunks(open(path, "rb"), start, length, chunk)  # noqa: SIM115 - closed by _chunks
+
+
+def _chunks(f, start: int, length: int | None, chunk: int) -> Iterator[bytes]:
+    with f:
         f.seek(start)
         left = length
         while left is None or left > 0:
