@@ -60,7 +60,7 @@ class Store(ABC):
         """The entry of ``GET /v2/info/stores``."""
         out = {"id": self.name, "description": self.description}
         if default:
-            out["default"] = True
+            out["default"] = "true"  # Glance sends the string
         return out
 
 
