@@ -49,8 +49,9 @@ IMPORTING_TO, FAILED = "os_glance_importing_to_stores", "os_glance_failed_import
 CONVERT_TIMEOUT = 3600
 
 
-def parse(body, settings) -> tuple[str, str | None, list[str]]:
-    """(method, uri, store names) of an import request, checked as Glance does."""
+def parse(body, settings, header_store: str | None = None) -> tuple[str, str | None, list[str]]:
+    """(method, uri, store names) of an import request, checked as Glance does
+    (``header_store``: the ``X-Image-Meta-Store`` header)."""
     if not isinstance(body, dict):
         raise BadRequest("Import request requires a 'method' field.")
     method = body.get("method")
@@ -66,11 +67,13 @@ def parse(body, settings) -> tuple[str, str | None, list[str]]:
             raise BadRequest(f"'{flag}' must be boolean value only")
     configured = _stores.stores(settings)
     if body.get("all_stores"):
-        if "stores" in body:
+        if "stores" in body or header_store:
             raise BadRequest("All_stores parameter can't be used with x-image-meta-store header or stores parameter")
         names = list(configured)
     else:
-        names = body.get("stores") or [next(iter(configured))]
+        if "stores" in body and header_store:
+            raise BadRequest("Stores parameter and x-image-meta-store header can't be both specified")
+        names = body.get("stores") or [header_store or next(iter(configured))]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise BadRequest("'stores' must be a list of store names (GET /v2/info/stores lists them).")
         unknown = [n for n in names if n not in configured]

@@ -19,6 +19,7 @@ from stratus import quotas
 from stratus.db.models.images import IMPORTING, SAVING, UPLOADING, Image
 from stratus.db.models.quotas import Allocation
 from stratus.errors import OverLimit
+from stratus.image import quota
 
 MIB = 1 << 20
 SIZE_TOTAL, STAGE_TOTAL = "image_size_total", "image_stage_total"
@@ -31,9 +32,9 @@ def mib(size: int) -> int:
 
 
 def over_limit(project_id: str, resource: str, limit: int, usage: int, delta: int) -> OverLimit:
-    """Glance's (oslo.limit's) 413 for one resource."""
-    return OverLimit(f"Project {project_id} is over a limit for [Resource {resource} is over "
-                     f"limit of {limit} due to current usage {usage} and delta {delta}]")
+    """Glance's (oslo.limit's) 413 for one resource (worded by :mod:`.quota`)."""
+    return quota.over_limit(quotas.QuotaExceeded(
+        project_id, {resource: {"requested": delta, "used": usage, "limit": limit}}))
 
 
 def uploading_count(db: Session, project_id: str) -> int:

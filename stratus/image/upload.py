@@ -100,7 +100,7 @@ class Target:
     def too_large(self, db_factory, overrides) -> Callable[[int], ApiError]:
         def error(size: int) -> ApiError:
             if self.quota_room is None or size > self.size_cap:
-                return OverLimit("The incoming image is too large: The provided image is too large.")
+                return too_large()
             resource = sizes.STAGE_TOTAL if self.stage else sizes.SIZE_TOTAL
             with db_factory() as db:
                 usage = sizes.usage(db, self.owner, overrides)[resource]
@@ -121,13 +121,13 @@ def begin(db: Session, image: Image, settings, *, stage: bool, declared_size: in
         raise BadRequest(f"Properties {', '.join(missing)} must be set prior to saving data.")
     overrides = settings.quota_defaults
     resource = sizes.STAGE_TOTAL if stage else sizes.SIZE_TOTAL
+    if declared_size is not None and declared_size > settings.image_size_cap:
+        raise too_large()
     quotas.lock_project(db, image.owner or "")
     if image.owner:
         sizes.check(db, image.owner, resource, sizes.mib(declared_size or 0), overrides)
         sizes.check(db, image.owner, sizes.COUNT_UPLOADING, 1, overrides)
     room = sizes.room(db, image.owner, resource, overrides) if image.owner else None
-    if declared_size is not None and declared_size > settings.image_size_cap:
-        raise OverLimit("The incoming image is too large: The provided image is too large.")
     moved = db.execute(update(Image).where(Image.id == image.id, Image.status == QUEUED)
                        .values(status=new)).rowcount
     if not moved:
@@ -223,6 +223,11 @@ def finish_stage(db: Session, target: Target, sink: Sink, settings) -> None:
 def unstage(db: Session, settings, image: Image, status: str = QUEUED) -> None:
     remove_staged(db, settings, image.id)
     image.status = status
+
+
+def too_large() -> OverLimit:
+    """Glance's answer to data past image_size_cap."""
+    return OverLimit("The incoming image is too large: The provided image is too large.")
 
 
 def gone(image_id: str) -> ApiError:

@@ -13,8 +13,9 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from stratus.errors import BadRequest, OverLimit
+from stratus.errors import BadRequest
 from stratus.image.stores import CHUNK, private_dir
+from stratus.image.upload import too_large
 
 SCHEMES = ("http", "https")
 TIMEOUT = 60
@@ -66,7 +67,7 @@ def fetch(uri: str, patterns: list[str], directory: Path, image_id: str, cap: in
             while data := resp.read(CHUNK):
                 size += len(data)
                 if size > cap:
-                    raise OverLimit("The incoming image is too large: The provided image is too large.")
+                    raise too_large()
                 out.write(data)
     except (urllib.error.URLError, OSError, ValueError) as e:
         os.unlink(tmp)

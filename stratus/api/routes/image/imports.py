@@ -18,7 +18,7 @@ router = APIRouter()
 def import_image(image_id: str, request: Request, ctx: Auth, db: DbSession,
                  body: Any = Body(None)) -> Response:  # noqa: B008 - FastAPI's way
     settings = request.app.state.settings
-    method, uri, store_names = imports.parse(body, settings)
+    method, uri, store_names = imports.parse(body, settings, request.headers.get("x-image-meta-store"))
     image = records.get(db, ctx, image_id)
     access.may_upload(PolicyChecker(request.app.state.enforcer, ctx), ctx, image)
     imports.begin(db, image, method, store_names, settings)
