@@ -17,11 +17,11 @@ to ``os_glance_failed_import`` and the image back to ``queued``, as Glance.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import subprocess
 import threading
+from dataclasses import astuple
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -41,7 +41,7 @@ from stratus.errors import ApiError, BadRequest, Conflict
 from stratus.image import inspector, sizes, webdownload
 from stratus.image import stores as _stores
 from stratus.image.data import remove_staged, staged_path
-from stratus.image.upload import HASH_ALGO, InvalidImageData, judge
+from stratus.image.upload import HASH_ALGO, Hashes, InvalidImageData, judge
 
 log = logging.getLogger("stratus.image")
 
@@ -137,7 +137,7 @@ def run(db: Database, settings, image_id: str, method: str, uri: str | None, sto
         if facts is not None and target and facts.format not in (target, "iso"):
             facts = convert(staged, facts, target, image_id)
             disk_format = target
-        size, md5, sha512 = _hashes(staged)
+        size, md5, sha512 = astuple(Hashes.of(_stores.read_chunks(staged)))
         configured = _stores.stores(settings)
         with db.session() as s:
             image = s.get(Image, image_id)
@@ -213,12 +213,3 @@ def convert(path: Path, facts: inspector.ImageFacts, target: str, image_id: str)
     finally:
         out.unlink(missing_ok=True)
     return inspector.ImageFacts(str(path), converted.format, converted.virtual_size)
-
-
-def _hashes(path: Path) -> tuple[int, str, str]:
-    md5, sha512, size = hashlib.md5(usedforsecurity=False), hashlib.sha512(), 0
-    for data in _stores.read_chunks(path):
-        md5.update(data)
-        sha512.update(data)
-        size += len(data)
-    return size, md5.hexdigest(), sha512.hexdigest()

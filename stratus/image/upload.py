@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +57,35 @@ class Digest:
     sha512: str
 
 
+class Hashes:
+    """md5 (Glance's ``checksum``), sha512 (``os_hash_value``) and size of a stream."""
+
+    def __init__(self) -> None:
+        self.md5, self.sha512, self.size = hashlib.md5(usedforsecurity=False), hashlib.sha512(), 0
+
+    def update(self, data: bytes | bytearray) -> None:
+        self.md5.update(data)
+        self.sha512.update(data)
+        self.size += len(data)
+
+    def digest(self) -> Digest:
+        return Digest(self.size, self.md5.hexdigest(), self.sha512.hexdigest())
+
+    @classmethod
+    def of(cls, chunks) -> Digest:
+        h = cls()
+        for data in chunks:
+            h.update(data)
+        return h.digest()
+
+
 class Sink:
-    """A temporary file being received: written, hashed and counted as chunks come;
-    ``too_large(size)`` gives the error raised when ``size`` passes ``cap``."""
+    """A temporary file being received. Two writer threads (one writes the file and
+    computes md5, the other sha512) work while the receiver reads the next chunks; at
+    most ``DEPTH`` chunks wait for them, so memory stays bounded. ``too_large(size)``
+    gives the error when ``size`` passes ``cap``."""
+
+    DEPTH = 4
 
     def __init__(self, directory: Path, image_id: str, cap: int,
                  too_large: Callable[[int], ApiError]) -> None:
@@ -67,21 +95,68 @@ class Sink:
         self.cap, self.too_large = cap, too_large
         self.size = 0
         self.md5, self.sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha512()
+        self._error: BaseException | None = None
+        self._lanes = [(queue.Queue(self.DEPTH), work) for work in (self._write, self.sha512.update)]
+        self._threads = [threading.Thread(target=self._run, args=lane, name=f"image-sink-{image_id}", daemon=True)
+                         for lane in self._lanes]
+        for t in self._threads:
+            t.start()
 
-    def write(self, data: bytes | bytearray) -> None:
-        if self.size + len(data) > self.cap:
-            raise self.too_large(self.size + len(data))
+    def _write(self, data) -> None:
         self.file.write(data)
         self.md5.update(data)
-        self.sha512.update(data)
+
+    def _run(self, lane: queue.Queue, work) -> None:
+        while (data := lane.get()) is not None:
+            if self._error is None:
+                try:
+                    work(data)
+                except BaseException as e:  # reported to the receiver by put() / close()
+                    self._error = e
+
+    def over(self, data: bytes | bytearray) -> int | None:
+        """The size ``data`` would bring the file to when that passes the cap."""
+        size = self.size + len(data)
+        return size if size > self.cap else None
+
+    def put_nowait(self, data: bytes | bytearray) -> bool:
+        """Queue ``data`` when every lane has room (False: call :meth:`put`)."""
+        if self._error is not None:
+            raise self._error
+        if any(lane.full() for lane, _ in self._lanes):  # one receiver: room stays room
+            return False
+        for lane, _ in self._lanes:
+            lane.put_nowait(data)
+        self.size += len(data)
+        return True
+
+    def put(self, data: bytes | bytearray) -> None:
+        """Queue ``data``, waiting for room (in a thread: it blocks)."""
+        if (size := self.over(data)) is not None:
+            raise self.too_large(size)
+        if self._error is not None:
+            raise self._error
+        for lane, _ in self._lanes:
+            lane.put(data)
         self.size += len(data)
 
-    def close(self) -> Digest:
+    def _stop(self) -> None:
+        for (lane, _), t in zip(self._lanes, self._threads, strict=True):
+            if t.is_alive():
+                lane.put(None)
+        for t in self._threads:
+            t.join()
         self.file.close()
+
+    def close(self) -> Digest:
+        """Wait for the queued chunks to be written; the digest of everything."""
+        self._stop()
+        if self._error is not None:
+            raise self._error
         return Digest(self.size, self.md5.hexdigest(), self.sha512.hexdigest())
 
     def discard(self) -> None:
-        self.file.close()
+        self._stop()
         self.path.unlink(missing_ok=True)
 
 

@@ -122,9 +122,10 @@ async def _receive(request: Request, image_id: str, *, stage: bool) -> Response:
             buf += chunk
             if len(buf) >= _stores.CHUNK:
                 data, buf = buf, bytearray()
-                await run_in_threadpool(sink.write, data)
+                if sink.over(data) is not None or not sink.put_nowait(data):
+                    await run_in_threadpool(sink.put, data)
         if buf:
-            await run_in_threadpool(sink.write, buf)
+            await run_in_threadpool(sink.put, buf)
         await run_in_threadpool(_finish, request, target, sink)
     except BaseException as e:
         with anyio.CancelScope(shield=True):
