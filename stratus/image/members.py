@@ -56,13 +56,17 @@ def _row(db: Session, image: Image, member_id: str) -> ImageMember:
     return row
 
 
+def _field(body: Any, key: str, form: str, missing: str) -> Any:
+    if not isinstance(body, dict):
+        raise BadRequest(f"Expected a {key} in the form: {form}")
+    if key not in body:
+        raise BadRequest(missing)
+    return body[key]
+
+
 def member_id_of(body: Any) -> str:
     """The project of a ``POST .../members`` body, with Glance's refusals."""
-    if not isinstance(body, dict):
-        raise BadRequest('Expected a member in the form: {"member": "image_id"}')
-    if "member" not in body:
-        raise BadRequest("Member to be added not specified")
-    member = body["member"]
+    member = _field(body, "member", '{"member": "image_id"}', "Member to be added not specified")
     if not member:
         raise BadRequest("Member can't be empty")
     if not isinstance(member, str) or len(member) > 64:
@@ -72,13 +76,10 @@ def member_id_of(body: Any) -> str:
 
 def status_of(body: Any) -> str:
     """The status of a ``PUT .../members/{member}`` body, with Glance's refusals."""
-    if not isinstance(body, dict):
-        raise BadRequest('Expected a status in the form: {"status": "status"}')
-    if "status" not in body:
-        raise BadRequest("Status not specified")
-    if body["status"] not in STATUSES:
+    status = _field(body, "status", '{"status": "status"}', "Status not specified")
+    if status not in STATUSES:
         raise BadRequest('Incorrect request: Status must be "pending", "accepted" or "rejected".')
-    return body["status"]
+    return status
 
 
 def add(db: Session, ctx: RequestContext, image_id: str, member_id: str) -> ImageMember:

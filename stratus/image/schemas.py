@@ -63,6 +63,11 @@ def image_properties(settings) -> dict[str, Any]:
                       "operator has enabled multiple stores.  May be a comma-separated list of "
                       "store identifiers."),
         "schema": _ro("string", "An image schema url"),
+        "locations": {"type": "array", "description": "A set of URLs to access the image file "
+                      "kept in external store (not shown: create and patch refuse it)",
+                      "items": {"type": "object", "properties": {
+                          "url": {"type": "string", "maxLength": 255},
+                          "metadata": {"type": "object"}}, "required": ["url", "metadata"]}},
     }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from stratus.api.deps import Auth, DbSession, Policy
@@ -41,10 +43,14 @@ def show(image_id: str, ctx: Auth, db: DbSession):
     return records.view(records.get(db, ctx, image_id))
 
 
+def _patch_draft(request: Request) -> int:
+    return patch.draft_of(request.headers.get("content-type"))
+
+
 @router.patch("/images/{image_id}", summary="Update an image (JSON patch)")
 def update(image_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
-           body: JsonBody):
-    changes = patch.parse(body, patch.draft_of(request.headers.get("content-type")))
+           draft: Annotated[int, Depends(_patch_draft)], body: JsonBody):
+    changes = patch.parse(body, draft)  # the media type is checked before the body is read
     policy.enforce("image:modify_image")
     return records.view(images.update(db, ctx, _settings(request), image_id, changes))
 
