@@ -11,6 +11,7 @@ for ``PUT .../file``) instead of ``X-Auth-Token``.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import anyio
@@ -23,6 +24,7 @@ from stratus.api.deps import DbSession, PolicyChecker, get_context
 from stratus.errors import ApiError, BadRequest, NotFound
 from stratus.image import access, records, tickets, upload
 from stratus.image import stores as _stores
+from stratus.image.data import staged_path
 
 router = APIRouter()
 
@@ -78,12 +80,14 @@ def _finish(request: Request, target: upload.Target, sink: upload.Sink) -> None:
     with request.app.state.db.session() as db:
         if target.stage:
             upload.finish_stage(db, target, sink, settings)
-            return
-        store, url = upload.finish_upload(db, target, sink, settings)
+            undo = staged_path(settings, target.image_id).unlink
+        else:
+            store, url = upload.finish_upload(db, target, sink, settings)
+            undo = functools.partial(store.delete, url)
         try:
             db.commit()
         except BaseException:
-            store.delete(url)
+            undo()
             raise
 
 
