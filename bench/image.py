@@ -10,7 +10,10 @@ of SIZE_MIB (default 1024) random bytes on the same disk, and measures:
    disk, with Content-Length): MB/s and the ratio to ``cp``; the upload includes md5 + sha512 of
    every byte and the format inspection;
 3. ``GET .../file`` to a file on the same disk (``curl -o``): MB/s and the ratio to ``cp``;
-4. the controller's peak RSS (``VmHWM`` of /proc/<pid>/status) before and after the
+4. the same upload to a bare ASGI app under the same uvicorn that only counts the bytes:
+   the ceiling the HTTP layer sets (uvicorn parses with h11, pure Python, unless
+   httptools is installed);
+5. the controller's peak RSS (``VmHWM`` of /proc/<pid>/status) before and after the
    upload, and the largest RSS sampled while it ran.
 
 All files are in the page cache or go to it (no fsync on either side), so the ratios
@@ -54,6 +57,42 @@ def timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
+
+
+BARE_APP = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+"""
+
+
+def bare_upload_seconds(work: Path, src: Path) -> float:
+    """Seconds to PUT ``src`` to an app that drops the body, under the same uvicorn."""
+    from tests.api.conftest import free_port
+
+    (work / "bare_app.py").write_text(BARE_APP)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(work),
+                             "--port", str(port), "--log-level", "warning"])
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        return timed(lambda: subprocess.run(["curl", "-sS", "-T", str(src), "-o", "/dev/null", url], check=True))
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 def main() -> None:
@@ -116,12 +155,15 @@ def main() -> None:
             assert image["status"] == "active" and image["size"] == src.stat().st_size
         finally:
             ctl.close()
+        bare_s = bare_upload_seconds(work, src)
 
     mb = size_mib * MIB / 1e6
     print(f"image data: {size_mib} MiB raw image, controller on SQLite, same disk as the source")
     print(f"  cp:        {mb / cp_s:8.0f} MB/s  ({cp_s:.2f} s)")
     print(f"  upload:    {mb / up_s:8.0f} MB/s  ({up_s:.2f} s)  {cp_s / up_s:.2f}x cp's rate "
           "(md5 + sha512 + inspection included)")
+    print(f"  bare uvicorn receive (the HTTP layer's ceiling): {mb / bare_s:.0f} MB/s; the upload runs at "
+          f"{bare_s / up_s:.2f}x of it")
     print(f"  download:  {mb / down_s:8.0f} MB/s  ({down_s:.2f} s)  {cp_s / down_s:.2f}x cp's rate")
     print(f"  controller RSS: peak {hwm_before / 1024:.0f} MiB before the upload, {hwm_after / 1024:.0f} MiB "
           f"after (VmHWM); largest sampled during it {peak[0] / 1024:.0f} MiB")
