@@ -114,7 +114,7 @@ class Settings(BaseSettings):
 
     # --- images (Glance v2) --------------------------------------------------------
     # Stores image data may go to, by name: {type: file, path: DIR}. Empty: one file
-    # store "file" under <state_dir>/images. GET /image/v2/info/stores lists them.
+    # store "file" under <state_dir>/image-store. GET /image/v2/info/stores lists them.
     image_stores: dict[str, dict[str, str]] = Field(default_factory=dict)
     image_default_store: str = "file"
     # Largest image in bytes (Glance's image_size_cap, 1 TiB).

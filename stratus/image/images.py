@@ -43,6 +43,7 @@ from stratus.errors import BadRequest, Conflict, Forbidden, NotFound
 from stratus.identity.context import RequestContext
 from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.image import patch, quota, records, schemas
+from stratus.image.data import remove_data
 from stratus.image.patch import Change
 
 log = logging.getLogger("stratus.image")
@@ -199,23 +200,11 @@ def update(db: Session, ctx: RequestContext, settings, image_id: str,
     return image
 
 
-def _remove_data(db: Session, image: Image, settings) -> None:
-    """Drop the image's bytes from every store (helper image-data's function)."""
-    try:
-        from stratus.image.data import remove_data
-    except ModuleNotFoundError as e:  # pragma: no cover - until image-data's branch is merged
-        if e.name != "stratus.image.data":
-            raise
-        image.locations.clear()  # TODO(lead): drop this fallback once h/data is merged
-        return
-    remove_data(db, image, settings)
-
-
 def delete(db: Session, ctx: RequestContext, settings, image_id: str) -> None:
     image = records.get_owned(db, ctx, image_id, "delete")
     if image.protected:
         raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
-    _remove_data(db, image, settings)
+    remove_data(db, image, settings)
     quota.release_image(db, image.id)
     db.delete(image)
     db.flush()

@@ -5,7 +5,8 @@
     for_url(url)              # the store that can read/delete a location's url
 
 ``settings.image_stores`` maps names to ``{type: file, path: DIR, description: ...}``;
-when it is empty there is one file store ``file`` at ``<state_dir>/images``. The object
+when it is empty there is one file store ``file`` at ``<state_dir>/image-store`` (not
+``images``: that is a compute host's image cache, and the all-in-one is both). The object
 store plugs in as another ``type`` (and URL scheme) here.
 """
 
@@ -35,7 +36,7 @@ def _make(name: str, spec: dict) -> Store:
 
 def stores(settings) -> dict[str, Store]:
     """The configured stores by name, the default one first."""
-    specs = settings.image_stores or {"file": {"type": "file", "path": str(Path(settings.state_dir) / "images")}}
+    specs = settings.image_stores or {"file": {"type": "file", "path": str(Path(settings.state_dir) / "image-store")}}
     made = {name: _make(name, dict(spec)) for name, spec in specs.items()}
     default = default_name(settings, made)
     return {default: made[default], **{n: s for n, s in made.items() if n != default}}

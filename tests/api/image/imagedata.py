@@ -32,7 +32,7 @@ def put_data(controller, image_id: str, data, token: str | None = None, what: st
 
 
 def store_dir(controller) -> Path:
-    return Path(controller.settings["state_dir"]) / "images"
+    return Path(controller.settings["state_dir"]) / "image-store"
 
 
 def staging_dir(controller) -> Path:

@@ -21,12 +21,13 @@ from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from stratus.api.deps import DbSession, PolicyChecker, get_context
+from stratus.api.routes.image._wire import GUARDS
 from stratus.errors import ApiError, BadRequest, NotFound
 from stratus.image import access, records, tickets, upload
 from stratus.image import stores as _stores
 from stratus.image.data import staged_path
 
-router = APIRouter()
+router = APIRouter(dependencies=GUARDS)
 
 OCTET = "application/octet-stream"
 # After a refusal, at most this much of the rest of the body is read (and dropped) so

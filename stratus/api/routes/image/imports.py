@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Body, Request, Response
 
 from stratus.api.deps import Auth, DbSession, PolicyChecker
+from stratus.api.routes.image._wire import GUARDS
 from stratus.image import access, imports, records, sizes
 from stratus.image import stores as _stores
 
-router = APIRouter()
+router = APIRouter(dependencies=GUARDS)
 
 
 @router.post("/images/{image_id}/import", status_code=202)
