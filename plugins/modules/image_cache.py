@@ -77,6 +77,14 @@ options:
   os_hash_value:
     description: Expected hash of the source bytes (Glance's C(os_hash_value)).
     type: str
+  headers:
+    description:
+      - HTTP request headers sent with the download of an http(s) O(source), e.g. the
+        image service's C(X-Image-Ticket). Sent again on a redirect only while it stays on
+        the same scheme, host and port.
+      - Names are HTTP tokens, values single lines. Values are secrets, never logged.
+      - Refused with a local path O(source).
+    type: dict
   state:
     description:
       - V(present) caches the image, V(absent) removes it, V(pruned) removes every cached
@@ -215,7 +223,7 @@ def run(module: AnsibleModule) -> None:
                     os_hash_value=p["os_hash_value"] or "")
     outcome = cache.ensure_present(
         image_id, p["source"], p["disk_format"], hashes, source_format=p["source_format"] or "",
-        force=p["force"], check=check,
+        force=p["force"], check=check, headers=p["headers"],
     )
     return exit_with(module, outcome, removed=[], image=outcome.after, users=cache.users(image_id))
 
@@ -234,6 +242,7 @@ def main() -> None:
             checksum=dict(type="str"),
             os_hash_algo=dict(type="str", default="sha512", choices=["md5", "sha1", "sha256", "sha512"]),
             os_hash_value=dict(type="str"),
+            headers=dict(type="dict", no_log=True),
             state=dict(type="str", default="present", choices=["present", "absent", "pruned"]),
             force=dict(type="bool", default=False),
             keep=dict(type="list", elements="str", default=[]),
