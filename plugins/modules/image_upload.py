@@ -11,7 +11,7 @@ module: image_upload
 short_description: Upload an instance's root disk to the image service as an image
 description:
   - Sends the root disk of instance O(uuid) (C(<instances_dir>/<uuid>/disk)) to the image
-    service as the data of image O(image_id): a server snapshot (Nova's C(createImage)).
+    service as the data of image O(image_id) - a server snapshot (Nova's C(createImage)).
   - The disk is copied with C(qemu-img convert -O qcow2) into a temporary file in the
     instance's own directory, reading through its backing file (the cached base image),
     so the image is a self-contained qcow2. The copy is sent with HTTP C(PUT) to O(url) as
@@ -47,7 +47,7 @@ options:
     type: dict
   allowed_sources:
     description:
-      - URL prefixes (C(http(s)://host:port/path/)) of the image service that O(url) must
+      - URL prefixes (C(http://host:port/path/) or C(https://...)) of the image service that O(url) must
         start with. Default, when not given, is C(image_allowed_sources) of
         C(/etc/stratus/compute.conf) (written by the compute role), the list the image
         cache uses.
