@@ -34,3 +34,6 @@ inspect = _format.inspect
 check_safe = _format.check_safe
 
 __all__ = ["ImageFacts", "UnsafeImage", "check_safe", "inspect"]
+
+# The format lists, for the upload and import checks (stratus.image.upload).
+SAFE_FORMATS, CONVERTIBLE, KNOWN = _format.SAFE_FORMATS, _format.CONVERTIBLE, _format.KNOWN
