@@ -180,11 +180,8 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
-from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
-    CommandFailed,
     ComputeError,
-    InvalidInput,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import read_conf
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_cache import (
@@ -194,13 +191,14 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_cache 
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_source import (
     SourcePolicy,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu import module_qemu_img
 
 
 def make_cache(module: AnsibleModule) -> ImageCache:
     p = module.params
     return ImageCache(
         p["images_dir"], p["instances_dir"],
-        QemuImg(run=lambda argv: module.run_command(list(argv)), error=CommandFailed, invalid=InvalidInput),
+        module_qemu_img(module),
         timeout=p["timeout"],
         policy=SourcePolicy.from_host(p["allowed_sources"], p["max_size"], read_conf()),
         convert_formats=tuple(p["convert_formats"]),

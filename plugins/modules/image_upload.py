@@ -122,11 +122,8 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
-from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
-    CommandFailed,
     ComputeError,
-    InvalidInput,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import read_conf
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_source import (
@@ -135,13 +132,14 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_source
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_upload import (
     ImageUpload,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu import module_qemu_img
 
 
 def run(module: AnsibleModule) -> None:
     p = module.params
     uploader = ImageUpload(
         p["instances_dir"],
-        QemuImg(run=lambda argv: module.run_command(list(argv)), error=CommandFailed, invalid=InvalidInput),
+        module_qemu_img(module),
         policy=SourcePolicy.from_host(p["allowed_sources"], None, read_conf()),
         timeout=p["timeout"],
     )

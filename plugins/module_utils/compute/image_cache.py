@@ -36,7 +36,6 @@ from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img impo
 
 from .errors import (
     ChecksumMismatch,
-    CommandFailed,
     ComputeError,
     Conflict,
     InvalidInput,
@@ -44,6 +43,7 @@ from .errors import (
 )
 from .image_source import SourcePolicy, check_headers, copy_capped
 from .paths import IMAGES_DIR, INSTANCES_DIR, image_path
+from .qemu import compute_qemu_img
 
 HASH_ALGOS = ("md5", "sha1", "sha256", "sha512")
 META_DIR = ".meta"
@@ -108,7 +108,7 @@ class ImageCache:
     ):
         self.images_dir = Path(images_dir)
         self.instances_dir = Path(instances_dir)
-        self.qemu_img = qemu_img or QemuImg(error=CommandFailed, invalid=InvalidInput)
+        self.qemu_img = qemu_img or compute_qemu_img()
         self.timeout = timeout
         policy = policy or SourcePolicy()
         self.policy = replace(policy, forbidden=(*policy.forbidden, str(self.images_dir),

@@ -41,9 +41,10 @@ from ansible_collections.stratus.cloud.plugins.module_utils.common import image_
 from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 
-from .errors import CommandFailed, InvalidInput, NotFound, UnsafeImage, UploadFailed
+from .errors import NotFound, UnsafeImage, UploadFailed
 from .image_source import CHUNK, SourcePolicy, check_headers
 from .paths import INSTANCES_DIR, PRIVATE_FILE_MODE, InstancePaths, safe_id
+from .qemu import compute_qemu_img
 
 CONTENT_TYPE = "application/octet-stream"
 NOT_QUEUED = 409
@@ -55,7 +56,7 @@ class ImageUpload:
     def __init__(self, instances_dir: Path | str = INSTANCES_DIR, qemu_img: QemuImg | None = None,
                  policy: SourcePolicy | None = None, timeout: float = 300.0):
         self.instances_dir = Path(instances_dir)
-        self.qemu_img = qemu_img or QemuImg(error=CommandFailed, invalid=InvalidInput)
+        self.qemu_img = qemu_img or compute_qemu_img()
         self.policy = policy or SourcePolicy()
         self.timeout = timeout
 
