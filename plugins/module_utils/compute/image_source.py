@@ -70,8 +70,8 @@ def check_headers(headers: dict | None) -> dict[str, str]:
                                "and !#$%&'*+.^_`|~- only).")
         text = "" if value is None else str(value)
         try:
-            validate.single_line(text, what=f"the value of header {name}", error=InvalidInput)
-        except InvalidInput:
+            validate.single_line(text, error=InvalidInput)
+        except InvalidInput:  # its message quotes the value: say it without the secret
             raise InvalidInput(f"headers: the value of {name} holds a newline or another control "
                                "character; give it on one line.") from None
         out[name] = text
