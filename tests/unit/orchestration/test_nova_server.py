@@ -18,7 +18,7 @@ from stratus.config import Settings
 from stratus.db.base import Base
 from stratus.db.models.hosts import Host
 from stratus.db.models.images import ACCEPTED, Image, ImageMember
-from stratus.db.models.jobs import Resource
+from stratus.db.models.jobs import Job, Resource
 from stratus.db.session import Database
 from stratus.identity.fernet import FernetKeys
 from stratus.image import tickets
@@ -120,7 +120,7 @@ def refusal(db, context, image, flavor="m1.nano", project="p1") -> str:
         submit(s, server(image, flavor), project_id=project, context=context)
     assert err.value.status == 400
     with db.session() as s:  # nothing was recorded
-        assert s.query(Resource).count() == 0
+        assert s.query(Resource).count() == 0 and s.query(Job).count() == 0
     return err.value.message
 
 
@@ -210,3 +210,7 @@ def test_without_the_controller_there_is_no_ticket(db, context):
     image = add_image(db)
     with db.session() as s, pytest.raises(TemplateError, match="submit it to the controller"):
         submit(s, server(image), project_id="p1")
+    with db.session() as s:
+        sid = submit(s, server(image), project_id="p1", context=context).resource_map["vm"]
+    with db.session() as s, pytest.raises(TemplateError, match="submit it to the controller"):
+        submit_action(s, sid, "snapshot", {"image_id": str(uuid.uuid4())})
