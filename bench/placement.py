@@ -9,15 +9,21 @@
    of 1 host and with 1,000 hosts (inventory aliases of localhost with a local
    connection): the play names 1 host, the run's inventory holds 1 host, and the wall
    times are compared (target: within 1.2x). Needs libvirtd running and the tiny image
-   (``make images``).
+   (``make images``). The host fetches the image as from the image API, with a ticket:
+   here a small HTTP server on loopback serves ``/images/<id>/file`` and stands in
+   for it (``image_url_for_hosts``).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
+import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -26,56 +32,87 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tools"))
 
+from stratus.config import Settings  # noqa: E402
 from stratus.db import models  # noqa: E402,F401 - registers the tables
 from stratus.db.base import Base  # noqa: E402
 from stratus.db.models.hosts import Host  # noqa: E402
+from stratus.db.models.images import Image  # noqa: E402
 from stratus.db.models.jobs import FINAL, SUCCEEDED, Job  # noqa: E402
 from stratus.db.session import Database  # noqa: E402
+from stratus.identity.fernet import FernetKeys  # noqa: E402
 from stratus.jobs.worker import Options, Worker  # noqa: E402
-from stratus.orchestration.resources import get_type  # noqa: E402
+from stratus.orchestration.resources import PlanContext, get_type  # noqa: E402
 from stratus.orchestration.submit import submit, submit_delete  # noqa: E402
 
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}
+PROJECT = "bench"
 
 
-def server(image: dict | None = None) -> dict:
-    image = image or {"id": "bench", "path": "/nonexistent", "sha256": "0" * 64}
+def server(image_id: str) -> dict:
     return {"heat_template_version": "2018-08-31", "resources": {"vm": {
         "type": "OS::Nova::Server",
-        "properties": {"name": "bench", "flavor": "m1.nano", "image": image["id"],
-                       "image_source": image["path"], "image_checksum": image["sha256"]}}}}
+        "properties": {"name": "bench", "flavor": "m1.nano", "image": image_id}}}}
 
 
-def fresh_db(tmp: str, hosts: int, capacity: dict) -> Database:
+def fresh_db(tmp: str, hosts: int, capacity: dict, image: dict) -> Database:
+    """A registry of ``hosts`` and the image record (active, owned by PROJECT)."""
     db = Database(f"sqlite:///{tmp}/bench-{hosts}.db")
     Base.metadata.create_all(db.engine)
     with db.session() as s:
         s.add_all(Host(name=f"compute{i:05d}", groups=["compute"], capacity=dict(capacity), vars=dict(LOCAL))
                   for i in range(hosts))
+        s.add(Image(id=image["id"], name="bench", status="active", visibility="private", owner=PROJECT,
+                    disk_format="qcow2", container_format="bare", size=image["size"],
+                    os_hash_algo="sha512", os_hash_value=image["sha512"]))
     return db
 
 
+def plan_context(tmp: str, image_url: str) -> PlanContext:
+    keys = FernetKeys(Path(tmp) / "keys")
+    keys.setup()
+    return PlanContext(Settings(image_url_for_hosts=image_url), keys)
+
+
 def placement_ms(hosts: int, requests: int) -> list[float]:
+    image = {"id": str(uuid.uuid4()), "size": 1 << 20, "sha512": "0" * 128}
     with tempfile.TemporaryDirectory(prefix="stratus-bench-") as tmp:
-        db = fresh_db(tmp, hosts, {"vcpus": 64, "memory_mb": 262144, "disk_gb": 2000})
+        db = fresh_db(tmp, hosts, {"vcpus": 64, "memory_mb": 262144, "disk_gb": 2000}, image)
+        ctx = plan_context(tmp, "http://127.0.0.1:9/image/v2")
         times = []
         for _ in range(requests):
             t0 = time.perf_counter()
             with db.session() as s:
-                submit(s, server(), project_id=None)
+                submit(s, server(image["id"]), project_id=PROJECT, context=ctx)
             times.append((time.perf_counter() - t0) * 1000)
         db.dispose()
         return times
 
 
+def serve_image(tmp: str, image: dict) -> http.server.ThreadingHTTPServer:
+    """``/image/v2/images/<id>/file`` on loopback: the image API's download in miniature."""
+    root = Path(tmp) / "www"
+    (root / "image/v2/images" / image["id"]).mkdir(parents=True)
+    shutil.copy(image["path"], root / "image/v2/images" / image["id"] / "file")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 def job_seconds(hosts: int, image: dict) -> tuple[float, str, int]:
     """Wall time of one server boot job; (seconds, the play's hosts, inventory size)."""
     with tempfile.TemporaryDirectory(prefix="stratus-bench-") as tmp:
-        db = fresh_db(tmp, hosts, {"vcpus": 8, "memory_mb": 8192, "disk_gb": 100})
+        db = fresh_db(tmp, hosts, {"vcpus": 8, "memory_mb": 8192, "disk_gb": 100}, image)
+        httpd = serve_image(tmp, image)
+        ctx = plan_context(tmp, f"http://127.0.0.1:{httpd.server_address[1]}/image/v2")
         worker = Worker(db, Options(state_dir=Path(tmp) / "state", poll_interval=0.05), get_type).start()
         try:
             with db.session() as s:
-                job = submit(s, server(image), project_id=None)
+                job = submit(s, server(image["id"]), project_id=PROJECT, context=ctx)
                 job_id, sid, play_hosts = job.id, job.resource_map["vm"], job.playbook[0]["hosts"]
             t0 = time.monotonic()
             worker.notify()
@@ -90,6 +127,8 @@ def job_seconds(hosts: int, image: dict) -> tuple[float, str, int]:
             wait(db, delete)
         finally:
             worker.stop()
+            httpd.shutdown()
+            httpd.server_close()
             db.dispose()
         return elapsed, play_hosts, size
 
@@ -117,8 +156,9 @@ def main() -> None:
     from build_guest_image import build
 
     qcow2 = build()["qcow2"]
-    image = {"id": f"bench-{uuid.uuid4().hex[:8]}", "path": str(qcow2),
-             "sha256": hashlib.sha256(Path(qcow2).read_bytes()).hexdigest()}
+    data = Path(qcow2).read_bytes()
+    image = {"id": str(uuid.uuid4()), "path": str(qcow2), "size": len(data),
+             "sha512": hashlib.sha512(data).hexdigest()}
     one, hosts1, inv1 = job_seconds(1, image)
     many, hosts2, inv2 = job_seconds(1000, image)
     print("one server job (boot the tiny guest), measured in one run")

@@ -132,12 +132,15 @@ class Settings(BaseSettings):
     image_conversion_format: str = ""
     # Seconds a compute host's download ticket for an image stays valid.
     image_ticket_lifetime: int = Field(7200, ge=60)
+    # The image API's URL as compute hosts reach it (they download images to boot and
+    # upload snapshots there, with tickets). Empty: <endpoint_url>/image/v2.
+    image_url_for_hosts: str = ""
 
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
     quota_defaults: dict[str, int] = Field(default_factory=dict)
 
-    @field_validator("public_url")
+    @field_validator("public_url", "image_url_for_hosts")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
@@ -149,6 +152,11 @@ class Settings(BaseSettings):
             return self.public_url
         host = self.bind_host if self.bind_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
         return f"http://{host}:{self.port}"
+
+    @property
+    def hosts_image_url(self) -> str:
+        """``image_url_for_hosts``, else ``<endpoint_url>/image/v2`` (no trailing slash)."""
+        return self.image_url_for_hosts or f"{self.endpoint_url}/image/v2"
 
     @classmethod
     def settings_customise_sources(

@@ -77,6 +77,14 @@ options:
   os_hash_value:
     description: Expected hash of the source bytes (Glance's C(os_hash_value)).
     type: str
+  headers:
+    description:
+      - HTTP request headers sent with the download of an http(s) O(source), e.g. the
+        image service's C(X-Image-Ticket). Sent again on a redirect only while it stays on
+        the same scheme, host and port.
+      - Names are HTTP tokens, values single lines. Values are secrets, never logged.
+      - Refused with a local path O(source).
+    type: dict
   state:
     description:
       - V(present) caches the image, V(absent) removes it, V(pruned) removes every cached
@@ -172,11 +180,8 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
-from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
-    CommandFailed,
     ComputeError,
-    InvalidInput,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import read_conf
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_cache import (
@@ -186,13 +191,14 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_cache 
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.image_source import (
     SourcePolicy,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu import module_qemu_img
 
 
 def make_cache(module: AnsibleModule) -> ImageCache:
     p = module.params
     return ImageCache(
         p["images_dir"], p["instances_dir"],
-        QemuImg(run=lambda argv: module.run_command(list(argv)), error=CommandFailed, invalid=InvalidInput),
+        module_qemu_img(module),
         timeout=p["timeout"],
         policy=SourcePolicy.from_host(p["allowed_sources"], p["max_size"], read_conf()),
         convert_formats=tuple(p["convert_formats"]),
@@ -215,7 +221,7 @@ def run(module: AnsibleModule) -> None:
                     os_hash_value=p["os_hash_value"] or "")
     outcome = cache.ensure_present(
         image_id, p["source"], p["disk_format"], hashes, source_format=p["source_format"] or "",
-        force=p["force"], check=check,
+        force=p["force"], check=check, headers=p["headers"],
     )
     return exit_with(module, outcome, removed=[], image=outcome.after, users=cache.users(image_id))
 
@@ -234,6 +240,7 @@ def main() -> None:
             checksum=dict(type="str"),
             os_hash_algo=dict(type="str", default="sha512", choices=["md5", "sha1", "sha256", "sha512"]),
             os_hash_value=dict(type="str"),
+            headers=dict(type="dict", no_log=True),
             state=dict(type="str", default="present", choices=["present", "absent", "pruned"]),
             force=dict(type="bool", default=False),
             keep=dict(type="list", elements="str", default=[]),

@@ -292,11 +292,8 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import exit_with
-from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.errors import (
-    CommandFailed,
     ComputeError,
-    InvalidInput,
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.host import read_conf
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance import (
@@ -309,6 +306,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.compute.instance_dri
 from ansible_collections.stratus.cloud.plugins.module_utils.compute.libvirt_driver import (
     LibvirtDriver,
 )
+from ansible_collections.stratus.cloud.plugins.module_utils.compute.qemu import module_qemu_img
 
 STATE_OPTS = ("running", "stopped", "paused", "suspended", "absent")
 
@@ -316,7 +314,7 @@ STATE_OPTS = ("running", "stopped", "paused", "suspended", "absent")
 def run(module: AnsibleModule) -> None:
     p = module.params
     spec = InstanceSpec.from_params(p, volume_roots(p["volume_roots"], read_conf()))
-    qemu_img = QemuImg(run=lambda argv: module.run_command(list(argv)), error=CommandFailed, invalid=InvalidInput)
+    qemu_img = module_qemu_img(module)
     lv = LibvirtDriver(p["uri"])
     drv = InstanceDriver(lv, qemu_img, p["instances_dir"], p["images_dir"],
                          virt_type=p["virt_type"], shutdown_timeout=p["shutdown_timeout"])

@@ -10,6 +10,9 @@
 - ``Auth`` validates ``X-Auth-Token`` (401 in the service's fault format when it is
   missing, invalid, expired or revoked) and gives a :class:`RequestContext`.
 - ``Policy`` checks oslo.policy rules for that caller; ``enforce`` raises 403.
+- ``plan_context(request)``: what a route passes as ``context=`` to
+  ``orchestration.submit`` (the controller's settings and Fernet keys, which resource
+  types such as ``OS::Nova::Server`` need to sign the image tickets of their tasks).
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from sqlalchemy.orm import Session
 from stratus.api.errors import Forbidden, Unauthorized
 from stratus.identity.context import RequestContext
 from stratus.identity.policy import Enforcer
+from stratus.orchestration.resources import PlanContext
 
-__all__ = ["Auth", "DbSession", "OptionalAuth", "Policy", "PolicyChecker", "RequestContext"]
+__all__ = ["Auth", "DbSession", "OptionalAuth", "Policy", "PolicyChecker", "RequestContext", "plan_context"]
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -101,3 +105,8 @@ def get_policy(request: Request, ctx: Auth) -> PolicyChecker:
 
 
 Policy = Annotated[PolicyChecker, Depends(get_policy)]
+
+
+def plan_context(request: Request) -> PlanContext:
+    """The controller's settings and keys for ``orchestration.submit(..., context=)``."""
+    return PlanContext(request.app.state.settings, request.app.state.fernet)

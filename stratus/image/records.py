@@ -158,3 +158,13 @@ def member_status(db: Session, image: Image, project_id: str | None) -> str | No
         return None
     row = db.get(ImageMember, (image.id, project_id))
     return row.status if row else None
+
+
+def visible_to_project(db: Session, project_id: str | None, image_id: str) -> Image | None:
+    """The image ``project_id`` may see and boot (public, community, its own, shared with
+    it), else None: what a compute request of that project checks (Nova asks Glance
+    with the user's token). No project sees nothing."""
+    if not project_id or len(str(image_id)) > 36:
+        return None
+    ctx = RequestContext(user_id="", user_name="", user_domain_id="", project_id=project_id)
+    return db.scalar(visible(ctx).where(Image.id == str(image_id)))

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from stratus.orchestration.resources import PlannedResource
+from stratus.orchestration.resources import PlanContext, PlannedResource
 from stratus.orchestration.template import Template
 
 
@@ -32,9 +32,11 @@ class Plan:
 
 
 def plan(template: Template, parameters: dict[str, Any] | None = None,
-         resource_ids: dict[str, str] | None = None, project_id: str | None = None) -> Plan:
+         resource_ids: dict[str, str] | None = None, project_id: str | None = None,
+         context: PlanContext | None = None) -> Plan:
     """Plan ``template``; ``resource_ids`` keeps ids of resources that already exist.
-    Hosts stay host groups here; ``submit`` places resources on hosts before compiling."""
+    Hosts stay host groups here; ``submit`` places resources on hosts before compiling.
+    ``context`` (the controller's settings and keys) reaches every resource's hooks."""
     from stratus.orchestration.compiler import resolve_properties
 
     ids = resource_ids or {}
@@ -45,7 +47,7 @@ def plan(template: Template, parameters: dict[str, Any] | None = None,
         order=order,
         resources={
             n: PlannedResource(n, template.resources[n].type, ids.get(n) or str(uuid.uuid4()), {},
-                               project_id=project_id)
+                               project_id=project_id, context=context)
             for n in order
         },
     )

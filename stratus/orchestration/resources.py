@@ -72,6 +72,16 @@ def register_var(resource_name: str) -> str:
     return "stratus_" + re.sub(r"[^0-9A-Za-z_]", "_", resource_name)
 
 
+@dataclass(frozen=True)
+class PlanContext:
+    """What the controller lends the planner beyond the DB: its ``settings`` and its
+    Fernet ``keys`` (a type that hands hosts a credential, e.g. an image ticket, signs
+    it at compile time). None in an offline compile (``stratus compile``)."""
+
+    settings: Any = None
+    keys: Any = None
+
+
 @dataclass
 class PlannedResource:
     """One resource after planning: id assigned, properties resolved where possible,
@@ -85,6 +95,8 @@ class PlannedResource:
     attributes: dict[str, Any] = field(default_factory=dict)  # known at plan time
     project_id: str | None = None
     placed: bool = False  # hosts are host names (after placement), not a group
+    # The controller's settings and keys (never recorded; None offline).
+    context: PlanContext | None = field(default=None, repr=False, compare=False)
 
 
 class ResourceType:

@@ -24,7 +24,7 @@ from stratus.errors import Forbidden
 from stratus.hosts import placement
 from stratus.orchestration import compiler, planner
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
-from stratus.orchestration.resources import PlannedResource, get_type
+from stratus.orchestration.resources import PlanContext, PlannedResource, get_type
 from stratus.orchestration.template import Template
 
 PLACEMENT_LOCK = "placement"
@@ -44,13 +44,15 @@ def submit(
     max_attempts: int = 2,
     timeout: int = 600,
     quota_defaults: Mapping[str, int] | None = None,
+    context: PlanContext | None = None,
 ) -> Job:
     """Record a job that makes ``template``'s resources; raises TemplateError,
     ResourceCheckFailed, Forbidden, QuotaExceeded or placement.NoValidHost before
     anything is written. ``cloud_admin`` says the caller is a cloud administrator (False,
-    the default, refuses types that reach any host: ``Stratus::Ansible::Task``)."""
+    the default, refuses types that reach any host: ``Stratus::Ansible::Task``).
+    ``context``: the controller's settings and keys, for types that need them."""
     tpl = template if isinstance(template, Template) else Template.from_dict(dict(template))
-    plan = planner.plan(tpl, dict(parameters or {}), dict(resource_ids or {}), project_id)
+    plan = planner.plan(tpl, dict(parameters or {}), dict(resource_ids or {}), project_id, context)
     classes = {n: tpl.resources[n].type_class for n in plan.order}
     if not cloud_admin:
         refused = sorted({cls.type_name for cls in classes.values() if cls.cloud_admin_only})
@@ -103,13 +105,13 @@ def submit(
     return job
 
 
-def planned_from(row: Resource) -> PlannedResource:
+def planned_from(row: Resource, context: PlanContext | None = None) -> PlannedResource:
     """A recorded resource as the planner sees it (for update, delete and actions)."""
     cls = get_type(row.type)
     hosts = list(row.hosts or []) or ([cls.host_group(row.properties)] if cls else ["controller"])
     return PlannedResource(row.name, row.type, row.id, dict(row.properties), hosts=hosts,
                            attributes=dict(row.attributes), project_id=row.project_id,
-                           placed=bool(row.hosts))
+                           placed=bool(row.hosts), context=context)
 
 
 def submit_delete(
@@ -153,6 +155,7 @@ def submit_action(
     request_id: str | None = None,
     max_attempts: int = 1,
     timeout: int = 600,
+    context: PlanContext | None = None,
 ) -> Job:
     """Record a job that runs a named action (reboot, …) on a resource. The resource
     keeps its status and allocations; its jobs stay serialised with the others."""
@@ -161,7 +164,7 @@ def submit_action(
     if cls is None or action not in cls.actions:
         known = ", ".join(sorted(cls.actions)) if cls else "none"
         raise TemplateError(f"{row.type} has no action {action!r}; actions: {known or 'none'}")
-    planned = planned_from(row)
+    planned = planned_from(row, context)
     tasks = cls.plan_action(planned, action, dict(args or {}))
     plays = compiler.plays_for([(row.name, planned.hosts, tasks)], verb=f"{action} ")
     job = _queue(db, f"action:{action}", plays, {row.name: row.id}, [row.id, *cls.locks(planned)],
@@ -180,6 +183,7 @@ def submit_update(
     max_attempts: int = 1,
     timeout: int = 600,
     quota_defaults: Mapping[str, int] | None = None,
+    context: PlanContext | None = None,
 ) -> Job:
     """Record a job that changes a resource in place (``plan_update``); raises
     UpdateReplace when a changed property is not ``update_allowed``. Quota and host
@@ -187,7 +191,7 @@ def submit_update(
     write_lock(db, PLACEMENT_LOCK)
     row = _row(db, resource_id)
     cls = get_type(row.type)
-    planned = planned_from(row)
+    planned = planned_from(row, context)
     new_props = {**row.properties, **dict(properties)}
     prop_diff = {k: v for k, v in new_props.items() if row.properties.get(k) != v}
     planned.properties = new_props

@@ -37,7 +37,6 @@ from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img impo
 
 from .domain import Disk, Guest
 from .errors import (
-    CommandFailed,
     Conflict,
     ImageNotFound,
     InvalidInput,
@@ -53,6 +52,7 @@ from .paths import (
     private_file,
     safe_id,
 )
+from .qemu import compute_qemu_img
 from .storage_xml import CopyDestination
 
 RESCUE_DISK = "disk.rescue"
@@ -101,7 +101,7 @@ class InstanceActions:
         self.name = domain_name(uuid)
         self.paths = InstancePaths.for_uuid(uuid, instances_dir)
         self.images_dir = Path(images_dir)
-        self.qemu_img = qemu_img or QemuImg(error=CommandFailed, invalid=InvalidInput)
+        self.qemu_img = qemu_img or compute_qemu_img()
         self._config_drive = config_drive
 
     # reads ------------------------------------------------------------------------

@@ -56,3 +56,7 @@ class ImageTooLarge(InvalidInput):
 
 class ActionTimeout(ComputeError):
     """A libvirt job (block copy, shutdown) did not finish in time."""
+
+
+class UploadFailed(ComputeError):
+    """The image service did not take an uploaded image (its HTTP status and message)."""

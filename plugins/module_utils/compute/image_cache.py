@@ -36,14 +36,14 @@ from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img impo
 
 from .errors import (
     ChecksumMismatch,
-    CommandFailed,
     ComputeError,
     Conflict,
     InvalidInput,
     UnsafeImage,
 )
-from .image_source import SourcePolicy, copy_capped
+from .image_source import SourcePolicy, check_headers, copy_capped
 from .paths import IMAGES_DIR, INSTANCES_DIR, image_path
+from .qemu import compute_qemu_img
 
 HASH_ALGOS = ("md5", "sha1", "sha256", "sha512")
 META_DIR = ".meta"
@@ -108,7 +108,7 @@ class ImageCache:
     ):
         self.images_dir = Path(images_dir)
         self.instances_dir = Path(instances_dir)
-        self.qemu_img = qemu_img or QemuImg(error=CommandFailed, invalid=InvalidInput)
+        self.qemu_img = qemu_img or compute_qemu_img()
         self.timeout = timeout
         policy = policy or SourcePolicy()
         self.policy = replace(policy, forbidden=(*policy.forbidden, str(self.images_dir),
@@ -202,10 +202,13 @@ class ImageCache:
     def ensure_present(
         self, image_id: str, source: str, disk_format: str, hashes: Hashes, *,
         source_format: str = "", force: bool = False, check: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> Outcome:
         """Cache ``source`` (declared ``source_format``, default ``disk_format``) as
         ``image_id`` in ``disk_format``. Replacing an image that instance disks use is a
-        ``Conflict`` unless ``force``."""
+        ``Conflict`` unless ``force``. ``headers`` go with a download (a ticket); they
+        are never recorded."""
+        headers = check_headers(headers)
         if disk_format not in FORMATS:
             raise InvalidInput(f"disk_format {disk_format!r} is not one of {', '.join(FORMATS)}.")
         source_format = source_format or disk_format
@@ -231,11 +234,11 @@ class ImageCache:
             return Outcome(True, before, {"id": image_id, "path": str(self.path(image_id)),
                                           "format": disk_format, "source_format": source_format,
                                           "source": source}, [fetch])
-        self._fetch_verify_convert(image_id, source, disk_format, source_format, hashes)
+        self._fetch_verify_convert(image_id, source, disk_format, source_format, hashes, headers)
         return Outcome(True, before, self.get(image_id), [fetch])
 
     def _fetch_verify_convert(self, image_id: str, source: str, disk_format: str,
-                              source_format: str, hashes: Hashes):
+                              source_format: str, hashes: Hashes, headers: dict[str, str]):
         self.images_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.images_dir, 0o711)  # QEMU reads images by path; nobody lists them
         final = self.path(image_id)
@@ -247,7 +250,7 @@ class ImageCache:
         try:
             for p in (part, conv):
                 p.unlink(missing_ok=True)
-            with self.policy.open(source, wanted, self.timeout) as src, \
+            with self.policy.open(source, wanted, self.timeout, headers) as src, \
                     os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
                 copy_capped(src, out, self.policy.max_size, digests, source)
             got = {a: d.hexdigest() for a, d in digests.items()}

@@ -11,13 +11,17 @@ it is checked against the host's policy before anything is opened (Glance's
   with a hash to check the bytes against;
 - anything else (``file://``, ``ftp://``, a relative path) is refused.
 
-``SourcePolicy(allowed, max_size).open(source, hashes, timeout)`` gives a readable file;
-``copy_capped`` copies it, stopping at ``max_size`` bytes.
+``SourcePolicy(allowed, max_size).open(source, hashes, timeout, headers)`` gives a
+readable file; ``copy_capped`` copies it, stopping at ``max_size`` bytes. ``headers``
+(e.g. the image service's ``X-Image-Ticket``) go with a download and with a redirect
+only while it stays on the same origin (scheme, host and port): a credential never
+follows a redirect to another server, even an allowed one.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import urllib.error
 import urllib.parse
@@ -25,6 +29,8 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 
 from .errors import ImageTooLarge, InvalidInput, NotFound
 
@@ -35,6 +41,8 @@ DEFAULT_MAX_SIZE = 10 * GIB
 # tenants' volumes, instance disks and the controller's database.
 DEFAULT_ALLOWED = ("/var/lib/stratus/staging", "/var/cache/stratus/guest-image")
 CHUNK = 1024 * 1024
+# An HTTP header name is an RFC 9110 token.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
 
 
 def _is_url(text: str) -> bool:
@@ -44,6 +52,30 @@ def _is_url(text: str) -> bool:
 def _url_parts(url: str) -> tuple[str, str, str]:
     parts = urllib.parse.urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower(), parts.path or "/"
+
+
+def same_origin(a: str, b: str) -> bool:
+    """True when both URLs have the same scheme, host and port."""
+    return _url_parts(a)[:2] == _url_parts(b)[:2]
+
+
+def check_headers(headers: dict | None) -> dict[str, str]:
+    """HTTP request headers from a module option: names are tokens, values one line.
+    Values are secrets (a ticket): messages name the header, never its value."""
+    out: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        name = str(name)
+        if not _HEADER_NAME.match(name):
+            raise InvalidInput(f"headers: {name!r} is not an HTTP header name (letters, digits "
+                               "and !#$%&'*+.^_`|~- only).")
+        text = "" if value is None else str(value)
+        try:
+            validate.single_line(text, error=InvalidInput)
+        except InvalidInput:  # its message quotes the value: say it without the secret
+            raise InvalidInput(f"headers: the value of {name} holds a newline or another control "
+                               "character; give it on one line.") from None
+        out[name] = text
+    return out
 
 
 @dataclass(frozen=True)
@@ -140,11 +172,17 @@ class SourcePolicy:
         )
 
     # reads ------------------------------------------------------------------------
-    def open(self, source: str, wanted_hashes: dict[str, str], timeout: float):
-        """A readable binary file of the checked source (closed by the caller)."""
+    def open(self, source: str, wanted_hashes: dict[str, str], timeout: float,
+             headers: dict[str, str] | None = None):
+        """A readable binary file of the checked source (closed by the caller);
+        ``headers`` go with a download (see the module docstring)."""
         checked = self.check(source, wanted_hashes)
+        headers = check_headers(headers)
         if _is_url(checked):
-            return self._open_url(checked, timeout)
+            return self._open_url(checked, timeout, headers)
+        if headers:
+            raise InvalidInput(f"image source {source} is a local path: headers apply only to "
+                               "http(s) sources; leave them out.")
         try:
             fd = os.open(checked, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError as exc:
@@ -161,7 +199,7 @@ class SourcePolicy:
             )
         return os.fdopen(fd, "rb")
 
-    def _open_url(self, url: str, timeout: float):
+    def _open_url(self, url: str, timeout: float, extra: dict[str, str]):
         policy = self
 
         class Redirect(urllib.request.HTTPRedirectHandler):
@@ -170,11 +208,15 @@ class SourcePolicy:
                 if not _is_url(target):
                     raise InvalidInput(f"image source {url} redirects to {target}, which is refused.")
                 policy.check_url(target)
-                return super().redirect_request(req, fp, code, msg, headers, newurl)
+                new = super().redirect_request(req, fp, code, msg, headers, newurl)
+                if new is not None and not same_origin(url, target):
+                    for name in extra:  # the credential stays with its origin
+                        new.remove_header(name.capitalize())
+                return new
 
         opener = urllib.request.build_opener(Redirect)
         try:
-            response = opener.open(url, timeout=timeout)
+            response = opener.open(urllib.request.Request(url, headers=extra), timeout=timeout)
         except (urllib.error.URLError, OSError) as exc:
             raise NotFound(f"cannot download image from {url}: {exc}") from exc
         length = response.headers.get("Content-Length")

@@ -2,17 +2,44 @@
 
 Create: the image into the host's image cache, then the ``instance`` module; update of
 the flavor resizes in place (the host's capacity is checked again), of the name or
-metadata redefines; ``reboot`` is an action; delete removes the guest. The compute API
-grows this type (flavors and images from their APIs, NICs, volumes); until then the
-flavor names one of Nova's classic flavors and ``image_source`` tells the host where to
-fetch the image from.
+metadata redefines; ``reboot`` and ``snapshot`` are actions; delete removes the guest.
+The compute API grows this type (flavors from their API, NICs, volumes); until then the
+flavor names one of Nova's classic flavors.
+
+The image is a Glance image id. ``check`` looks it up as the request's project sees it
+(``stratus.image.records.visible_to_project``): it must be ``active``, qcow2 or raw,
+and fit the flavor (``min_disk``, ``min_ram``, its size), with Nova's answers. Its facts
+(``os_hash_*``, ``disk_format``, sizes) are kept in the attribute ``image_facts`` at
+plan time, so the compiled tasks read no DB, and an existing server keeps the facts of
+the image it was built from (a resize does not need the image to still exist).
+``plan_create`` has the host fetch ``<image_url_for_hosts>/images/<id>/file`` with a
+download ticket in ``X-Image-Ticket``, checked against the image's ``os_hash_value``;
+only that URL prefix is allowed. The ticket is signed at compile time with the
+controller's keys (``PlannedResource.context``) and lives only in the job's playbook:
+the ``image_cache`` module takes ``headers`` as ``no_log``, so results and events
+never show it.
+
+The ``snapshot`` action (Nova's ``createImage``) - the contract with its caller, the
+compute API: the caller creates the image first (``queued``, ``image_type=snapshot``,
+the instance's properties such as ``instance_uuid``, ``base_image_ref`` from the
+attribute ``image_facts``, ``min_disk``/``min_ram`` from the flavor, ``disk_format``
+qcow2, ``container_format`` bare) and submits ``{"snapshot": {"image_id": <id>}}``
+with the controller's context. The job runs ``image_upload`` on the server's host: its
+root disk, flattened to one qcow2, is PUT to ``<image_url_for_hosts>/images/<id>/file``
+with an upload ticket; the image API checks the ticket, the format and the checksum
+and makes the image ``active``. A retried job finds the image no longer queued (409)
+and succeeds without a second upload. The job fails if the upload is refused; the
+caller then marks the image ``killed`` or deletes it.
 """
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from typing import Any
 
-from stratus.orchestration.errors import ResourceCheckFailed
+from stratus.image import tickets
+from stratus.image.records import visible_to_project
+from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
 from stratus.orchestration.properties import BOOLEAN, MAP, STRING, Schema
 from stratus.orchestration.resources import PlannedResource, ResourceType, task
 
@@ -27,6 +54,9 @@ FLAVORS: dict[str, tuple[int, int, int]] = {
 }
 # The host's libvirt URI: a host variable, else the system instance.
 URI = {"uri": "{{ stratus_libvirt_uri | default('qemu:///system') }}"}
+# Disk formats the compute hosts boot from (image_cache keeps them as they are).
+HOST_FORMATS = ("qcow2", "raw")
+GIB = 1024**3
 
 
 def flavor(props: dict[str, Any]) -> tuple[int, int, int]:
@@ -41,11 +71,8 @@ class Server(ResourceType):
         "name": Schema(STRING, "The server's display name.", update_allowed=True),
         "flavor": Schema(STRING, "The flavor (vCPUs, RAM, root disk): " + ", ".join(FLAVORS) + ".",
                          required=True, update_allowed=True),
-        "image": Schema(STRING, "The image id.", required=True),
-        "image_source": Schema(STRING, "Where the host fetches the image (a path or URL).", required=True),
-        "image_checksum": Schema(STRING, "The image's sha256.", required=True),
-        "image_format": Schema(STRING, "The image's disk format.", default="qcow2",
-                               allowed_values=("qcow2", "raw")),
+        "image": Schema(STRING, "The Glance image id to boot from (active, qcow2 or raw, visible "
+                        "to the project).", required=True),
         "metadata": Schema(MAP, "Key/value metadata (in the config drive).", default={}, update_allowed=True),
         "user_data": Schema(STRING, "User data for the guest (in the config drive).", default=""),
         "config_drive": Schema(BOOLEAN, "Attach a config drive.", default=True),
@@ -54,9 +81,12 @@ class Server(ResourceType):
         "host": "The compute host the server runs on.",
         "instance_name": "The libvirt domain name.",
         "power_state": "running, stopped, paused or suspended.",
+        "image_facts": "The image it was built from: id, disk_format, os_hash_algo, "
+                       "os_hash_value, size, virtual_size, min_disk, min_ram.",
         "show": "All attributes.",
     }
-    actions = {"reboot": "Reboot the guest (args: type=SOFT|HARD)."}
+    actions = {"reboot": "Reboot the guest (args: type=SOFT|HARD).",
+               "snapshot": "Upload the root disk as the data of a queued image (args: image_id)."}
 
     @classmethod
     def check(cls, db, res: PlannedResource, planned=None) -> None:
@@ -64,6 +94,22 @@ class Server(ResourceType):
             raise ResourceCheckFailed(
                 f"flavor {res.properties.get('flavor')!r} does not exist; use one of {', '.join(FLAVORS)}",
                 ("resources", res.name, "properties", "flavor"), status=400)
+        facts = res.attributes.get("image_facts") or image_facts(db, res)
+        res.attributes["image_facts"] = facts
+        _, ram, disk = flavor(res.properties)
+        where = ("resources", res.name, "properties", "flavor")
+        root = disk * GIB
+        image_bytes = max(facts["size"], facts["virtual_size"])
+        if image_bytes > root:
+            raise ResourceCheckFailed(
+                f"Flavor's disk is too small for requested image. Flavor disk is {root} bytes, "
+                f"image is {image_bytes} bytes.", where)
+        if facts["min_disk"] * GIB > root:
+            raise ResourceCheckFailed(
+                "Flavor's disk is smaller than the minimum size specified in image metadata. "
+                f"Flavor disk is {root} bytes, minimum size is {facts['min_disk'] * GIB} bytes.", where)
+        if facts["min_ram"] > ram:
+            raise ResourceCheckFailed("Flavor's memory is too small for requested image.", where)
 
     @classmethod
     def quota_usage(cls, props):
@@ -102,11 +148,19 @@ class Server(ResourceType):
 
     @classmethod
     def plan_create(cls, res):
-        p = res.properties
-        cache = task(res, "stratus.cloud.image_cache",
-                     {"image_id": p["image"], "source": p["image_source"], "os_hash_algo": "sha256",
-                      "os_hash_value": p["image_checksum"], "disk_format": p.get("image_format") or "qcow2"},
-                     "image", register="stratus_image_cache")
+        facts = res.attributes.get("image_facts")
+        if not facts:
+            raise TemplateError("the image of an OS::Nova::Server is looked up in the image service "
+                                "when the request is checked; submit it to the controller",
+                                ("resources", res.name, "properties", "image"))
+        image_id, fmt = facts["id"], facts["disk_format"]
+        base = image_service_url(res)
+        cache = task(res, "stratus.cloud.image_cache", {
+            "image_id": image_id, "source": f"{base}/images/{image_id}/file",
+            "os_hash_algo": facts["os_hash_algo"], "os_hash_value": facts["os_hash_value"],
+            "source_format": fmt, "disk_format": fmt, "allowed_sources": [f"{base}/images/"],
+            "headers": {tickets.HEADER: ticket(res, image_id, tickets.DOWNLOAD)},
+        }, "image", register="stratus_image_cache")
         return [cache, task(res, "stratus.cloud.instance", cls._instance(res, "running"), templated=URI)]
 
     @classmethod
@@ -116,6 +170,8 @@ class Server(ResourceType):
 
     @classmethod
     def plan_action(cls, res, action, args):
+        if action == "snapshot":
+            return cls._snapshot(res, args)
         if action != "reboot":
             raise KeyError(action)
         kind = str(args.get("type", "SOFT")).upper()
@@ -124,6 +180,66 @@ class Server(ResourceType):
         return [task(res, "stratus.cloud.instance_action",
                      {"uuid": res.resource_id, "action": "reboot", "reboot_type": kind.lower()}, "reboot",
                      templated=URI)]
+
+
+    @classmethod
+    def _snapshot(cls, res: PlannedResource, args: dict[str, Any]) -> list[dict[str, Any]]:
+        image_id = str(args.get("image_id") or "")
+        try:
+            image_id = str(uuidlib.UUID(image_id))
+        except ValueError:
+            raise ResourceCheckFailed(f"snapshot needs image_id, the id of a queued image; "
+                                      f"{image_id!r} is not an image id", status=400) from None
+        base = image_service_url(res)
+        return [task(res, "stratus.cloud.image_upload", {
+            "uuid": res.resource_id, "image_id": image_id, "url": f"{base}/images/{image_id}/file",
+            "allowed_sources": [f"{base}/images/"],
+            "headers": {tickets.HEADER: ticket(res, image_id, tickets.UPLOAD)},
+        }, "snapshot")]
+
+
+def image_facts(db, res: PlannedResource) -> dict[str, Any]:
+    """The facts of the image ``res`` boots from, as the request's project sees it;
+    ResourceCheckFailed (400, Nova's words) when it cannot be booted."""
+    image_id = str(res.properties.get("image") or "")
+    where = ("resources", res.name, "properties", "image")
+    image = visible_to_project(db, res.project_id, image_id)
+    if image is None:
+        raise ResourceCheckFailed(f"Image {image_id} could not be found.", where)
+    if image.status != "active":
+        raise ResourceCheckFailed(f"Image {image_id} is not active.", where)
+    if image.disk_format not in HOST_FORMATS:
+        raise ResourceCheckFailed(
+            f"Image {image_id} has disk_format {image.disk_format!r}; compute hosts boot "
+            f"{' or '.join(HOST_FORMATS)} images: convert it (qemu-img convert -O qcow2) and "
+            "upload it as a new image.", where)
+    if not image.os_hash_value:
+        raise ResourceCheckFailed(f"Image {image_id} has no os_hash_value to verify its data "
+                                  "with; upload its data through the image API.", where)
+    return {"id": image.id, "disk_format": image.disk_format,
+            "os_hash_algo": image.os_hash_algo or "sha512", "os_hash_value": image.os_hash_value,
+            "size": image.size or 0, "virtual_size": image.virtual_size or 0,
+            "min_disk": image.min_disk or 0, "min_ram": image.min_ram or 0}
+
+
+def _context(res: PlannedResource):
+    ctx = res.context
+    if ctx is None or ctx.settings is None or ctx.keys is None:
+        raise TemplateError("an OS::Nova::Server reaches the image service with a ticket the "
+                            "controller signs; submit it to the controller (no offline compile)",
+                            ("resources", res.name))
+    return ctx
+
+
+def image_service_url(res: PlannedResource) -> str:
+    """The image API's URL as compute hosts reach it (``image_url_for_hosts``)."""
+    return _context(res).settings.hosts_image_url
+
+
+def ticket(res: PlannedResource, image_id: str, purpose: str) -> str:
+    """A ticket for ``purpose`` on ``image_id``, valid ``image_ticket_lifetime``."""
+    ctx = _context(res)
+    return tickets.issue(ctx.keys, image_id, purpose, ctx.settings.image_ticket_lifetime)
 
 
 def resource_mapping():

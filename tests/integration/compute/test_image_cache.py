@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import json
 import secrets
 import shutil
 import subprocess
@@ -138,3 +139,43 @@ def test_download_needs_hash_prefix_and_stays_under_the_cap(env, http_server):
     assert env.cache_files() == []
     ok = run_module("image_cache", env.args(allowed_sources=[http_server], checksum=md5, **base))
     assert ok.changed and ok["image"]["hashes"]["md5"] == md5, ok
+
+
+class TicketOnly(http.server.SimpleHTTPRequestHandler):
+    """The image service's download route in miniature: no ticket, no bytes."""
+
+    ticket = secrets.token_hex(16)
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.headers.get("X-Image-Ticket") != self.ticket:
+            self.send_error(403, "X-Image-Ticket required")
+            return
+        super().do_GET()
+
+
+def test_download_with_a_ticket_header_that_is_never_shown(env):
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(TicketOnly, directory=str(env.uploads)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        q = env.uploads / "t.qcow2"
+        qemu_img("create", "-q", "-f", "qcow2", str(q), "16M")
+        base = env.args(image_id="tkt", source=url + "t.qcow2", source_format="qcow2",
+                        allowed_sources=[url], os_hash_value=hashlib.sha512(q.read_bytes()).hexdigest())
+        refused = run_module("image_cache", base)
+        assert refused.failed and "403" in refused.msg and env.cache_files() == [], refused
+        args = dict(base, headers={"X-Image-Ticket": TicketOnly.ticket})
+        ok = run_module("image_cache", args)
+        assert ok.changed and ok["image"]["format"] == "qcow2", ok
+        assert not run_module("image_cache", args).changed
+        bad = run_module("image_cache", dict(base, headers={"X-Image-Ticket": "x\r\nHost: evil"}))
+        assert bad.failed and "holds a newline" in bad.msg, bad
+        for res in (ok, bad):
+            assert TicketOnly.ticket not in json.dumps(res) and "evil" not in json.dumps(res)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,18 +1,21 @@
-"""OS::Nova::Server through the jobs API on two libvirt hosts: it boots (no NIC),
-reboots, resizes and goes away on the host placement chose, and nowhere else."""
+"""OS::Nova::Server through the jobs API on two libvirt hosts: it boots (no NIC) from an
+image uploaded through the image API, which the placed host fetches with a download
+ticket; it reboots, is snapshotted into a new image, resizes and goes away on the host
+placement chose, and nowhere else."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
-import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import libvirt
 import pytest
 
+from stratus.db.models.jobs import Job
+from stratus.db.session import Database
+from stratus.orchestration.emit import UNSAFE
 from tests.helpers.libvirt_node import libvirt_node1, libvirt_node2  # noqa: F401 - fixtures
 
 from .conftest import Api, interpreter, sync_hosts
@@ -42,6 +45,55 @@ def domain(uri: str, name: str) -> ET.Element | None:
         conn.close()
 
 
+def upload_image(ctl, path: Path, name: str) -> str:
+    """An image created and uploaded through the image API (POST, then PUT .../file)."""
+    r = ctl.request("POST", "/image/v2/images", json={"name": name, "disk_format": "qcow2",
+                                                      "container_format": "bare"})
+    assert r.status_code == 201, r.text
+    image_id = r.json()["id"]
+    r = ctl.request("PUT", f"/image/v2/images/{image_id}/file", content=path.read_bytes(),
+                    headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 204, r.text
+    assert image(ctl, image_id)["status"] == "active"
+    return image_id
+
+
+def image(ctl, image_id: str) -> dict:
+    r = ctl.request("GET", f"/image/v2/images/{image_id}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def tickets_of(ctl, job_id: str) -> list[str]:
+    """The X-Image-Ticket values in a job's stored playbook."""
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s:
+            playbook = s.get(Job, job_id).playbook
+    finally:
+        db.dispose()
+    found = []
+    for play in playbook:
+        for task in play["tasks"]:
+            for args in task.values():
+                args = args.get(UNSAFE, args) if isinstance(args, dict) else args
+                if isinstance(args, dict) and "headers" in args:
+                    found.append(args["headers"]["X-Image-Ticket"])
+    return found
+
+
+def assert_secret_kept(ctl, api: Api, job_id: str) -> None:
+    """The job's ticket is in its playbook only: not in its events, the run's artifacts
+    (Ansible's results and stdout) nor the controller's log."""
+    (ticket,) = tickets_of(ctl, job_id)
+    assert ticket not in json.dumps(api.call("GET", f"/jobs/{job_id}/events", expect=200))
+    runs = ctl.workdir / "state" / "runs"
+    files = [f for f in runs.rglob("*") if f.is_file() and f.name != "main.yml"]
+    assert files, "the run's artifacts are kept"
+    for f in [*files, ctl.workdir / "serve.log"]:
+        assert ticket.encode() not in f.read_bytes(), f
+
+
 def test_server_lives_only_on_its_placed_host(controller_factory, request, tmp_path, guest_image):
     node1, node2 = request.getfixturevalue("libvirt_node1"), request.getfixturevalue("libvirt_node2")
     ctl = controller_factory("sqlite")
@@ -56,11 +108,12 @@ def test_server_lives_only_on_its_placed_host(controller_factory, request, tmp_p
     ctl.stratus("host", "refresh")  # capacity from each host's hypervisor_info
     api = Api(ctl)
     qcow2 = Path(guest_image["qcow2"])
+    image_id = upload_image(ctl, qcow2, "pipeline-tiny")
     server = {"type": "OS::Nova::Server", "properties": {
-        "name": HOSTILE, "flavor": "m1.nano", "image": f"pipeline-{uuid.uuid4().hex[:8]}",
-        "image_source": str(qcow2), "image_checksum": hashlib.sha256(qcow2.read_bytes()).hexdigest(),
+        "name": HOSTILE, "flavor": "m1.nano", "image": image_id,
         "metadata": {"role {{ 6 * 6 }}": HOSTILE}, "user_data": USER_DATA}}
     job = api.create(web=server)
+    assert_secret_kept(ctl, api, job["id"])
     sid = job["resources_by_name"]["web"]
     name = f"instance-{sid}"
     res = api.resource(sid)
@@ -82,6 +135,29 @@ def test_server_lives_only_on_its_placed_host(controller_factory, request, tmp_p
     assert api.resource(sid)["status"] == "ACTIVE"  # an action is not a rebuild
     bad = api.call("POST", f"/resources/{sid}/action", expect=400, json={"rebuild": {}})
     assert "has no action 'rebuild'" in bad["error"]["message"]
+
+    # a snapshot: the root disk, flattened, becomes the data of a queued image
+    r = ctl.request("POST", "/image/v2/images", json={"name": "snap", "disk_format": "qcow2",
+                                                      "container_format": "bare"})
+    snap = r.json()["id"]
+    api.run("POST", f"/resources/{sid}/action", json={"snapshot": {"image_id": snap}})
+    got = image(ctl, snap)
+    assert got["status"] == "active" and got["disk_format"] == "qcow2", got
+    data = ctl.request("GET", f"/image/v2/images/{snap}/file")
+    assert data.status_code == 200 and len(data.content) == got["size"]
+    copy = tmp_path / "snap.qcow2"
+    copy.write_bytes(data.content)
+    info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", "-f", "qcow2", str(copy)],
+                                     check=True, capture_output=True, text=True).stdout)
+    assert "backing-filename" not in info and info["virtual-size"] == 1024**3  # m1.nano's root disk
+    # the guest's disk holds the image's content (the tiny guest does not write to it)
+    same = subprocess.run(["qemu-img", "compare", "-f", "qcow2", "-F", "qcow2", str(copy), str(qcow2)],
+                          capture_output=True, text=True)
+    assert same.returncode == 0, same.stdout + same.stderr
+    again = api.run("POST", f"/resources/{sid}/action", json={"snapshot": {"image_id": snap}})
+    assert image(ctl, snap)["checksum"] == got["checksum"]  # a retry uploads nothing (409: ok)
+    assert_secret_kept(ctl, api, again["id"])
+    assert api.resource(sid)["status"] == "ACTIVE"
 
     api.run("PATCH", f"/resources/{sid}", json={"properties": {"flavor": "m1.micro"}})
     assert domain(uris[host], name).findtext("memory") == str(192 * 1024)

@@ -332,3 +332,110 @@ def test_cached_image_that_changed_format_is_refused(cache):
     c.path("img").write_bytes(b"\0" * 4096)  # swapped behind the cache's back: now raw
     with pytest.raises(UnsafeImage, match="recorded as qcow2 but its header is raw"):
         c.get("img")
+
+
+# Headers (the image service's download ticket) ------------------------------------
+
+TICKET = "1799999999.c0ffee"
+
+
+class TicketHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files only with ``X-Image-Ticket: TICKET``; records what each request had.
+    ``/hop/<port>/<name>`` redirects to the same name on 127.0.0.1:<port>."""
+
+    seen: list[tuple[str, str | None]] = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.seen.append((self.path, self.headers.get("X-Image-Ticket")))
+        if self.path.startswith("/hop/"):
+            _, _, port, name = self.path.split("/", 3)
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{port}/{name}")
+            self.end_headers()
+            return
+        if self.headers.get("X-Image-Ticket") != TICKET:
+            self.send_error(403, "a valid X-Image-Ticket is required")
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def ticket_servers(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    servers, urls = [], []
+    TicketHandler.seen = []
+    for _ in range(2):
+        server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(TicketHandler, directory=str(root)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        urls.append(f"http://127.0.0.1:{server.server_address[1]}/")
+    yield root, urls
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_download_sends_the_ticket_header_and_fails_without_it(tmp_path, ticket_servers):
+    root, (url, _) = ticket_servers
+    blob = b"\2" * 65536
+    (root / "t.raw").write_bytes(blob)
+    c = http_cache(tmp_path, url)
+    h = Hashes(os_hash_algo="sha512", os_hash_value=hashlib.sha512(blob).hexdigest())
+    with pytest.raises(NotFound, match="403") as err:
+        c.ensure_present("t", url + "t.raw", "raw", h)
+    assert leftovers(c) == []
+    out = c.ensure_present("t", url + "t.raw", "raw", h, headers={"X-Image-Ticket": TICKET})
+    assert out.changed and out.after["hashes"]["sha512"] == h.os_hash_value
+    assert TicketHandler.seen == [("/t.raw", None), ("/t.raw", TICKET)]
+    assert TICKET not in c._meta_path("t").read_text()  # never recorded
+    assert TICKET not in str(err.value)
+
+
+def test_ticket_follows_a_redirect_only_on_the_same_origin(tmp_path, ticket_servers):
+    root, (url, other) = ticket_servers
+    (root / "r.raw").write_bytes(b"\3" * 4096)
+    md5 = hashlib.md5(b"\3" * 4096).hexdigest()
+    port, other_port = url.rsplit(":", 1)[1].strip("/"), other.rsplit(":", 1)[1].strip("/")
+    c = http_cache(tmp_path, url)  # only the first server is allowed
+    c.policy = SourcePolicy.make([url, other], None, c.policy.forbidden)
+    out = c.ensure_present("r", f"{url}hop/{port}/r.raw", "raw", Hashes(checksum=md5),
+                           headers={"X-Image-Ticket": TICKET})
+    assert out.changed and ("/r.raw", TICKET) in TicketHandler.seen  # same origin: kept
+    TicketHandler.seen.clear()
+    c.ensure_absent("r")
+    with pytest.raises(NotFound, match="403"):  # another (allowed) server: not sent
+        c.ensure_present("r", f"{url}hop/{other_port}/r.raw", "raw", Hashes(checksum=md5),
+                         headers={"X-Image-Ticket": TICKET})
+    assert TicketHandler.seen == [(f"/hop/{other_port}/r.raw", TICKET), ("/r.raw", None)]
+    assert leftovers(c) == [".meta"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "words"),
+    [
+        ({"X-Image-Ticket": "a\r\nX-Evil: 1"}, "the value of X-Image-Ticket holds a newline"),
+        ({"X-Image-Ticket": "a\nb"}, "holds a newline"),
+        ({"Bad Name": "x"}, "'Bad Name' is not an HTTP header name"),
+        ({"X:Y": "x"}, "is not an HTTP header name"),
+        ({"": "x"}, "is not an HTTP header name"),
+    ],
+)
+def test_bad_headers_are_refused_before_anything_is_read(cache, headers, words):
+    c, src = cache
+    with pytest.raises(InvalidInput, match=words) as err:
+        c.ensure_present("h", "http://127.0.0.1:9/x", "raw", Hashes(checksum="0" * 32),
+                         headers=headers, check=True)
+    assert "a\r\n" not in str(err.value) and "a\nb" not in str(err.value)  # values are secrets
+    assert leftovers(c) == []
+
+
+def test_headers_with_a_local_source_are_refused(cache):
+    c, src = cache
+    with pytest.raises(InvalidInput, match="headers apply only to http"):
+        c.ensure_present("l", str(src), "raw", Hashes(), headers={"X-Image-Ticket": TICKET})
+    assert leftovers(c) == []

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from stratus import log
-from stratus.api.deps import Auth, DbSession, Policy
+from stratus.api.deps import Auth, DbSession, Policy, plan_context
 from stratus.api.errors import BadRequest, NotFound
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import DELETED, Resource
@@ -79,7 +79,7 @@ def create_job(body: JobCreate, request: Request, ctx: Auth, policy: Policy, db:
         request_id=log.request_id.get(), kind="template",
         max_attempts=body.max_attempts or settings.job_max_attempts,
         timeout=body.timeout or settings.job_timeout,
-        quota_defaults=settings.quota_defaults,
+        quota_defaults=settings.quota_defaults, context=plan_context(request),
     )
     db.commit()
     _notify(request)
@@ -145,7 +145,8 @@ def update_resource(resource_id: str, body: ResourceUpdate, request: Request, ct
     settings = request.app.state.settings
     try:
         job = submit_update(db, resource_id, body.properties, request_id=log.request_id.get(),
-                            timeout=settings.job_timeout, quota_defaults=settings.quota_defaults)
+                            timeout=settings.job_timeout, quota_defaults=settings.quota_defaults,
+                            context=plan_context(request))
     except UpdateReplace as exc:
         raise BadRequest(f"{exc}: delete it and create it again with the new value") from exc
     return _queued(request, db, job)
@@ -160,7 +161,8 @@ def resource_action(resource_id: str, body: dict[str, dict[str, Any] | None], re
         raise BadRequest('Give exactly one action, e.g. {"reboot": {"type": "HARD"}}.')
     ((action, args),) = body.items()
     job = submit_action(db, resource_id, action, args or {}, project_id=res.project_id,
-                        request_id=log.request_id.get(), timeout=request.app.state.settings.job_timeout)
+                        request_id=log.request_id.get(), timeout=request.app.state.settings.job_timeout,
+                        context=plan_context(request))
     return _queued(request, db, job)
 
 
