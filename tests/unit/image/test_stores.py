@@ -27,7 +27,7 @@ def settings(tmp_path):
 
 def test_default_registry_is_one_file_store_under_the_state_dir(settings, tmp_path):
     got = stores.stores(settings)
-    assert list(got) == ["file"] and got["file"].path == tmp_path / "state" / "images"
+    assert list(got) == ["file"] and got["file"].path == tmp_path / "state" / "image-store"
     two = Settings(state_dir=str(tmp_path), image_default_store="b",
                    image_stores={"a": {"type": "file", "path": str(tmp_path / "a")},
                                  "b": {"type": "file", "path": str(tmp_path / "b")}})
