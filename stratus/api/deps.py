@@ -109,4 +109,6 @@ Policy = Annotated[PolicyChecker, Depends(get_policy)]
 
 def plan_context(request: Request) -> PlanContext:
     """The controller's settings and keys for ``orchestration.submit(..., context=)``."""
-    return PlanContext(request.app.state.settings, request.app.state.fernet)
+    ctx = getattr(request.state, "context", None)
+    return PlanContext(request.app.state.settings, request.app.state.fernet, request.app.state.db,
+                       cloud_admin=bool(ctx and ctx.is_admin))

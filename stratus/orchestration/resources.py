@@ -38,7 +38,7 @@ from stratus.orchestration.properties import Schema
 
 _REGISTRY: dict[str, type[ResourceType]] = {}
 _LOADED: list[bool] = []
-TYPE_MODULES = ("heat", "stratus", "nova", "neutron")
+TYPE_MODULES = ("heat", "stratus", "nova", "neutron", "glance")
 
 
 def register(cls: type[ResourceType]) -> type[ResourceType]:
@@ -74,12 +74,16 @@ def register_var(resource_name: str) -> str:
 
 @dataclass(frozen=True)
 class PlanContext:
-    """What the controller lends the planner beyond the DB: its ``settings`` and its
+    """What the controller lends the planner beyond the DB: its ``settings``, its
     Fernet ``keys`` (a type that hands hosts a credential, e.g. an image ticket, signs
-    it at compile time). None in an offline compile (``stratus compile``)."""
+    it at compile time), its ``database`` (a controller-side record such as a Glance
+    image starts work that outlives the request) and whether the caller is a cloud
+    admin. None in an offline compile (``stratus compile``)."""
 
     settings: Any = None
     keys: Any = None
+    database: Any = None  # the controller's Database, for work that outlives the request
+    cloud_admin: bool = False  # the request comes from a cloud administrator
 
 
 @dataclass

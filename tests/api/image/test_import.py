@@ -8,6 +8,7 @@ import functools
 import http.server
 import os
 import threading
+import time
 
 import pytest
 
@@ -150,3 +151,57 @@ def test_import_request_checks(ctl, user):
     assert r.status_code == 409 and "nowhere" in message(r)
     r = post(json={"nomethod": 1})
     assert r.status_code == 400 and message(r) == "Import request requires a 'method' field."
+
+
+def _job(ctl, method: str, path: str, **kw) -> dict:
+    """Submit through the admin jobs API and wait until the job ends."""
+    r = ctl.request(method, path, **kw)
+    assert r.status_code == 202, r.text
+    job = r.json()["job"]
+    deadline = time.monotonic() + 60
+    while job["status"] not in ("SUCCEEDED", "FAILED", "CANCELLED") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = ctl.request("GET", f"/stratus/v1/jobs/{job['id']}").json()["job"]
+    assert job["status"] == "SUCCEEDED", job
+    return job
+
+
+def test_glance_web_image_type_makes_updates_and_deletes_an_image(ctl, web):
+    """OS::Glance::WebImage through the pipeline: the resource's id is the image's,
+    web-download fetches its data, an update patches it, delete removes it and its data;
+    a location outside the patterns is refused before anything is recorded."""
+    props = {"name": "from-template", "location": f"{web[1]}/allowed/disk.raw", "disk_format": "raw",
+             "tags": ["a"], "os_distro": "debian", "extra_properties": {"hw_machine_type": "q35"}}
+    template = {"heat_template_version": "2018-08-31",
+                "resources": {"img": {"type": "OS::Glance::WebImage", "properties": props}}}
+    job = _job(ctl, "POST", "/stratus/v1/jobs", json={"template": template})
+    image_id = job["resources_by_name"]["img"]
+    got = wait_status(ctl, image_id, {"active", "queued"})
+    assert got["status"] == "active", got
+    assert (got["checksum"], got["os_hash_value"]) == hashes(web[0] / "allowed" / "disk.raw")
+    assert (got["name"], got["tags"], got["visibility"]) == ("from-template", ["a"], "private")
+    assert (got["os_distro"], got["hw_machine_type"]) == ("debian", "q35")
+
+    _job(ctl, "PATCH", f"/stratus/v1/resources/{image_id}",
+         json={"properties": {"name": "renamed", "tags": ["b"], "extra_properties": {}}})
+    got = show(ctl, image_id)
+    assert (got["name"], got["tags"], got["status"]) == ("renamed", ["b"], "active")
+    assert "hw_machine_type" not in got and got["os_distro"] == "debian"
+    r = ctl.request("PATCH", f"/stratus/v1/resources/{image_id}",
+                    json={"properties": {"location": f"{web[1]}/allowed/other.raw"}})
+    assert r.status_code == 400 and "location" in r.text
+    assert show(ctl, image_id)["name"] == "renamed"
+
+    before = ctl.request("GET", f"{API}/images").json()["images"]
+    refused = {**props, "location": f"{web[1]}/other/disk.raw"}
+    r = ctl.request("POST", "/stratus/v1/jobs", json={"template": {
+        "heat_template_version": "2018-08-31",
+        "resources": {"img": {"type": "OS::Glance::WebImage", "properties": refused}}}})
+    assert r.status_code == 400 and "does not pass filtering" in r.text
+    assert ctl.request("GET", f"{API}/images").json()["images"] == before
+
+    stored = files(store_dir(ctl))
+    assert image_id in stored
+    _job(ctl, "DELETE", f"/stratus/v1/resources/{image_id}")
+    assert ctl.request("GET", f"{API}/images/{image_id}").status_code == 404
+    assert image_id not in files(store_dir(ctl))
