@@ -97,6 +97,27 @@ class Settings(BaseSettings):
     # seconds, that user's logins from that address are refused for the window.
     auth_max_failures: int = Field(10, ge=1)
     auth_failure_window: int = Field(300, ge=1, description="seconds")
+    # Credentials (/v3/credentials, EC2) are encrypted at rest with these Fernet keys,
+    # a repository of their own (keystone-manage credential_setup / credential_rotate).
+    credential_key_repository: Path = Path("/etc/stratus/credential-keys")
+    # Trusts (OS-TRUST): may a trust be redelegated, and how deep.
+    trust_allow_redelegation: bool = False
+    trust_max_redelegation_count: int = Field(3, ge=0)
+    # Unified limits: the enforcement model /v3/limits/model reports ("flat" or
+    # "strict-two-level").
+    limits_enforcement_model: str = "flat"
+    # Keystone's [security_compliance] (0 / "" switches a rule off).
+    lockout_failure_attempts: int = Field(0, ge=0)
+    lockout_duration: int = Field(1800, ge=1, description="seconds a locked user stays locked")
+    password_expires_days: int = Field(0, ge=0)
+    unique_last_password_count: int = Field(0, ge=0)
+    minimum_password_age: int = Field(0, ge=0, description="days")
+    password_regex: str = ""
+    password_regex_description: str = ""
+    change_password_upon_first_use: bool = False
+    disable_user_account_days_inactive: int = Field(0, ge=0)
+    # TOTP: how many 30-second windows before the current one a passcode may come from.
+    totp_included_previous_windows: int = Field(1, ge=0, le=10)
 
     # --- jobs -------------------------------------------------------------------------
     job_concurrency: int = Field(2, ge=1)
