@@ -58,6 +58,14 @@ def upload_image(ctl, path: Path, name: str) -> str:
     return image_id
 
 
+def uncache(image_id: str) -> None:
+    """Remove the image the test made from this machine's image cache (host c1 shares
+    it; c2's cache is in its node's own mount namespace, gone with the node)."""
+    cache = Path("/var/lib/stratus/images")
+    for path in (cache / image_id, cache / ".meta" / f"{image_id}.json"):
+        path.unlink(missing_ok=True)
+
+
 def image(ctl, image_id: str) -> dict:
     r = ctl.request("GET", f"/image/v2/images/{image_id}")
     assert r.status_code == 200, r.text
@@ -109,6 +117,7 @@ def test_server_lives_only_on_its_placed_host(controller_factory, request, tmp_p
     api = Api(ctl)
     qcow2 = Path(guest_image["qcow2"])
     image_id = upload_image(ctl, qcow2, "pipeline-tiny")
+    request.addfinalizer(lambda: uncache(image_id))
     server = {"type": "OS::Nova::Server", "properties": {
         "name": HOSTILE, "flavor": "m1.nano", "image": image_id,
         "metadata": {"role {{ 6 * 6 }}": HOSTILE}, "user_data": USER_DATA}}
