@@ -177,8 +177,10 @@ def rotate_keys(db: Session, settings) -> tuple[list[int], int]:
     current primary first (so the keys a rotation prunes encrypt nothing), rotate
     (the staged key, known to every controller already, becomes primary), re-encrypt
     with the new primary. Returns the key indexes kept and the rows re-encrypted."""
+    repo = credential_crypto.keys(settings)
+    repo.setup()  # no-op when the repository exists
     reencrypt(db, settings)
-    kept = credential_crypto.keys(settings).rotate(MAX_ACTIVE_KEYS)
+    kept = repo.rotate(MAX_ACTIVE_KEYS)
     return kept, reencrypt(db, settings)
 
 
