@@ -44,6 +44,7 @@ def run(args) -> int:
         return 2
     settings = settings_from(args)
     FernetKeys(settings.fernet_key_repository).setup()
+    FernetKeys(settings.credential_key_repository).setup()
     db = Database(settings.database_url)
     try:
         with db.session() as s:

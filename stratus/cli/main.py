@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "stratus.cli.db",
     "stratus.cli.bootstrap",
     "stratus.cli.token",
+    "stratus.cli.credential",
     "stratus.cli.compile",
     "stratus.cli.validate",
     "stratus.cli.host",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from stratus.db.models.identity import Domain, Group, GroupMembership, Project, RoleAssignment, User
 from stratus.errors import Forbidden
+from stratus.identity import credentials, limits
 from stratus.identity.tokens import add_revocation
 
 DEFAULT_DOMAIN_ID = "default"
@@ -27,6 +28,8 @@ def delete_project(db: Session, settings, project: Project) -> None:
 
 def _remove_project(db: Session, settings, project: Project) -> None:
     db.execute(delete(RoleAssignment).where(RoleAssignment.target_id == project.id))
+    credentials.forget(db, project_id=project.id)
+    limits.forget_project(db, project.id)
     add_revocation(db, settings, project_id=project.id)
     db.delete(project)
     db.flush()
@@ -36,6 +39,7 @@ def delete_user(db: Session, settings, user: User) -> None:
     """Remove a user with its role assignments and memberships; its tokens stop working."""
     db.execute(delete(RoleAssignment).where(RoleAssignment.actor_id == user.id))
     db.execute(delete(GroupMembership).where(GroupMembership.user_id == user.id))
+    credentials.forget(db, user_id=user.id)
     add_revocation(db, settings, user_id=user.id)
     db.delete(user)
     db.flush()

@@ -72,12 +72,27 @@ def defaults(overrides: Mapping[str, int] | None = None, service: str | None = N
     return out
 
 
+# Services whose limits come from Keystone's unified limits (registered limits and
+# project limits of the catalog service of this type), as Glance reads them.
+UNIFIED_LIMITS = {"image": "image"}
+
+
 def limits(db: Session, project_id: str, overrides: Mapping[str, int] | None = None,
            service: str | None = None) -> dict[str, int]:
+    """Per resource: the unified limit (project, domain, registered default) for the
+    services in UNIFIED_LIMITS, else the project's own quota row, else the defaults
+    (``overrides`` = settings.quota_defaults over the built-in ones)."""
+    from stratus.identity.limits import effective
+
     out = defaults(overrides, service)
     for row in db.scalars(select(QuotaLimit).where(QuotaLimit.project_id == project_id)):
         if row.resource in out:
             out[row.resource] = row.hard_limit
+    for svc, service_type in UNIFIED_LIMITS.items():
+        if service is None or service == svc:
+            for name, value in effective(db, service_type, project_id, None).items():
+                if SERVICES[svc].get(name) is not None and name in out:
+                    out[name] = value
     return out
 
 

@@ -176,6 +176,7 @@ class Controller:
             "bind_host": "127.0.0.1",
             "port": self.port,
             "fernet_key_repository": str(workdir / "fernet-keys"),
+            "credential_key_repository": str(workdir / "credential-keys"),
             "state_dir": str(workdir / "state"),
             "bcrypt_rounds": 4,
             "log_level": "WARNING",

@@ -27,4 +27,7 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.image.schemas",
     "stratus.api.routes.image.data",
     "stratus.api.routes.image.imports",
+    "stratus.api.routes.identity.credentials",
+    "stratus.api.routes.identity.ec2",
+    "stratus.api.routes.identity.limits",
 ]
