@@ -1,0 +1,39 @@
+"""identity security compliance: the credential table (shared with 0006; the lead keeps
+one), per-user security state and options, password history
+
+Revision ID: 0008_identity_security
+Revises: 0004_images
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from stratus.db.types import UTCDateTime
+
+revision: str = "0008_identity_security"
+down_revision: str | Sequence[str] | None = "0004_images"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "credential",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("user_id", sa.String(64), nullable=False),
+        sa.Column("project_id", sa.String(64), nullable=True),
+        sa.Column("type", sa.String(255), nullable=False),
+        sa.Column("blob", sa.Text(), nullable=False),
+        sa.Column("key_hash", sa.String(64), nullable=False),
+        sa.Column("extra", sa.JSON(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_credential_user_id", "credential", ["user_id"])
+
+
+def downgrade() -> None:
+    op.drop_table("credential")
