@@ -33,7 +33,38 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_credential_user_id", "credential", ["user_id"])
+    op.create_table(
+        "identity_user_security",
+        sa.Column(
+            "user_id",
+            sa.String(64),
+            sa.ForeignKey("identity_users.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("failed_auth_count", sa.Integer(), nullable=False),
+        sa.Column("failed_auth_at", UTCDateTime(), nullable=True),
+        sa.Column("last_active_at", UTCDateTime(), nullable=True),
+        sa.Column("password_created_at", UTCDateTime(), nullable=True),
+        sa.Column("password_self_service", sa.Boolean(), nullable=False),
+    )
+    op.create_table(
+        "identity_password_history",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column(
+            "user_id",
+            sa.String(64),
+            sa.ForeignKey("identity_users.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("password_hash", sa.String(255), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index(
+        "ix_identity_password_history_user_id", "identity_password_history", ["user_id"]
+    )
 
 
 def downgrade() -> None:
-    op.drop_table("credential")
+    for table in ("identity_password_history", "identity_user_security", "credential"):
+        op.drop_table(table)
