@@ -4,6 +4,8 @@ The password method takes the same time whatever is wrong (no such user or domai
 password, a disabled user or domain, a wrong password): each pays one bcrypt check of
 the configured cost. Failed password logins are counted per user and source address
 (:mod:`stratus.identity.throttle`); a locked pair is refused before any password check.
+Keystone's per-user lockout, password expiry and inactivity are checked by
+:mod:`stratus.identity.security` (its docstring says how the two guards relate).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from stratus.db.models.identity import ApplicationCredential, Project, User
 from stratus.errors import BadRequest, Unauthorized
+from stratus.identity import security
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.passwords import check_password_or_dummy
@@ -72,6 +75,8 @@ def _password_login(db: Session, provider: TokenProvider, uref: dict, source: st
     hashed = user.password_hash if user is not None else None
     ok = check_password_or_dummy(password, hashed, provider.settings.bcrypt_rounds)
     try:
+        if user is not None:  # lockout, inactivity, expiry (stratus.identity.security)
+            security.check_password_login(db, provider.settings, user, ok)
         if not ok:
             raise Unauthorized(AUTH_FAILED)
         check_user_usable(db, user)
@@ -79,8 +84,7 @@ def _password_login(db: Session, provider: TokenProvider, uref: dict, source: st
         throttle.failed(key, source)
         raise
     throttle.succeeded(key, source)
-    if user.password_expires_at and user.password_expires_at <= datetime.now(UTC):
-        raise Unauthorized(f"{AUTH_FAILED} The password has expired.")
+    security.record_login(db, provider.settings, user)
     return user
 
 

@@ -1,2 +1,10 @@
 """Importing this package registers every table on ``Base.metadata`` (Alembic needs that)."""
-from stratus.db.models import hosts, identity, identity_credentials, identity_security, images, jobs, quotas  # noqa: F401
+from stratus.db.models import (  # noqa: F401
+    hosts,
+    identity,
+    identity_credentials,
+    identity_security,
+    images,
+    jobs,
+    quotas,
+)
