@@ -15,22 +15,16 @@ from keystoneauth1 import session as ksa_session
 from keystoneauth1.identity import v3
 from sqlalchemy import create_engine, text
 
+from tests.api.identity._security import REGEX_DESC, security_controller
+
 pytestmark = [pytest.mark.identity, pytest.mark.api]
 
 V3 = "/identity/v3"
-REGEX_DESC = "at least 8 characters"
 
 
 @pytest.fixture(scope="module")
-def ctl(_controllers):
-    return _controllers(
-        lockout_failure_attempts=2,
-        lockout_duration=2,
-        unique_last_password_count=2,
-        password_regex="^.{8,}$",
-        password_regex_description=REGEX_DESC,
-        disable_user_account_days_inactive=30,
-    )
+def ctl(_controllers, tmp_path_factory):
+    return security_controller(_controllers, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
