@@ -57,6 +57,16 @@ def _lookup_user(db: Session, uref: dict) -> tuple[User | None, str]:
     return None, f"name:{where}/{uref.get('name')}"
 
 
+def _refuse_if_throttled(throttle, key: str, source: str) -> None:
+    wait = throttle.locked_for(key, source)
+    if wait:
+        raise Unauthorized(
+            f"{AUTH_FAILED} Too many failed logins for this user from {source}: logins "
+            f"are refused for {wait} more seconds.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
 def _password_login(db: Session, provider: TokenProvider, uref: dict, source: str) -> User:
     password = uref.get("password")
     if not isinstance(password, str):
@@ -65,13 +75,7 @@ def _password_login(db: Session, provider: TokenProvider, uref: dict, source: st
         )
     user, key = _lookup_user(db, uref)
     throttle = provider.logins
-    wait = throttle.locked_for(key, source)
-    if wait:
-        raise Unauthorized(
-            f"{AUTH_FAILED} Too many failed logins for this user from {source}: logins "
-            f"are refused for {wait} more seconds.",
-            headers={"Retry-After": str(wait)},
-        )
+    _refuse_if_throttled(throttle, key, source)
     hashed = user.password_hash if user is not None else None
     ok = check_password_or_dummy(password, hashed, provider.settings.bcrypt_rounds)
     try:
@@ -94,13 +98,7 @@ def _totp_login(db: Session, provider: TokenProvider, tref: dict, source: str) -
         raise BadRequest("Invalid input for field 'identity.totp.user.passcode': expecting a string.")
     user, key = _lookup_user(db, tref)
     key = f"totp:{key}"  # guessed passcodes are throttled like passwords
-    wait = provider.logins.locked_for(key, source)
-    if wait:
-        raise Unauthorized(
-            f"{AUTH_FAILED} Too many failed logins for this user from {source}: logins "
-            f"are refused for {wait} more seconds.",
-            headers={"Retry-After": str(wait)},
-        )
+    _refuse_if_throttled(provider.logins, key, source)
     if user is None or not totp.check(db, provider.settings, user.id, passcode):
         provider.logins.failed(key, source)
         raise Unauthorized(AUTH_FAILED)

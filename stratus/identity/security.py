@@ -156,6 +156,12 @@ def _expires_at(settings, options: dict, now: datetime, self_service: bool) -> d
     return None
 
 
+def _newest_first(user_id: str):
+    return (
+        select(PasswordHistory).filter_by(user_id=user_id).order_by(PasswordHistory.id.desc())
+    )
+
+
 def set_password(
     db: Session, settings, user: User, password: str, *, self_service: bool = False
 ) -> None:
@@ -169,15 +175,8 @@ def set_password(
     st.password_self_service = self_service
     db.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash, created_at=now))
     db.flush()
-    keep = max(settings.unique_last_password_count, 1)
-    old = db.scalars(
-        select(PasswordHistory.id)
-        .filter_by(user_id=user.id)
-        .order_by(PasswordHistory.id.desc())
-        .offset(keep)
-    ).all()
-    for hid in old:
-        db.delete(db.get(PasswordHistory, hid))
+    for old in db.scalars(_newest_first(user.id).offset(max(settings.unique_last_password_count, 1))):
+        db.delete(old)
 
 
 def check_self_service_change(db: Session, settings, user: User, new_password: str) -> None:
@@ -205,12 +204,7 @@ def check_self_service_change(db: Session, settings, user: User, new_password: s
             )
     count = settings.unique_last_password_count
     if count:
-        hashes = db.scalars(
-            select(PasswordHistory.password_hash)
-            .filter_by(user_id=user.id)
-            .order_by(PasswordHistory.id.desc())
-            .limit(count)
-        ).all()
+        hashes = [h.password_hash for h in db.scalars(_newest_first(user.id).limit(count))]
         if not hashes and user.password_hash:
             hashes = [user.password_hash]  # set before the history was kept
         if any(check_password(new_password, h) for h in hashes):
@@ -232,9 +226,14 @@ def inactive(settings, user: User, st: UserSecurity | None) -> bool:
     return (datetime.now(UTC).date() - last.date()).days >= days
 
 
-def effective_enabled(db: Session, settings, user: User) -> bool:
-    """``enabled`` as Keystone reports it: an inactive user shows as disabled."""
-    return user.enabled and not inactive(settings, user, state(db, user.id))
+def view_fields(db: Session, settings, user: User) -> dict[str, Any]:
+    """``enabled`` and ``options`` of the user as Keystone shows them (an inactive user
+    shows as disabled)."""
+    st = state(db, user.id)
+    return {
+        "enabled": user.enabled and not inactive(settings, user, st),
+        "options": dict(st.options) if st is not None else {},
+    }
 
 
 def _locked(settings, st: UserSecurity | None) -> bool:

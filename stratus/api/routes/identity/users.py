@@ -26,15 +26,13 @@ router = APIRouter(tags=["identity: users"])
 
 
 def user_view(request: Request, u: User) -> dict:
-    db = object_session(u)
     out = {
         "id": u.id,
         "name": u.name,
         "domain_id": u.domain_id,
-        "enabled": security.effective_enabled(db, request.app.state.settings, u),
         "description": u.description,
         "password_expires_at": isotime(u.password_expires_at),
-        "options": security.options_of(db, u.id),
+        **security.view_fields(object_session(u), request.app.state.settings, u),
         "links": self_link(request, f"/users/{u.id}"),
     }
     if u.default_project_id:
