@@ -70,6 +70,13 @@ def test_lockout_after_failures_holds_for_the_duration_then_lifts(ctl):
     # a success cleared the count: one more failure does not lock again
     assert _login(ctl, u.user_id, "wrong-password").status_code == 401
     assert _login(ctl, u.user_id, u.password).status_code == 201
+    # an administrator enabling the user lifts a lockout at once (as Keystone)
+    for _ in range(2):
+        assert _login(ctl, u.user_id, "wrong-password").status_code == 401
+    assert _message(_login(ctl, u.user_id, u.password)).startswith("The account is locked")
+    r = ctl.request("PATCH", f"{V3}/users/{u.user_id}", json={"user": {"enabled": True}})
+    assert r.status_code == 200
+    assert _login(ctl, u.user_id, u.password).status_code == 201
 
 
 def test_ignore_lockout_option_set_with_the_cli(ctl):
