@@ -4,6 +4,8 @@ The password method takes the same time whatever is wrong (no such user or domai
 password, a disabled user or domain, a wrong password): each pays one bcrypt check of
 the configured cost. Failed password logins are counted per user and source address
 (:mod:`stratus.identity.throttle`); a locked pair is refused before any password check.
+Keystone's per-user lockout, password expiry and inactivity are checked by
+:mod:`stratus.identity.security` (its docstring says how the two guards relate).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stratus.db.models.identity import ApplicationCredential, Project, User
-from stratus.errors import BadRequest, Unauthorized
+from stratus.errors import BadRequest, NotFound, Unauthorized
+from stratus.identity import receipts, security, totp
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.passwords import check_password_or_dummy
@@ -28,7 +31,7 @@ from stratus.identity.tokens import (
     find_user,
 )
 
-METHODS = ("password", "token", "application_credential")
+METHODS = ("password", "token", "application_credential", "totp")
 
 
 def _dict(value, what: str) -> dict:
@@ -54,6 +57,16 @@ def _lookup_user(db: Session, uref: dict) -> tuple[User | None, str]:
     return None, f"name:{where}/{uref.get('name')}"
 
 
+def _refuse_if_throttled(throttle, key: str, source: str) -> None:
+    wait = throttle.locked_for(key, source)
+    if wait:
+        raise Unauthorized(
+            f"{AUTH_FAILED} Too many failed logins for this user from {source}: logins "
+            f"are refused for {wait} more seconds.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
 def _password_login(db: Session, provider: TokenProvider, uref: dict, source: str) -> User:
     password = uref.get("password")
     if not isinstance(password, str):
@@ -62,16 +75,12 @@ def _password_login(db: Session, provider: TokenProvider, uref: dict, source: st
         )
     user, key = _lookup_user(db, uref)
     throttle = provider.logins
-    wait = throttle.locked_for(key, source)
-    if wait:
-        raise Unauthorized(
-            f"{AUTH_FAILED} Too many failed logins for this user from {source}: logins "
-            f"are refused for {wait} more seconds.",
-            headers={"Retry-After": str(wait)},
-        )
+    _refuse_if_throttled(throttle, key, source)
     hashed = user.password_hash if user is not None else None
     ok = check_password_or_dummy(password, hashed, provider.settings.bcrypt_rounds)
     try:
+        if user is not None:  # lockout, inactivity, expiry (stratus.identity.security)
+            security.check_password_login(db, provider.settings, user, ok)
         if not ok:
             raise Unauthorized(AUTH_FAILED)
         check_user_usable(db, user)
@@ -79,16 +88,32 @@ def _password_login(db: Session, provider: TokenProvider, uref: dict, source: st
         throttle.failed(key, source)
         raise
     throttle.succeeded(key, source)
-    if user.password_expires_at and user.password_expires_at <= datetime.now(UTC):
-        raise Unauthorized(f"{AUTH_FAILED} The password has expired.")
+    security.record_login(db, provider.settings, user)
+    return user
+
+
+def _totp_login(db: Session, provider: TokenProvider, tref: dict, source: str) -> User:
+    passcode = tref.get("passcode")
+    if not isinstance(passcode, str):
+        raise BadRequest("Invalid input for field 'identity.totp.user.passcode': expecting a string.")
+    user, key = _lookup_user(db, tref)
+    key = f"totp:{key}"  # guessed passcodes are throttled like passwords
+    _refuse_if_throttled(provider.logins, key, source)
+    if user is None or not totp.check(db, provider.settings, user.id, passcode):
+        provider.logins.failed(key, source)
+        raise Unauthorized(AUTH_FAILED)
+    provider.logins.succeeded(key, source)
     return user
 
 
 def authenticate(
-    db: Session, provider: TokenProvider, body, source: str = ""
+    db: Session, provider: TokenProvider, body, source: str = "", receipt: str | None = None
 ) -> tuple[str, RequestContext]:
     """The token and its context for a POST /auth/tokens ``body``; ``source`` is the
-    client's address (failed password logins are counted per user and source)."""
+    client's address (failed password logins are counted per user and source);
+    ``receipt``: an auth receipt (``Openstack-Auth-Receipt``) proving methods passed
+    before. Raises :class:`stratus.identity.receipts.ReceiptRequired` when the user's
+    multi-factor rules need more methods."""
     body = _dict(body, "body")
     auth = _dict(body.get("auth"), "auth")
     identity = _dict(auth.get("identity"), "auth.identity")
@@ -124,6 +149,13 @@ def authenticate(
         pw = identity["password"]
         uref = _dict(pw.get("user"), "identity.password.user")
         user = _password_login(db, provider, uref, source)
+    if "totp" in methods:
+        tuser = _totp_login(
+            db, provider, _dict(identity["totp"].get("user"), "identity.totp.user"), source
+        )
+        if user is not None and user.id != tuser.id:
+            raise Unauthorized(AUTH_FAILED)
+        user = tuser
     if "application_credential" in methods:
         acref = identity["application_credential"]
         secret = acref.get("secret")
@@ -172,6 +204,12 @@ def authenticate(
 
     user = check_user_usable(db, user)
     used_methods = list(dict.fromkeys(([*parent.methods] if parent else []) + methods))
+    if receipt:
+        receipt_user, receipt_methods = receipts.read(provider.keys, receipt)
+        if receipt_user != user.id:
+            raise NotFound("Could not find auth receipt: it belongs to another user.")
+        used_methods = list(dict.fromkeys(receipt_methods + used_methods))
+    receipts.check_rules(db, provider.keys, user, used_methods, METHODS)
 
     if app_cred is not None:
         return provider.issue(db, user, used_methods, "p", app_cred.project_id, app_cred=app_cred)

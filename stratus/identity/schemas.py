@@ -76,6 +76,7 @@ class UserCreate(_In):
     email: str | None = None
     enabled: bool = True
     password: str | None = Field(None, max_length=4096)
+    options: dict | None = None  # checked by stratus.identity.security.validate_options
 
 
 class UserUpdate(_In):
@@ -85,6 +86,7 @@ class UserUpdate(_In):
     email: str | None = None
     enabled: bool | None = None
     password: str | None = Field(None, max_length=4096)
+    options: dict | None = None  # checked by stratus.identity.security.validate_options
 
 
 class UserCreateBody(_Closed):

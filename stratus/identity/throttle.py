@@ -5,7 +5,9 @@ within ``window`` seconds, that pair is locked for ``window`` seconds: its login
 refused (401, as keystone answers for a locked account) without checking the password,
 so guessing costs the attacker the window. Another source, or another user from the
 same source, is not affected, so a guesser cannot lock a user out of the whole cloud.
-A successful login resets the pair's count.
+A successful login resets the pair's count. Keystone's per-user lockout
+(``lockout_failure_attempts``, persistent in the DB, off by default) is the other guard:
+see :mod:`stratus.identity.security` for how the two relate.
 
 The counts live in this process's memory (one :class:`LoginThrottle` per app), not in
 the database: a failed login answers 401, which rolls the request's transaction back,

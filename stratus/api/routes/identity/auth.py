@@ -13,6 +13,7 @@ from stratus.api.deps import Auth, DbSession, Policy, _token_provider
 from stratus.api.errors import BadRequest, NotFound, Unauthorized
 from stratus.api.routes.identity._util import list_links, self_link
 from stratus.db.models.identity import Domain, Project, RoleAssignment
+from stratus.identity import receipts
 from stratus.identity.assignments import effective_roles, group_ids_of
 from stratus.identity.auth import authenticate
 from stratus.identity.tokens import catalog, token_document
@@ -28,7 +29,12 @@ def issue_token(
     nocatalog: str | None = Query(None),
 ):
     source = request.client.host if request.client else ""
-    token, ctx = authenticate(db, _token_provider(request), body, source)
+    try:
+        token, ctx = authenticate(
+            db, _token_provider(request), body, source, request.headers.get(receipts.HEADER)
+        )
+    except receipts.ReceiptRequired as e:  # Keystone's answer: 401 with the receipt
+        return JSONResponse(e.document, status_code=401, headers=e.headers)
     doc = token_document(db, ctx, include_catalog=nocatalog is None)
     return JSONResponse(doc, status_code=201, headers={"X-Subject-Token": token})
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
-from stratus.api.deps import Auth, DbSession, Policy
-from stratus.api.errors import BadRequest, Unauthorized
+from stratus.api.deps import Auth, DbSession, OptionalAuth, Policy, PolicyChecker
+from stratus.api.errors import BadRequest
 from stratus.api.routes.identity._util import (
     apply_patch,
     ensure_unique_name,
@@ -16,8 +17,8 @@ from stratus.api.routes.identity._util import (
     self_link,
 )
 from stratus.db.models.identity import Domain, Group, GroupMembership, User
-from stratus.identity import deletion
-from stratus.identity.passwords import check_password, hash_password
+from stratus.identity import deletion, security
+from stratus.identity.passwords import check_password_or_dummy
 from stratus.identity.schemas import PasswordChangeBody, UserCreateBody, UserUpdateBody
 from stratus.identity.tokens import add_revocation, isotime
 
@@ -29,10 +30,9 @@ def user_view(request: Request, u: User) -> dict:
         "id": u.id,
         "name": u.name,
         "domain_id": u.domain_id,
-        "enabled": u.enabled,
         "description": u.description,
         "password_expires_at": isotime(u.password_expires_at),
-        "options": {},
+        **security.view_fields(object_session(u), request.app.state.settings, u),
         "links": self_link(request, f"/users/{u.id}"),
     }
     if u.default_project_id:
@@ -75,6 +75,11 @@ def create_user(request: Request, body: UserCreateBody, ctx: Auth, db: DbSession
     if db.get(Domain, domain_id) is None:
         raise BadRequest(f"Could not find domain: {domain_id}.")
     ensure_unique_name(db, User, b.name, "user", domain_id=domain_id)
+    settings = request.app.state.settings
+    if b.options is not None:
+        security.validate_options(b.options)
+    if b.password:
+        security.check_password_rules(settings, b.password)
     u = User(
         name=b.name,
         domain_id=domain_id,
@@ -82,10 +87,13 @@ def create_user(request: Request, body: UserCreateBody, ctx: Auth, db: DbSession
         default_project_id=b.default_project_id,
         description=b.description or "",
         email=b.email,
-        password_hash=hash_password(b.password, _rounds(request)) if b.password else None,
     )
     db.add(u)
     db.flush()
+    if b.options:
+        security.set_options(db, u, b.options)
+    if b.password:
+        security.set_password(db, settings, u, b.password)
     return {"user": user_view(request, u)}
 
 
@@ -102,6 +110,11 @@ def update_user(
     policy.enforce("identity:update_user", {"target.user.id": user_id})
     u = get_or_404(db, User, user_id, "user")
     v = body.user.model_dump(exclude_unset=True)
+    settings = request.app.state.settings
+    if v.get("options") is not None:
+        security.validate_options(v["options"])
+    if v.get("password") is not None:
+        security.check_password_rules(settings, v["password"])
     apply_patch(
         db,
         u,
@@ -111,8 +124,12 @@ def update_user(
         unique_within=("domain_id",),
         nullable=("email", "default_project_id"),
     )
+    if v.get("options") is not None:
+        security.set_options(db, u, v["options"])
+    if v.get("enabled") is True:  # unlocked and active from now, as Keystone
+        security.on_enable(db, u)
     if v.get("password") is not None:
-        u.password_hash = hash_password(v["password"], _rounds(request))
+        security.set_password(db, settings, u, v["password"])
         add_revocation(db, request.app.state.settings, user_id=u.id)
     if v.get("enabled") is False:
         add_revocation(db, request.app.state.settings, user_id=u.id)
@@ -131,16 +148,24 @@ def change_password(
     request: Request,
     user_id: str,
     body: PasswordChangeBody,
-    ctx: Auth,
+    ctx: OptionalAuth,
     db: DbSession,
-    policy: Policy,
 ):
-    policy.enforce("identity:change_password", {"target.user.id": user_id})
+    # Keystone needs no token here (a user whose password expired has none): the
+    # original password authenticates; a caller sending a token passes the policy.
+    if ctx is not None:
+        PolicyChecker(request.app.state.enforcer, ctx).enforce(
+            "identity:change_password", {"target.user.id": user_id}
+        )
     u = get_or_404(db, User, user_id, "user")
-    if not check_password(body.user.original_password, u.password_hash):
-        raise Unauthorized("The original password is not correct.")
-    u.password_hash = hash_password(body.user.password, _rounds(request))
-    add_revocation(db, request.app.state.settings, user_id=u.id)
+    settings = request.app.state.settings
+    ok = check_password_or_dummy(body.user.original_password, u.password_hash, _rounds(request))
+    # as a login (a wrong one counted for the lockout, 401; locked or disabled refused),
+    # but an expired password may be changed
+    security.check_password_login(db, settings, u, ok, allow_expired=True)
+    security.check_self_service_change(db, settings, u, body.user.password)
+    security.set_password(db, settings, u, body.user.password, self_service=True)
+    add_revocation(db, settings, user_id=u.id)
     return Response(status_code=204)
 
 
