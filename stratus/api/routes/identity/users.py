@@ -17,6 +17,7 @@ from stratus.api.routes.identity._util import (
 )
 from stratus.db.models.identity import Domain, Group, GroupMembership, User
 from stratus.identity import deletion
+from stratus.identity.extras import extras_in, merge_extras, with_extras
 from stratus.identity.passwords import check_password, hash_password
 from stratus.identity.schemas import PasswordChangeBody, UserCreateBody, UserUpdateBody
 from stratus.identity.tokens import add_revocation, isotime
@@ -39,7 +40,7 @@ def user_view(request: Request, u: User) -> dict:
         out["default_project_id"] = u.default_project_id
     if u.email:
         out["email"] = u.email
-    return out
+    return with_extras(out, u)
 
 
 def _rounds(request: Request) -> int:
@@ -83,6 +84,7 @@ def create_user(request: Request, body: UserCreateBody, ctx: Auth, db: DbSession
         description=b.description or "",
         email=b.email,
         password_hash=hash_password(b.password, _rounds(request)) if b.password else None,
+        extra=extras_in(b),
     )
     db.add(u)
     db.flush()
@@ -111,6 +113,7 @@ def update_user(
         unique_within=("domain_id",),
         nullable=("email", "default_project_id"),
     )
+    merge_extras(u, body.user)
     if v.get("password") is not None:
         u.password_hash = hash_password(v["password"], _rounds(request))
         add_revocation(db, request.app.state.settings, user_id=u.id)
