@@ -5,9 +5,12 @@ from __future__ import annotations
 
 
 def _field(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p != "body"]
-    # Keystone validates the entity inside its wrapper ({"project": {...}}).
-    return "/".join(parts[1:] if len(parts) > 1 else parts)
+    parts = [p for p in loc if p != "body"]
+    # Keystone validates the entity inside its wrapper ({"project": {...}}); a list
+    # index after the first key means the body has no wrapper ({"tags": [...]}).
+    if len(parts) > 1 and isinstance(parts[1], str):
+        parts = parts[1:]
+    return "/".join(str(p) for p in parts)
 
 
 def _detail(err: dict) -> str:

@@ -24,8 +24,9 @@ router = APIRouter(tags=["identity: roles"])
 
 register_defaults(
     [
-        RuleDefault(f"identity:{verb}_domain_role", "rule:admin_required")
-        for verb in ("get", "list", "create", "update", "delete")
+        RuleDefault(f"identity:{name}", "rule:admin_required")
+        for name in ("get_domain_role", "list_domain_roles", "create_domain_role",
+                     "update_domain_role", "delete_domain_role")
     ]
 )
 
