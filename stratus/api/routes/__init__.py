@@ -28,4 +28,6 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.image.data",
     "stratus.api.routes.image.imports",
     "stratus.api.routes.identity.project_tags",
+    "stratus.api.routes.identity.endpoint_filters",
+    "stratus.api.routes.identity.policies",
 ]

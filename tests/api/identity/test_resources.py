@@ -260,3 +260,75 @@ def test_domain_specific_roles(c, domain_admin):
     assert c.request("GET", f"{V3}/roles/{member['id']}/implies/{role['id']}").status_code == 404
     # a role in a domain that does not exist
     _err(c.request("POST", f"{V3}/roles", json={"role": {"name": f"r-{s}", "domain_id": "nope"}}), 404, "nope")
+
+
+# --- priority 4 ------------------------------------------------------------------------
+def _catalog_endpoints(c, creds) -> set[str]:
+    r = c.request("GET", f"{V3}/auth/catalog", token=c.token(creds))
+    assert r.status_code == 200, r.text
+    return {e["id"] for s in r.json()["catalog"] for e in s["endpoints"]}
+
+
+def test_endpoint_groups_filter_a_projects_catalog(c, tmp_path):
+    s = _u()
+    svc = c.cli("service", "create", "--name", f"eg-{s}", f"egtype-{s}", "-f", "json")
+    conn = c.conn()
+    pub = conn.identity.create_endpoint(service_id=svc["id"], interface="public", url="http://127.0.0.1:9/p", region_id="RegionOne")
+    internal = conn.identity.create_endpoint(service_id=svc["id"], interface="internal", url="http://127.0.0.1:9/i", region_id="RegionOne")
+    a, b = c.new_project_user(), c.new_project_user()
+    full = _catalog_endpoints(c, a)
+    assert {pub.id, internal.id} <= full
+    filters = tmp_path / "filters.json"
+    filters.write_text(f'{{"service_id": "{svc["id"]}", "interface": "public"}}')
+    group = c.cli("endpoint", "group", "create", f"grp-{s}", str(filters), "-f", "json")
+    assert group["filters"] == {"service_id": svc["id"], "interface": "public"}
+    c.cli("endpoint", "group", "add", "project", group["id"], a.project_id)
+    assert [p["ID"] for p in c.cli("endpoint", "group", "list", "--endpointgroup", group["id"], "-f", "json")] == [a.project_id]
+    assert [e.id for e in conn.identity.endpoint_group_endpoints(group["id"])] == [pub.id]
+    # the project's catalog shows only its group's endpoints; other projects keep all
+    assert _catalog_endpoints(c, a) == {pub.id}
+    assert _catalog_endpoints(c, b) >= full
+    # an endpoint associated directly joins it
+    c.cli("endpoint", "add", "project", internal.id, a.project_id)
+    assert [e["ID"] for e in c.cli("endpoint", "list", "--project", a.project_id, "-f", "json")] == [internal.id]
+    assert _catalog_endpoints(c, a) == {pub.id, internal.id}
+    # refusals change nothing
+    groups_before = _count(c, "/OS-EP-FILTER/endpoint_groups", "endpoint_groups")
+    bad = c.request("POST", f"{V3}/OS-EP-FILTER/endpoint_groups", json={"endpoint_group": {"name": "x", "filters": {"url": "http://x"}}})
+    _err(bad, 400, "filters", "'url'")
+    _err(c.request("POST", f"{V3}/OS-EP-FILTER/endpoint_groups", json={"endpoint_group": {"name": "x"}}), 400, "filters", "is a required property")
+    member = c.request("POST", f"{V3}/OS-EP-FILTER/endpoint_groups", token=c.token(b),
+                       json={"endpoint_group": {"name": "x", "filters": {}}})
+    _err(member, 403, "identity:create_endpoint_group")
+    mine = c.request("PUT", f"{V3}/OS-EP-FILTER/endpoint_groups/{group['id']}/projects/{b.project_id}", token=c.token(b))
+    _err(mine, 403, "identity:add_endpoint_group_to_project")
+    _err(c.request("PUT", f"{V3}/OS-EP-FILTER/endpoint_groups/nope/projects/{b.project_id}"), 404, "nope")
+    assert _count(c, "/OS-EP-FILTER/endpoint_groups", "endpoint_groups") == groups_before
+    assert _catalog_endpoints(c, b) >= full
+    # removing the associations gives the project the whole catalog back
+    c.cli("endpoint", "group", "remove", "project", group["id"], a.project_id)
+    c.cli("endpoint", "remove", "project", internal.id, a.project_id)
+    assert _catalog_endpoints(c, a) >= full
+    c.cli("endpoint", "group", "delete", group["id"])
+    assert c.request("GET", f"{V3}/OS-EP-FILTER/endpoint_groups/{group['id']}").status_code == 404
+
+
+# --- priority 5 ------------------------------------------------------------------------
+def test_policies_api_stores_blobs(c, tmp_path):
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"compute:start": "rule:admin_or_owner"}')
+    p = c.cli("policy", "create", "--type", "application/json", str(rules), "-f", "json")
+    assert p["type"] == "application/json" and "compute:start" in p["rules"]
+    assert p["id"] in {x["ID"] for x in c.cli("policy", "list", "-f", "json")}
+    c.cli("policy", "set", "--type", "application/yaml", p["id"])
+    shown = c.cli("policy", "show", p["id"], "-f", "json")
+    assert shown["type"] == "application/yaml" and "compute:start" in shown["rules"]
+    # refusals: a missing blob, a member; nothing stored
+    before = _count(c, "/policies", "policies")
+    _err(c.request("POST", f"{V3}/policies", json={"policy": {"type": "application/json"}}), 400, "blob", "is a required property")
+    member = c.new_project_user()
+    _err(c.request("POST", f"{V3}/policies", token=c.token(member), json={"policy": {"type": "t", "blob": "{}"}}), 403, "identity:create_policy")
+    _err(c.request("DELETE", f"{V3}/policies/{p['id']}", token=c.token(member)), 403, "identity:delete_policy")
+    assert _count(c, "/policies", "policies") == before
+    c.cli("policy", "delete", p["id"])
+    assert c.request("GET", f"{V3}/policies/{p['id']}").status_code == 404
