@@ -8,7 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 
 # Names the API computes or owns: never taken as an extra attribute.
-RESERVED = frozenset({"id", "links", "options", "password_expires_at", "is_domain", "parent_id"})
+RESERVED = frozenset(
+    {"id", "links", "options", "password_expires_at", "is_domain", "parent_id", "domain_id", "extra"}
+)
 
 
 def extras_in(body: BaseModel) -> dict[str, Any]:

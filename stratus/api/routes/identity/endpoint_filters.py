@@ -55,6 +55,35 @@ def _group(db, group_id: str) -> EndpointGroup:
     return get_or_404(db, EndpointGroup, group_id, "endpoint group")
 
 
+def _associated(db, model, link, link_col: str, filter_col: str, value: str, order):
+    """Rows of ``model`` joined through association table ``link`` to ``value``."""
+    q = (
+        select(model)
+        .join(link, getattr(link, link_col) == model.id)
+        .where(getattr(link, filter_col) == value)
+        .order_by(order)
+    )
+    return list(db.scalars(q))
+
+
+def _link(db, link, key: tuple, **cols) -> Response:
+    if db.get(link, key) is None:
+        db.add(link(**cols))
+    return Response(status_code=204)
+
+
+def _linked_or_404(db, link, key: tuple, what: str):
+    row = db.get(link, key)
+    if row is None:
+        raise NotFound(f"Could not find {what}.")
+    return row
+
+
+def _unlink(db, link, key: tuple, what: str) -> Response:
+    db.delete(_linked_or_404(db, link, key, what))
+    return Response(status_code=204)
+
+
 # --- endpoint groups -------------------------------------------------------------------
 @router.get(f"{EP}/endpoint_groups")
 def list_groups(request: Request, ctx: Auth, db: DbSession, policy: Policy, name: str | None = None):
@@ -115,13 +144,8 @@ def group_endpoint_list(request: Request, group_id: str, ctx: Auth, db: DbSessio
 def group_project_list(request: Request, group_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:list_projects_associated_with_endpoint_group", {})
     g = _group(db, group_id)
-    q = (
-        select(Project)
-        .join(ProjectEndpointGroup, ProjectEndpointGroup.project_id == Project.id)
-        .where(ProjectEndpointGroup.endpoint_group_id == g.id)
-        .order_by(Project.name)
-    )
-    return {"projects": [project_view(request, p) for p in db.scalars(q)], "links": list_links(request)}
+    rows = _associated(db, Project, ProjectEndpointGroup, "project_id", "endpoint_group_id", g.id, Project.name)
+    return {"projects": [project_view(request, p) for p in rows], "links": list_links(request)}
 
 
 def _group_project(db, group_id: str, project_id: str) -> tuple[EndpointGroup, Project]:
@@ -132,9 +156,7 @@ def _group_project(db, group_id: str, project_id: str) -> tuple[EndpointGroup, P
 def add_group_to_project(group_id: str, project_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:add_endpoint_group_to_project", {})
     g, p = _group_project(db, group_id, project_id)
-    if db.get(ProjectEndpointGroup, (g.id, p.id)) is None:
-        db.add(ProjectEndpointGroup(endpoint_group_id=g.id, project_id=p.id))
-    return Response(status_code=204)
+    return _link(db, ProjectEndpointGroup, (g.id, p.id), endpoint_group_id=g.id, project_id=p.id)
 
 
 @router.api_route(f"{EP}/endpoint_groups/{{group_id}}/projects/{{project_id}}", methods=["GET", "HEAD"])
@@ -143,8 +165,7 @@ def get_group_in_project(
 ):
     policy.enforce("identity:get_endpoint_group_in_project", {})
     g, p = _group_project(db, group_id, project_id)
-    if db.get(ProjectEndpointGroup, (g.id, p.id)) is None:
-        raise NotFound(f"Could not find endpoint group {g.id} associated with project {p.id}.")
+    _linked_or_404(db, ProjectEndpointGroup, (g.id, p.id), f"endpoint group {g.id} associated with project {p.id}")
     link = self_link(request, f"{EP}/endpoint_groups/{g.id}/projects/{p.id}")
     return {"project_endpoint_group": {"endpoint_group_id": g.id, "project_id": p.id, "links": link}}
 
@@ -152,24 +173,18 @@ def get_group_in_project(
 @router.delete(f"{EP}/endpoint_groups/{{group_id}}/projects/{{project_id}}", status_code=204)
 def remove_group_from_project(group_id: str, project_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:remove_endpoint_group_from_project", {})
-    row = db.get(ProjectEndpointGroup, (group_id, project_id))
-    if row is None:
-        raise NotFound(f"Could not find endpoint group {group_id} associated with project {project_id}.")
-    db.delete(row)
-    return Response(status_code=204)
+    what = f"endpoint group {group_id} associated with project {project_id}"
+    return _unlink(db, ProjectEndpointGroup, (group_id, project_id), what)
 
 
 @router.get(f"{EP}/projects/{{project_id}}/endpoint_groups")
 def project_group_list(request: Request, project_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:list_endpoint_groups_for_project", {})
     p = get_or_404(db, Project, project_id, "project")
-    q = (
-        select(EndpointGroup)
-        .join(ProjectEndpointGroup, ProjectEndpointGroup.endpoint_group_id == EndpointGroup.id)
-        .where(ProjectEndpointGroup.project_id == p.id)
-        .order_by(EndpointGroup.name)
+    rows = _associated(
+        db, EndpointGroup, ProjectEndpointGroup, "endpoint_group_id", "project_id", p.id, EndpointGroup.name
     )
-    return {"endpoint_groups": [group_view(request, g) for g in db.scalars(q)], "links": list_links(request)}
+    return {"endpoint_groups": [group_view(request, g) for g in rows], "links": list_links(request)}
 
 
 # --- endpoints of projects ---------------------------------------------------------------
@@ -181,28 +196,22 @@ def _project_endpoint(db, project_id: str, endpoint_id: str) -> tuple[Project, E
 def add_endpoint_to_project(project_id: str, endpoint_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:add_endpoint_to_project", {})
     p, e = _project_endpoint(db, project_id, endpoint_id)
-    if db.get(ProjectEndpoint, (e.id, p.id)) is None:
-        db.add(ProjectEndpoint(endpoint_id=e.id, project_id=p.id))
-    return Response(status_code=204)
+    return _link(db, ProjectEndpoint, (e.id, p.id), endpoint_id=e.id, project_id=p.id)
 
 
 @router.api_route(f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}", methods=["GET", "HEAD"], status_code=204)
 def check_endpoint_in_project(project_id: str, endpoint_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:check_endpoint_in_project", {})
     p, e = _project_endpoint(db, project_id, endpoint_id)
-    if db.get(ProjectEndpoint, (e.id, p.id)) is None:
-        raise NotFound(f"Could not find endpoint {e.id} associated with project {p.id}.")
+    _linked_or_404(db, ProjectEndpoint, (e.id, p.id), f"endpoint {e.id} associated with project {p.id}")
     return Response(status_code=204)
 
 
 @router.delete(f"{EP}/projects/{{project_id}}/endpoints/{{endpoint_id}}", status_code=204)
 def remove_endpoint_from_project(project_id: str, endpoint_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:remove_endpoint_from_project", {})
-    row = db.get(ProjectEndpoint, (endpoint_id, project_id))
-    if row is None:
-        raise NotFound(f"Could not find endpoint {endpoint_id} associated with project {project_id}.")
-    db.delete(row)
-    return Response(status_code=204)
+    what = f"endpoint {endpoint_id} associated with project {project_id}"
+    return _unlink(db, ProjectEndpoint, (endpoint_id, project_id), what)
 
 
 @router.get(f"{EP}/projects/{{project_id}}/endpoints")
@@ -210,23 +219,13 @@ def project_endpoint_list(request: Request, project_id: str, ctx: Auth, db: DbSe
     """The endpoints associated directly (Keystone's list_endpoints_for_project)."""
     policy.enforce("identity:list_endpoints_for_project", {})
     p = get_or_404(db, Project, project_id, "project")
-    q = (
-        select(Endpoint)
-        .join(ProjectEndpoint, ProjectEndpoint.endpoint_id == Endpoint.id)
-        .where(ProjectEndpoint.project_id == p.id)
-        .order_by(Endpoint.id)
-    )
-    return {"endpoints": [endpoint_view(request, e) for e in db.scalars(q)], "links": list_links(request)}
+    rows = _associated(db, Endpoint, ProjectEndpoint, "endpoint_id", "project_id", p.id, Endpoint.id)
+    return {"endpoints": [endpoint_view(request, e) for e in rows], "links": list_links(request)}
 
 
 @router.get(f"{EP}/endpoints/{{endpoint_id}}/projects")
 def endpoint_project_list(request: Request, endpoint_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:list_projects_for_endpoint", {})
     e = get_or_404(db, Endpoint, endpoint_id, "endpoint")
-    q = (
-        select(Project)
-        .join(ProjectEndpoint, ProjectEndpoint.project_id == Project.id)
-        .where(ProjectEndpoint.endpoint_id == e.id)
-        .order_by(Project.name)
-    )
-    return {"projects": [project_view(request, p) for p in db.scalars(q)], "links": list_links(request)}
+    rows = _associated(db, Project, ProjectEndpoint, "project_id", "endpoint_id", e.id, Project.name)
+    return {"projects": [project_view(request, p) for p in rows], "links": list_links(request)}
