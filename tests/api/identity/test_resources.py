@@ -100,10 +100,7 @@ def test_extra_attributes_kept_on_projects_and_users(c):
     name = f"xp-{_u()}"
     p = c.cli("project", "create", name, "--property", "color=blue", "--property", "tier=gold", "-f", "json")
     assert p["color"] == "blue" and p["tier"] == "gold"
-    shown = c.conn().identity.get_project(p["id"])
-    assert shown.to_dict(computed=False).get("color") or c.request(
-        "GET", f"{V3}/projects/{p['id']}"
-    ).json()["project"]["color"] == "blue"
+    assert c.request("GET", f"{V3}/projects/{p['id']}").json()["project"]["color"] == "blue"
     c.cli("project", "set", p["id"], "--property", "color=red")
     got = c.request("GET", f"{V3}/projects/{p['id']}").json()["project"]
     assert got["color"] == "red" and got["tier"] == "gold"
@@ -115,9 +112,11 @@ def test_extra_attributes_kept_on_projects_and_users(c):
     assert r.status_code == 200 and r.json()["user"]["badge"] == "b-7" and r.json()["user"]["employee"] == "42"
     got = c.request("GET", f"{V3}/users/{uid}").json()["user"]
     assert got["badge"] == "b-7" and got["employee"] == "42"
-    # an extra attribute never overrides what the API computes
-    r = c.request("PATCH", f"{V3}/users/{uid}", json={"user": {"links": "x", "id": "other"}})
-    assert r.status_code == 200 and r.json()["user"]["id"] == uid
+    # an extra attribute never overrides what the API computes or owns
+    r = c.request("PATCH", f"{V3}/users/{uid}", json={"user": {"links": "x", "id": "other", "domain_id": "x"}})
+    assert r.status_code == 200, r.text
+    got = c.request("GET", f"{V3}/users/{uid}").json()["user"]
+    assert (got["id"], got["domain_id"], got["links"]["self"].endswith(uid)) == (uid, "default", True)
 
 
 def test_endpoint_in_missing_region_creates_it(c):
