@@ -13,9 +13,16 @@ def _field(loc: tuple) -> str:
     return "/".join(str(p) for p in parts)
 
 
+class _Masked:
+    def __repr__(self) -> str:
+        return "'***'"
+
+
 def _detail(err: dict) -> str:
     kind = err.get("type", "")
     value = err.get("input")
+    if any(w in str(p) for p in err.get("loc", ()) for w in ("password", "secret")):
+        value = _Masked()  # never echo a credential back
     ctx = err.get("ctx") or {}
     if kind == "missing":
         return f"{str(err['loc'][-1])!r} is a required property"

@@ -77,6 +77,7 @@ def test_schema_violations_are_keystone_400s_and_store_nothing(c):
         ("/groups", "groups", {"group": {"name": long65}}, "name", "is too long"),
         ("/users", "users", {"user": {"name": "u" * 256}}, "name", "is too long"),
         ("/users", "users", {"user": {"description": "no name"}}, "name", "is a required property"),
+        ("/users", "users", {"user": {"name": "u-" + _u(), "password": "s3cret" * 700}}, "password", "'***' is too long"),
         ("/roles", "roles", {"role": {"name": "r" * 256}}, "name", "is too long"),
         ("/regions", "regions", {"region": {"id": "r" * 256}}, "id", "is too long"),
         ("/services", "services", {"service": {"type": 5}}, "type", "is not of type 'string'"),
