@@ -39,6 +39,7 @@ from stratus.errors import (  # noqa: F401 - the API's names for the neutral err
     Unauthorized,
 )
 from stratus.hosts.placement import NoValidHost
+from stratus.identity.schema_errors import keystone_message
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
 from stratus.quotas import QuotaExceeded
 
@@ -176,6 +177,8 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
+        if service_of(request.url.path) == "identity" and exc.errors():
+            return error_response(request, 400, keystone_message(list(exc.errors())))
         return error_response(request, 400, _validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)

@@ -15,6 +15,7 @@ from stratus.db.models.identity import (
     Role,
     RoleAssignment,
 )
+from stratus.identity.domain_roles import domain_role_ids
 
 USER_PROJECT, GROUP_PROJECT = "UserProject", "GroupProject"
 USER_DOMAIN, GROUP_DOMAIN = "UserDomain", "GroupDomain"
@@ -103,6 +104,7 @@ def direct_role_ids(
 
 def effective_roles(db: Session, user_id: str, **target) -> list[Role]:
     ids = implied_closure(db, direct_role_ids(db, user_id, **target))
+    ids -= domain_role_ids(db, ids)  # only what a domain-specific role implies counts
     if not ids:
         return []
     return list(db.scalars(select(Role).where(Role.id.in_(ids)).order_by(Role.name)))
@@ -146,6 +148,8 @@ def list_assignments(
     rows = [_row_to_assignment(ra) for ra in db.scalars(select(RoleAssignment))]
     if effective:
         rows = _expand(db, rows)
+        local = domain_role_ids(db, {a.role_id for a in rows})
+        rows = [a for a in rows if a.role_id not in local]
     out = []
     for a in rows:
         if user_id and not (a.actor == "user" and a.actor_id == user_id):

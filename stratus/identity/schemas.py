@@ -5,6 +5,8 @@ schemas); fields keystone accepts as extra properties are allowed and ignored.""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -16,19 +18,23 @@ class _Closed(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
 
 
-Name = Field(min_length=1, max_length=255)
+Name = Field(min_length=1, max_length=255, pattern=r"\S")
+# Keystone's resource names (domains, projects) and group names: at most 64 characters.
+Name64 = Field(min_length=1, max_length=64, pattern=r"\S")
+Tag = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^,/]*$")]
+Tags = Field(default_factory=list, max_length=80)
 
 
 # --- domains ---------------------------------------------------------------------------
 class DomainCreate(_In):
-    name: str = Name
+    name: str = Name64
     description: str | None = None
     enabled: bool = True
     id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class DomainUpdate(_In):
-    name: str | None = Field(None, min_length=1, max_length=255)
+    name: str | None = Field(None, min_length=1, max_length=64, pattern=r"\S")
     description: str | None = None
     enabled: bool | None = None
 
@@ -43,20 +49,24 @@ class DomainUpdateBody(_Closed):
 
 # --- projects --------------------------------------------------------------------------
 class ProjectCreate(_In):
-    name: str = Name
-    domain_id: str | None = None
-    parent_id: str | None = None
+    name: str = Name64
+    domain_id: str | None = Field(None, min_length=1, max_length=64)
+    parent_id: str | None = Field(None, min_length=1, max_length=64)
     description: str | None = None
     enabled: bool = True
     is_domain: bool = False
-    tags: list[str] = Field(default_factory=list, max_length=80)
+    tags: list[Tag] = Tags
 
 
 class ProjectUpdate(_In):
-    name: str | None = Field(None, min_length=1, max_length=255)
+    name: str | None = Field(None, min_length=1, max_length=64, pattern=r"\S")
     description: str | None = None
     enabled: bool | None = None
-    tags: list[str] | None = None
+    tags: list[Tag] | None = Field(None, max_length=80)
+
+
+class ProjectTagsBody(_Closed):
+    tags: list[Tag] = Tags
 
 
 class ProjectCreateBody(_Closed):
@@ -80,7 +90,7 @@ class UserCreate(_In):
 
 
 class UserUpdate(_In):
-    name: str | None = Field(None, min_length=1, max_length=255)
+    name: str | None = Field(None, min_length=1, max_length=255, pattern=r"\S")
     default_project_id: str | None = None
     description: str | None = None
     email: str | None = None
@@ -108,13 +118,13 @@ class PasswordChangeBody(_Closed):
 
 # --- groups ----------------------------------------------------------------------------
 class GroupCreate(_In):
-    name: str = Name
+    name: str = Name64
     domain_id: str | None = None
     description: str | None = None
 
 
 class GroupUpdate(_In):
-    name: str | None = Field(None, min_length=1, max_length=255)
+    name: str | None = Field(None, min_length=1, max_length=64, pattern=r"\S")
     description: str | None = None
 
 
@@ -129,12 +139,12 @@ class GroupUpdateBody(_Closed):
 # --- roles -----------------------------------------------------------------------------
 class RoleCreate(_In):
     name: str = Name
-    domain_id: str | None = None
+    domain_id: str | None = Field(None, min_length=1, max_length=64)
     description: str | None = None
 
 
 class RoleUpdate(_In):
-    name: str | None = Field(None, min_length=1, max_length=255)
+    name: str | None = Field(None, min_length=1, max_length=255, pattern=r"\S")
     description: str | None = None
 
 
@@ -168,7 +178,7 @@ class RegionUpdateBody(_Closed):
 
 class ServiceCreate(_In):
     type: str = Name
-    name: str | None = None
+    name: str | None = Field(None, max_length=255)
     description: str | None = None
     enabled: bool = True
 
@@ -195,8 +205,8 @@ class EndpointCreate(_In):
     service_id: str = Field(min_length=1)
     interface: str = Interface
     url: str = Field(min_length=1, max_length=2048)
-    region_id: str | None = None
-    region: str | None = None
+    region_id: str | None = Field(None, min_length=1, max_length=255)
+    region: str | None = Field(None, min_length=1, max_length=255)
     enabled: bool = True
 
 
@@ -236,3 +246,42 @@ class AppCredCreate(_Closed):
 
 class AppCredCreateBody(_Closed):
     application_credential: AppCredCreate
+
+
+# --- endpoint groups (OS-EP-FILTER) and policies ----------------------------------------
+class EndpointGroupCreate(_In):
+    name: str = Name
+    description: str | None = None
+    filters: dict
+
+
+class EndpointGroupUpdate(_In):
+    name: str | None = Field(None, min_length=1, max_length=255, pattern=r"\S")
+    description: str | None = None
+    filters: dict | None = None
+
+
+class EndpointGroupCreateBody(_Closed):
+    endpoint_group: EndpointGroupCreate
+
+
+class EndpointGroupUpdateBody(_Closed):
+    endpoint_group: EndpointGroupUpdate
+
+
+class PolicyCreate(_In):
+    blob: str
+    type: str = Field(min_length=1, max_length=255)
+
+
+class PolicyUpdate(_In):
+    blob: str | None = None
+    type: str | None = Field(None, min_length=1, max_length=255)
+
+
+class PolicyCreateBody(_Closed):
+    policy: PolicyCreate
+
+
+class PolicyUpdateBody(_Closed):
+    policy: PolicyUpdate

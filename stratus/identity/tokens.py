@@ -38,6 +38,7 @@ from stratus.db.models.identity import (
 from stratus.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
+from stratus.identity.endpoint_filter import project_endpoint_ids
 from stratus.identity.fernet import FernetKeys, InvalidToken, KeyRepositoryError
 from stratus.identity.throttle import LoginThrottle
 
@@ -367,8 +368,10 @@ def catalog(db: Session, project_id: str | None) -> list[dict]:
     out = []
     services = db.scalars(select(Service).where(Service.enabled.is_(True)).order_by(Service.type))
     eps_by_service: dict[str, list[Endpoint]] = {}
+    only = project_endpoint_ids(db, project_id)  # OS-EP-FILTER
     for ep in db.scalars(select(Endpoint).where(Endpoint.enabled.is_(True))):
-        eps_by_service.setdefault(ep.service_id, []).append(ep)
+        if only is None or ep.id in only:
+            eps_by_service.setdefault(ep.service_id, []).append(ep)
     for svc in services:
         endpoints = []
         for ep in eps_by_service.get(svc.id, []):
@@ -387,7 +390,8 @@ def catalog(db: Session, project_id: str | None) -> list[dict]:
                     "url": url,
                 }
             )
-        out.append({"id": svc.id, "type": svc.type, "name": svc.name, "endpoints": endpoints})
+        if endpoints or only is None:
+            out.append({"id": svc.id, "type": svc.type, "name": svc.name, "endpoints": endpoints})
     return out
 
 

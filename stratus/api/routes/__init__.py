@@ -30,4 +30,7 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.identity.credentials",
     "stratus.api.routes.identity.ec2",
     "stratus.api.routes.identity.limits",
+    "stratus.api.routes.identity.project_tags",
+    "stratus.api.routes.identity.endpoint_filters",
+    "stratus.api.routes.identity.policies",
 ]

@@ -4,6 +4,7 @@ from stratus.db.models import (  # noqa: F401
     identity,
     identity_credentials,
     identity_limits,
+    identity_resources,
     identity_security,
     images,
     jobs,

@@ -11,6 +11,7 @@ from stratus.api.routes.identity._util import base_url, get_or_404, list_links, 
 from stratus.api.routes.identity.roles import role_view
 from stratus.db.models.identity import Domain, Group, Project, Role, RoleAssignment, User
 from stratus.identity.assignments import SYSTEM, assignment_type, list_assignments
+from stratus.identity.domain_roles import check_grant
 
 router = APIRouter(tags=["identity: role assignments"])
 
@@ -48,7 +49,8 @@ def _make_grant_routes(
         target_id: str | None = None,
     ):
         policy.enforce("identity:create_grant", {"target.project.id": target_id})
-        _check_refs(db, actor_kind, actor_id, target_kind, _tid(target_id), role_id)
+        role = _check_refs(db, actor_kind, actor_id, target_kind, _tid(target_id), role_id)
+        check_grant(db, role, target_kind, _tid(target_id))
         key = _key(actor_kind, actor_id, target_kind, _tid(target_id), role_id, inherited)
         if db.get(RoleAssignment, key) is None:
             db.add(

@@ -219,6 +219,13 @@ def delete_service(service_id: str, ctx: Auth, db: DbSession, policy: Policy):
 
 
 # --- endpoints -------------------------------------------------------------------------
+def ensure_region(db, region_id: str | None) -> None:
+    """An endpoint naming a region that does not exist creates it, as Keystone does."""
+    if region_id is not None and db.get(Region, region_id) is None:
+        db.add(Region(id=region_id, description=""))
+        db.flush()
+
+
 @router.get("/endpoints")
 def list_endpoints(
     request: Request,
@@ -252,8 +259,7 @@ def create_endpoint(
     if db.get(Service, b.service_id) is None:
         raise BadRequest(f"Could not find service: {b.service_id}.")
     region = b.region_id or b.region
-    if region is not None and db.get(Region, region) is None:
-        raise BadRequest(f"Could not find region: {region}.")
+    ensure_region(db, region)
     e = Endpoint(
         service_id=b.service_id,
         interface=b.interface,
@@ -288,8 +294,7 @@ def update_endpoint(
         raise BadRequest(f"Could not find service: {v['service_id']}.")
     region = v.get("region_id") or v.get("region")
     if region is not None:
-        if db.get(Region, region) is None:
-            raise BadRequest(f"Could not find region: {region}.")
+        ensure_region(db, region)
         e.region_id = region
     apply_patch(db, e, v, ("service_id", "interface", "url", "enabled"), what="endpoint")
     return {"endpoint": endpoint_view(request, e)}

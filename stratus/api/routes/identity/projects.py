@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import BadRequest, Conflict
-from stratus.api.routes.identity._util import apply_patch, get_or_404, list_links, qbool, self_link
+from stratus.api.routes.identity._util import (
+    apply_patch,
+    ensure_unique_name,
+    get_or_404,
+    list_links,
+    qbool,
+    self_link,
+)
 from stratus.db.models.identity import Domain, Project, User
 from stratus.identity import deletion
 from stratus.identity.assignments import effective_roles
+from stratus.identity.extras import extras_in, merge_extras, with_extras
+from stratus.identity.project_tags import normalized, tag_filter
 from stratus.identity.schemas import ProjectCreateBody, ProjectUpdateBody
 from stratus.identity.tokens import add_revocation
 
@@ -18,7 +29,7 @@ router = APIRouter(tags=["identity: projects"])
 
 
 def project_view(request: Request, p: Project) -> dict:
-    return {
+    view = {
         "id": p.id,
         "name": p.name,
         "domain_id": p.domain_id,
@@ -29,6 +40,23 @@ def project_view(request: Request, p: Project) -> dict:
         "tags": list(p.tags or []),
         "options": {},
         "links": self_link(request, f"/projects/{p.id}"),
+    }
+    return with_extras(view, p)
+
+
+def domain_project_view(request: Request, d: Domain) -> dict:
+    """A domain seen as the project acting as it (``is_domain``), as Keystone shows it."""
+    return {
+        "id": d.id,
+        "name": d.name,
+        "domain_id": None,
+        "parent_id": None,
+        "description": d.description,
+        "enabled": d.enabled,
+        "is_domain": True,
+        "tags": [],
+        "options": {},
+        "links": self_link(request, f"/projects/{d.id}"),
     }
 
 
@@ -44,10 +72,19 @@ def list_projects(
     parent_id: str | None = None,
     is_domain: str | None = None,
     tags: str | None = None,
+    tags_any: Annotated[str | None, Query(alias="tags-any")] = None,
+    not_tags: Annotated[str | None, Query(alias="not-tags")] = None,
+    not_tags_any: Annotated[str | None, Query(alias="not-tags-any")] = None,
 ):
     policy.enforce("identity:list_projects", {"domain_id": domain_id})
     if qbool(is_domain):
-        return {"projects": [], "links": list_links(request)}
+        q = select(Domain).order_by(Domain.name)
+        if name is not None:
+            q = q.filter_by(name=name)
+        if (want := qbool(enabled)) is not None:
+            q = q.filter_by(enabled=want)
+        out = [domain_project_view(request, d) for d in db.scalars(q)]
+        return {"projects": out, "links": list_links(request)}
     q = select(Project).order_by(Project.name)
     if name is not None:
         q = q.filter_by(name=name)
@@ -58,9 +95,8 @@ def list_projects(
     if (want := qbool(enabled)) is not None:
         q = q.filter_by(enabled=want)
     rows = list(db.scalars(q))
-    if tags:
-        need = set(tags.split(","))
-        rows = [p for p in rows if need <= set(p.tags or [])]
+    if keep := tag_filter(tags, tags_any, not_tags, not_tags_any):
+        rows = [p for p in rows if keep(p.tags)]
     return {"projects": [project_view(request, p) for p in rows], "links": list_links(request)}
 
 
@@ -70,7 +106,16 @@ def create_project(
 ):
     b = body.project
     if b.is_domain:
-        raise BadRequest("Projects acting as domains are not supported; create a domain instead.")
+        policy.enforce("identity:create_project", {"target.project.domain_id": None})
+        if b.parent_id or b.domain_id:
+            raise BadRequest(
+                "A project acting as a domain (is_domain) has no parent_id nor domain_id; leave them out."
+            )
+        ensure_unique_name(db, Domain, b.name, "domain")
+        d = Domain(name=b.name, description=b.description or "", enabled=b.enabled)
+        db.add(d)
+        db.flush()
+        return {"project": domain_project_view(request, d)}
     domain_id = b.domain_id or ctx.project_domain_id or ctx.domain_id or "default"
     policy.enforce("identity:create_project", {"target.project.domain_id": domain_id})
     if db.get(Domain, domain_id) is None:
@@ -92,7 +137,8 @@ def create_project(
         parent_id=parent.id if parent else None,
         description=b.description or "",
         enabled=b.enabled,
-        tags=list(b.tags),
+        tags=normalized(b.tags),
+        extra=extras_in(b),
     )
     db.add(p)
     db.flush()
@@ -104,6 +150,9 @@ def get_project(request: Request, project_id: str, ctx: Auth, db: DbSession, pol
     policy.enforce(
         "identity:get_project", {"target.project.id": project_id, "project_id": project_id}
     )
+    p = db.get(Project, project_id)
+    if p is None and (d := db.get(Domain, project_id)) is not None:
+        return {"project": domain_project_view(request, d)}
     return {"project": project_view(request, get_or_404(db, Project, project_id, "project"))}
 
 
@@ -119,6 +168,8 @@ def update_project(
     policy.enforce("identity:update_project", {"target.project.id": project_id})
     p = get_or_404(db, Project, project_id, "project")
     u = body.project.model_dump(exclude_unset=True)
+    if u.get("tags") is not None:
+        u["tags"] = normalized(u["tags"])
     apply_patch(
         db,
         p,
@@ -127,6 +178,7 @@ def update_project(
         what="project",
         unique_within=("domain_id",),
     )
+    merge_extras(p, body.project)
     if u.get("enabled") is False:
         add_revocation(db, request.app.state.settings, project_id=p.id)
     return {"project": project_view(request, p)}
@@ -149,31 +201,3 @@ def list_user_projects(request: Request, user_id: str, ctx: Auth, db: DbSession,
         if effective_roles(db, user_id, project=p)
     ]
     return {"projects": out, "links": list_links(request)}
-
-
-# --- tags (openstacksdk's TagMixin) ---------------------------------------------------------
-@router.get("/projects/{project_id}/tags")
-def list_tags(project_id: str, ctx: Auth, db: DbSession, policy: Policy):
-    policy.enforce("identity:get_project", {"target.project.id": project_id})
-    return {"tags": list(get_or_404(db, Project, project_id, "project").tags or [])}
-
-
-@router.put("/projects/{project_id}/tags/{tag}", status_code=201)
-def add_tag(project_id: str, tag: str, ctx: Auth, db: DbSession, policy: Policy):
-    policy.enforce("identity:update_project", {"target.project.id": project_id})
-    p = get_or_404(db, Project, project_id, "project")
-    if tag not in (p.tags or []):
-        p.tags = [*(p.tags or []), tag]
-    return Response(status_code=201)
-
-
-@router.delete("/projects/{project_id}/tags/{tag}", status_code=204)
-def remove_tag(project_id: str, tag: str, ctx: Auth, db: DbSession, policy: Policy):
-    policy.enforce("identity:update_project", {"target.project.id": project_id})
-    p = get_or_404(db, Project, project_id, "project")
-    if tag not in (p.tags or []):
-        from stratus.api.errors import NotFound
-
-        raise NotFound(f"Tag {tag} not found on project {project_id}.")
-    p.tags = [t for t in p.tags if t != tag]
-    return Response(status_code=204)

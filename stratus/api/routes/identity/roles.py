@@ -16,9 +16,19 @@ from stratus.api.routes.identity._util import (
 )
 from stratus.db.models.identity import ImpliedRole, Role
 from stratus.identity.assignments import implied_closure
+from stratus.identity.domain_roles import check_domain_exists, refuse_as_implied
+from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.identity.schemas import RoleCreateBody, RoleUpdateBody
 
 router = APIRouter(tags=["identity: roles"])
+
+register_defaults(
+    [
+        RuleDefault(f"identity:{name}", "rule:admin_required")
+        for name in ("get_domain_role", "list_domain_roles", "create_domain_role",
+                     "update_domain_role", "delete_domain_role")
+    ]
+)
 
 
 def role_view(request: Request, r: Role) -> dict:
@@ -45,7 +55,7 @@ def list_roles(
     name: str | None = None,
     domain_id: str | None = None,
 ):
-    policy.enforce("identity:list_roles", {})
+    policy.enforce("identity:list_domain_roles" if domain_id else "identity:list_roles", {})
     q = select(Role).order_by(Role.name).filter_by(domain_id=domain_id or "")
     if name is not None:
         q = q.filter_by(name=name)
@@ -54,8 +64,10 @@ def list_roles(
 
 @router.post("/roles", status_code=201)
 def create_role(request: Request, body: RoleCreateBody, ctx: Auth, db: DbSession, policy: Policy):
-    policy.enforce("identity:create_role", {})
     b = body.role
+    policy.enforce("identity:create_domain_role" if b.domain_id else "identity:create_role", {})
+    if b.domain_id:
+        check_domain_exists(db, b.domain_id)
     ensure_unique_name(db, Role, b.name, "role", domain_id=b.domain_id or "")
     r = Role(name=b.name, domain_id=b.domain_id or "", description=b.description or "")
     db.add(r)
@@ -119,6 +131,7 @@ def create_implied(
     policy.enforce("identity:create_implied_role", {})
     prior = get_or_404(db, Role, prior_role_id, "role")
     implied = get_or_404(db, Role, implied_role_id, "role")
+    refuse_as_implied(implied)
     if prior.id == implied.id or prior.id in implied_closure(db, {implied.id}):
         raise BadRequest(f"Role {implied.id} implying {prior.id} would make a cycle.")
     if db.get(ImpliedRole, (prior.id, implied.id)) is None:

@@ -18,6 +18,7 @@ from stratus.api.routes.identity._util import (
 )
 from stratus.db.models.identity import Domain, Group, GroupMembership, User
 from stratus.identity import deletion, security
+from stratus.identity.extras import extras_in, merge_extras, with_extras
 from stratus.identity.passwords import check_password_or_dummy
 from stratus.identity.schemas import PasswordChangeBody, UserCreateBody, UserUpdateBody
 from stratus.identity.tokens import add_revocation, isotime
@@ -39,7 +40,7 @@ def user_view(request: Request, u: User) -> dict:
         out["default_project_id"] = u.default_project_id
     if u.email:
         out["email"] = u.email
-    return out
+    return with_extras(out, u)
 
 
 def _rounds(request: Request) -> int:
@@ -87,6 +88,7 @@ def create_user(request: Request, body: UserCreateBody, ctx: Auth, db: DbSession
         default_project_id=b.default_project_id,
         description=b.description or "",
         email=b.email,
+        extra=extras_in(b),
     )
     db.add(u)
     db.flush()
@@ -124,6 +126,7 @@ def update_user(
         unique_within=("domain_id",),
         nullable=("email", "default_project_id"),
     )
+    merge_extras(u, body.user)
     if v.get("options") is not None:
         security.set_options(db, u, v["options"])
     if v.get("enabled") is True:  # unlocked and active from now, as Keystone

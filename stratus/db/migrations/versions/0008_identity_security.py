@@ -1,7 +1,7 @@
 """identity security compliance: per-user security state and options, password history
 
 Revision ID: 0008_identity_security
-Revises: 0006_identity_credentials
+Revises: 0007_identity_resources
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 from stratus.db.types import UTCDateTime
 
 revision: str = "0008_identity_security"
-down_revision: str | Sequence[str] | None = "0006_identity_credentials"
+down_revision: str | Sequence[str] | None = "0007_identity_resources"
 branch_labels = None
 depends_on = None
 
