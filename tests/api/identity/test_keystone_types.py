@@ -17,8 +17,8 @@ V3 = "/identity/v3"
 
 
 @pytest.fixture(scope="module")
-def ctl(_controllers):
-    return _controllers("sqlite")
+def ctl(sqlite_controller):
+    return sqlite_controller
 
 
 def _job(ctl, method: str, path: str, **kw) -> dict:
