@@ -33,7 +33,7 @@ from stratus.db.models.identity import (
 )
 from stratus.db.models.jobs import Resource
 from stratus.errors import ApiError, BadRequest, Conflict, NotFound
-from stratus.identity import deletion
+from stratus.identity import deletion, ldap_identity
 from stratus.identity.assignments import assignment_type
 from stratus.identity.passwords import hash_password
 from stratus.identity.tokens import add_revocation
@@ -286,6 +286,7 @@ class Group_(KeystoneResource):  # noqa: N801
         domain_id = _domain_id(db, props)
         if not new and domain_id != row.domain_id:
             raise BadRequest(f"The group {row.id} cannot move to domain {domain_id}.")
+        ldap_identity.refuse_write(db, domain_id)
         name = props.get("name") or row.name or f"group-{row.id[:8]}"
         _unique(db, Group, name, "group", row.id, domain_id=domain_id)
         row.name, row.domain_id, row.description = name, domain_id, props.get("description") or ""
@@ -331,6 +332,7 @@ class User_(KeystoneResource):  # noqa: N801
         domain_id = _domain_id(db, props)
         if not new and domain_id != row.domain_id:
             raise BadRequest(f"The user {row.id} cannot move to domain {domain_id}.")
+        ldap_identity.refuse_write(db, domain_id)
         name = props.get("name") or row.name or f"user-{row.id[:8]}"
         _unique(db, User, name, "user", row.id, domain_id=domain_id)
         project = (_find(db, Project, props["default_project"], "project")

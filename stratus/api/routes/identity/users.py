@@ -16,7 +16,7 @@ from stratus.api.routes.identity._util import (
     self_link,
 )
 from stratus.db.models.identity import Domain, Group, GroupMembership, User
-from stratus.identity import deletion
+from stratus.identity import deletion, ldap_identity
 from stratus.identity.passwords import check_password, hash_password
 from stratus.identity.schemas import PasswordChangeBody, UserCreateBody, UserUpdateBody
 from stratus.identity.tokens import add_revocation, isotime
@@ -57,6 +57,7 @@ def list_users(
     enabled: str | None = None,
 ):
     policy.enforce("identity:list_users", {"domain_id": domain_id})
+    ldap_identity.sync_domain(db, request.app.state.settings, domain_id)
     q = select(User).order_by(User.name)
     if name is not None:
         q = q.filter_by(name=name)
@@ -74,6 +75,7 @@ def create_user(request: Request, body: UserCreateBody, ctx: Auth, db: DbSession
     policy.enforce("identity:create_user", {"target.user.domain_id": domain_id})
     if db.get(Domain, domain_id) is None:
         raise BadRequest(f"Could not find domain: {domain_id}.")
+    ldap_identity.refuse_write(db, domain_id)
     ensure_unique_name(db, User, b.name, "user", domain_id=domain_id)
     u = User(
         name=b.name,
@@ -101,6 +103,7 @@ def update_user(
 ):
     policy.enforce("identity:update_user", {"target.user.id": user_id})
     u = get_or_404(db, User, user_id, "user")
+    ldap_identity.refuse_write(db, u.domain_id)
     v = body.user.model_dump(exclude_unset=True)
     apply_patch(
         db,
@@ -122,7 +125,9 @@ def update_user(
 @router.delete("/users/{user_id}", status_code=204)
 def delete_user(request: Request, user_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:delete_user", {"target.user.id": user_id})
-    deletion.delete_user(db, request.app.state.settings, get_or_404(db, User, user_id, "user"))
+    u = get_or_404(db, User, user_id, "user")
+    ldap_identity.refuse_write(db, u.domain_id)
+    deletion.delete_user(db, request.app.state.settings, u)
     return Response(status_code=204)
 
 
@@ -137,6 +142,7 @@ def change_password(
 ):
     policy.enforce("identity:change_password", {"target.user.id": user_id})
     u = get_or_404(db, User, user_id, "user")
+    ldap_identity.refuse_write(db, u.domain_id)
     if not check_password(body.user.original_password, u.password_hash):
         raise Unauthorized("The original password is not correct.")
     u.password_hash = hash_password(body.user.password, _rounds(request))
