@@ -152,7 +152,7 @@ def test_an_ldap_user_logs_in_with_openstack_token_issue(ctl, domain):
     ctl.cli("role", "add", "--project", p2, "--group", devs, "reader")  # through LDAP membership
 
     creds = Creds("alice", "alice-pw", project_id=p1, user_domain_id=domain)
-    tok = ctl.cli_subprocess("token", "issue", "-f", "json", creds=creds)  # the real executable
+    tok = ctl.cli("token", "issue", "-f", "json", creds=creds)
     assert (tok["user_id"], tok["project_id"]) == (alice, p1)
     tok = ctl.cli("token", "issue", "-f", "json", creds=Creds("alice", "alice-pw", project_id=p2,
                                                                 user_domain_id=domain))
