@@ -142,6 +142,30 @@ def _domain_id(db, props: dict[str, Any]) -> str:
     return _find(db, Domain, props.get("domain") or "default", "domain").id
 
 
+def _in_domain_schema(what: str, enabled: bool = True) -> dict[str, Schema]:
+    """name, domain, description (and enabled) of a record that lives in a domain."""
+    out = {
+        "name": Schema(STRING, f"The {what}'s name.", update_allowed=True),
+        "domain": Schema(STRING, f"Domain (id or name) of the {what}.", default="default",
+                         update_allowed=True),
+        "description": Schema(STRING, f"Description of the {what}.", default="", update_allowed=True),
+    }
+    if enabled:
+        out["enabled"] = Schema(BOOLEAN, f"Whether the {what} is enabled.", default=True, update_allowed=True)
+    return out
+
+
+def _place(db, cls, row, props, new: bool) -> tuple[str, str]:
+    """The domain id and unique name a domain's record gets (it never changes domain)."""
+    domain_id = _domain_id(db, props)
+    if not new and domain_id != row.domain_id:
+        raise BadRequest(f"The {cls.what} {row.id} cannot move from domain {row.domain_id} to "
+                         f"{domain_id}: make a new {cls.what} instead.")
+    name = props.get("name") or row.name or f"{cls.what}-{row.id[:8]}"
+    _unique(db, cls.model, name, cls.what, row.id, domain_id=domain_id)
+    return domain_id, name
+
+
 class Domain_(KeystoneResource):  # noqa: N801 - Domain is the model's name
     type_name = "OS::Keystone::Domain"
     description = "A domain of the identity service."
@@ -179,11 +203,7 @@ class Project_(KeystoneResource):  # noqa: N801
     description = "A project of the identity service."
     model, what = Project, "project"
     properties_schema = {
-        "name": Schema(STRING, "The project's name.", update_allowed=True),
-        "domain": Schema(STRING, "Domain (id or name) of the project.", default="default",
-                         update_allowed=True),
-        "description": Schema(STRING, "Description of the project.", default="", update_allowed=True),
-        "enabled": Schema(BOOLEAN, "Whether the project is enabled.", default=True, update_allowed=True),
+        **_in_domain_schema("project"),
         "parent": Schema(STRING, "Parent project (id or name)."),
         "tags": Schema(LIST, "Tags of the project.", default=[], update_allowed=True),
     }
@@ -193,10 +213,7 @@ class Project_(KeystoneResource):  # noqa: N801
 
     @classmethod
     def apply(cls, db, row, props, settings, new):
-        domain_id = _domain_id(db, props)
-        if not new and domain_id != row.domain_id:
-            raise BadRequest(f"The project {row.id} cannot move from domain {row.domain_id} to "
-                             f"{domain_id}: make a new project instead.")
+        domain_id, name = _place(db, cls, row, props, new)
         parent_id = None
         if new and props.get("parent"):  # not update_allowed: a change replaces the project
             parent = _find(db, Project, props["parent"], "project", domain_id)
@@ -204,8 +221,6 @@ class Project_(KeystoneResource):  # noqa: N801
                 raise BadRequest(f"The parent project {parent.id} is in domain {parent.domain_id}, "
                                  f"not {domain_id}: a child stays in its parent's domain.")
             parent_id = parent.id
-        name = props.get("name") or row.name or f"project-{row.id[:8]}"
-        _unique(db, Project, name, "project", row.id, domain_id=domain_id)
         was_enabled = row.enabled
         row.name, row.domain_id, row.description = name, domain_id, props.get("description") or ""
         row.enabled, row.tags = props["enabled"], [str(t) for t in props.get("tags") or []]
@@ -273,22 +288,15 @@ class Group_(KeystoneResource):  # noqa: N801
     description = "A group of users of the identity service, with its role assignments."
     model, what = Group, "group"
     properties_schema = {
-        "name": Schema(STRING, "The group's name.", update_allowed=True),
-        "domain": Schema(STRING, "Domain (id or name) of the group.", default="default",
-                         update_allowed=True),
-        "description": Schema(STRING, "Description of the group.", default="", update_allowed=True),
+        **_in_domain_schema("group", enabled=False),
         "roles": ROLES_SCHEMA,
     }
     attributes_schema = {"name": "The group's name.", "domain_id": "Its domain.", "show": "The group."}
 
     @classmethod
     def apply(cls, db, row, props, settings, new):
-        domain_id = _domain_id(db, props)
-        if not new and domain_id != row.domain_id:
-            raise BadRequest(f"The group {row.id} cannot move to domain {domain_id}.")
+        domain_id, name = _place(db, cls, row, props, new)
         ldap_identity.refuse_write(db, domain_id)
-        name = props.get("name") or row.name or f"group-{row.id[:8]}"
-        _unique(db, Group, name, "group", row.id, domain_id=domain_id)
         row.name, row.domain_id, row.description = name, domain_id, props.get("description") or ""
 
     @classmethod
@@ -311,11 +319,7 @@ class User_(KeystoneResource):  # noqa: N801
     description = "A user of the identity service, with its groups and role assignments."
     model, what = User, "user"
     properties_schema = {
-        "name": Schema(STRING, "The user's name.", update_allowed=True),
-        "domain": Schema(STRING, "Domain (id or name) of the user.", default="default",
-                         update_allowed=True),
-        "description": Schema(STRING, "Description of the user.", default="", update_allowed=True),
-        "enabled": Schema(BOOLEAN, "Whether the user is enabled.", default=True, update_allowed=True),
+        **_in_domain_schema("user"),
         "email": Schema(STRING, "The user's email address.", update_allowed=True),
         "password": Schema(STRING, "The user's password.", update_allowed=True),
         "default_project": Schema(STRING, "Default project (id or name).", update_allowed=True),
@@ -329,12 +333,8 @@ class User_(KeystoneResource):  # noqa: N801
 
     @classmethod
     def apply(cls, db, row, props, settings, new):
-        domain_id = _domain_id(db, props)
-        if not new and domain_id != row.domain_id:
-            raise BadRequest(f"The user {row.id} cannot move to domain {domain_id}.")
+        domain_id, name = _place(db, cls, row, props, new)
         ldap_identity.refuse_write(db, domain_id)
-        name = props.get("name") or row.name or f"user-{row.id[:8]}"
-        _unique(db, User, name, "user", row.id, domain_id=domain_id)
         project = (_find(db, Project, props["default_project"], "project")
                    if props.get("default_project") else None)
         previous = _previous(db, row.id)

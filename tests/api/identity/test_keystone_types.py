@@ -5,12 +5,12 @@ refusal leaves nothing of the request; only a cloud administrator may submit the
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
 from tests.api.conftest import Creds
+from tests.helpers.jobs import run_job as _job
 
 pytestmark = [pytest.mark.identity, pytest.mark.api]
 V3 = "/identity/v3"
@@ -19,19 +19,6 @@ V3 = "/identity/v3"
 @pytest.fixture(scope="module")
 def ctl(sqlite_controller):
     return sqlite_controller
-
-
-def _job(ctl, method: str, path: str, **kw) -> dict:
-    """Submit through the admin jobs API and wait until the job ends."""
-    r = ctl.request(method, path, **kw)
-    assert r.status_code == 202, r.text
-    job = r.json()["job"]
-    deadline = time.monotonic() + 60
-    while job["status"] not in ("SUCCEEDED", "FAILED", "CANCELLED") and time.monotonic() < deadline:
-        time.sleep(0.1)
-        job = ctl.request("GET", f"/stratus/v1/jobs/{job['id']}").json()["job"]
-    assert job["status"] == "SUCCEEDED", job
-    return job
 
 
 def _template(sfx: str) -> dict:
