@@ -472,6 +472,13 @@ class GroupRoleAssignment(_RoleAssignment):
     }
 
 
+def _region(db, region_id: str | None) -> str | None:
+    """``region_id`` when it is a region (None when not given); 404 otherwise."""
+    if region_id and db.get(Region, region_id) is None:
+        raise NotFound(f"Could not find region: {region_id}.")
+    return region_id or None
+
+
 class Region_(KeystoneResource):  # noqa: N801
     type_name = "OS::Keystone::Region"
     description = "A region of the service catalog (its id is the resource's id)."
@@ -485,9 +492,7 @@ class Region_(KeystoneResource):  # noqa: N801
 
     @classmethod
     def apply(cls, db, row, props, settings, new):
-        parent = props.get("parent_region")
-        if parent and db.get(Region, parent) is None:
-            raise NotFound(f"Could not find region: {parent}.")
+        parent = _region(db, props.get("parent_region"))
         if parent == row.id:
             raise BadRequest(f"The region {row.id} cannot be its own parent.")
         row.description, row.parent_region_id = props.get("description") or "", parent or None
@@ -549,9 +554,7 @@ class Endpoint_(KeystoneResource):  # noqa: N801
 
     @classmethod
     def apply(cls, db, row, props, settings, new):
-        region = props.get("region")
-        if region and db.get(Region, region) is None:
-            raise NotFound(f"Could not find region: {region}.")
+        region = _region(db, props.get("region"))
         url = props["url"]
         if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
             raise BadRequest(f"The endpoint URL {url!r} is not an http(s) URL.")
