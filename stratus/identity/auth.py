@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from stratus.db.models.identity import ApplicationCredential, Project, User
 from stratus.errors import BadRequest, NotFound, Unauthorized
-from stratus.identity import receipts, security, totp
+from stratus.identity import ldap_identity, receipts, security, totp
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.passwords import check_password_or_dummy
@@ -76,8 +76,13 @@ def _password_login(db: Session, provider: TokenProvider, uref: dict, source: st
     user, key = _lookup_user(db, uref)
     throttle = provider.logins
     _refuse_if_throttled(throttle, key, source)
-    hashed = user.password_hash if user is not None else None
-    ok = check_password_or_dummy(password, hashed, provider.settings.bcrypt_rounds)
+    ldap_domain = ldap_identity.login_domain(db, uref, user)
+    if ldap_domain is not None:  # the directory checks the password (an LDAP bind)
+        user = ldap_identity.login(db, ldap_domain, user.name if user else str(uref.get("name")), password)
+        ok = user is not None
+    else:
+        hashed = user.password_hash if user is not None else None
+        ok = check_password_or_dummy(password, hashed, provider.settings.bcrypt_rounds)
     try:
         if user is not None:  # lockout, inactivity, expiry (stratus.identity.security)
             security.check_password_login(db, provider.settings, user, ok)

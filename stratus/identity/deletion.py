@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from stratus.db.models.identity import Domain, Group, GroupMembership, Project, RoleAssignment, User
 from stratus.errors import Forbidden
-from stratus.identity import credentials, limits
+from stratus.identity import credentials, domain_config, limits
 from stratus.identity.tokens import add_revocation
 
 DEFAULT_DOMAIN_ID = "default"
@@ -75,5 +75,6 @@ def delete_domain(db: Session, settings, domain: Domain) -> None:
     for g in list(db.scalars(select(Group).filter_by(domain_id=domain.id))):
         delete_group(db, g)
     db.execute(delete(RoleAssignment).where(RoleAssignment.target_id == domain.id))
+    domain_config.remove_all(db, domain.id)
     db.flush()
     db.delete(domain)

@@ -122,15 +122,17 @@ def submit_delete(
     request_id: str | None = None,
     max_attempts: int = 2,
     timeout: int = 600,
+    context: PlanContext | None = None,
 ) -> Job:
     """Record a job that removes resources (in the given order: dependents first).
-    When it succeeds they become DELETED and their allocations are released."""
+    When it succeeds they become DELETED and their allocations are released.
+    ``context``: the controller's settings, for types whose delete needs them."""
     write_lock(db, PLACEMENT_LOCK)
     rows = [_row(db, rid) for rid in resource_ids]
     steps, locks = [], []
     for row in rows:
         cls = get_type(row.type)
-        planned = planned_from(row)
+        planned = planned_from(row, context)
         if cls is not None:
             cls.check_delete(db, planned)
         steps.append((row.name, planned.hosts, cls.plan_delete(planned) if cls else []))

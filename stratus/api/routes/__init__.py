@@ -33,4 +33,5 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.identity.project_tags",
     "stratus.api.routes.identity.endpoint_filters",
     "stratus.api.routes.identity.policies",
+    "stratus.api.routes.identity.domain_configs",
 ]

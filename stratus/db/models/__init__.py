@@ -3,6 +3,7 @@ from stratus.db.models import (  # noqa: F401
     hosts,
     identity,
     identity_credentials,
+    identity_domain_config,
     identity_limits,
     identity_resources,
     identity_security,

@@ -8,7 +8,6 @@ import functools
 import http.server
 import os
 import threading
-import time
 
 import pytest
 
@@ -25,6 +24,7 @@ from tests.api.image.imagedata import (
     store_dir,
     wait_status,
 )
+from tests.helpers.jobs import run_job as _job
 
 pytestmark = pytest.mark.api
 MIB = 1 << 20
@@ -151,19 +151,6 @@ def test_import_request_checks(ctl, user):
     assert r.status_code == 409 and "nowhere" in message(r)
     r = post(json={"nomethod": 1})
     assert r.status_code == 400 and message(r) == "Import request requires a 'method' field."
-
-
-def _job(ctl, method: str, path: str, **kw) -> dict:
-    """Submit through the admin jobs API and wait until the job ends."""
-    r = ctl.request(method, path, **kw)
-    assert r.status_code == 202, r.text
-    job = r.json()["job"]
-    deadline = time.monotonic() + 60
-    while job["status"] not in ("SUCCEEDED", "FAILED", "CANCELLED") and time.monotonic() < deadline:
-        time.sleep(0.2)
-        job = ctl.request("GET", f"/stratus/v1/jobs/{job['id']}").json()["job"]
-    assert job["status"] == "SUCCEEDED", job
-    return job
 
 
 def test_glance_web_image_type_makes_updates_and_deletes_an_image(ctl, web):

@@ -15,7 +15,7 @@ from stratus.api.routes.identity._util import (
     self_link,
 )
 from stratus.db.models.identity import Domain, Group, GroupMembership, User
-from stratus.identity import deletion
+from stratus.identity import deletion, ldap_identity
 from stratus.identity.schemas import GroupCreateBody, GroupUpdateBody
 
 router = APIRouter(tags=["identity: groups"])
@@ -41,6 +41,7 @@ def list_groups(
     domain_id: str | None = None,
 ):
     policy.enforce("identity:list_groups", {"domain_id": domain_id})
+    ldap_identity.sync_domain(db, request.app.state.settings, domain_id)
     q = select(Group).order_by(Group.name)
     if name is not None:
         q = q.filter_by(name=name)
@@ -56,6 +57,7 @@ def create_group(request: Request, body: GroupCreateBody, ctx: Auth, db: DbSessi
     policy.enforce("identity:create_group", {"target.group.domain_id": domain_id})
     if db.get(Domain, domain_id) is None:
         raise BadRequest(f"Could not find domain: {domain_id}.")
+    ldap_identity.refuse_write(db, domain_id)
     ensure_unique_name(db, Group, b.name, "group", domain_id=domain_id)
     g = Group(name=b.name, domain_id=domain_id, description=b.description or "")
     db.add(g)
@@ -75,6 +77,7 @@ def update_group(
 ):
     policy.enforce("identity:update_group", {"target.group.id": group_id})
     g = get_or_404(db, Group, group_id, "group")
+    ldap_identity.refuse_write(db, g.domain_id)
     apply_patch(
         db,
         g,
@@ -89,7 +92,9 @@ def update_group(
 @router.delete("/groups/{group_id}", status_code=204)
 def delete_group(request: Request, group_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:delete_group", {"target.group.id": group_id})
-    deletion.delete_group(db, get_or_404(db, Group, group_id, "group"))
+    g = get_or_404(db, Group, group_id, "group")
+    ldap_identity.refuse_write(db, g.domain_id)
+    deletion.delete_group(db, g)
     return Response(status_code=204)
 
 
@@ -110,7 +115,7 @@ def list_group_users(request: Request, group_id: str, ctx: Auth, db: DbSession, 
 @router.put("/groups/{group_id}/users/{user_id}", status_code=204)
 def add_member(group_id: str, user_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:add_user_to_group", {"target.group.id": group_id})
-    get_or_404(db, Group, group_id, "group")
+    ldap_identity.refuse_write(db, get_or_404(db, Group, group_id, "group").domain_id)
     get_or_404(db, User, user_id, "user")
     if db.get(GroupMembership, (user_id, group_id)) is None:
         db.add(GroupMembership(user_id=user_id, group_id=group_id))
@@ -137,5 +142,6 @@ def _membership(db, group_id: str, user_id: str) -> GroupMembership:
 @router.delete("/groups/{group_id}/users/{user_id}", status_code=204)
 def remove_member(group_id: str, user_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:remove_user_from_group", {"target.group.id": group_id})
+    ldap_identity.refuse_write(db, get_or_404(db, Group, group_id, "group").domain_id)
     db.delete(_membership(db, group_id, user_id))
     return Response(status_code=204)

@@ -17,7 +17,7 @@ from stratus.api.routes.identity._util import (
     self_link,
 )
 from stratus.db.models.identity import Domain, Group, GroupMembership, User
-from stratus.identity import deletion, security
+from stratus.identity import deletion, ldap_identity, security
 from stratus.identity.extras import extras_in, merge_extras, with_extras
 from stratus.identity.passwords import check_password_or_dummy
 from stratus.identity.schemas import PasswordChangeBody, UserCreateBody, UserUpdateBody
@@ -58,6 +58,7 @@ def list_users(
     enabled: str | None = None,
 ):
     policy.enforce("identity:list_users", {"domain_id": domain_id})
+    ldap_identity.sync_domain(db, request.app.state.settings, domain_id)
     q = select(User).order_by(User.name)
     if name is not None:
         q = q.filter_by(name=name)
@@ -75,6 +76,7 @@ def create_user(request: Request, body: UserCreateBody, ctx: Auth, db: DbSession
     policy.enforce("identity:create_user", {"target.user.domain_id": domain_id})
     if db.get(Domain, domain_id) is None:
         raise BadRequest(f"Could not find domain: {domain_id}.")
+    ldap_identity.refuse_write(db, domain_id)
     ensure_unique_name(db, User, b.name, "user", domain_id=domain_id)
     settings = request.app.state.settings
     if b.options is not None:
@@ -111,6 +113,7 @@ def update_user(
 ):
     policy.enforce("identity:update_user", {"target.user.id": user_id})
     u = get_or_404(db, User, user_id, "user")
+    ldap_identity.refuse_write(db, u.domain_id)
     v = body.user.model_dump(exclude_unset=True)
     settings = request.app.state.settings
     if v.get("options") is not None:
@@ -142,7 +145,9 @@ def update_user(
 @router.delete("/users/{user_id}", status_code=204)
 def delete_user(request: Request, user_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:delete_user", {"target.user.id": user_id})
-    deletion.delete_user(db, request.app.state.settings, get_or_404(db, User, user_id, "user"))
+    u = get_or_404(db, User, user_id, "user")
+    ldap_identity.refuse_write(db, u.domain_id)
+    deletion.delete_user(db, request.app.state.settings, u)
     return Response(status_code=204)
 
 
@@ -161,6 +166,7 @@ def change_password(
             "identity:change_password", {"target.user.id": user_id}
         )
     u = get_or_404(db, User, user_id, "user")
+    ldap_identity.refuse_write(db, u.domain_id)
     settings = request.app.state.settings
     ok = check_password_or_dummy(body.user.original_password, u.password_hash, _rounds(request))
     # as a login (a wrong one counted for the lockout, 401; locked or disabled refused),

@@ -171,7 +171,7 @@ def delete_resource(resource_id: str, request: Request, ctx: Auth, policy: Polic
     policy.enforce("stratus:resources:delete")
     res = _resource_or_404(db, resource_id)
     job = submit_delete(db, [resource_id], project_id=res.project_id, request_id=log.request_id.get(),
-                        timeout=request.app.state.settings.job_timeout)
+                        timeout=request.app.state.settings.job_timeout, context=plan_context(request))
     return _queued(request, db, job)
 
 
