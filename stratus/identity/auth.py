@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stratus.db.models.identity import ApplicationCredential, Project, User
-from stratus.errors import BadRequest, Unauthorized
+from stratus.errors import BadRequest, Forbidden, Unauthorized
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.passwords import check_password_or_dummy
@@ -27,6 +27,7 @@ from stratus.identity.tokens import (
     find_project,
     find_user,
 )
+from stratus.identity.trusts import consume
 
 METHODS = ("password", "token", "application_credential")
 
@@ -112,8 +113,6 @@ def authenticate(
             raise BadRequest("Specify only one of project, domain or system in the scope.")
         if not given:
             raise BadRequest("The scope needs a project, a domain or a system.")
-        if given[0] == "OS-TRUST:trust":
-            raise Unauthorized(f"{AUTH_FAILED} Trusts are not supported.")
     else:
         scope = None
 
@@ -166,6 +165,11 @@ def authenticate(
             raise Unauthorized(
                 f"{AUTH_FAILED} A token made from an application credential cannot be rescoped."
             )
+        if parent.trust_id:
+            raise Forbidden(
+                "You are not authorized to perform the requested action: using a trust-scoped "
+                "token to create another token. Create a new trust-scoped token instead."
+            )
         if user is not None and user.id != pctx.user_id:
             raise Unauthorized(AUTH_FAILED)
         user = db.get(User, pctx.user_id)
@@ -185,6 +189,11 @@ def authenticate(
             and effective_roles(db, user.id, project=project)
         ):
             kind, sid = "p", project.id
+    elif scope is not None and "OS-TRUST:trust" in scope:
+        trust = consume(db, scope["OS-TRUST:trust"], user)
+        if trust.impersonation:
+            user = check_user_usable(db, db.get(User, trust.trustor_user_id))
+        return provider.issue(db, user, used_methods, "p", trust.project_id, parent=parent, trust=trust)
     elif scope is not None and "project" in scope:
         project = find_project(db, scope["project"])
         if project is None or not project.enabled:

@@ -24,6 +24,7 @@ class RequestContext:
     expires_at: datetime | None = None
     issued_at: datetime | None = None
     app_cred_id: str | None = None
+    trust_id: str | None = None  # a trust-scoped token (OS-TRUST)
     is_admin_project: bool = False  # the project is the configured admin project
     token: str = field(default="", repr=False)
     request_id: str | None = None

@@ -3,7 +3,10 @@
 A token is a Fernet-encrypted compact JSON payload — no DB row — so it validates on any
 controller holding the key repository, after a restart too:
 
-    [1, user_id, methods, scope_kind, scope_id, issued_at_us, expires_at_us, audit_ids, app_cred_id]
+    [1, user_id, methods, scope_kind, scope_id, issued_at_us, expires_at_us, audit_ids, app_cred_id,
+     trust_id]
+
+(``trust_id`` is left out of tokens that have none.)
 
 ``scope_kind`` is ``p`` (project), ``d`` (domain), ``s`` (system, id ``all``) or
 ``None`` (unscoped). Validation re-reads the user, the scope and the roles (so a
@@ -35,11 +38,13 @@ from stratus.db.models.identity import (
     Service,
     User,
 )
+from stratus.db.models.identity_trusts import Trust
 from stratus.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.fernet import FernetKeys, InvalidToken, KeyRepositoryError
 from stratus.identity.throttle import LoginThrottle
+from stratus.identity.trusts import check_token_trust, token_roles
 
 PAYLOAD_VERSION = 1
 AUTH_FAILED = "The request you have made requires authentication."
@@ -74,8 +79,10 @@ class TokenData:
     expires_at: datetime
     audit_ids: list[str] = field(default_factory=list)
     app_cred_id: str | None = None
+    trust_id: str | None = None
 
     def pack(self) -> bytes:
+        trust = [self.trust_id] if self.trust_id else []
         return json.dumps(
             [
                 PAYLOAD_VERSION,
@@ -87,16 +94,18 @@ class TokenData:
                 _us(self.expires_at),
                 self.audit_ids,
                 self.app_cred_id,
+                *trust,
             ],
             separators=(",", ":"),
         ).encode()
 
     @classmethod
     def unpack(cls, raw: bytes) -> TokenData:
-        v, uid, methods, kind, sid, iat, exp, audit, acid = json.loads(raw)
-        if v != PAYLOAD_VERSION:
+        v, uid, methods, kind, sid, iat, exp, audit, acid, *rest = json.loads(raw)
+        if v != PAYLOAD_VERSION or len(rest) > 1:
             raise ValueError(f"unknown token payload version {v}")
-        return cls(uid, methods, kind, sid, _from_us(iat), _from_us(exp), audit, acid)
+        trust_id = rest[0] if rest else None
+        return cls(uid, methods, kind, sid, _from_us(iat), _from_us(exp), audit, acid, trust_id)
 
 
 # --- a process-local cache of validated tokens -------------------------------------------
@@ -136,6 +145,7 @@ class TokenProvider:
         *,
         parent: TokenData | None = None,
         app_cred: ApplicationCredential | None = None,
+        trust: Trust | None = None,
     ) -> tuple[str, RequestContext]:
         now = datetime.now(UTC)
         expires = now + timedelta(seconds=self.settings.token_expiration)
@@ -143,6 +153,8 @@ class TokenProvider:
             expires = min(expires, parent.expires_at)
         if app_cred is not None and app_cred.expires_at is not None:
             expires = min(expires, app_cred.expires_at)
+        if trust is not None and trust.expires_at is not None:
+            expires = min(expires, trust.expires_at)
         audit_ids = [new_audit_id()]
         if parent is not None:
             audit_ids.append(parent.audit_ids[-1])
@@ -155,6 +167,7 @@ class TokenProvider:
             expires,
             audit_ids,
             app_cred.id if app_cred else None,
+            trust.id if trust else None,
         )
         try:
             token = self.keys.encrypt(data.pack())
@@ -239,12 +252,15 @@ class TokenProvider:
             raise Unauthorized(AUTH_FAILED + " The user's domain is disabled.")
         kw: dict = {}
         roles: list[Role] = []
+        trust = check_token_trust(db, data.trust_id, user.id) if data.trust_id else None
         if data.scope_kind == "p":
             project = db.get(Project, data.scope_id)
             pdomain = db.get(Domain, project.domain_id) if project else None
             if project is None or not project.enabled or pdomain is None or not pdomain.enabled:
                 raise Unauthorized(AUTH_FAILED + " The token's project is disabled or gone.")
-            roles = effective_roles(db, user.id, project=project)
+            roles = (
+                token_roles(db, trust) if trust else effective_roles(db, user.id, project=project)
+            )
             kw = dict(
                 project_id=project.id,
                 project_name=project.name,
@@ -280,6 +296,7 @@ class TokenProvider:
             expires_at=data.expires_at,
             issued_at=data.issued_at,
             app_cred_id=data.app_cred_id,
+            trust_id=data.trust_id,
             token=token,
             **kw,
         )
@@ -426,6 +443,14 @@ def token_document(db: Session, ctx: RequestContext, *, include_catalog: bool = 
             "id": ac.id,
             "name": ac.name,
             "restricted": not ac.unrestricted,
+        }
+    if ctx.trust_id:
+        trust = db.get(Trust, ctx.trust_id)
+        tok["OS-TRUST:trust"] = {
+            "id": trust.id,
+            "impersonation": trust.impersonation,
+            "trustee_user": {"id": trust.trustee_user_id},
+            "trustor_user": {"id": trust.trustor_user_id},
         }
     if include_catalog and ctx.scope != "unscoped":
         tok["catalog"] = catalog(db, ctx.project_id)

@@ -27,4 +27,5 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.image.schemas",
     "stratus.api.routes.image.data",
     "stratus.api.routes.image.imports",
+    "stratus.api.routes.identity.trusts",
 ]

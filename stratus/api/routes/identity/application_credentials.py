@@ -62,6 +62,10 @@ def create(
     get_or_404(db, User, user_id, "user")
     if not ctx.project_id:
         raise Forbidden("Application credentials need a project-scoped token.")
+    if ctx.trust_id:
+        raise Forbidden(
+            "A trust-scoped token cannot create application credentials; use the user's own token."
+        )
     if ctx.app_cred_id and not db.get(ApplicationCredential, ctx.app_cred_id).unrestricted:
         raise Forbidden(
             "A restricted application credential cannot create application credentials."
