@@ -283,6 +283,7 @@ class TokenProvider:
                 raise Unauthorized(AUTH_FAILED + " The application credential is gone.")
             allowed = set(ac.role_ids)
             roles = [r for r in roles if r.id in allowed]
+            kw["access_rules"] = tuple(ac.access_rules or ())
         if data.scope_kind and not roles:
             raise Unauthorized(AUTH_FAILED + " The user has no role on the token's scope any more.")
         return RequestContext(

@@ -12,6 +12,7 @@ from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import BadRequest, Conflict, Forbidden, NotFound
 from stratus.api.routes.identity._util import get_or_404, list_links, self_link
 from stratus.db.models.identity import ApplicationCredential, Project, Role, User
+from stratus.identity import access_rules
 from stratus.identity.assignments import effective_roles
 from stratus.identity.passwords import hash_password
 from stratus.identity.schemas import AppCredCreateBody
@@ -33,12 +34,23 @@ def view(request: Request, db, ac: ApplicationCredential, secret: str | None = N
         "roles": [
             {"id": r.id, "name": r.name, "domain_id": r.domain_id or None} for r in roles if r
         ],
-        "access_rules": [],
+        "access_rules": list(ac.access_rules or []),
         "links": self_link(request, f"/users/{ac.user_id}/application_credentials/{ac.id}"),
     }
     if secret is not None:
         out["secret"] = secret
     return out
+
+
+def known_rules(db, user_id: str) -> list[dict]:
+    """Every access rule of the user's application credentials, once each."""
+    out: dict[str, dict] = {}
+    for rules in db.scalars(
+        select(ApplicationCredential.access_rules).filter_by(user_id=user_id)
+    ):
+        for rule in rules or ():
+            out.setdefault(rule["id"], rule)
+    return list(out.values())
 
 
 def _parse_time(value: str) -> datetime:
@@ -96,6 +108,7 @@ def create(
     expires = _parse_time(b.expires_at) if b.expires_at else None
     if expires and expires <= datetime.now(UTC):
         raise BadRequest("expires_at is in the past.")
+    rules = access_rules.parse(b.access_rules, known_rules(db, user_id))
     secret = b.secret or secrets.token_urlsafe(64)
     ac = ApplicationCredential(
         name=b.name,
@@ -106,6 +119,7 @@ def create(
         expires_at=expires,
         unrestricted=b.unrestricted,
         role_ids=sorted(set(role_ids)),
+        access_rules=rules,
     )
     db.add(ac)
     db.flush()
