@@ -29,4 +29,5 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.image.imports",
     "stratus.api.routes.identity.trusts",
     "stratus.api.routes.identity.access_rules",
+    "stratus.api.routes.identity.revoke",
 ]
