@@ -133,6 +133,7 @@ class TokenProvider:
         # failed password logins per user and source (see stratus.identity.throttle)
         self.logins = LoginThrottle(settings.auth_max_failures, settings.auth_failure_window)
         self._cache: dict[str, tuple[float, int, RequestContext]] = {}
+        self._docs: dict[tuple[str, bool], tuple[int, RequestContext, dict]] = {}
 
     # --- issue ------------------------------------------------------------------------
     def issue(
@@ -207,6 +208,21 @@ class TokenProvider:
                 self._cache.clear()
             self._cache[token] = (time.monotonic(), gen, ctx)
         return ctx
+
+    def document(self, db: Session, ctx: RequestContext, *, include_catalog: bool = True) -> dict:
+        """:func:`token_document` of a validated ``ctx``, kept while ``ctx`` is the
+        cached validation of its token and no identity table changed (a GET of the same
+        token costs no DB read)."""
+        key = (ctx.token, include_catalog)
+        hit = self._docs.get(key)
+        if hit is not None and hit[0] == _identity_generation and hit[1] is ctx:
+            return hit[2]
+        gen = _identity_generation
+        doc = token_document(db, ctx, include_catalog=include_catalog)
+        if len(self._docs) >= self.MAX_CACHED:
+            self._docs.clear()
+        self._docs[key] = (gen, ctx, doc)
+        return doc
 
     def _validate(self, db: Session, token: str) -> RequestContext:
         data = self.decode(token)
