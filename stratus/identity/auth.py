@@ -26,6 +26,7 @@ from stratus.identity.tokens import (
     find_domain,
     find_project,
     find_user,
+    scope_roles,
 )
 from stratus.identity.trusts import consume
 
@@ -198,7 +199,7 @@ def authenticate(
         project = find_project(db, scope["project"])
         if project is None or not project.enabled:
             raise Unauthorized(f"{AUTH_FAILED} Could not find an enabled project to scope to.")
-        if not effective_roles(db, user.id, project=project):
+        if not scope_roles(db, provider.settings, user.id, project=project):
             raise Unauthorized(
                 f"{AUTH_FAILED} User {user.id} has no access to project {project.id}."
             )

@@ -22,6 +22,7 @@ import time
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import Engine, event, or_, select
 from sqlalchemy.orm import Session
@@ -122,6 +123,48 @@ def _watch_identity_writes(conn, cursor, statement, parameters, context, execute
 
 
 event.listen(Engine, "after_cursor_execute", _watch_identity_writes)
+
+
+class RoleRef(NamedTuple):
+    id: str
+    name: str
+
+
+# (user, project, domain, system) -> (generation, monotonic time, roles): the effective
+# roles of a user on a scope, kept until this process writes an identity table or
+# token_cache_seconds pass (a change made by another controller)
+_roles_memo: dict[tuple, tuple[int, float, list[RoleRef]]] = {}
+
+
+def scope_roles(
+    db: Session,
+    settings: Settings,
+    user_id: str,
+    *,
+    project: Project | None = None,
+    domain_id: str | None = None,
+    system: bool = False,
+) -> list[RoleRef]:
+    """:func:`effective_roles` as (id, name) pairs, cached (see ``_roles_memo``)."""
+    key = (user_id, project.id if project is not None else None, domain_id, system)
+    ttl = settings.token_cache_seconds
+    hit = _roles_memo.get(key) if ttl else None
+    now = time.monotonic()
+    if hit is not None and hit[0] == _identity_generation and now - hit[1] < ttl:
+        return hit[2]
+    gen = _identity_generation
+    if project is not None:
+        found = effective_roles(db, user_id, project=project)
+    elif domain_id is not None:
+        found = effective_roles(db, user_id, domain_id=domain_id)
+    else:
+        found = effective_roles(db, user_id, system=system)
+    roles = [RoleRef(r.id, r.name) for r in found]
+    if ttl:
+        if len(_roles_memo) >= TokenProvider.MAX_CACHED:
+            _roles_memo.clear()
+        _roles_memo[key] = (gen, now, roles)
+    return roles
 
 
 class TokenProvider:
@@ -267,7 +310,7 @@ class TokenProvider:
         if user_domain is None or not user_domain.enabled:
             raise Unauthorized(AUTH_FAILED + " The user's domain is disabled.")
         kw: dict = {}
-        roles: list[Role] = []
+        roles: list[Role | RoleRef] = []
         trust = check_token_trust(db, data.trust_id, user.id) if data.trust_id else None
         if data.scope_kind == "p":
             project = db.get(Project, data.scope_id)
@@ -275,7 +318,9 @@ class TokenProvider:
             if project is None or not project.enabled or pdomain is None or not pdomain.enabled:
                 raise Unauthorized(AUTH_FAILED + " The token's project is disabled or gone.")
             roles = (
-                token_roles(db, trust) if trust else effective_roles(db, user.id, project=project)
+                token_roles(db, trust)
+                if trust
+                else scope_roles(db, self.settings, user.id, project=project)
             )
             kw = dict(
                 project_id=project.id,
@@ -288,10 +333,10 @@ class TokenProvider:
             domain = db.get(Domain, data.scope_id)
             if domain is None or not domain.enabled:
                 raise Unauthorized(AUTH_FAILED + " The token's domain is disabled or gone.")
-            roles = effective_roles(db, user.id, domain_id=domain.id)
+            roles = scope_roles(db, self.settings, user.id, domain_id=domain.id)
             kw = dict(domain_id=domain.id, domain_name=domain.name)
         elif data.scope_kind == "s":
-            roles = effective_roles(db, user.id, system=True)
+            roles = scope_roles(db, self.settings, user.id, system=True)
             kw = dict(system_scope="all")
         if data.app_cred_id:
             ac = db.get(ApplicationCredential, data.app_cred_id)
