@@ -25,23 +25,9 @@ from stratus.db.models.identity_trusts import Trust
 from stratus.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from stratus.identity.assignments import effective_roles, implied_closure
 from stratus.identity.context import RequestContext
+from stratus.identity.times import parse_time
 
 AUTH_FAILED = "The request you have made requires authentication."
-
-
-def parse_time(value, field: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"Invalid input for field '{field}': expecting an ISO 8601 time or null.")
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(
-            f"Invalid input for field '{field}': {value!r} is not an ISO 8601 time "
-            "(e.g. 2030-01-01T00:00:00Z)."
-        ) from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def is_live(trust: Trust, now: datetime | None = None) -> bool:

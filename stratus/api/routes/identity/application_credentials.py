@@ -16,6 +16,7 @@ from stratus.identity import access_rules
 from stratus.identity.assignments import effective_roles
 from stratus.identity.passwords import hash_password
 from stratus.identity.schemas import AppCredCreateBody
+from stratus.identity.times import parse_time
 from stratus.identity.tokens import add_revocation, isotime
 
 router = APIRouter(tags=["identity: application credentials"])
@@ -51,14 +52,6 @@ def known_rules(db, user_id: str) -> list[dict]:
         for rule in rules or ():
             out.setdefault(rule["id"], rule)
     return list(out.values())
-
-
-def _parse_time(value: str) -> datetime:
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"Invalid expires_at {value!r}: expecting an ISO 8601 time.") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 @router.post("/users/{user_id}/application_credentials", status_code=201)
@@ -105,7 +98,7 @@ def create(
             role_ids.append(match[0].id)
     else:
         role_ids = list(ctx.role_ids) if ctx.user_id == user_id else list(have)
-    expires = _parse_time(b.expires_at) if b.expires_at else None
+    expires = parse_time(b.expires_at, "expires_at")
     if expires and expires <= datetime.now(UTC):
         raise BadRequest("expires_at is in the past.")
     rules = access_rules.parse(b.access_rules, known_rules(db, user_id))

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.db.models.identity import RevocationEvent
 from stratus.identity.policy import RuleDefault, register_defaults
+from stratus.identity.times import parse_time
 from stratus.identity.tokens import isotime
-from stratus.identity.trusts import parse_time
 
 register_defaults(
     [RuleDefault("identity:list_revoke_events", "rule:admin_required or rule:service_role")]
