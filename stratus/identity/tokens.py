@@ -39,7 +39,7 @@ from stratus.db.models.identity import (
     Service,
     User,
 )
-from stratus.db.models.identity_trusts import Trust
+from stratus.db.models.identity_trusts import IdentityCacheState, Trust
 from stratus.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
@@ -109,20 +109,69 @@ class TokenData:
         return cls(uid, methods, kind, sid, _from_us(iat), _from_us(exp), audit, acid, trust_id)
 
 
-# --- a process-local cache of validated tokens -------------------------------------------
+# --- caches of validated tokens, roles and token documents ---------------------------------
 # Bumped whenever this process writes an identity table (any INSERT/UPDATE/DELETE whose
-# SQL names an identity_ table), which invalidates every cached validation at once.
+# SQL names an identity_ table), which invalidates every cached validation at once. The
+# same write bumps the shared counter in identity_cache_state, in its own transaction;
+# each process polls it (every CACHE_POLL_SECONDS) and bumps its own generation when
+# another controller changed identity.
 _identity_generation = 0
+CACHE_POLL_SECONDS = 0.25
+_BUMP_SQL = "UPDATE identity_cache_state SET generation = generation + 1 WHERE id = 1"
 
 
 def _watch_identity_writes(conn, cursor, statement, parameters, context, executemany) -> None:
     global _identity_generation
     head = statement.lstrip()[:6].upper()
-    if head in ("INSERT", "UPDATE", "DELETE") and "identity_" in statement:
+    if (
+        head in ("INSERT", "UPDATE", "DELETE")
+        and "identity_" in statement
+        and "identity_cache_state" not in statement
+    ):
         _identity_generation += 1
+        if not _has_state_table(conn):  # a database not migrated yet: nothing to share
+            return
+        bump = conn.connection.dbapi_connection.cursor()
+        try:
+            bump.execute(_BUMP_SQL)
+        finally:
+            bump.close()
+
+
+_state_table_seen: set[str] = set()
+
+
+def _has_state_table(conn) -> bool:
+    url = str(conn.engine.url)
+    if url not in _state_table_seen and conn.dialect.has_table(conn, "identity_cache_state"):
+        _state_table_seen.add(url)
+    return url in _state_table_seen
 
 
 event.listen(Engine, "after_cursor_execute", _watch_identity_writes)
+
+
+class _SharedGeneration:
+    """The last identity_cache_state counter this process saw, polled now and then."""
+
+    def __init__(self) -> None:
+        self.seen: int | None = None
+        self.polled_at = float("-inf")
+
+    def poll(self, db: Session) -> None:
+        global _identity_generation
+        now = time.monotonic()
+        if now - self.polled_at < CACHE_POLL_SECONDS:
+            return
+        self.polled_at = now
+        value = db.scalar(select(IdentityCacheState.generation).where(IdentityCacheState.id == 1))
+        if value is not None and value != self.seen:
+            if self.seen is not None:
+                _identity_generation += 1
+            self.seen = value
+
+
+_shared = _SharedGeneration()
 
 
 class RoleRef(NamedTuple):
@@ -234,6 +283,8 @@ class TokenProvider:
         """The context of a valid token; 401 when it is invalid, expired or revoked, or
         its user, scope or roles are gone."""
         ttl = self.settings.token_cache_seconds
+        if ttl:
+            _shared.poll(db)
         hit = self._cache.get(token) if ttl else None
         if hit is not None:
             at, gen, ctx = hit

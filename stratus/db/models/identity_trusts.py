@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stratus.db.base import Base
@@ -42,3 +42,13 @@ class Trust(Base):
     role_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class IdentityCacheState(Base):
+    """One row: a counter every identity write bumps in its own transaction, which
+    every controller polls to drop its cached validations, roles and token documents
+    when another controller changed identity (stratus/identity/tokens.py)."""
+
+    __tablename__ = "identity_cache_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)

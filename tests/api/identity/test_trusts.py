@@ -12,7 +12,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from tests.api.conftest import Creds
+from tests.api.conftest import Controller, Creds
 
 pytestmark = [pytest.mark.identity, pytest.mark.api]
 
@@ -247,3 +247,27 @@ def test_redelegation_disabled_by_default(sqlite_controller):
     r = _create(ctl, trustor, trustee, allow_redelegation=True)
     assert r.status_code == 403 and "trust_allow_redelegation" in r.text
     assert ctl.request("GET", f"{V3}/OS-TRUST/trusts?trustor_user_id={trustor.user_id}").json()["trusts"] == []
+
+
+def test_a_change_on_another_controller_ends_cached_validations(ctl, people, tmp_path):
+    """Two controllers on one database: deleting a trust or removing a role on one
+    drops the other's cached validations within a poll (0.25 s), well inside
+    token_cache_seconds (5 s)."""
+    trustor, trustee = people["trustor"], people["trustee"]
+    other = Controller(tmp_path, ctl.database_url, fernet_key_repository=ctl.settings["fernet_key_repository"])
+    other.start()
+    try:
+        tid = _create(ctl, trustor, trustee).json()["trust"]["id"]
+        trust_token = _trust_session(ctl, trustee, tid).get_token()
+        user = ctl.new_project_user("member", "xc")
+        token = ctl.token(user)
+        assert _valid(ctl, trust_token) == 200 and _valid(ctl, token) == 200  # now cached
+        assert other.request("DELETE", f"{V3}/OS-TRUST/trusts/{tid}").status_code == 204
+        member = other.request("GET", f"{V3}/roles", params={"name": "member"}).json()["roles"][0]["id"]
+        path = f"{V3}/projects/{user.project_id}/users/{user.user_id}/roles/{member}"
+        assert other.request("DELETE", path).status_code == 204
+        time.sleep(0.3)
+        assert _valid(ctl, trust_token) == 404
+        assert _valid(ctl, token) == 404
+    finally:
+        other.close()

@@ -1,4 +1,5 @@
-"""identity trusts: OS-TRUST trusts; application credentials' access rules
+"""identity trusts: OS-TRUST trusts; application credentials' access rules; the identity
+cache generation controllers share
 
 Revision ID: 0005_identity_trusts
 Revises: 0004_images
@@ -53,6 +54,12 @@ def upgrade() -> None:
     )
     for col in ("trustor_user_id", "trustee_user_id", "redelegated_trust_id"):
         op.create_index(f"ix_identity_trusts_{col}", "identity_trusts", [col])
+    state = op.create_table(
+        "identity_cache_state",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("generation", sa.BigInteger(), nullable=False),
+    )
+    op.bulk_insert(state, [{"id": 1, "generation": 0}])
     with op.batch_alter_table("identity_application_credentials") as b:
         b.add_column(
             sa.Column("access_rules", sa.JSON(), nullable=False, server_default="[]")
@@ -62,4 +69,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("identity_application_credentials") as b:
         b.drop_column("access_rules")
+    op.drop_table("identity_cache_state")
     op.drop_table("identity_trusts")
