@@ -7,7 +7,7 @@ processes against a live ``stratus serve`` (SQLite), and the controller's RSS at
 Token issue and application-credential auth are dominated by bcrypt (keystone's default
 cost 12 is the default here); validate is a Fernet decrypt plus the DB reads that
 re-check user, scope and roles, cached per token until an identity table changes.
-A column for a real Keystone is not measured yet (see the report of issue 17).
+The real-Keystone column issue 17 asks for is not there yet.
 """
 
 from __future__ import annotations
