@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from stratus.api.errors import Forbidden, Unauthorized
+from stratus.identity import access_rules
 from stratus.identity.context import RequestContext
 from stratus.identity.policy import Enforcer
 from stratus.orchestration.resources import PlanContext
@@ -62,6 +63,11 @@ def get_context(request: Request, db: DbSession) -> RequestContext:
             },
         )
     ctx = _token_provider(request).validate(db, token)
+    if ctx.access_rules and not access_rules.allows(ctx.access_rules, request.method, request.url.path):
+        raise Unauthorized(
+            "The request you have made requires authentication: the access rules of the "
+            f"token's application credential do not allow {request.method} {request.url.path}."
+        )
     request.state.context = ctx
     return ctx
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stratus.db.models.identity import ApplicationCredential, Project, User
-from stratus.errors import BadRequest, NotFound, Unauthorized
+from stratus.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from stratus.identity import ldap_identity, receipts, security, totp
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
@@ -29,7 +29,9 @@ from stratus.identity.tokens import (
     find_domain,
     find_project,
     find_user,
+    scope_roles,
 )
+from stratus.identity.trusts import consume
 
 METHODS = ("password", "token", "application_credential", "totp")
 
@@ -142,8 +144,6 @@ def authenticate(
             raise BadRequest("Specify only one of project, domain or system in the scope.")
         if not given:
             raise BadRequest("The scope needs a project, a domain or a system.")
-        if given[0] == "OS-TRUST:trust":
-            raise Unauthorized(f"{AUTH_FAILED} Trusts are not supported.")
     else:
         scope = None
 
@@ -203,6 +203,11 @@ def authenticate(
             raise Unauthorized(
                 f"{AUTH_FAILED} A token made from an application credential cannot be rescoped."
             )
+        if parent.trust_id:
+            raise Forbidden(
+                "You are not authorized to perform the requested action: using a trust-scoped "
+                "token to create another token. Create a new trust-scoped token instead."
+            )
         if user is not None and user.id != pctx.user_id:
             raise Unauthorized(AUTH_FAILED)
         user = db.get(User, pctx.user_id)
@@ -228,11 +233,16 @@ def authenticate(
             and effective_roles(db, user.id, project=project)
         ):
             kind, sid = "p", project.id
+    elif scope is not None and "OS-TRUST:trust" in scope:
+        trust = consume(db, scope["OS-TRUST:trust"], user)
+        if trust.impersonation:
+            user = check_user_usable(db, db.get(User, trust.trustor_user_id))
+        return provider.issue(db, user, used_methods, "p", trust.project_id, parent=parent, trust=trust)
     elif scope is not None and "project" in scope:
         project = find_project(db, scope["project"])
         if project is None or not project.enabled:
             raise Unauthorized(f"{AUTH_FAILED} Could not find an enabled project to scope to.")
-        if not effective_roles(db, user.id, project=project):
+        if not scope_roles(db, provider.settings, user.id, project=project):
             raise Unauthorized(
                 f"{AUTH_FAILED} User {user.id} has no access to project {project.id}."
             )

@@ -24,6 +24,9 @@ class RequestContext:
     expires_at: datetime | None = None
     issued_at: datetime | None = None
     app_cred_id: str | None = None
+    trust_id: str | None = None  # a trust-scoped token (OS-TRUST)
+    # an application credential's access rules: the only requests the token may make
+    access_rules: tuple[dict, ...] = ()
     is_admin_project: bool = False  # the project is the configured admin project
     token: str = field(default="", repr=False)
     request_id: str | None = None

@@ -21,6 +21,7 @@ Roles imply others (admin → member → reader), and tokens carry the implied r
 from __future__ import annotations
 
 import threading
+import time
 
 from oslo_config import cfg
 from oslo_policy import policy
@@ -72,21 +73,54 @@ class Enforcer:
         )
         self._policy_file = policy_file
         self._registered: set[str] = set()
+        self._loaded_at = float("-inf")
+        self._decisions: dict[tuple, bool] = {}
         self._lock = threading.Lock()
 
+    # the policy file is re-read (when changed) at most this often: oslo.policy's
+    # load_rules costs more than the check itself
+    RELOAD_SECONDS = 1.0
+    MAX_DECISIONS = 10_000
+
     def _sync_defaults(self) -> None:
+        now = time.monotonic()
+        if len(self._registered) == len(_registry) and now - self._loaded_at < self.RELOAD_SECONDS:
+            return
         with self._lock:
             missing = [r for n, r in _registry.items() if n not in self._registered]
             if missing:
                 self._enforcer.register_defaults(missing)
                 self._registered.update(r.name for r in missing)
             self._enforcer.load_rules()
+            self._loaded_at = now
 
     def authorize(self, rule: str, target: dict, ctx: RequestContext) -> bool:
         self._sync_defaults()
+        creds = ctx.policy_credentials()
+        # decisions are kept per (rules loaded, rule, target, credentials): the same
+        # caller making the same call costs a dict lookup, not an oslo.policy walk
+        version = (id(self._enforcer.rules), len(self._registered))
+        try:
+            key = (version, rule, _frozen(target), _frozen(creds))
+            hit = self._decisions.get(key)
+        except TypeError:  # an unhashable value: decide without the cache
+            key, hit = None, None
+        if hit is not None:
+            return hit
         if rule not in self._enforcer.registered_rules and rule not in self._enforcer.rules:
             raise KeyError(f"policy rule {rule!r} is not registered")
-        return bool(self._enforcer.enforce(rule, target, ctx.policy_credentials()))
+        allowed = bool(self._enforcer.enforce(rule, target, creds))
+        if key is not None:
+            if len(self._decisions) >= self.MAX_DECISIONS:
+                self._decisions.clear()
+            self._decisions[key] = allowed
+        return allowed
+
+
+def _frozen(d: dict) -> tuple:
+    return tuple(
+        sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items())
+    )
 
 
 def make_enforcer(policy_file: str | None = None) -> Enforcer:

@@ -3,7 +3,10 @@
 A token is a Fernet-encrypted compact JSON payload — no DB row — so it validates on any
 controller holding the key repository, after a restart too:
 
-    [1, user_id, methods, scope_kind, scope_id, issued_at_us, expires_at_us, audit_ids, app_cred_id]
+    [1, user_id, methods, scope_kind, scope_id, issued_at_us, expires_at_us, audit_ids, app_cred_id,
+     trust_id]
+
+(``trust_id`` is left out of tokens that have none.)
 
 ``scope_kind`` is ``p`` (project), ``d`` (domain), ``s`` (system, id ``all``) or
 ``None`` (unscoped). Validation re-reads the user, the scope and the roles (so a
@@ -19,6 +22,7 @@ import time
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import Engine, event, or_, select
 from sqlalchemy.orm import Session
@@ -35,12 +39,14 @@ from stratus.db.models.identity import (
     Service,
     User,
 )
+from stratus.db.models.identity_trusts import IdentityCacheState, Trust
 from stratus.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.endpoint_filter import project_endpoint_ids
 from stratus.identity.fernet import FernetKeys, InvalidToken, KeyRepositoryError
 from stratus.identity.throttle import LoginThrottle
+from stratus.identity.trusts import check_token_trust, token_roles
 
 PAYLOAD_VERSION = 1
 AUTH_FAILED = "The request you have made requires authentication."
@@ -75,8 +81,10 @@ class TokenData:
     expires_at: datetime
     audit_ids: list[str] = field(default_factory=list)
     app_cred_id: str | None = None
+    trust_id: str | None = None
 
     def pack(self) -> bytes:
+        trust = [self.trust_id] if self.trust_id else []
         return json.dumps(
             [
                 PAYLOAD_VERSION,
@@ -88,32 +96,125 @@ class TokenData:
                 _us(self.expires_at),
                 self.audit_ids,
                 self.app_cred_id,
+                *trust,
             ],
             separators=(",", ":"),
         ).encode()
 
     @classmethod
     def unpack(cls, raw: bytes) -> TokenData:
-        v, uid, methods, kind, sid, iat, exp, audit, acid = json.loads(raw)
-        if v != PAYLOAD_VERSION:
+        v, uid, methods, kind, sid, iat, exp, audit, acid, *rest = json.loads(raw)
+        if v != PAYLOAD_VERSION or len(rest) > 1:
             raise ValueError(f"unknown token payload version {v}")
-        return cls(uid, methods, kind, sid, _from_us(iat), _from_us(exp), audit, acid)
+        trust_id = rest[0] if rest else None
+        return cls(uid, methods, kind, sid, _from_us(iat), _from_us(exp), audit, acid, trust_id)
 
 
-# --- a process-local cache of validated tokens -------------------------------------------
+# --- caches of validated tokens, roles and token documents ---------------------------------
 # Bumped whenever this process writes an identity table (any INSERT/UPDATE/DELETE whose
-# SQL names an identity_ table), which invalidates every cached validation at once.
+# SQL names an identity_ table), which invalidates every cached validation at once. The
+# same write bumps the shared counter in identity_cache_state, in its own transaction;
+# each process polls it (every CACHE_POLL_SECONDS) and bumps its own generation when
+# another controller changed identity.
 _identity_generation = 0
+CACHE_POLL_SECONDS = 0.25
+_BUMP_SQL = "UPDATE identity_cache_state SET generation = generation + 1 WHERE id = 1"
 
 
 def _watch_identity_writes(conn, cursor, statement, parameters, context, executemany) -> None:
     global _identity_generation
     head = statement.lstrip()[:6].upper()
-    if head in ("INSERT", "UPDATE", "DELETE") and "identity_" in statement:
+    if (
+        head in ("INSERT", "UPDATE", "DELETE")
+        and "identity_" in statement
+        and "identity_cache_state" not in statement
+    ):
         _identity_generation += 1
+        if not _has_state_table(conn):  # a database not migrated yet: nothing to share
+            return
+        bump = conn.connection.dbapi_connection.cursor()
+        try:
+            bump.execute(_BUMP_SQL)
+        finally:
+            bump.close()
+
+
+_state_table_seen: set[str] = set()
+
+
+def _has_state_table(conn) -> bool:
+    url = str(conn.engine.url)
+    if url not in _state_table_seen and conn.dialect.has_table(conn, "identity_cache_state"):
+        _state_table_seen.add(url)
+    return url in _state_table_seen
 
 
 event.listen(Engine, "after_cursor_execute", _watch_identity_writes)
+
+
+class _SharedGeneration:
+    """The last identity_cache_state counter this process saw, polled now and then."""
+
+    def __init__(self) -> None:
+        self.seen: int | None = None
+        self.polled_at = float("-inf")
+
+    def poll(self, db: Session) -> None:
+        global _identity_generation
+        now = time.monotonic()
+        if now - self.polled_at < CACHE_POLL_SECONDS:
+            return
+        self.polled_at = now
+        value = db.scalar(select(IdentityCacheState.generation).where(IdentityCacheState.id == 1))
+        if value is not None and value != self.seen:
+            if self.seen is not None:
+                _identity_generation += 1
+            self.seen = value
+
+
+_shared = _SharedGeneration()
+
+
+class RoleRef(NamedTuple):
+    id: str
+    name: str
+
+
+# (user, project, domain, system) -> (generation, monotonic time, roles): the effective
+# roles of a user on a scope, kept until this process writes an identity table or
+# token_cache_seconds pass (a change made by another controller)
+_roles_memo: dict[tuple, tuple[int, float, list[RoleRef]]] = {}
+
+
+def scope_roles(
+    db: Session,
+    settings: Settings,
+    user_id: str,
+    *,
+    project: Project | None = None,
+    domain_id: str | None = None,
+    system: bool = False,
+) -> list[RoleRef]:
+    """:func:`effective_roles` as (id, name) pairs, cached (see ``_roles_memo``)."""
+    key = (user_id, project.id if project is not None else None, domain_id, system)
+    ttl = settings.token_cache_seconds
+    hit = _roles_memo.get(key) if ttl else None
+    now = time.monotonic()
+    if hit is not None and hit[0] == _identity_generation and now - hit[1] < ttl:
+        return hit[2]
+    gen = _identity_generation
+    if project is not None:
+        found = effective_roles(db, user_id, project=project)
+    elif domain_id is not None:
+        found = effective_roles(db, user_id, domain_id=domain_id)
+    else:
+        found = effective_roles(db, user_id, system=system)
+    roles = [RoleRef(r.id, r.name) for r in found]
+    if ttl:
+        if len(_roles_memo) >= TokenProvider.MAX_CACHED:
+            _roles_memo.clear()
+        _roles_memo[key] = (gen, now, roles)
+    return roles
 
 
 class TokenProvider:
@@ -125,6 +226,7 @@ class TokenProvider:
         # failed password logins per user and source (see stratus.identity.throttle)
         self.logins = LoginThrottle(settings.auth_max_failures, settings.auth_failure_window)
         self._cache: dict[str, tuple[float, int, RequestContext]] = {}
+        self._docs: dict[tuple[str, bool], tuple[int, RequestContext, dict]] = {}
 
     # --- issue ------------------------------------------------------------------------
     def issue(
@@ -137,6 +239,7 @@ class TokenProvider:
         *,
         parent: TokenData | None = None,
         app_cred: ApplicationCredential | None = None,
+        trust: Trust | None = None,
     ) -> tuple[str, RequestContext]:
         now = datetime.now(UTC)
         expires = now + timedelta(seconds=self.settings.token_expiration)
@@ -144,6 +247,8 @@ class TokenProvider:
             expires = min(expires, parent.expires_at)
         if app_cred is not None and app_cred.expires_at is not None:
             expires = min(expires, app_cred.expires_at)
+        if trust is not None and trust.expires_at is not None:
+            expires = min(expires, trust.expires_at)
         audit_ids = [new_audit_id()]
         if parent is not None:
             audit_ids.append(parent.audit_ids[-1])
@@ -156,6 +261,7 @@ class TokenProvider:
             expires,
             audit_ids,
             app_cred.id if app_cred else None,
+            trust.id if trust else None,
         )
         try:
             token = self.keys.encrypt(data.pack())
@@ -178,6 +284,8 @@ class TokenProvider:
         """The context of a valid token; 401 when it is invalid, expired or revoked, or
         its user, scope or roles are gone."""
         ttl = self.settings.token_cache_seconds
+        if ttl:
+            _shared.poll(db)
         hit = self._cache.get(token) if ttl else None
         if hit is not None:
             at, gen, ctx = hit
@@ -195,6 +303,21 @@ class TokenProvider:
                 self._cache.clear()
             self._cache[token] = (time.monotonic(), gen, ctx)
         return ctx
+
+    def document(self, db: Session, ctx: RequestContext, *, include_catalog: bool = True) -> dict:
+        """:func:`token_document` of a validated ``ctx``, kept while ``ctx`` is the
+        cached validation of its token and no identity table changed (a GET of the same
+        token costs no DB read)."""
+        key = (ctx.token, include_catalog)
+        hit = self._docs.get(key)
+        if hit is not None and hit[0] == _identity_generation and hit[1] is ctx:
+            return hit[2]
+        gen = _identity_generation
+        doc = token_document(db, ctx, include_catalog=include_catalog)
+        if len(self._docs) >= self.MAX_CACHED:
+            self._docs.clear()
+        self._docs[key] = (gen, ctx, doc)
+        return doc
 
     def _validate(self, db: Session, token: str) -> RequestContext:
         data = self.decode(token)
@@ -239,13 +362,18 @@ class TokenProvider:
         if user_domain is None or not user_domain.enabled:
             raise Unauthorized(AUTH_FAILED + " The user's domain is disabled.")
         kw: dict = {}
-        roles: list[Role] = []
+        roles: list[Role | RoleRef] = []
+        trust = check_token_trust(db, data.trust_id, user.id) if data.trust_id else None
         if data.scope_kind == "p":
             project = db.get(Project, data.scope_id)
             pdomain = db.get(Domain, project.domain_id) if project else None
             if project is None or not project.enabled or pdomain is None or not pdomain.enabled:
                 raise Unauthorized(AUTH_FAILED + " The token's project is disabled or gone.")
-            roles = effective_roles(db, user.id, project=project)
+            roles = (
+                token_roles(db, trust)
+                if trust
+                else scope_roles(db, self.settings, user.id, project=project)
+            )
             kw = dict(
                 project_id=project.id,
                 project_name=project.name,
@@ -257,10 +385,10 @@ class TokenProvider:
             domain = db.get(Domain, data.scope_id)
             if domain is None or not domain.enabled:
                 raise Unauthorized(AUTH_FAILED + " The token's domain is disabled or gone.")
-            roles = effective_roles(db, user.id, domain_id=domain.id)
+            roles = scope_roles(db, self.settings, user.id, domain_id=domain.id)
             kw = dict(domain_id=domain.id, domain_name=domain.name)
         elif data.scope_kind == "s":
-            roles = effective_roles(db, user.id, system=True)
+            roles = scope_roles(db, self.settings, user.id, system=True)
             kw = dict(system_scope="all")
         if data.app_cred_id:
             ac = db.get(ApplicationCredential, data.app_cred_id)
@@ -268,6 +396,7 @@ class TokenProvider:
                 raise Unauthorized(AUTH_FAILED + " The application credential is gone.")
             allowed = set(ac.role_ids)
             roles = [r for r in roles if r.id in allowed]
+            kw["access_rules"] = tuple(ac.access_rules or ())
         if data.scope_kind and not roles:
             raise Unauthorized(AUTH_FAILED + " The user has no role on the token's scope any more.")
         return RequestContext(
@@ -281,6 +410,7 @@ class TokenProvider:
             expires_at=data.expires_at,
             issued_at=data.issued_at,
             app_cred_id=data.app_cred_id,
+            trust_id=data.trust_id,
             token=token,
             **kw,
         )
@@ -430,6 +560,14 @@ def token_document(db: Session, ctx: RequestContext, *, include_catalog: bool = 
             "id": ac.id,
             "name": ac.name,
             "restricted": not ac.unrestricted,
+        }
+    if ctx.trust_id:
+        trust = db.get(Trust, ctx.trust_id)
+        tok["OS-TRUST:trust"] = {
+            "id": trust.id,
+            "impersonation": trust.impersonation,
+            "trustee_user": {"id": trust.trustee_user_id},
+            "trustor_user": {"id": trust.trustor_user_id},
         }
     if include_catalog and ctx.scope != "unscoped":
         tok["catalog"] = catalog(db, ctx.project_id)

@@ -34,4 +34,7 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.identity.endpoint_filters",
     "stratus.api.routes.identity.policies",
     "stratus.api.routes.identity.domain_configs",
+    "stratus.api.routes.identity.trusts",
+    "stratus.api.routes.identity.access_rules",
+    "stratus.api.routes.identity.revoke",
 ]

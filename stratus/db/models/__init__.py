@@ -7,6 +7,7 @@ from stratus.db.models import (  # noqa: F401
     identity_limits,
     identity_resources,
     identity_security,
+    identity_trusts,
     images,
     jobs,
     quotas,

@@ -165,6 +165,9 @@ class ApplicationCredential(Base):
     unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
     # the role ids delegated (a subset of the user's roles on the project at creation)
     role_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # [{"id", "service", "method", "path"}]: when not empty, the only requests its
+    # tokens may make (stratus/identity/access_rules.py)
+    access_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class RevocationEvent(Base):

@@ -12,9 +12,11 @@ from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import BadRequest, Conflict, Forbidden, NotFound
 from stratus.api.routes.identity._util import get_or_404, list_links, self_link
 from stratus.db.models.identity import ApplicationCredential, Project, Role, User
+from stratus.identity import access_rules
 from stratus.identity.assignments import effective_roles
 from stratus.identity.passwords import hash_password
 from stratus.identity.schemas import AppCredCreateBody
+from stratus.identity.times import parse_time
 from stratus.identity.tokens import add_revocation, isotime
 
 router = APIRouter(tags=["identity: application credentials"])
@@ -33,7 +35,7 @@ def view(request: Request, db, ac: ApplicationCredential, secret: str | None = N
         "roles": [
             {"id": r.id, "name": r.name, "domain_id": r.domain_id or None} for r in roles if r
         ],
-        "access_rules": [],
+        "access_rules": list(ac.access_rules or []),
         "links": self_link(request, f"/users/{ac.user_id}/application_credentials/{ac.id}"),
     }
     if secret is not None:
@@ -41,12 +43,15 @@ def view(request: Request, db, ac: ApplicationCredential, secret: str | None = N
     return out
 
 
-def _parse_time(value: str) -> datetime:
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"Invalid expires_at {value!r}: expecting an ISO 8601 time.") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+def known_rules(db, user_id: str) -> list[dict]:
+    """Every access rule of the user's application credentials, once each."""
+    out: dict[str, dict] = {}
+    for rules in db.scalars(
+        select(ApplicationCredential.access_rules).filter_by(user_id=user_id)
+    ):
+        for rule in rules or ():
+            out.setdefault(rule["id"], rule)
+    return list(out.values())
 
 
 @router.post("/users/{user_id}/application_credentials", status_code=201)
@@ -62,6 +67,10 @@ def create(
     get_or_404(db, User, user_id, "user")
     if not ctx.project_id:
         raise Forbidden("Application credentials need a project-scoped token.")
+    if ctx.trust_id:
+        raise Forbidden(
+            "A trust-scoped token cannot create application credentials; use the user's own token."
+        )
     if ctx.app_cred_id and not db.get(ApplicationCredential, ctx.app_cred_id).unrestricted:
         raise Forbidden(
             "A restricted application credential cannot create application credentials."
@@ -89,9 +98,10 @@ def create(
             role_ids.append(match[0].id)
     else:
         role_ids = list(ctx.role_ids) if ctx.user_id == user_id else list(have)
-    expires = _parse_time(b.expires_at) if b.expires_at else None
+    expires = parse_time(b.expires_at, "expires_at")
     if expires and expires <= datetime.now(UTC):
         raise BadRequest("expires_at is in the past.")
+    rules = access_rules.parse(b.access_rules, known_rules(db, user_id))
     secret = b.secret or secrets.token_urlsafe(64)
     ac = ApplicationCredential(
         name=b.name,
@@ -102,6 +112,7 @@ def create(
         expires_at=expires,
         unrestricted=b.unrestricted,
         role_ids=sorted(set(role_ids)),
+        access_rules=rules,
     )
     db.add(ac)
     db.flush()

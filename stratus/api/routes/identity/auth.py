@@ -57,8 +57,9 @@ def validate_token(
     request: Request, ctx: Auth, db: DbSession, policy: Policy, nocatalog: str | None = Query(None)
 ):
     subject, sctx = _subject(request, ctx, db, policy)
+    doc = _token_provider(request).document(db, sctx, include_catalog=nocatalog is None)
     return JSONResponse(
-        token_document(db, sctx, include_catalog=nocatalog is None),
+        doc,
         headers={"X-Subject-Token": subject},
     )
 

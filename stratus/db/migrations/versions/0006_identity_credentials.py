@@ -2,7 +2,7 @@
 registered limits and project/domain limits
 
 Revision ID: 0006_identity_credentials
-Revises: 0004_images
+Revises: 0005_identity_trusts
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from stratus.db.types import UTCDateTime
 
 revision: str = "0006_identity_credentials"
-down_revision: str | Sequence[str] | None = "0004_images"
+down_revision: str | Sequence[str] | None = "0005_identity_trusts"
 branch_labels = None
 depends_on = None
 
