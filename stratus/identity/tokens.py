@@ -128,6 +128,7 @@ def _watch_identity_writes(conn, cursor, statement, parameters, context, execute
         head in ("INSERT", "UPDATE", "DELETE")
         and "identity_" in statement
         and "identity_cache_state" not in statement
+        and "alembic_version" not in statement  # a migration's bookkeeping, not identity
     ):
         _identity_generation += 1
         if not _has_state_table(conn):  # a database not migrated yet: nothing to share
@@ -165,6 +166,8 @@ class _SharedGeneration:
         if now - self.polled_at < CACHE_POLL_SECONDS:
             return
         self.polled_at = now
+        if not _has_state_table(db.connection()):  # a database not migrated yet
+            return
         value = db.scalar(select(IdentityCacheState.generation).where(IdentityCacheState.id == 1))
         if value is not None and value != self.seen:
             if self.seen is not None:
