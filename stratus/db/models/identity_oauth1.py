@@ -30,31 +30,29 @@ class Consumer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class RequestToken(Base):
-    __tablename__ = "identity_oauth1_request_tokens"
+class _OAuthToken:
+    """What request and access tokens share: the consumer's, with their own secret."""
+
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     secret: Mapped[str] = mapped_column(String(64))
     consumer_id: Mapped[str] = mapped_column(
         ForeignKey("identity_oauth1_consumers.id", ondelete="CASCADE"), index=True
     )
+    role_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RequestToken(_OAuthToken, Base):
+    __tablename__ = "identity_oauth1_request_tokens"
     requested_project_id: Mapped[str] = mapped_column(ID)
     # set by the authorizing user
     verifier: Mapped[str | None] = mapped_column(String(64))
     authorizing_user_id: Mapped[str | None] = mapped_column(ID)
-    role_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AccessToken(Base):
+class AccessToken(_OAuthToken, Base):
     __tablename__ = "identity_oauth1_access_tokens"
-    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
-    secret: Mapped[str] = mapped_column(String(64))
-    consumer_id: Mapped[str] = mapped_column(
-        ForeignKey("identity_oauth1_consumers.id", ondelete="CASCADE"), index=True
-    )
     authorizing_user_id: Mapped[str] = mapped_column(
         ForeignKey("identity_users.id", ondelete="CASCADE"), index=True
     )
     project_id: Mapped[str] = mapped_column(ID)
-    role_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

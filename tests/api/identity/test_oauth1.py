@@ -194,6 +194,9 @@ def test_refusals_change_nothing(ctl, people):
     made = _signed_post(ctl, "/OS-OAUTH1/request_token", consumer, headers=hdr)
     fresh = dict(p.split("=", 1) for p in made.text.split("&"))
     fresh = {"id": fresh["oauth_token"], "secret": fresh["oauth_token_secret"]}
+    r = ctl.request("PUT", f"{V3}/OS-OAUTH1/authorize/{fresh['id']}", token=ctl.token(other),
+                    json={"roles": [{"name": "member"}]})  # member of another project
+    assert r.status_code == 401 and "does not have role" in r.text, r.text
     r = ctl.request("PUT", f"{V3}/OS-OAUTH1/authorize/{fresh['id']}", token=ctl.token(owner),
                     json={"roles": [{"name": "admin"}]})
     assert r.status_code == 401 and "does not have role" in r.text, r.text

@@ -12,7 +12,13 @@ from sqlalchemy import select
 
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import BadRequest, NotFound
-from stratus.api.routes.identity._util import base_url, get_or_404, list_links, self_link
+from stratus.api.routes.identity._util import (
+    base_url,
+    get_or_404,
+    list_links,
+    role_view,
+    self_link,
+)
 from stratus.db.models.identity import User
 from stratus.db.models.identity_oauth1 import AccessToken, Consumer
 from stratus.identity import oauth1
@@ -207,22 +213,13 @@ def delete_access_token(
     return Response(status_code=204)
 
 
-def _role_view(request: Request, role) -> dict:
-    return {
-        "id": role.id,
-        "name": role.name,
-        "domain_id": role.domain_id or None,
-        "links": self_link(request, f"/roles/{role.id}"),
-    }
-
-
 @router.get(_USER_TOKENS + "/{access_token_id}/roles", summary="The roles an access token delegates")
 def list_access_token_roles(
     request: Request, user_id: str, access_token_id: str, ctx: Auth, db: DbSession, policy: Policy
 ):
     access = _access(db, policy, "identity:list_access_token_roles", user_id, access_token_id)
     return {
-        "roles": [_role_view(request, r) for r in oauth1.roles_of(db, access)],
+        "roles": [role_view(request, r) for r in oauth1.roles_of(db, access)],
         "links": list_links(request),
     }
 
@@ -235,5 +232,5 @@ def get_access_token_role(
     access = _access(db, policy, "identity:get_access_token_role", user_id, access_token_id)
     for role in oauth1.roles_of(db, access):
         if role.id == role_id:
-            return {"role": _role_view(request, role)}
+            return {"role": role_view(request, role)}
     raise NotFound(f"Could not find role: {role_id} in access token {access_token_id}.")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Request, Response
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import BadRequest, Forbidden, NotFound
 from stratus.api.routes.identity._util import list_links, self_link
+from stratus.api.routes.identity._util import role_view as _role_view
 from stratus.db.models.identity_trusts import Trust
 from stratus.identity import trusts
 from stratus.identity.policy import RuleDefault, register_defaults
@@ -44,15 +45,6 @@ register_defaults(
 )
 
 router = APIRouter(tags=["identity: trusts"])
-
-
-def _role_view(request: Request, role) -> dict:
-    return {
-        "id": role.id,
-        "name": role.name,
-        "domain_id": role.domain_id or None,
-        "links": self_link(request, f"/roles/{role.id}"),
-    }
 
 
 def view(request: Request, db, trust: Trust) -> dict:
