@@ -140,6 +140,15 @@ def test_delegated_token_carries_only_the_authorized_roles(ctl, people):
     r = ctl.request("PUT", f"{V3}/OS-OAUTH1/authorize/{req_id}", token=token,
                     json={"roles": [{"name": "reader"}]})
     assert r.status_code == 403 and "delegation" in r.text, r.text
+    # nor list access tokens, nor create a trust (Keystone's refusals)
+    r = ctl.request("GET", f"{V3}/users/{owner.user_id}/OS-OAUTH1/access_tokens", token=token)
+    assert r.status_code == 403 and "delegation" in r.text, r.text
+    trust = {"trustor_user_id": owner.user_id, "trustee_user_id": people["other"].user_id,
+             "project_id": owner.project_id, "impersonation": False, "roles": [{"name": "reader"}]}
+    r = ctl.request("POST", f"{V3}/OS-TRUST/trusts", token=token, json={"trust": trust})
+    assert r.status_code == 403 and "delegation" in r.text, r.text
+    trusts = ctl.request("GET", f"{V3}/OS-TRUST/trusts", params={"trustor_user_id": owner.user_id})
+    assert trusts.json()["trusts"] == []
 
     # deleting the access token ends the delegated token, and the plugin can't get another
     r = ctl.request(

@@ -187,7 +187,7 @@ _USER_TOKENS = "/users/{user_id}/OS-OAUTH1/access_tokens"
 def list_access_tokens(request: Request, user_id: str, ctx: Auth, db: DbSession, policy: Policy):
     policy.enforce("identity:list_access_tokens", {"target.user.id": user_id})
     if ctx.oauth_access_token_id:
-        raise oauth1.delegated_refused("list access tokens")
+        raise oauth1.delegated_refused("list request tokens")  # sic, as Keystone says
     get_or_404(db, User, user_id, "user")
     found = db.scalars(
         select(AccessToken).where(AccessToken.authorizing_user_id == user_id).order_by(AccessToken.id)
