@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from stratus.db.models.identity import ApplicationCredential, Project, User
 from stratus.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from stratus.identity import ldap_identity, receipts, security, totp
+from stratus.identity import ldap_identity, oauth1, receipts, security, totp
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.passwords import check_password_or_dummy
@@ -33,7 +33,7 @@ from stratus.identity.tokens import (
 )
 from stratus.identity.trusts import consume
 
-METHODS = ("password", "token", "application_credential", "totp")
+METHODS = ("password", "token", "application_credential", "totp", "oauth1")
 
 
 def _dict(value, what: str) -> dict:
@@ -114,13 +114,19 @@ def _totp_login(db: Session, provider: TokenProvider, tref: dict, source: str) -
 
 
 def authenticate(
-    db: Session, provider: TokenProvider, body, source: str = "", receipt: str | None = None
+    db: Session,
+    provider: TokenProvider,
+    body,
+    source: str = "",
+    receipt: str | None = None,
+    oauth_request: tuple[str, dict] | None = None,
 ) -> tuple[str, RequestContext]:
     """The token and its context for a POST /auth/tokens ``body``; ``source`` is the
     client's address (failed password logins are counted per user and source);
     ``receipt``: an auth receipt (``Openstack-Auth-Receipt``) proving methods passed
     before. Raises :class:`stratus.identity.receipts.ReceiptRequired` when the user's
-    multi-factor rules need more methods."""
+    multi-factor rules need more methods. ``oauth_request``: the URL and headers of
+    the request, whose signature the ``oauth1`` method checks."""
     body = _dict(body, "body")
     auth = _dict(body.get("auth"), "auth")
     identity = _dict(auth.get("identity"), "auth.identity")
@@ -148,6 +154,7 @@ def authenticate(
         scope = None
 
     user: User | None = None
+    oauth_access = None
     parent: TokenData | None = None
     app_cred: ApplicationCredential | None = None
     if "password" in methods:
@@ -193,6 +200,11 @@ def authenticate(
                 f"{AUTH_FAILED} An application credential token is scoped to the credential's "
                 "project; leave out the scope."
             )
+    if "oauth1" in methods:
+        if len(methods) > 1:
+            raise Unauthorized(f"{AUTH_FAILED} The oauth1 method is used alone.")
+        uri, headers = oauth_request or ("", {})
+        user, oauth_access = oauth1.login(db, oauth1.Signed(uri, "POST", headers))
     if "token" in methods:
         tid = identity["token"].get("id")
         if not isinstance(tid, str):
@@ -202,6 +214,11 @@ def authenticate(
         if parent.app_cred_id:
             raise Unauthorized(
                 f"{AUTH_FAILED} A token made from an application credential cannot be rescoped."
+            )
+        if parent.oauth_access_token_id:
+            raise Forbidden(
+                "You are not authorized to perform the requested action: using a token "
+                "issued via OAuth delegation to create another token."
             )
         if parent.trust_id:
             raise Forbidden(
@@ -223,6 +240,10 @@ def authenticate(
 
     if app_cred is not None:
         return provider.issue(db, user, used_methods, "p", app_cred.project_id, app_cred=app_cred)
+    if oauth_access is not None:  # always the access token's project, as Keystone
+        return provider.issue(
+            db, user, used_methods, "p", oauth_access.project_id, oauth_access=oauth_access
+        )
 
     kind, sid = None, None
     if scope is None and user.default_project_id:

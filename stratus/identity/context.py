@@ -25,6 +25,7 @@ class RequestContext:
     issued_at: datetime | None = None
     app_cred_id: str | None = None
     trust_id: str | None = None  # a trust-scoped token (OS-TRUST)
+    oauth_access_token_id: str | None = None  # a delegated token (OS-OAUTH1)
     # an application credential's access rules: the only requests the token may make
     access_rules: tuple[dict, ...] = ()
     is_admin_project: bool = False  # the project is the configured admin project

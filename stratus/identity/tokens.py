@@ -4,9 +4,10 @@ A token is a Fernet-encrypted compact JSON payload — no DB row — so it valid
 controller holding the key repository, after a restart too:
 
     [1, user_id, methods, scope_kind, scope_id, issued_at_us, expires_at_us, audit_ids, app_cred_id,
-     trust_id]
+     trust_id, oauth_access_token_id]
 
-(``trust_id`` is left out of tokens that have none.)
+(``trust_id`` is left out of tokens that have neither, ``oauth_access_token_id`` of
+tokens not issued by OS-OAUTH1.)
 
 ``scope_kind`` is ``p`` (project), ``d`` (domain), ``s`` (system, id ``all``) or
 ``None`` (unscoped). Validation re-reads the user, the scope and the roles (so a
@@ -39,12 +40,14 @@ from stratus.db.models.identity import (
     Service,
     User,
 )
+from stratus.db.models.identity_oauth1 import AccessToken
 from stratus.db.models.identity_trusts import IdentityCacheState, Trust
 from stratus.errors import BadRequest, NotFound, ServiceUnavailable, Unauthorized
 from stratus.identity.assignments import effective_roles
 from stratus.identity.context import RequestContext
 from stratus.identity.endpoint_filter import project_endpoint_ids
 from stratus.identity.fernet import FernetKeys, InvalidToken, KeyRepositoryError
+from stratus.identity.oauth1 import check_token_access
 from stratus.identity.throttle import LoginThrottle
 from stratus.identity.trusts import check_token_trust, token_roles
 
@@ -82,9 +85,12 @@ class TokenData:
     audit_ids: list[str] = field(default_factory=list)
     app_cred_id: str | None = None
     trust_id: str | None = None
+    oauth_access_token_id: str | None = None
 
     def pack(self) -> bytes:
         trust = [self.trust_id] if self.trust_id else []
+        if self.oauth_access_token_id:
+            trust = [self.trust_id, self.oauth_access_token_id]
         return json.dumps(
             [
                 PAYLOAD_VERSION,
@@ -104,10 +110,12 @@ class TokenData:
     @classmethod
     def unpack(cls, raw: bytes) -> TokenData:
         v, uid, methods, kind, sid, iat, exp, audit, acid, *rest = json.loads(raw)
-        if v != PAYLOAD_VERSION or len(rest) > 1:
+        if v != PAYLOAD_VERSION or len(rest) > 2:
             raise ValueError(f"unknown token payload version {v}")
-        trust_id = rest[0] if rest else None
-        return cls(uid, methods, kind, sid, _from_us(iat), _from_us(exp), audit, acid, trust_id)
+        trust_id, oauth_id = (rest + [None, None])[:2]
+        return cls(
+            uid, methods, kind, sid, _from_us(iat), _from_us(exp), audit, acid, trust_id, oauth_id
+        )
 
 
 # --- caches of validated tokens, roles and token documents ---------------------------------
@@ -243,6 +251,7 @@ class TokenProvider:
         parent: TokenData | None = None,
         app_cred: ApplicationCredential | None = None,
         trust: Trust | None = None,
+        oauth_access: AccessToken | None = None,
     ) -> tuple[str, RequestContext]:
         now = datetime.now(UTC)
         expires = now + timedelta(seconds=self.settings.token_expiration)
@@ -252,6 +261,8 @@ class TokenProvider:
             expires = min(expires, app_cred.expires_at)
         if trust is not None and trust.expires_at is not None:
             expires = min(expires, trust.expires_at)
+        if oauth_access is not None and oauth_access.expires_at is not None:
+            expires = min(expires, oauth_access.expires_at)
         audit_ids = [new_audit_id()]
         if parent is not None:
             audit_ids.append(parent.audit_ids[-1])
@@ -265,6 +276,7 @@ class TokenProvider:
             audit_ids,
             app_cred.id if app_cred else None,
             trust.id if trust else None,
+            oauth_access.id if oauth_access else None,
         )
         try:
             token = self.keys.encrypt(data.pack())
@@ -400,6 +412,9 @@ class TokenProvider:
             allowed = set(ac.role_ids)
             roles = [r for r in roles if r.id in allowed]
             kw["access_rules"] = tuple(ac.access_rules or ())
+        if data.oauth_access_token_id:  # only the authorized roles the user still holds
+            access = check_token_access(db, data.oauth_access_token_id, user.id)
+            roles = [r for r in roles if r.id in set(access.role_ids)]
         if data.scope_kind and not roles:
             raise Unauthorized(AUTH_FAILED + " The user has no role on the token's scope any more.")
         return RequestContext(
@@ -414,6 +429,7 @@ class TokenProvider:
             issued_at=data.issued_at,
             app_cred_id=data.app_cred_id,
             trust_id=data.trust_id,
+            oauth_access_token_id=data.oauth_access_token_id,
             token=token,
             **kw,
         )
@@ -572,6 +588,9 @@ def token_document(db: Session, ctx: RequestContext, *, include_catalog: bool = 
             "trustee_user": {"id": trust.trustee_user_id},
             "trustor_user": {"id": trust.trustor_user_id},
         }
+    if ctx.oauth_access_token_id:
+        access = db.get(AccessToken, ctx.oauth_access_token_id)
+        tok["OS-OAUTH1"] = {"access_token_id": access.id, "consumer_id": access.consumer_id}
     if include_catalog and ctx.scope != "unscoped":
         tok["catalog"] = catalog(db, ctx.project_id)
     return {"token": tok}

@@ -37,4 +37,5 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.identity.trusts",
     "stratus.api.routes.identity.access_rules",
     "stratus.api.routes.identity.revoke",
+    "stratus.api.routes.identity.oauth1",
 ]

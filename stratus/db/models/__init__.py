@@ -5,6 +5,7 @@ from stratus.db.models import (  # noqa: F401
     identity_credentials,
     identity_domain_config,
     identity_limits,
+    identity_oauth1,
     identity_resources,
     identity_security,
     identity_trusts,

@@ -17,6 +17,16 @@ def self_link(request: Request, path: str) -> dict:
     return {"self": f"{base_url(request)}{path}"}
 
 
+def role_view(request: Request, role) -> dict:
+    """A role as a resource that delegates roles (a trust, an OAuth access token) lists it."""
+    return {
+        "id": role.id,
+        "name": role.name,
+        "domain_id": role.domain_id or None,
+        "links": self_link(request, f"/roles/{role.id}"),
+    }
+
+
 def list_links(request: Request) -> dict:
     return {"self": str(request.url), "previous": None, "next": None}
 

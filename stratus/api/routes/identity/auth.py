@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from stratus.api.deps import Auth, DbSession, Policy, _token_provider
 from stratus.api.errors import BadRequest, NotFound, Unauthorized
-from stratus.api.routes.identity._util import list_links, self_link
+from stratus.api.routes.identity._util import base_url, list_links, self_link
 from stratus.db.models.identity import Domain, Project, RoleAssignment
 from stratus.identity import receipts
 from stratus.identity.assignments import effective_roles, group_ids_of
@@ -31,7 +31,12 @@ def issue_token(
     source = request.client.host if request.client else ""
     try:
         token, ctx = authenticate(
-            db, _token_provider(request), body, source, request.headers.get(receipts.HEADER)
+            db,
+            _token_provider(request),
+            body,
+            source,
+            request.headers.get(receipts.HEADER),
+            oauth_request=(f"{base_url(request)}/auth/tokens", dict(request.headers)),
         )
     except receipts.ReceiptRequired as e:  # Keystone's answer: 401 with the receipt
         return JSONResponse(e.document, status_code=401, headers=e.headers)

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Body, Request, Response
 from stratus.api.deps import Auth, DbSession, Policy
 from stratus.api.errors import BadRequest, Forbidden, NotFound
 from stratus.api.routes.identity._util import list_links, self_link
+from stratus.api.routes.identity._util import role_view as _role_view
 from stratus.db.models.identity_trusts import Trust
-from stratus.identity import trusts
+from stratus.identity import oauth1, trusts
 from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.identity.tokens import isotime
 
@@ -44,15 +45,6 @@ register_defaults(
 )
 
 router = APIRouter(tags=["identity: trusts"])
-
-
-def _role_view(request: Request, role) -> dict:
-    return {
-        "id": role.id,
-        "name": role.name,
-        "domain_id": role.domain_id or None,
-        "links": self_link(request, f"/roles/{role.id}"),
-    }
 
 
 def view(request: Request, db, trust: Trust) -> dict:
@@ -102,6 +94,8 @@ def create(
     policy.enforce("identity:create_trust", {"trust.trustor_user_id": trust["trustor_user_id"]})
     if ctx.app_cred_id:
         raise Forbidden("A token from an application credential cannot create trusts.")
+    if ctx.oauth_access_token_id:
+        raise oauth1.delegated_refused("create a trust")
     made = trusts.create(db, request.app.state.settings, ctx, trust)
     return {"trust": view(request, db, made)}
 
