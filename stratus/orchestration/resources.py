@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from stratus.orchestration import emit
-from stratus.orchestration.errors import UpdateReplace
+from stratus.orchestration.errors import ResourceCheckFailed, UpdateReplace
 from stratus.orchestration.functions import jinja_literal
 from stratus.orchestration.properties import Schema
 
@@ -214,6 +214,29 @@ class ResourceType:
         """Tasks of a named action (``actions``); the resource keeps its status and
         allocations."""
         raise KeyError(action)
+
+
+class ControllerRecord(ResourceType):
+    """A type whose resource is a record of the controller (an image, a project), not a
+    thing on a host: its ``check`` writes the record in the request's transaction (so a
+    refusal anywhere in the request leaves nothing), its id is the record's id, and no
+    task runs on a host. It needs the controller: an offline compile cannot make it."""
+
+    # what the type makes, for the offline refusal ("images", "identity records")
+    record_kind: ClassVar[str] = "records"
+
+    @classmethod
+    def hosts(cls, db, res):
+        return []
+
+    @classmethod
+    def controller(cls, res: PlannedResource) -> PlanContext:
+        """The controller's context, or the refusal of an offline plan."""
+        context = res.context
+        if context is None or context.database is None:
+            raise ResourceCheckFailed(f"{cls.type_name} needs the controller: submit the template "
+                                      f"to its API (an offline compile cannot make {cls.record_kind})")
+        return context
 
 
 def registered_result(res: PlannedResource, keys: list[Any] = ()) -> str:

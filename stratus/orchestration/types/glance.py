@@ -25,7 +25,7 @@ from stratus.errors import ApiError
 from stratus.identity.context import RequestContext
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.properties import BOOLEAN, INTEGER, LIST, MAP, STRING, Schema
-from stratus.orchestration.resources import PlannedResource, ResourceType
+from stratus.orchestration.resources import ControllerRecord, PlannedResource
 
 DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso")
 CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ova", "ovf")
@@ -55,7 +55,7 @@ def _common_schema() -> dict[str, Schema]:
     }
 
 
-class WebImage(ResourceType):
+class WebImage(ControllerRecord):
     type_name = "OS::Glance::WebImage"
     description = "An image of the image service, its data downloaded from a URL."
     properties_schema = {
@@ -68,14 +68,11 @@ class WebImage(ResourceType):
     }
     attributes_schema = {"show": "The image as the image API shows it.",
                          "status": "The image's status when the resource was last planned."}
+    record_kind = "images"
 
     @classmethod
     def visibility(cls, props: dict[str, Any]) -> str:
         return props.get("visibility") or "private"
-
-    @classmethod
-    def hosts(cls, db, res):
-        return []  # a record of the controller: nothing runs on a host
 
     @classmethod
     def image_body(cls, props: dict[str, Any]) -> dict[str, Any]:
@@ -94,10 +91,7 @@ class WebImage(ResourceType):
 
     @classmethod
     def check(cls, db, res: PlannedResource, planned=None) -> None:
-        context = res.context
-        if context is None or context.database is None:
-            raise ResourceCheckFailed(f"{cls.type_name} needs the controller: submit the template "
-                                      "to its API (an offline compile cannot make images)")
+        context = cls.controller(res)
         from stratus.image import images, imports
 
         ctx = _caller(res, context.cloud_admin)

@@ -39,7 +39,7 @@ from stratus.identity.passwords import hash_password
 from stratus.identity.tokens import add_revocation
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.properties import BOOLEAN, LIST, STRING, Schema
-from stratus.orchestration.resources import PlannedResource, ResourceType
+from stratus.orchestration.resources import ControllerRecord, PlannedResource
 
 INTERFACES = ("public", "internal", "admin")
 
@@ -68,23 +68,17 @@ def _unique(db, model, name: str, what: str, own_id: str, **scope) -> None:
                        f"with name {name}.")
 
 
-class KeystoneResource(ResourceType):
+class KeystoneResource(ControllerRecord):
     """A record of the identity service made in the request's transaction."""
 
     cloud_admin_only = True
+    record_kind = "identity records"
     model: ClassVar[Any] = None
     what: ClassVar[str] = ""
 
     @classmethod
-    def hosts(cls, db, res):
-        return []  # a record of the controller: nothing runs on a host
-
-    @classmethod
     def check(cls, db, res: PlannedResource, planned=None) -> None:
-        context = res.context
-        if context is None or context.database is None:
-            raise ResourceCheckFailed(f"{cls.type_name} needs the controller: submit the template "
-                                      "to its API (an offline compile cannot make identity records)")
+        context = cls.controller(res)
         try:
             row = db.get(cls.model, res.resource_id)
             if row is None:
@@ -403,24 +397,18 @@ class Role_(KeystoneResource):  # noqa: N801
         db.delete(row)
 
 
-class _RoleAssignment(ResourceType):
+class _RoleAssignment(ControllerRecord):
     """Role grants of one user or group (Heat's ``roles`` list); the resource's id is its own."""
 
     cloud_admin_only = True
+    record_kind = "role grants"
     actor: ClassVar[str] = ""
     actor_model: ClassVar[Any] = None
     attributes_schema = {"show": "The grants: role ids by target."}
 
     @classmethod
-    def hosts(cls, db, res):
-        return []
-
-    @classmethod
     def check(cls, db, res: PlannedResource, planned=None) -> None:
-        context = res.context
-        if context is None or context.database is None:
-            raise ResourceCheckFailed(f"{cls.type_name} needs the controller: submit the template "
-                                      "to its API (an offline compile cannot grant roles)")
+        context = cls.controller(res)
         try:
             actor = _find(db, cls.actor_model, res.properties[cls.actor], cls.actor)
             previous = _previous(db, res.resource_id)
