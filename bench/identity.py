@@ -6,7 +6,8 @@ processes against a live ``stratus serve`` (SQLite), and the controller's RSS at
 
 Token issue and application-credential auth are dominated by bcrypt (keystone's default
 cost 12 is the default here); validate is a Fernet decrypt plus the DB reads that
-re-check user, scope and roles, cached per token until an identity table changes.
+re-check user, scope and roles, cached per token until an identity table changes (a
+cached validation is answered on the event loop, without a session or a thread hop).
 
 With a real Keystone in a side venv (``$STRATUS_BENCH_KEYSTONE_VENV``, else
 /opt/keystone-venv; see bench/keystone_side.py) the same run measures it too, the same

@@ -35,7 +35,7 @@ __all__ = ["Auth", "DbSession", "OptionalAuth", "Policy", "PolicyChecker", "Requ
 def get_session(request: Request) -> Iterator[Session]:
     """The request's session: committed when the route returns normally, rolled back
     when it raises, before the response is sent."""
-    with request.app.state.db.session() as s:
+    with request.app.state.db.session(keep_loaded=True) as s:
         yield s
 
 

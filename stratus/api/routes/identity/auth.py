@@ -83,7 +83,7 @@ def _checked_token(request: Request, include_catalog: bool | None):
 
 
 def _checked_token_in_session(request: Request, include_catalog: bool | None):
-    with request.app.state.db.session() as db:
+    with request.app.state.db.session(keep_loaded=True) as db:
         ctx = get_context(request, db)
         subject, sctx = _subject(request, ctx, db, PolicyChecker(request.app.state.enforcer, ctx))
         doc = None
