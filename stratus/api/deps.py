@@ -35,7 +35,7 @@ __all__ = ["Auth", "DbSession", "OptionalAuth", "Policy", "PolicyChecker", "Requ
 def get_session(request: Request) -> Iterator[Session]:
     """The request's session: committed when the route returns normally, rolled back
     when it raises, before the response is sent."""
-    with request.app.state.db.session() as s:
+    with request.app.state.db.session(keep_loaded=True) as s:
         yield s
 
 
@@ -62,7 +62,20 @@ def get_context(request: Request, db: DbSession) -> RequestContext:
                 "WWW-Authenticate": f'Keystone uri="{request.app.state.settings.endpoint_url}/identity"'
             },
         )
-    ctx = _token_provider(request).validate(db, token)
+    return _admit(request, _token_provider(request).validate(db, token))
+
+
+def cached_context(request: Request) -> RequestContext | None:
+    """:func:`get_context`'s answer without a database session, when the token's
+    validation is cached (see ``TokenProvider.cached``); ``None``: call get_context."""
+    token = request.headers.get("x-auth-token")
+    ctx = _token_provider(request).cached(token) if token else None
+    return None if ctx is None else _admit(request, ctx)
+
+
+def _admit(request: Request, ctx: RequestContext) -> RequestContext:
+    """The caller's context, once its application credential's access rules allow
+    this request."""
     if ctx.access_rules and not access_rules.allows(ctx.access_rules, request.method, request.url.path):
         raise Unauthorized(
             "The request you have made requires authentication: the access rules of the "

@@ -5,7 +5,10 @@
   plain ``postgresql://`` URL is mapped to it).
 - :class:`Database` — one engine + sessionmaker; the API keeps one on ``app.state.db``.
 - ``stratus.api.deps.DbSession`` — the API's dependency built on it.
-- :meth:`Database.session` — the same as a context manager for jobs, the CLI and tests.
+- :meth:`Database.session` — the same as a context manager for jobs, the CLI and tests;
+  ``keep_loaded=True`` (the API's request sessions) holds every object the session loads
+  until it closes, so a second ``db.get`` of a row in the same request is answered from
+  the identity map (which otherwise forgets objects nobody references any more).
 - :func:`protect_sqlite_files` — a SQLite database and its ``-wal``/``-shm``/``-journal``
   are readable by their owner only (0600), in a directory made 0700 when the controller
   makes it; :func:`make_engine` applies it, so ``stratus db upgrade`` and ``stratus
@@ -95,6 +98,16 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+_KEEP = "stratus.keep_loaded"
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _keep_loaded(session: Session, instance) -> None:
+    kept = session.info.get(_KEEP)
+    if kept is not None:
+        kept.append(instance)
+
+
 class Database:
     """An engine and its sessionmaker."""
 
@@ -104,9 +117,12 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session committed on normal exit, rolled back on an exception."""
+    def session(self, *, keep_loaded: bool = False) -> Iterator[Session]:
+        """A session committed on normal exit, rolled back on an exception;
+        ``keep_loaded``: hold what it loads until it closes (a short session only)."""
         s = self.sessionmaker()
+        if keep_loaded:
+            s.info[_KEEP] = []
         try:
             yield s
             s.commit()

@@ -168,6 +168,9 @@ class _SharedGeneration:
         self.seen: int | None = None
         self.polled_at = float("-inf")
 
+    def due(self) -> bool:
+        return time.monotonic() - self.polled_at >= CACHE_POLL_SECONDS
+
     def poll(self, db: Session) -> None:
         global _identity_generation
         now = time.monotonic()
@@ -301,16 +304,9 @@ class TokenProvider:
         ttl = self.settings.token_cache_seconds
         if ttl:
             _shared.poll(db)
-        hit = self._cache.get(token) if ttl else None
-        if hit is not None:
-            at, gen, ctx = hit
-            if (
-                gen == _identity_generation
-                and time.monotonic() - at < ttl
-                and ctx.expires_at > datetime.now(UTC)
-            ):
+            ctx = self._cached(token, ttl)
+            if ctx is not None:
                 return ctx
-            self._cache.pop(token, None)
         gen = _identity_generation
         ctx = self._validate(db, token)
         if ttl:
@@ -319,14 +315,44 @@ class TokenProvider:
             self._cache[token] = (time.monotonic(), gen, ctx)
         return ctx
 
+    def cached(self, token: str) -> RequestContext | None:
+        """:meth:`validate`'s answer when it needs no database: the token's cached
+        validation while it holds and the shared generation is not due for a poll;
+        ``None`` otherwise (then call :meth:`validate`)."""
+        ttl = self.settings.token_cache_seconds
+        if not ttl or _shared.due():
+            return None
+        return self._cached(token, ttl)
+
+    def _cached(self, token: str, ttl: float) -> RequestContext | None:
+        hit = self._cache.get(token)
+        if hit is None:
+            return None
+        at, gen, ctx = hit
+        if (
+            gen == _identity_generation
+            and time.monotonic() - at < ttl
+            and ctx.expires_at > datetime.now(UTC)
+        ):
+            return ctx
+        self._cache.pop(token, None)
+        return None
+
+    def cached_document(self, ctx: RequestContext, *, include_catalog: bool = True) -> dict | None:
+        """:meth:`document`'s answer when it is kept (no database read); else ``None``."""
+        hit = self._docs.get((ctx.token, include_catalog))
+        if hit is not None and hit[0] == _identity_generation and hit[1] is ctx:
+            return hit[2]
+        return None
+
     def document(self, db: Session, ctx: RequestContext, *, include_catalog: bool = True) -> dict:
         """:func:`token_document` of a validated ``ctx``, kept while ``ctx`` is the
         cached validation of its token and no identity table changed (a GET of the same
         token costs no DB read)."""
         key = (ctx.token, include_catalog)
-        hit = self._docs.get(key)
-        if hit is not None and hit[0] == _identity_generation and hit[1] is ctx:
-            return hit[2]
+        doc = self.cached_document(ctx, include_catalog=include_catalog)
+        if doc is not None:
+            return doc
         gen = _identity_generation
         doc = token_document(db, ctx, include_catalog=include_catalog)
         if len(self._docs) >= self.MAX_CACHED:

@@ -8,8 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
-from stratus.api.deps import Auth, DbSession, Policy, _token_provider
+from stratus.api.deps import (
+    Auth,
+    DbSession,
+    Policy,
+    PolicyChecker,
+    _token_provider,
+    cached_context,
+    get_context,
+)
 from stratus.api.errors import BadRequest, NotFound, Unauthorized
 from stratus.api.routes.identity._util import base_url, list_links, self_link
 from stratus.db.models.identity import Domain, Project, RoleAssignment
@@ -57,21 +66,54 @@ def _subject(request: Request, ctx, db, policy: Policy):
     return subject, sctx
 
 
-@router.get("/auth/tokens", summary="Validate and show a token")
-def validate_token(
-    request: Request, ctx: Auth, db: DbSession, policy: Policy, nocatalog: str | None = Query(None)
-):
-    subject, sctx = _subject(request, ctx, db, policy)
-    doc = _token_provider(request).document(db, sctx, include_catalog=nocatalog is None)
-    return JSONResponse(
-        doc,
-        headers={"X-Subject-Token": subject},
+def _checked_token(request: Request, include_catalog: bool | None):
+    """The subject token and its document (None when ``include_catalog`` is None, a
+    HEAD): from the caches alone when both tokens' validations and the document are
+    kept (no session, no thread hop), else through a session in the threadpool."""
+    ctx = cached_context(request)
+    subject = request.headers.get("x-subject-token")
+    if ctx is not None and subject:
+        provider = _token_provider(request)
+        sctx = ctx if subject == ctx.token else provider.cached(subject)
+        if sctx is not None:
+            doc = None
+            if include_catalog is not None:
+                doc = provider.cached_document(sctx, include_catalog=include_catalog)
+            if doc is not None or include_catalog is None:
+                PolicyChecker(request.app.state.enforcer, ctx).enforce(
+                    "identity:validate_token", {"target.token.user_id": sctx.user_id}
+                )
+                return subject, doc
+    return None
+
+
+def _checked_token_in_session(request: Request, include_catalog: bool | None):
+    with request.app.state.db.session(keep_loaded=True) as db:
+        ctx = get_context(request, db)
+        subject, sctx = _subject(request, ctx, db, PolicyChecker(request.app.state.enforcer, ctx))
+        doc = None
+        if include_catalog is not None:
+            doc = _token_provider(request).document(db, sctx, include_catalog=include_catalog)
+    return subject, doc
+
+
+async def _check(request: Request, include_catalog: bool | None):
+    return _checked_token(request, include_catalog) or await run_in_threadpool(
+        _checked_token_in_session, request, include_catalog
     )
 
 
+# Validation is the hot path (every service checks every token): async routes that answer
+# from the token caches on the event loop, and open a session only on a miss.
+@router.get("/auth/tokens", summary="Validate and show a token")
+async def validate_token(request: Request, nocatalog: str | None = Query(None)):
+    subject, doc = await _check(request, nocatalog is None)
+    return JSONResponse(doc, headers={"X-Subject-Token": subject})
+
+
 @router.head("/auth/tokens", status_code=200, summary="Check a token")
-def check_token(request: Request, ctx: Auth, db: DbSession, policy: Policy):
-    subject, _ = _subject(request, ctx, db, policy)
+async def check_token(request: Request):
+    subject, _ = await _check(request, None)
     return Response(status_code=200, headers={"X-Subject-Token": subject})
 
 
