@@ -37,7 +37,8 @@ def controllers(tmp_path):
         d = tmp_path / name
         d.mkdir()
         (d / "stratus.yaml").write_text(yaml.safe_dump({"fernet_key_repository": str(d / "fernet-keys"),
-                                                        "credential_key_repository": str(d / "credential-keys")}))
+                                                        "credential_key_repository": str(d / "credential-keys"),
+                                                        "database_url": f"sqlite:///{d}/stratus.db"}))
         hosts[name] = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                        "controller_venv": str(VENV), "controller_config_file": str(d / "stratus.yaml"),
                        "controller_fernet_key_repository": str(d / "fernet-keys"),
@@ -68,9 +69,10 @@ def _keys(root: Path, host: str, repo: str = "fernet") -> dict[str, bytes]:
 def test_controllers_share_and_rotate_keys_without_invalidating_tokens(controllers):
     """Three runs: share (stale keys of ctl2 replaced), again (no change), rotate."""
     root = controllers
-    # a credential key repository made on the first controller (its owner's CLI does the same)
-    cred = root / "ctl1" / "credential-keys"
-    FernetKeys(cred).setup()
+    # the first controller's database is migrated before its keys are handled (main.yml):
+    # rotating the credential keys re-encrypts what it stores
+    subprocess.run([str(VENV / "bin" / "stratus"), "db", "upgrade", "--config", str(root / "ctl1" / "stratus.yaml")],
+                   check=True, capture_output=True)
     # ctl2 has stale keys of its own: they go
     FernetKeys(root / "ctl2" / "fernet-keys").setup()
     stale = _keys(root, "ctl2")
@@ -79,7 +81,8 @@ def test_controllers_share_and_rotate_keys_without_invalidating_tokens(controlle
     first = _keys(root, "ctl1")
     assert sorted(first) == ["0", "1"]
     assert _keys(root, "ctl2") == first != stale
-    assert _keys(root, "ctl2", "credential") == _keys(root, "ctl1", "credential")
+    first_credential_keys = _keys(root, "ctl1", "credential")
+    assert first_credential_keys and _keys(root, "ctl2", "credential") == first_credential_keys
     assert oct((root / "ctl2" / "fernet-keys" / "1").stat().st_mode & 0o777) == "0o600"
     assert changed["ctl2"]
 
@@ -90,6 +93,9 @@ def test_controllers_share_and_rotate_keys_without_invalidating_tokens(controlle
     _run(root, controller_rotate_keys="true")
     after = _keys(root, "ctl1")
     assert sorted(after) == ["0", "1", "2"] and after["2"] == first["0"]  # the staged key is primary
+    credential_keys = _keys(root, "ctl1", "credential")
+    assert credential_keys != first_credential_keys  # rotated too, and shared
+    assert _keys(root, "ctl2", "credential") == credential_keys
     for host in ("ctl1", "ctl2"):
         assert _keys(root, host) == after
         keys = FernetKeys(root / host / "fernet-keys")
