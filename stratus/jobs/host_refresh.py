@@ -14,7 +14,9 @@ from stratus.jobs import runner
 
 PLAYS = [
     {"name": "Stratus: hypervisor capacity", "hosts": "compute", "gather_facts": False,
-     "tasks": [{"name": "hypervisor", "stratus.cloud.hypervisor_info": {}}]},
+     # the host's libvirt URI, as its guests' tasks use it (a host variable, else the system one)
+     "tasks": [{"name": "hypervisor", "stratus.cloud.hypervisor_info": {
+         "uri": "{{ stratus_libvirt_uri | default('qemu:///system') }}"}}]},
     {"name": "Stratus: storage capacity", "hosts": "block_storage", "gather_facts": False,
      "tasks": [{"name": "storage", "stratus.cloud.storage_info": "{{ stratus_storage_info | default({}) }}"}]},
 ]
