@@ -21,7 +21,7 @@ register_defaults([
 def by_ticket(db: Session, keys, image_id: str, purpose: str, ticket: str) -> Image:
     """The image a valid ``purpose`` ticket opens; 401 otherwise (an unknown id too, so
     a ticket confirms nothing)."""
-    image = db.get(Image, image_id) if len(image_id) <= 36 else None
+    image = db.get(Image, image_id) if records.fits(image_id) else None
     if image is None or not tickets.verify(keys, image_id, purpose, ticket):
         raise Unauthorized(f"The {tickets.HEADER} header does not hold a valid {purpose} ticket for "
                            f"image {image_id} (wrong image or purpose, or expired); ask for a new ticket.")

@@ -132,9 +132,15 @@ def visible(ctx: RequestContext) -> Select:
     return select(Image).where(can_see(ctx))
 
 
+def fits(image_id: str) -> bool:
+    """Whether ``image_id`` fits the id column (a longer one names no image, and is
+    never sent to the database: PostgreSQL refuses it rather than finding nothing)."""
+    return len(image_id) <= Image.id.type.length
+
+
 def get(db: Session, ctx: RequestContext, image_id: str) -> Image:
     """The image ``ctx`` may see; 404 (Glance's message) otherwise."""
-    image = db.scalar(visible(ctx).where(Image.id == image_id)) if len(image_id) <= 36 else None
+    image = db.scalar(visible(ctx).where(Image.id == image_id)) if fits(image_id) else None
     if image is None:
         raise NotFound(f"No image found with ID {image_id}")
     return image
@@ -164,7 +170,7 @@ def visible_to_project(db: Session, project_id: str | None, image_id: str) -> Im
     """The image ``project_id`` may see and boot (public, community, its own, shared with
     it), else None: what a compute request of that project checks (Nova asks Glance
     with the user's token). No project sees nothing."""
-    if not project_id or len(str(image_id)) > 36:
+    if not project_id or not fits(str(image_id)):
         return None
     ctx = RequestContext(user_id="", user_name="", user_domain_id="", project_id=project_id)
     return db.scalar(visible(ctx).where(Image.id == str(image_id)))
