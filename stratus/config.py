@@ -157,6 +157,37 @@ class Settings(BaseSettings):
     # upload snapshots there, with tickets). Empty: <endpoint_url>/image/v2.
     image_url_for_hosts: str = ""
 
+    # --- compute (Nova v2.1) -------------------------------------------------------
+    # Nova's allocation ratios: a host offers capacity x ratio of vCPUs, RAM and disk
+    # (an aggregate's metadata cpu_allocation_ratio/... overrides them for its hosts).
+    cpu_allocation_ratio: float = Field(4.0, gt=0)
+    ram_allocation_ratio: float = Field(1.0, gt=0)
+    disk_allocation_ratio: float = Field(1.0, gt=0)
+    # Weighers: positive spreads (prefer the host with the most free), negative packs.
+    ram_weight_multiplier: float = 1.0
+    cpu_weight_multiplier: float = 1.0
+    disk_weight_multiplier: float = 1.0
+    # Soft (anti-)affinity weighers (Nova's soft_affinity_weight_multiplier ...).
+    soft_affinity_weight_multiplier: float = Field(1.0, ge=0)
+    soft_anti_affinity_weight_multiplier: float = Field(1.0, ge=0)
+    # Scheduler filters applied, in order (Nova's enabled_filters).
+    scheduler_enabled_filters: list[str] = Field(default_factory=lambda: [
+        "ComputeFilter", "AvailabilityZoneFilter", "ComputeCapabilitiesFilter",
+        "ImagePropertiesFilter", "AggregateInstanceExtraSpecsFilter", "ServerGroupAntiAffinityFilter",
+        "ServerGroupAffinityFilter", "IgnoreHostsFilter"])
+    # The zone of hosts in no aggregate with an availability_zone (Nova's
+    # default_availability_zone) and of servers created without one (None: any).
+    default_availability_zone: str = "nova"
+    default_schedule_zone: str | None = None
+    # Most servers one POST /servers may make (max_count).
+    compute_max_count: int = Field(100, ge=1)
+    # Seconds the API waits for a synchronous host read (os-getConsoleOutput).
+    compute_sync_timeout: float = Field(120.0, gt=0)
+    # Seconds between reconcile passes comparing hosts' guests with the records (0: off).
+    compute_reconcile_interval: int = Field(0, ge=0)
+    # Deleted servers' rows are purged after this many seconds.
+    compute_deleted_retention: int = Field(30 * 86400, ge=0)
+
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
     quota_defaults: dict[str, int] = Field(default_factory=dict)

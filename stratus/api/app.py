@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from stratus import __version__
 from stratus.api.errors import SERVICE_PATHS, install_handlers
+from stratus.api.microversions import MicroversionMiddleware
 from stratus.api.middleware import RequestIdMiddleware
 from stratus.api.routes import ROUTER_MODULES
 from stratus.config import Settings
@@ -61,7 +62,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     resources.load()
     app.state.resource_types = resources.get_type
     install_handlers(app)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MicroversionMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: its id is on every answer
     for name in ROUTER_MODULES:
         module = importlib.import_module(name)
         prefix = getattr(module, "PREFIX", None)

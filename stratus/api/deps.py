@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from stratus.api.errors import Forbidden, Unauthorized
+from stratus.api.microversions import APIVersion
 from stratus.identity import access_rules
 from stratus.identity.context import RequestContext
 from stratus.identity.policy import Enforcer
@@ -131,3 +132,14 @@ def plan_context(request: Request) -> PlanContext:
     ctx = getattr(request.state, "context", None)
     return PlanContext(request.app.state.settings, request.app.state.fernet, request.app.state.db,
                        cloud_admin=bool(ctx and ctx.is_admin))
+
+
+def get_api_version(request: Request) -> APIVersion:
+    """The microversion the request is served at (``stratus.api.microversions``)."""
+    version = getattr(request.state, "api_version", None)
+    if version is None:
+        raise RuntimeError(f"{request.url.path} is not under a microversioned service root")
+    return version
+
+
+ApiVersion = Annotated[APIVersion, Depends(get_api_version)]

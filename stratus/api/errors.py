@@ -63,7 +63,7 @@ NOVA_FAULTS = {
     403: "forbidden",
     404: "itemNotFound",
     405: "badMethod",
-    409: "conflict",
+    409: "conflictingRequest",
     413: "overLimit",
     415: "badMediaType",
     429: "overLimit",

@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -118,8 +119,11 @@ def _best(reg: _Registry, group: str, need: Mapping[str, int], used: dict[str, C
     return best
 
 
-def place(db: Session, needs: Mapping[str, Mapping[str, int]], groups: Mapping[str, str]) -> dict[str, str]:
-    """{resource name: host name} for every resource in ``needs``."""
+def place(db: Session, needs: Mapping[str, Mapping[str, int]], groups: Mapping[str, str],
+          specs: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """{resource name: host name} for every resource in ``needs``; a resource with a
+    ``stratus.scheduler.spec.RequestSpec`` in ``specs`` is placed by the scheduler's
+    filters and weighers."""
     if not needs:
         return {}
     reg = enabled_hosts(db)

@@ -496,6 +496,11 @@ class Worker:
             cls = self.types(res.type)
             if cls is not None:
                 cls.on_state(s, res)
+        for res in s.scalars(select(Resource).join(JobResource, JobResource.resource_id == Resource.id)
+                             .where(JobResource.job_id == job.id)):
+            cls = self.types(res.type)
+            if cls is not None:
+                cls.on_job_end(s, res, job)
         self._event(s, job, f"job_{status.lower()}", reason)
         LOG.info("job %s %s %s", job.id, status, reason)
 

@@ -52,11 +52,18 @@ def plan(template: Template, parameters: dict[str, Any] | None = None,
         },
     )
     resolve_properties(p)
-    for name in order:
-        cls = template.resources[name].type_class
-        props = p.resources[name].properties
-        p.quota_usage.update(cls.quota_usage(props))
-        usage = cls.host_usage(props)
+    account(p)
+    return p
+
+
+def account(p: Plan) -> None:
+    """Add up the plan's quota usage and per-resource host usage (again after the
+    checks, which may record what usage depends on, e.g. a server's flavor)."""
+    p.quota_usage, p.host_usage = Counter(), {}
+    for name in p.order:
+        cls = p.template.resources[name].type_class
+        res = p.resources[name]
+        p.quota_usage.update(cls.quota_usage(res.properties, res.attributes))
+        usage = cls.host_usage(res.properties, res.attributes)
         if usage:
             p.host_usage[name] = Counter(usage)
-    return p

@@ -139,14 +139,22 @@ class ResourceType:
         return {}
 
     @classmethod
-    def quota_usage(cls, props: dict[str, Any]) -> dict[str, int]:
-        """Quota resources this resource consumes, e.g. {"instances": 1, "cores": 2}."""
+    def quota_usage(cls, props: dict[str, Any], attributes: dict[str, Any] | None = None) -> dict[str, int]:
+        """Quota resources this resource consumes, e.g. {"instances": 1, "cores": 2};
+        ``attributes`` holds what ``check`` recorded (a server's resolved flavor)."""
         return {}
 
     @classmethod
-    def host_usage(cls, props: dict[str, Any]) -> dict[str, int]:
+    def host_usage(cls, props: dict[str, Any], attributes: dict[str, Any] | None = None) -> dict[str, int]:
         """Host capacity this resource consumes (vcpus, memory_mb, disk_gb)."""
         return {}
+
+    @classmethod
+    def scheduling(cls, db, res: PlannedResource):
+        """A ``stratus.scheduler.spec.RequestSpec`` when placement must honour more
+        than capacity (zone, server group, image properties, hosts to avoid); None:
+        the host of the group with the most room."""
+        return None
 
     @classmethod
     def host_group(cls, props: dict[str, Any]) -> str:
@@ -180,6 +188,13 @@ class ResourceType:
     def realize(cls, result: dict[str, Any], host: str | None = None) -> dict[str, Any]:
         """Attributes to record from the whole result of the resource's task on ``host``."""
         return {}
+
+    @classmethod
+    def on_job_end(cls, db, resource, job) -> None:
+        """Called by the job worker in its transaction when a job that touched
+        ``resource`` ends, whatever its kind (``action:stop``, ``update``, ``delete``) and
+        status, after the resource's own status was settled: a service settles what
+        the job was doing (a server's task_state)."""
 
     @classmethod
     def on_state(cls, db, resource) -> None:

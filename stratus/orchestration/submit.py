@@ -63,6 +63,7 @@ def submit(
     by_id = {r.resource_id: r for r in plan.resources.values()}
     for name in plan.order:
         classes[name].check(db, plan.resources[name], by_id)
+    planner.account(plan)
     # A resource planned again (an update) gives back what it held before it is counted
     # anew; if anything below refuses, the caller's rollback restores it.
     for res in plan.resources.values():
@@ -70,7 +71,10 @@ def submit(
             quotas.release(db, res.resource_id)
     if project_id is not None:
         quotas.check(db, project_id, plan.quota_usage, quota_defaults)
-    placed = placement.place(db, plan.host_usage, {n: plan.resources[n].hosts[0] for n in plan.host_usage})
+    specs = {n: spec for n in plan.host_usage
+             if (spec := classes[n].scheduling(db, plan.resources[n])) is not None}
+    placed = placement.place(db, plan.host_usage, {n: plan.resources[n].hosts[0] for n in plan.host_usage},
+                             specs)
     for name in plan.order:
         res = plan.resources[name]
         try:
@@ -99,7 +103,7 @@ def submit(
         row.properties = _jsonable(res.properties)
         row.attributes = _jsonable(res.attributes)
         row.hosts = list(res.hosts) if res.placed else []
-        _allocate(db, row, {**cls.quota_usage(res.properties), **cls.allocations(res)},
+        _allocate(db, row, {**cls.quota_usage(res.properties, res.attributes), **cls.allocations(res)},
                   plan.host_usage.get(name, {}), placed.get(name))
     db.flush()
     return job
@@ -201,8 +205,8 @@ def submit_update(
     tasks = cls.plan_update(planned, prop_diff)
     quotas.release(db, row.id)
     if row.project_id is not None:
-        quotas.check(db, row.project_id, cls.quota_usage(new_props), quota_defaults)
-    usage = cls.host_usage(new_props)
+        quotas.check(db, row.project_id, cls.quota_usage(new_props, planned.attributes), quota_defaults)
+    usage = cls.host_usage(new_props, planned.attributes)
     if usage:
         placement.place(db, {row.name: usage}, {row.name: planned.hosts[0]})
     plays = compiler.plays_for([(row.name, planned.hosts, tasks)], verb="update ")
@@ -211,7 +215,9 @@ def submit_update(
                  project_id=row.project_id, request_id=request_id, idempotent=cls.idempotent,
                  max_attempts=max_attempts, timeout=timeout)
     row.properties, row.last_job_id, row.status_reason = _jsonable(new_props), job.id, ""
-    _allocate(db, row, {**cls.quota_usage(new_props), **cls.allocations(planned)}, usage, planned.hosts[0])
+    row.attributes = _jsonable(planned.attributes)
+    _allocate(db, row, {**cls.quota_usage(new_props, planned.attributes), **cls.allocations(planned)}, usage,
+              planned.hosts[0])
     db.flush()
     return job
 

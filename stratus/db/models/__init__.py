@@ -1,5 +1,6 @@
 """Importing this package registers every table on ``Base.metadata`` (Alembic needs that)."""
 from stratus.db.models import (  # noqa: F401
+    compute,
     hosts,
     identity,
     identity_credentials,

@@ -37,11 +37,11 @@ class FakeServer(ResourceType):
     properties_schema = {"vcpus": Schema(INTEGER, required=True), "ram": Schema(INTEGER, default=512)}
 
     @classmethod
-    def quota_usage(cls, props):
+    def quota_usage(cls, props, attributes=None):
         return {"instances": 1, "cores": props["vcpus"], "ram": props["ram"]}
 
     @classmethod
-    def host_usage(cls, props):
+    def host_usage(cls, props, attributes=None):
         return {"vcpus": props["vcpus"], "memory_mb": props["ram"]}
 
     @classmethod

@@ -110,7 +110,7 @@ class FileThing(ResourceType):
     properties_schema = {"path": Schema(STRING, required=True)}
 
     @classmethod
-    def quota_usage(cls, props):
+    def quota_usage(cls, props, attributes=None):
         return {"instances": 1}
 
     @classmethod

@@ -39,7 +39,7 @@ class PlacedFile(ResourceType):
                          "content": Schema(ANY, default="")}
 
     @classmethod
-    def host_usage(cls, props):
+    def host_usage(cls, props, attributes=None):
         return {"vcpus": props["vcpus"]}
 
     @classmethod

@@ -1,0 +1,7 @@
+"""Nova ``migrations``: (to be written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["compute: migrations"])

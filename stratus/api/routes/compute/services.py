@@ -1,0 +1,7 @@
+"""Nova ``services``: (to be written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["compute: services"])

@@ -1,0 +1,52 @@
+"""What the ``OS::Nova::Server`` modules share: the host's libvirt URI, the image
+service as hosts reach it (with tickets the controller signs), and the registry of
+server actions (``nova_actions``, ``nova_moves`` register theirs with :func:`action`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from stratus.image import tickets
+from stratus.orchestration.errors import TemplateError
+from stratus.orchestration.resources import PlannedResource
+
+# The host's libvirt URI: a host variable, else the system instance.
+URI = {"uri": "{{ stratus_libvirt_uri | default('qemu:///system') }}"}
+GIB = 1024**3
+
+Planner = Callable[[PlannedResource, dict[str, Any]], list[dict[str, Any]]]
+# action name -> help, and action name -> planner (tasks of the action)
+ACTION_HELP: dict[str, str] = {}
+ACTION_PLANNERS: dict[str, Planner] = {}
+
+
+def action(name: str, help_text: str) -> Callable[[Planner], Planner]:
+    """Register ``func(res, args) -> tasks`` as the server action ``name``."""
+
+    def register(func: Planner) -> Planner:
+        ACTION_HELP[name] = help_text
+        ACTION_PLANNERS[name] = func
+        return func
+
+    return register
+
+
+def _context(res: PlannedResource):
+    ctx = res.context
+    if ctx is None or ctx.settings is None or ctx.keys is None:
+        raise TemplateError("an OS::Nova::Server reaches the image service with a ticket the "
+                            "controller signs; submit it to the controller (no offline compile)",
+                            ("resources", res.name))
+    return ctx
+
+
+def image_service_url(res: PlannedResource) -> str:
+    """The image API's URL as compute hosts reach it (``image_url_for_hosts``)."""
+    return _context(res).settings.hosts_image_url
+
+
+def ticket(res: PlannedResource, image_id: str, purpose: str) -> str:
+    """A ticket for ``purpose`` on ``image_id``, valid ``image_ticket_lifetime``."""
+    ctx = _context(res)
+    return tickets.issue(ctx.keys, image_id, purpose, ctx.settings.image_ticket_lifetime)
