@@ -131,7 +131,7 @@ def plan_context(request: Request) -> PlanContext:
     """The controller's settings and keys for ``orchestration.submit(..., context=)``."""
     ctx = getattr(request.state, "context", None)
     return PlanContext(request.app.state.settings, request.app.state.fernet, request.app.state.db,
-                       cloud_admin=bool(ctx and ctx.is_admin))
+                       cloud_admin=bool(ctx and ctx.is_admin), user_id=ctx.user_id if ctx else None)
 
 
 def get_api_version(request: Request) -> APIVersion:

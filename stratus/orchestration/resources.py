@@ -84,6 +84,7 @@ class PlanContext:
     keys: Any = None
     database: Any = None  # the controller's Database, for work that outlives the request
     cloud_admin: bool = False  # the request comes from a cloud administrator
+    user_id: str | None = None  # the requesting user (whose key pair a server gets)
 
 
 @dataclass
