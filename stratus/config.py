@@ -187,6 +187,10 @@ class Settings(BaseSettings):
     compute_reconcile_interval: int = Field(0, ge=0)
     # Deleted servers' rows are purged after this many seconds.
     compute_deleted_retention: int = Field(30 * 86400, ge=0)
+    # Most hosts with nothing allocated yet the scheduler filters and weighs per server
+    # (Nova's [scheduler] max_placement_results), the roomiest first; hosts already
+    # holding allocations are always considered.
+    scheduler_max_placement_results: int = Field(1000, ge=1)
 
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}

@@ -132,10 +132,13 @@ def _best(reg: _Registry, group: str, need: Mapping[str, int], used: dict[str, C
 def _schedule(db: Session, reg: _Registry, group: str, spec: RequestSpec, need: Mapping[str, int],
               used: dict[str, Counter], views: dict[str, View], specs: Iterable[RequestSpec]) -> str:
     """The scheduler's host for ``spec``; the view of ``group`` is read on first use and
-    then follows this request's own placements (``View.consume``)."""
+    then follows this request's own placements (``View.consume`` adds them to ``used``)."""
     v = views.get(group)
     if v is None:
-        v = views[group] = view.build(db, reg.in_group(group).values(), used, view.Config.from_settings(spec.settings))
+        def order(keys: tuple[str, ...]) -> Iterable[str]:
+            return (h.name for h in reg.ranked(group, keys))
+
+        v = views[group] = view.build(db, reg.in_group(group), order, used, view.Config.from_settings(spec.settings))
     if spec.group_id and spec.group_id not in v.groups:
         info = view.read_group(db, spec.group_id, exclude=[s.instance_uuid for s in specs])
         if info is not None:
@@ -165,7 +168,6 @@ def place(db: Session, needs: Mapping[str, Mapping[str, int]], groups: Mapping[s
         spec = specs.get(name)
         if spec is not None:
             out[name] = _schedule(db, reg, group, spec, need, used, views, specs.values())
-            used.setdefault(out[name], Counter()).update(need)
             continue
         best = _best(reg, group, need, used)
         if best is None:

@@ -6,15 +6,14 @@ forced down), what it reported of itself, and the hosts of the server groups ask
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from stratus.db.models.compute import (
-    Aggregate,
     AggregateHost,
     AggregateMetadata,
     ComputeService,
@@ -39,6 +38,7 @@ class Config:
     multipliers: Mapping[str, float]
     enabled_filters: tuple[str, ...]
     default_zone: str
+    max_fresh: int = 1000
 
     @classmethod
     def from_settings(cls, settings: Any = None) -> Config:
@@ -57,7 +57,8 @@ class Config:
         return cls(ratios={k: float(get(name)) for k, name in RATIO_KEYS.items()},
                    multipliers={name: float(get(name)) for name in WEIGHER_KEYS},
                    enabled_filters=tuple(get("scheduler_enabled_filters")),
-                   default_zone=get("default_availability_zone"))
+                   default_zone=get("default_availability_zone"),
+                   max_fresh=int(get("scheduler_max_placement_results")))
 
 
 @dataclass
@@ -121,19 +122,46 @@ class HostState:
 
 @dataclass
 class View:
-    """The candidate hosts of a placement by name, the configuration, and the groups
-    read so far."""
+    """The candidate hosts of one placement. ``hosts`` holds the states made so far
+    (``state`` makes the others on first use, so a placement over 10,000 hosts looks
+    closely only at the ones it considers); ``used`` is placement's {host: allocated}
+    (shared: :meth:`consume` adds this request's claims to it); ``order(keys)`` gives
+    the candidate names, most capacity of ``keys`` first."""
 
-    hosts: dict[str, HostState]
     config: Config
+    hosts: dict[str, HostState]
+    used: dict[str, Counter]
     groups: dict[str, GroupInfo] = field(default_factory=dict)
+    make: Callable[[str], HostState | None] | None = None
+    order: Callable[[tuple[str, ...]], Iterable[str]] | None = None
+
+    def state(self, name: str) -> HostState | None:
+        """The host's state, None when it is not a candidate."""
+        got = self.hosts.get(name)
+        if got is None and self.make is not None:
+            got = self.make(name)
+            if got is not None:
+                self.hosts[name] = got
+        return got
+
+    def scan(self, keys: tuple[str, ...]) -> Iterator[tuple[HostState, bool]]:
+        """(host, fresh) for every candidate: first those with allocations (by name),
+        then the fresh ones (nothing allocated), most capacity of ``keys`` first."""
+        for name in sorted(self.used):
+            if self.used[name] and (h := self.state(name)) is not None:
+                yield h, False
+        names = self.order(keys) if self.order is not None else list(self.hosts)
+        for name in names:
+            if not self.used.get(name) and (h := self.state(name)) is not None:
+                yield h, True
 
     def consume(self, host: str, need: Mapping[str, int], group_id: str | None) -> None:
         """Record a placement made in this request (the next resource sees it)."""
+        counter = self.used.setdefault(host, Counter())
+        counter.update(need)
         state = self.hosts.get(host)
         if state is not None:
-            state.used = Counter(state.used)
-            state.used.update(need)
+            state.used = counter
         if group_id in self.groups:
             self.groups[group_id].hosts[host] += 1
 
@@ -149,22 +177,38 @@ def _lowest(values: Iterable[str] | None, default: float) -> float:
     return min(nums) if nums else default
 
 
-def aggregate_metadata(db: Session) -> dict[str, dict[str, set[str]]]:
-    """{host: {metadata key: values over its aggregates}}, with ``availability_zone``."""
-    out: dict[str, dict[str, set[str]]] = {}
-    rows = db.execute(select(AggregateHost.host, AggregateMetadata.key, AggregateMetadata.value)
-                      .join(AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id))
-    for host, key, value in rows:
-        out.setdefault(host, {}).setdefault(key, set()).add(value)
-    for (host,) in db.execute(select(AggregateHost.host).join(Aggregate, Aggregate.id == AggregateHost.aggregate_id)):
-        out.setdefault(host, {})
-    return out
+@dataclass(frozen=True)
+class Aggregates:
+    """Which aggregates each host is in and each aggregate's metadata."""
+
+    of_host: Mapping[str, tuple[int, ...]]
+    metadata: Mapping[int, Mapping[str, str]]
+
+    def merged(self, host: str) -> dict[str, set[str]]:
+        """{key: values} over the host's aggregates (``availability_zone`` included)."""
+        out: dict[str, set[str]] = {}
+        for agg in self.of_host.get(host, ()):
+            for key, value in self.metadata.get(agg, {}).items():
+                out.setdefault(key, set()).add(value)
+        return out
 
 
-def compute_services(db: Session) -> dict[str, tuple[bool, bool]]:
-    """{host: (disabled, forced_down)} of the nova-compute services."""
+def read_aggregates(db: Session) -> Aggregates:
+    of_host: dict[str, list[int]] = {}
+    for agg, host in db.execute(select(AggregateHost.aggregate_id, AggregateHost.host)):
+        of_host.setdefault(host, []).append(agg)
+    metadata: dict[int, dict[str, str]] = {}
+    for agg, key, value in db.execute(select(AggregateMetadata.aggregate_id, AggregateMetadata.key,
+                                             AggregateMetadata.value)):
+        metadata.setdefault(agg, {})[key] = value
+    return Aggregates({h: tuple(a) for h, a in of_host.items()}, metadata)
+
+
+def services_down(db: Session) -> dict[str, tuple[bool, bool]]:
+    """{host: (disabled, forced_down)} of the nova-compute services that are either."""
     rows = db.execute(select(ComputeService.host, ComputeService.disabled, ComputeService.forced_down)
-                      .where(ComputeService.binary == "nova-compute"))
+                      .where(ComputeService.binary == "nova-compute",
+                             or_(ComputeService.disabled.is_(True), ComputeService.forced_down.is_(True))))
     return {host: (bool(d), bool(f)) for host, d, f in rows}
 
 
@@ -190,19 +234,24 @@ def read_group(db: Session, group_id: str, exclude: Iterable[str] = ()) -> Group
     return GroupInfo(group.id, group.policy, dict(group.rules or {}), hosts)
 
 
-def build(db: Session, candidates: Iterable[Any], used: Mapping[str, Mapping[str, int]], config: Config) -> View:
-    """The view over ``candidates`` (the registry's hosts of the group: name, capacity,
-    reported) with ``used`` {host: {kind: allocated}}."""
-    aggs = aggregate_metadata(db)
-    services = compute_services(db)
-    empty: dict[str, set[str]] = {}
-    hosts = {}
-    for c in candidates:
-        meta = aggs.get(c.name, empty)
+def build(db: Session, members: Mapping[str, Any], order: Callable[[tuple[str, ...]], Iterable[str]],
+          used: dict[str, Counter], config: Config) -> View:
+    """The view over ``members`` ({name: registry host with ``capacity`` and
+    ``reported``}) in ``order``, with placement's ``used``. Aggregates and services are
+    read here, once; a host's state is made when the scheduler first looks at it."""
+    aggs = read_aggregates(db)
+    down = services_down(db)
+
+    def make(name: str) -> HostState | None:
+        c = members.get(name)
+        if c is None:
+            return None
+        meta = aggs.merged(name)
         ratios = config.ratios if not meta else {
-            k: _lowest(meta.get(name), config.ratios[k]) for k, name in RATIO_KEYS.items()}
+            k: _lowest(meta.get(key), config.ratios[k]) for k, key in RATIO_KEYS.items()}
         zone = min(meta["availability_zone"]) if meta.get("availability_zone") else config.default_zone
-        disabled, forced = services.get(c.name, (False, False))
-        hosts[c.name] = HostState(c.name, c.capacity, used.get(c.name, {}), ratios, zone, meta,
-                                  disabled, forced, c.reported)
-    return View(hosts, config)
+        disabled, forced = down.get(name, (False, False))
+        return HostState(name, c.capacity, used.get(name, Counter()), ratios, zone, meta, disabled, forced,
+                         c.reported)
+
+    return View(config, {}, used, make=make, order=order)

@@ -11,6 +11,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from stratus.config import Settings
 from stratus.db.models.compute import (
     Aggregate,
     AggregateHost,
@@ -33,18 +34,13 @@ from .conftest import on_every_backend, template
 pytestmark = pytest.mark.orchestration
 
 
-class Ratios:
-    """Settings as the controller's: only what the scheduler reads."""
+FILTERS = ["ComputeFilter", "AvailabilityZoneFilter", "AggregateInstanceExtraSpecsFilter",
+           "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter", "IgnoreHostsFilter"]
 
-    cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio = 1.0, 1.0, 1.0
-    ram_weight_multiplier = cpu_weight_multiplier = disk_weight_multiplier = 1.0
-    soft_affinity_weight_multiplier = soft_anti_affinity_weight_multiplier = 1.0
-    scheduler_enabled_filters = ["ComputeFilter", "AvailabilityZoneFilter", "AggregateInstanceExtraSpecsFilter",
-                                 "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter", "IgnoreHostsFilter"]
-    default_availability_zone = "nova"
 
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
+def settings(cpu_ratio: float = 1.0) -> Settings:
+    return Settings(cpu_allocation_ratio=cpu_ratio, ram_allocation_ratio=1.0, disk_allocation_ratio=1.0,
+                    scheduler_enabled_filters=FILTERS)
 
 
 @register
@@ -76,10 +72,10 @@ class ScheduledServer(ResourceType):
     def scheduling(cls, db, res):
         p = res.properties
         extra = dict([p["extra"].split("=", 1)]) if p.get("extra") else {}
-        settings = Ratios(cpu_allocation_ratio=float(p["cpu_ratio"])) if p.get("cpu_ratio") else Ratios()
         return RequestSpec(res.resource_id, project_id=res.project_id, availability_zone=p.get("zone"),
                            group_id=p.get("group"), force_hosts=[p["force"]] if p.get("force") else [],
-                           flavor={"vcpus": p["vcpus"], "ram": p["ram"], "extra_specs": extra}, settings=settings)
+                           flavor={"vcpus": p["vcpus"], "ram": p["ram"], "extra_specs": extra},
+                           settings=settings(float(p.get("cpu_ratio") or 1.0)))
 
 
 def vm(**props) -> dict:
@@ -149,7 +145,7 @@ def test_no_valid_host_answers_novas_words_and_writes_nothing(db):
     with pytest.raises(placement.NoValidHost) as err, db.session() as s:
         submit(s, template(a=vm(zone="az-missing", group=gid)), project_id="p1")
     assert str(err.value) == "No valid host was found. There are not enough hosts available."
-    assert "AvailabilityZoneFilter returned 0 host(s)" in err.value.detail
+    assert err.value.detail.endswith(": capacity removed 1, AvailabilityZoneFilter removed 1")  # aio host: no capacity
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Job)) == 0
         assert s.scalar(select(func.count()).select_from(Allocation)) == 0

@@ -19,11 +19,11 @@ def host(name: str, *, capacity: dict | None = None, used: dict | None = None, r
 
 
 def view(*hosts: HostState, filters: tuple[str, ...] | None = None, groups: dict[str, GroupInfo] | None = None,
-         **multipliers: Any) -> View:
+         max_fresh: int = 1000, **multipliers: Any) -> View:
     base = Config.from_settings(None)
     config = Config(base.ratios, {**base.multipliers, **multipliers},
-                    base.enabled_filters if filters is None else filters, base.default_zone)
-    return View({h.name: h for h in hosts}, config, dict(groups or {}))
+                    base.enabled_filters if filters is None else filters, base.default_zone, max_fresh)
+    return View(config, {h.name: h for h in hosts}, {h.name: h.used for h in hosts}, dict(groups or {}))
 
 
 def group(gid: str, policy: str, members_on: dict[str, int] | None = None, **rules: Any) -> GroupInfo:
