@@ -151,6 +151,24 @@ FILTERS: dict[str, Filter] = {
 }
 
 
+def _group_policy(spec: RequestSpec, view: View) -> str | None:
+    group = view.groups.get(spec.group_id) if spec.group_id else None
+    return group.policy if group is not None else None
+
+
+# When a filter can drop a host for this request at all; the others are not run (a
+# request without a zone skips AvailabilityZoneFilter on every host).
+APPLIES: dict[str, Callable[[RequestSpec, View], bool]] = {
+    "AvailabilityZoneFilter": lambda spec, view: bool(spec.availability_zone),
+    "ComputeCapabilitiesFilter": lambda spec, view: bool(spec.flavor.get("extra_specs")),
+    "ImagePropertiesFilter": lambda spec, view: bool(spec.image_properties),
+    "AggregateInstanceExtraSpecsFilter": lambda spec, view: bool(spec.flavor.get("extra_specs")),
+    "ServerGroupAntiAffinityFilter": lambda spec, view: _group_policy(spec, view) == "anti-affinity",
+    "ServerGroupAffinityFilter": lambda spec, view: _group_policy(spec, view) == "affinity",
+    "IgnoreHostsFilter": lambda spec, view: bool(spec.ignore_hosts),
+}
+
+
 class UnknownFilter(ValueError):
     """scheduler_enabled_filters names a filter the scheduler does not have."""
 
@@ -162,3 +180,8 @@ def enabled(names: tuple[str, ...]) -> list[tuple[str, Filter]]:
         raise UnknownFilter(f"scheduler_enabled_filters names {', '.join(unknown)}, which the scheduler "
                             f"does not have; use some of {', '.join(FILTERS)}")
     return [(n, FILTERS[n]) for n in names]
+
+
+def for_request(names: tuple[str, ...], spec: RequestSpec, view: View) -> list[tuple[str, Filter]]:
+    """The enabled filters that can drop a host for ``spec``, in order."""
+    return [(n, f) for n, f in enabled(names) if n not in APPLIES or APPLIES[n](spec, view)]

@@ -53,7 +53,7 @@ def select(spec: RequestSpec, need: Mapping[str, int], view: View) -> str:
 def _filtered(spec: RequestSpec, need: Mapping[str, int], view: View) -> tuple[list[HostState], Counter, int]:
     """(hosts passing capacity and every enabled filter, how many each step removed,
     how many were looked at)."""
-    checks = filters.enabled(view.config.enabled_filters)
+    checks = filters.for_request(view.config.enabled_filters, spec, view)
     removed: Counter = Counter({"capacity": 0, **{name: 0 for name, _ in checks}})
     passed: list[HostState] = []
     fresh_passed = seen = 0

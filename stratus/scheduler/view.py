@@ -96,7 +96,7 @@ class HostState:
 
     def free(self, key: str) -> float:
         """What is left to allocate of ``key`` (capacity x ratio - allocated)."""
-        return self.limit(key) - self.used.get(key, 0)
+        return self.capacity.get(key, 0) * self.ratios.get(key, 1.0) - self.used.get(key, 0)
 
     def multiplier(self, name: str, default: float) -> float:
         """A weigher multiplier: the lowest an aggregate of the host sets, else the setting."""

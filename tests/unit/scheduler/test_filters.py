@@ -144,3 +144,14 @@ def test_unknown_filter_name_is_refused_with_the_known_ones():
 ])
 def test_extra_specs_operators(value, req, expected):
     assert extra_specs_ops.match(value, req) is expected
+
+
+def test_filters_that_cannot_drop_a_host_for_the_request_are_not_run():
+    names = ("ComputeFilter", "AvailabilityZoneFilter", "ComputeCapabilitiesFilter", "ImagePropertiesFilter",
+             "AggregateInstanceExtraSpecsFilter", "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
+             "IgnoreHostsFilter")
+    v = view(groups={"g": group("g", "anti-affinity")})
+    assert [n for n, _ in filters.for_request(names, spec(), v)] == ["ComputeFilter"]
+    full = spec(availability_zone="az1", flavor={"extra_specs": {"a": "b"}}, image_properties={"hw_vm_mode": "hvm"},
+                group_id="g", ignore_hosts=["x"])
+    assert [n for n, _ in filters.for_request(names, full, v)] == [n for n in names if n != "ServerGroupAffinityFilter"]
