@@ -42,14 +42,7 @@ from stratus.config import Settings  # noqa: E402
 from stratus.db import models  # noqa: E402,F401 - registers the tables
 from stratus.db.base import Base  # noqa: E402
 from stratus.db.locks import write_lock  # noqa: E402
-from stratus.db.models.compute import (  # noqa: E402
-    Aggregate,
-    AggregateHost,
-    AggregateMetadata,
-    ComputeService,
-    ServerGroup,
-    ServerGroupMember,
-)
+from stratus.db.models import compute as nova  # noqa: E402
 from stratus.db.models.hosts import Host  # noqa: E402
 from stratus.db.models.images import Image  # noqa: E402
 from stratus.db.models.jobs import FINAL, SUCCEEDED, Job  # noqa: E402
@@ -172,14 +165,14 @@ def scheduler_db(tmp: str, hosts: int) -> tuple[Database, str]:
                        capacity={"vcpus": 64, "memory_mb": 262144, "disk_gb": 2000},
                        reported={"cpu_model": "x86_64", "virt_type": "qemu"}) for i in range(hosts))
         for a in range(50):
-            s.add(Aggregate(id=a + 1, uuid=str(uuid.uuid4()), name=f"agg{a}"))
-            s.add_all([AggregateMetadata(aggregate_id=a + 1, key="availability_zone", value=f"az{a % 5}"),
-                       AggregateMetadata(aggregate_id=a + 1, key="cpu_allocation_ratio", value="8.0")])
+            s.add(nova.Aggregate(id=a + 1, uuid=str(uuid.uuid4()), name=f"agg{a}"))
+            s.add_all([nova.AggregateMetadata(aggregate_id=a + 1, key="availability_zone", value=f"az{a % 5}"),
+                       nova.AggregateMetadata(aggregate_id=a + 1, key="cpu_allocation_ratio", value="8.0")])
         s.flush()
-        s.add_all(AggregateHost(aggregate_id=i % 50 + 1, host=f"compute{i:05d}") for i in range(0, hosts, 4))
-        s.add_all(ComputeService(uuid=str(uuid.uuid4()), host=f"compute{i:05d}", binary="nova-compute",
+        s.add_all(nova.AggregateHost(aggregate_id=i % 50 + 1, host=f"compute{i:05d}") for i in range(0, hosts, 4))
+        s.add_all(nova.ComputeService(uuid=str(uuid.uuid4()), host=f"compute{i:05d}", binary="nova-compute",
                                  disabled=i % 100 == 0) for i in range(hosts))
-        s.add(ServerGroup(id=gid, name="bench", project_id=PROJECT, user_id="bench", policy="anti-affinity",
+        s.add(nova.ServerGroup(id=gid, name="bench", project_id=PROJECT, user_id="bench", policy="anti-affinity",
                           rules={"max_server_per_host": 2}))
     return db, gid
 
@@ -197,7 +190,7 @@ def scheduler_ms(hosts: int, requests: int, scheduled: bool) -> list[float]:
             t0 = time.perf_counter()
             with db.session() as s:
                 write_lock(s, PLACEMENT_LOCK)
-                s.add(ServerGroupMember(group_id=gid, server_id=sid))
+                s.add(nova.ServerGroupMember(group_id=gid, server_id=sid))
                 host = placement.place(s, {"vm": need}, {"vm": "compute"}, {"vm": spec} if scheduled else None)["vm"]
                 s.add_all(Allocation(consumer_id=sid, project_id=PROJECT, resource=k, amount=v, host=host)
                           for k, v in need.items())

@@ -25,11 +25,12 @@ from stratus.db.models.jobs import Job
 from stratus.db.models.quotas import Allocation
 from stratus.hosts import placement
 from stratus.orchestration.properties import INTEGER, STRING, Schema
-from stratus.orchestration.resources import ResourceType, register
+from stratus.orchestration.resources import register
 from stratus.orchestration.submit import submit
 from stratus.scheduler.spec import RequestSpec
 
 from .conftest import on_every_backend, template
+from .test_hosts_quotas import FakeServer
 
 pytestmark = pytest.mark.orchestration
 
@@ -44,8 +45,8 @@ def settings(cpu_ratio: float = 1.0) -> Settings:
 
 
 @register
-class ScheduledServer(ResourceType):
-    """A test type placed by the scheduler as OS::Nova::Server will be: its spec names
+class ScheduledServer(FakeServer):
+    """Test::Server placed by the scheduler as OS::Nova::Server will be: its spec names
     the zone, the group (joined in ``check``, as the server's row is) and forced hosts."""
 
     type_name = "Test::ScheduledServer"
@@ -59,14 +60,6 @@ class ScheduledServer(ResourceType):
         if group:
             db.add(ServerGroupMember(group_id=group, server_id=res.resource_id))
             db.flush()
-
-    @classmethod
-    def host_usage(cls, props, attributes=None):
-        return {"vcpus": props["vcpus"], "memory_mb": props["ram"]}
-
-    @classmethod
-    def host_group(cls, props):
-        return "compute"
 
     @classmethod
     def scheduling(cls, db, res):
