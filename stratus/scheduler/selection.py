@@ -57,7 +57,16 @@ def _filtered(spec: RequestSpec, need: Mapping[str, int], view: View) -> tuple[l
     removed: Counter = Counter({"capacity": 0, **{name: 0 for name, _ in checks}})
     passed: list[HostState] = []
     fresh_passed = seen = 0
-    for host, fresh in view.scan(tuple(need)):
+    keep = None
+    if "AvailabilityZoneFilter" in removed:  # by name first: other zones' hosts are never looked at closely
+        def keep(name: str) -> bool:
+            if view.zone(name) == spec.availability_zone:
+                return True
+            nonlocal seen
+            seen += 1
+            removed["AvailabilityZoneFilter"] += 1
+            return False
+    for host, fresh in view.scan(tuple(need), keep):
         if fresh and fresh_passed >= view.config.max_fresh:
             break
         seen += 1

@@ -134,6 +134,7 @@ class View:
     groups: dict[str, GroupInfo] = field(default_factory=dict)
     make: Callable[[str], HostState | None] | None = None
     order: Callable[[tuple[str, ...]], Iterable[str]] | None = None
+    zone_of: Callable[[str], str] | None = None  # a host's zone without making its state
 
     def state(self, name: str) -> HostState | None:
         """The host's state, None when it is not a candidate."""
@@ -144,15 +145,24 @@ class View:
                 self.hosts[name] = got
         return got
 
-    def scan(self, keys: tuple[str, ...]) -> Iterator[tuple[HostState, bool]]:
-        """(host, fresh) for every candidate: first those with allocations (by name),
-        then the fresh ones (nothing allocated), most capacity of ``keys`` first."""
+    def zone(self, name: str) -> str | None:
+        """The host's availability zone (None: not a candidate)."""
+        if self.zone_of is not None:
+            return self.zone_of(name)
+        state = self.state(name)
+        return state.zone if state is not None else None
+
+    def scan(self, keys: tuple[str, ...], keep: Callable[[str], bool] | None = None,
+             ) -> Iterator[tuple[HostState, bool]]:
+        """(host, fresh) for every candidate ``keep`` (a cheap test by name) accepts:
+        first those with allocations (by name), then the fresh ones (nothing
+        allocated), most capacity of ``keys`` first."""
         for name in sorted(self.used):
-            if self.used[name] and (h := self.state(name)) is not None:
+            if self.used[name] and (keep is None or keep(name)) and (h := self.state(name)) is not None:
                 yield h, False
         names = self.order(keys) if self.order is not None else list(self.hosts)
         for name in names:
-            if not self.used.get(name) and (h := self.state(name)) is not None:
+            if not self.used.get(name) and (keep is None or keep(name)) and (h := self.state(name)) is not None:
                 yield h, True
 
     def consume(self, host: str, need: Mapping[str, int], group_id: str | None) -> None:
@@ -183,6 +193,11 @@ class Aggregates:
 
     of_host: Mapping[str, tuple[int, ...]]
     metadata: Mapping[int, Mapping[str, str]]
+
+    def zone(self, host: str, default: str) -> str:
+        """The host's availability zone: its aggregates' (the first by name), else ``default``."""
+        zones = [z for agg in self.of_host.get(host, ()) if (z := self.metadata.get(agg, {}).get("availability_zone"))]
+        return min(zones) if zones else default
 
     def merged(self, host: str) -> dict[str, set[str]]:
         """{key: values} over the host's aggregates (``availability_zone`` included)."""
@@ -249,9 +264,11 @@ def build(db: Session, members: Mapping[str, Any], order: Callable[[tuple[str, .
         meta = aggs.merged(name)
         ratios = config.ratios if not meta else {
             k: _lowest(meta.get(key), config.ratios[k]) for k, key in RATIO_KEYS.items()}
-        zone = min(meta["availability_zone"]) if meta.get("availability_zone") else config.default_zone
         disabled, forced = down.get(name, (False, False))
-        return HostState(name, c.capacity, used.get(name, Counter()), ratios, zone, meta, disabled, forced,
-                         c.reported)
+        return HostState(name, c.capacity, used.get(name, Counter()), ratios, zone_of(name), meta, disabled,
+                         forced, c.reported)
 
-    return View(config, {}, used, make=make, order=order)
+    def zone_of(name: str) -> str:
+        return aggs.zone(name, config.default_zone)
+
+    return View(config, {}, used, make=make, order=order, zone_of=zone_of)

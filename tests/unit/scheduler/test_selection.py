@@ -21,7 +21,8 @@ def test_picks_the_weightiest_host_that_passes_every_filter():
 
 
 def test_no_valid_host_in_novas_words_with_per_filter_detail():
-    v = view(host("a", disabled=True), host("b", capacity={"vcpus": 1, "memory_mb": 512}), host("c"))
+    v = view(host("a", disabled=True, zone="az1"), host("b", capacity={"vcpus": 1, "memory_mb": 512}, zone="az1"),
+             host("c"))
     with pytest.raises(selection.NoHostFits) as err:
         selection.select(RequestSpec("i-9", availability_zone="az1"), NEED, v)
     assert str(err.value) == "No valid host was found. There are not enough hosts available."
@@ -71,3 +72,13 @@ def test_hosts_with_allocations_and_the_roomiest_fresh_ones_are_candidates():
     assert [h.name for h in passed] == ["busy", "f0", "f1"] and seen == 3
     off = view(*[host(f"d{i}", disabled=True) for i in range(3)], host("late"), max_fresh=1)
     assert selection.select(RequestSpec("i"), NEED, off) == "late"  # refused ones do not count
+
+
+def test_hosts_of_other_zones_are_dropped_by_name_before_anything_else():
+    made = []
+    v = view(host("a", zone="az1"), host("b"))
+    v.zone_of = {"a": "az1", "b": "nova"}.get
+    real = v.hosts
+    v.hosts, v.make, v.order = {}, lambda name: made.append(name) or real.get(name), lambda keys: ["b", "a"]
+    assert selection.select(RequestSpec("i", availability_zone="az1"), NEED, v) == "a"
+    assert made == ["a"]  # b's state was never made
