@@ -177,8 +177,9 @@ def scheduler_db(tmp: str, hosts: int) -> tuple[Database, str]:
     return db, gid
 
 
-def scheduler_ms(hosts: int, requests: int, scheduled: bool) -> list[float]:
-    """ms per placement of one server (write lock, place, its claim and membership)."""
+def scheduler_ms(hosts: int, requests: int, scheduled: bool, zone: str | None = None) -> list[float]:
+    """ms per placement of one server (write lock, place, its claim and membership);
+    a refused placement (no host in ``zone``) is timed as well, and writes nothing."""
     need = {"vcpus": 2, "memory_mb": 4096, "disk_gb": 20}
     with tempfile.TemporaryDirectory(prefix="stratus-bench-") as tmp:
         db, gid = scheduler_db(tmp, hosts)
@@ -186,14 +187,18 @@ def scheduler_ms(hosts: int, requests: int, scheduled: bool) -> list[float]:
         for i in range(requests + 1):  # the first fills the registry cache: not counted
             sid = str(uuid.uuid4())
             spec = RequestSpec(sid, project_id=PROJECT, group_id=gid, image_properties={"hw_architecture": "x86_64"},
-                               flavor={"vcpus": 2, "ram": 4096, "disk": 20, "extra_specs": {}})
+                               flavor={"vcpus": 2, "ram": 4096, "disk": 20, "extra_specs": {}}, availability_zone=zone)
             t0 = time.perf_counter()
-            with db.session() as s:
-                write_lock(s, PLACEMENT_LOCK)
-                s.add(nova.ServerGroupMember(group_id=gid, server_id=sid))
-                host = placement.place(s, {"vm": need}, {"vm": "compute"}, {"vm": spec} if scheduled else None)["vm"]
-                s.add_all(Allocation(consumer_id=sid, project_id=PROJECT, resource=k, amount=v, host=host)
-                          for k, v in need.items())
+            try:
+                with db.session() as s:
+                    write_lock(s, PLACEMENT_LOCK)
+                    s.add(nova.ServerGroupMember(group_id=gid, server_id=sid))
+                    specs = {"vm": spec} if scheduled else None
+                    host = placement.place(s, {"vm": need}, {"vm": "compute"}, specs)["vm"]
+                    s.add_all(Allocation(consumer_id=sid, project_id=PROJECT, resource=k, amount=v, host=host)
+                              for k, v in need.items())
+            except placement.NoValidHost:
+                pass
             if i:
                 times.append((time.perf_counter() - t0) * 1000)
         db.dispose()
@@ -208,6 +213,9 @@ def scheduler_main(n: int) -> None:
         med, p95 = statistics.median(got), sorted(got)[int(0.95 * (len(got) - 1))]
         print(f"  {hosts:>6,} hosts: scheduler median {med:7.1f} ms, p95 {p95:7.1f} ms;"
               f" plain capacity path median {plain:6.1f} ms ({med / plain:.1f}x)")
+    for zone, what in (("az3", "a zone (1 in 20 hosts)"), ("az-none", "a zone no host is in (refused)")):
+        got = scheduler_ms(10_000, n, scheduled=True, zone=zone)
+        print(f"  10,000 hosts, {what}: median {statistics.median(got):7.1f} ms")
 
 
 def main() -> None:

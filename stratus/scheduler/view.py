@@ -268,7 +268,9 @@ def build(db: Session, members: Mapping[str, Any], order: Callable[[tuple[str, .
         return HostState(name, c.capacity, used.get(name, Counter()), ratios, zone_of(name), meta, disabled,
                          forced, c.reported)
 
+    zones = {h: z for h in aggs.of_host if (z := aggs.zone(h, ""))}
+
     def zone_of(name: str) -> str:
-        return aggs.zone(name, config.default_zone)
+        return zones.get(name) or config.default_zone
 
     return View(config, {}, used, make=make, order=order, zone_of=zone_of)
