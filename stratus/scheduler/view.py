@@ -195,7 +195,8 @@ class Aggregates:
     metadata: Mapping[int, Mapping[str, str]]
 
     def zone(self, host: str, default: str) -> str:
-        """The host's availability zone: its aggregates' (the first by name), else ``default``."""
+        """The host's availability zone: its aggregates' (the lowest name if they
+        disagree, which the aggregates API refuses), else ``default``."""
         zones = [z for agg in self.of_host.get(host, ()) if (z := self.metadata.get(agg, {}).get("availability_zone"))]
         return min(zones) if zones else default
 
@@ -209,6 +210,7 @@ class Aggregates:
 
 
 def read_aggregates(db: Session) -> Aggregates:
+    """Every aggregate's hosts and metadata (two plain reads; aggregates are few)."""
     of_host: dict[str, list[int]] = {}
     for agg, host in db.execute(select(AggregateHost.aggregate_id, AggregateHost.host)):
         of_host.setdefault(host, []).append(agg)
