@@ -196,6 +196,14 @@ class Settings(BaseSettings):
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
     quota_defaults: dict[str, int] = Field(default_factory=dict)
 
+    @field_validator("scheduler_enabled_filters")
+    @classmethod
+    def _known_filters(cls, v: list[str]) -> list[str]:
+        from stratus.scheduler.filters import check_names  # a light module: no DB models
+
+        check_names(v)  # a typo fails at start, not at the first server create
+        return v
+
     @field_validator("public_url", "image_url_for_hosts")
     @classmethod
     def _strip_slash(cls, v: str) -> str:

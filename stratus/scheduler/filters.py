@@ -5,13 +5,15 @@ a filter of Nova's list (Placement does it there); here :func:`has_room` always 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stratus.scheduler import extra_specs_ops
-from stratus.scheduler.spec import RequestSpec
-from stratus.scheduler.view import HostState, View
 
-Filter = Callable[[HostState, RequestSpec, View], bool]
+if TYPE_CHECKING:  # the settings check imports this module: keep it free of the DB models
+    from stratus.scheduler.spec import RequestSpec
+    from stratus.scheduler.view import HostState, View
+
+Filter = Callable[["HostState", "RequestSpec", "View"], bool]
 
 
 def has_room(host: HostState, need: Mapping[str, int]) -> bool:
@@ -173,12 +175,17 @@ class UnknownFilter(ValueError):
     """scheduler_enabled_filters names a filter the scheduler does not have."""
 
 
-def enabled(names: tuple[str, ...]) -> list[tuple[str, Filter]]:
-    """The filters ``names`` lists, in order; UnknownFilter for a name it lacks."""
+def check_names(names: list[str] | tuple[str, ...]) -> None:
+    """UnknownFilter naming what ``names`` lists that the scheduler does not have."""
     unknown = [n for n in names if n not in FILTERS]
     if unknown:
         raise UnknownFilter(f"scheduler_enabled_filters names {', '.join(unknown)}, which the scheduler "
                             f"does not have; use some of {', '.join(FILTERS)}")
+
+
+def enabled(names: tuple[str, ...]) -> list[tuple[str, Filter]]:
+    """The filters ``names`` lists, in order; UnknownFilter for a name it lacks."""
+    check_names(names)
     return [(n, FILTERS[n]) for n in names]
 
 

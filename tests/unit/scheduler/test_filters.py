@@ -155,3 +155,13 @@ def test_filters_that_cannot_drop_a_host_for_the_request_are_not_run():
     full = spec(availability_zone="az1", flavor={"extra_specs": {"a": "b"}}, image_properties={"hw_vm_mode": "hvm"},
                 group_id="g", ignore_hosts=["x"])
     assert [n for n, _ in filters.for_request(names, full, v)] == [n for n in names if n != "ServerGroupAffinityFilter"]
+
+
+def test_settings_refuse_a_filter_the_scheduler_does_not_have():
+    from pydantic import ValidationError
+
+    from stratus.config import Settings
+
+    with pytest.raises(ValidationError, match="scheduler_enabled_filters names RamFilter, which the scheduler"):
+        Settings(scheduler_enabled_filters=["ComputeFilter", "RamFilter"])
+    assert Settings(scheduler_enabled_filters=["ComputeFilter"]).scheduler_enabled_filters == ["ComputeFilter"]
