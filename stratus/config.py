@@ -187,10 +187,22 @@ class Settings(BaseSettings):
     compute_reconcile_interval: int = Field(0, ge=0)
     # Deleted servers' rows are purged after this many seconds.
     compute_deleted_retention: int = Field(30 * 86400, ge=0)
+    # Most hosts with nothing allocated yet the scheduler filters and weighs per server
+    # (Nova's [scheduler] max_placement_results), the roomiest first; hosts already
+    # holding allocations are always considered.
+    scheduler_max_placement_results: int = Field(1000, ge=1)
 
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
     quota_defaults: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("scheduler_enabled_filters")
+    @classmethod
+    def _known_filters(cls, v: list[str]) -> list[str]:
+        from stratus.scheduler.filters import check_names  # a light module: no DB models
+
+        check_names(v)  # a typo fails at start, not at the first server create
+        return v
 
     @field_validator("public_url", "image_url_for_hosts")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +18,19 @@ from sqlalchemy.orm import Session
 
 from stratus.db.models.hosts import Host
 from stratus.db.models.quotas import Allocation
+from stratus.scheduler import selection, view
+from stratus.scheduler.spec import RequestSpec
+from stratus.scheduler.view import View
 
 
 class NoValidHost(Exception):
-    """No enabled host of the group has room (Nova's "No valid host was found")."""
+    """No enabled host of the group has room (Nova's "No valid host was found").
+    ``detail``: why, for logs and a server's fault details (the message is Nova's
+    when the scheduler refused)."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 def host_usage(db: Session) -> dict[str, Counter]:
@@ -41,6 +50,7 @@ class _Candidate:
     name: str
     groups: frozenset[str]
     capacity: dict[str, int]
+    reported: dict[str, Any]
 
 
 class _Registry:
@@ -82,10 +92,10 @@ def enabled_hosts(db: Session) -> _Registry:
         hit = _CACHE.get(key)
     if hit and hit[0] == stamp:
         return hit[1]
-    rows = db.execute(select(Host.name, Host.groups, Host.capacity).where(Host.enabled.is_(True))
+    rows = db.execute(select(Host.name, Host.groups, Host.capacity, Host.reported).where(Host.enabled.is_(True))
                       .order_by(Host.name))
-    reg = _Registry([_Candidate(n, frozenset(g or ()), {k: v for k, v in (c or {}).items() if isinstance(v, int)})
-                     for n, g, c in rows])
+    reg = _Registry([_Candidate(n, frozenset(g or ()), {k: v for k, v in (c or {}).items() if isinstance(v, int)},
+                                dict(r or {})) for n, g, c, r in rows])
     with _CACHE_LOCK:
         _CACHE[key] = (stamp, reg)
     return reg
@@ -119,8 +129,30 @@ def _best(reg: _Registry, group: str, need: Mapping[str, int], used: dict[str, C
     return best
 
 
+def _schedule(db: Session, reg: _Registry, group: str, spec: RequestSpec, need: Mapping[str, int],
+              used: dict[str, Counter], views: dict[str, View], specs: Iterable[RequestSpec]) -> str:
+    """The scheduler's host for ``spec``; the view of ``group`` is read on first use and
+    then follows this request's own placements (``View.consume`` adds them to ``used``)."""
+    v = views.get(group)
+    if v is None:
+        def order(keys: tuple[str, ...]) -> Iterable[str]:
+            return (h.name for h in reg.ranked(group, keys))
+
+        v = views[group] = view.build(db, reg.in_group(group), order, used, view.Config.from_settings(spec.settings))
+    if spec.group_id and spec.group_id not in v.groups:
+        info = view.read_group(db, spec.group_id, exclude=[s.instance_uuid for s in specs])
+        if info is not None:
+            v.groups[spec.group_id] = info
+    try:
+        host = selection.select(spec, need, v)
+    except selection.NoHostFits as exc:
+        raise NoValidHost(str(exc), exc.detail) from None
+    v.consume(host, need, spec.group_id)
+    return host
+
+
 def place(db: Session, needs: Mapping[str, Mapping[str, int]], groups: Mapping[str, str],
-          specs: Mapping[str, Any] | None = None) -> dict[str, str]:
+          specs: Mapping[str, RequestSpec] | None = None) -> dict[str, str]:
     """{resource name: host name} for every resource in ``needs``; a resource with a
     ``stratus.scheduler.spec.RequestSpec`` in ``specs`` is placed by the scheduler's
     filters and weighers."""
@@ -128,9 +160,15 @@ def place(db: Session, needs: Mapping[str, Mapping[str, int]], groups: Mapping[s
         return {}
     reg = enabled_hosts(db)
     used = host_usage(db)
+    specs = specs or {}
+    views: dict[str, View] = {}
     out: dict[str, str] = {}
     for name, need in needs.items():
         group = groups.get(name, "compute")
+        spec = specs.get(name)
+        if spec is not None:
+            out[name] = _schedule(db, reg, group, spec, need, used, views, specs.values())
+            continue
         best = _best(reg, group, need, used)
         if best is None:
             wanted = ", ".join(f"{k}={v}" for k, v in need.items())

@@ -16,7 +16,9 @@ class RequestSpec:
     any); ``force_hosts``/``force_nodes``: hosts an admin named ("zone:host" or 2.74's
     ``host``); ``ignore_hosts``: hosts to skip (a migration's source); ``group``: the
     server group hint (its policy and rules are read by the scheduler); ``instance_uuid``
-    and ``project_id`` name the server."""
+    and ``project_id`` name the server. ``settings``: the controller's settings
+    (``res.context.settings`` in the hook: allocation ratios, weigher multipliers,
+    enabled filters, default zone); None: their defaults."""
 
     instance_uuid: str
     project_id: str | None = None
@@ -28,3 +30,4 @@ class RequestSpec:
     ignore_hosts: list[str] = field(default_factory=list)
     group_id: str | None = None
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
+    settings: Any = None
