@@ -24,6 +24,23 @@ from sqlalchemy.orm import Session
 from stratus.db.models.compute import Flavor, FlavorAccess, FlavorExtraSpec
 from stratus.errors import Conflict, NotFound
 from stratus.identity.context import RequestContext
+from stratus.identity.policy import RuleDefault, register_defaults
+
+register_defaults([
+    RuleDefault("os_compute_api:os-flavor-manage:create", "rule:admin_required"),
+    RuleDefault("os_compute_api:os-flavor-manage:update", "rule:admin_required"),
+    RuleDefault("os_compute_api:os-flavor-manage:delete", "rule:admin_required"),
+    RuleDefault("os_compute_api:os-flavor-extra-specs:index", "@",
+                "list a flavor's extra specs (also shown in the flavor from 2.61)"),
+    RuleDefault("os_compute_api:os-flavor-extra-specs:show", "@"),
+    RuleDefault("os_compute_api:os-flavor-extra-specs:create", "rule:admin_required"),
+    RuleDefault("os_compute_api:os-flavor-extra-specs:update", "rule:admin_required"),
+    RuleDefault("os_compute_api:os-flavor-extra-specs:delete", "rule:admin_required"),
+    RuleDefault("os_compute_api:os-flavor-access", "rule:admin_required",
+                "list the projects a private flavor is shared with"),
+    RuleDefault("os_compute_api:os-flavor-access:add_tenant_access", "rule:admin_required"),
+    RuleDefault("os_compute_api:os-flavor-access:remove_tenant_access", "rule:admin_required"),
+])
 
 # Nova's devstack flavors: (flavorid, name, vcpus, memory_mb, root_gb).
 DEFAULTS: tuple[tuple[str, str, int, int, int], ...] = (
@@ -85,6 +102,24 @@ def extra_specs(db: Session, flavor_id: str) -> dict[str, str]:
     return {row.key: row.value for row in rows}
 
 
+def set_extra_specs(db: Session, flavor: Flavor, specs: dict[str, str]) -> None:
+    """Add or replace the extra specs ``specs`` (values as strings)."""
+    for key, value in specs.items():
+        row = db.get(FlavorExtraSpec, (flavor.id, key))
+        if row is None:
+            db.add(FlavorExtraSpec(flavor_id=flavor.id, key=key, value=value))
+        else:
+            row.value = value
+    db.flush()
+
+
+def extra_spec(db: Session, flavor: Flavor, key: str) -> FlavorExtraSpec:
+    row = db.get(FlavorExtraSpec, (flavor.id, key))
+    if row is None:
+        raise NotFound(f"Flavor {flavor.id} has no extra specs with key {key}.")
+    return row
+
+
 def embedded(db: Session, flavor: Flavor) -> dict[str, Any]:
     """The snapshot a server keeps of its flavor (``Server.flavor``): Nova's embedded
     flavor of 2.47 (``original_name``, vcpus, ram, disk, ephemeral, swap,
@@ -109,11 +144,13 @@ def visible(db: Session, ctx_or_project: RequestContext | str | None, *,
     them); False = only private ones; None = all it may see."""
     viewer = Viewer.of(ctx_or_project)
     query = select(Flavor)
-    if viewer.admin:
-        if is_public is not None:
-            query = query.where(Flavor.is_public.is_(is_public))
-        return query
     shared = Flavor.id.in_(select(FlavorAccess.flavor_id).where(FlavorAccess.project_id == viewer.project_id))
+    if viewer.admin:  # as Nova: is_public=True also lists what is shared with the own project
+        if is_public is None:
+            return query
+        if is_public and viewer.project_id is not None:
+            return query.where(or_(Flavor.is_public.is_(True), shared))
+        return query.where(Flavor.is_public.is_(is_public))
     if is_public is False:
         return query.where(Flavor.is_public.is_(False), shared)
     return query.where(or_(Flavor.is_public.is_(True), shared))
@@ -150,17 +187,19 @@ def delete_flavor(db: Session, flavor: Flavor) -> None:
     db.flush()
 
 
-def access_list(db: Session, flavor: Flavor) -> list[str]:
+def access_list(db: Session, flavor: Flavor, *, public_ok: bool = False) -> list[str]:
     """The projects a private flavor is shared with; NotFound for a public flavor
-    (Nova: the access list is not available for public flavors)."""
-    if flavor.is_public:
+    (Nova: the access list is not available for public flavors) unless ``public_ok``."""
+    if flavor.is_public and not public_ok:
         raise NotFound("Access list not available for public flavors.")
     return list(db.scalars(select(FlavorAccess.project_id).where(FlavorAccess.flavor_id == flavor.id)
                            .order_by(FlavorAccess.project_id)))
 
 
-def add_access(db: Session, flavor: Flavor, project_id: str) -> None:
-    if flavor.is_public:
+def add_access(db: Session, flavor: Flavor, project_id: str, *, public_ok: bool = False) -> None:
+    """Share ``flavor`` with ``project_id``; Conflict for a public flavor (Nova from
+    2.7; ``public_ok`` for older callers) or when it is shared already."""
+    if flavor.is_public and not public_ok:
         raise Conflict("Can not add access to a public flavor.")
     if db.get(FlavorAccess, (flavor.id, project_id)) is not None:
         raise Conflict(f"Flavor access already exists for flavor {flavor.id} and project "
