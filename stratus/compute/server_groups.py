@@ -63,14 +63,15 @@ def list_groups(db: Session, project_id: str | None, *, limit: int | None = None
 
 
 def create(db: Session, *, project_id: str, user_id: str, name: str, policy: str,
-           rules: dict | None = None, quota_defaults=None) -> ServerGroup:
-    """A new group; Forbidden in Nova's words over the project's server_groups quota."""
+           rules: dict | None = None, quota_defaults=None, group_id: str | None = None) -> ServerGroup:
+    """A new group (id ``group_id`` or a new uuid); Forbidden in Nova's words over the
+    project's server_groups quota."""
     quotas.lock_project(db, project_id)
     limit = quotas.limits(db, project_id, quota_defaults, "compute")["server_groups"]
     used = db.scalar(select(func.count()).select_from(ServerGroup).where(ServerGroup.project_id == project_id))
     if limit != quotas.UNLIMITED and used + 1 > limit:
         raise Forbidden("Quota exceeded, too many server groups.")
-    group = ServerGroup(id=str(uuid.uuid4()), name=name, project_id=project_id, user_id=user_id,
+    group = ServerGroup(id=group_id or str(uuid.uuid4()), name=name, project_id=project_id, user_id=user_id,
                         policy=policy, rules=dict(rules or {}))
     db.add(group)
     db.flush()
