@@ -154,8 +154,9 @@ def test_description_and_extra_specs(sqlite_controller, member):
     conn.compute.delete_flavor(f.id)
 
 
-def test_list_filters_sort_and_paging(sqlite_controller):
-    c = sqlite_controller
+def test_list_filters_sort_and_paging(controller):
+    """On both database backends: the list's filters, order and paging are SQL."""
+    c = controller
     r = nova(c, "GET", "/flavors/detail", params={"minRam": 2048, "minDisk": 40, "sort_key": "memory_mb",
                                                   "sort_dir": "desc"}).json()["flavors"]
     assert [f["name"] for f in r][:2] == ["m1.large", "m1.medium"]
