@@ -97,6 +97,11 @@ def test_create_private_with_cli_and_access(sqlite_controller, member):
     # admins list private flavors with is_public=false or none
     listed = nova(c, "GET", "/flavors", params={"is_public": "false"}).json()["flavors"]
     assert made["id"] in {f["id"] for f in listed} and "1" not in {f["id"] for f in listed}
+    # the CLI finds it by name and sets extra specs and access on it
+    c.cli("flavor", "set", "--property", "hw:cpu_policy=dedicated", "--project", other.project_id, name)
+    shown = c.cli("flavor", "show", "-f", "json", name, creds=other)
+    assert shown["id"] == made["id"] and shown["properties"] in ({"hw:cpu_policy": "dedicated"},
+                                                                "hw:cpu_policy='dedicated'")
     c.cli("flavor", "delete", made["id"])
     assert fault(nova(c, "GET", f"/flavors/{made['id']}"), 404) == f"Flavor {made['id']} could not be found."
 

@@ -75,3 +75,23 @@ def test_embedded_snapshot(db):
     snap = flavors.embedded(db, flavors.get_flavor(db, "p", "2"))
     assert snap == {"id": "2", "name": "m1.small", "original_name": "m1.small", "vcpus": 1, "ram": 2048,
                     "disk": 20, "ephemeral": 0, "swap": 0, "extra_specs": {}}
+
+
+def test_server_group_members_quota(db):
+    from stratus import quotas
+    from stratus.compute import server_groups
+    from stratus.errors import Forbidden
+
+    group = server_groups.create(db, project_id="p1", user_id="u", name="g", policy="anti-affinity",
+                                 rules={"max_server_per_host": 2})
+    quotas.set_limits(db, "p1", {"server_group_members": 2})
+    server_groups.add_member(db, group, "s1")
+    server_groups.add_member(db, group, "s2")
+    with pytest.raises(Forbidden, match="Quota exceeded, too many servers in group"):
+        server_groups.add_member(db, group, "s3")
+    assert server_groups.members(db, group.id) == ["s1", "s2"]
+    server_groups.remove_member(db, "s1")
+    assert server_groups.members(db, group.id) == ["s2"]
+    with pytest.raises(NotFound, match=f"Server group {group.id} could not be found."):
+        server_groups.get_group(db, "p2", group.id)
+    assert server_groups.get_group(db, None, group.id) is group
