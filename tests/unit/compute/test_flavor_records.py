@@ -5,20 +5,16 @@ from __future__ import annotations
 import pytest
 
 from stratus.compute import flavors
-from stratus.db.base import Base
 from stratus.db.models.compute import Flavor
-from stratus.db.session import Database
 from stratus.errors import Conflict, NotFound
 from stratus.identity.context import RequestContext
+from tests.helpers.db import sqlite_session
 
 
 @pytest.fixture
 def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/stratus.db")
-    Base.metadata.create_all(database.engine)
-    with database.session() as s:
+    with sqlite_session(tmp_path) as s:
         yield s
-    database.dispose()
 
 
 def test_defaults_are_nova_devstack_flavors_and_idempotent(db):
