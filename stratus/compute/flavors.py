@@ -77,8 +77,8 @@ class Viewer:
 
 
 def _find(db: Session, id_or_name: str, *, by_name: bool) -> Flavor | None:
-    if not isinstance(id_or_name, str) or not 0 < len(id_or_name) <= 255:
-        return None
+    if not isinstance(id_or_name, str) or not 0 < len(id_or_name) <= 255 or "\x00" in id_or_name:
+        return None  # cannot be an id (PostgreSQL refuses NUL in strings)
     flavor = db.get(Flavor, id_or_name)
     if flavor is None and by_name:
         flavor = db.scalar(select(Flavor).where(Flavor.name == id_or_name))

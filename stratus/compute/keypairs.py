@@ -76,7 +76,8 @@ def generate(key_type: str, name: str) -> tuple[str, str]:
 
 
 def get_keypair(db: Session, user_id: str, name: str) -> KeyPair:
-    key = db.scalar(select(KeyPair).where(KeyPair.user_id == user_id, KeyPair.name == name))
+    key = None if "\x00" in name + user_id else db.scalar(
+        select(KeyPair).where(KeyPair.user_id == user_id, KeyPair.name == name))
     if key is None:
         raise NotFound(f"Keypair {name} not found for user {user_id}")
     return key
@@ -88,7 +89,8 @@ def list_keypairs(db: Session, user_id: str, *, limit: int | None = None,
     "Marker X could not be found." when it is not one), at most ``limit``."""
     query = select(KeyPair).where(KeyPair.user_id == user_id).order_by(KeyPair.name)
     if marker is not None:
-        get = db.scalar(select(KeyPair.name).where(KeyPair.user_id == user_id, KeyPair.name == marker))
+        get = None if "\x00" in marker else db.scalar(
+            select(KeyPair.name).where(KeyPair.user_id == user_id, KeyPair.name == marker))
         if get is None:
             raise BadRequest(f"Marker {marker} could not be found.")
         query = query.where(KeyPair.name > marker)

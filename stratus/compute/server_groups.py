@@ -37,7 +37,7 @@ SOFT_POLICIES = ("soft-affinity", "soft-anti-affinity")
 def get_group(db: Session, ctx_or_project: RequestContext | str | None, group_id: str) -> ServerGroup:
     """The group ``group_id`` as the caller may see it: its own project's, any for a
     cloud admin or None (the controller)."""
-    group = db.get(ServerGroup, group_id) if 0 < len(group_id) <= 36 else None
+    group = db.get(ServerGroup, group_id) if 0 < len(group_id) <= 36 and "\x00" not in group_id else None
     if group is not None and ctx_or_project is not None:
         admin = not isinstance(ctx_or_project, str) and ctx_or_project.is_admin
         project = ctx_or_project if isinstance(ctx_or_project, str) else ctx_or_project.project_id

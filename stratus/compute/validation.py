@@ -46,6 +46,14 @@ def as_bool(value: Any) -> bool:
     return str(value).lower() in ("true", "1", "on", "yes", "y", "t")
 
 
+def plain(value: str | None, field: str) -> str | None:
+    """A query parameter, refused (400) when it holds a NUL, which no record can hold."""
+    if value is not None and "\x00" in value:
+        raise BadRequest(f"Invalid input for field/attribute {field}. Value: {value!r}. "
+                         "NUL characters are not allowed")
+    return value
+
+
 def validate(document: Any, schema: dict[str, Any]) -> None:
     """BadRequest in Nova's words unless ``document`` matches ``schema``."""
     validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())

@@ -175,3 +175,11 @@ def test_list_filters_sort_and_paging(controller):
     assert [f.id for f in c.conn().compute.flavors(limit=2)] == all_ids
     assert fault(nova(c, "GET", "/flavors", params={"marker": "nope"}), 400) == "Marker nope could not be found."
     assert fault(nova(c, "GET", "/flavors", params={"minRam": "x"}), 400) == "Invalid minRam filter [x]"
+    # NUL never reaches the database (PostgreSQL refuses it): 404 / 400, never 500
+    assert fault(nova(c, "GET", "/flavors/a%00b"), 404) == "Flavor a\x00b could not be found."
+    assert nova(c, "GET", "/os-keypairs/a%00b").status_code == 404
+    assert nova(c, "GET", "/os-server-groups/a%00b").status_code == 404
+    assert nova(c, "GET", "/os-keypairs", version="2.10", params={"user_id": "a\x00"}).status_code == 400
+    assert nova(c, "GET", "/limits", params={"tenant_id": "a\x00"}).status_code == 400
+    r = nova(c, "POST", "/flavors/1/os-extra_specs", json={"extra_specs": {"k": "a\x00"}})
+    assert r.status_code == 400 and nova(c, "GET", "/flavors/1/os-extra_specs").json() == {"extra_specs": {}}

@@ -16,7 +16,8 @@ from stratus.errors import BadRequest
 router = APIRouter(tags=["compute: flavor extra specs"])
 
 _KEY = r"^[a-zA-Z0-9-_:. ]{1,255}$"
-_VALUE = {"type": ["string", "number", "boolean"], "minLength": 0, "maxLength": 255}
+_VALUE = {"type": ["string", "number", "boolean"], "minLength": 0, "maxLength": 255,
+          "pattern": r"^[^\x00]*$"}
 _CREATE = {"type": "object", "required": ["extra_specs"], "additionalProperties": False,
            "properties": {"extra_specs": {"type": "object", "patternProperties": {_KEY: _VALUE},
                                           "additionalProperties": False}}}
