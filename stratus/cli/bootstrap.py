@@ -26,6 +26,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from stratus.compute.flavors import ensure_defaults
     from stratus.db.session import Database
     from stratus.identity.bootstrap import bootstrap
     from stratus.identity.fernet import FernetKeys
@@ -57,6 +58,7 @@ def run(args) -> int:
                 region=args.region or settings.region,
                 public_url=args.public_url or settings.endpoint_url,
             )
+            report += [f"created flavor {name}" for name in ensure_defaults(s)]
     finally:
         db.dispose()
     for line in report:

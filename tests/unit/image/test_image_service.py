@@ -9,13 +9,12 @@ import stratus.db.models.hosts  # noqa: F401 - registers tables (the SQLite writ
 import stratus.db.models.images  # noqa: F401
 import stratus.db.models.quotas  # noqa: F401
 from stratus.config import Settings
-from stratus.db.base import Base
 from stratus.db.models.images import Image
-from stratus.db.session import Database
 from stratus.errors import Forbidden, NotFound
 from stratus.identity.context import RequestContext
 from stratus.image import images
 from stratus.image.patch import Change
+from tests.helpers.db import sqlite_session
 
 OWNER = RequestContext(user_id="u1", user_name="u1", user_domain_id="default", roles=("member",),
                        project_id="p-owner")
@@ -25,11 +24,8 @@ OTHER = RequestContext(user_id="u2", user_name="u2", user_domain_id="default", r
 
 @pytest.fixture
 def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/stratus.db")
-    Base.metadata.create_all(database.engine)
-    with database.session() as s:
+    with sqlite_session(tmp_path) as s:
         yield s
-    database.dispose()
 
 
 @pytest.fixture
