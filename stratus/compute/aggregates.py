@@ -81,6 +81,9 @@ def _zone_name(agg_id: Any, zone: Any, action: str) -> str:
     if not zone or not isinstance(zone, str) or not zone.strip():
         raise BadRequest(f"Cannot {action} aggregate {agg_id}. Reason: Aggregate does not support "
                          "empty named availability zone; give the zone a name or leave it out.")
+    if ":" in zone:
+        raise BadRequest(f"Cannot {action} aggregate {agg_id}. Reason: availability zone {zone!r} may not "
+                         "hold ':' (it separates zone and host in 'zone:host'); choose another name.")
     if zone == zones.INTERNAL:
         raise BadRequest(f"Cannot {action} aggregate {agg_id}. Reason: the availability zone cannot be "
                          f"{zones.INTERNAL!r}, the zone of the controller services; choose another name.")
