@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from stratus.db.models.compute import Server
-from tests.api.compute.admin_cloud import admin_cloud, cloud_db, nova  # noqa: F401
+from tests.api.compute import admin_fixtures
+from tests.api.compute.admin_fixtures import cloud_db, nova
 
 pytestmark = [pytest.mark.api, pytest.mark.compute]
+admin_cloud = admin_fixtures.admin_cloud
 
 
 def create(c, name, zone=None, version=None):

@@ -11,9 +11,11 @@ import pytest
 
 from stratus.db.models.compute import Server
 from stratus.db.models.quotas import Allocation
-from tests.api.compute.admin_cloud import CAPACITY, admin_cloud, cloud_db, nova  # noqa: F401
+from tests.api.compute import admin_fixtures
+from tests.api.compute.admin_fixtures import CAPACITY, cloud_db, nova
 
 pytestmark = [pytest.mark.api, pytest.mark.compute]
+admin_cloud = admin_fixtures.admin_cloud
 SID = "33333333-2222-3333-4444-555555555555"
 
 

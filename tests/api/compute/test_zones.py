@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.compute.admin_cloud import admin_cloud, nova  # noqa: F401
+from tests.api.compute import admin_fixtures
+from tests.api.compute.admin_fixtures import nova
 
 pytestmark = [pytest.mark.api, pytest.mark.compute]
+admin_cloud = admin_fixtures.admin_cloud
 
 
 def zones(c, path="/os-availability-zone", token=None):
