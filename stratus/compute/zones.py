@@ -15,7 +15,7 @@ from stratus.db.models.compute import AggregateHost, AggregateMetadata
 from stratus.identity.policy import RuleDefault, register_defaults
 
 register_defaults([
-    RuleDefault("os_compute_api:os-availability-zone:list", "@", "List availability zones"),
+    RuleDefault("os_compute_api:os-availability-zone:list", "rule:admin_or_reader", "List availability zones"),
     RuleDefault("os_compute_api:os-availability-zone:detail", "rule:admin_required",
                 "List availability zones with their hosts and services"),
 ])
