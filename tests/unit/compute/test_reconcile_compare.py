@@ -14,22 +14,18 @@ import stratus.db.models.jobs  # noqa: F401
 import stratus.db.models.quotas  # noqa: F401
 from stratus.compute import reconcile, states
 from stratus.config import Settings
-from stratus.db.base import Base
 from stratus.db.models.compute import Server
 from stratus.db.models.jobs import ACTIVE, Resource
-from stratus.db.session import Database
 from stratus.db.types import utcnow
+from tests.helpers.db import schema_session
 
 A, B, C, D, E = (f"{n}0000000-0000-4000-8000-000000000000" for n in "abcde")
 
 
 @pytest.fixture
 def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/stratus.db")
-    Base.metadata.create_all(database.engine)
-    with database.session() as s:
+    with schema_session(f"sqlite:///{tmp_path}/stratus.db") as s:
         yield s
-    database.dispose()
 
 
 def server(db, sid, host="h1", **kw):
