@@ -104,7 +104,7 @@ def view(node: Node, version, *, detail: bool, with_servers: bool = False) -> di
     out: dict[str, Any] = {
         "id": ident(node, version),
         "hypervisor_hostname": node.name,
-        "state": "up" if node.host is not None and node.host.enabled and not svc.forced_down else "down",
+        "state": "up" if services.up(node.host, svc) else "down",
         "status": "disabled" if svc.disabled else "enabled",
     }
     if detail:

@@ -60,7 +60,11 @@ def rows(db: Session, host: str | None = None, binary: str | None = None) -> lis
 
 
 def is_up(db: Session, svc: ComputeService) -> bool:
-    host = db.get(Host, svc.host)
+    return up(db.get(Host, svc.host), svc)
+
+
+def up(host: Host | None, svc: ComputeService) -> bool:
+    """A service is up while its host is in the registry, enabled, and it is not forced down."""
     return host is not None and host.enabled and not svc.forced_down
 
 

@@ -37,12 +37,25 @@ def nova(c, method: str, path: str, version: str | None = None, token: str | Non
     return c.request(method, "/compute/v2.1" + path, token=token, headers=headers, **kw)
 
 
+_SHARED: dict = {}
+
+
 @pytest.fixture(scope="module")
 def admin_cloud(request, tmp_path_factory):
+    """The admin tests' controller: one for the whole session (started on first use,
+    stopped when pytest ends), so the four admin test modules pay its start-up once.
+    Tests put back what they change."""
+    if "cloud" not in _SHARED:
+        factory = _Factory(request, tmp_path_factory.mktemp("admin-cloud"))
+        request.config.add_cleanup(factory.close)
+        _SHARED["cloud"] = _start(factory)
+    return _SHARED["cloud"]
+
+
+def _start(factory):
     from stratus.db.models.hosts import Host
     from stratus.db.types import utcnow
 
-    factory = _Factory(request, tmp_path_factory.mktemp("admin-cloud"))
     c = factory("sqlite")
     inv = Path(tempfile.mkdtemp(dir=c.workdir)) / "hosts.ini"
     inv.write_text(textwrap.dedent("""\
@@ -60,7 +73,4 @@ def admin_cloud(request, tmp_path_factory):
             h.reported = {"hypervisor": {"cpu_model": "x86_64 qemu64", "free_disk_gb": cap["disk_gb"] - 5,
                                          **cap}}
             h.refreshed_at = utcnow()
-    try:
-        yield c
-    finally:
-        factory.close()
+    return c

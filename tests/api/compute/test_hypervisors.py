@@ -26,7 +26,10 @@ def cloud(admin_cloud):
         s.add(Server(id=SID, project_id="p", user_id="u", name="vm", flavor_id="1", host="cn1"))
         for res, n in (("vcpus", 2), ("memory_mb", 2048), ("disk_gb", 20)):
             s.add(Allocation(consumer_id=SID, project_id="p", resource=res, amount=n, host="cn1"))
-    return admin_cloud
+    yield admin_cloud
+    with cloud_db(admin_cloud) as s:
+        s.query(Allocation).filter_by(consumer_id=SID).delete()
+        s.delete(s.get(Server, SID))
 
 
 def get(c, path, version=None, **params):
@@ -103,6 +106,9 @@ def test_old_search_and_servers(cloud):
     assert r.status_code == 404 and "No hypervisor matching 'nothere'" in r.json()["itemNotFound"]["message"]
     r = nova(c, "GET", "/os-hypervisors/424242")
     assert r.status_code == 404
+    hid = get(c, "/os-hypervisors")["hypervisors"][0]["id"]
+    r = nova(c, "GET", f"/os-hypervisors/{hid}/uptime")
+    assert r.status_code == 501 and "does not implement uptime" in r.text
 
 
 def test_admin_only_sdk_and_cli(cloud):
