@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.compute import zones
@@ -44,9 +45,17 @@ def ensure_rows(db: Session) -> None:
             if role in (groups or ()):
                 for binary in binaries:
                     if (name, binary) not in have:
-                        db.add(ComputeService(uuid=str(uuid.uuid4()), host=name, binary=binary))
+                        _add(db, name, binary)
                         have.add((name, binary))
-    db.flush()
+
+
+def _add(db: Session, host: str, binary: str) -> None:
+    """Insert one row; a concurrent request that inserted it first wins (savepoint)."""
+    try:
+        with db.begin_nested():
+            db.add(ComputeService(uuid=str(uuid.uuid4()), host=host, binary=binary))
+    except IntegrityError:
+        pass
 
 
 def rows(db: Session, host: str | None = None, binary: str | None = None) -> list[ComputeService]:
