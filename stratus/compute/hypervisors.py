@@ -62,7 +62,8 @@ def nodes(db: Session) -> list[Node]:
                                                                       Server.host.is_not(None))
                                 .order_by(Server.created_at)):
         by_host.setdefault(host, []).append((sid, f"instance-{sid}"))
-    return [Node(s, db.get(Host, s.host), used.get(s.host, Counter()), by_host.get(s.host, [])) for s in rows]
+    hosts = {h.name: h for h in db.scalars(select(Host))}
+    return [Node(s, hosts.get(s.host), used.get(s.host, Counter()), by_host.get(s.host, [])) for s in rows]
 
 
 def ident(node: Node, version) -> int | str:
