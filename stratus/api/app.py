@@ -39,10 +39,13 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from stratus.compute import reconcile
         from stratus.jobs import worker  # the job worker runs inside the controller
 
         worker.start(app)
+        reconcile.start(app)  # the periodic pass, when compute_reconcile_interval > 0
         yield
+        reconcile.stop(app)
         worker.stop(app)
         app.state.db.dispose()
 

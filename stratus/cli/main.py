@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "stratus.cli.validate",
     "stratus.cli.host",
     "stratus.cli.job",
+    "stratus.cli.compute",
 ]
 
 
