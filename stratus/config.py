@@ -187,6 +187,9 @@ class Settings(BaseSettings):
     compute_reconcile_interval: int = Field(0, ge=0)
     # Deleted servers' rows are purged after this many seconds.
     compute_deleted_retention: int = Field(30 * 86400, ge=0)
+    # Resize may keep the server on its own host (Nova's allow_resize_to_same_host); a
+    # resize here is always in place, so False refuses resize (one-host clouds need True).
+    allow_resize_to_same_host: bool = True
 
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
