@@ -132,7 +132,7 @@ def _image_of(db: Session, job: Job) -> str | None:
         for task in play.get("tasks", []):
             args = task.get("stratus.cloud.image_upload")
             if isinstance(args, dict):
-                value = args.get("image_id")
+                value = args.get(UNSAFE, args).get("image_id")
                 return value.get(UNSAFE, value) if isinstance(value, dict) else value
     return None
 

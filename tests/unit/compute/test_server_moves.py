@@ -30,8 +30,9 @@ def _args(job: Job, module: str) -> dict:
     for play in job.playbook:
         for task in play["tasks"]:
             if module in task:
+                args = task[module].get(UNSAFE, task[module])
                 return {k: (v[UNSAFE] if isinstance(v, dict) and UNSAFE in v else v)
-                        for k, v in task[module].items()}
+                        for k, v in args.items()}
     raise AssertionError(f"no {module} task in {job.playbook}")
 
 
