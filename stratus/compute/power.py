@@ -59,13 +59,15 @@ def authorize(call: ActionCall, rule: str) -> None:
 
 
 def run_on_host(call: ActionCall, host_action: str, args: dict[str, Any] | None, task_state: str | None,
-                nova_action: str) -> Job:
+                nova_action: str | None) -> Job:
     """Submit the server's action job ``host_action`` (``OS::Nova::Server`` actions),
-    set ``task_state`` and record the instance action ``nova_action`` for it."""
+    set ``task_state`` and record the instance action ``nova_action`` for it (None:
+    Nova records none, e.g. for reading the console)."""
     job = submit_action(call.db, call.server.id, host_action, args or {}, project_id=call.server.project_id, request_id=call.request_id,
                                       context=call.plan)
     call.server.task_state = task_state
-    ia.record(call.db, call.ctx, call.server, nova_action, job.id, req_id=call.request_id)
+    if nova_action is not None:
+        ia.record(call.db, call.ctx, call.server, nova_action, job.id, req_id=call.request_id)
     return job
 
 

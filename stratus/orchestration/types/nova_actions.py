@@ -8,6 +8,7 @@ instance actions of the compute API show ``compute_stop_instance`` events."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from stratus.orchestration.errors import ResourceCheckFailed
@@ -45,23 +46,45 @@ def reboot(res, args):
                  "reboot_instance", templated=URI)]
 
 
-@action("rebuild", "Re-create the root disk from an image (args: image_id, config_drive).")
+def image_into_cache(res: PlannedResource, facts: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The task that brings the image of ``facts`` (``nova_server.image_facts``) into the
+    host's image cache, as a create does; none without facts (the server's own image)."""
+    from stratus.orchestration.types.nova_server import Server
+
+    if not facts:
+        return []
+    other = dataclasses.replace(res, attributes={**res.attributes, "image_facts": facts})
+    return [t for t in Server.plan_create(other) if "stratus.cloud.image_cache" in t]
+
+
+def config_drive(res: PlannedResource) -> dict[str, Any]:
+    """The config drive content of the server as it is now (a rebuild writes it anew)."""
+    from stratus.orchestration.types.nova_server import Server
+
+    inst = Server._instance(res, "running")
+    meta = {"name": inst.get("display_name"), "hostname": inst.get("hostname"),
+            "meta": inst.get("metadata") or {}, "public_keys": inst.get("keys") or {}}
+    return {"meta_data": {k: v for k, v in meta.items() if v is not None}, "user_data": inst.get("user_data") or ""}
+
+
+@action("rebuild", "Re-create the root disk from an image (args: image_id, image_facts).")
 def rebuild(res, args):
     image_id = str(args.get("image_id") or "")
     if not image_id:
         raise ResourceCheckFailed("rebuild needs image_id, the image to rebuild the server on", status=400)
-    body: dict[str, Any] = {"uuid": res.resource_id, "action": "rebuild", "image_id": image_id}
-    if args.get("config_drive") is not None:
-        body["config_drive"] = args["config_drive"]
-    return [task(res, "stratus.cloud.instance_action", body, "rebuild_instance", templated=URI)]
+    body: dict[str, Any] = {"uuid": res.resource_id, "action": "rebuild", "image_id": image_id,
+                            "config_drive": config_drive(res)}
+    return [*image_into_cache(res, args.get("image_facts")),
+            task(res, "stratus.cloud.instance_action", body, "rebuild_instance", templated=URI)]
 
 
-@action("rescue", "Boot the guest from a rescue image, its disk second (args: image_id).")
+@action("rescue", "Boot the guest from a rescue image, its disk second (args: image_id, image_facts).")
 def rescue(res, args):
     body = {"uuid": res.resource_id, "action": "rescue"}
     if args.get("image_id"):
         body["image_id"] = str(args["image_id"])
-    return [task(res, "stratus.cloud.instance_action", body, "rescue_instance", templated=URI)]
+    return [*image_into_cache(res, args.get("image_facts")),
+            task(res, "stratus.cloud.instance_action", body, "rescue_instance", templated=URI)]
 
 
 @action("unrescue", "Boot the guest from its own disk again after a rescue.")
@@ -76,3 +99,14 @@ def console_log(res, args):
     if args.get("lines"):
         body["lines"] = int(args["lines"])
     return [task(res, "stratus.cloud.instance_action", body, "get_console_output", templated=URI)]
+
+
+def realize(result: dict[str, Any], host: str | None) -> dict[str, Any] | None:
+    """What an ``instance_action`` result tells about the server (its power state, the
+    console log it read); None for another module's result."""
+    if "action" not in result or not isinstance(result.get("instance"), dict):
+        return None
+    out: dict[str, Any] = {"host": host, "power_state": result["instance"].get("power_state")}
+    if result["action"] == "console_log":
+        out["console_output"] = "\n".join(result.get("lines") or [])
+    return out
