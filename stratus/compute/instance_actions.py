@@ -8,16 +8,18 @@ submitted its job (``job_id=None`` for an action without host work, such as lock
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from stratus.db.models.compute import InstanceAction, Server
 from stratus.db.models.jobs import SUCCEEDED, Job, JobEvent
 from stratus.db.types import utcnow
+from stratus.errors import BadRequest
 from stratus.identity.context import RequestContext
 
 # Nova's instance_actions names (nova/compute/instance_actions.py) for the actions here
@@ -51,10 +53,65 @@ def record(db: Session, ctx: RequestContext, server: Server, action: str, job_id
     return row
 
 
-def actions_of(db: Session, server_id: str) -> list[InstanceAction]:
-    """The instance actions of a server, newest first (as Nova lists them)."""
-    return list(db.scalars(select(InstanceAction).where(InstanceAction.server_id == server_id)
-                           .order_by(InstanceAction.start_time.desc(), InstanceAction.id.desc())))
+def actions_of(db: Session, server_id: str, *, since: datetime | None = None, before: datetime | None = None,
+               marker: str | None = None, limit: int | None = None) -> list[InstanceAction]:
+    """The instance actions of a server, newest first (as Nova lists them); ``since``/
+    ``before`` bound ``updated_at`` (2.58/2.66), ``marker`` is the request id of the last
+    action of the previous page (BadRequest in Nova's words when it is not one of the
+    server's), ``limit`` the most to return."""
+    q = select(InstanceAction).where(InstanceAction.server_id == server_id)
+    if since is not None:
+        q = q.where(InstanceAction.updated_at >= since)
+    if before is not None:
+        q = q.where(InstanceAction.updated_at <= before)
+    q = q.order_by(InstanceAction.start_time.desc(), InstanceAction.id.desc())
+    if marker is not None:
+        last = find(db, server_id, marker)
+        if last is None:
+            raise BadRequest(f"Marker {marker} could not be found.")
+        q = q.where(or_(InstanceAction.start_time < last.start_time,
+                        and_(InstanceAction.start_time == last.start_time, InstanceAction.id < last.id)))
+    if limit is not None:
+        q = q.limit(limit)
+    return list(db.scalars(q))
+
+
+ACTION_KEYS = ("action", "instance_uuid", "request_id", "user_id", "project_id", "start_time", "message")
+
+
+def view(act: InstanceAction, version) -> dict[str, Any]:
+    """An instance action as Nova shows it (``updated_at`` from 2.58)."""
+    out = {"action": act.action, "instance_uuid": act.server_id, "request_id": act.request_id,
+           "user_id": act.user_id, "project_id": act.project_id, "start_time": when(act.start_time),
+           "message": act.message}
+    if version >= (2, 58):
+        out["updated_at"] = when(act.updated_at)
+    return out
+
+
+def event_views(db: Session, act: InstanceAction, project_id: str, version, *, details: bool) -> list[dict]:
+    """The events of ``act`` as Nova shows them: ``traceback`` only with ``details``
+    (the events policy: admins), from 2.62 ``hostId`` for all and ``host`` with
+    ``details``."""
+    out = []
+    for ev in events(db, act):
+        item = {"event": ev["event"], "start_time": when(ev["start_time"]),
+                "finish_time": when(ev["finish_time"]), "result": ev["result"]}
+        if details:
+            item["traceback"] = ev["traceback"]
+        if version >= (2, 62):
+            item["hostId"] = host_id(project_id, ev["host"])
+            if details:
+                item["host"] = ev["host"] or ""
+        out.append(item)
+    return out
+
+
+def host_id(project_id: str, host: str | None) -> str:
+    """Nova's ``hostId``: sha224 of the project id and the host name ("" without a host)."""
+    if not host:
+        return ""
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
 
 
 def find(db: Session, server_id: str, req_id: str) -> InstanceAction | None:

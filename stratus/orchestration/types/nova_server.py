@@ -136,6 +136,11 @@ class Server(ResourceType):
 
     @classmethod
     def realize(cls, result, host=None):
+        from stratus.orchestration.types.nova_actions import realize as realize_action
+
+        acted = realize_action(result, host)
+        if acted is not None:
+            return acted
         inst = result.get("instance")
         if not isinstance(inst, dict):
             return {}

@@ -147,8 +147,8 @@ def test_server_lives_only_on_its_placed_host(controller_factory, request, tmp_p
 
     api.run("POST", f"/resources/{sid}/action", json={"reboot": {"type": "HARD"}})
     assert api.resource(sid)["status"] == "ACTIVE"  # an action is not a rebuild
-    bad = api.call("POST", f"/resources/{sid}/action", expect=400, json={"rebuild": {}})
-    assert "has no action 'rebuild'" in bad["error"]["message"]
+    bad = api.call("POST", f"/resources/{sid}/action", expect=400, json={"explode": {}})
+    assert "has no action 'explode'" in bad["error"]["message"]
 
     # a snapshot: the root disk, flattened, becomes the data of a queued image
     r = ctl.request("POST", "/image/v2/images", json={"name": "snap", "disk_format": "qcow2",
