@@ -35,15 +35,17 @@ from stratus.compute import instance_actions, states
 from stratus.compute.actions import ActionCall, ActionResult, handles
 from stratus.compute.settle import settles
 from stratus.db.locks import write_lock
-from stratus.db.models.compute import Flavor, FlavorAccess, FlavorExtraSpec, Migration, Server
+from stratus.db.models.compute import Migration, Server
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import ACTIVE as RESOURCE_ACTIVE
 from stratus.db.models.jobs import SUCCEEDED, Job, Resource
 from stratus.db.models.quotas import Allocation
 from stratus.errors import BadRequest, Conflict, Forbidden
 from stratus.hosts import placement
+from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.resources import get_type
 from stratus.orchestration.submit import PLACEMENT_LOCK, submit_action, submit_update
+from stratus.orchestration.types.nova_server import resolve_flavor
 from stratus.scheduler.spec import RequestSpec
 
 # Migration.status values (Nova's)
@@ -101,26 +103,14 @@ def _admin(call: ActionCall, rule: str) -> None:
 
 # --- flavors ------------------------------------------------------------------------------
 
-def flavor_snapshot(db: Session, flavor: Flavor) -> dict[str, Any]:
-    """The flavor as a server embeds it (Nova 2.47)."""
-    specs = {s.key: s.value for s in db.scalars(select(FlavorExtraSpec)
-                                                 .where(FlavorExtraSpec.flavor_id == flavor.id))}
-    return {"vcpus": flavor.vcpus, "ram": flavor.memory_mb, "disk": flavor.root_gb,
-            "ephemeral": flavor.ephemeral_gb, "swap": flavor.swap, "original_name": flavor.name,
-            "extra_specs": specs}
-
-
-def _flavor(db: Session, call: ActionCall, ref: Any) -> Flavor:
-    """The flavor ``flavorRef`` names (its id, or a link ending in it), as the caller's
-    project may use it."""
+def _flavor(call: ActionCall, ref: Any) -> dict[str, Any]:
+    """The flavor ``flavorRef`` names (its id, or a link ending in it) as a server embeds
+    it, if the server's project may use it; Nova's 400 otherwise."""
     flavor_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
-    flavor = db.get(Flavor, flavor_id) if flavor_id else None
-    if flavor is not None and not flavor.is_public and not call.ctx.is_admin:
-        shared = db.get(FlavorAccess, (flavor.id, call.server.project_id))
-        flavor = flavor if shared is not None else None
-    if flavor is None or flavor.disabled:
-        raise BadRequest(f"Flavor {flavor_id} could not be found.")
-    return flavor
+    try:
+        return resolve_flavor(call.db, flavor_id, call.server.project_id, (), admin=call.ctx.is_admin)
+    except ResourceCheckFailed:
+        raise BadRequest(f"Flavor {flavor_id} could not be found.") from None
 
 
 # --- allocations -------------------------------------------------------------------------
@@ -216,7 +206,7 @@ def choose_destination(db: Session, server: Server, resource: Resource, host: st
 def _migration(call: ActionCall, kind: str, source: str | None, dest: str | None,
                new_flavor: dict[str, Any] | None = None) -> Migration:
     server = call.server
-    old = {**(server.flavor or {}), "id": server.flavor_id}
+    old = {**(server.flavor or {}), "id": server.flavor_id}  # the embedded flavor (with its id)
     row = Migration(uuid=str(uuid.uuid4()), server_id=server.id, project_id=server.project_id,
                     user_id=call.ctx.user_id, migration_type=kind, status=PRE_MIGRATING,
                     source_compute=source, dest_compute=dest, old_flavor=old,
@@ -268,26 +258,24 @@ def resize(call: ActionCall) -> ActionResult:
         raise invalid(f"{call.name}/flavorRef", ref, "It must be a flavor id or a link to one.")
     server, db = call.server, call.db
     states.check(server, "resize", [states.ACTIVE, states.STOPPED], [None], admin=call.ctx.is_admin)
-    flavor = _flavor(db, call, ref)
-    if flavor.id == server.flavor_id:
+    flavor = _flavor(call, ref)
+    if flavor["id"] == server.flavor_id:
         raise BadRequest("When resizing, instances must change flavor!")
     old_disk = int((server.flavor or {}).get("disk") or 0)
-    if flavor.root_gb == 0 and old_disk > 0:
+    if flavor["disk"] == 0 and old_disk > 0:
         raise BadRequest("Server disk was unable to be resized because: Resize to zero disk "
                          "flavor is not allowed.")
-    if flavor.root_gb < old_disk:
+    if flavor["disk"] < old_disk:
         raise BadRequest(f"Server disk was unable to be resized because: the root disk cannot "
-                         f"shrink from {old_disk} GB to {flavor.root_gb} GB; pick a flavor with a "
+                         f"shrink from {old_disk} GB to {flavor['disk']} GB; pick a flavor with a "
                          "disk at least as big.")
     if not getattr(call.settings, "allow_resize_to_same_host", True):
         raise BadRequest("No valid host was found. A resize here stays on the server's host and "
                          "allow_resize_to_same_host is false; set it to true to resize.")
-    resource = _resource(db, server)
-    migration = _migration(call, RESIZE, server.host, server.host, flavor_snapshot(db, flavor))
-    migration.new_flavor = {**migration.new_flavor, "id": flavor.id}
+    _resource(db, server)
+    migration = _migration(call, RESIZE, server.host, server.host, flavor)
     hold_for_migration(db, server.id, migration)
-    resource.attributes = {k: v for k, v in (resource.attributes or {}).items() if k != "flavor"}
-    job = submit_update(db, server.id, {"flavor": flavor.name}, request_id=call.request_id,
+    job = submit_update(db, server.id, {"flavor": flavor["id"]}, request_id=call.request_id,
                         context=call.plan)
     _started(call, migration, _kind(job, "action:resize"), states.RESIZE_PREP, instance_actions.RESIZE)
     return ActionResult(202)
@@ -320,15 +308,15 @@ def revert_resize(call: ActionCall) -> ActionResult:
     migration = pending(db, server.id, FINISHED)
     if migration is None:
         raise BadRequest("Instance has not been resized.")
-    resource = _resource(db, server)
+    _resource(db, server)
     if migration.migration_type == RESIZE:
-        old = migration.old_flavor or {}
-        flavor = db.get(Flavor, str(old.get("id")))
-        if flavor is None:
-            raise BadRequest("Flavor used by the instance could not be found.")
+        old_id = str((migration.old_flavor or {}).get("id") or "")
+        try:
+            resolve_flavor(db, old_id, server.project_id, (), admin=True)
+        except ResourceCheckFailed:
+            raise BadRequest("Flavor used by the instance could not be found.") from None
         drop_migration_hold(db, migration)  # the update takes the old flavor's room anew
-        resource.attributes = {k: v for k, v in (resource.attributes or {}).items() if k != "flavor"}
-        job = _kind(submit_update(db, server.id, {"flavor": flavor.name}, request_id=call.request_id,
+        job = _kind(submit_update(db, server.id, {"flavor": old_id}, request_id=call.request_id,
                                   context=call.plan), "action:revertResize")
     else:  # a cold migration goes back to its source
         source = db.get(Host, migration.source_compute or "")
@@ -430,8 +418,11 @@ def _settled_vm_state(server: Server) -> str:
 
 
 def _place(server: Server, resource: Resource, host: str | None) -> None:
+    """The server and its resource are on ``host`` now (also the attribute the
+    resource-to-server sync reads)."""
     server.host = server.node = host
     resource.hosts = [host] if host else []
+    resource.attributes = {**(resource.attributes or {}), "host": host}
 
 
 @settles("action:resize", "action:migrate", "action:revertResize")
@@ -443,8 +434,7 @@ def moved(db: Session, server: Server, resource: Resource, job: Job) -> None:
     if migration is None:
         return
     ok = job.status == SUCCEEDED
-    old = {k: v for k, v in (migration.old_flavor or {}).items() if k != "id"}
-    new = {k: v for k, v in (migration.new_flavor or {}).items() if k != "id"}
+    old, new = dict(migration.old_flavor or {}), dict(migration.new_flavor or {})
     if migration.status == REVERTING:
         if not ok:
             migration.status, server.vm_state = ERROR, states.ERROR
@@ -454,7 +444,7 @@ def moved(db: Session, server: Server, resource: Resource, job: Job) -> None:
             give_back(db, server.id, migration)
             _place(server, resource, migration.source_compute)
             resource.status = RESOURCE_ACTIVE
-        server.flavor, server.flavor_id = old, str((migration.old_flavor or {}).get("id", server.flavor_id))
+        server.flavor, server.flavor_id = old, str(old.get("id", server.flavor_id))
         server.old_flavor, migration.status = None, REVERTED
         server.vm_state = _settled_vm_state(server)
         return
@@ -478,5 +468,5 @@ def moved(db: Session, server: Server, resource: Resource, job: Job) -> None:
         _place(server, resource, migration.dest_compute)
     else:
         server.flavor, server.old_flavor = new, old
-        server.flavor_id = str((migration.new_flavor or {}).get("id", server.flavor_id))
+        server.flavor_id = str(new.get("id", server.flavor_id))
     migration.status, server.vm_state = FINISHED, states.RESIZED

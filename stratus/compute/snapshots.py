@@ -188,6 +188,7 @@ def offloaded(db: Session, server: Server, resource: Resource) -> None:
     server.vm_state, server.power_state = states.SHELVED_OFFLOADED, states.NOSTATE
     server.host = server.node = None
     resource.hosts = []
+    resource.attributes = {**(resource.attributes or {}), "host": None, "power_state": "absent"}
 
 
 @settles("action:shelve", "action:shelve_offload")

@@ -114,9 +114,7 @@ def make_world(tmp_path, hosts: int = 2, memory_mb: int = 8192) -> World:
             s.add(server)
         server.vm_state, server.task_state, server.power_state = "active", None, 1
         server.host = server.node = "cmp1"
-        server.flavor_id = "42"
-        server.flavor = {"vcpus": 1, "ram": 128, "disk": 1, "ephemeral": 0, "swap": 0,
-                         "original_name": "m1.nano", "extra_specs": {}}
+        assert server.flavor_id == "42" and server.flavor["ram"] == 128  # the type recorded it
         server.image_id = image_id
         s.get(Job, job.id).status = SUCCEEDED
     return World(database, plan, image_id, sid)
