@@ -20,7 +20,9 @@ it goes. ``confirmResize`` frees the migration's; ``revertResize`` gives them ba
 
 A destination's libvirt URI, as the source host reaches it, is its host variable
 ``stratus_migration_uri``, else ``stratus_libvirt_uri``, else
-``qemu+tcp://<ansible_host or name>/system``.
+``qemu+tcp://<ansible_host or name>/system``; where its QEMU takes a live migration's
+stream, ``stratus_live_migration_uri`` (``tcp://ADDRESS``; default: libvirt's choice,
+the destination's hostname).
 """
 
 from __future__ import annotations
@@ -387,8 +389,11 @@ def migrate_live(call: ActionCall) -> ActionResult:
     hold_for_migration(db, server.id, migration)
     dest = choose_destination(db, server, resource, host, live=True)
     migration.dest_compute = dest.name
-    job = submit_action(db, server.id, "migrate", {"dest_uri": libvirt_uri(dest), "live": True},
-                        project_id=server.project_id, request_id=call.request_id, context=call.plan)
+    args = {"dest_uri": libvirt_uri(dest), "live": True}
+    if (dest.vars or {}).get("stratus_live_migration_uri"):
+        args["migration_uri"] = dest.vars["stratus_live_migration_uri"]
+    job = submit_action(db, server.id, "migrate", args, project_id=server.project_id,
+                        request_id=call.request_id, context=call.plan)
     _started(call, migration, job, states.MIGRATING, instance_actions.LIVE_MIGRATION)
     return ActionResult(202)
 

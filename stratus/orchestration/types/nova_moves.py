@@ -44,7 +44,8 @@ def snapshot(res, args):
 
 
 @action("migrate", "Move the guest to another compute host (args: dest_uri, the destination's "
-        "libvirt URI as this host reaches it; live=true keeps it running).")
+        "libvirt URI as this host reaches it; live=true keeps it running, migration_uri where the "
+        "destination's QEMU listens).")
 def migrate(res, args):
     dest = str(args.get("dest_uri") or "")
     if not dest:
@@ -53,6 +54,8 @@ def migrate(res, args):
     params = {"uuid": res.resource_id, "action": "migrate", "dest_uri": dest}
     if args.get("live"):
         params["live"] = True
+        if args.get("migration_uri"):
+            params["migration_uri"] = str(args["migration_uri"])
     return [task(res, "stratus.cloud.instance_action", params, "migrate", templated=URI)]
 
 
