@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from stratus.compute import instance_actions, states
 from stratus.compute.actions import ActionCall, ActionResult, handles
+from stratus.compute.power import authorize
 from stratus.compute.settle import settles
 from stratus.db.locks import write_lock
 from stratus.db.models.compute import Migration, Server
@@ -44,6 +45,7 @@ from stratus.db.models.jobs import SUCCEEDED, Job, Resource
 from stratus.db.models.quotas import Allocation
 from stratus.errors import BadRequest, Conflict, Forbidden
 from stratus.hosts import placement
+from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.resources import get_type
 from stratus.orchestration.submit import PLACEMENT_LOCK, submit_action, submit_update
@@ -98,9 +100,32 @@ def _only(call: ActionCall, body: dict[str, Any], allowed: set[str]) -> None:
                       f"({', '.join(repr(k) for k in extra)} {'was' if len(extra) == 1 else 'were'} unexpected)")
 
 
-def _admin(call: ActionCall, rule: str) -> None:
-    if not call.ctx.is_admin:
+_P = "os_compute_api:"
+MEMBER_RULES = {"resize": f"{_P}servers:resize", "confirmResize": f"{_P}servers:confirm_resize",
+                "revertResize": f"{_P}servers:revert_resize", "createImage": f"{_P}servers:create_image",
+                "shelve": f"{_P}os-shelve:shelve", "unshelve": f"{_P}os-shelve:unshelve"}
+ADMIN_RULES = {"migrate": f"{_P}os-migrate-server:migrate",
+               "os-migrateLive": f"{_P}os-migrate-server:migrate_live",
+               "os-resetState": f"{_P}os-admin-actions:reset_state",
+               "shelveOffload": f"{_P}os-shelve:shelve_offload"}
+register_defaults([RuleDefault(r, "rule:admin_or_member") for r in MEMBER_RULES.values()]
+                  + [RuleDefault(r, "rule:admin_required") for r in ADMIN_RULES.values()])
+
+
+def allow(call: ActionCall) -> None:
+    """The policy of the call's action (Nova's rule names); without the route's policy
+    checker (a direct call) the admin-only ones need a cloud admin."""
+    rule = MEMBER_RULES.get(call.name) or ADMIN_RULES[call.name]
+    if call.policy is not None:
+        authorize(call, rule)
+    elif rule in ADMIN_RULES.values() and not call.ctx.is_admin:
         raise Forbidden(f"Policy doesn't allow {rule} to be performed.")
+
+
+def null_body(call: ActionCall) -> None:
+    """The action takes no body (``{"confirmResize": null}``)."""
+    if call.body is not None:
+        raise invalid(call.name, call.body, f"{call.body!r} is not of type 'null'")
 
 
 # --- flavors ------------------------------------------------------------------------------
@@ -259,6 +284,7 @@ def resize(call: ActionCall) -> ActionResult:
     if not isinstance(ref, str | int) or isinstance(ref, bool) or str(ref) == "":
         raise invalid(f"{call.name}/flavorRef", ref, "It must be a flavor id or a link to one.")
     server, db = call.server, call.db
+    allow(call)
     states.check(server, "resize", [states.ACTIVE, states.STOPPED], [None], admin=call.ctx.is_admin)
     flavor = _flavor(call, ref)
     if flavor["id"] == server.flavor_id:
@@ -283,15 +309,21 @@ def resize(call: ActionCall) -> ActionResult:
     return ActionResult(202)
 
 
-@handles("confirmResize")
-def confirm_resize(call: ActionCall) -> ActionResult:
-    if call.body is not None:
-        raise invalid(call.name, call.body, f"{call.body!r} is not of type 'null'")
-    server, db = call.server, call.db
-    states.check(server, "confirmResize", [states.RESIZED], [None], admin=call.ctx.is_admin)
-    migration = pending(db, server.id, FINISHED)
+def _resized(call: ActionCall) -> Migration:
+    """The finished move that ``confirmResize``/``revertResize`` settles (Nova's checks)."""
+    null_body(call)
+    allow(call)
+    states.check(call.server, call.name, [states.RESIZED], [None], admin=call.ctx.is_admin)
+    migration = pending(call.db, call.server.id, FINISHED)
     if migration is None:
         raise BadRequest("Instance has not been resized.")
+    return migration
+
+
+@handles("confirmResize")
+def confirm_resize(call: ActionCall) -> ActionResult:
+    server, db = call.server, call.db
+    migration = _resized(call)
     drop_migration_hold(db, migration)
     migration.status = CONFIRMED
     server.vm_state = _settled_vm_state(server)
@@ -303,13 +335,8 @@ def confirm_resize(call: ActionCall) -> ActionResult:
 
 @handles("revertResize")
 def revert_resize(call: ActionCall) -> ActionResult:
-    if call.body is not None:
-        raise invalid(call.name, call.body, f"{call.body!r} is not of type 'null'")
     server, db = call.server, call.db
-    states.check(server, "revertResize", [states.RESIZED], [None], admin=call.ctx.is_admin)
-    migration = pending(db, server.id, FINISHED)
-    if migration is None:
-        raise BadRequest("Instance has not been resized.")
+    migration = _resized(call)
     _resource(db, server)
     if migration.migration_type == RESIZE:
         old_id = str((migration.old_flavor or {}).get("id") or "")
@@ -339,7 +366,7 @@ def revert_resize(call: ActionCall) -> ActionResult:
 
 @handles("migrate")
 def migrate(call: ActionCall) -> ActionResult:
-    _admin(call, "os_compute_api:os-migrate-server:migrate")
+    allow(call)
     body = _object(call, nullable=True)
     if body:
         if call.version < (2, 56):
@@ -363,7 +390,7 @@ def migrate(call: ActionCall) -> ActionResult:
 
 @handles("os-migrateLive")
 def migrate_live(call: ActionCall) -> ActionResult:
-    _admin(call, "os_compute_api:os-migrate-server:migrate_live")
+    allow(call)
     body = _object(call)
     allowed = {"host", "block_migration"}
     if call.version < (2, 25):
@@ -400,7 +427,7 @@ def migrate_live(call: ActionCall) -> ActionResult:
 
 @handles("os-resetState")
 def reset_state(call: ActionCall) -> ActionResult:
-    _admin(call, "os_compute_api:os-admin-actions:reset_state")
+    allow(call)
     body = _object(call)
     _only(call, body, {"state"})
     if "state" not in body:

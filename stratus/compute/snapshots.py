@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from stratus.compute import instance_actions, states
 from stratus.compute.actions import ActionCall, ActionResult, handles
-from stratus.compute.moves import invalid
+from stratus.compute.moves import allow, invalid, null_body
 from stratus.compute.settle import settles
 from stratus.db.models.compute import Server
 from stratus.db.models.images import KILLED, QUEUED, SAVING, Image
@@ -107,6 +107,7 @@ def create_image(call: ActionCall) -> ActionResult:
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
         raise invalid(f"{call.name}/name", name, "It must be a non-empty string of at most 255 characters.")
     metadata = _metadata(call, body.get("metadata"))
+    allow(call)
     server, db = call.server, call.db
     states.check(server, "createImage", SNAPSHOT_STATES, [None], admin=call.ctx.is_admin)
     _resource(db, server)
@@ -146,14 +147,10 @@ def snapshotted(db: Session, server: Server, resource: Resource, job: Job) -> No
 
 # --- shelve ---------------------------------------------------------------------------------
 
-def _null_body(call: ActionCall) -> None:
-    if call.body is not None:
-        raise invalid(call.name, call.body, f"{call.body!r} is not of type 'null'")
-
-
 @handles("shelve")
 def shelve(call: ActionCall) -> ActionResult:
-    _null_body(call)
+    null_body(call)
+    allow(call)
     server, db = call.server, call.db
     states.check(server, "shelve", SNAPSHOT_STATES, [None], admin=call.ctx.is_admin)
     _resource(db, server)
@@ -169,7 +166,8 @@ def shelve(call: ActionCall) -> ActionResult:
 
 @handles("shelveOffload")
 def shelve_offload(call: ActionCall) -> ActionResult:
-    _null_body(call)
+    null_body(call)
+    allow(call)
     server, db = call.server, call.db
     states.check(server, "shelveOffload", [states.SHELVED], [None], admin=call.ctx.is_admin)
     job = submit_action(db, server.id, "shelve_offload", {}, project_id=server.project_id,
@@ -214,6 +212,7 @@ def unshelve(call: ActionCall) -> ActionResult:
         zone = body.get("availability_zone")
         if not isinstance(zone, str) or not zone:
             raise invalid(f"{call.name}/availability_zone", zone, "It must be a zone name.")
+    allow(call)
     server, db = call.server, call.db
     states.check(server, "unshelve", [states.SHELVED, states.SHELVED_OFFLOADED], [None],
                  admin=call.ctx.is_admin)

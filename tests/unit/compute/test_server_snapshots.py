@@ -125,7 +125,7 @@ def test_shelve_refusals(world):
     with pytest.raises(Conflict, match="Cannot 'unshelve' instance .* vm_state active"), w.db.session() as s:
         w.call(s, "unshelve", None)
     with pytest.raises(Conflict, match="Cannot 'shelveOffload' instance .* vm_state active"), w.db.session() as s:
-        w.call(s, "shelveOffload", None)
+        w.call(s, "shelveOffload", None, ctx=ADMIN)
     with w.db.session() as s:
         s.get(Server, w.server_id).locked = True
     with pytest.raises(Conflict, match="is locked"), w.db.session() as s:
