@@ -1,7 +1,7 @@
 """Listing migrations as Nova does: ``GET /os-migrations`` (admins; 2.23 adds
 ``migration_type`` and links of in-progress live migrations, 2.59 ``uuid``, paging by
 ``limit``/``marker`` and ``changes-since``, 2.66 ``changes-before``) and
-``GET /servers/{id}/migrations[/{id}]`` (2.22: a server's in-progress live migrations)."""
+``GET /servers/{id}/migrations[/{id}]`` (2.23: a server's in-progress live migrations)."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def listing(db: Session, params: list[tuple[str, str]], version: APIVersion,
 
 
 def server_view(row: Migration, version: APIVersion) -> dict[str, Any]:
-    """A server's in-progress live migration (2.22); the byte counters are not tracked."""
+    """A server's in-progress live migration (2.23); the byte counters are not tracked."""
     out: dict[str, Any] = {
         "id": row.id, "server_uuid": row.server_id, "status": row.status,
         "source_compute": row.source_compute, "source_node": row.source_compute,

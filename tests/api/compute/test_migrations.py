@@ -116,7 +116,7 @@ def test_server_migrations_and_policy(sqlite_controller, rows):
     done = c.request("GET", f"{V}/servers/{sid}/migrations/{rows['ids'][0][0]}", headers=_hdr("2.23"))
     assert done.status_code == 404
     assert "In-progress live migration" in done.json()["itemNotFound"]["message"]
-    assert c.request("GET", f"{V}/servers/{sid}/migrations", headers=_hdr("2.21")).status_code == 404
+    assert c.request("GET", f"{V}/servers/{sid}/migrations", headers=_hdr("2.22")).status_code == 404
     member = c.new_project_user("member", prefix="mig")
     token = c.token(member)
     r = _list(c, "2.1", token=token)

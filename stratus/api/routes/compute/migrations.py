@@ -1,5 +1,5 @@
 """Nova ``migrations``: ``GET /os-migrations`` (admins) and a server's in-progress live
-migrations ``GET /servers/{id}/migrations[/{migration_id}]`` (2.22+)."""
+migrations ``GET /servers/{id}/migrations[/{migration_id}]`` (2.23+)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def _allow(policy, rule: str) -> None:
         raise Forbidden(f"Policy doesn't allow {rule} to be performed.")
 
 
-def _since_222(version) -> None:
-    if version < (2, 22):
+def _since_223(version) -> None:
+    if version < (2, 23):
         raise NotFound("The resource could not be found.")
 
 
@@ -40,7 +40,7 @@ def index(request: Request, ctx: Auth, db: DbSession, policy: Policy, version: A
 
 @router.get("/servers/{server_id}/migrations", summary="List a server's in-progress live migrations")
 def server_index(server_id: str, ctx: Auth, db: DbSession, policy: Policy, version: ApiVersion):
-    _since_222(version)
+    _since_223(version)
     _allow(policy, SERVER_INDEX)
     server = get_server(db, ctx, server_id)
     return {"migrations": [migrations.server_view(r, version) for r in migrations.in_progress(db, server.id)]}
@@ -50,7 +50,7 @@ def server_index(server_id: str, ctx: Auth, db: DbSession, policy: Policy, versi
             summary="Show a server's in-progress live migration")
 def server_show(server_id: str, migration_id: str, ctx: Auth, db: DbSession, policy: Policy,
                 version: ApiVersion):
-    _since_222(version)
+    _since_223(version)
     _allow(policy, SERVER_SHOW)
     server = get_server(db, ctx, server_id)
     return {"migration": migrations.server_view(migrations.one_in_progress(db, server.id, migration_id),
