@@ -375,17 +375,8 @@ def migrate(call: ActionCall) -> ActionResult:
     host = body.get("host")
     if host is not None and (not isinstance(host, str) or not host):
         raise invalid(f"{call.name}/host", host, "It must be a host name.")
-    server, db = call.server, call.db
-    states.check(server, "migrate", [states.ACTIVE, states.STOPPED], [None], admin=True)
-    resource = _resource(db, server)
-    migration = _migration(call, MIGRATION, server.host, None)
-    hold_for_migration(db, server.id, migration)
-    dest = choose_destination(db, server, resource, host, live=False)
-    migration.dest_compute = dest.name
-    job = submit_action(db, server.id, "migrate", {"dest_uri": libvirt_uri(dest)},
-                        project_id=server.project_id, request_id=call.request_id, context=call.plan)
-    _started(call, migration, job, states.RESIZE_PREP, instance_actions.MIGRATE)
-    return ActionResult(202)
+    states.check(call.server, "migrate", [states.ACTIVE, states.STOPPED], [None], admin=True)
+    return _move(call, MIGRATION, host)
 
 
 @handles("os-migrateLive")
@@ -409,19 +400,31 @@ def migrate_live(call: ActionCall) -> ActionResult:
     host = body["host"]
     if host is not None and (not isinstance(host, str) or not host):
         raise invalid(f"{call.name}/host", host, "It must be a host name or null.")
+    states.check(call.server, "live-migration", [states.ACTIVE, states.PAUSED], [None], admin=True)
+    return _move(call, LIVE_MIGRATION, host)
+
+
+def _move(call: ActionCall, kind: str, host: str | None) -> ActionResult:
+    """Migrate (``kind`` migration or live-migration) the call's server to ``host`` or
+    the scheduler's pick: the migration row, the capacity on both hosts, the job."""
     server, db = call.server, call.db
-    states.check(server, "live-migration", [states.ACTIVE, states.PAUSED], [None], admin=True)
+    live = kind == LIVE_MIGRATION
     resource = _resource(db, server)
-    migration = _migration(call, LIVE_MIGRATION, server.host, None)
+    migration = _migration(call, kind, server.host, None)
     hold_for_migration(db, server.id, migration)
-    dest = choose_destination(db, server, resource, host, live=True)
+    dest = choose_destination(db, server, resource, host, live=live)
     migration.dest_compute = dest.name
-    args = {"dest_uri": libvirt_uri(dest), "live": True}
-    if (dest.vars or {}).get("stratus_live_migration_uri"):
-        args["migration_uri"] = dest.vars["stratus_live_migration_uri"]
+    args: dict[str, Any] = {"dest_uri": libvirt_uri(dest)}
+    if live:
+        args["live"] = True
+        if (dest.vars or {}).get("stratus_live_migration_uri"):
+            args["migration_uri"] = dest.vars["stratus_live_migration_uri"]
     job = submit_action(db, server.id, "migrate", args, project_id=server.project_id,
                         request_id=call.request_id, context=call.plan)
-    _started(call, migration, job, states.MIGRATING, instance_actions.LIVE_MIGRATION)
+    if live:
+        _started(call, migration, job, states.MIGRATING, instance_actions.LIVE_MIGRATION)
+    else:
+        _started(call, migration, job, states.RESIZE_PREP, instance_actions.MIGRATE)
     return ActionResult(202)
 
 
