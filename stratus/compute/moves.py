@@ -303,8 +303,13 @@ def resize(call: ActionCall) -> ActionResult:
     _resource(db, server)
     migration = _migration(call, RESIZE, server.host, server.host, flavor)
     hold_for_migration(db, server.id, migration)
-    job = submit_update(db, server.id, {"flavor": flavor["id"]}, request_id=call.request_id,
-                        context=call.plan)
+    try:
+        job = submit_update(db, server.id, {"flavor": flavor["id"]}, request_id=call.request_id,
+                            context=call.plan)
+    except placement.NoValidHost:
+        raise BadRequest(f"No valid host was found. Host {server.host} has no room for flavor "
+                         f"{flavor['name']} next to the held {server.flavor.get('name', server.flavor_id)} "
+                         "(a resize stays on its host until confirmed).") from None
     _started(call, migration, _kind(job, "action:resize"), states.RESIZE_PREP, instance_actions.RESIZE)
     return ActionResult(202)
 

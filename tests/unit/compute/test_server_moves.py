@@ -125,7 +125,8 @@ def test_resize_refusals_change_nothing(world):
 
 def test_resize_over_host_capacity_is_refused(tmp_path):
     w = make_world(tmp_path, hosts=1, memory_mb=2100)
-    with pytest.raises(Exception, match="No valid host"), w.db.session() as s:
+    with pytest.raises(BadRequest, match="No valid host was found. Host cmp1 has no room for flavor m1.small"), \
+            w.db.session() as s:
         w.call(s, "resize", {"flavorRef": "2"})  # 2048 MiB + the held 128 do not fit 2100
     with w.db.session() as s:
         assert held(s, w.server_id) == {"cmp1": NANO}
