@@ -86,3 +86,44 @@ def test_live_migration_moves_a_running_guest(controller_factory, libvirt_node1,
         "live-migration", "completed", "c1", "c2")
     events = admin("GET", f"/servers/{sid}/os-instance-actions").json()["instanceActions"]
     assert events[0]["action"] == "live-migration"
+
+
+def test_cold_migration_then_confirm(controller_factory, libvirt_node1, libvirt_node2,  # noqa: F811
+                                     guest_image, tmp_path, request):
+    """``migrate`` (cold) from c1 to the scheduler's pick c2: VERIFY_RESIZE on c2 with the
+    capacity held on both hosts, ``confirmResize`` frees c1's."""
+    node1, node2 = libvirt_node1, libvirt_node2
+    ctl = controller_factory("sqlite")
+    sync_hosts(ctl, tmp_path, {
+        "c1": {"ansible_connection": "local", "stratus_libvirt_uri": node1.uri},
+        "c2": {"ansible_connection": "local", "stratus_libvirt_uri": node2.uri},
+    }, ["compute"])
+    ctl.stratus("host", "refresh")
+    add_flavors(ctl)
+    image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
+    request.addfinalizer(lambda: remove_images(image_id))
+    admin = Nova(ctl, version="2.79")
+    sid = admin.create(name="cold", imageRef=image_id, networks="none", availability_zone="nova:c1")[
+        "server"]["id"]
+    request.addfinalizer(lambda: cleanup(sid, node1.uri))
+    request.addfinalizer(lambda: cleanup(sid, node2.uri, root=node2.host_path(
+        Path("/var/lib/stratus/instances") / sid)))
+    wait_status(admin, sid, "ACTIVE")
+    name = f"instance-{sid}"
+    r = admin("POST", f"/servers/{sid}/action", json={"migrate": None})
+    assert r.status_code == 202, r.text
+    s = wait_status(admin, sid, "VERIFY_RESIZE", timeout=600)
+    assert s["OS-EXT-SRV-ATTR:host"] == "c2"
+    assert state(node2.uri, name) == "running" and state(node1.uri, name) == "absent"
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s_:
+            rows = {(a.consumer_id == sid, a.host) for a in s_.scalars(
+                select(Allocation).where(Allocation.host.is_not(None)))}
+    finally:
+        db.dispose()
+    assert rows == {(True, "c2"), (False, "c1")}  # the migration holds c1 until confirm
+    assert admin("POST", f"/servers/{sid}/action", json={"confirmResize": None}).status_code == 204
+    assert admin.show(sid)["status"] == "ACTIVE" and held_hosts(ctl, sid) == {"c2"}
+    (mig,) = admin.at("2.59")("GET", "/os-migrations", params={"instance_uuid": sid}).json()["migrations"]
+    assert (mig["migration_type"], mig["status"], mig["dest_compute"]) == ("migration", "confirmed", "c2")
