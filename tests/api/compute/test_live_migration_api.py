@@ -35,31 +35,36 @@ def held_hosts(ctl, sid: str) -> set[str]:
         db.dispose()
 
 
-def test_live_migration_moves_a_running_guest(controller_factory, libvirt_node1, libvirt_node2,  # noqa: F811
-                                              guest_image, tmp_path, request):
-    node1, node2 = libvirt_node1, libvirt_node2
+def boot_on_c1(controller_factory, node1, node2, guest_image, tmp_path, request, name: str):
+    """A controller with hosts c1 (node 1) and c2 (node 2) and a server booted on c1 (an
+    admin names the host: c2's files live in node 2's own tree); (controller, admin
+    client, server id)."""
     ctl = controller_factory("sqlite")
     sync_hosts(ctl, tmp_path, {
-        "c1": {"ansible_connection": "local", "stratus_libvirt_uri": node1.uri,
-               "stratus_live_migration_uri": "tcp://127.0.0.1"},
-        "c2": {"ansible_connection": "local", "stratus_libvirt_uri": node2.uri,
-               "stratus_live_migration_uri": "tcp://127.0.0.1"},
-    }, ["compute"])
+        host: {"ansible_connection": "local", "stratus_libvirt_uri": node.uri,
+               "stratus_live_migration_uri": "tcp://127.0.0.1"}
+        for host, node in (("c1", node1), ("c2", node2))}, ["compute"])
     ctl.stratus("host", "refresh")
     add_flavors(ctl)
     image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
     request.addfinalizer(lambda: remove_images(image_id))
     admin = Nova(ctl, version="2.79")
-    # boot on c1 (an admin names the host: c2's files live in node 2's own tree)
-    sid = admin.create(name="live", imageRef=image_id, networks="none", availability_zone="nova:c1")[
+    sid = admin.create(name=name, imageRef=image_id, networks="none", availability_zone="nova:c1")[
         "server"]["id"]
     request.addfinalizer(lambda: cleanup(sid, node1.uri))
     request.addfinalizer(lambda: cleanup(sid, node2.uri, root=node2.host_path(
         Path("/var/lib/stratus/instances") / sid)))
     s = wait_status(admin, sid, "ACTIVE")
     assert s["OS-EXT-SRV-ATTR:host"] == "c1"
+    assert state(node1.uri, f"instance-{sid}") == "running" and state(node2.uri, f"instance-{sid}") == "absent"
+    return ctl, admin, sid
+
+
+def test_live_migration_moves_a_running_guest(controller_factory, libvirt_node1, libvirt_node2,  # noqa: F811
+                                              guest_image, tmp_path, request):
+    node1, node2 = libvirt_node1, libvirt_node2
+    ctl, admin, sid = boot_on_c1(controller_factory, node1, node2, guest_image, tmp_path, request, "live")
     name = f"instance-{sid}"
-    assert state(node1.uri, name) == "running" and state(node2.uri, name) == "absent"
 
     member = ctl.new_project_user("member", prefix="live")
     r = Nova(ctl, member, version="2.79")("POST", f"/servers/{sid}/action",
@@ -93,22 +98,7 @@ def test_cold_migration_then_confirm(controller_factory, libvirt_node1, libvirt_
     """``migrate`` (cold) from c1 to the scheduler's pick c2: VERIFY_RESIZE on c2 with the
     capacity held on both hosts, ``confirmResize`` frees c1's."""
     node1, node2 = libvirt_node1, libvirt_node2
-    ctl = controller_factory("sqlite")
-    sync_hosts(ctl, tmp_path, {
-        "c1": {"ansible_connection": "local", "stratus_libvirt_uri": node1.uri},
-        "c2": {"ansible_connection": "local", "stratus_libvirt_uri": node2.uri},
-    }, ["compute"])
-    ctl.stratus("host", "refresh")
-    add_flavors(ctl)
-    image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
-    request.addfinalizer(lambda: remove_images(image_id))
-    admin = Nova(ctl, version="2.79")
-    sid = admin.create(name="cold", imageRef=image_id, networks="none", availability_zone="nova:c1")[
-        "server"]["id"]
-    request.addfinalizer(lambda: cleanup(sid, node1.uri))
-    request.addfinalizer(lambda: cleanup(sid, node2.uri, root=node2.host_path(
-        Path("/var/lib/stratus/instances") / sid)))
-    wait_status(admin, sid, "ACTIVE")
+    ctl, admin, sid = boot_on_c1(controller_factory, node1, node2, guest_image, tmp_path, request, "cold")
     name = f"instance-{sid}"
     r = admin("POST", f"/servers/{sid}/action", json={"migrate": None})
     assert r.status_code == 202, r.text
