@@ -191,6 +191,9 @@ class Settings(BaseSettings):
     # (Nova's [scheduler] max_placement_results), the roomiest first; hosts already
     # holding allocations are always considered.
     scheduler_max_placement_results: int = Field(1000, ge=1)
+    # Resize may keep the server on its own host (Nova's allow_resize_to_same_host); a
+    # resize here is always in place, so False refuses resize (one-host clouds need True).
+    allow_resize_to_same_host: bool = True
 
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}

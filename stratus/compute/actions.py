@@ -31,6 +31,7 @@ class ActionCall:
     plan: PlanContext  # for orchestration.submit_*(..., context=)
     settings: Any
     request_id: str | None = None
+    policy: Any = None  # the route's PolicyChecker (``policy.enforce(rule, target)``)
 
 
 @dataclass

@@ -1,0 +1,216 @@
+"""Server actions on ONE booted guest (module-scoped): stop/start, reboot, pause,
+suspend, console output, rescue/unrescue, rebuild — each through
+``POST /compute/v2.1/servers/{id}/action`` on a live controller whose compute host
+``c1`` is a private libvirtd; the domain on the host is checked after each, and the
+instance actions list them with events from their jobs. Refused transitions leave the
+domain as it was."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from pathlib import Path
+
+import libvirt
+import pytest
+from sqlalchemy import select
+
+from stratus.db.models.compute import Server
+from stratus.db.models.jobs import Resource
+from stratus.db.session import Database
+from stratus.db.types import utcnow
+from tests.helpers.libvirt_node import libvirt_node1  # noqa: F401 - fixture
+from tests.integration.pipeline.conftest import Api, sync_hosts
+from tests.integration.pipeline.test_server_on_placed_host import uncache, upload_image
+
+pytestmark = [pytest.mark.api, pytest.mark.compute, pytest.mark.slow]
+
+ACTION_TIMEOUT = 300
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
+
+
+class Booted:
+    """The shared server: its id, the controller, the host's libvirt URI."""
+
+    def __init__(self, ctl, uri: str, sid: str, image_id: str) -> None:
+        self.ctl, self.uri, self.id, self.image_id = ctl, uri, sid, image_id
+        self.db = Database(ctl.database_url)
+
+    def act(self, body: dict, version: str = "2.1", expect: int = 202):
+        r = self.ctl.request("POST", f"/compute/v2.1/servers/{self.id}/action", json=body,
+                             headers={"OpenStack-API-Version": f"compute {version}"}, timeout=200)
+        assert r.status_code == expect, r.text
+        return r
+
+    def row(self) -> Server:
+        with self.db.session() as s:
+            row = s.get(Server, self.id)
+            s.expunge(row)
+            return row
+
+    def settled(self, timeout: float = ACTION_TIMEOUT) -> Server:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = self.row()
+            if row.task_state is None:
+                return row
+            time.sleep(0.5)
+        raise AssertionError(f"server {self.id} still in task {row.task_state} after {timeout}s")
+
+    def domain(self) -> tuple[int, int, str]:
+        """(libvirt state, domain id, XML) of the guest on its host."""
+        conn = libvirt.open(self.uri)
+        try:
+            dom = conn.lookupByName(f"instance-{self.id}")
+            return dom.state()[0], dom.ID(), dom.XMLDesc(0)
+        finally:
+            conn.close()
+
+    def actions(self, version: str = "2.62") -> list[dict]:
+        r = self.ctl.request("GET", f"/compute/v2.1/servers/{self.id}/os-instance-actions",
+                             headers={"OpenStack-API-Version": f"compute {version}"})
+        assert r.status_code == 200, r.text
+        return r.json()["instanceActions"]
+
+    def action(self, request_id: str, version: str = "2.62") -> dict:
+        r = self.ctl.request("GET", f"/compute/v2.1/servers/{self.id}/os-instance-actions/{request_id}",
+                             headers={"OpenStack-API-Version": f"compute {version}"})
+        assert r.status_code == 200, r.text
+        return r.json()["instanceAction"]
+
+
+def record_server(db: Database, sid: str, image_id: str) -> None:
+    """The compute_servers row of a server booted through a template, as the servers
+    API would keep it (written only when the servers branch's check has not)."""
+    with db.session() as s:
+        res = s.get(Resource, sid)
+        row = s.get(Server, sid) or Server(id=sid, project_id=res.project_id, user_id="admin",
+                                           name=res.name, flavor_id="42", flavor={}, image_id=image_id)
+        row.vm_state, row.task_state, row.power_state = "active", None, 1
+        row.host = row.node = res.hosts[0]
+        row.launched_at = row.launched_at or utcnow()
+        if s.get(Server, sid) is None:
+            s.add(row)
+    with db.session() as s:
+        assert s.scalars(select(Server.id).where(Server.id == sid)).one()
+
+
+@pytest.fixture(scope="module")
+def booted(_controllers, libvirt_node1, guest_image, tmp_path_factory):  # noqa: F811
+    ctl = _controllers("sqlite", compute_sync_timeout=120)
+    tmp = tmp_path_factory.mktemp("power")
+    sync_hosts(ctl, tmp, {"c1": {"ansible_connection": "local", "stratus_libvirt_uri": libvirt_node1.uri}},
+               ["compute"])
+    ctl.stratus("host", "refresh")
+    api = Api(ctl)
+    image_id = upload_image(ctl, Path(guest_image["qcow2"]), f"power-{uuid.uuid4().hex[:6]}")
+    job = api.create(guest={"type": "OS::Nova::Server", "properties": {
+        "name": "power-guest", "flavor": "m1.nano", "image": image_id}})
+    sid = job["resources_by_name"]["guest"]
+    server = Booted(ctl, libvirt_node1.uri, sid, image_id)
+    record_server(server.db, sid, image_id)
+    yield server
+    try:
+        api.run("DELETE", f"/resources/{sid}")
+    finally:
+        server.db.dispose()
+        uncache(image_id)
+
+
+def test_stop_then_start(booted):
+    r = booted.act({"os-stop": None})
+    req = r.headers["x-compute-request-id"]
+    assert booted.row().task_state == "powering-off"
+    row = booted.settled()
+    assert (row.vm_state, row.power_state) == ("stopped", 4)
+    assert booted.domain()[0] == libvirt.VIR_DOMAIN_SHUTOFF
+    # a stopped server cannot be paused: 409, the domain stays off
+    r = booted.act({"pause": None}, expect=409)
+    assert r.json()["conflictingRequest"]["message"] == \
+        f"Cannot 'pause' instance {booted.id} while it is in vm_state stopped"
+    assert booted.domain()[0] == libvirt.VIR_DOMAIN_SHUTOFF and booted.row().task_state is None
+    stop = booted.action(req)
+    assert stop["action"] == "stop" and stop["message"] is None
+    (event,) = stop["events"]
+    assert event["event"] == "compute_stop_instance" and event["result"] == "Success"
+    assert event["host"] == "c1" and len(event["hostId"]) == 56 and event["finish_time"]
+    booted.act({"os-start": None})
+    row = booted.settled()
+    assert (row.vm_state, row.power_state) == ("active", 1)
+    assert booted.domain()[0] == libvirt.VIR_DOMAIN_RUNNING
+    assert [a["action"] for a in booted.actions()[:2]] == ["start", "stop"]
+
+
+def test_hard_reboot_restarts_the_guest(booted):
+    _, before, _ = booted.domain()
+    booted.act({"reboot": {"type": "HARD"}})
+    assert booted.row().task_state == "rebooting_hard"
+    assert booted.settled().vm_state == "active"
+    state, after, _ = booted.domain()
+    assert state == libvirt.VIR_DOMAIN_RUNNING and after != before  # a new QEMU process
+
+
+def test_pause_unpause_suspend_resume(booted):
+    booted.act({"pause": None})
+    row = booted.settled()
+    assert (row.vm_state, row.power_state) == ("paused", 3)
+    assert booted.domain()[0] == libvirt.VIR_DOMAIN_PAUSED
+    booted.act({"unpause": None})
+    assert booted.settled().vm_state == "active" and booted.domain()[0] == libvirt.VIR_DOMAIN_RUNNING
+    booted.act({"suspend": None})
+    row = booted.settled()
+    assert (row.vm_state, row.power_state) == ("suspended", 7)
+    assert booted.domain()[0] == libvirt.VIR_DOMAIN_SHUTOFF  # saved to disk (managed save)
+    booted.act({"resume": None})
+    assert booted.settled().vm_state == "active" and booted.domain()[0] == libvirt.VIR_DOMAIN_RUNNING
+
+
+def test_console_output_is_the_log_tail(booted):
+    log = Path(f"/var/lib/stratus/instances/{booted.id}/console.log")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(log.read_text(errors="replace").splitlines()) < 3:
+        time.sleep(1)
+    out = booted.act({"os-getConsoleOutput": {"length": 3}}, expect=200).json()["output"]
+    lines = out.splitlines()
+    assert 0 < len(lines) <= 3
+    text = CONTROL.sub("", log.read_text(errors="replace"))  # Nova strips control characters
+    assert all(line in text for line in lines)
+    assert "\x1b" not in out
+    full = booted.act({"os-getConsoleOutput": {}}, expect=200).json()["output"]
+    assert len(full.splitlines()) >= len(lines) and lines[0] in full
+    assert booted.row().task_state is None  # reading the console is not a task
+    r = booted.act({"os-getConsoleOutput": {"length": "x"}}, expect=400)
+    assert "length" in r.json()["badRequest"]["message"]
+
+
+def test_rescue_then_unrescue(booted):
+    _, _, xml = booted.domain()
+    assert booted.act({"rescue": None}, expect=200).json() == {}
+    row = booted.settled()
+    assert row.vm_state == "rescued"
+    _, _, rescued = booted.domain()
+    assert rescued.count("<disk ") == xml.count("<disk ") + 1  # the own disk second
+    booted.act({"os-start": None}, expect=409)
+    booted.act({"unrescue": None})
+    assert booted.settled().vm_state == "active"
+    assert booted.domain()[2].count("<disk ") == xml.count("<disk ")
+    assert [a["action"] for a in booted.actions()[:2]] == ["unrescue", "rescue"]
+
+
+def test_rebuild_on_another_image(booted, guest_image):
+    other = upload_image(booted.ctl, Path(guest_image["qcow2"]), "power-rebuild")
+    try:
+        r = booted.act({"rebuild": {"imageRef": other, "name": "rebuilt", "metadata": {"k": "v"}}}, "2.75")
+        body = r.json()["server"]
+        assert body["id"] == booted.id and body["status"] == "REBUILD" and body["name"] == "rebuilt"
+        row = booted.settled()
+        assert (row.vm_state, row.image_id, row.name) == ("active", other, "rebuilt")
+        state, _, xml = booted.domain()
+        assert state == libvirt.VIR_DOMAIN_RUNNING and other in xml  # the image in the domain metadata
+        missing = str(uuid.uuid4())
+        r = booted.act({"rebuild": {"imageRef": missing}}, expect=400)
+        assert r.json()["badRequest"]["message"] == f"Image {missing} could not be found."
+        assert booted.row().image_id == other and booted.row().task_state is None
+    finally:
+        uncache(other)

@@ -1,0 +1,119 @@
+"""Live migration through the API between two libvirt hosts on this machine
+(``tests/helpers/libvirt_node.py``): ``c1`` (node 1, sharing this machine's
+/var/lib/stratus) and ``c2`` (node 2, its own tree). A server booted on ``c1`` is
+moved with ``os-migrateLive`` to ``c2`` while running: the domain runs on node 2 and
+is gone from node 1, the server reports host ``c2``, its capacity is held on ``c2``
+only, the migration is ``completed``. A member may not live-migrate (403, nothing
+moves)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from stratus.db.models.quotas import Allocation
+from stratus.db.session import Database
+from tests.api.compute.servers_helpers import Nova, add_flavors, fault
+from tests.api.compute.test_servers_boot import upload_qcow2, wait_status
+from tests.helpers.libvirt_node import libvirt_node1, libvirt_node2  # noqa: F401 - fixtures
+from tests.integration.compute.actions_guest import cleanup, remove_images
+from tests.integration.compute.test_instance_action_migrate import state
+from tests.integration.pipeline.conftest import sync_hosts
+
+pytestmark = [pytest.mark.api, pytest.mark.compute, pytest.mark.slow]
+
+
+def held_hosts(ctl, sid: str) -> set[str]:
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s:
+            return set(s.scalars(select(Allocation.host).where(Allocation.consumer_id == sid,
+                                                               Allocation.host.is_not(None))))
+    finally:
+        db.dispose()
+
+
+def boot_on_c1(controller_factory, node1, node2, guest_image, tmp_path, request, name: str):
+    """A controller with hosts c1 (node 1) and c2 (node 2) and a server booted on c1 (an
+    admin names the host: c2's files live in node 2's own tree); (controller, admin
+    client, server id)."""
+    ctl = controller_factory("sqlite")
+    sync_hosts(ctl, tmp_path, {
+        host: {"ansible_connection": "local", "stratus_libvirt_uri": node.uri,
+               "stratus_live_migration_uri": "tcp://127.0.0.1"}
+        for host, node in (("c1", node1), ("c2", node2))}, ["compute"])
+    ctl.stratus("host", "refresh")
+    add_flavors(ctl)
+    image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
+    request.addfinalizer(lambda: remove_images(image_id))
+    admin = Nova(ctl, version="2.79")
+    sid = admin.create(name=name, imageRef=image_id, networks="none", availability_zone="nova:c1")[
+        "server"]["id"]
+    request.addfinalizer(lambda: cleanup(sid, node1.uri))
+    request.addfinalizer(lambda: cleanup(sid, node2.uri, root=node2.host_path(
+        Path("/var/lib/stratus/instances") / sid)))
+    s = wait_status(admin, sid, "ACTIVE")
+    assert s["OS-EXT-SRV-ATTR:host"] == "c1"
+    assert state(node1.uri, f"instance-{sid}") == "running" and state(node2.uri, f"instance-{sid}") == "absent"
+    return ctl, admin, sid
+
+
+def test_live_migration_moves_a_running_guest(controller_factory, libvirt_node1, libvirt_node2,  # noqa: F811
+                                              guest_image, tmp_path, request):
+    node1, node2 = libvirt_node1, libvirt_node2
+    ctl, admin, sid = boot_on_c1(controller_factory, node1, node2, guest_image, tmp_path, request, "live")
+    name = f"instance-{sid}"
+
+    member = ctl.new_project_user("member", prefix="live")
+    r = Nova(ctl, member, version="2.79")("POST", f"/servers/{sid}/action",
+                                          json={"os-migrateLive": {"host": "c2", "block_migration": "auto"}})
+    assert r.status_code in (403, 404), r.text  # another project's server is 404; a policy refusal 403
+    same = admin("POST", f"/servers/{sid}/action", json={"os-migrateLive": {"host": "c1", "block_migration": "auto"}})
+    assert fault(same, 400) == f"Unable to migrate instance ({sid}) to current host (c1)."
+    assert state(node1.uri, name) == "running" and held_hosts(ctl, sid) == {"c1"}
+
+    r = admin("POST", f"/servers/{sid}/action", json={"os-migrateLive": {"host": None, "block_migration": "auto"}})
+    assert r.status_code == 202, r.text
+    s = wait_status(admin, sid, "ACTIVE", timeout=600)
+    import time
+
+    deadline = time.monotonic() + 600
+    while s["OS-EXT-STS:task_state"] is not None and time.monotonic() < deadline:
+        time.sleep(1)
+        s = admin.show(sid)
+    assert s["OS-EXT-SRV-ATTR:host"] == "c2", s
+    assert state(node2.uri, name) == "running" and state(node1.uri, name) == "absent"
+    assert held_hosts(ctl, sid) == {"c2"}
+    (mig,) = admin.at("2.59")("GET", "/os-migrations", params={"instance_uuid": sid}).json()["migrations"]
+    assert (mig["migration_type"], mig["status"], mig["source_compute"], mig["dest_compute"]) == (
+        "live-migration", "completed", "c1", "c2")
+    events = admin("GET", f"/servers/{sid}/os-instance-actions").json()["instanceActions"]
+    assert events[0]["action"] == "live-migration"
+
+
+def test_cold_migration_then_confirm(controller_factory, libvirt_node1, libvirt_node2,  # noqa: F811
+                                     guest_image, tmp_path, request):
+    """``migrate`` (cold) from c1 to the scheduler's pick c2: VERIFY_RESIZE on c2 with the
+    capacity held on both hosts, ``confirmResize`` frees c1's."""
+    node1, node2 = libvirt_node1, libvirt_node2
+    ctl, admin, sid = boot_on_c1(controller_factory, node1, node2, guest_image, tmp_path, request, "cold")
+    name = f"instance-{sid}"
+    r = admin("POST", f"/servers/{sid}/action", json={"migrate": None})
+    assert r.status_code == 202, r.text
+    s = wait_status(admin, sid, "VERIFY_RESIZE", timeout=600)
+    assert s["OS-EXT-SRV-ATTR:host"] == "c2"
+    assert state(node2.uri, name) == "running" and state(node1.uri, name) == "absent"
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s_:
+            rows = {(a.consumer_id == sid, a.host) for a in s_.scalars(
+                select(Allocation).where(Allocation.host.is_not(None)))}
+    finally:
+        db.dispose()
+    assert rows == {(True, "c2"), (False, "c1")}  # the migration holds c1 until confirm
+    assert admin("POST", f"/servers/{sid}/action", json={"confirmResize": None}).status_code == 204
+    assert admin.show(sid)["status"] == "ACTIVE" and held_hosts(ctl, sid) == {"c2"}
+    (mig,) = admin.at("2.59")("GET", "/os-migrations", params={"instance_uuid": sid}).json()["migrations"]
+    assert (mig["migration_type"], mig["status"], mig["dest_compute"]) == ("migration", "confirmed", "c2")

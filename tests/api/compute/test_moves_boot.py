@@ -1,0 +1,138 @@
+"""Moves on a real guest through ``POST /servers/{id}/action`` on a live controller
+whose one compute host ``c1`` is this machine (the system libvirtd):
+
+- resize + confirm: VERIFY_RESIZE with the new flavor's RAM in the domain, the old
+  allocation held until confirm; resize + revert: the old RAM again;
+- createImage: the snapshot image turns active with Nova's properties, and a second
+  server boots from it;
+- shelve: the domain is gone and the host's capacity free; unshelve boots it again
+  from the shelved image.
+Both servers are deleted at the end; no domain is left."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import libvirt
+import pytest
+from sqlalchemy import func, select
+
+from stratus.db.models.quotas import Allocation
+from stratus.db.session import Database
+from tests.api.compute.servers_helpers import Nova, add_flavors, fault
+from tests.api.compute.test_servers_boot import domain_exists, upload_qcow2, wait_status
+from tests.integration.compute.actions_guest import cleanup, remove_images
+from tests.integration.pipeline.conftest import sync_hosts
+
+pytestmark = [pytest.mark.api, pytest.mark.compute, pytest.mark.slow]
+
+
+def memory_mib(sid: str) -> int:
+    conn = libvirt.open("qemu:///system")
+    try:
+        xml = conn.lookupByName(f"instance-{sid}").XMLDesc(0)
+    finally:
+        conn.close()
+    return int(re.search(r"<currentMemory unit='KiB'>(\d+)<", xml).group(1)) // 1024
+
+
+def host_memory_held(ctl) -> int:
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s:
+            return int(s.scalar(select(func.coalesce(func.sum(Allocation.amount), 0))
+                                .where(Allocation.host == "c1", Allocation.resource == "memory_mb")))
+    finally:
+        db.dispose()
+
+
+def act(nova: Nova, sid: str, body: dict, expect: int = 202, version: str | None = None):
+    r = nova("POST", f"/servers/{sid}/action", json=body, version=version)
+    assert r.status_code == expect, r.text
+    return r
+
+
+def wait_image(ctl, image_id: str, timeout: float = 300) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = ctl.request("GET", f"/image/v2/images/{image_id}").json()
+        if got["status"] in ("active", "killed"):
+            return got
+        time.sleep(1)
+    raise AssertionError(f"image {image_id} not active after {timeout}s: {got}")
+
+
+def test_resize_snapshot_shelve_on_a_booted_server(controller_factory, libvirt_daemon, guest_image, tmp_path,
+                                                   request):
+    ctl = controller_factory("sqlite")
+    sync_hosts(ctl, tmp_path, {"c1": {"ansible_connection": "local", "stratus_libvirt_uri": libvirt_daemon}},
+               ["compute"])
+    ctl.stratus("host", "refresh")
+    add_flavors(ctl)
+    image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
+    made_images = [image_id]
+    request.addfinalizer(lambda: remove_images(*made_images))
+    member = ctl.new_project_user("member", prefix="moves")
+    nova = Nova(ctl, member, version="2.79")
+    sid = nova.create(name="mover", imageRef=image_id, networks="none")["server"]["id"]
+    request.addfinalizer(lambda: cleanup(sid))
+    wait_status(nova, sid, "ACTIVE")
+    assert memory_mib(sid) == 128 and host_memory_held(ctl) == 128
+
+    # resize to m1.micro, then confirm
+    act(nova, sid, {"resize": {"flavorRef": "84"}})
+    s = wait_status(nova, sid, "VERIFY_RESIZE")
+    assert s["flavor"]["original_name"] == "m1.micro" and s["flavor"]["ram"] == 192
+    assert memory_mib(sid) == 192
+    assert host_memory_held(ctl) == 128 + 192  # the old flavor's room is held until confirm
+    assert fault(act(nova, sid, {"resize": {"flavorRef": "1"}}, expect=409), 409) == \
+        f"Cannot 'resize' instance {sid} while it is in vm_state resized"
+    act(nova, sid, {"confirmResize": None}, expect=204)
+    assert nova.show(sid)["status"] == "ACTIVE" and host_memory_held(ctl) == 192
+
+    # resize to m1.tiny, then revert
+    act(nova, sid, {"resize": {"flavorRef": "1"}})
+    wait_status(nova, sid, "VERIFY_RESIZE")
+    assert memory_mib(sid) == 512
+    act(nova, sid, {"revertResize": None})
+    s = wait_status(nova, sid, "ACTIVE")
+    assert s["flavor"]["original_name"] == "m1.micro" and memory_mib(sid) == 192
+    assert host_memory_held(ctl) == 192
+    actions = [a["action"] for a in nova("GET", f"/servers/{sid}/os-instance-actions").json()["instanceActions"]]
+    assert actions[:4] == ["revertResize", "resize", "confirmResize", "resize"]
+    migrations = Nova(ctl, version="2.59")("GET", "/os-migrations", params={"instance_uuid": sid}).json()
+    assert [(m["migration_type"], m["status"]) for m in migrations["migrations"]] == [
+        ("resize", "reverted"), ("resize", "confirmed")]
+
+    # createImage, then boot a second server from the snapshot
+    snap_id = act(nova, sid, {"createImage": {"name": "mover-snap", "metadata": {"role": "test"}}}).json()[
+        "image_id"]
+    made_images.append(snap_id)
+    snap = wait_image(ctl, snap_id)
+    assert snap["status"] == "active" and snap["disk_format"] == "qcow2"
+    assert (snap["image_type"], snap["instance_uuid"], snap["base_image_ref"], snap["role"]) == (
+        "snapshot", sid, image_id, "test")
+    assert snap["owner"] == member.project_id and snap["visibility"] == "private"
+    wait_status(nova, sid, "ACTIVE")
+    second = nova.create(name="from-snap", imageRef=snap_id, networks="none")["server"]["id"]
+    request.addfinalizer(lambda: cleanup(second))
+    s2 = wait_status(nova, second, "ACTIVE")
+    assert s2["image"]["id"] == snap_id and domain_exists(f"instance-{second}")
+    assert nova("DELETE", f"/servers/{second}").status_code == 204
+    wait_status(nova, second, "gone")
+
+    # shelve (offloaded at once), then unshelve from the shelved image
+    act(nova, sid, {"shelve": None})
+    s = wait_status(nova, sid, "SHELVED_OFFLOADED")
+    assert s["OS-EXT-SRV-ATTR:host"] is None if "OS-EXT-SRV-ATTR:host" in s else True
+    assert not domain_exists(f"instance-{sid}") and host_memory_held(ctl) == 0
+    act(nova, sid, {"unshelve": None})
+    s = wait_status(nova, sid, "ACTIVE")
+    assert domain_exists(f"instance-{sid}") and memory_mib(sid) == 192 and host_memory_held(ctl) == 192
+    assert s["image"]["id"] == image_id  # the server keeps its own image
+    assert nova("DELETE", f"/servers/{sid}").status_code == 204
+    wait_status(nova, sid, "gone")
+    assert not domain_exists(f"instance-{sid}") and host_memory_held(ctl) == 0
