@@ -88,7 +88,7 @@ def _image(call: ActionCall, image_id: str) -> dict[str, Any]:
     try:
         return image_facts(call.db, planned)
     except ResourceCheckFailed as exc:
-        raise BadRequest(str(exc).split(" (at ")[0]) from None
+        raise BadRequest(exc.message) from None
 
 
 def _resource(call: ActionCall) -> Resource:
