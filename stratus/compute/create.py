@@ -287,6 +287,9 @@ class Created:
 
 def create(db: Session, ctx, req: Request, *, settings, plan_context, request_id: str | None) -> Created:
     """Write the rows and submit the servers' template (see the module docstring)."""
+    from stratus.compute import metadata
+
+    metadata.check_quota(db, ctx.project_id, req.metadata, settings)
     reservation = "r-" + secrets.token_hex(4)
     count = req.max_count
     while True:

@@ -99,3 +99,18 @@ def fault(r, code: int) -> str:
     ((_, body),) = r.json().items()
     assert body["code"] == code
     return body["message"]
+
+
+def set_state(ctl, server_id: str, vm_state: str, task_state: str | None = None, **fields) -> None:
+    """Put a server's row in a state (an ACTIVE server without booting one)."""
+    from stratus.db.models.compute import Server
+
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s:
+            row = s.get(Server, server_id)
+            row.vm_state, row.task_state, row.fault = vm_state, task_state, None
+            for key, value in fields.items():
+                setattr(row, key, value)
+    finally:
+        db.dispose()
