@@ -30,7 +30,8 @@ from stratus.compute.inputs import (
     parse_bool,
     parse_count,
 )
-from stratus.db.models.compute import Server, ServerTag
+from stratus.db.models.compute import Server, ServerGroup, ServerGroupMember, ServerTag
+from stratus.db.models.jobs import ERROR, Resource
 from stratus.db.models.quotas import Allocation
 from stratus.db.types import utcnow
 from stratus.errors import BadRequest, Forbidden
@@ -308,9 +309,14 @@ def create(db: Session, ctx, req: Request, *, settings, plan_context, request_id
             sp.rollback()
             rows = _write_rows(db, ctx, req, ids, reservation)
             fl = resolve_flavor(db, req.flavor, ctx.project_id, (), admin=ctx.is_admin)
-            for row in rows:
+            for i, row in enumerate(rows):
                 row.flavor, row.flavor_id = fl, fl["id"]
                 row.vm_state, row.task_state = states.ERROR, None
+                # its resource, as every server has one: ERROR, on no host
+                db.add(Resource(id=row.id, name=_res_name(i, len(rows)), type=TYPE, project_id=row.project_id,
+                                status=ERROR, status_reason=NO_VALID_HOST,
+                                properties=_template(req, ids)["resources"][_res_name(i, len(rows))]["properties"],
+                                attributes={"flavor": fl}, hosts=[]))
                 # Nova counts a server in ERROR against the quota until it is deleted
                 for pool, amount in ServerType.quota_usage({}, {"flavor": fl}).items():
                     db.add(Allocation(consumer_id=row.id, project_id=row.project_id, resource=pool,
@@ -384,7 +390,21 @@ def _write_rows(db: Session, ctx, req: Request, ids: list[str], reservation: str
             db.add(ServerTag(server_id=sid, tag=tag))
         rows.append(row)
     db.flush()
+    if req.hints.get("group"):
+        join_group(db, req.hints["group"], ids, ctx.project_id)
     return rows
+
+
+def join_group(db: Session, group_id: str, server_ids: list[str], project_id: str | None) -> None:
+    """Nova's ``group`` hint: the servers become members of the project's server group
+    (the scheduler reads the members' hosts); 400 when there is no such group."""
+    group = db.get(ServerGroup, group_id)
+    if group is None or (project_id is not None and group.project_id != project_id):
+        raise BadRequest(f"Instance group {group_id} could not be found.")
+    for sid in server_ids:
+        if db.get(ServerGroupMember, (group_id, sid)) is None:
+            db.add(ServerGroupMember(group_id=group_id, server_id=sid))
+    db.flush()
 
 
 def _count_that_fits(exc: QuotaExceeded, count: int) -> int:
@@ -426,6 +446,14 @@ def ensure_server_row(db: Session, res) -> None:
                      availability_zone=zone, metadata_=dict(p.get("metadata") or {}),
                      system_metadata={"scheduler_hints": dict(p.get("scheduler_hints") or {})})
         db.add(row)
+        db.flush()
+        group = (p.get("scheduler_hints") or {}).get("group")
+        if group:
+            try:
+                join_group(db, str(group), [row.id], res.project_id)
+            except BadRequest as exc:
+                raise ResourceCheckFailed(exc.message, ("resources", res.name, "properties",
+                                                        "scheduler_hints")) from None
     if fl and row.vm_state == states.BUILDING:
         row.flavor, row.flavor_id = fl, fl["id"]
     db.flush()

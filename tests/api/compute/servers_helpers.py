@@ -114,3 +114,17 @@ def set_state(ctl, server_id: str, vm_state: str, task_state: str | None = None,
                 setattr(row, key, value)
     finally:
         db.dispose()
+
+
+def add_group(ctl, project_id: str, user_id: str, policy: str = "anti-affinity") -> str:
+    """A server group of ``project_id`` written into the DB (the API is another branch's)."""
+    from stratus.db.models.compute import ServerGroup
+
+    gid = str(uuid.uuid4())
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s:
+            s.add(ServerGroup(id=gid, name="g", project_id=project_id, user_id=user_id, policy=policy))
+    finally:
+        db.dispose()
+    return gid

@@ -13,6 +13,7 @@ import pytest
 from tests.api.compute.servers_helpers import (
     Nova,
     add_flavors,
+    add_group,
     fault,
     start_controller,
     upload_raw_image,
@@ -238,3 +239,21 @@ def test_update_and_delete(ctl, env, nova):
     assert [(s["id"], s["status"]) for s in gone] == [(sid, "DELETED")]
     admin = Nova(ctl)
     assert sid in ids(admin("GET", "/servers", params={"all_tenants": "1", "deleted": "true"}))
+
+
+def test_group_hint_makes_members_and_deleting_leaves_the_group(ctl, env, nova):
+    gid = add_group(ctl, nova.creds.project_id, nova.creds.user_id)
+    body = {"server": {"name": "g", "flavorRef": "42", "imageRef": env["image"], "min_count": 2},
+            "os:scheduler_hints": {"group": gid}}
+    assert nova("POST", "/servers", json=body).status_code == 202
+    listed = nova.at("2.71")("GET", "/servers/detail").json()["servers"]
+    assert [s["server_groups"] for s in listed] == [[gid], [gid]]
+    assert all("server_groups" not in s for s in nova.at("2.70")("GET", "/servers/detail").json()["servers"])
+    other = add_group(ctl, "another-project", "u")
+    body["os:scheduler_hints"]["group"] = other
+    assert fault(nova("POST", "/servers", json=body), 400) == f"Instance group {other} could not be found."
+    assert len(ids(nova("GET", "/servers"))) == 2
+    for s in listed:
+        assert nova("DELETE", f"/servers/{s['id']}").status_code == 204
+    gone = nova.at("2.71")("GET", "/servers/detail", params={"changes-since": "2000-01-01T00:00:00Z"})
+    assert [s["server_groups"] for s in gone.json()["servers"]] == [[], []]
