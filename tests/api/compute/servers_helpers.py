@@ -18,12 +18,12 @@ FLAVORS = {"42": ("m1.nano", 1, 128, 1), "84": ("m1.micro", 1, 192, 1), "1": ("m
            "2": ("m1.small", 1, 2048, 20)}
 
 
-def start_controller(request, tmp_path_factory, **settings):
-    """A fresh SQLite controller (stopped by the caller's ``factory.close()``)."""
+def start_controller(request, tmp_path_factory, backend: str = "sqlite", **settings):
+    """A fresh controller on ``backend`` (stopped by the caller's ``factory.close()``)."""
     from tests.api.conftest import _Factory
 
     factory = _Factory(request, Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp())))
-    return factory, factory("sqlite", **settings)
+    return factory, factory(backend, **settings)
 
 
 def add_flavors(ctl, private: dict[str, str] | None = None) -> None:
