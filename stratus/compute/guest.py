@@ -155,15 +155,34 @@ def _key_pair(call: ActionCall, name: str | None) -> tuple[str | None, str | Non
     return key.name, key.public_key
 
 
+# Nova's rebuild response before 2.75: the server document without the extension keys
+REBUILD_KEYS = {"id", "name", "status", "tenant_id", "user_id", "metadata", "hostId", "image", "flavor",
+                "created", "updated", "addresses", "accessIPv4", "accessIPv6", "links", "progress",
+                "OS-DCF:diskConfig", "locked", "description", "tags", "trusted_image_certificates",
+                "key_name", "user_data", "locked_reason"}
+
+
 def server_view(call: ActionCall) -> dict[str, Any]:
-    """The server in the rebuild response: the whole server document from 2.75 (the
-    servers views), before it the fields Nova's rebuild shows. (A placeholder until the
-    servers views are wired in by the lead.)"""
-    s = call.server
-    return {"id": s.id, "name": s.name, "status": st.status(s.vm_state, s.task_state),
-            "image": {"id": s.image_id}, "metadata": dict(s.metadata_ or {}), "user_id": s.user_id,
-            "tenant_id": s.project_id, "accessIPv4": s.access_ip_v4 or "", "accessIPv6": s.access_ip_v6 or "",
-            "addresses": {}, "progress": 0, "OS-DCF:diskConfig": "MANUAL"}
+    """The server in the rebuild response: from 2.75 the whole document ``GET
+    /servers/{id}`` answers, before it the keys Nova's rebuild shows (``key_name`` from
+    2.54, ``user_data`` from 2.57)."""
+    from stratus.compute import views
+
+    call.db.flush()
+    doc = views.View(call.db, call.version, admin=call.ctx.is_admin,
+                     base_url=call.settings.endpoint_url).server(call.server)
+    if call.version >= (2, 75):
+        return doc
+    out = {k: v for k, v in doc.items() if k in REBUILD_KEYS}
+    if call.version >= (2, 54):
+        out["key_name"] = call.server.key_name
+    else:
+        out.pop("key_name", None)
+    if call.version >= (2, 57):
+        out["user_data"] = call.server.user_data
+    else:
+        out.pop("user_data", None)
+    return out
 
 
 @handles("rescue")
