@@ -103,9 +103,8 @@ def booted(request, libvirt_node1, guest_image, tmp_path_factory):  # noqa: F811
 
 
 def test_stop_then_start(booted):
-    r = booted.act({"os-stop": None})
-    req = r.headers["x-compute-request-id"]
-    assert booted.row().task_state == "powering-off"
+    creds = booted.nova.creds
+    booted.ctl.cli("server", "stop", booted.id, creds=creds)  # python-openstackclient
     row = booted.settled()
     assert (row.vm_state, row.power_state) == ("stopped", 4)
     assert booted.domain()[0] == libvirt.VIR_DOMAIN_SHUTOFF
@@ -114,16 +113,19 @@ def test_stop_then_start(booted):
     assert r.json()["conflictingRequest"]["message"] == \
         f"Cannot 'pause' instance {booted.id} while it is in vm_state stopped"
     assert booted.domain()[0] == libvirt.VIR_DOMAIN_SHUTOFF and booted.row().task_state is None
+    (req,) = [a["request_id"] for a in booted.actions() if a["action"] == "stop"]
     stop = booted.action(req)
     assert stop["action"] == "stop" and stop["message"] is None
     (event,) = stop["events"]
     assert event["event"] == "compute_stop_instance" and event["result"] == "Success"
     assert event["host"] == "c1" and len(event["hostId"]) == 56 and event["finish_time"]
-    booted.act({"os-start": None})
+    booted.ctl.conn(creds).compute.start_server(booted.id)  # openstacksdk
     row = booted.settled()
     assert (row.vm_state, row.power_state) == ("active", 1)
     assert booted.domain()[0] == libvirt.VIR_DOMAIN_RUNNING
     assert [a["action"] for a in booted.actions()[:2]] == ["start", "stop"]
+    events = booted.ctl.cli("server", "event", "list", booted.id, "-f", "json", creds=creds)
+    assert [e["Action"] for e in events][:2] == ["start", "stop"]
 
 
 def test_hard_reboot_restarts_the_guest(booted):
@@ -155,7 +157,7 @@ def test_console_output_is_the_log_tail(booted):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(log.read_text(errors="replace").splitlines()) < 3:
         time.sleep(1)
-    out = booted.act({"os-getConsoleOutput": {"length": 3}}, expect=200).json()["output"]
+    out = booted.ctl.conn(booted.nova.creds).compute.get_server_console_output(booted.id, length=3)["output"]
     lines = out.splitlines()
     assert 0 < len(lines) <= 3
     text = CONTROL.sub("", log.read_text(errors="replace"))  # Nova strips control characters
