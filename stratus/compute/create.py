@@ -291,6 +291,8 @@ def create(db: Session, ctx, req: Request, *, settings, plan_context, request_id
     from stratus.compute import metadata
 
     metadata.check_quota(db, ctx.project_id, req.metadata, settings)
+    if req.availability_zone and req.availability_zone not in zones(db, settings):
+        raise BadRequest("The requested availability zone is not available")
     reservation = "r-" + secrets.token_hex(4)
     count = req.max_count
     while True:
@@ -343,6 +345,16 @@ def create(db: Session, ctx, req: Request, *, settings, plan_context, request_id
         except BaseException:
             sp.rollback()
             raise
+
+
+def zones(db: Session, settings) -> set[str]:
+    """The zones a server may ask for: the default one and those of the aggregates."""
+    from sqlalchemy import select
+
+    from stratus.db.models.compute import AggregateMetadata
+
+    named = db.scalars(select(AggregateMetadata.value).where(AggregateMetadata.key == "availability_zone"))
+    return {settings.default_availability_zone, *named}
 
 
 def _res_name(i: int, count: int) -> str:

@@ -43,10 +43,12 @@ class View:
     is an admin, the compute service root for links, and the DB for the extras (tags,
     groups, host status) read once for a page of servers."""
 
-    def __init__(self, db: Session, version, *, admin: bool, base_url: str) -> None:
+    def __init__(self, db: Session, version, *, admin: bool, base_url: str,
+                 default_zone: str = "nova") -> None:
         self.db = db
         self.version = version
         self.admin = admin
+        self.default_zone = default_zone  # the zone of a placed server's host in no zone
         self.root = f"{base_url}/compute"  # links: <root>/v2.1/... (self), <root>/... (bookmark)
 
     def links(self, kind: str, item_id: str, project_id: str | None = None) -> list[dict[str, str]]:
@@ -87,7 +89,7 @@ class View:
             "OS-DCF:diskConfig": (s.system_metadata or {}).get("disk_config", "MANUAL"),
             "key_name": s.key_name,
             "config_drive": "True" if s.config_drive else "",
-            "OS-EXT-AZ:availability_zone": s.availability_zone or "",
+            "OS-EXT-AZ:availability_zone": s.availability_zone or (self.default_zone if s.host else ""),
             "OS-EXT-STS:vm_state": s.vm_state,
             "OS-EXT-STS:task_state": s.task_state,
             "OS-EXT-STS:power_state": s.power_state,

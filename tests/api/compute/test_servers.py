@@ -117,6 +117,7 @@ def test_requests_nova_refuses_write_nothing(ctl, env, nova):
          "Volumes come with the volume API"),
         ({"imageRef": image, "key_name": "nokey"}, "Invalid key_name provided."),
         ({"imageRef": image, "availability_zone": "nova:somehost"}, "forced_host"),
+        ({"imageRef": image, "availability_zone": "elsewhere"}, "The requested availability zone is not available"),
         ({"imageRef": image, "description": "x"}, "Additional properties"),  # 2.19
     ]
     for body, words in cases:

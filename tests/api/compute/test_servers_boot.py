@@ -93,6 +93,7 @@ def test_boot_through_the_api_shows_hostname_and_key_on_the_console_and_delete_c
     s = wait_status(nova, sid, "ACTIVE")
     assert s["OS-EXT-STS:power_state"] == 1 and s["OS-EXT-STS:task_state"] is None
     assert s["OS-SRV-USG:launched_at"] and s["key_name"] == "k1" and s["hostId"]
+    assert s["OS-EXT-AZ:availability_zone"] == "nova"  # the default zone of a host in none
     assert Nova(ctl, version="2.79").show(sid)["OS-EXT-SRV-ATTR:host"] == "c1"
     assert domain_exists(f"instance-{sid}")
     console = INSTANCES / sid / "console.log"

@@ -37,7 +37,9 @@ register_defaults([
 
 
 def _view(request: Request, db, ctx, version) -> views.View:
-    return views.View(db, version, admin=ctx.is_admin, base_url=request.app.state.settings.endpoint_url)
+    settings = request.app.state.settings
+    return views.View(db, version, admin=ctx.is_admin, base_url=settings.endpoint_url,
+                      default_zone=settings.default_availability_zone)
 
 
 # The body as JSON (any shape: the services check it and answer in Nova's words).
