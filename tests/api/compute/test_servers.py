@@ -258,3 +258,15 @@ def test_group_hint_makes_members_and_deleting_leaves_the_group(ctl, env, nova):
         assert nova("DELETE", f"/servers/{s['id']}").status_code == 204
     gone = nova.at("2.71")("GET", "/servers/detail", params={"changes-since": "2000-01-01T00:00:00Z"})
     assert [s["server_groups"] for s in gone.json()["servers"]] == [[], []]
+
+
+def test_openstack_cli_lists_shows_renames_and_deletes(ctl, env, nova):
+    sid = nova.create(name="cli-vm", imageRef=env["image"])["server"]["id"]
+    rows = ctl.cli("server", "list", "-n", "-f", "json", creds=nova.creds)
+    assert [(r["ID"], r["Name"], r["Status"]) for r in rows] == [(sid, "cli-vm", "ERROR")]
+    shown = ctl.cli("server", "show", sid, "-f", "json", creds=nova.creds)
+    assert shown["id"] == sid and shown["status"] == "ERROR"
+    ctl.cli("server", "set", "--name", "cli-renamed", sid, creds=nova.creds)
+    assert nova.show(sid)["name"] == "cli-renamed"
+    ctl.cli("server", "delete", sid, creds=nova.creds)
+    assert ctl.cli("server", "list", "-n", "-f", "json", creds=nova.creds) == []
