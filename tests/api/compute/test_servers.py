@@ -240,6 +240,9 @@ def test_update_and_delete(ctl, env, nova):
     assert [(s["id"], s["status"]) for s in gone] == [(sid, "DELETED")]
     admin = Nova(ctl)
     assert sid in ids(admin("GET", "/servers", params={"all_tenants": "1", "deleted": "true"}))
+    assert sid in ids(admin("GET", "/servers", params={"all_tenants": "1", "status": "DELETED"}))
+    assert sid not in ids(admin("GET", "/servers", params={"all_tenants": "1"}))
+    assert ids(nova("GET", "/servers", params={"status": "DELETED"})) == []  # members: not theirs to see
 
 
 def test_group_hint_makes_members_and_deleting_leaves_the_group(ctl, env, nova):

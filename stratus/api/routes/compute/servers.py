@@ -36,6 +36,13 @@ register_defaults([
 ])
 
 
+def reader_and_member_rules(pattern: str, read: tuple[str, ...], write: tuple[str, ...]) -> None:
+    """Register Nova's defaults for ``pattern`` (``os_compute_api:...:{}``): readers
+    may ``read``, members ``write`` (admins both)."""
+    register_defaults([RuleDefault(pattern.format(a), "rule:admin_or_reader") for a in read]
+                      + [RuleDefault(pattern.format(a), "rule:admin_or_member") for a in write])
+
+
 def _view(request: Request, db, ctx, version) -> views.View:
     settings = request.app.state.settings
     return views.View(db, version, admin=ctx.is_admin, base_url=settings.endpoint_url,
