@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from stratus.compute import states
 from stratus.compute.inputs import (
     bad,
+    check_access_ip,
     check_metadata,
     check_tags,
     check_type,
@@ -135,8 +136,8 @@ def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> Reque
         req.tags = check_tags(s["tags"])
     req.hints = _hints(body)
     for key, attr in (("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6")):
-        if s.get(key):
-            setattr(req, attr, check_type(s[key], key, str, max_len=39))
+        if key in s:
+            setattr(req, attr, check_access_ip(s[key], key))
     if "OS-DCF:diskConfig" in s:
         if s["OS-DCF:diskConfig"] not in ("AUTO", "MANUAL"):
             bad("OS-DCF:diskConfig", s["OS-DCF:diskConfig"], "It must be one of AUTO, MANUAL.")

@@ -17,7 +17,8 @@
   extra_specs) instead of a link; 2.63 ``trusted_image_certificates``; 2.71
   ``server_groups``; 2.73 ``locked_reason``;
 - ``fault`` only in ERROR or DELETED, its ``details`` for admins or when the code is
-  not 500.
+  not 500;
+- ``PUT /servers/{id}`` answers without the extension keys before 2.75 (:meth:`View.updated`).
 
 ``addresses`` stays {} until the network API gives servers ports.
 """
@@ -36,6 +37,11 @@ from stratus.db.models.compute import ComputeService, Server, ServerGroupMember,
 
 # Nova shows progress only while the server is in one of these statuses.
 _PROGRESS = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
+
+
+_NOT_IN_OLD_UPDATE = {"config_drive", "key_name", "host_status", "server_groups",
+                      "os-extended-volumes:volumes_attached"}
+_NOT_IN_OLD_UPDATE_PREFIXES = ("OS-EXT-AZ:", "OS-EXT-SRV-ATTR:", "OS-EXT-STS:", "OS-SRV-USG:")
 
 
 class View:
@@ -70,6 +76,16 @@ class View:
 
     def server(self, s: Server) -> dict[str, Any]:
         return self.servers([s])[0]
+
+    def updated(self, s: Server) -> dict[str, Any]:
+        """``PUT /servers/{id}``'s answer: before 2.75 without the extension keys
+        (zone, config drive, key name, extended status/attributes/volumes, usage, host
+        status, server groups); from 2.75 the full document."""
+        doc = self.server(s)
+        if self.version >= (2, 75):
+            return doc
+        return {k: v for k, v in doc.items()
+                if k not in _NOT_IN_OLD_UPDATE and not k.startswith(_NOT_IN_OLD_UPDATE_PREFIXES)}
 
     def _server(self, s: Server, extras: dict[str, Any]) -> dict[str, Any]:
         v = self.version

@@ -119,6 +119,7 @@ def test_requests_nova_refuses_write_nothing(ctl, env, nova):
         ({"imageRef": image, "availability_zone": "nova:somehost"}, "forced_host"),
         ({"imageRef": image, "availability_zone": "elsewhere"}, "The requested availability zone is not available"),
         ({"imageRef": image, "description": "x"}, "Additional properties"),  # 2.19
+        ({"imageRef": image, "accessIPv4": "::1"}, "Invalid input for field/attribute accessIPv4"),
     ]
     for body, words in cases:
         r = nova("POST", "/servers", json={"server": {"name": "vm", "flavorRef": "42", **body}})
@@ -223,6 +224,9 @@ def test_update_and_delete(ctl, env, nova):
     r = n("PUT", f"/servers/{sid}", json={"server": {"name": "renamed", "description": "now"}})
     assert r.status_code == 200, r.text
     assert r.json()["server"]["name"] == "renamed" and r.json()["server"]["description"] == "now"
+    assert "OS-EXT-STS:vm_state" not in r.json()["server"] and "key_name" not in r.json()["server"]
+    r = nova.at("2.75")("PUT", f"/servers/{sid}", json={"server": {"accessIPv4": "192.0.2.7"}})
+    assert r.json()["server"]["OS-EXT-STS:vm_state"] == "error" and r.json()["server"]["accessIPv4"] == "192.0.2.7"
     assert "Additional properties" in fault(nova("PUT", f"/servers/{sid}", json={"server": {"description": "x"}}), 400)
     assert "Invalid input for field/attribute name" in fault(n("PUT", f"/servers/{sid}", json={"server": {"name": ""}}), 400)
     other = Nova(ctl, ctl.new_project_user("member"))

@@ -122,7 +122,7 @@ def update_server(server_id: str, request: Request, ctx: Auth, policy: Policy, d
     server = get_server(db, ctx, server_id)
     policy.enforce("os_compute_api:servers:update", {"project_id": server.project_id})
     service.update(db, server, body, version)
-    return {"server": _view(request, db, ctx, version).server(server)}
+    return {"server": _view(request, db, ctx, version).updated(server)}
 
 
 @router.delete("/servers/{server_id}", status_code=204)
