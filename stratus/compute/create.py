@@ -142,6 +142,9 @@ def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> Reque
         if s["OS-DCF:diskConfig"] not in ("AUTO", "MANUAL"):
             bad("OS-DCF:diskConfig", s["OS-DCF:diskConfig"], "It must be one of AUTO, MANUAL.")
         req.disk_config = s["OS-DCF:diskConfig"]
+    if s.get("personality"):
+        bad("personality", "[...]", "File injection is not supported: pass the files in user_data "
+            "(a cloud-config write_files) instead.")
     req.networks = _networks(s, version)
     _block_devices(s, req.image)
     _security_groups(s.get("security_groups"))

@@ -120,6 +120,7 @@ def test_requests_nova_refuses_write_nothing(ctl, env, nova):
         ({"imageRef": image, "availability_zone": "elsewhere"}, "The requested availability zone is not available"),
         ({"imageRef": image, "description": "x"}, "Additional properties"),  # 2.19
         ({"imageRef": image, "accessIPv4": "::1"}, "Invalid input for field/attribute accessIPv4"),
+        ({"imageRef": image, "personality": [{"path": "/x", "contents": "eA=="}]}, "user_data"),
     ]
     for body, words in cases:
         r = nova("POST", "/servers", json={"server": {"name": "vm", "flavorRef": "42", **body}})
@@ -187,6 +188,10 @@ def test_list_filters_sorting_and_paging(ctl, env, nova):
     assert names(image=image) == names() and names(flavor="84") == []
     assert names(ip="10.0.0.1") == [] and names(locked="false") == names()
     assert names(**{"changes-since": "2000-01-01T00:00:00Z"}) == names()
+    assert names(**{"changes-before": "2000-01-01T00:00:00Z"}) == []
+    assert "changes-since" in fault(n("GET", "/servers", params={"changes-since": "2030-01-01T00:00:00Z",
+                                                                 "changes-before": "2000-01-01T00:00:00Z"}), 400)
+    assert "date-time" in fault(n("GET", "/servers", params={"changes-since": "yesterday"}), 400)
     assert "Invalid status value" in fault(n("GET", "/servers", params={"status": "NOPE"}), 400)
     assert ids(nova.at("2.37")("GET", "/servers", params={"status": "NOPE"})) == []
     assert "Additional properties" in fault(n.at("2.75")("GET", "/servers", params={"bogus": "1"}), 400)
