@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from stratus.compute import states
 from stratus.compute.inputs import (
     bad,
+    check_access_ip,
     check_metadata,
     check_tags,
     check_type,
@@ -135,12 +136,15 @@ def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> Reque
         req.tags = check_tags(s["tags"])
     req.hints = _hints(body)
     for key, attr in (("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6")):
-        if s.get(key):
-            setattr(req, attr, check_type(s[key], key, str, max_len=39))
+        if key in s:
+            setattr(req, attr, check_access_ip(s[key], key))
     if "OS-DCF:diskConfig" in s:
         if s["OS-DCF:diskConfig"] not in ("AUTO", "MANUAL"):
             bad("OS-DCF:diskConfig", s["OS-DCF:diskConfig"], "It must be one of AUTO, MANUAL.")
         req.disk_config = s["OS-DCF:diskConfig"]
+    if s.get("personality"):
+        bad("personality", "[...]", "File injection is not supported: pass the files in user_data "
+            "(a cloud-config write_files) instead.")
     req.networks = _networks(s, version)
     _block_devices(s, req.image)
     _security_groups(s.get("security_groups"))
@@ -291,6 +295,8 @@ def create(db: Session, ctx, req: Request, *, settings, plan_context, request_id
     from stratus.compute import metadata
 
     metadata.check_quota(db, ctx.project_id, req.metadata, settings)
+    if req.availability_zone and req.availability_zone not in zones(db, settings):
+        raise BadRequest("The requested availability zone is not available")
     reservation = "r-" + secrets.token_hex(4)
     count = req.max_count
     while True:
@@ -343,6 +349,16 @@ def create(db: Session, ctx, req: Request, *, settings, plan_context, request_id
         except BaseException:
             sp.rollback()
             raise
+
+
+def zones(db: Session, settings) -> set[str]:
+    """The zones a server may ask for: the default one and those of the aggregates."""
+    from sqlalchemy import select
+
+    from stratus.db.models.compute import AggregateMetadata
+
+    named = db.scalars(select(AggregateMetadata.value).where(AggregateMetadata.key == "availability_zone"))
+    return {settings.default_availability_zone, *named}
 
 
 def _res_name(i: int, count: int) -> str:

@@ -26,6 +26,18 @@ def start_controller(request, tmp_path_factory, backend: str = "sqlite", **setti
     return factory, factory(backend, **settings)
 
 
+def ready_controller(request, tmp_path_factory, backend: str = "sqlite"):
+    """A module's controller with the flavors and an image (``ctl.image_id``); a
+    generator for a module-scoped fixture."""
+    factory, c = start_controller(request, tmp_path_factory, backend)
+    try:
+        add_flavors(c)
+        c.image_id = upload_raw_image(c)
+        yield c
+    finally:
+        factory.close()
+
+
 def add_flavors(ctl, private: dict[str, str] | None = None) -> None:
     """The devstack flavors, and ``private`` ({flavor name: project id}) private ones."""
     db = Database(ctl.database_url)

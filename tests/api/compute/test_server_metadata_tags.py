@@ -8,11 +8,9 @@ import pytest
 
 from tests.api.compute.servers_helpers import (
     Nova,
-    add_flavors,
     fault,
+    ready_controller,
     set_state,
-    start_controller,
-    upload_raw_image,
 )
 
 pytestmark = [pytest.mark.api, pytest.mark.compute]
@@ -20,13 +18,7 @@ pytestmark = [pytest.mark.api, pytest.mark.compute]
 
 @pytest.fixture(scope="module")
 def ctl(request, tmp_path_factory):
-    factory, c = start_controller(request, tmp_path_factory)
-    try:
-        add_flavors(c)
-        c.image_id = upload_raw_image(c)
-        yield c
-    finally:
-        factory.close()
+    yield from ready_controller(request, tmp_path_factory)
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ import pytest
 
 from tests.api.compute.servers_helpers import (
     Nova,
-    add_flavors,
+    ready_controller,
     set_state,
-    start_controller,
-    upload_raw_image,
 )
 
 pytestmark = [pytest.mark.api, pytest.mark.compute]
@@ -19,13 +17,7 @@ pytestmark = [pytest.mark.api, pytest.mark.compute]
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def ctl(request, tmp_path_factory):
-    factory, c = start_controller(request, tmp_path_factory, request.param)
-    try:
-        add_flavors(c)
-        c.image_id = upload_raw_image(c)
-        yield c
-    finally:
-        factory.close()
+    yield from ready_controller(request, tmp_path_factory, request.param)
 
 
 def walk(nova: Nova, path: str, params: dict) -> list[str]:

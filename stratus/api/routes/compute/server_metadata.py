@@ -7,22 +7,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from stratus.api.deps import Auth, DbSession, Policy
-from stratus.api.routes.compute.servers import JsonBody
+from stratus.api.routes.compute.servers import JsonBody, reader_and_member_rules
 from stratus.compute import metadata
 from stratus.compute.lookup import get_server
-from stratus.identity.policy import RuleDefault, register_defaults
 
 router = APIRouter(tags=["compute: server_metadata"])
 RULE = "os_compute_api:server-metadata:{}"
 
-register_defaults([
-    RuleDefault(RULE.format("index"), "rule:admin_or_reader"),
-    RuleDefault(RULE.format("show"), "rule:admin_or_reader"),
-    RuleDefault(RULE.format("create"), "rule:admin_or_member"),
-    RuleDefault(RULE.format("update"), "rule:admin_or_member"),
-    RuleDefault(RULE.format("update_all"), "rule:admin_or_member"),
-    RuleDefault(RULE.format("delete"), "rule:admin_or_member"),
-])
+reader_and_member_rules(RULE, ("index", "show"), ("create", "update", "update_all", "delete"))
 
 
 def _server(db, ctx, policy, server_id: str, action: str):

@@ -8,23 +8,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
-from stratus.api.routes.compute.servers import JsonBody
+from stratus.api.routes.compute.servers import JsonBody, reader_and_member_rules
 from stratus.compute import tags
 from stratus.compute.lookup import get_server
 from stratus.errors import NotFound
-from stratus.identity.policy import RuleDefault, register_defaults
 
 router = APIRouter(tags=["compute: server_tags"])
 RULE = "os_compute_api:os-server-tags:{}"
 
-register_defaults([
-    RuleDefault(RULE.format("index"), "rule:admin_or_reader"),
-    RuleDefault(RULE.format("show"), "rule:admin_or_reader"),
-    RuleDefault(RULE.format("update"), "rule:admin_or_member"),
-    RuleDefault(RULE.format("update_all"), "rule:admin_or_member"),
-    RuleDefault(RULE.format("delete"), "rule:admin_or_member"),
-    RuleDefault(RULE.format("delete_all"), "rule:admin_or_member"),
-])
+reader_and_member_rules(RULE, ("index", "show"), ("update", "update_all", "delete", "delete_all"))
 
 
 def _server(request: Request, db, ctx, policy, version, server_id: str, action: str):
