@@ -155,34 +155,21 @@ def _key_pair(call: ActionCall, name: str | None) -> tuple[str | None, str | Non
     return key.name, key.public_key
 
 
-# Nova's rebuild response before 2.75: the server document without the extension keys
-REBUILD_KEYS = {"id", "name", "status", "tenant_id", "user_id", "metadata", "hostId", "image", "flavor",
-                "created", "updated", "addresses", "accessIPv4", "accessIPv6", "links", "progress",
-                "OS-DCF:diskConfig", "locked", "description", "tags", "trusted_image_certificates",
-                "key_name", "user_data", "locked_reason"}
-
-
 def server_view(call: ActionCall) -> dict[str, Any]:
-    """The server in the rebuild response: from 2.75 the whole document ``GET
-    /servers/{id}`` answers, before it the keys Nova's rebuild shows (``key_name`` from
-    2.54, ``user_data`` from 2.57)."""
+    """The server in the rebuild response: what ``PUT /servers/{id}`` answers (the whole
+    document from 2.75, before it without the extension keys), with ``key_name`` from
+    2.54 and ``user_data`` from 2.57 below 2.75 as Nova's rebuild adds them."""
     from stratus.compute import views
 
     call.db.flush()
     doc = views.View(call.db, call.version, admin=call.ctx.is_admin,
-                     base_url=call.settings.endpoint_url).server(call.server)
-    if call.version >= (2, 75):
-        return doc
-    out = {k: v for k, v in doc.items() if k in REBUILD_KEYS}
-    if call.version >= (2, 54):
-        out["key_name"] = call.server.key_name
-    else:
-        out.pop("key_name", None)
-    if call.version >= (2, 57):
-        out["user_data"] = call.server.user_data
-    else:
-        out.pop("user_data", None)
-    return out
+                     base_url=call.settings.endpoint_url).updated(call.server)
+    if call.version < (2, 75):
+        if call.version >= (2, 54):
+            doc["key_name"] = call.server.key_name
+        if call.version >= (2, 57):
+            doc["user_data"] = call.server.user_data
+    return doc
 
 
 @handles("rescue")
