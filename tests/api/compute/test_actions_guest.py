@@ -7,6 +7,8 @@ domain as it was."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 import uuid
@@ -21,7 +23,7 @@ from tests.api.compute.servers_helpers import Nova, add_flavors, start_controlle
 from tests.api.compute.test_servers_boot import upload_qcow2, wait_status
 from tests.helpers.libvirt_node import libvirt_node1  # noqa: F401 - fixture
 from tests.integration.pipeline.conftest import sync_hosts
-from tests.integration.pipeline.test_server_on_placed_host import uncache
+from tests.integration.pipeline.test_server_on_placed_host import iso_file, uncache
 
 pytestmark = [pytest.mark.api, pytest.mark.compute, pytest.mark.slow]
 
@@ -199,5 +201,16 @@ def test_rebuild_on_another_image(booted, guest_image):
         r = booted.act({"rebuild": {"imageRef": missing}}, expect=400)
         assert r.json()["badRequest"]["message"] == f"Image {missing} could not be found."
         assert booted.row().image_id == other and booted.row().task_state is None
+        # back on the first image at 2.57: new user data in the config drive, the older answer
+        script = "#!/bin/sh\necho rebuilt\n"
+        r = booted.act({"rebuild": {"imageRef": booted.image_id,
+                                    "user_data": base64.b64encode(script.encode()).decode()}}, "2.57")
+        body = r.json()["server"]
+        assert body["status"] == "REBUILD" and body["user_data"] and "key_name" in body
+        assert not [k for k in body if k.startswith("OS-EXT-STS:")]  # no extension keys before 2.75
+        assert booted.settled().image_id == booted.image_id
+        drive = Path(f"/var/lib/stratus/instances/{booted.id}/disk.config")
+        assert iso_file(drive, "/openstack/latest/user_data") == script
+        assert json.loads(iso_file(drive, "/openstack/latest/meta_data.json"))["meta"] == {"k": "v"}
     finally:
         uncache(other)
