@@ -211,3 +211,16 @@ def test_force_delete_deletes_without_soft_delete(env):
     assert got["deleted"] and got["vm_state"] == "deleted"  # it never reached a host: deleted at once
     assert [a for a, _ in rows.actions(sid)] == ["delete"]
     assert act(ctl, sid, {"restore": None}, token).status_code == 404
+
+
+def test_change_password_is_not_supported_without_an_agent(env):
+    ctl, rows, member, _, _, token, _ = env
+    sid = rows.add(member.project_id)
+    msg = fault(act(ctl, sid, {"changePassword": {}}, token), 400, "badRequest")
+    assert "'adminPass' is a required property" in msg
+    r = act(ctl, sid, {"changePassword": {"adminPass": "s3cret"}}, token)
+    assert fault(r, 501, "notImplemented").startswith("Unable to set password on instance")
+    rows.set(sid, vm_state="stopped")
+    msg = fault(act(ctl, sid, {"changePassword": {"adminPass": "s3cret"}}, token), 409, "conflictingRequest")
+    assert msg == f"Cannot 'changePassword' instance {sid} while it is in vm_state stopped"
+    assert rows.actions(sid) == [] and rows.get(sid)["task_state"] is None
