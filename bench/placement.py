@@ -72,6 +72,7 @@ def fresh_db(tmp: str, hosts: int, capacity: dict, image: dict) -> Database:
     with db.session() as s:
         s.add_all(Host(name=f"compute{i:05d}", groups=["compute"], capacity=dict(capacity), vars=dict(LOCAL))
                   for i in range(hosts))
+        s.add(nova.Flavor(id="42", name="m1.nano", vcpus=1, memory_mb=128, root_gb=1))  # flavors live in the DB
         s.add(Image(id=image["id"], name="bench", status="active", visibility="private", owner=PROJECT,
                     disk_format="qcow2", container_format="bare", size=image["size"],
                     os_hash_algo="sha512", os_hash_value=image["sha512"]))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from stratus.compute import states
 from stratus.compute.inputs import (
     bad,
+    check_access_ip,
     check_metadata,
     check_tags,
     check_type,
@@ -30,7 +31,8 @@ from stratus.compute.inputs import (
     parse_bool,
     parse_count,
 )
-from stratus.db.models.compute import Server, ServerTag
+from stratus.db.models.compute import Server, ServerGroup, ServerGroupMember, ServerTag
+from stratus.db.models.jobs import ERROR, Resource
 from stratus.db.models.quotas import Allocation
 from stratus.db.types import utcnow
 from stratus.errors import BadRequest, Forbidden
@@ -134,12 +136,15 @@ def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> Reque
         req.tags = check_tags(s["tags"])
     req.hints = _hints(body)
     for key, attr in (("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6")):
-        if s.get(key):
-            setattr(req, attr, check_type(s[key], key, str, max_len=39))
+        if key in s:
+            setattr(req, attr, check_access_ip(s[key], key))
     if "OS-DCF:diskConfig" in s:
         if s["OS-DCF:diskConfig"] not in ("AUTO", "MANUAL"):
             bad("OS-DCF:diskConfig", s["OS-DCF:diskConfig"], "It must be one of AUTO, MANUAL.")
         req.disk_config = s["OS-DCF:diskConfig"]
+    if s.get("personality"):
+        bad("personality", "[...]", "File injection is not supported: pass the files in user_data "
+            "(a cloud-config write_files) instead.")
     req.networks = _networks(s, version)
     _block_devices(s, req.image)
     _security_groups(s.get("security_groups"))
@@ -287,6 +292,11 @@ class Created:
 
 def create(db: Session, ctx, req: Request, *, settings, plan_context, request_id: str | None) -> Created:
     """Write the rows and submit the servers' template (see the module docstring)."""
+    from stratus.compute import metadata
+
+    metadata.check_quota(db, ctx.project_id, req.metadata, settings)
+    if req.availability_zone and req.availability_zone not in zones(db, settings):
+        raise BadRequest("The requested availability zone is not available")
     reservation = "r-" + secrets.token_hex(4)
     count = req.max_count
     while True:
@@ -305,9 +315,14 @@ def create(db: Session, ctx, req: Request, *, settings, plan_context, request_id
             sp.rollback()
             rows = _write_rows(db, ctx, req, ids, reservation)
             fl = resolve_flavor(db, req.flavor, ctx.project_id, (), admin=ctx.is_admin)
-            for row in rows:
+            for i, row in enumerate(rows):
                 row.flavor, row.flavor_id = fl, fl["id"]
                 row.vm_state, row.task_state = states.ERROR, None
+                # its resource, as every server has one: ERROR, on no host
+                db.add(Resource(id=row.id, name=_res_name(i, len(rows)), type=TYPE, project_id=row.project_id,
+                                status=ERROR, status_reason=NO_VALID_HOST,
+                                properties=_template(req, ids)["resources"][_res_name(i, len(rows))]["properties"],
+                                attributes={"flavor": fl}, hosts=[]))
                 # Nova counts a server in ERROR against the quota until it is deleted
                 for pool, amount in ServerType.quota_usage({}, {"flavor": fl}).items():
                     db.add(Allocation(consumer_id=row.id, project_id=row.project_id, resource=pool,
@@ -334,6 +349,16 @@ def create(db: Session, ctx, req: Request, *, settings, plan_context, request_id
         except BaseException:
             sp.rollback()
             raise
+
+
+def zones(db: Session, settings) -> set[str]:
+    """The zones a server may ask for: the default one and those of the aggregates."""
+    from sqlalchemy import select
+
+    from stratus.db.models.compute import AggregateMetadata
+
+    named = db.scalars(select(AggregateMetadata.value).where(AggregateMetadata.key == "availability_zone"))
+    return {settings.default_availability_zone, *named}
 
 
 def _res_name(i: int, count: int) -> str:
@@ -381,7 +406,21 @@ def _write_rows(db: Session, ctx, req: Request, ids: list[str], reservation: str
             db.add(ServerTag(server_id=sid, tag=tag))
         rows.append(row)
     db.flush()
+    if req.hints.get("group"):
+        join_group(db, req.hints["group"], ids, ctx.project_id)
     return rows
+
+
+def join_group(db: Session, group_id: str, server_ids: list[str], project_id: str | None) -> None:
+    """Nova's ``group`` hint: the servers become members of the project's server group
+    (the scheduler reads the members' hosts); 400 when there is no such group."""
+    group = db.get(ServerGroup, group_id)
+    if group is None or (project_id is not None and group.project_id != project_id):
+        raise BadRequest(f"Instance group {group_id} could not be found.")
+    for sid in server_ids:
+        if db.get(ServerGroupMember, (group_id, sid)) is None:
+            db.add(ServerGroupMember(group_id=group_id, server_id=sid))
+    db.flush()
 
 
 def _count_that_fits(exc: QuotaExceeded, count: int) -> int:
@@ -423,6 +462,14 @@ def ensure_server_row(db: Session, res) -> None:
                      availability_zone=zone, metadata_=dict(p.get("metadata") or {}),
                      system_metadata={"scheduler_hints": dict(p.get("scheduler_hints") or {})})
         db.add(row)
+        db.flush()
+        group = (p.get("scheduler_hints") or {}).get("group")
+        if group:
+            try:
+                join_group(db, str(group), [row.id], res.project_id)
+            except BadRequest as exc:
+                raise ResourceCheckFailed(exc.message, ("resources", res.name, "properties",
+                                                        "scheduler_hints")) from None
     if fl and row.vm_state == states.BUILDING:
         row.flavor, row.flavor_id = fl, fl["id"]
     db.flush()

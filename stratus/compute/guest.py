@@ -88,7 +88,7 @@ def _image(call: ActionCall, image_id: str) -> dict[str, Any]:
     try:
         return image_facts(call.db, planned)
     except ResourceCheckFailed as exc:
-        raise BadRequest(str(exc).split(" (at ")[0]) from None
+        raise BadRequest(exc.message) from None
 
 
 def _resource(call: ActionCall) -> Resource:
@@ -156,14 +156,20 @@ def _key_pair(call: ActionCall, name: str | None) -> tuple[str | None, str | Non
 
 
 def server_view(call: ActionCall) -> dict[str, Any]:
-    """The server in the rebuild response: the whole server document from 2.75 (the
-    servers views), before it the fields Nova's rebuild shows. (A placeholder until the
-    servers views are wired in by the lead.)"""
-    s = call.server
-    return {"id": s.id, "name": s.name, "status": st.status(s.vm_state, s.task_state),
-            "image": {"id": s.image_id}, "metadata": dict(s.metadata_ or {}), "user_id": s.user_id,
-            "tenant_id": s.project_id, "accessIPv4": s.access_ip_v4 or "", "accessIPv6": s.access_ip_v6 or "",
-            "addresses": {}, "progress": 0, "OS-DCF:diskConfig": "MANUAL"}
+    """The server in the rebuild response: what ``PUT /servers/{id}`` answers (the whole
+    document from 2.75, before it without the extension keys), with ``key_name`` from
+    2.54 and ``user_data`` from 2.57 below 2.75 as Nova's rebuild adds them."""
+    from stratus.compute import views
+
+    call.db.flush()
+    doc = views.View(call.db, call.version, admin=call.ctx.is_admin,
+                     base_url=call.settings.endpoint_url).updated(call.server)
+    if call.version < (2, 75):
+        if call.version >= (2, 54):
+            doc["key_name"] = call.server.key_name
+        if call.version >= (2, 57):
+            doc["user_data"] = call.server.user_data
+    return doc
 
 
 @handles("rescue")

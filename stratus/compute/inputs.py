@@ -94,3 +94,17 @@ def check_tags(tags: Any, field: str = "tags") -> list[str]:
     if len(tags) > MAX_TAGS:
         bad(field, tags, f"{tags!r} is too long: at most {MAX_TAGS} tags.")
     return list(dict.fromkeys(check_tag(t, field) for t in tags))
+
+
+def check_access_ip(value: Any, field: str) -> str | None:
+    """``accessIPv4``/``accessIPv6``: an address of that family ("" or null clears it)."""
+    import ipaddress
+
+    if value is None or value == "":
+        return None
+    check_type(value, field, str, max_len=39)
+    family = ipaddress.IPv4Address if field == "accessIPv4" else ipaddress.IPv6Address
+    try:
+        return str(family(value))
+    except ValueError:
+        bad(field, value, f"{value!r} is not a '{'ipv4' if field == 'accessIPv4' else 'ipv6'}'")

@@ -8,7 +8,6 @@ submitted its job (``job_id=None`` for an action without host work, such as lock
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from stratus.compute.views import host_id
 from stratus.db.models.compute import InstanceAction, Server
 from stratus.db.models.jobs import SUCCEEDED, Job, JobEvent
 from stratus.db.types import utcnow
@@ -100,18 +100,11 @@ def event_views(db: Session, act: InstanceAction, project_id: str, version, *, d
         if details:
             item["traceback"] = ev["traceback"]
         if version >= (2, 62):
-            item["hostId"] = host_id(project_id, ev["host"])
+            item["hostId"] = host_id(project_id, ev["host"])  # as the server shows it
             if details:
                 item["host"] = ev["host"] or ""
         out.append(item)
     return out
-
-
-def host_id(project_id: str, host: str | None) -> str:
-    """Nova's ``hostId``: sha224 of the project id and the host name ("" without a host)."""
-    if not host:
-        return ""
-    return hashlib.sha224((project_id + host).encode()).hexdigest()
 
 
 def find(db: Session, server_id: str, req_id: str) -> InstanceAction | None:

@@ -6,7 +6,8 @@ deleted servers), ``changes-before`` (2.66), ``ip``/``ip6`` (servers have no
 addresses until networking, so they match nothing), ``tags``/``tags-any``/``not-tags``/
 ``not-tags-any`` (comma-separated), ``locked`` (2.73), ``all_tenants`` (admins only,
 403 otherwise). Admins also: ``host``, ``node``, ``project_id``/``tenant_id``,
-``user_id``, ``availability_zone``, ``deleted``; others' admin-only filters are ignored
+``user_id``, ``availability_zone``, ``deleted`` (or ``status=DELETED``); others'
+admin-only filters are ignored
 as Nova ignores them. From 2.75 an unknown parameter answers 400.
 
 Sorting: ``sort_key``/``sort_dir`` pairs (default ``created_at`` ``desc``; the id breaks
@@ -100,7 +101,8 @@ def servers(db: Session, ctx, params: list[tuple[str, str]], version) -> tuple[P
     elif one.get("project_id") or one.get("tenant_id"):
         conds.append(Server.project_id == (one.get("project_id") or one.get("tenant_id")))
 
-    deleted = admin and "deleted" in one and _truthy(one["deleted"], "deleted")
+    deleted = admin and (("deleted" in one and _truthy(one["deleted"], "deleted"))
+                         or any(v.upper() == "DELETED" for v in opts.get("status", [])))
     since = _time(one, "changes-since")
     before = _time(one, "changes-before") if version >= (2, 66) else None
     if since and before and since > before:

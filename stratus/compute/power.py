@@ -22,7 +22,7 @@ from stratus.compute.settle import settles
 from stratus.db.models.compute import Server
 from stratus.db.models.jobs import SUCCEEDED, Job, Resource
 from stratus.identity.policy import RuleDefault, register_defaults
-from stratus.orchestration.submit import submit_action, submit_delete
+from stratus.orchestration.submit import submit_action
 
 _P = "os_compute_api:"
 register_defaults([
@@ -151,11 +151,17 @@ def unlock(call: ActionCall) -> ActionResult:
 
 @handles("forceDelete")
 def force_delete(call: ActionCall) -> ActionResult:
-    """Without soft delete a server is never SOFT_DELETED: forceDelete deletes it (Nova's
-    ``force_delete`` takes any vm_state)."""
+    """Without soft delete a server is never SOFT_DELETED: forceDelete deletes it as
+    ``DELETE /servers/{id}`` does (Nova's ``force_delete`` takes any vm_state)."""
+    from stratus.compute import servers
+
     authorize(call, f"{_P}os-deferred-delete:force")
-    st.check(call.server, "forceDelete", None, admin=call.ctx.is_admin)
-    delete_server(call.db, call, call.server)
+    server = call.server
+    servers.delete(call.db, call.ctx, server, plan_context=call.plan, request_id=call.request_id,
+                   settings=call.settings)
+    res = call.db.get(Resource, server.id)
+    ia.record(call.db, call.ctx, server, ia.DELETE, res.last_job_id if res is not None else None,
+              req_id=call.request_id, finished=server.deleted)
     return ActionResult(202)
 
 
@@ -164,12 +170,3 @@ def restore(call: ActionCall) -> ActionResult:
     authorize(call, f"{_P}os-deferred-delete:restore")
     st.check(call.server, ia.RESTORE, (st.SOFT_DELETED,), admin=call.ctx.is_admin)
     return ActionResult(202)  # unreachable without soft delete: no server is SOFT_DELETED
-
-
-def delete_server(db: Session, call: ActionCall, server: Server) -> Job:
-    """The pipeline removes the guest; the server row goes ``deleted`` when the job
-    ends (``stratus.compute.sync``)."""
-    job = submit_delete(db, [server.id], project_id=server.project_id, request_id=call.request_id, context=call.plan)
-    server.task_state = st.DELETING
-    ia.record(db, call.ctx, server, ia.DELETE, job.id, req_id=call.request_id)
-    return job

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from stratus import quotas
 from stratus.compute import create, states, sync
-from stratus.compute.inputs import check_type, check_unknown
+from stratus.compute.inputs import check_access_ip, check_unknown
 from stratus.db.models.compute import Server
 from stratus.db.models.jobs import DELETED, DELETING, Resource
 from stratus.errors import BadRequest
@@ -41,7 +41,7 @@ def update(db: Session, server: Server, body: Any, version) -> Server:
             s["description"], field_name="description", allow_blank=True)
     for key, attr in (("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6")):
         if key in s:
-            setattr(server, attr, check_type(s[key], key, str, max_len=39) or None)
+            setattr(server, attr, check_access_ip(s[key], key))
     if "OS-DCF:diskConfig" in s:
         if s["OS-DCF:diskConfig"] not in ("AUTO", "MANUAL"):
             raise BadRequest(f"Invalid input for field/attribute OS-DCF:diskConfig. Value: "

@@ -17,7 +17,8 @@
   extra_specs) instead of a link; 2.63 ``trusted_image_certificates``; 2.71
   ``server_groups``; 2.73 ``locked_reason``;
 - ``fault`` only in ERROR or DELETED, its ``details`` for admins or when the code is
-  not 500.
+  not 500;
+- ``PUT /servers/{id}`` answers without the extension keys before 2.75 (:meth:`View.updated`).
 
 ``addresses`` stays {} until the network API gives servers ports.
 """
@@ -38,15 +39,22 @@ from stratus.db.models.compute import ComputeService, Server, ServerGroupMember,
 _PROGRESS = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
 
 
+_NOT_IN_OLD_UPDATE = {"config_drive", "key_name", "host_status", "server_groups",
+                      "os-extended-volumes:volumes_attached"}
+_NOT_IN_OLD_UPDATE_PREFIXES = ("OS-EXT-AZ:", "OS-EXT-SRV-ATTR:", "OS-EXT-STS:", "OS-SRV-USG:")
+
+
 class View:
     """What every server document of one request needs: the version, whether the caller
     is an admin, the compute service root for links, and the DB for the extras (tags,
     groups, host status) read once for a page of servers."""
 
-    def __init__(self, db: Session, version, *, admin: bool, base_url: str) -> None:
+    def __init__(self, db: Session, version, *, admin: bool, base_url: str,
+                 default_zone: str = "nova") -> None:
         self.db = db
         self.version = version
         self.admin = admin
+        self.default_zone = default_zone  # the zone of a placed server's host in no zone
         self.root = f"{base_url}/compute"  # links: <root>/v2.1/... (self), <root>/... (bookmark)
 
     def links(self, kind: str, item_id: str, project_id: str | None = None) -> list[dict[str, str]]:
@@ -69,6 +77,16 @@ class View:
     def server(self, s: Server) -> dict[str, Any]:
         return self.servers([s])[0]
 
+    def updated(self, s: Server) -> dict[str, Any]:
+        """``PUT /servers/{id}``'s answer: before 2.75 without the extension keys
+        (zone, config drive, key name, extended status/attributes/volumes, usage, host
+        status, server groups); from 2.75 the full document."""
+        doc = self.server(s)
+        if self.version >= (2, 75):
+            return doc
+        return {k: v for k, v in doc.items()
+                if k not in _NOT_IN_OLD_UPDATE and not k.startswith(_NOT_IN_OLD_UPDATE_PREFIXES)}
+
     def _server(self, s: Server, extras: dict[str, Any]) -> dict[str, Any]:
         v = self.version
         status = states.status(s.vm_state, s.task_state)
@@ -87,7 +105,7 @@ class View:
             "OS-DCF:diskConfig": (s.system_metadata or {}).get("disk_config", "MANUAL"),
             "key_name": s.key_name,
             "config_drive": "True" if s.config_drive else "",
-            "OS-EXT-AZ:availability_zone": s.availability_zone or "",
+            "OS-EXT-AZ:availability_zone": s.availability_zone or (self.default_zone if s.host else ""),
             "OS-EXT-STS:vm_state": s.vm_state,
             "OS-EXT-STS:task_state": s.task_state,
             "OS-EXT-STS:power_state": s.power_state,

@@ -3,8 +3,17 @@
 Create: the image into the host's image cache, then the ``instance`` module; update of
 the flavor resizes in place (the host's capacity is checked again), of the name or
 metadata redefines; ``reboot`` and ``snapshot`` are actions; delete removes the guest.
-The compute API grows this type (flavors from their API, NICs, volumes); until then the
-flavor names one of Nova's classic flavors.
+
+``check`` resolves the flavor (its id, else its name; a private one only for projects
+with access, any for cloud admins) into the attribute ``flavor`` (Nova's embedded flavor,
+what ``quota_usage``/``host_usage`` and the tasks read), puts the requesting user's key
+pair (``key_name``, ``PlanContext.user_id``) into ``keys`` for the config drive, and
+writes the server's ``compute_servers`` row when a template rather than ``POST
+/servers`` makes it (``stratus.compute.create.ensure_server_row``), so a stack's server
+is listed by the compute API. ``scheduling`` gives the scheduler the flavor, the image's
+properties, the zone (``zone:host:node`` forces a host for admins) and the group hint.
+The guest's hostname in the config drive is the name sanitized as Nova does. NICs and
+volumes come with their APIs.
 
 The image is a Glance image id. ``check`` looks it up as the request's project sees it
 (``stratus.image.records.visible_to_project``): it must be ``active``, qcow2 or raw,

@@ -18,12 +18,24 @@ FLAVORS = {"42": ("m1.nano", 1, 128, 1), "84": ("m1.micro", 1, 192, 1), "1": ("m
            "2": ("m1.small", 1, 2048, 20)}
 
 
-def start_controller(request, tmp_path_factory, **settings):
-    """A fresh SQLite controller (stopped by the caller's ``factory.close()``)."""
+def start_controller(request, tmp_path_factory, backend: str = "sqlite", **settings):
+    """A fresh controller on ``backend`` (stopped by the caller's ``factory.close()``)."""
     from tests.api.conftest import _Factory
 
     factory = _Factory(request, Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp())))
-    return factory, factory("sqlite", **settings)
+    return factory, factory(backend, **settings)
+
+
+def ready_controller(request, tmp_path_factory, backend: str = "sqlite"):
+    """A module's controller with the flavors and an image (``ctl.image_id``); a
+    generator for a module-scoped fixture."""
+    factory, c = start_controller(request, tmp_path_factory, backend)
+    try:
+        add_flavors(c)
+        c.image_id = upload_raw_image(c)
+        yield c
+    finally:
+        factory.close()
 
 
 def add_flavors(ctl, private: dict[str, str] | None = None) -> None:
@@ -99,3 +111,32 @@ def fault(r, code: int) -> str:
     ((_, body),) = r.json().items()
     assert body["code"] == code
     return body["message"]
+
+
+def set_state(ctl, server_id: str, vm_state: str, task_state: str | None = None, **fields) -> None:
+    """Put a server's row in a state (an ACTIVE server without booting one)."""
+    from stratus.db.models.compute import Server
+
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s:
+            row = s.get(Server, server_id)
+            row.vm_state, row.task_state, row.fault = vm_state, task_state, None
+            for key, value in fields.items():
+                setattr(row, key, value)
+    finally:
+        db.dispose()
+
+
+def add_group(ctl, project_id: str, user_id: str, policy: str = "anti-affinity") -> str:
+    """A server group of ``project_id`` written into the DB (the API is another branch's)."""
+    from stratus.db.models.compute import ServerGroup
+
+    gid = str(uuid.uuid4())
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s:
+            s.add(ServerGroup(id=gid, name="g", project_id=project_id, user_id=user_id, policy=policy))
+    finally:
+        db.dispose()
+    return gid

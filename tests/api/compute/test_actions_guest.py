@@ -7,6 +7,8 @@ domain as it was."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 import uuid
@@ -14,15 +16,14 @@ from pathlib import Path
 
 import libvirt
 import pytest
-from sqlalchemy import select
 
 from stratus.db.models.compute import Server
-from stratus.db.models.jobs import Resource
 from stratus.db.session import Database
-from stratus.db.types import utcnow
+from tests.api.compute.servers_helpers import Nova, add_flavors, start_controller
+from tests.api.compute.test_servers_boot import upload_qcow2, wait_status
 from tests.helpers.libvirt_node import libvirt_node1  # noqa: F401 - fixture
-from tests.integration.pipeline.conftest import Api, sync_hosts
-from tests.integration.pipeline.test_server_on_placed_host import uncache, upload_image
+from tests.integration.pipeline.conftest import sync_hosts
+from tests.integration.pipeline.test_server_on_placed_host import iso_file, uncache
 
 pytestmark = [pytest.mark.api, pytest.mark.compute, pytest.mark.slow]
 
@@ -33,13 +34,12 @@ CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
 class Booted:
     """The shared server: its id, the controller, the host's libvirt URI."""
 
-    def __init__(self, ctl, uri: str, sid: str, image_id: str) -> None:
-        self.ctl, self.uri, self.id, self.image_id = ctl, uri, sid, image_id
+    def __init__(self, ctl, nova: Nova, uri: str, sid: str, image_id: str) -> None:
+        self.ctl, self.nova, self.uri, self.id, self.image_id = ctl, nova, uri, sid, image_id
         self.db = Database(ctl.database_url)
 
     def act(self, body: dict, version: str = "2.1", expect: int = 202):
-        r = self.ctl.request("POST", f"/compute/v2.1/servers/{self.id}/action", json=body,
-                             headers={"OpenStack-API-Version": f"compute {version}"}, timeout=200)
+        r = self.nova("POST", f"/servers/{self.id}/action", version=version, json=body, timeout=200)
         assert r.status_code == expect, r.text
         return r
 
@@ -69,7 +69,7 @@ class Booted:
 
     def actions(self, version: str = "2.62") -> list[dict]:
         r = self.ctl.request("GET", f"/compute/v2.1/servers/{self.id}/os-instance-actions",
-                             headers={"OpenStack-API-Version": f"compute {version}"})
+                             headers={"OpenStack-API-Version": f"compute {version}"})  # as admin
         assert r.status_code == 200, r.text
         return r.json()["instanceActions"]
 
@@ -80,48 +80,33 @@ class Booted:
         return r.json()["instanceAction"]
 
 
-def record_server(db: Database, sid: str, image_id: str) -> None:
-    """The compute_servers row of a server booted through a template, as the servers
-    API would keep it (written only when the servers branch's check has not)."""
-    with db.session() as s:
-        res = s.get(Resource, sid)
-        row = s.get(Server, sid) or Server(id=sid, project_id=res.project_id, user_id="admin",
-                                           name=res.name, flavor_id="42", flavor={}, image_id=image_id)
-        row.vm_state, row.task_state, row.power_state = "active", None, 1
-        row.host = row.node = res.hosts[0]
-        row.launched_at = row.launched_at or utcnow()
-        if s.get(Server, sid) is None:
-            s.add(row)
-    with db.session() as s:
-        assert s.scalars(select(Server.id).where(Server.id == sid)).one()
-
-
 @pytest.fixture(scope="module")
-def booted(_controllers, libvirt_node1, guest_image, tmp_path_factory):  # noqa: F811
-    ctl = _controllers("sqlite", compute_sync_timeout=120)
-    tmp = tmp_path_factory.mktemp("power")
-    sync_hosts(ctl, tmp, {"c1": {"ansible_connection": "local", "stratus_libvirt_uri": libvirt_node1.uri}},
-               ["compute"])
-    ctl.stratus("host", "refresh")
-    api = Api(ctl)
-    image_id = upload_image(ctl, Path(guest_image["qcow2"]), f"power-{uuid.uuid4().hex[:6]}")
-    job = api.create(guest={"type": "OS::Nova::Server", "properties": {
-        "name": "power-guest", "flavor": "m1.nano", "image": image_id}})
-    sid = job["resources_by_name"]["guest"]
-    server = Booted(ctl, libvirt_node1.uri, sid, image_id)
-    record_server(server.db, sid, image_id)
-    yield server
+def booted(request, libvirt_node1, guest_image, tmp_path_factory):  # noqa: F811
+    """One server created through ``POST /servers`` by a project member, ACTIVE on c1."""
+    factory, ctl = start_controller(request, tmp_path_factory, compute_sync_timeout=120)
     try:
-        api.run("DELETE", f"/resources/{sid}")
-    finally:
+        sync_hosts(ctl, tmp_path_factory.mktemp("power"),
+                   {"c1": {"ansible_connection": "local", "stratus_libvirt_uri": libvirt_node1.uri}}, ["compute"])
+        ctl.stratus("host", "refresh")
+        add_flavors(ctl)
+        image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
+        member = ctl.new_project_user("member", prefix="power")
+        nova = Nova(ctl, member, version="2.79")
+        sid = nova.create(name="power-guest", imageRef=image_id, networks="none")["server"]["id"]
+        wait_status(nova, sid, "ACTIVE")
+        server = Booted(ctl, nova, libvirt_node1.uri, sid, image_id)
+        yield server
+        nova("DELETE", f"/servers/{sid}")
+        wait_status(nova, sid, "gone")
         server.db.dispose()
         uncache(image_id)
+    finally:
+        factory.close()
 
 
 def test_stop_then_start(booted):
-    r = booted.act({"os-stop": None})
-    req = r.headers["x-compute-request-id"]
-    assert booted.row().task_state == "powering-off"
+    creds = booted.nova.creds
+    booted.ctl.cli("server", "stop", booted.id, creds=creds)  # python-openstackclient
     row = booted.settled()
     assert (row.vm_state, row.power_state) == ("stopped", 4)
     assert booted.domain()[0] == libvirt.VIR_DOMAIN_SHUTOFF
@@ -130,16 +115,19 @@ def test_stop_then_start(booted):
     assert r.json()["conflictingRequest"]["message"] == \
         f"Cannot 'pause' instance {booted.id} while it is in vm_state stopped"
     assert booted.domain()[0] == libvirt.VIR_DOMAIN_SHUTOFF and booted.row().task_state is None
+    (req,) = [a["request_id"] for a in booted.actions() if a["action"] == "stop"]
     stop = booted.action(req)
     assert stop["action"] == "stop" and stop["message"] is None
     (event,) = stop["events"]
     assert event["event"] == "compute_stop_instance" and event["result"] == "Success"
     assert event["host"] == "c1" and len(event["hostId"]) == 56 and event["finish_time"]
-    booted.act({"os-start": None})
+    booted.ctl.conn(creds).compute.start_server(booted.id)  # openstacksdk
     row = booted.settled()
     assert (row.vm_state, row.power_state) == ("active", 1)
     assert booted.domain()[0] == libvirt.VIR_DOMAIN_RUNNING
     assert [a["action"] for a in booted.actions()[:2]] == ["start", "stop"]
+    events = booted.ctl.cli("server", "event", "list", booted.id, "-f", "json", creds=creds)
+    assert [e["Action"] for e in events][:2] == ["start", "stop"]
 
 
 def test_hard_reboot_restarts_the_guest(booted):
@@ -171,7 +159,7 @@ def test_console_output_is_the_log_tail(booted):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(log.read_text(errors="replace").splitlines()) < 3:
         time.sleep(1)
-    out = booted.act({"os-getConsoleOutput": {"length": 3}}, expect=200).json()["output"]
+    out = booted.ctl.conn(booted.nova.creds).compute.get_server_console_output(booted.id, length=3)["output"]
     lines = out.splitlines()
     assert 0 < len(lines) <= 3
     text = CONTROL.sub("", log.read_text(errors="replace"))  # Nova strips control characters
@@ -199,11 +187,12 @@ def test_rescue_then_unrescue(booted):
 
 
 def test_rebuild_on_another_image(booted, guest_image):
-    other = upload_image(booted.ctl, Path(guest_image["qcow2"]), "power-rebuild")
+    other = upload_qcow2(booted.ctl, Path(guest_image["qcow2"]))
     try:
         r = booted.act({"rebuild": {"imageRef": other, "name": "rebuilt", "metadata": {"k": "v"}}}, "2.75")
         body = r.json()["server"]
         assert body["id"] == booted.id and body["status"] == "REBUILD" and body["name"] == "rebuilt"
+        assert body["OS-EXT-STS:task_state"] == "rebuilding" and body["metadata"] == {"k": "v"}  # 2.75: whole
         row = booted.settled()
         assert (row.vm_state, row.image_id, row.name) == ("active", other, "rebuilt")
         state, _, xml = booted.domain()
@@ -212,5 +201,16 @@ def test_rebuild_on_another_image(booted, guest_image):
         r = booted.act({"rebuild": {"imageRef": missing}}, expect=400)
         assert r.json()["badRequest"]["message"] == f"Image {missing} could not be found."
         assert booted.row().image_id == other and booted.row().task_state is None
+        # back on the first image at 2.57: new user data in the config drive, the older answer
+        script = "#!/bin/sh\necho rebuilt\n"
+        r = booted.act({"rebuild": {"imageRef": booted.image_id,
+                                    "user_data": base64.b64encode(script.encode()).decode()}}, "2.57")
+        body = r.json()["server"]
+        assert body["status"] == "REBUILD" and body["user_data"] and "key_name" in body
+        assert not [k for k in body if k.startswith("OS-EXT-STS:")]  # no extension keys before 2.75
+        assert booted.settled().image_id == booted.image_id
+        drive = Path(f"/var/lib/stratus/instances/{booted.id}/disk.config")
+        assert iso_file(drive, "/openstack/latest/user_data") == script
+        assert json.loads(iso_file(drive, "/openstack/latest/meta_data.json"))["meta"] == {"k": "v"}
     finally:
         uncache(other)

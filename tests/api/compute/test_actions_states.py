@@ -198,3 +198,29 @@ def test_interfaces_answer_409_until_networking(env):
         msg = fault(ctl.request(method, path, token=token, **kw), 409, "conflictingRequest")
         assert "no network API yet" in msg
     assert rows.get(sid)["task_state"] is None
+
+
+def test_force_delete_deletes_without_soft_delete(env):
+    ctl, rows, member, _, _, token, _ = env
+    sid = rows.add(member.project_id, locked=True, locked_by="owner")
+    msg = fault(act(ctl, sid, {"forceDelete": None}, token), 409, "conflictingRequest")
+    assert msg == f"Instance {sid} is locked" and not rows.get(sid)["deleted"]
+    rows.set(sid, locked=False, locked_by=None)
+    assert act(ctl, sid, {"forceDelete": None}, token).status_code == 202
+    got = rows.get(sid)
+    assert got["deleted"] and got["vm_state"] == "deleted"  # it never reached a host: deleted at once
+    assert [a for a, _ in rows.actions(sid)] == ["delete"]
+    assert act(ctl, sid, {"restore": None}, token).status_code == 404
+
+
+def test_change_password_is_not_supported_without_an_agent(env):
+    ctl, rows, member, _, _, token, _ = env
+    sid = rows.add(member.project_id)
+    msg = fault(act(ctl, sid, {"changePassword": {}}, token), 400, "badRequest")
+    assert "'adminPass' is a required property" in msg
+    r = act(ctl, sid, {"changePassword": {"adminPass": "s3cret"}}, token)
+    assert fault(r, 501, "notImplemented").startswith("Unable to set password on instance")
+    rows.set(sid, vm_state="stopped")
+    msg = fault(act(ctl, sid, {"changePassword": {"adminPass": "s3cret"}}, token), 409, "conflictingRequest")
+    assert msg == f"Cannot 'changePassword' instance {sid} while it is in vm_state stopped"
+    assert rows.actions(sid) == [] and rows.get(sid)["task_state"] is None

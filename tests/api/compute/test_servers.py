@@ -13,6 +13,7 @@ import pytest
 from tests.api.compute.servers_helpers import (
     Nova,
     add_flavors,
+    add_group,
     fault,
     start_controller,
     upload_raw_image,
@@ -116,7 +117,10 @@ def test_requests_nova_refuses_write_nothing(ctl, env, nova):
          "Volumes come with the volume API"),
         ({"imageRef": image, "key_name": "nokey"}, "Invalid key_name provided."),
         ({"imageRef": image, "availability_zone": "nova:somehost"}, "forced_host"),
+        ({"imageRef": image, "availability_zone": "elsewhere"}, "The requested availability zone is not available"),
         ({"imageRef": image, "description": "x"}, "Additional properties"),  # 2.19
+        ({"imageRef": image, "accessIPv4": "::1"}, "Invalid input for field/attribute accessIPv4"),
+        ({"imageRef": image, "personality": [{"path": "/x", "contents": "eA=="}]}, "user_data"),
     ]
     for body, words in cases:
         r = nova("POST", "/servers", json={"server": {"name": "vm", "flavorRef": "42", **body}})
@@ -184,6 +188,10 @@ def test_list_filters_sorting_and_paging(ctl, env, nova):
     assert names(image=image) == names() and names(flavor="84") == []
     assert names(ip="10.0.0.1") == [] and names(locked="false") == names()
     assert names(**{"changes-since": "2000-01-01T00:00:00Z"}) == names()
+    assert names(**{"changes-before": "2000-01-01T00:00:00Z"}) == []
+    assert "changes-since" in fault(n("GET", "/servers", params={"changes-since": "2030-01-01T00:00:00Z",
+                                                                 "changes-before": "2000-01-01T00:00:00Z"}), 400)
+    assert "date-time" in fault(n("GET", "/servers", params={"changes-since": "yesterday"}), 400)
     assert "Invalid status value" in fault(n("GET", "/servers", params={"status": "NOPE"}), 400)
     assert ids(nova.at("2.37")("GET", "/servers", params={"status": "NOPE"})) == []
     assert "Additional properties" in fault(n.at("2.75")("GET", "/servers", params={"bogus": "1"}), 400)
@@ -221,6 +229,9 @@ def test_update_and_delete(ctl, env, nova):
     r = n("PUT", f"/servers/{sid}", json={"server": {"name": "renamed", "description": "now"}})
     assert r.status_code == 200, r.text
     assert r.json()["server"]["name"] == "renamed" and r.json()["server"]["description"] == "now"
+    assert "OS-EXT-STS:vm_state" not in r.json()["server"] and "key_name" not in r.json()["server"]
+    r = nova.at("2.75")("PUT", f"/servers/{sid}", json={"server": {"accessIPv4": "192.0.2.7"}})
+    assert r.json()["server"]["OS-EXT-STS:vm_state"] == "error" and r.json()["server"]["accessIPv4"] == "192.0.2.7"
     assert "Additional properties" in fault(nova("PUT", f"/servers/{sid}", json={"server": {"description": "x"}}), 400)
     assert "Invalid input for field/attribute name" in fault(n("PUT", f"/servers/{sid}", json={"server": {"name": ""}}), 400)
     other = Nova(ctl, ctl.new_project_user("member"))
@@ -238,3 +249,36 @@ def test_update_and_delete(ctl, env, nova):
     assert [(s["id"], s["status"]) for s in gone] == [(sid, "DELETED")]
     admin = Nova(ctl)
     assert sid in ids(admin("GET", "/servers", params={"all_tenants": "1", "deleted": "true"}))
+    assert sid in ids(admin("GET", "/servers", params={"all_tenants": "1", "status": "DELETED"}))
+    assert sid not in ids(admin("GET", "/servers", params={"all_tenants": "1"}))
+    assert ids(nova("GET", "/servers", params={"status": "DELETED"})) == []  # members: not theirs to see
+
+
+def test_group_hint_makes_members_and_deleting_leaves_the_group(ctl, env, nova):
+    gid = add_group(ctl, nova.creds.project_id, nova.creds.user_id)
+    body = {"server": {"name": "g", "flavorRef": "42", "imageRef": env["image"], "min_count": 2},
+            "os:scheduler_hints": {"group": gid}}
+    assert nova("POST", "/servers", json=body).status_code == 202
+    listed = nova.at("2.71")("GET", "/servers/detail").json()["servers"]
+    assert [s["server_groups"] for s in listed] == [[gid], [gid]]
+    assert all("server_groups" not in s for s in nova.at("2.70")("GET", "/servers/detail").json()["servers"])
+    other = add_group(ctl, "another-project", "u")
+    body["os:scheduler_hints"]["group"] = other
+    assert fault(nova("POST", "/servers", json=body), 400) == f"Instance group {other} could not be found."
+    assert len(ids(nova("GET", "/servers"))) == 2
+    for s in listed:
+        assert nova("DELETE", f"/servers/{s['id']}").status_code == 204
+    gone = nova.at("2.71")("GET", "/servers/detail", params={"changes-since": "2000-01-01T00:00:00Z"})
+    assert [s["server_groups"] for s in gone.json()["servers"]] == [[], []]
+
+
+def test_openstack_cli_lists_shows_renames_and_deletes(ctl, env, nova):
+    sid = nova.create(name="cli-vm", imageRef=env["image"])["server"]["id"]
+    rows = ctl.cli("server", "list", "-n", "-f", "json", creds=nova.creds)
+    assert [(r["ID"], r["Name"], r["Status"]) for r in rows] == [(sid, "cli-vm", "ERROR")]
+    shown = ctl.cli("server", "show", sid, "-f", "json", creds=nova.creds)
+    assert shown["id"] == sid and shown["status"] == "ERROR"
+    ctl.cli("server", "set", "--name", "cli-renamed", sid, creds=nova.creds)
+    assert nova.show(sid)["name"] == "cli-renamed"
+    ctl.cli("server", "delete", sid, creds=nova.creds)
+    assert ctl.cli("server", "list", "-n", "-f", "json", creds=nova.creds) == []

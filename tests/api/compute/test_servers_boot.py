@@ -93,6 +93,7 @@ def test_boot_through_the_api_shows_hostname_and_key_on_the_console_and_delete_c
     s = wait_status(nova, sid, "ACTIVE")
     assert s["OS-EXT-STS:power_state"] == 1 and s["OS-EXT-STS:task_state"] is None
     assert s["OS-SRV-USG:launched_at"] and s["key_name"] == "k1" and s["hostId"]
+    assert s["OS-EXT-AZ:availability_zone"] == "nova"  # the default zone of a host in none
     assert Nova(ctl, version="2.79").show(sid)["OS-EXT-SRV-ATTR:host"] == "c1"
     assert domain_exists(f"instance-{sid}")
     console = INSTANCES / sid / "console.log"
@@ -110,3 +111,31 @@ def test_boot_through_the_api_shows_hostname_and_key_on_the_console_and_delete_c
     assert detail["quota_set"]["instances"]["in_use"] == 0
     assert fault(nova("GET", f"/servers/{sid}"), 404)
     shutil.rmtree(INSTANCES / sid, ignore_errors=True)
+
+
+def test_a_create_the_host_fails_puts_the_server_in_error_with_the_jobs_reason(
+        controller_factory, tmp_path, request):
+    ctl = controller_factory("sqlite")
+    broken = "qemu+unix:///system?socket=/nonexistent/libvirt-sock"
+    sync_hosts(ctl, tmp_path, {"c1": {"ansible_connection": "local", "stratus_libvirt_uri": broken}}, ["compute"])
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s:  # capacity as a refresh would have found it
+            from stratus.db.models.hosts import Host
+
+            s.get(Host, "c1").capacity = {"vcpus": 4, "memory_mb": 4096, "disk_gb": 50}
+    finally:
+        db.dispose()
+    add_flavors(ctl)
+    from tests.api.compute.servers_helpers import upload_raw_image
+
+    image_id = upload_raw_image(ctl)
+    request.addfinalizer(lambda: [p.unlink(missing_ok=True) for p in (
+        Path("/var/lib/stratus/images") / image_id, Path("/var/lib/stratus/images/.meta") / f"{image_id}.json")])
+    nova = Nova(ctl, ctl.new_project_user("member", prefix="fail"), version="2.79")
+    sid = nova.create(imageRef=image_id, networks="none")["server"]["id"]
+    request.addfinalizer(lambda: shutil.rmtree(INSTANCES / sid, ignore_errors=True))
+    s = wait_status(nova, sid, "ERROR")
+    assert s["fault"]["code"] == 500 and "nonexistent" in s["fault"]["message"], s["fault"]
+    assert s["OS-EXT-STS:task_state"] is None and not s["OS-SRV-USG:launched_at"]
+    assert not domain_exists(f"instance-{sid}")

@@ -83,6 +83,17 @@ def unsafe(value) -> object:
     return value[UNSAFE]
 
 
+def plain(value):
+    """A task's arguments with the compiler's ``!unsafe`` marks taken off."""
+    if isinstance(value, dict):
+        if set(value) == {UNSAFE}:
+            return plain(value[UNSAFE])
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def test_the_host_fetches_the_glance_image_with_a_download_ticket(db, context):
     image = add_image(db)
     with db.session() as s:
@@ -221,3 +232,86 @@ def test_without_the_controller_there_is_no_ticket(db, context):
         sid = submit(s, server(image), project_id="p1", context=context).resource_map["vm"]
     with db.session() as s, pytest.raises(TemplateError, match="submit it to the controller"):
         submit_action(s, sid, "snapshot", {"image_id": str(uuid.uuid4())})
+
+
+# -- the compute API's records: flavors, key pairs, the server row, the scheduler's spec --
+
+
+def test_flavor_by_id_or_name_private_only_with_access_and_not_disabled(db, context):
+    from stratus.db.models.compute import FlavorAccess, FlavorExtraSpec
+
+    image = add_image(db, visibility="public")
+    with db.session() as s:
+        s.add(Flavor(id="p1", name="private", vcpus=2, memory_mb=256, root_gb=1, is_public=False))
+        s.add(Flavor(id="off", name="off", vcpus=1, memory_mb=128, root_gb=1, disabled=True))
+        s.add(FlavorExtraSpec(flavor_id="42", key="hw:cpu_policy", value="shared"))
+    assert refusal(db, context, image, "private").startswith("Flavor private could not be found")
+    assert refusal(db, context, image, "off") == "Flavor off is disabled."
+    for ref in ("42", "m1.nano"):
+        with db.session() as s:
+            sid = submit(s, server(image, ref), project_id="p1", context=context).resource_map["vm"]
+            fl = s.get(Resource, sid).attributes["flavor"]
+            assert fl == {"id": "42", "name": "m1.nano", "vcpus": 1, "ram": 128, "disk": 1, "ephemeral": 0,
+                          "swap": 0, "extra_specs": {"hw:cpu_policy": "shared"}}
+    with db.session() as s:
+        s.add(FlavorAccess(flavor_id="p1", project_id="p1"))
+    with db.session() as s:
+        job = submit(s, server(image, "private"), project_id="p1", context=context)
+        inst = plain(tasks_of(job)[1]["stratus.cloud.instance"])
+        assert (inst["vcpus"], inst["memory_mb"], inst["root_gb"]) == (2, 256, 1)
+    admin = PlanContext(context.settings, context.keys, cloud_admin=True)
+    with db.session() as s:  # a cloud admin may use any flavor
+        assert submit(s, server(image, "private"), project_id="p2", context=admin)
+
+
+def test_key_pair_of_the_user_hostname_and_the_row_a_template_server_gets(db, context):
+    from stratus.db.models.compute import KeyPair, Server, ServerGroup, ServerGroupMember
+    from stratus.orchestration.types.nova_server import hostname
+
+    image = add_image(db)
+    with db.session() as s:
+        s.add(KeyPair(user_id="u1", name="k", public_key="ssh-ed25519 AAAA u1", fingerprint="f"))
+        s.add(ServerGroup(id="g" * 36, name="g", project_id="p1", user_id="u1", policy="affinity"))
+    as_u1 = PlanContext(context.settings, context.keys, user_id="u1")
+    as_u2 = PlanContext(context.settings, context.keys, user_id="u2")
+    tpl = server(image, name="Web Server_1", key_name="k", scheduler_hints={"group": "g" * 36},
+                 availability_zone="az1")
+    with db.session() as s:
+        job = submit(s, tpl, project_id="p1", context=as_u1)
+        sid = job.resource_map["vm"]
+        inst = plain(tasks_of(job)[1]["stratus.cloud.instance"])
+        assert inst["keys"] == {"k": "ssh-ed25519 AAAA u1"} and inst["hostname"] == "web-server-1"
+        row = s.get(Server, sid)
+        assert (row.project_id, row.user_id, row.name, row.flavor_id, row.vm_state) == (
+            "p1", "u1", "Web Server_1", "42", "building")
+        assert row.availability_zone == "az1" and row.flavor["name"] == "m1.nano"
+        assert s.get(ServerGroupMember, ("g" * 36, sid)) is not None
+    with db.session() as s, pytest.raises(ResourceCheckFailed, match="Invalid key_name provided."):
+        submit(s, tpl, project_id="p1", context=as_u2)  # another user's key pair
+    assert hostname("$$$", "abc") == "server-abc" and hostname("A.b c", "x") == "a-b-c"
+    assert len(hostname("x" * 100, "x")) == 63
+
+
+def test_scheduling_spec_carries_flavor_image_properties_zone_hosts_and_group(db, context):
+    from stratus.db.models.images import ImageProperty
+    from stratus.orchestration.resources import PlannedResource
+    from stratus.orchestration.types.nova_server import Server as ServerType
+
+    image = add_image(db)
+    from stratus.db.models.compute import ServerGroup
+
+    with db.session() as s:
+        s.add(ImageProperty(image_id=image, name="hw_machine_type", value="q35"))
+        s.add(ServerGroup(id="g1", name="g", project_id="p1", user_id="u1", policy="anti-affinity"))
+    res = PlannedResource("vm", "OS::Nova::Server", "sid", {
+        "name": "vm", "flavor": "m1.tiny", "image": image, "availability_zone": "az1:cmp1",
+        "scheduler_hints": {"group": "g1"}}, hosts=["compute"], project_id="p1", context=context)
+    with db.session() as s:
+        ServerType.check(s, res)
+        spec = ServerType.scheduling(s, res)
+        s.rollback()
+    assert spec.flavor == {"vcpus": 1, "ram": 512, "disk": 1, "ephemeral": 0, "swap": 0, "extra_specs": {}}
+    assert spec.image_properties == {"hw_machine_type": "q35"}
+    assert (spec.availability_zone, spec.force_hosts, spec.group_id) == ("az1", ["cmp1"], "g1")
+    assert ServerType.quota_usage({}, res.attributes) == {"instances": 1, "cores": 1, "ram": 512}
+    assert ServerType.host_usage({}, res.attributes) == {"vcpus": 1, "memory_mb": 512, "disk_gb": 1}

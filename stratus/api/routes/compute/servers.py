@@ -36,8 +36,17 @@ register_defaults([
 ])
 
 
+def reader_and_member_rules(pattern: str, read: tuple[str, ...], write: tuple[str, ...]) -> None:
+    """Register Nova's defaults for ``pattern`` (``os_compute_api:...:{}``): readers
+    may ``read``, members ``write`` (admins both)."""
+    register_defaults([RuleDefault(pattern.format(a), "rule:admin_or_reader") for a in read]
+                      + [RuleDefault(pattern.format(a), "rule:admin_or_member") for a in write])
+
+
 def _view(request: Request, db, ctx, version) -> views.View:
-    return views.View(db, version, admin=ctx.is_admin, base_url=request.app.state.settings.endpoint_url)
+    settings = request.app.state.settings
+    return views.View(db, version, admin=ctx.is_admin, base_url=settings.endpoint_url,
+                      default_zone=settings.default_availability_zone)
 
 
 # The body as JSON (any shape: the services check it and answer in Nova's words).
@@ -113,7 +122,7 @@ def update_server(server_id: str, request: Request, ctx: Auth, policy: Policy, d
     server = get_server(db, ctx, server_id)
     policy.enforce("os_compute_api:servers:update", {"project_id": server.project_id})
     service.update(db, server, body, version)
-    return {"server": _view(request, db, ctx, version).server(server)}
+    return {"server": _view(request, db, ctx, version).updated(server)}
 
 
 @router.delete("/servers/{server_id}", status_code=204)
