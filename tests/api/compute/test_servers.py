@@ -15,6 +15,7 @@ from tests.api.compute.servers_helpers import (
     add_flavors,
     add_group,
     fault,
+    set_state,
     start_controller,
     upload_raw_image,
 )
@@ -237,6 +238,9 @@ def test_update_and_delete(ctl, env, nova):
     other = Nova(ctl, ctl.new_project_user("member"))
     assert fault(other("GET", f"/servers/{sid}"), 404) == f"Instance {sid} could not be found."
     assert fault(other("DELETE", f"/servers/{sid}"), 404)
+    set_state(ctl, sid, "error", locked=True, locked_by="owner")
+    assert fault(nova("DELETE", f"/servers/{sid}"), 409) == f"Instance {sid} is locked"
+    set_state(ctl, sid, "error", locked=False, locked_by=None)
     before = ctl.request("GET", f"/compute/v2.1/os-quota-sets/{nova.creds.project_id}/detail").json()
     assert before["quota_set"]["instances"]["in_use"] == 1
     assert nova("DELETE", f"/servers/{sid}").status_code == 204
