@@ -122,6 +122,7 @@ def test_requests_nova_refuses_write_nothing(ctl, env, nova):
         ({"imageRef": image, "description": "x"}, "Additional properties"),  # 2.19
         ({"imageRef": image, "accessIPv4": "::1"}, "Invalid input for field/attribute accessIPv4"),
         ({"imageRef": image, "personality": [{"path": "/x", "contents": "eA=="}]}, "user_data"),
+        ({"imageRef": image, "max_count": 101}, "compute_max_count"),
     ]
     for body, words in cases:
         r = nova("POST", "/servers", json={"server": {"name": "vm", "flavorRef": "42", **body}})
