@@ -66,7 +66,7 @@ _KEYS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
 
 
 @dataclass
-class Request:
+class ServerRequest:
     """A checked create request."""
 
     name: str
@@ -91,7 +91,7 @@ class Request:
     networks: Any = None
 
 
-def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> Request:
+def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> ServerRequest:
     """The create request in ``body``, or BadRequest/Forbidden in Nova's words."""
     if not isinstance(body, dict) or not isinstance(body.get("server"), dict):
         raise BadRequest("Invalid input for field/attribute server. Value: None. 'server' is a "
@@ -101,7 +101,7 @@ def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> Reque
     allowed = {k for k, (lo, hi) in _KEYS.items() if lo <= (version.major, version.minor) <= hi}
     check_unknown(s, allowed)
     name = check_name(s.get("name"), required=True)
-    req = Request(name=name, image=_image_ref(s), flavor=_flavor_ref(s))
+    req = ServerRequest(name=name, image=_image_ref(s), flavor=_flavor_ref(s))
     req.min_count = parse_count(s, "min_count")
     req.max_count = parse_count(s, "max_count", default=req.min_count)
     if req.min_count > req.max_count:
@@ -290,7 +290,7 @@ class Created:
     admin_pass: str
 
 
-def create(db: Session, ctx, req: Request, *, settings, plan_context, request_id: str | None) -> Created:
+def create(db: Session, ctx, req: ServerRequest, *, settings, plan_context, request_id: str | None) -> Created:
     """Write the rows and submit the servers' template (see the module docstring)."""
     from stratus.compute import metadata
 
@@ -365,11 +365,11 @@ def _res_name(i: int, count: int) -> str:
     return "server" if count == 1 else f"server-{i + 1}"
 
 
-def _display_name(req: Request, i: int, count: int) -> str:
+def _display_name(req: ServerRequest, i: int, count: int) -> str:
     return req.name if count == 1 else f"{req.name}-{i + 1}"  # Nova's multi-instance names
 
 
-def _template(req: Request, ids: list[str]) -> dict[str, Any]:
+def _template(req: ServerRequest, ids: list[str]) -> dict[str, Any]:
     resources = {}
     for i, _sid in enumerate(ids):
         props: dict[str, Any] = {"name": _display_name(req, i, len(ids)), "flavor": req.flavor,
@@ -386,7 +386,7 @@ def _template(req: Request, ids: list[str]) -> dict[str, Any]:
     return {"heat_template_version": "2018-08-31", "resources": resources}
 
 
-def _write_rows(db: Session, ctx, req: Request, ids: list[str], reservation: str) -> list[Server]:
+def _write_rows(db: Session, ctx, req: ServerRequest, ids: list[str], reservation: str) -> list[Server]:
     rows = []
     for i, sid in enumerate(ids):
         name = _display_name(req, i, len(ids))

@@ -77,8 +77,10 @@ def known_params(version) -> set[str]:
     return known
 
 
-def servers(db: Session, ctx, params: list[tuple[str, str]], version) -> tuple[Page, int]:
-    """The page of servers ``params`` selects for ``ctx``, and the limit used."""
+def servers(db: Session, ctx, params: list[tuple[str, str]], version, *,
+            all_tenants_allowed: bool | None = None) -> tuple[Page, int]:
+    """The page of servers ``params`` selects for ``ctx``, and the limit used.
+    ``all_tenants_allowed``: the policy's answer for ``get_all_tenants`` (default: admins)."""
     opts: dict[str, list[str]] = {}
     for k, v in params:
         opts.setdefault(k, []).append(v)
@@ -94,8 +96,9 @@ def servers(db: Session, ctx, params: list[tuple[str, str]], version) -> tuple[P
     conds: list[Any] = []
 
     all_tenants = "all_tenants" in one and _truthy(one["all_tenants"], "all_tenants")
-    if all_tenants and not admin:
-        raise Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.")
+    if all_tenants and not (admin if all_tenants_allowed is None else all_tenants_allowed):
+        raise Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be "
+                        "performed.")
     if not all_tenants:
         conds.append(Server.project_id == ctx.project_id)
     elif one.get("project_id") or one.get("tenant_id"):

@@ -34,7 +34,9 @@ def on_state(db: Session, resource: Resource) -> None:
             server.power_state = states.POWER_STATES[attrs["power_state"]]
         if server.vm_state == states.BUILDING:
             server.availability_zone = server.availability_zone or host_zone(db, server.host)
-            server.vm_state, server.task_state = states.ACTIVE, None
+            server.vm_state = states.ACTIVE
+            if server.task_state != states.DELETING:  # a delete queued behind the create stays shown
+                server.task_state = None
             server.launched_at = server.launched_at or utcnow()
             server.progress = 100
     elif resource.status == ERROR:

@@ -9,6 +9,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from sqlalchemy import select
+
 from stratus.db.models.compute import Flavor, FlavorAccess
 from stratus.db.session import Database
 
@@ -39,12 +41,14 @@ def ready_controller(request, tmp_path_factory, backend: str = "sqlite"):
 
 
 def add_flavors(ctl, private: dict[str, str] | None = None) -> None:
-    """The devstack flavors, and ``private`` ({flavor name: project id}) private ones."""
+    """The devstack flavors (unless there already), and ``private`` ({flavor name: project id}) private ones."""
     db = Database(ctl.database_url)
     try:
         with db.session() as s:
+            names = set(s.scalars(select(Flavor.name)))
             for fid, (name, vcpus, ram, disk) in FLAVORS.items():
-                s.add(Flavor(id=fid, name=name, vcpus=vcpus, memory_mb=ram, root_gb=disk))
+                if s.get(Flavor, fid) is None and name not in names:  # bootstrap may make them
+                    s.add(Flavor(id=fid, name=name, vcpus=vcpus, memory_mb=ram, root_gb=disk))
             for name, project in (private or {}).items():
                 fid = str(uuid.uuid4())
                 s.add(Flavor(id=fid, name=name, vcpus=1, memory_mb=128, root_gb=1, is_public=False))

@@ -315,3 +315,34 @@ def test_scheduling_spec_carries_flavor_image_properties_zone_hosts_and_group(db
     assert (spec.availability_zone, spec.force_hosts, spec.group_id) == ("az1", ["cmp1"], "g1")
     assert ServerType.quota_usage({}, res.attributes) == {"instances": 1, "cores": 1, "ram": 512}
     assert ServerType.host_usage({}, res.attributes) == {"vcpus": 1, "memory_mb": 512, "disk_gb": 1}
+
+
+def test_the_server_row_follows_its_resource(db, context):
+    from stratus.compute import sync
+    from stratus.db.models.compute import Server, ServerGroup, ServerGroupMember
+
+    image = add_image(db)
+    with db.session() as s:
+        s.add(ServerGroup(id="g2", name="g", project_id="p1", user_id="u", policy="affinity"))
+    tpl = server(image, scheduler_hints={"group": "g2"})
+    with db.session() as s:
+        ok = submit(s, tpl, project_id="p1", context=context).resource_map["vm"]
+        bad = submit(s, tpl, project_id="p1", context=context).resource_map["vm"]
+    with db.session() as s:
+        res = s.get(Resource, ok)
+        res.status, res.attributes = "ACTIVE", {**res.attributes, "host": "cmp1", "power_state": "running"}
+        sync.on_state(s, res)
+        row = s.get(Server, ok)
+        assert (row.vm_state, row.task_state, row.power_state, row.host) == ("active", None, 1, "cmp1")
+        assert row.launched_at is not None
+        failed = s.get(Resource, bad)
+        failed.status, failed.status_reason = "ERROR", "stratus.cloud.instance: libvirt said no\nmore"
+        sync.on_state(s, failed)
+        row = s.get(Server, bad)
+        assert (row.vm_state, row.task_state) == ("error", None)
+        assert row.fault["code"] == 500 and row.fault["message"] == "stratus.cloud.instance: libvirt said no"
+        res.status = "DELETED"
+        sync.on_state(s, res)
+        row = s.get(Server, ok)
+        assert row.deleted and row.vm_state == "deleted" and row.terminated_at and row.power_state == 0
+        assert s.get(ServerGroupMember, ("g2", ok)) is None and s.get(ServerGroupMember, ("g2", bad))

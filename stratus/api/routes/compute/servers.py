@@ -87,18 +87,20 @@ def create_server(request: Request, ctx: Auth, policy: Policy, db: DbSession, ve
 @router.get("/servers")
 def list_servers(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion):
     policy.enforce("os_compute_api:servers:index")
-    return _listing(request, ctx, db, version, detail=False)
+    return _listing(request, ctx, db, version, detail=False,
+                    all_tenants=policy.allowed("os_compute_api:servers:index:get_all_tenants"))
 
 
 @router.get("/servers/detail")
 def list_servers_detail(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion):
     policy.enforce("os_compute_api:servers:detail")
-    return _listing(request, ctx, db, version, detail=True)
+    return _listing(request, ctx, db, version, detail=True,
+                    all_tenants=policy.allowed("os_compute_api:servers:detail:get_all_tenants"))
 
 
-def _listing(request: Request, ctx, db, version, *, detail: bool) -> dict[str, Any]:
+def _listing(request: Request, ctx, db, version, *, detail: bool, all_tenants: bool) -> dict[str, Any]:
     params = list(request.query_params.multi_items())
-    page, limit = listing.servers(db, ctx, params, version)
+    page, limit = listing.servers(db, ctx, params, version, all_tenants_allowed=all_tenants)
     view = _view(request, db, ctx, version)
     out: dict[str, Any] = {"servers": view.servers(page.servers) if detail else
                            [view.brief(s) for s in page.servers]}
