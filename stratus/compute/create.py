@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from stratus.compute import states
+from stratus.compute import instance_actions, states
 from stratus.compute.inputs import (
     bad,
     check_access_ip,
@@ -304,12 +304,14 @@ def create(db: Session, ctx, req: ServerRequest, *, settings, plan_context, requ
         sp = db.begin_nested()
         try:
             rows = _write_rows(db, ctx, req, ids, reservation)
-            pipeline.submit(
+            job = pipeline.submit(
                 db, _template(req, ids), project_id=ctx.project_id, cloud_admin=ctx.is_admin,
                 request_id=request_id, resource_ids={_res_name(i, count): sid for i, sid in enumerate(ids)},
                 max_attempts=settings.job_max_attempts, timeout=settings.job_timeout,
                 quota_defaults=settings.quota_defaults, context=plan_context)
             sp.commit()
+            for row in rows:
+                instance_actions.record(db, ctx, row, instance_actions.CREATE, job.id, req_id=request_id)
             return Created(ids, reservation, secrets.token_urlsafe(9))
         except NoValidHost as exc:
             sp.rollback()
@@ -327,8 +329,9 @@ def create(db: Session, ctx, req: ServerRequest, *, settings, plan_context, requ
                 for pool, amount in ServerType.quota_usage({}, {"flavor": fl}).items():
                     db.add(Allocation(consumer_id=row.id, project_id=row.project_id, resource=pool,
                                       amount=amount))
-                row.fault = {"code": 500, "message": NO_VALID_HOST, "details": str(exc),
+                row.fault = {"code": 500, "message": NO_VALID_HOST, "details": exc.detail or str(exc),
                              "created": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
+                instance_actions.record(db, ctx, row, instance_actions.CREATE, req_id=request_id).message = "Error"
             db.flush()
             return Created(ids, reservation, secrets.token_urlsafe(9))
         except QuotaExceeded as exc:
@@ -488,4 +491,5 @@ def request_spec(db: Session, res) -> RequestSpec:
         flavor={k: fl.get(k) for k in ("vcpus", "ram", "disk", "ephemeral", "swap", "extra_specs")},
         image_properties=dict(facts.get("properties") or {}), availability_zone=zone or None,
         force_hosts=[host] if host else [], force_nodes=[node] if node else [],
-        group_id=hints.get("group"), scheduler_hints=hints)
+        group_id=hints.get("group"), scheduler_hints=hints,
+        settings=res.context.settings if res.context is not None else None)

@@ -158,10 +158,7 @@ def force_delete(call: ActionCall) -> ActionResult:
     authorize(call, f"{_P}os-deferred-delete:force")
     server = call.server
     servers.delete(call.db, call.ctx, server, plan_context=call.plan, request_id=call.request_id,
-                   settings=call.settings)
-    res = call.db.get(Resource, server.id)
-    ia.record(call.db, call.ctx, server, ia.DELETE, res.last_job_id if res is not None else None,
-              req_id=call.request_id, finished=server.deleted)
+                   settings=call.settings)  # records the instance action "delete"
     return ActionResult(202)
 
 

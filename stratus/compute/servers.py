@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from stratus import quotas
-from stratus.compute import create, states, sync
+from stratus.compute import create, instance_actions, states, sync
 from stratus.compute.inputs import check_access_ip, check_unknown
 from stratus.db.models.compute import Server
 from stratus.db.models.jobs import DELETED, DELETING, Resource
@@ -56,13 +56,15 @@ def delete(db: Session, ctx, server: Server, *, plan_context, request_id: str | 
     res = db.get(Resource, server.id)
     if res is None or res.status == DELETED or not res.hosts:
         _delete_locally(db, server, res)
+        instance_actions.record(db, ctx, server, instance_actions.DELETE, req_id=request_id, finished=True)
         return
     if res.status == DELETING:
         return  # already on its way (Nova answers 204 again)
     server.task_state = states.DELETING
-    pipeline.submit_delete(db, [server.id], project_id=server.project_id, request_id=request_id,
-                           max_attempts=settings.job_max_attempts, timeout=settings.job_timeout,
-                           context=plan_context)
+    job = pipeline.submit_delete(db, [server.id], project_id=server.project_id, request_id=request_id,
+                                 max_attempts=settings.job_max_attempts, timeout=settings.job_timeout,
+                                 context=plan_context)
+    instance_actions.record(db, ctx, server, instance_actions.DELETE, job.id, req_id=request_id)
 
 
 def _delete_locally(db: Session, server: Server, res: Resource | None) -> None:

@@ -214,11 +214,16 @@ class ResourceType:
         """Tasks that change the resource in place to ``res.properties``; raises
         UpdateReplace when a changed property is not ``update_allowed``. By default an
         in-place update runs the create tasks again (modules are idempotent)."""
+        cls.check_update_allowed(res, prop_diff)
+        return cls.plan_create(res)
+
+    @classmethod
+    def check_update_allowed(cls, res: PlannedResource, prop_diff: dict[str, Any]) -> None:
+        """UpdateReplace when a changed property is not ``update_allowed``."""
         fixed = sorted(k for k in prop_diff
                        if k in cls.properties_schema and not cls.properties_schema[k].update_allowed)
         if fixed:
             raise UpdateReplace(res.name, fixed)
-        return cls.plan_create(res)
 
     @classmethod
     def plan_delete(cls, res: PlannedResource) -> list[dict[str, Any]]:

@@ -51,6 +51,8 @@ from stratus.orchestration.types.nova_common import (
 
 # Disk formats the compute hosts boot from (image_cache keeps them as they are).
 HOST_FORMATS = ("qcow2", "raw")
+# power states (as the instance module reports them) a redefined guest is left off in
+STOPPED = ("stopped", "shutoff", "shutdown")
 
 
 def flavor(attributes: dict[str, Any] | None) -> dict[str, Any]:
@@ -168,7 +170,8 @@ class Server(ResourceType):
                 "config_drive": p.get("config_drive", True), "state": state}
 
     @classmethod
-    def plan_create(cls, res):
+    def _define(cls, res, state: str):
+        """The image into the host's cache, then the guest defined in ``state``."""
         facts = res.attributes.get("image_facts")
         if not facts:
             raise TemplateError("the image of an OS::Nova::Server is looked up in the image service "
@@ -182,7 +185,18 @@ class Server(ResourceType):
             "source_format": fmt, "disk_format": fmt, "allowed_sources": [f"{base}/images/"],
             "headers": {tickets.HEADER: ticket(res, image_id, tickets.DOWNLOAD)},
         }, "image", register="stratus_image_cache")
-        return [cache, task(res, "stratus.cloud.instance", cls._instance(res, "running"), templated=URI)]
+        return [cache, task(res, "stratus.cloud.instance", cls._instance(res, state), templated=URI)]
+
+    @classmethod
+    def plan_create(cls, res):
+        return cls._define(res, "running")
+
+    @classmethod
+    def plan_update(cls, res, prop_diff):
+        """The guest redefined with the new properties (a resize), in the power state it
+        is in: a stopped server stays stopped."""
+        cls.check_update_allowed(res, prop_diff)
+        return cls._define(res, "stopped" if res.attributes.get("power_state") in STOPPED else "running")
 
     @classmethod
     def plan_delete(cls, res):
