@@ -265,11 +265,23 @@ def test_flavor_by_id_or_name_private_only_with_access_and_not_disabled(db, cont
 
 
 def test_key_pair_of_the_user_hostname_and_the_row_a_template_server_gets(db, context):
-    from stratus.db.models.compute import KeyPair, Server, ServerGroup, ServerGroupMember
+    from stratus.db.models.compute import (
+        Aggregate,
+        AggregateHost,
+        AggregateMetadata,
+        KeyPair,
+        Server,
+        ServerGroup,
+        ServerGroupMember,
+    )
     from stratus.orchestration.types.nova_server import hostname
 
     image = add_image(db)
-    with db.session() as s:
+    with db.session() as s:  # cmp1 is in zone az1
+        s.add(Aggregate(id=1, uuid="a" * 36, name="agg1"))
+        s.flush()
+        s.add_all([AggregateHost(aggregate_id=1, host="cmp1"),
+                   AggregateMetadata(aggregate_id=1, key="availability_zone", value="az1")])
         s.add(KeyPair(user_id="u1", name="k", public_key="ssh-ed25519 AAAA u1", fingerprint="f"))
         s.add(ServerGroup(id="g" * 36, name="g", project_id="p1", user_id="u1", policy="affinity"))
     as_u1 = PlanContext(context.settings, context.keys, user_id="u1")
