@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from stratus.compute import instance_actions, states
-from stratus.compute.inputs import (
+from stratus.compute.validation import (
     bad,
     check_access_ip,
     check_metadata,

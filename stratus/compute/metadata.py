@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from stratus import quotas
 from stratus.compute import states
-from stratus.compute.inputs import check_metadata, check_unknown
+from stratus.compute.validation import check_metadata, check_unknown
 from stratus.db.models.compute import Server
 from stratus.errors import BadRequest, Forbidden, NotFound
 

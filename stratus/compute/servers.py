@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from stratus import quotas
 from stratus.compute import create, instance_actions, states, sync
-from stratus.compute.inputs import check_access_ip, check_unknown
+from stratus.compute.validation import check_access_ip, check_unknown
 from stratus.db.models.compute import Server
 from stratus.db.models.jobs import DELETED, DELETING, Resource
 from stratus.errors import BadRequest

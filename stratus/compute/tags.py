@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from stratus.compute import states
-from stratus.compute.inputs import MAX_TAGS, check_tag, check_tags, check_unknown
+from stratus.compute.validation import MAX_TAGS, check_tag, check_tags, check_unknown
 from stratus.db.models.compute import Server, ServerTag
 from stratus.errors import BadRequest, NotFound
 

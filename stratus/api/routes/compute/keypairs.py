@@ -7,12 +7,13 @@ from 2.2 (200/202 before); admins act for another user with ``user_id`` from 2.1
 from __future__ import annotations
 
 import string
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
+from stratus.api.routes.compute._body import JsonBody
 from stratus.compute import keypairs as svc
 from stratus.compute import validation as v
 from stratus.db.models.compute import KeyPair
@@ -83,7 +84,7 @@ def index(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: A
 
 @router.post("/os-keypairs")
 def create(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion,
-           body: Annotated[Any, Body()] = None):
+           body: JsonBody):
     v.validate(body, _create_schema(version))
     vals = body["keypair"]
     user = _user(ctx, policy, version, "create", vals.get("user_id"))

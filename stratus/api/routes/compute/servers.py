@@ -7,12 +7,13 @@ The documents are ``stratus.compute.views``; the work is ``stratus.compute``'s."
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from stratus import log
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy, plan_context
+from stratus.api.routes.compute._body import JsonBody
 from stratus.compute import create as creating
 from stratus.compute import listing, views
 from stratus.compute import servers as service
@@ -49,10 +50,6 @@ def _view(request: Request, db, ctx, version) -> views.View:
                       default_zone=settings.default_availability_zone)
 
 
-# The body as JSON (any shape: the services check it and answer in Nova's words).
-JsonBody = Annotated[Any, Body()]
-
-
 def _notify(request: Request) -> None:
     worker = getattr(request.app.state, "jobs_worker", None)
     if worker is not None:
@@ -61,7 +58,7 @@ def _notify(request: Request) -> None:
 
 @router.post("/servers", status_code=202)
 def create_server(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion,
-                  body: JsonBody = None):
+                  body: JsonBody):
     policy.enforce("os_compute_api:servers:create")
     settings = request.app.state.settings
     req = creating.parse(body, version, admin=policy.allowed("os_compute_api:servers:create:forced_host"),
@@ -120,7 +117,7 @@ def show_server(server_id: str, request: Request, ctx: Auth, policy: Policy, db:
 
 @router.put("/servers/{server_id}")
 def update_server(server_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
-                  version: ApiVersion, body: JsonBody = None):
+                  version: ApiVersion, body: JsonBody):
     server = get_server(db, ctx, server_id)
     policy.enforce("os_compute_api:servers:update", {"project_id": server.project_id})
     service.update(db, server, body, version)
