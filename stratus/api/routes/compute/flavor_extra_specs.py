@@ -32,8 +32,7 @@ def _strings(specs: dict[str, Any]) -> dict[str, str]:
     for key, value in specs.items():
         text = str(value)
         if len(text) > 255:
-            raise BadRequest(f"Invalid input for field/attribute {key}. Value: {text}. "
-                             "extra_specs value must be at most 255 characters long")
+            v.bad(key, text, "extra_specs value must be at most 255 characters long")
         out[key] = text
     return out
 

@@ -108,11 +108,9 @@ def _listing(request: Request, ctx, db, policy, version, *, detail: bool) -> dic
         query = query.where(Flavor.root_gb >= min_disk)
     sort_key, sort_dir = q.get("sort_key", "flavorid"), q.get("sort_dir", "asc")
     if sort_key not in SORT_KEYS:
-        raise BadRequest(f"Invalid input for field/attribute sort_key. Value: {sort_key}. "
-                         f"{sort_key!r} is not one of {sorted(SORT_KEYS)}")
+        v.bad("sort_key", sort_key, f"{sort_key!r} is not one of {sorted(SORT_KEYS)}")
     if sort_dir not in ("asc", "desc"):
-        raise BadRequest(f"Invalid input for field/attribute sort_dir. Value: {sort_dir}. "
-                         f"{sort_dir!r} is not one of ['asc', 'desc']")
+        v.bad("sort_dir", sort_dir, f"{sort_dir!r} is not one of ['asc', 'desc']")
     column = SORT_KEYS[sort_key]
     rows = list(db.scalars(query.order_by(column.desc() if sort_dir == "desc" else column.asc(),
                                           Flavor.id.asc())))
@@ -129,8 +127,7 @@ def _listing(request: Request, ctx, db, policy, version, *, detail: bool) -> dic
         except ValueError:
             limit = -1
         if limit < 0:
-            raise BadRequest(f"Invalid input for field/attribute limit. Value: {q['limit']}. "
-                             "limit must be an integer 0 or greater")
+            v.bad("limit", q['limit'], "limit must be an integer 0 or greater")
     page = rows[:limit]
     body: dict[str, Any] = {"flavors": [view(request, db, policy, version, f, detail=detail) for f in page]}
     if page and len(page) == limit:  # as Nova: a full page links to the next

@@ -68,8 +68,7 @@ def index(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: A
         raw = request.query_params.get("limit")
         if raw is not None:
             if not raw.isdigit():
-                raise BadRequest(f"Invalid input for field/attribute limit. Value: {raw}. "
-                                 f"{raw!r} does not match '^[0-9]*$'")
+                v.bad("limit", raw, f"{raw!r} does not match '^[0-9]*$'")
             limit = int(raw)
     keys = svc.list_keypairs(db, user, limit=limit, marker=marker)
     body: dict[str, Any] = {"keypairs": [{"keypair": _view(k, version, listed=True)} for k in keys]}

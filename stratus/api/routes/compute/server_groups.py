@@ -61,8 +61,7 @@ def _int_param(request: Request, name: str, minimum: int) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or int(raw) < minimum:
-        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {raw}. "
-                         f"{name} must be an integer {minimum} or greater")
+        v.bad(name, raw, f"{name} must be an integer {minimum} or greater")
     return int(raw)
 
 

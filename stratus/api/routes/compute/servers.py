@@ -18,7 +18,7 @@ from stratus.compute import create as creating
 from stratus.compute import listing, views
 from stratus.compute import servers as service
 from stratus.compute.lookup import get_server
-from stratus.errors import BadRequest
+from stratus.compute.validation import bad
 from stratus.identity.policy import RuleDefault, register_defaults
 
 router = APIRouter(tags=["compute: servers"])
@@ -64,9 +64,7 @@ def create_server(request: Request, ctx: Auth, policy: Policy, db: DbSession, ve
     req = creating.parse(body, version, admin=policy.allowed("os_compute_api:servers:create:forced_host"),
                          default_zone=settings.default_schedule_zone)
     if req.max_count > settings.compute_max_count:
-        raise BadRequest(f"Invalid input for field/attribute max_count. Value: {req.max_count}. "
-                         f"At most {settings.compute_max_count} servers per request "
-                         "(compute_max_count).")
+        bad("max_count", req.max_count, f"At most {settings.compute_max_count} servers per request (compute_max_count).")
     made = creating.create(db, ctx, req, settings=settings, plan_context=plan_context(request),
                            request_id=log.request_id.get())
     db.commit()
