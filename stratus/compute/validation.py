@@ -83,6 +83,11 @@ def bad(field: Any, value: Any, reason: str) -> NoReturn:
     raise BadRequest(message(field, value, reason))
 
 
+def bad_query(field: Any, value: Any, reason: str) -> NoReturn:
+    """Nova's answer to a query parameter its schema refuses."""
+    raise BadRequest(f"Invalid input for query parameters {field}. Value: {value}. {reason}")
+
+
 def validate(document: Any, schema: dict[str, Any], name: str | None = None) -> None:
     """BadRequest in Nova's words unless ``document`` matches ``schema``. ``name`` is the
     key ``document`` was found under (a server action's), named for a fault at its top."""
