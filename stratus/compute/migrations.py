@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stratus.api.microversions import APIVersion
-from stratus.compute.validation import bad
+from stratus.compute.validation import bad, check_unknown
 from stratus.db.models.compute import Migration
 from stratus.errors import BadRequest, NotFound
 
@@ -73,10 +73,7 @@ def listing(db: Session, params: list[tuple[str, str]], version: APIVersion,
     paging = version >= (2, 59)
     if paging:
         known = {*FILTERS, "limit", "marker", "changes-since"} | ({"changes-before"} if version >= (2, 66) else set())
-        extra = sorted(set(query) - known)
-        if extra:
-            raise BadRequest(f"Additional properties are not allowed ({', '.join(map(repr, extra))} "
-                             f"{'was' if len(extra) == 1 else 'were'} unexpected)")
+        check_unknown(query, known)
     stmt = select(Migration)
     if query.get("host"):
         stmt = stmt.where((Migration.source_compute == query["host"]) | (Migration.dest_compute == query["host"]))

@@ -37,7 +37,7 @@ from stratus.compute import instance_actions, states
 from stratus.compute.actions import ActionCall, ActionResult, handles
 from stratus.compute.power import authorize
 from stratus.compute.settle import settles
-from stratus.compute.validation import bad
+from stratus.compute.validation import bad, only
 from stratus.db.locks import write_lock
 from stratus.db.models.compute import Migration, Server
 from stratus.db.models.hosts import Host
@@ -87,13 +87,6 @@ def _object(call: ActionCall, *, nullable: bool = False) -> dict[str, Any]:
     if not isinstance(body, dict):
         bad(call.name, body, f"{body!r} is not of type 'object'")
     return body
-
-
-def _only(call: ActionCall, body: dict[str, Any], allowed: set[str]) -> None:
-    extra = sorted(set(body) - allowed)
-    if extra:
-        bad(call.name, body, "Additional properties are not allowed "
-                      f"({', '.join(repr(k) for k in extra)} {'was' if len(extra) == 1 else 'were'} unexpected)")
 
 
 _P = "os_compute_api:"
@@ -273,7 +266,7 @@ def _kind(job: Job, kind: str) -> Job:
 @handles("resize")
 def resize(call: ActionCall) -> ActionResult:
     body = _object(call)
-    _only(call, body, {"flavorRef", "OS-DCF:diskConfig"})
+    only(body, call.name, {"flavorRef", "OS-DCF:diskConfig"})
     ref = body.get("flavorRef")
     if ref is None:
         bad(call.name, body, "'flavorRef' is a required property")
@@ -371,8 +364,8 @@ def migrate(call: ActionCall) -> ActionResult:
     body = _object(call, nullable=True)
     if body:
         if call.version < (2, 56):
-            _only(call, body, set())
-        _only(call, body, {"host"})
+            only(body, call.name, set())
+        only(body, call.name, {"host"})
     host = body.get("host")
     if host is not None and (not isinstance(host, str) or not host):
         bad("host", host, "It must be a host name.")
@@ -389,15 +382,15 @@ def migrate_live(call: ActionCall) -> ActionResult:
         allowed.add("disk_over_commit")
     if (2, 30) <= call.version < (2, 68):
         allowed.add("force")
-    _only(call, body, allowed)
+    only(body, call.name, allowed)
     required = ["block_migration", "host"] + (["disk_over_commit"] if call.version < (2, 25) else [])
     for key in required:
         if key not in body:
             bad(call.name, body, f"'{key}' is a required property")
-    _as_bool(f"{call.name}/block_migration", body["block_migration"], auto=call.version >= (2, 25))
+    _as_bool("block_migration", body["block_migration"], auto=call.version >= (2, 25))
     for key in ("disk_over_commit", "force"):
         if key in body:
-            _as_bool(f"{call.name}/{key}", body[key])
+            _as_bool(key, body[key])
     host = body["host"]
     if host is not None and (not isinstance(host, str) or not host):
         bad("host", host, "It must be a host name or null.")
@@ -433,7 +426,7 @@ def _move(call: ActionCall, kind: str, host: str | None) -> ActionResult:
 def reset_state(call: ActionCall) -> ActionResult:
     allow(call)
     body = _object(call)
-    _only(call, body, {"state"})
+    only(body, call.name, {"state"})
     if "state" not in body:
         bad(call.name, body, "'state' is a required property")
     state = body["state"]

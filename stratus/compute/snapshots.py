@@ -28,7 +28,7 @@ from stratus.compute import instance_actions, states
 from stratus.compute.actions import ActionCall, ActionResult, handles
 from stratus.compute.moves import allow, null_body
 from stratus.compute.settle import settles
-from stratus.compute.validation import bad
+from stratus.compute.validation import bad, only
 from stratus.db.models.compute import Server
 from stratus.db.models.images import KILLED, QUEUED, SAVING, Image
 from stratus.db.models.jobs import SUCCEEDED, Job, Resource
@@ -98,10 +98,7 @@ def create_image(call: ActionCall) -> ActionResult:
     body = call.body
     if not isinstance(body, dict):
         bad(call.name, body, f"{body!r} is not of type 'object'")
-    extra = sorted(set(body) - {"name", "metadata"})
-    if extra:
-        bad(call.name, body, f"Additional properties are not allowed ({', '.join(map(repr, extra))} "
-                      "was unexpected)")
+    only(body, call.name, {"name", "metadata"})
     name = body.get("name")
     if "name" not in body:
         bad(call.name, body, "'name' is a required property")
@@ -206,10 +203,7 @@ def unshelve(call: ActionCall) -> ActionResult:
     if body is not None:
         if call.version < (2, 77) or not isinstance(body, dict):
             bad(call.name, body, f"{body!r} is not of type 'null'")
-        extra = sorted(set(body) - {"availability_zone"})
-        if extra:
-            bad(call.name, body, f"Additional properties are not allowed "
-                          f"({', '.join(map(repr, extra))} was unexpected)")
+        only(body, call.name, {"availability_zone"})
         zone = body.get("availability_zone")
         if not isinstance(zone, str) or not zone:
             bad("availability_zone", zone, "It must be a zone name.")
