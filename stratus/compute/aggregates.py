@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.compute import zones
-from stratus.compute.admin_input import invalid, only, section, text
+from stratus.compute.validation import bad, only, section, text
 from stratus.compute.wire_time import nova_time
 from stratus.db.models.compute import (
     Aggregate,
@@ -174,7 +174,7 @@ def update(db: Session, agg: Aggregate, body: Any) -> Aggregate:
     spec = section(body, "aggregate")
     only(spec, "aggregate", ("name", "availability_zone"))
     if not spec:
-        raise invalid("aggregate", spec, "{} does not have enough properties")
+        bad("aggregate", spec, "{} does not have enough properties")
     name = text(spec, "name", strip=True)
     if "availability_zone" in spec:
         zone = text(spec, "availability_zone", nullable=True, strip=True)
@@ -197,11 +197,11 @@ def set_metadata(db: Session, agg: Aggregate, body: Any) -> Aggregate:
     updates: dict[str, str | None] = {}
     for key, value in meta.items():
         if not 1 <= len(key) <= 255 or any(ord(c) < 32 for c in key):
-            raise invalid("metadata", meta, f"key {key!r} must be 1 to 255 printable characters")
+            bad("metadata", meta, f"key {key!r} must be 1 to 255 printable characters")
         if value is not None and not isinstance(value, str):
-            raise invalid(f"metadata.{key}", value, "a metadata value is a string (or null to remove the key)")
+            bad(f"metadata.{key}", value, "a metadata value is a string (or null to remove the key)")
         if value is not None and len(value) > 255:
-            raise invalid(f"metadata.{key}", value, "is too long (255 characters at most)")
+            bad(f"metadata.{key}", value, "is too long (255 characters at most)")
         updates[key] = value
     if AZ in updates and updates[AZ] is not None:
         _zone_name(agg.id, updates[AZ], "update")

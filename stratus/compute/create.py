@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from stratus.compute import instance_actions, states
-from stratus.compute.inputs import (
+from stratus.compute.validation import (
     bad,
     check_access_ip,
     check_metadata,
@@ -94,8 +94,7 @@ class ServerRequest:
 def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> ServerRequest:
     """The create request in ``body``, or BadRequest/Forbidden in Nova's words."""
     if not isinstance(body, dict) or not isinstance(body.get("server"), dict):
-        raise BadRequest("Invalid input for field/attribute server. Value: None. 'server' is a "
-                         "required property")
+        bad("server", None, "'server' is a required property")
     check_unknown(body, {"server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"})
     s = body["server"]
     allowed = {k for k, (lo, hi) in _KEYS.items() if lo <= (version.major, version.minor) <= hi}
@@ -155,8 +154,7 @@ def check_name(value: Any, *, required: bool = False, field_name: str = "name",
                allow_blank: bool = False) -> str:
     """Nova's ``name`` (1..255 characters, no leading or trailing whitespace)."""
     if value is None and required:
-        raise BadRequest(f"Invalid input for field/attribute server. Value: None. '{field_name}' "
-                         "is a required property")
+        bad("server", None, f"'{field_name}' is a required property")
     check_type(value, field_name, str, max_len=255, min_len=0 if allow_blank else 1)
     if not allow_blank and value != value.strip():
         bad(field_name, value, "Leading or trailing whitespace is not allowed: remove it.")
@@ -179,8 +177,7 @@ def _image_ref(s: dict) -> str:
 
 def _flavor_ref(s: dict) -> str:
     if "flavorRef" not in s:
-        raise BadRequest("Invalid input for field/attribute server. Value: None. 'flavorRef' is a "
-                         "required property")
+        bad("server", None, "'flavorRef' is a required property")
     ref = s["flavorRef"]
     if isinstance(ref, int) and not isinstance(ref, bool):
         ref = str(ref)
@@ -232,8 +229,7 @@ def _networks(s: dict, version) -> Any:
     Servers get no NIC until the network API: a list naming networks or ports is refused."""
     if "networks" not in s:
         if version >= (2, 37):
-            raise BadRequest("Invalid input for field/attribute server. Value: None. 'networks' is a "
-                             "required property")
+            bad("server", None, "'networks' is a required property")
         return None
     nets = s["networks"]
     if isinstance(nets, str):

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from stratus.compute import instance_actions as ia
 from stratus.compute import states as st
-from stratus.compute.action_schema import obj, string, validate
 from stratus.compute.actions import ActionCall, ActionResult, handles
 from stratus.compute.power import authorize, run_on_host
 from stratus.compute.settle import settles
+from stratus.compute.validation import obj, string, validate
 from stratus.db.models.compute import KeyPair, Server
 from stratus.db.models.jobs import SUCCEEDED, Job, Resource
 from stratus.errors import BadRequest, Conflict, NotFound, NotImplementedYet
@@ -101,7 +101,7 @@ def _resource(call: ActionCall) -> Resource:
 @handles("rebuild")
 def rebuild(call: ActionCall) -> ActionResult:
     authorize(call, f"{_P}servers:rebuild")
-    validate(rebuild_schema(call.version), call.body, "rebuild")
+    validate(call.body, rebuild_schema(call.version), "rebuild")
     body, server = call.body, call.server
     st.check(server, ia.REBUILD, REBUILDABLE, admin=call.ctx.is_admin)
     row = _resource(call)
@@ -175,7 +175,7 @@ def server_view(call: ActionCall) -> dict[str, Any]:
 @handles("rescue")
 def rescue(call: ActionCall) -> ActionResult:
     authorize(call, f"{_P}os-rescue")
-    validate(RESCUE_SCHEMA, call.body, "rescue")
+    validate(call.body, RESCUE_SCHEMA, "rescue")
     st.check(call.server, ia.RESCUE, RESCUABLE, admin=call.ctx.is_admin)
     _resource(call)
     args: dict[str, Any] = {}
@@ -199,7 +199,7 @@ def unrescue(call: ActionCall) -> ActionResult:
 @handles("changePassword")
 def change_password(call: ActionCall) -> ActionResult:
     authorize(call, f"{_P}os-admin-password")
-    validate(PASSWORD_SCHEMA, call.body, "changePassword")
+    validate(call.body, PASSWORD_SCHEMA, "changePassword")
     st.check(call.server, "changePassword", (st.ACTIVE,), admin=call.ctx.is_admin)
     raise NotImplementedYet("Unable to set password on instance: Stratus guests have no agent that "
                             "could set it; put an SSH key in the server (key_name) or set the "
@@ -209,7 +209,7 @@ def change_password(call: ActionCall) -> ActionResult:
 @handles("os-getConsoleOutput")
 def console_output(call: ActionCall) -> ActionResult:
     authorize(call, f"{_P}os-console-output")
-    validate(CONSOLE_SCHEMA, call.body, "os-getConsoleOutput")
+    validate(call.body, CONSOLE_SCHEMA, "os-getConsoleOutput")
     server = call.server
     if not server.host or call.db.get(Resource, server.id) is None:
         raise Conflict(f"Instance {server.id} is not ready")

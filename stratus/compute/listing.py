@@ -28,6 +28,7 @@ from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from stratus.compute import states
+from stratus.compute.validation import bad_query
 from stratus.db.models.compute import Server, ServerTag
 from stratus.errors import BadRequest, Forbidden
 
@@ -87,9 +88,7 @@ def servers(db: Session, ctx, params: list[tuple[str, str]], version, *,
     if version >= (2, 75):
         unknown = sorted(set(opts) - known_params(version))
         if unknown:
-            raise BadRequest("Invalid input for query parameters "
-                             f"{unknown[0]}. Value: {opts[unknown[0]][0]}. Additional properties are "
-                             f"not allowed ('{unknown[0]}' was unexpected)")
+            bad_query(unknown[0], opts[unknown[0]][0], f"Additional properties are not allowed ('{unknown[0]}' was unexpected)")
     one = {k: v[-1] for k, v in opts.items()}
     admin = ctx.is_admin
     q = select(Server)
@@ -160,8 +159,7 @@ def _truthy(value: str, field: str) -> bool:
         return True
     if low in ("0", "false", "f", "no", "n", "off"):
         return False
-    raise BadRequest(f"Invalid input for query parameters {field}. Value: {value}. "
-                     f"'{value}' is not a valid boolean value: use true or false.")
+    bad_query(field, value, f"'{value}' is not a valid boolean value: use true or false.")
 
 
 def _time(one: dict[str, str], key: str) -> datetime | None:
@@ -171,9 +169,7 @@ def _time(one: dict[str, str], key: str) -> datetime | None:
     try:
         t = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(f"Invalid input for query parameters {key}. Value: {raw}. "
-                         f"'{raw}' is not a 'date-time': give an ISO 8601 time such as "
-                         "2024-01-02T03:04:05Z.") from None
+        bad_query(key, raw, f"'{raw}' is not a 'date-time': give an ISO 8601 time such as 2024-01-02T03:04:05Z.")
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
 
 
@@ -222,8 +218,7 @@ def _name_filter(db: Session, where, pattern: str):
     try:
         rx = re.compile(pattern)
     except re.error as exc:
-        raise BadRequest(f"Invalid input for query parameters name. Value: {pattern}. "
-                         f"It is not a valid regular expression: {exc}.") from None
+        bad_query("name", pattern, f"It is not a valid regular expression: {exc}.")
     ids = [sid for sid, name in db.execute(select(Server.id, Server.name).where(where))
            if rx.search(name or "")]
     return Server.id.in_(ids)
@@ -234,15 +229,13 @@ def _order(opts: dict[str, list[str]], admin: bool) -> list[tuple[Any, tuple[Any
     dirs = opts.get("sort_dir", [])
     for d in dirs:
         if d not in ("asc", "desc"):
-            raise BadRequest(f"Invalid input for query parameters sort_dir. Value: {d}. "
-                             f"'{d}' is not one of ['asc', 'desc']")
+            bad_query("sort_dir", d, f"'{d}' is not one of ['asc', 'desc']")
     if not keys:
         keys = ["created_at"]
     order = []
     for i, key in enumerate(keys):
         if key not in SORT_KEYS:
-            raise BadRequest(f"Invalid input for query parameters sort_key. Value: {key}. "
-                             f"'{key}' is not one of {sorted(SORT_KEYS)}")
+            bad_query("sort_key", key, f"'{key}' is not one of {sorted(SORT_KEYS)}")
         if key in ADMIN_SORT_KEYS and not admin:
             raise Forbidden(f"Only administrators can sort servers by {key}")
         col = SORT_KEYS[key]
@@ -261,8 +254,7 @@ def _limit(one: dict[str, str]) -> int:
         return MAX_LIMIT
     raw = one["limit"]
     if not raw.strip().isdigit():
-        raise BadRequest(f"Invalid input for query parameters limit. Value: {raw}. "
-                         f"'{raw}' does not match '^[0-9]*$'")
+        bad_query("limit", raw, f"'{raw}' does not match '^[0-9]*$'")
     return max(0, min(int(raw), MAX_LIMIT))
 
 

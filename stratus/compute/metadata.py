@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from stratus import quotas
 from stratus.compute import states
-from stratus.compute.inputs import check_metadata, check_unknown
+from stratus.compute.validation import bad, check_metadata, check_unknown
 from stratus.db.models.compute import Server
 from stratus.errors import BadRequest, Forbidden, NotFound
 
@@ -30,7 +30,7 @@ def check_quota(db: Session, project_id: str, metadata: dict[str, str], settings
 def body_of(body: Any, key: str) -> dict[str, str]:
     """``{"metadata": {...}}`` / ``{"meta": {...}}`` checked as Nova's schema does."""
     if not isinstance(body, dict) or key not in body:
-        raise BadRequest(f"Invalid input for field/attribute {key}. Value: None. '{key}' is a required property")
+        bad(key, None, f"'{key}' is a required property")
     check_unknown(body, {key})
     return check_metadata(body[key], key)
 

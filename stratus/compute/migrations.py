@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stratus.api.microversions import APIVersion
-from stratus.compute.moves import invalid
+from stratus.compute.validation import bad, check_unknown
 from stratus.db.models.compute import Migration
 from stratus.errors import BadRequest, NotFound
 
@@ -40,7 +40,7 @@ def _parse_time(name: str, value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise invalid(name, value, f"{value!r} is not a 'date-time'") from None
+        bad(name, value, f"{value!r} is not a 'date-time'")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -73,10 +73,7 @@ def listing(db: Session, params: list[tuple[str, str]], version: APIVersion,
     paging = version >= (2, 59)
     if paging:
         known = {*FILTERS, "limit", "marker", "changes-since"} | ({"changes-before"} if version >= (2, 66) else set())
-        extra = sorted(set(query) - known)
-        if extra:
-            raise BadRequest(f"Additional properties are not allowed ({', '.join(map(repr, extra))} "
-                             f"{'was' if len(extra) == 1 else 'were'} unexpected)")
+        check_unknown(query, known)
     stmt = select(Migration)
     if query.get("host"):
         stmt = stmt.where((Migration.source_compute == query["host"]) | (Migration.dest_compute == query["host"]))
@@ -100,7 +97,7 @@ def listing(db: Session, params: list[tuple[str, str]], version: APIVersion,
         if "limit" in query:
             raw = query["limit"]
             if not raw.isdigit():
-                raise invalid("limit", raw, f"{raw!r} does not match '^[0-9]*$'")
+                bad("limit", raw, f"{raw!r} does not match '^[0-9]*$'")
             limit = int(raw)
         if "marker" in query:
             marker = db.scalars(select(Migration).where(Migration.uuid == query["marker"])).first()

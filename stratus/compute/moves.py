@@ -37,6 +37,7 @@ from stratus.compute import instance_actions, states
 from stratus.compute.actions import ActionCall, ActionResult, handles
 from stratus.compute.power import authorize
 from stratus.compute.settle import settles
+from stratus.compute.validation import bad, only
 from stratus.db.locks import write_lock
 from stratus.db.models.compute import Migration, Server
 from stratus.db.models.hosts import Host
@@ -63,11 +64,6 @@ OLD_VM_STATE = "old_vm_state"
 
 # --- the request body -------------------------------------------------------------------
 
-def invalid(field: str, value: Any, reason: str) -> BadRequest:
-    """Nova's answer to a body that fails its schema."""
-    return BadRequest(f"Invalid input for field/attribute {field}. Value: {value}. {reason}")
-
-
 def _as_bool(field: str, value: Any, *, auto: bool = False) -> bool | str:
     """Nova's ``parameter_types.boolean`` (and ``"auto"`` where allowed)."""
     if isinstance(value, bool):
@@ -81,7 +77,7 @@ def _as_bool(field: str, value: Any, *, auto: bool = False) -> bool | str:
         if low in ("false", "0", "no", "off", "n", "f"):
             return False
     allowed = "True, False, 'auto'" if auto else "True, False"
-    raise invalid(field, value, f"{value!r} is not one of [{allowed}]")
+    bad(field, value, f"{value!r} is not one of [{allowed}]")
 
 
 def _object(call: ActionCall, *, nullable: bool = False) -> dict[str, Any]:
@@ -89,15 +85,8 @@ def _object(call: ActionCall, *, nullable: bool = False) -> dict[str, Any]:
     if body is None and nullable:
         return {}
     if not isinstance(body, dict):
-        raise invalid(call.name, body, f"{body!r} is not of type 'object'")
+        bad(call.name, body, f"{body!r} is not of type 'object'")
     return body
-
-
-def _only(call: ActionCall, body: dict[str, Any], allowed: set[str]) -> None:
-    extra = sorted(set(body) - allowed)
-    if extra:
-        raise invalid(call.name, body, "Additional properties are not allowed "
-                      f"({', '.join(repr(k) for k in extra)} {'was' if len(extra) == 1 else 'were'} unexpected)")
 
 
 _P = "os_compute_api:"
@@ -125,7 +114,7 @@ def allow(call: ActionCall) -> None:
 def null_body(call: ActionCall) -> None:
     """The action takes no body (``{"confirmResize": null}``)."""
     if call.body is not None:
-        raise invalid(call.name, call.body, f"{call.body!r} is not of type 'null'")
+        bad(call.name, call.body, f"{call.body!r} is not of type 'null'")
 
 
 # --- flavors ------------------------------------------------------------------------------
@@ -277,12 +266,12 @@ def _kind(job: Job, kind: str) -> Job:
 @handles("resize")
 def resize(call: ActionCall) -> ActionResult:
     body = _object(call)
-    _only(call, body, {"flavorRef", "OS-DCF:diskConfig"})
+    only(body, call.name, {"flavorRef", "OS-DCF:diskConfig"})
     ref = body.get("flavorRef")
     if ref is None:
-        raise invalid(call.name, body, "'flavorRef' is a required property")
+        bad(call.name, body, "'flavorRef' is a required property")
     if not isinstance(ref, str | int) or isinstance(ref, bool) or str(ref) == "":
-        raise invalid(f"{call.name}/flavorRef", ref, "It must be a flavor id or a link to one.")
+        bad("flavorRef", ref, "It must be a flavor id or a link to one.")
     server, db = call.server, call.db
     allow(call)
     states.check(server, "resize", [states.ACTIVE, states.STOPPED], [None], admin=call.ctx.is_admin)
@@ -375,11 +364,11 @@ def migrate(call: ActionCall) -> ActionResult:
     body = _object(call, nullable=True)
     if body:
         if call.version < (2, 56):
-            _only(call, body, set())
-        _only(call, body, {"host"})
+            only(body, call.name, set())
+        only(body, call.name, {"host"})
     host = body.get("host")
     if host is not None and (not isinstance(host, str) or not host):
-        raise invalid(f"{call.name}/host", host, "It must be a host name.")
+        bad("host", host, "It must be a host name.")
     states.check(call.server, "migrate", [states.ACTIVE, states.STOPPED], [None], admin=True)
     return _move(call, MIGRATION, host)
 
@@ -393,18 +382,18 @@ def migrate_live(call: ActionCall) -> ActionResult:
         allowed.add("disk_over_commit")
     if (2, 30) <= call.version < (2, 68):
         allowed.add("force")
-    _only(call, body, allowed)
+    only(body, call.name, allowed)
     required = ["block_migration", "host"] + (["disk_over_commit"] if call.version < (2, 25) else [])
     for key in required:
         if key not in body:
-            raise invalid(call.name, body, f"'{key}' is a required property")
-    _as_bool(f"{call.name}/block_migration", body["block_migration"], auto=call.version >= (2, 25))
+            bad(call.name, body, f"'{key}' is a required property")
+    _as_bool("block_migration", body["block_migration"], auto=call.version >= (2, 25))
     for key in ("disk_over_commit", "force"):
         if key in body:
-            _as_bool(f"{call.name}/{key}", body[key])
+            _as_bool(key, body[key])
     host = body["host"]
     if host is not None and (not isinstance(host, str) or not host):
-        raise invalid(f"{call.name}/host", host, "It must be a host name or null.")
+        bad("host", host, "It must be a host name or null.")
     states.check(call.server, "live-migration", [states.ACTIVE, states.PAUSED], [None], admin=True)
     return _move(call, LIVE_MIGRATION, host)
 
@@ -437,12 +426,12 @@ def _move(call: ActionCall, kind: str, host: str | None) -> ActionResult:
 def reset_state(call: ActionCall) -> ActionResult:
     allow(call)
     body = _object(call)
-    _only(call, body, {"state"})
+    only(body, call.name, {"state"})
     if "state" not in body:
-        raise invalid(call.name, body, "'state' is a required property")
+        bad(call.name, body, "'state' is a required property")
     state = body["state"]
     if state not in ("active", "error"):
-        raise invalid(f"{call.name}/state", state, f"{state!r} is not one of ['active', 'error']")
+        bad("state", state, f"{state!r} is not one of ['active', 'error']")
     call.server.vm_state, call.server.task_state = state, None
     instance_actions.record(call.db, call.ctx, call.server, "resetState", req_id=call.request_id,
                             finished=True)

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from stratus.compute import instance_actions as ia
 from stratus.compute import states as st
-from stratus.compute.action_schema import obj, string, validate
 from stratus.compute.actions import ActionCall, ActionResult, handles
 from stratus.compute.settle import settles
+from stratus.compute.validation import obj, string, validate
 from stratus.db.models.compute import Server
 from stratus.db.models.jobs import SUCCEEDED, Job, Resource
 from stratus.identity.policy import RuleDefault, register_defaults
@@ -99,7 +99,7 @@ def guest_power(call: ActionCall) -> ActionResult:
 @handles("reboot")
 def reboot(call: ActionCall) -> ActionResult:
     authorize(call, f"{_P}servers:reboot")
-    validate(REBOOT_SCHEMA, call.body, "reboot")
+    validate(call.body, REBOOT_SCHEMA, "reboot")
     kind = call.body["type"].upper()
     admin = call.ctx.is_admin
     st.check(call.server, ia.REBOOT, (*ALLOW_HARD_REBOOT,), ALLOW_REBOOT, admin=admin)
@@ -127,7 +127,7 @@ def lock(call: ActionCall) -> ActionResult:
     authorize(call, f"{_P}os-lock-server:lock")
     reason = None
     if call.version >= (2, 73):
-        validate(LOCK_SCHEMA_2_73, call.body, "lock")
+        validate(call.body, LOCK_SCHEMA_2_73, "lock")
         reason = (call.body or {}).get("locked_reason")
     server = call.server
     server.locked = True

@@ -15,18 +15,16 @@ from sqlalchemy.orm import Session
 
 from stratus import quotas
 from stratus.compute import create, instance_actions, states, sync
-from stratus.compute.inputs import check_access_ip, check_unknown
+from stratus.compute.validation import bad, check_access_ip, check_unknown
 from stratus.db.models.compute import Server
 from stratus.db.models.jobs import DELETED, DELETING, Resource
-from stratus.errors import BadRequest
 from stratus.orchestration import submit as pipeline
 
 
 def update(db: Session, server: Server, body: Any, version) -> Server:
     """Nova's updatable fields: name, accessIPv4/6, OS-DCF:diskConfig, description (2.19)."""
     if not isinstance(body, dict) or not isinstance(body.get("server"), dict):
-        raise BadRequest("Invalid input for field/attribute server. Value: None. 'server' is a "
-                         "required property")
+        bad("server", None, "'server' is a required property")
     check_unknown(body, {"server"})
     s = body["server"]
     allowed = {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
@@ -44,8 +42,7 @@ def update(db: Session, server: Server, body: Any, version) -> Server:
             setattr(server, attr, check_access_ip(s[key], key))
     if "OS-DCF:diskConfig" in s:
         if s["OS-DCF:diskConfig"] not in ("AUTO", "MANUAL"):
-            raise BadRequest(f"Invalid input for field/attribute OS-DCF:diskConfig. Value: "
-                             f"{s['OS-DCF:diskConfig']}. It must be one of AUTO, MANUAL.")
+            bad("OS-DCF:diskConfig", s['OS-DCF:diskConfig'], "It must be one of AUTO, MANUAL.")
         server.system_metadata = {**(server.system_metadata or {}), "disk_config": s["OS-DCF:diskConfig"]}
     db.flush()
     return server

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.compute import zones
-from stratus.compute.admin_input import boolean, invalid, only, text
+from stratus.compute.validation import bad, boolean, only, text
 from stratus.compute.wire_time import nova_time
 from stratus.db.models.compute import AggregateHost, ComputeService, Server
 from stratus.db.models.hosts import Host
@@ -128,7 +128,7 @@ def _compute_only(svc: ComputeService) -> None:
 def by_host_binary(db: Session, body: Any) -> tuple[ComputeService, dict[str, Any]]:
     """The service a legacy PUT names with ``host`` and ``binary``."""
     if not isinstance(body, dict):
-        raise invalid("body", body, "The request body must be an object with 'host' and 'binary'")
+        bad("body", body, "The request body must be an object with 'host' and 'binary'")
     host = text(body, "host", required=True)
     binary = text(body, "binary", required=True)
     got = rows(db, host=host, binary=binary)
@@ -148,7 +148,7 @@ def legacy_update(db: Session, action: str, body: Any) -> dict[str, Any]:
         only(body, "body", ("host", "binary", "forced_down"))
         forced = boolean(body, "forced_down")
         if forced is None:
-            raise invalid("forced_down", body, "'forced_down' is a required property")
+            bad("forced_down", body, "'forced_down' is a required property")
         svc.forced_down = forced
         out["forced_down"] = forced
     elif action == "enable":
@@ -170,11 +170,11 @@ def legacy_update(db: Session, action: str, body: Any) -> dict[str, Any]:
 def update(db: Session, svc: ComputeService, body: Any) -> ComputeService:
     """PUT /os-services/{uuid} (2.53): ``status``, ``disabled_reason``, ``forced_down``."""
     if not isinstance(body, dict):
-        raise invalid("body", body, "The request body must be an object")
+        bad("body", body, "The request body must be an object")
     only(body, "body", ("status", "disabled_reason", "forced_down"))
     status = body.get("status")
     if status is not None and status not in ("enabled", "disabled"):
-        raise invalid("status", status, "'status' must be 'enabled' or 'disabled'")
+        bad("status", status, "'status' must be 'enabled' or 'disabled'")
     reason = text(body, "disabled_reason")
     forced = boolean(body, "forced_down")
     if status is None and forced is None:

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from stratus.compute import instance_actions, states
 from stratus.compute.actions import ActionCall, ActionResult, handles
-from stratus.compute.moves import allow, invalid, null_body
+from stratus.compute.moves import allow, null_body
 from stratus.compute.settle import settles
+from stratus.compute.validation import bad, only
 from stratus.db.models.compute import Server
 from stratus.db.models.images import KILLED, QUEUED, SAVING, Image
 from stratus.db.models.jobs import SUCCEEDED, Job, Resource
@@ -55,10 +56,10 @@ def _metadata(call: ActionCall, value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise invalid(f"{call.name}/metadata", value, f"{value!r} is not of type 'object'")
+        bad("metadata", value, f"{value!r} is not of type 'object'")
     for key, item in value.items():
         if not isinstance(item, str) or not 0 < len(key) <= 255 or len(item) > 255:
-            raise invalid(f"{call.name}/metadata", value, "Each key must be 1 to 255 characters and "
+            bad("metadata", value, "Each key must be 1 to 255 characters and "
                           "each value a string of at most 255 characters.")
     return dict(value)
 
@@ -96,16 +97,13 @@ def new_image(call: ActionCall, name: str, image_type: str, metadata: dict[str, 
 def create_image(call: ActionCall) -> ActionResult:
     body = call.body
     if not isinstance(body, dict):
-        raise invalid(call.name, body, f"{body!r} is not of type 'object'")
-    extra = sorted(set(body) - {"name", "metadata"})
-    if extra:
-        raise invalid(call.name, body, f"Additional properties are not allowed ({', '.join(map(repr, extra))} "
-                      "was unexpected)")
+        bad(call.name, body, f"{body!r} is not of type 'object'")
+    only(body, call.name, {"name", "metadata"})
     name = body.get("name")
     if "name" not in body:
-        raise invalid(call.name, body, "'name' is a required property")
+        bad(call.name, body, "'name' is a required property")
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise invalid(f"{call.name}/name", name, "It must be a non-empty string of at most 255 characters.")
+        bad("name", name, "It must be a non-empty string of at most 255 characters.")
     metadata = _metadata(call, body.get("metadata"))
     allow(call)
     server, db = call.server, call.db
@@ -204,14 +202,11 @@ def unshelve(call: ActionCall) -> ActionResult:
     zone = None
     if body is not None:
         if call.version < (2, 77) or not isinstance(body, dict):
-            raise invalid(call.name, body, f"{body!r} is not of type 'null'")
-        extra = sorted(set(body) - {"availability_zone"})
-        if extra:
-            raise invalid(call.name, body, f"Additional properties are not allowed "
-                          f"({', '.join(map(repr, extra))} was unexpected)")
+            bad(call.name, body, f"{body!r} is not of type 'null'")
+        only(body, call.name, {"availability_zone"})
         zone = body.get("availability_zone")
         if not isinstance(zone, str) or not zone:
-            raise invalid(f"{call.name}/availability_zone", zone, "It must be a zone name.")
+            bad("availability_zone", zone, "It must be a zone name.")
     allow(call)
     server, db = call.server, call.db
     states.check(server, "unshelve", [states.SHELVED, states.SHELVED_OFFLOADED], [None],

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from stratus.compute import states
-from stratus.compute.inputs import MAX_TAGS, check_tag, check_tags, check_unknown
+from stratus.compute.validation import MAX_TAGS, bad, check_tag, check_tags, check_unknown
 from stratus.db.models.compute import Server, ServerTag
 from stratus.errors import BadRequest, NotFound
 
@@ -33,7 +33,7 @@ def has(db: Session, server: Server, tag: str) -> None:
 
 def replace(db: Session, server: Server, body: Any) -> list[str]:
     if not isinstance(body, dict) or "tags" not in body:
-        raise BadRequest("Invalid input for field/attribute tags. Value: None. 'tags' is a required property")
+        bad("tags", None, "'tags' is a required property")
     check_unknown(body, {"tags"})
     tags = check_tags(body["tags"])
     _changeable(server, "update tags")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
-from stratus.api.routes.compute._admin_body import Body
+from stratus.api.routes.compute._body import JsonBody
 from stratus.compute import aggregates
-from stratus.compute.admin_input import invalid
+from stratus.compute.validation import bad
 
 router = APIRouter(tags=["compute: aggregates"])
 
@@ -22,7 +22,7 @@ def index(ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion):
 
 
 @router.post("/os-aggregates", summary="Create an aggregate (with a zone)")
-def create(ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion, body: Body):
+def create(ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion, body: JsonBody):
     policy.enforce("os_compute_api:os-aggregates:create")
     return {"aggregate": aggregates.view(db, aggregates.create(db, body), version, full=False)}
 
@@ -34,7 +34,7 @@ def show(aggregate_id: str, ctx: Auth, policy: Policy, db: DbSession, version: A
 
 
 @router.put("/os-aggregates/{aggregate_id}", summary="Rename an aggregate or change its zone")
-def update(aggregate_id: str, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion, body: Body):
+def update(aggregate_id: str, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion, body: JsonBody):
     policy.enforce("os_compute_api:os-aggregates:update")
     agg = aggregates.update(db, aggregates.get(db, aggregate_id), body)
     return {"aggregate": aggregates.view(db, agg, version)}
@@ -48,9 +48,9 @@ def remove(aggregate_id: str, ctx: Auth, policy: Policy, db: DbSession):
 
 
 @router.post("/os-aggregates/{aggregate_id}/action", summary="add_host, remove_host or set_metadata")
-def action(aggregate_id: str, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion, body: Body):
+def action(aggregate_id: str, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion, body: JsonBody):
     if not isinstance(body, dict) or len(body) != 1 or next(iter(body)) not in ACTIONS:
-        raise invalid("action", body, "the body is one of {\"add_host\": {...}}, {\"remove_host\": "
+        bad("action", body, "the body is one of {\"add_host\": {...}}, {\"remove_host\": "
                                       "{...}} or {\"set_metadata\": {...}}")
     name = next(iter(body))
     policy.enforce(f"os_compute_api:os-aggregates:{name}")

@@ -4,11 +4,12 @@ a public flavor) and the actions ``addTenantAccess`` / ``removeTenantAccess`` on
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
+from stratus.api.routes.compute._body import JsonBody
 from stratus.compute import flavors as svc
 from stratus.compute import validation as v
 from stratus.db.models.compute import Flavor
@@ -36,7 +37,7 @@ def index(flavor_id: str, ctx: Auth, policy: Policy, db: DbSession):
 
 @router.post("/flavors/{flavor_id}/action")
 def action(flavor_id: str, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion,
-           body: Annotated[Any, Body()] = None):
+           body: JsonBody):
     v.validate(body, {"type": "object", "minProperties": 1, "maxProperties": 1,
                       "additionalProperties": False,
                       "properties": {name: _TENANT for name in ACTIONS}})

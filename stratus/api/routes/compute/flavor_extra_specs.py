@@ -4,11 +4,12 @@ Readers of the flavor read them; admins write them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Response
 
 from stratus.api.deps import Auth, DbSession, Policy
+from stratus.api.routes.compute._body import JsonBody
 from stratus.compute import flavors as svc
 from stratus.compute import validation as v
 from stratus.errors import BadRequest
@@ -31,8 +32,7 @@ def _strings(specs: dict[str, Any]) -> dict[str, str]:
     for key, value in specs.items():
         text = str(value)
         if len(text) > 255:
-            raise BadRequest(f"Invalid input for field/attribute {key}. Value: {text}. "
-                             "extra_specs value must be at most 255 characters long")
+            v.bad(key, text, "extra_specs value must be at most 255 characters long")
         out[key] = text
     return out
 
@@ -44,7 +44,7 @@ def index(flavor_id: str, ctx: Auth, policy: Policy, db: DbSession):
 
 
 @router.post("/flavors/{flavor_id}/os-extra_specs")
-def create(flavor_id: str, ctx: Auth, policy: Policy, db: DbSession, body: Annotated[Any, Body()] = None):
+def create(flavor_id: str, ctx: Auth, policy: Policy, db: DbSession, body: JsonBody):
     policy.enforce("os_compute_api:os-flavor-extra-specs:create", {})
     v.validate(body, _CREATE)
     specs = _strings(body["extra_specs"])
@@ -61,7 +61,7 @@ def show(flavor_id: str, key: str, ctx: Auth, policy: Policy, db: DbSession):
 
 @router.put("/flavors/{flavor_id}/os-extra_specs/{key}")
 def update(flavor_id: str, key: str, ctx: Auth, policy: Policy, db: DbSession,
-           body: Annotated[Any, Body()] = None):
+           body: JsonBody):
     policy.enforce("os_compute_api:os-flavor-extra-specs:update", {})
     v.validate(body, _UPDATE)
     if key not in body:

@@ -9,11 +9,12 @@ Shapes by microversion: ``description`` from 2.55, ``extra_specs`` in the flavor
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
+from stratus.api.routes.compute._body import JsonBody
 from stratus.compute import flavors as svc
 from stratus.compute import validation as v
 from stratus.db.models.compute import Flavor
@@ -39,7 +40,7 @@ def _create_schema(version) -> dict[str, Any]:
         "OS-FLV-EXT-DATA:ephemeral": v.integer(0), "swap": v.integer(0),
         "rxtx_factor": {"type": ["number", "string"], "pattern": r"^[0-9]+(\.[0-9]+)?$",
                         "minimum": 0, "exclusiveMinimum": True, "maximum": v.SQL_SP_FLOAT_MAX},
-        "os-flavor-access:is_public": v.boolean,
+        "os-flavor-access:is_public": v.boolean_type,
     }
     if version >= (2, 55):
         props["description"] = _DESCRIPTION
@@ -107,11 +108,9 @@ def _listing(request: Request, ctx, db, policy, version, *, detail: bool) -> dic
         query = query.where(Flavor.root_gb >= min_disk)
     sort_key, sort_dir = q.get("sort_key", "flavorid"), q.get("sort_dir", "asc")
     if sort_key not in SORT_KEYS:
-        raise BadRequest(f"Invalid input for field/attribute sort_key. Value: {sort_key}. "
-                         f"{sort_key!r} is not one of {sorted(SORT_KEYS)}")
+        v.bad("sort_key", sort_key, f"{sort_key!r} is not one of {sorted(SORT_KEYS)}")
     if sort_dir not in ("asc", "desc"):
-        raise BadRequest(f"Invalid input for field/attribute sort_dir. Value: {sort_dir}. "
-                         f"{sort_dir!r} is not one of ['asc', 'desc']")
+        v.bad("sort_dir", sort_dir, f"{sort_dir!r} is not one of ['asc', 'desc']")
     column = SORT_KEYS[sort_key]
     rows = list(db.scalars(query.order_by(column.desc() if sort_dir == "desc" else column.asc(),
                                           Flavor.id.asc())))
@@ -128,8 +127,7 @@ def _listing(request: Request, ctx, db, policy, version, *, detail: bool) -> dic
         except ValueError:
             limit = -1
         if limit < 0:
-            raise BadRequest(f"Invalid input for field/attribute limit. Value: {q['limit']}. "
-                             "limit must be an integer 0 or greater")
+            v.bad("limit", q['limit'], "limit must be an integer 0 or greater")
     page = rows[:limit]
     body: dict[str, Any] = {"flavors": [view(request, db, policy, version, f, detail=detail) for f in page]}
     if page and len(page) == limit:  # as Nova: a full page links to the next
@@ -160,7 +158,7 @@ def show(flavor_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSess
 
 @router.post("/flavors")
 def create(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion,
-           body: Annotated[Any, Body()] = None):
+           body: JsonBody):
     policy.enforce("os_compute_api:os-flavor-manage:create", {})
     v.validate(body, _create_schema(version))
     vals = body["flavor"]
@@ -176,7 +174,7 @@ def create(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: 
 
 @router.put("/flavors/{flavor_id}")
 def update(flavor_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion,
-           body: Annotated[Any, Body()] = None):
+           body: JsonBody):
     if version < (2, 55):
         raise NotFound("The resource could not be found.")
     policy.enforce("os_compute_api:os-flavor-manage:update", {})

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
 from stratus.compute import hypervisors
-from stratus.compute.admin_input import boolean, invalid
+from stratus.compute.validation import bad, boolean
 from stratus.errors import BadRequest, NotFound, NotImplementedYet
 
 router = APIRouter(tags=["compute: hypervisors"])
@@ -18,7 +18,7 @@ def _limit(value: str | None) -> int | None:
     if value is None:
         return None
     if not value.isdigit():
-        raise invalid("limit", value, f"'{value}' is not a non-negative integer")
+        bad("limit", value, f"'{value}' is not a non-negative integer")
     return int(value)
 
 

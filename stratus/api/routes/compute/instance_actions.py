@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
 from stratus.compute import instance_actions as ia
 from stratus.compute.lookup import get_server
+from stratus.compute.validation import bad_query
 from stratus.errors import BadRequest, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
 
@@ -40,8 +41,7 @@ def _time(request: Request, name: str) -> datetime | None:
     try:
         got = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(f"Invalid input for query parameters {name}. Value: {value}. "
-                         f"'{value}' is not a 'date-time'") from None
+        bad_query(name, value, f"'{value}' is not a 'date-time'")
     return got if got.tzinfo else got.replace(tzinfo=UTC)
 
 
@@ -50,8 +50,7 @@ def _limit(request: Request) -> int | None:
     if value is None:
         return None
     if not value.isdigit():
-        raise BadRequest(f"Invalid input for query parameters limit. Value: {value}. "
-                         f"'{value}' does not match '^[0-9]*$'")
+        bad_query("limit", value, f"'{value}' does not match '^[0-9]*$'")
     return int(value)
 
 

@@ -7,12 +7,13 @@ from 2.2 (200/202 before); admins act for another user with ``user_id`` from 2.1
 from __future__ import annotations
 
 import string
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
+from stratus.api.routes.compute._body import JsonBody
 from stratus.compute import keypairs as svc
 from stratus.compute import validation as v
 from stratus.db.models.compute import KeyPair
@@ -67,8 +68,7 @@ def index(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: A
         raw = request.query_params.get("limit")
         if raw is not None:
             if not raw.isdigit():
-                raise BadRequest(f"Invalid input for field/attribute limit. Value: {raw}. "
-                                 f"{raw!r} does not match '^[0-9]*$'")
+                v.bad("limit", raw, f"{raw!r} does not match '^[0-9]*$'")
             limit = int(raw)
     keys = svc.list_keypairs(db, user, limit=limit, marker=marker)
     body: dict[str, Any] = {"keypairs": [{"keypair": _view(k, version, listed=True)} for k in keys]}
@@ -83,7 +83,7 @@ def index(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: A
 
 @router.post("/os-keypairs")
 def create(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion,
-           body: Annotated[Any, Body()] = None):
+           body: JsonBody):
     v.validate(body, _create_schema(version))
     vals = body["keypair"]
     user = _user(ctx, policy, version, "create", vals.get("user_id"))

@@ -8,11 +8,12 @@ and ``user_id`` from 2.13, and from 2.64 one ``policy`` with ``rules``
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
+from stratus.api.routes.compute._body import JsonBody
 from stratus.compute import server_groups as svc
 from stratus.compute import validation as v
 from stratus.db.models.compute import ServerGroup
@@ -60,8 +61,7 @@ def _int_param(request: Request, name: str, minimum: int) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or int(raw) < minimum:
-        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {raw}. "
-                         f"{name} must be an integer {minimum} or greater")
+        v.bad(name, raw, f"{name} must be an integer {minimum} or greater")
     return int(raw)
 
 
@@ -77,7 +77,7 @@ def index(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: A
 
 @router.post("/os-server-groups")
 def create(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion,
-           body: Annotated[Any, Body()] = None):
+           body: JsonBody):
     policy.enforce("os_compute_api:os-server-groups:create", {"project_id": ctx.project_id})
     v.validate(body, _create_schema(version))
     vals = body["server_group"]

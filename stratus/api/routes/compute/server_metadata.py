@@ -7,7 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from stratus.api.deps import Auth, DbSession, Policy
-from stratus.api.routes.compute.servers import JsonBody, reader_and_member_rules
+from stratus.api.routes.compute._body import JsonBody
+from stratus.api.routes.compute.servers import reader_and_member_rules
 from stratus.compute import metadata
 from stratus.compute.lookup import get_server
 
@@ -29,7 +30,7 @@ def index(server_id: str, ctx: Auth, policy: Policy, db: DbSession):
 
 
 @router.post("/servers/{server_id}/metadata")
-def create(server_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession, body: JsonBody = None):
+def create(server_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession, body: JsonBody):
     server = _server(db, ctx, policy, server_id, "create")
     new = metadata.update(db, server, metadata.body_of(body, "metadata"), replace=False, admin=ctx.is_admin,
                           settings=request.app.state.settings)
@@ -38,7 +39,7 @@ def create(server_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSe
 
 @router.put("/servers/{server_id}/metadata")
 def update_all(server_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
-               body: JsonBody = None):
+               body: JsonBody):
     server = _server(db, ctx, policy, server_id, "update_all")
     new = metadata.update(db, server, metadata.body_of(body, "metadata"), replace=True, admin=ctx.is_admin,
                           settings=request.app.state.settings)
@@ -52,7 +53,7 @@ def show(server_id: str, key: str, ctx: Auth, policy: Policy, db: DbSession):
 
 @router.put("/servers/{server_id}/metadata/{key}")
 def update(server_id: str, key: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
-           body: JsonBody = None):
+           body: JsonBody):
     server = _server(db, ctx, policy, server_id, "update")
     meta = metadata.update_item(db, server, key, body, admin=ctx.is_admin, settings=request.app.state.settings)
     return {"meta": meta}

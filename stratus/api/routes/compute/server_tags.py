@@ -8,7 +8,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
-from stratus.api.routes.compute.servers import JsonBody, reader_and_member_rules
+from stratus.api.routes.compute._body import JsonBody
+from stratus.api.routes.compute.servers import reader_and_member_rules
 from stratus.compute import tags
 from stratus.compute.lookup import get_server
 from stratus.errors import NotFound
@@ -34,7 +35,7 @@ def index(server_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSes
 
 @router.put("/servers/{server_id}/tags")
 def update_all(server_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
-               version: ApiVersion, body: JsonBody = None):
+               version: ApiVersion, body: JsonBody):
     server = _server(request, db, ctx, policy, version, server_id, "update_all")
     return {"tags": tags.replace(db, server, body)}
 

@@ -7,17 +7,18 @@ The documents are ``stratus.compute.views``; the work is ``stratus.compute``'s."
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from stratus import log
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy, plan_context
+from stratus.api.routes.compute._body import JsonBody
 from stratus.compute import create as creating
 from stratus.compute import listing, views
 from stratus.compute import servers as service
 from stratus.compute.lookup import get_server
-from stratus.errors import BadRequest
+from stratus.compute.validation import bad
 from stratus.identity.policy import RuleDefault, register_defaults
 
 router = APIRouter(tags=["compute: servers"])
@@ -49,10 +50,6 @@ def _view(request: Request, db, ctx, version) -> views.View:
                       default_zone=settings.default_availability_zone)
 
 
-# The body as JSON (any shape: the services check it and answer in Nova's words).
-JsonBody = Annotated[Any, Body()]
-
-
 def _notify(request: Request) -> None:
     worker = getattr(request.app.state, "jobs_worker", None)
     if worker is not None:
@@ -61,15 +58,13 @@ def _notify(request: Request) -> None:
 
 @router.post("/servers", status_code=202)
 def create_server(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: ApiVersion,
-                  body: JsonBody = None):
+                  body: JsonBody):
     policy.enforce("os_compute_api:servers:create")
     settings = request.app.state.settings
     req = creating.parse(body, version, admin=policy.allowed("os_compute_api:servers:create:forced_host"),
                          default_zone=settings.default_schedule_zone)
     if req.max_count > settings.compute_max_count:
-        raise BadRequest(f"Invalid input for field/attribute max_count. Value: {req.max_count}. "
-                         f"At most {settings.compute_max_count} servers per request "
-                         "(compute_max_count).")
+        bad("max_count", req.max_count, f"At most {settings.compute_max_count} servers per request (compute_max_count).")
     made = creating.create(db, ctx, req, settings=settings, plan_context=plan_context(request),
                            request_id=log.request_id.get())
     db.commit()
@@ -120,7 +115,7 @@ def show_server(server_id: str, request: Request, ctx: Auth, policy: Policy, db:
 
 @router.put("/servers/{server_id}")
 def update_server(server_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
-                  version: ApiVersion, body: JsonBody = None):
+                  version: ApiVersion, body: JsonBody):
     server = get_server(db, ctx, server_id)
     policy.enforce("os_compute_api:servers:update", {"project_id": server.project_id})
     service.update(db, server, body, version)

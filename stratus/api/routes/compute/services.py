@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
-from stratus.api.routes.compute._admin_body import Body
+from stratus.api.routes.compute._body import JsonBody
 from stratus.compute import services, zones
 from stratus.errors import NotFound
 
@@ -27,7 +27,7 @@ def index(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: A
 
 @router.put("/os-services/{service_id}", summary="Enable, disable or force down a service")
 def update(service_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
-           version: ApiVersion, body: Body):
+           version: ApiVersion, body: JsonBody):
     policy.enforce("os_compute_api:os-services:update")
     if version < (2, 53):
         if service_id == "force-down" and version < (2, 11):

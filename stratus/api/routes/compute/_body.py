@@ -1,6 +1,7 @@
-"""The JSON body of the admin routes (aggregates, services): Nova's 400 "Malformed
-request body" when it is missing or does not parse. (The compute-wide guard may make
-this redundant; then this becomes a plain read.)"""
+"""The JSON body of the compute routes, read as Nova reads it: any JSON value (the
+services check its shape and answer in Nova's words, ``stratus.compute.validation``),
+None when empty, 400 "Malformed request body" when it does not parse (never FastAPI's
+own error)."""
 
 from __future__ import annotations
 
@@ -20,5 +21,5 @@ async def json_body(request: Request) -> Any:
         raise BadRequest("Malformed request body") from None
 
 
-# ``def route(body: Body): ...``
-Body = Annotated[Any, Depends(json_body)]
+# ``def route(body: JsonBody): ...``
+JsonBody = Annotated[Any, Depends(json_body)]
