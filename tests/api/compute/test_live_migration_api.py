@@ -1,4 +1,5 @@
-"""Live migration through the API between two libvirt hosts on this machine
+"""Two libvirt hosts on this machine: server groups place across them, and live
+migration through the API moves a running guest between them
 (``tests/helpers/libvirt_node.py``): ``c1`` (node 1, sharing this machine's
 /var/lib/stratus) and ``c2`` (node 2, its own tree). A server booted on ``c1`` is
 moved with ``os-migrateLive`` to ``c2`` while running: the domain runs on node 2 and
@@ -117,3 +118,57 @@ def test_cold_migration_then_confirm(controller_factory, libvirt_node1, libvirt_
     assert admin.show(sid)["status"] == "ACTIVE" and held_hosts(ctl, sid) == {"c2"}
     (mig,) = admin.at("2.59")("GET", "/os-migrations", params={"instance_uuid": sid}).json()["migrations"]
     assert (mig["migration_type"], mig["status"], mig["dest_compute"]) == ("migration", "confirmed", "c2")
+
+
+def test_server_groups_place_on_two_hosts(controller_factory, libvirt_node1, libvirt_node2,  # noqa: F811
+                                          guest_image, tmp_path, request):
+    """A member's anti-affinity group puts its two servers on c1 and c2 and its third, which
+    fits on neither, in ERROR with Nova's NoValidHost fault; an affinity group keeps its
+    two servers on one host."""
+    node1, node2 = libvirt_node1, libvirt_node2
+    ctl = controller_factory("sqlite")
+    sync_hosts(ctl, tmp_path, {host: {"ansible_connection": "local", "stratus_libvirt_uri": node.uri}
+                               for host, node in (("c1", node1), ("c2", node2))}, ["compute"])
+    ctl.stratus("host", "refresh")
+    add_flavors(ctl)
+    image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
+    request.addfinalizer(lambda: remove_images(image_id))
+    admin = Nova(ctl, version="2.79")
+    member = Nova(ctl, ctl.new_project_user("member", prefix="groups"), version="2.79")
+
+    def group(policy: str) -> str:
+        r = member("POST", "/os-server-groups", json={"server_group": {"name": policy, "policy": policy}})
+        assert r.status_code == 200, r.text
+        return r.json()["server_group"]["id"]
+
+    def boot(name: str, group_id: str) -> str:
+        r = member("POST", "/servers", json={
+            "server": {"name": name, "flavorRef": "42", "imageRef": image_id, "networks": "none"},
+            "os:scheduler_hints": {"group": group_id}})
+        assert r.status_code == 202, r.text
+        sid = r.json()["server"]["id"]
+        for node in (node1, node2):
+            request.addfinalizer(lambda sid=sid, node=node: cleanup(sid, node.uri, root=node.host_path(
+                Path("/var/lib/stratus/instances") / sid) if node is node2 else None))
+        return sid
+
+    def host(sid: str) -> str:
+        return wait_status(admin, sid, "ACTIVE")["OS-EXT-SRV-ATTR:host"]
+
+    apart = group("anti-affinity")
+    a, b = boot("apart-1", apart), boot("apart-2", apart)
+    assert {host(a), host(b)} == {"c1", "c2"}
+    third = boot("apart-3", apart)
+    got = wait_status(admin, third, "ERROR")
+    assert got["fault"]["message"] == "No valid host was found. There are not enough hosts available."
+    assert got["OS-EXT-SRV-ATTR:host"] is None
+    members = member("GET", f"/os-server-groups/{apart}").json()["server_group"]["members"]
+    assert set(members) >= {a, b}
+
+    together = group("affinity")
+    c, d = boot("together-1", together), boot("together-2", together)
+    assert host(c) == host(d)
+    for sid in (a, b, third, c, d):
+        assert member("DELETE", f"/servers/{sid}").status_code == 204
+    for sid in (a, b, third, c, d):
+        wait_status(admin, sid, "gone")
