@@ -40,21 +40,14 @@ from stratus.orchestration.types.nova_common import (
     ticket,
 )
 
-# name: (vcpus, memory_mb, root_gb) — Nova's classic defaults plus two small ones.
-FLAVORS: dict[str, tuple[int, int, int]] = {
-    "m1.nano": (1, 128, 1),
-    "m1.micro": (1, 192, 1),
-    "m1.tiny": (1, 512, 1),
-    "m1.small": (1, 2048, 20),
-    "m1.medium": (2, 4096, 40),
-    "m1.large": (4, 8192, 80),
-}
 # Disk formats the compute hosts boot from (image_cache keeps them as they are).
 HOST_FORMATS = ("qcow2", "raw")
 
 
-def flavor(props: dict[str, Any]) -> tuple[int, int, int]:
-    return FLAVORS[props["flavor"]]
+def flavor(attributes: dict[str, Any] | None) -> dict[str, Any]:
+    """The server's flavor as ``check`` resolved it (Nova's embedded flavor: id, name,
+    vcpus, ram, disk, ephemeral, swap, extra_specs); {} before it is checked."""
+    return dict((attributes or {}).get("flavor") or {})
 
 
 class Server(ResourceType):
@@ -63,56 +56,75 @@ class Server(ResourceType):
     idempotent = True
     properties_schema = {
         "name": Schema(STRING, "The server's display name.", update_allowed=True),
-        "flavor": Schema(STRING, "The flavor (vCPUs, RAM, root disk): " + ", ".join(FLAVORS) + ".",
-                         required=True, update_allowed=True),
+        "flavor": Schema(STRING, "The flavor's id or name (``openstack flavor list``); a private "
+                         "flavor only for projects given access.", required=True, update_allowed=True),
         "image": Schema(STRING, "The Glance image id to boot from (active, qcow2 or raw, visible "
                         "to the project).", required=True),
         "metadata": Schema(MAP, "Key/value metadata (in the config drive).", default={}, update_allowed=True),
         "user_data": Schema(STRING, "User data for the guest (in the config drive).", default=""),
         "config_drive": Schema(BOOLEAN, "Attach a config drive.", default=True),
+        "key_name": Schema(STRING, "A key pair of the requesting user; its public key goes into "
+                           "the config drive."),
+        "availability_zone": Schema(STRING, "The availability zone to place the server in "
+                                    "(an admin may add ``:host`` to name the host)."),
+        "scheduler_hints": Schema(MAP, "Nova's scheduler hints (``group``: a server group id).", default={}),
     }
     attributes_schema = {
         "host": "The compute host the server runs on.",
         "instance_name": "The libvirt domain name.",
         "power_state": "running, stopped, paused or suspended.",
         "image_facts": "The image it was built from: id, disk_format, os_hash_algo, "
-                       "os_hash_value, size, virtual_size, min_disk, min_ram.",
+                       "os_hash_value, size, virtual_size, min_disk, min_ram, properties.",
+        "flavor": "The flavor as resolved when the server was checked (id, name, vcpus, ram, "
+                  "disk, ephemeral, swap, extra_specs).",
+        "keys": "The key pair's public key by name (config drive ``public_keys``).",
         "show": "All attributes.",
     }
     actions = ACTION_HELP  # filled by nova_actions and nova_moves
 
     @classmethod
     def check(cls, db, res: PlannedResource, planned=None) -> None:
-        if res.properties.get("flavor") not in FLAVORS:
-            raise ResourceCheckFailed(
-                f"flavor {res.properties.get('flavor')!r} does not exist; use one of {', '.join(FLAVORS)}",
-                ("resources", res.name, "properties", "flavor"), status=400)
+        where = ("resources", res.name, "properties", "flavor")
+        fl = resolve_flavor(db, str(res.properties.get("flavor") or ""), res.project_id, where,
+                            admin=bool(res.context and res.context.cloud_admin))
+        res.attributes["flavor"] = fl
         facts = res.attributes.get("image_facts") or image_facts(db, res)
         res.attributes["image_facts"] = facts
-        _, ram, disk = flavor(res.properties)
-        where = ("resources", res.name, "properties", "flavor")
-        root = disk * GIB
+        root = fl["disk"] * GIB
         image_bytes = max(facts["size"], facts["virtual_size"])
-        if image_bytes > root:
+        if root and image_bytes > root:
             raise ResourceCheckFailed(
                 f"Flavor's disk is too small for requested image. Flavor disk is {root} bytes, "
                 f"image is {image_bytes} bytes.", where)
-        if facts["min_disk"] * GIB > root:
+        if root and facts["min_disk"] * GIB > root:
             raise ResourceCheckFailed(
                 "Flavor's disk is smaller than the minimum size specified in image metadata. "
                 f"Flavor disk is {root} bytes, minimum size is {facts['min_disk'] * GIB} bytes.", where)
-        if facts["min_ram"] > ram:
+        if facts["min_ram"] > fl["ram"]:
             raise ResourceCheckFailed("Flavor's memory is too small for requested image.", where)
+        key_name = res.properties.get("key_name")
+        if key_name and "keys" not in res.attributes:
+            res.attributes["keys"] = {key_name: key_of(db, res, key_name)}
+        from stratus.compute import create
+
+        create.ensure_server_row(db, res)
 
     @classmethod
     def quota_usage(cls, props, attributes=None):
-        vcpus, ram, _ = FLAVORS.get(props.get("flavor"), (0, 0, 0))
-        return {"instances": 1, "cores": vcpus, "ram": ram}
+        fl = flavor(attributes)
+        return {"instances": 1, "cores": fl.get("vcpus", 0), "ram": fl.get("ram", 0)}
 
     @classmethod
     def host_usage(cls, props, attributes=None):
-        vcpus, ram, disk = FLAVORS.get(props.get("flavor"), (0, 0, 0))
-        return {"vcpus": vcpus, "memory_mb": ram, "disk_gb": disk}
+        fl = flavor(attributes)
+        return {"vcpus": fl.get("vcpus", 0), "memory_mb": fl.get("ram", 0),
+                "disk_gb": fl.get("disk", 0) + fl.get("ephemeral", 0)}
+
+    @classmethod
+    def scheduling(cls, db, res: PlannedResource):
+        from stratus.compute import create
+
+        return create.request_spec(db, res)
 
     @classmethod
     def host_group(cls, props):
@@ -132,12 +144,14 @@ class Server(ResourceType):
     @classmethod
     def _instance(cls, res: PlannedResource, state: str) -> dict[str, Any]:
         p = res.properties
-        vcpus, ram, disk = flavor(p)
+        fl = flavor(res.attributes)
         return {"uuid": res.resource_id, "display_name": p.get("name") or res.name,
-                "hostname": "server-" + res.resource_id[:8], "image_id": p["image"],
-                "vcpus": vcpus, "memory_mb": ram, "root_gb": disk, "metadata": p.get("metadata") or {},
-                "user_data": p.get("user_data") or "", "config_drive": p.get("config_drive", True),
-                "state": state}
+                "hostname": hostname(p.get("name") or res.name, res.resource_id), "image_id": p["image"],
+                "vcpus": fl["vcpus"], "memory_mb": fl["ram"], "root_gb": fl["disk"],
+                "ephemeral_gb": fl.get("ephemeral", 0), "swap_mb": fl.get("swap", 0),
+                "metadata": p.get("metadata") or {}, "user_data": p.get("user_data") or "",
+                "keys": dict(res.attributes.get("keys") or {}),
+                "config_drive": p.get("config_drive", True), "state": state}
 
     @classmethod
     def plan_create(cls, res):
@@ -202,4 +216,54 @@ def image_facts(db, res: PlannedResource) -> dict[str, Any]:
     return {"id": image.id, "disk_format": image.disk_format,
             "os_hash_algo": image.os_hash_algo or "sha512", "os_hash_value": image.os_hash_value,
             "size": image.size or 0, "virtual_size": image.virtual_size or 0,
-            "min_disk": image.min_disk or 0, "min_ram": image.min_ram or 0}
+            "min_disk": image.min_disk or 0, "min_ram": image.min_ram or 0,
+            "properties": {p.name: p.value for p in image.properties}}
+
+
+def resolve_flavor(db, ref: str, project_id: str | None, where: tuple[str, ...], *,
+                   admin: bool = False) -> dict[str, Any]:
+    """The flavor ``ref`` (its id, else its name) as Nova embeds it in a server;
+    ResourceCheckFailed in Nova's words when it does not exist for ``project_id`` (a
+    private flavor without access) or is disabled."""
+    from sqlalchemy import select
+
+    from stratus.db.models.compute import Flavor, FlavorAccess, FlavorExtraSpec
+
+    row = db.get(Flavor, ref) if ref else None
+    if row is None and ref:
+        row = db.scalar(select(Flavor).where(Flavor.name == ref))
+    if (row is not None and not row.is_public and not admin
+            and db.get(FlavorAccess, (row.id, project_id or "")) is None):
+        row = None
+    if row is None:
+        raise ResourceCheckFailed(f"Flavor {ref} could not be found: give the id or name of a flavor "
+                                  "the project may use (openstack flavor list).", where)
+    if row.disabled:
+        raise ResourceCheckFailed(f"Flavor {ref} is disabled.", where)
+    specs = {e.key: e.value for e in db.scalars(select(FlavorExtraSpec).where(FlavorExtraSpec.flavor_id == row.id))}
+    return {"id": row.id, "name": row.name, "vcpus": row.vcpus, "ram": row.memory_mb, "disk": row.root_gb,
+            "ephemeral": row.ephemeral_gb, "swap": row.swap, "extra_specs": specs}
+
+
+def key_of(db, res: PlannedResource, key_name: str) -> str:
+    """The public key of the requesting user's key pair ``key_name`` (Nova's 400)."""
+    from sqlalchemy import select
+
+    from stratus.db.models.compute import KeyPair
+
+    user_id = res.context.user_id if res.context else None
+    key = db.scalar(select(KeyPair).where(KeyPair.user_id == (user_id or ""), KeyPair.name == key_name))
+    if key is None:
+        raise ResourceCheckFailed("Invalid key_name provided.",
+                                  ("resources", res.name, "properties", "key_name"))
+    return key.public_key
+
+
+def hostname(name: str, server_id: str) -> str:
+    """Nova's sanitized hostname of a display name (at most 63 characters, letters,
+    digits and hyphens); ``server-<id>`` when nothing is left."""
+    import re
+
+    host = re.sub(r"[ _.]", "-", name.encode("ascii", "ignore").decode())
+    host = re.sub(r"[^\w-]+", "", host).lower().strip("-")[:63].rstrip("-")
+    return host or f"server-{server_id}"

@@ -16,6 +16,7 @@ import pytest
 from stratus.db.models.jobs import Job
 from stratus.db.session import Database
 from stratus.orchestration.emit import UNSAFE
+from tests.api.compute.servers_helpers import add_flavors
 from tests.helpers.libvirt_node import libvirt_node1, libvirt_node2  # noqa: F401 - fixtures
 
 from .conftest import Api, interpreter, sync_hosts
@@ -105,6 +106,7 @@ def assert_secret_kept(ctl, api: Api, job_id: str) -> None:
 def test_server_lives_only_on_its_placed_host(controller_factory, request, tmp_path, guest_image):
     node1, node2 = request.getfixturevalue("libvirt_node1"), request.getfixturevalue("libvirt_node2")
     ctl = controller_factory("sqlite")
+    add_flavors(ctl)  # m1.nano, m1.micro, ... (Nova's devstack flavors) in the controller's DB
     uris = {"c1": node1.uri, "c2": node2.uri}
     sync_hosts(ctl, tmp_path, {
         # c1 shares this machine's files; c2's modules run in node 2's mount namespace.
@@ -131,6 +133,9 @@ def test_server_lives_only_on_its_placed_host(controller_factory, request, tmp_p
     assert res["attributes"]["host"] == host and res["attributes"]["power_state"] == "running"
     assert domain(uris[host], name) is not None
     assert domain(uris[other], name) is None  # the task ran on the placed host only
+    shown = ctl.request("GET", f"/compute/v2.1/servers/{sid}").json()["server"]
+    assert shown["status"] == "ACTIVE" and shown["OS-EXT-SRV-ATTR:host"] == host
+    assert shown["OS-EXT-STS:power_state"] == 1 and shown["OS-SRV-USG:launched_at"]
     # every user field reached the host byte for byte: Ansible templated none of them
     meta = domain(uris[host], name).find("metadata/{https://stratus.invalid/xmlns/libvirt/instance/1.0}instance")
     assert meta is not None and meta.findtext("{https://stratus.invalid/xmlns/libvirt/instance/1.0}name") == HOSTILE
@@ -176,3 +181,9 @@ def test_server_lives_only_on_its_placed_host(controller_factory, request, tmp_p
     api.run("DELETE", f"/resources/{sid}")
     assert domain(uris[host], name) is None
     assert api.resource(sid)["status"] == "DELETED"
+    # a template's server is a Nova server too: its row followed the resource
+    r = ctl.request("GET", f"/compute/v2.1/servers/{sid}")
+    assert r.status_code == 404, r.text
+    r = ctl.request("GET", "/compute/v2.1/servers/detail", params={"deleted": "true", "all_tenants": "1"})
+    (row,) = [x for x in r.json()["servers"] if x["id"] == sid]
+    assert row["status"] == "DELETED" and row["OS-EXT-SRV-ATTR:host"] == host

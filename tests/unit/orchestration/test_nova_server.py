@@ -10,12 +10,14 @@ import uuid
 import pytest
 import yaml
 
-import stratus.db.models.hosts  # noqa: F401 - registers tables
+import stratus.db.models.compute  # noqa: F401 - registers tables
+import stratus.db.models.hosts  # noqa: F401
 import stratus.db.models.images  # noqa: F401
 import stratus.db.models.jobs  # noqa: F401
 import stratus.db.models.quotas  # noqa: F401
 from stratus.config import Settings
 from stratus.db.base import Base
+from stratus.db.models.compute import Flavor
 from stratus.db.models.hosts import Host
 from stratus.db.models.images import ACCEPTED, Image, ImageMember
 from stratus.db.models.jobs import Job, Resource
@@ -30,6 +32,9 @@ from stratus.orchestration.submit import submit, submit_action, submit_update
 
 pytestmark = pytest.mark.orchestration
 SHA512 = "ab" * 64
+# Nova's devstack flavors: id -> (name, vcpus, memory_mb, root_gb)
+FLAVORS = {"42": ("m1.nano", 1, 128, 1), "84": ("m1.micro", 1, 192, 1), "1": ("m1.tiny", 1, 512, 1),
+           "2": ("m1.small", 1, 2048, 20)}
 GIB = 1024**3
 
 
@@ -40,6 +45,8 @@ def db(tmp_path):
     with database.session() as s:
         s.add(Host(name="cmp1", groups=["compute"], vars={},
                    capacity={"vcpus": 8, "memory_mb": 8192, "disk_gb": 100}))
+        for fid, (name, vcpus, ram, disk) in FLAVORS.items():
+            s.add(Flavor(id=fid, name=name, vcpus=vcpus, memory_mb=ram, root_gb=disk))
     yield database
     database.dispose()
 
