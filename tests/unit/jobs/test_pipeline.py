@@ -269,7 +269,10 @@ def test_controller_killed_mid_job_recovers(db, make_worker, tmp_path):
     fails, the other is re-run; both runs outlive the controller and the restarted one
     kills them. (One controller killed for both cases: the kill and restart are the
     cost of this test.)"""
-    once, twice = (_submit(db, _sleep(4), max_attempts=n) for n in (1, 2))
+    # the first attempt naps (it must outlive the kill); the re-run finds its mark and ends at once
+    once, twice = (_submit(db, template(nap=task("ansible.builtin.shell", {
+        "cmd": f"test -e {tmp_path}/ran-{n} && exit 0; touch {tmp_path}/ran-{n}; sleep 4"})),
+        max_attempts=n) for n in (1, 2))
     proc = subprocess.Popen([sys.executable, "-c", CONTROLLER, db.url, str(tmp_path / "state")])
     try:
         jobs = [wait_status(db, j, RUNNING, 30) for j in (once, twice)]
