@@ -104,8 +104,10 @@ class RequestGuard:
         self.app, self.prefix, self.service = app, prefix, service
 
     def _guarded(self, scope) -> bool:
+        if scope["type"] != "http":  # lifespan (the job worker starts there) and websockets pass
+            return False
         path = scope["path"]
-        return scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/"))
+        return path == self.prefix or path.startswith(self.prefix + "/")
 
     async def __call__(self, scope, receive, send):
         if not self._guarded(scope):

@@ -82,3 +82,14 @@ def test_paths_outside_the_prefix_pass_untouched():
 ])
 def test_find_nul(doc, found):
     assert find_nul(doc) == found
+
+
+def test_lifespan_passes_to_the_app():
+    """The app's lifespan (where the job worker starts) goes through untouched."""
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope["type"])
+
+    asyncio.run(RequestGuard(app)({"type": "lifespan"}, None, None))
+    assert seen == ["lifespan"]
