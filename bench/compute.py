@@ -244,6 +244,7 @@ class ApiBench:
         self.ctl.stratus("host", "sync", "-i", str(inventory))
         self.ctl.stratus("host", "refresh")
         self.image_id: str | None = None
+        self.booted: list[str] = []
         self.v = {"OpenStack-API-Version": "compute 2.79"}
 
     def call(self, method: str, path: str, expect: tuple[int, ...] = (200,), **kw):
@@ -308,24 +309,33 @@ class ApiBench:
         return "bench-nano"
 
     def boot(self, flavor: str, i: int = 0, timeout: float = 600) -> float:
+        """Seconds from POST to ACTIVE; the server is deleted later (``delete_all``):
+        its delete job would queue behind the other creates and blur their times."""
         t0 = time.monotonic()
         r = self.call("POST", "/compute/v2.1/servers", (202,), json={"server": {
             "name": f"bench-{i}", "imageRef": self.image_id, "flavorRef": flavor, "networks": "none"}})
         sid = r.json()["server"]["id"]
-        try:
-            while time.monotonic() - t0 < timeout:
-                server = self.call("GET", f"/compute/v2.1/servers/{sid}").json()["server"]
-                if server["status"] == "ACTIVE":
-                    return time.monotonic() - t0
-                if server["status"] == "ERROR":
-                    raise RuntimeError(f"server {sid} went ERROR: {server.get('fault')}")
-                time.sleep(0.1)
-            raise RuntimeError(f"server {sid} not ACTIVE after {timeout}s")
-        finally:
-            self.delete(sid)
+        self.booted.append(sid)
+        while time.monotonic() - t0 < timeout:
+            server = self.call("GET", f"/compute/v2.1/servers/{sid}").json()["server"]
+            if server["status"] == "ACTIVE":
+                return time.monotonic() - t0
+            if server["status"] == "ERROR":
+                raise RuntimeError(f"server {sid} went ERROR: {server.get('fault')}")
+            time.sleep(0.1)
+        raise RuntimeError(f"server {sid} not ACTIVE after {timeout}s")
 
-    def delete(self, sid: str, timeout: float = 300) -> None:
-        self.call("DELETE", f"/compute/v2.1/servers/{sid}", (204, 404))
+    def delete_all(self) -> float:
+        """Delete every server booted so far; seconds until all are gone."""
+        t0 = time.monotonic()
+        for sid in self.booted:
+            self.call("DELETE", f"/compute/v2.1/servers/{sid}", (204, 404))
+        for sid in self.booted:
+            self.wait_gone(sid, timeout=1200)
+        self.booted.clear()
+        return time.monotonic() - t0
+
+    def wait_gone(self, sid: str, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.ctl.request("GET", f"/compute/v2.1/servers/{sid}", headers=self.v).status_code == 404:
@@ -354,6 +364,8 @@ class ApiBench:
             db.dispose()
 
     def close(self) -> None:
+        if self.booted:
+            self.delete_all()  # no guest outlives the bench
         if self.image_id:
             for path in (Path("/var/lib/stratus/images") / self.image_id,
                          Path("/var/lib/stratus/images/.meta") / f"{self.image_id}.json"):
@@ -373,9 +385,12 @@ def bench_api(fig: Figures, n: int, servers: int, boot: bool) -> None:
 
                 flavor = api.prepare_boot(build()["qcow2"], n)
                 api.boot(flavor)  # warm-up: the image into the host's cache
+                api.delete_all()
                 fig.times("API: 1 server", [api.boot(flavor)])
+                api.delete_all()
                 samples, wall = concurrently(lambda i: api.boot(flavor, i), n)
                 fig.times(f"API: {n} at once", samples, wall)
+                fig.add(f"API: deleting the {n} until gone", f"{api.delete_all():7.2f} s")
                 fig.ratio("API/module, 1 server", "API: 1 server.p50", "module: 1 guest.p50")
                 for stat in ("p50", "p99", "wall"):
                     fig.ratio(f"API/module, {n} at once ({stat})", f"API: {n} at once.{stat}",
