@@ -17,6 +17,7 @@ from stratus import __version__
 from stratus.api.errors import SERVICE_PATHS, install_handlers
 from stratus.api.microversions import MicroversionMiddleware
 from stratus.api.middleware import RequestIdMiddleware
+from stratus.api.request_guard import RequestGuard
 from stratus.api.routes import ROUTER_MODULES
 from stratus.config import Settings
 from stratus.db.session import Database
@@ -65,6 +66,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     resources.load()
     app.state.resource_types = resources.get_type
     install_handlers(app)
+    app.add_middleware(RequestGuard)  # inside the version check: 406 comes before 400, as in Nova
     app.add_middleware(MicroversionMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost: its id is on every answer
     for name in ROUTER_MODULES:

@@ -106,14 +106,16 @@ def _show(op, case, resp) -> tuple:
 def test_fuzz_identity_api_never_answers_5xx(controller_factory):
     """Every operation of the OpenAPI document, a few generated requests each, as the
     admin (so requests get past authorization into validation and the DB), then the
-    mutating ones as a project member, who must never succeed at any of them."""
+    mutating ones as a project member, who must never succeed at any of them. (Three
+    examples per operation as the admin, two as the member: every operation is still
+    reached by both, at half the requests of six and three.)"""
     c = controller_factory("sqlite")
-    seen = _fuzz(c, c.admin_token(), max_examples=6)
+    seen = _fuzz(c, c.admin_token(), max_examples=3)
     assert len(seen) > 100
     assert not [_show(*x) for x in seen if x[2].status_code >= 500][:5]
 
     member = c.new_project_user("member")
-    seen = _fuzz(c, c.token(member), max_examples=3, methods={"POST", "PUT", "PATCH", "DELETE"})
+    seen = _fuzz(c, c.token(member), max_examples=2, methods={"POST", "PUT", "PATCH", "DELETE"})
     assert len(seen) > 40
     assert not [_show(*x) for x in seen if x[2].status_code >= 500][:5]
     allowed = {"/identity/v3/auth/tokens"}  # issuing tokens needs no token at all

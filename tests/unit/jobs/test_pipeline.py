@@ -263,32 +263,41 @@ CONTROLLER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize(("max_attempts", "final"), [(1, FAILED), (2, SUCCEEDED)])
 @on_every_backend
-def test_controller_killed_mid_job_recovers(db, make_worker, tmp_path, max_attempts, final):
-    job_id = _submit(db, _sleep(4), max_attempts=max_attempts)
+def test_controller_killed_mid_job_recovers(db, make_worker, tmp_path):
+    """Two jobs running when their controller is killed: the one with no attempt left
+    fails, the other is re-run; both runs outlive the controller and the restarted one
+    kills them. (One controller killed for both cases: the kill and restart are the
+    cost of this test.)"""
+    # the first attempt naps (it must outlive the kill); the re-run finds its mark and ends at once
+    once, twice = (_submit(db, template(nap=task("ansible.builtin.shell", {
+        "cmd": f"test -e {tmp_path}/ran-{n} && exit 0; touch {tmp_path}/ran-{n}; sleep 4"})),
+        max_attempts=n) for n in (1, 2))
     proc = subprocess.Popen([sys.executable, "-c", CONTROLLER, db.url, str(tmp_path / "state")])
     try:
-        job = wait_status(db, job_id, RUNNING, 30)
+        jobs = [wait_status(db, j, RUNNING, 30) for j in (once, twice)]
         deadline = time.monotonic() + 30
-        while not runner.processes_of(job.batch_id):
+        while not all(runner.processes_of(j.batch_id) for j in jobs):
             assert time.monotonic() < deadline, "ansible never started"
             time.sleep(0.1)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert runner.processes_of(job.batch_id), "the run outlives its controller (orphan)"
+    for j in jobs:
+        assert runner.processes_of(j.batch_id), "the run outlives its controller (orphan)"
     make_worker()  # the restarted controller
-    job = wait_final(db, job_id, 60)
-    assert job.status == final, job.status_reason
-    assert not runner.processes_of(job.batch_id.rsplit("-", 1)[0] + "-1")
-    with db.session() as s:
-        evs = list(s.scalars(select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.event == "job_recovered")))
-    assert len(evs) == 1 and RESTARTED in evs[0].message
-    if final == FAILED:
-        assert job.status_reason == RESTARTED
-    else:
-        assert job.attempts == 2
+    for job_id, final in ((once, FAILED), (twice, SUCCEEDED)):
+        job = wait_final(db, job_id, 60)
+        assert job.status == final, job.status_reason
+        assert not runner.processes_of(job.batch_id.rsplit("-", 1)[0] + "-1")
+        with db.session() as s:
+            evs = list(s.scalars(select(JobEvent).where(JobEvent.job_id == job_id,
+                                                        JobEvent.event == "job_recovered")))
+        assert len(evs) == 1 and RESTARTED in evs[0].message
+        if final == FAILED:
+            assert job.status_reason == RESTARTED
+        else:
+            assert job.attempts == 2
 
 
 def test_unknown_module_fails_at_once_with_ansibles_reason(db, make_worker):
