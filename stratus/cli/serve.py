@@ -36,6 +36,9 @@ def run(args) -> int:
         log_config=None,
         access_log=False,
         server_header=False,
+        # A failing start-up (job worker, reconcile) stops the controller: with "auto",
+        # uvicorn would log it at INFO and serve on without a worker.
+        lifespan="on",
         # The client address (login throttling, logs) is the peer's unless the operator
         # names the proxies whose X-Forwarded-For may be believed.
         proxy_headers=bool(settings.trusted_proxies),
