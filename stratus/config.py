@@ -194,6 +194,9 @@ class Settings(BaseSettings):
     # Resize may keep the server on its own host (Nova's allow_resize_to_same_host); a
     # resize here is always in place, so False refuses resize (one-host clouds need True).
     allow_resize_to_same_host: bool = True
+    # Seconds a guest gets to shut down cleanly (ACPI) on stop, resize, rebuild, cold
+    # migration and soft reboot before it is powered off (Nova's shutdown_timeout).
+    shutdown_timeout: int = Field(60, ge=0)
 
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}

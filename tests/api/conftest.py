@@ -179,6 +179,8 @@ class Controller:
             "credential_key_repository": str(workdir / "credential-keys"),
             "state_dir": str(workdir / "state"),
             "bcrypt_rounds": 4,
+            # the tiny guest ignores ACPI until it has booted: power it off soon
+            "shutdown_timeout": 5,
             "log_level": "WARNING",
             **settings,
         }

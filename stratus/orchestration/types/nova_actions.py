@@ -13,7 +13,7 @@ from typing import Any
 
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.resources import PlannedResource, task
-from stratus.orchestration.types.nova_common import URI, action
+from stratus.orchestration.types.nova_common import URI, action, shutdown_timeout
 
 # action -> (the instance module's state, the event step)
 POWER = {"start": ("running", "start_instance"), "stop": ("stopped", "stop_instance"),
@@ -42,7 +42,8 @@ def reboot(res, args):
     if kind not in ("SOFT", "HARD"):
         raise ResourceCheckFailed(f"reboot type {kind!r} must be SOFT or HARD", status=400)
     return [task(res, "stratus.cloud.instance_action",
-                 {"uuid": res.resource_id, "action": "reboot", "reboot_type": kind.lower()},
+                 {"uuid": res.resource_id, "action": "reboot", "reboot_type": kind.lower(),
+                  "timeout": shutdown_timeout(res)},
                  "reboot_instance", templated=URI)]
 
 
@@ -73,7 +74,7 @@ def rebuild(res, args):
     if not image_id:
         raise ResourceCheckFailed("rebuild needs image_id, the image to rebuild the server on", status=400)
     body: dict[str, Any] = {"uuid": res.resource_id, "action": "rebuild", "image_id": image_id,
-                            "config_drive": config_drive(res)}
+                            "config_drive": config_drive(res), "timeout": shutdown_timeout(res)}
     return [*image_into_cache(res, args.get("image_facts")),
             task(res, "stratus.cloud.instance_action", body, "rebuild_instance", templated=URI)]
 

@@ -46,6 +46,13 @@ def image_service_url(res: PlannedResource) -> str:
     return _context(res).settings.hosts_image_url
 
 
+def shutdown_timeout(res: PlannedResource) -> int:
+    """Seconds the guest gets to stop cleanly before it is powered off (the setting
+    ``shutdown_timeout``; Nova's default offline)."""
+    settings = res.context.settings if res.context is not None else None
+    return int(getattr(settings, "shutdown_timeout", 60))
+
+
 def ticket(res: PlannedResource, image_id: str, purpose: str) -> str:
     """A ticket for ``purpose`` on ``image_id``, valid ``image_ticket_lifetime``."""
     ctx = _context(res)

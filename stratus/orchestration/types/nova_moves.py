@@ -24,7 +24,13 @@ import uuid as uuidlib
 from stratus.image import tickets
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.resources import task
-from stratus.orchestration.types.nova_common import URI, action, image_service_url, ticket
+from stratus.orchestration.types.nova_common import (
+    URI,
+    action,
+    image_service_url,
+    shutdown_timeout,
+    ticket,
+)
 
 
 @action("snapshot", "Upload the root disk as the data of a queued image (args: image_id).")
@@ -51,7 +57,7 @@ def migrate(res, args):
     if not dest:
         raise ResourceCheckFailed("migrate needs dest_uri, the libvirt URI of the destination host",
                                   status=400)
-    params = {"uuid": res.resource_id, "action": "migrate", "dest_uri": dest}
+    params = {"uuid": res.resource_id, "action": "migrate", "dest_uri": dest, "timeout": shutdown_timeout(res)}
     if args.get("live"):
         params["live"] = True
         if args.get("migration_uri"):
@@ -67,5 +73,6 @@ def shelve(res, args):
 
 @action("shelve_offload", "Remove the guest from its host (a shelved server keeps its snapshot image).")
 def offload(res, args):
-    return [task(res, "stratus.cloud.instance", {"uuid": res.resource_id, "state": "absent"}, "offload",
+    return [task(res, "stratus.cloud.instance", {"uuid": res.resource_id, "state": "absent",
+                                                 "shutdown_timeout": shutdown_timeout(res)}, "offload",
                  templated=URI)]

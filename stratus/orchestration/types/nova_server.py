@@ -46,6 +46,7 @@ from stratus.orchestration.types.nova_common import (
     GIB,
     URI,
     image_service_url,
+    shutdown_timeout,
     ticket,
 )
 
@@ -167,7 +168,8 @@ class Server(ResourceType):
                 "ephemeral_gb": fl.get("ephemeral", 0), "swap_mb": fl.get("swap", 0),
                 "metadata": p.get("metadata") or {}, "user_data": p.get("user_data") or "",
                 "keys": dict(res.attributes.get("keys") or {}),
-                "config_drive": p.get("config_drive", True), "state": state}
+                "config_drive": p.get("config_drive", True), "state": state,
+                "shutdown_timeout": shutdown_timeout(res)}
 
     @classmethod
     def _define(cls, res, state: str):
@@ -200,7 +202,9 @@ class Server(ResourceType):
 
     @classmethod
     def plan_delete(cls, res):
-        return [task(res, "stratus.cloud.instance", {"uuid": res.resource_id, "state": "absent"},
+        # Nova's delete destroys the guest at once (no clean shutdown)
+        return [task(res, "stratus.cloud.instance", {"uuid": res.resource_id, "state": "absent",
+                                                     "shutdown_timeout": 0},
                      templated=URI)]
 
     @classmethod
