@@ -144,3 +144,22 @@ def add_group(ctl, project_id: str, user_id: str, policy: str = "anti-affinity")
     finally:
         db.dispose()
     return gid
+
+
+def booting_cloud(controller_factory, tmp_path, request, guest_image, hosts: dict[str, dict]):
+    """A controller whose compute hosts ``hosts`` (name → host variables, e.g.
+    ``stratus_libvirt_uri``) run guests on this machine, with the default flavors and the
+    tiny guest image uploaded (public, removed from the hosts' cache at the end);
+    (controller, image id)."""
+    from tests.api.compute.test_servers_boot import upload_qcow2
+    from tests.integration.compute.actions_guest import remove_images
+    from tests.integration.pipeline.conftest import sync_hosts
+
+    ctl = controller_factory("sqlite")
+    sync_hosts(ctl, tmp_path, {name: {"ansible_connection": "local", **v} for name, v in hosts.items()},
+               ["compute"])
+    ctl.stratus("host", "refresh")
+    add_flavors(ctl)
+    image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
+    request.addfinalizer(lambda: remove_images(image_id))
+    return ctl, image_id

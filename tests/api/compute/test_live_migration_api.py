@@ -16,12 +16,11 @@ from sqlalchemy import select
 
 from stratus.db.models.quotas import Allocation
 from stratus.db.session import Database
-from tests.api.compute.servers_helpers import Nova, add_flavors, fault
-from tests.api.compute.test_servers_boot import upload_qcow2, wait_status
+from tests.api.compute.servers_helpers import Nova, booting_cloud, fault
+from tests.api.compute.test_servers_boot import wait_status
 from tests.helpers.libvirt_node import libvirt_node1, libvirt_node2  # noqa: F401 - fixtures
-from tests.integration.compute.actions_guest import cleanup, remove_images
+from tests.integration.compute.actions_guest import cleanup
 from tests.integration.compute.test_instance_action_migrate import state
-from tests.integration.pipeline.conftest import sync_hosts
 
 pytestmark = [pytest.mark.api, pytest.mark.compute, pytest.mark.slow]
 
@@ -40,15 +39,9 @@ def boot_on_c1(controller_factory, node1, node2, guest_image, tmp_path, request,
     """A controller with hosts c1 (node 1) and c2 (node 2) and a server booted on c1 (an
     admin names the host: c2's files live in node 2's own tree); (controller, admin
     client, server id)."""
-    ctl = controller_factory("sqlite")
-    sync_hosts(ctl, tmp_path, {
-        host: {"ansible_connection": "local", "stratus_libvirt_uri": node.uri,
-               "stratus_live_migration_uri": "tcp://127.0.0.1"}
-        for host, node in (("c1", node1), ("c2", node2))}, ["compute"])
-    ctl.stratus("host", "refresh")
-    add_flavors(ctl)
-    image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
-    request.addfinalizer(lambda: remove_images(image_id))
+    ctl, image_id = booting_cloud(controller_factory, tmp_path, request, guest_image, {
+        host: {"stratus_libvirt_uri": node.uri, "stratus_live_migration_uri": "tcp://127.0.0.1"}
+        for host, node in (("c1", node1), ("c2", node2))})
     admin = Nova(ctl, version="2.79")
     sid = admin.create(name=name, imageRef=image_id, networks="none", availability_zone="nova:c1")[
         "server"]["id"]
@@ -126,13 +119,8 @@ def test_server_groups_place_on_two_hosts(controller_factory, libvirt_node1, lib
     fits on neither, in ERROR with Nova's NoValidHost fault; an affinity group keeps its
     two servers on one host."""
     node1, node2 = libvirt_node1, libvirt_node2
-    ctl = controller_factory("sqlite")
-    sync_hosts(ctl, tmp_path, {host: {"ansible_connection": "local", "stratus_libvirt_uri": node.uri}
-                               for host, node in (("c1", node1), ("c2", node2))}, ["compute"])
-    ctl.stratus("host", "refresh")
-    add_flavors(ctl)
-    image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
-    request.addfinalizer(lambda: remove_images(image_id))
+    ctl, image_id = booting_cloud(controller_factory, tmp_path, request, guest_image, {
+        host: {"stratus_libvirt_uri": node.uri} for host, node in (("c1", node1), ("c2", node2))})
     admin = Nova(ctl, version="2.79")
     member = Nova(ctl, ctl.new_project_user("member", prefix="groups"), version="2.79")
 

@@ -12,7 +12,6 @@ Both servers are deleted at the end; no domain is left."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import libvirt
 import pytest
@@ -20,10 +19,9 @@ from sqlalchemy import func, select
 
 from stratus.db.models.quotas import Allocation
 from stratus.db.session import Database
-from tests.api.compute.servers_helpers import Nova, add_flavors, fault
-from tests.api.compute.test_servers_boot import domain_exists, upload_qcow2, wait_status
+from tests.api.compute.servers_helpers import Nova, booting_cloud, fault
+from tests.api.compute.test_servers_boot import domain_exists, wait_status
 from tests.integration.compute.actions_guest import cleanup, remove_images
-from tests.integration.pipeline.conftest import sync_hosts
 
 pytestmark = [pytest.mark.api, pytest.mark.compute, pytest.mark.slow]
 
@@ -67,13 +65,9 @@ def wait_image(ctl, image_id: str, timeout: float = 300) -> dict:
 
 def test_resize_snapshot_shelve_on_a_booted_server(controller_factory, libvirt_daemon, guest_image, tmp_path,
                                                    request):
-    ctl = controller_factory("sqlite")
-    sync_hosts(ctl, tmp_path, {"c1": {"ansible_connection": "local", "stratus_libvirt_uri": libvirt_daemon}},
-               ["compute"])
-    ctl.stratus("host", "refresh")
-    add_flavors(ctl)
-    image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
-    made_images = [image_id]
+    ctl, image_id = booting_cloud(controller_factory, tmp_path, request, guest_image,
+                                  {"c1": {"stratus_libvirt_uri": libvirt_daemon}})
+    made_images = []
     request.addfinalizer(lambda: remove_images(*made_images))
     member = ctl.new_project_user("member", prefix="moves")
     nova = Nova(ctl, member, version="2.79")

@@ -16,8 +16,8 @@ import pytest
 
 from stratus.db.models.compute import KeyPair
 from stratus.db.session import Database
-from tests.api.compute.servers_helpers import Nova, add_flavors, fault
-from tests.integration.compute.actions_guest import cleanup, wait_console
+from tests.api.compute.servers_helpers import Nova, add_flavors, booting_cloud, fault
+from tests.integration.compute.actions_guest import cleanup, remove_images, wait_console
 from tests.integration.pipeline.conftest import sync_hosts
 
 pytestmark = [pytest.mark.api, pytest.mark.compute, pytest.mark.slow]
@@ -73,14 +73,8 @@ def domain_exists(name: str) -> bool:
 
 def test_boot_through_the_api_shows_hostname_and_key_on_the_console_and_delete_cleans_up(
         controller_factory, libvirt_daemon, guest_image, tmp_path, request):
-    ctl = controller_factory("sqlite")
-    sync_hosts(ctl, tmp_path, {"c1": {"ansible_connection": "local", "stratus_libvirt_uri": libvirt_daemon}},
-               ["compute"])
-    ctl.stratus("host", "refresh")
-    add_flavors(ctl)
-    image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
-    request.addfinalizer(lambda: [p.unlink(missing_ok=True) for p in (
-        Path("/var/lib/stratus/images") / image_id, Path("/var/lib/stratus/images/.meta") / f"{image_id}.json")])
+    ctl, image_id = booting_cloud(controller_factory, tmp_path, request, guest_image,
+                                  {"c1": {"stratus_libvirt_uri": libvirt_daemon}})
     member = ctl.new_project_user("member", prefix="boot")
     add_key(ctl, member.user_id, "k1", KEY)
     nova = Nova(ctl, member, version="2.79")
@@ -130,8 +124,7 @@ def test_a_create_the_host_fails_puts_the_server_in_error_with_the_jobs_reason(
     from tests.api.compute.servers_helpers import upload_raw_image
 
     image_id = upload_raw_image(ctl)
-    request.addfinalizer(lambda: [p.unlink(missing_ok=True) for p in (
-        Path("/var/lib/stratus/images") / image_id, Path("/var/lib/stratus/images/.meta") / f"{image_id}.json")])
+    request.addfinalizer(lambda: remove_images(image_id))
     nova = Nova(ctl, ctl.new_project_user("member", prefix="fail"), version="2.79")
     sid = nova.create(imageRef=image_id, networks="none")["server"]["id"]
     request.addfinalizer(lambda: shutil.rmtree(INSTANCES / sid, ignore_errors=True))

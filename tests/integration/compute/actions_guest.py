@@ -113,6 +113,7 @@ def cleanup(uuid: str, uri: str = "qemu:///system", root: Path | None = None) ->
 def remove_images(*image_ids: str) -> None:
     for image_id in image_ids:
         (IMAGES_DIR / image_id).unlink(missing_ok=True)
+        (IMAGES_DIR / ".meta" / f"{image_id}.json").unlink(missing_ok=True)
 
 
 def make_bridge() -> str:
