@@ -24,11 +24,11 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from stratus.api.errors import Forbidden, Unauthorized
-from stratus.api.microversions import APIVersion
 from stratus.identity import access_rules
 from stratus.identity.context import RequestContext
 from stratus.identity.policy import Enforcer
 from stratus.orchestration.resources import PlanContext
+from stratus.versions import APIVersion
 
 __all__ = ["Auth", "DbSession", "OptionalAuth", "Policy", "PolicyChecker", "RequestContext", "plan_context"]
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from stratus.api.microversions import APIVersion
 from stratus.db.models.compute import Server
 from stratus.identity.context import RequestContext
 from stratus.orchestration.resources import PlanContext
+from stratus.versions import APIVersion
 
 
 @dataclass

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from stratus.api.microversions import APIVersion
 from stratus.compute.validation import bad, check_unknown
 from stratus.db.models.compute import Migration
 from stratus.errors import BadRequest, NotFound
+from stratus.versions import APIVersion
 
 # Nova's in-progress live migration states (the ones with links and server views);
 # ours are "running" until the job ends.

@@ -15,7 +15,6 @@ import stratus.db.models.hosts  # noqa: F401
 import stratus.db.models.images  # noqa: F401
 import stratus.db.models.jobs  # noqa: F401
 import stratus.db.models.quotas  # noqa: F401
-from stratus.api.microversions import APIVersion
 from stratus.compute import actions, settle
 from stratus.config import Settings
 from stratus.db.base import Base
@@ -29,6 +28,7 @@ from stratus.identity.context import RequestContext
 from stratus.identity.fernet import FernetKeys
 from stratus.orchestration.resources import PlanContext
 from stratus.orchestration.submit import submit
+from stratus.versions import APIVersion
 
 SHA512 = "ab" * 64
 FLAVORS = {"42": ("m1.nano", 1, 128, 1), "84": ("m1.micro", 1, 192, 1), "1": ("m1.tiny", 1, 512, 1),
