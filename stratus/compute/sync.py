@@ -12,11 +12,11 @@ attributes change.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from stratus.compute import states
-from stratus.db.models.compute import AggregateHost, AggregateMetadata, Server, ServerGroupMember
+from stratus.compute import states, zones
+from stratus.db.models.compute import Server, ServerGroupMember
 from stratus.db.models.jobs import ACTIVE, DELETED, DELETING, ERROR, Resource
 from stratus.db.types import utcnow
 
@@ -33,7 +33,7 @@ def on_state(db: Session, resource: Resource) -> None:
         if attrs.get("power_state") in states.POWER_STATES:
             server.power_state = states.POWER_STATES[attrs["power_state"]]
         if server.vm_state == states.BUILDING:
-            server.availability_zone = server.availability_zone or host_zone(db, server.host)
+            server.availability_zone = server.availability_zone or zones.host_zone(db, server.host)
             server.vm_state = states.ACTIVE
             if server.task_state != states.DELETING:  # a delete queued behind the create stays shown
                 server.task_state = None
@@ -51,15 +51,6 @@ def on_state(db: Session, resource: Resource) -> None:
     elif resource.status == DELETED:
         mark_deleted(db, server)
     db.flush()
-
-
-def host_zone(db: Session, host: str | None) -> str | None:
-    """The availability zone of ``host``'s aggregates (None: the default zone)."""
-    if not host:
-        return None
-    return db.scalar(select(AggregateMetadata.value).join(
-        AggregateHost, AggregateHost.aggregate_id == AggregateMetadata.aggregate_id).where(
-        AggregateHost.host == host, AggregateMetadata.key == "availability_zone").limit(1))
 
 
 def mark_deleted(db: Session, server: Server) -> None:

@@ -41,8 +41,17 @@ def host_zones(db: Session) -> dict[str, str]:
     return {h: ",".join(z) for h, z in out.items()}
 
 
+def host_zone(db: Session, host: str | None) -> str | None:
+    """The availability zone of ``host``'s aggregates (None: it is in the default zone)."""
+    if not host:
+        return None
+    return db.scalar(select(AggregateMetadata.value).join(
+        AggregateHost, AggregateHost.aggregate_id == AggregateMetadata.aggregate_id).where(
+        AggregateHost.host == host, AggregateMetadata.key == AZ_KEY).limit(1))
+
+
 def zone_of(db: Session, host: str, default: str) -> str:
-    return host_zones(db).get(host, default)
+    return host_zone(db, host) or default
 
 
 def service_zone(binary: str, host: str, zones: dict[str, str], default: str) -> str:
