@@ -21,6 +21,7 @@ from tests.api.compute.test_servers_boot import wait_status
 from tests.helpers.libvirt_node import libvirt_node1, libvirt_node2  # noqa: F401 - fixtures
 from tests.integration.compute.actions_guest import cleanup
 from tests.integration.compute.test_instance_action_migrate import state
+from tests.integration.pipeline.conftest import interpreter
 
 pytestmark = [pytest.mark.api, pytest.mark.compute, pytest.mark.slow]
 
@@ -119,8 +120,11 @@ def test_server_groups_place_on_two_hosts(controller_factory, libvirt_node1, lib
     fits on neither, in ERROR with Nova's NoValidHost fault; an affinity group keeps its
     two servers on one host."""
     node1, node2 = libvirt_node1, libvirt_node2
+    # c2's modules run in node 2's mount namespace: its image cache and disks are node 2's
+    in_node2 = interpreter(tmp_path / "py-c2", ["nsenter", "-t", str(node2._pid("libvirtd")), "-m"])
     ctl, image_id = booting_cloud(controller_factory, tmp_path, request, guest_image, {
-        host: {"stratus_libvirt_uri": node.uri} for host, node in (("c1", node1), ("c2", node2))})
+        "c1": {"stratus_libvirt_uri": node1.uri},
+        "c2": {"stratus_libvirt_uri": node2.uri, "ansible_python_interpreter": in_node2}})
     admin = Nova(ctl, version="2.79")
     member = Nova(ctl, ctl.new_project_user("member", prefix="groups"), version="2.79")
 
