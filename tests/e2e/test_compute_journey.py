@@ -84,6 +84,9 @@ def test_a_server_lives_and_dies_through_the_api(cloud, guest_image, tmp_path):
     sid = first["id"]
     assert first["status"] == "ACTIVE"
     assert f"instance-{sid}" in domains()
+    server = conn.compute.get_server(sid)
+    assert (server.power_state, server.task_state, server.availability_zone) == (1, None, "nova")
+    assert server.launched_at and server.host_id and server.key_name == key["name"]
 
     console = wait_console(conn, sid, "STRATUS-GUEST ready")
     assert f"STRATUS-GUEST hostname=journey-{tag}" in console
@@ -122,6 +125,8 @@ def test_a_server_lives_and_dies_through_the_api(cloud, guest_image, tmp_path):
         assert f"instance-{server_id}" not in domains()
         assert not (INSTANCES / server_id).exists()
     assert sid not in {s.id for s in conn.compute.servers()}
+    since = {s.id: s.status for s in conn.compute.servers(changes_since="2000-01-01T00:00:00Z")}
+    assert since[sid] == since[second["id"]] == "DELETED"
     # The cache keeps the base images the servers booted from, and nothing of the servers.
     cached = {p.name for p in IMAGES.iterdir()}
     assert {image["id"], snap.id} <= cached, cached
