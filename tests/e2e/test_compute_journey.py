@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.api.conftest import _Factory
+from tests.integration.compute.actions_guest import cleanup, remove_images
 
 pytestmark = [pytest.mark.api, pytest.mark.compute]
 
@@ -60,7 +61,7 @@ def wait_console(conn, server_id: str, text: str, timeout: float = 300) -> str:
     raise AssertionError(f"{text!r} not on the console of {server_id} after {timeout}s:\n{out[-2000:]}")
 
 
-def test_a_server_lives_and_dies_through_the_api(cloud, guest_image, tmp_path):
+def test_a_server_lives_and_dies_through_the_api(cloud, guest_image, tmp_path, request):
     member = cloud.new_project_user("member", prefix="journey")
     conn = cloud.conn(member)
     tag = uuid.uuid4().hex[:6]
@@ -68,6 +69,7 @@ def test_a_server_lives_and_dies_through_the_api(cloud, guest_image, tmp_path):
     image = cloud.cli("image", "create", f"tiny-{tag}", "--public", "--disk-format", "qcow2",
                       "--container-format", "bare", "--file", guest_image["qcow2"], "-f", "json")
     assert image["status"] == "active"
+    request.addfinalizer(lambda: remove_images(image["id"]))
     cloud.cli("flavor", "create", f"journey.small-{tag}", "--vcpus", "1", "--ram", "128", "--disk", "1")
     cloud.cli("flavor", "create", f"journey.big-{tag}", "--vcpus", "1", "--ram", "192", "--disk", "2")
 
@@ -82,6 +84,7 @@ def test_a_server_lives_and_dies_through_the_api(cloud, guest_image, tmp_path):
                       f"journey.small-{tag}", "--key-name", key["name"], "--user-data", str(user_data),
                       "--wait", "-f", "json", creds=member)
     sid = first["id"]
+    request.addfinalizer(lambda: cleanup(sid))  # a failed run leaves no guest behind
     assert first["status"] == "ACTIVE"
     assert f"instance-{sid}" in domains()
     server = conn.compute.get_server(sid)
@@ -109,6 +112,7 @@ def test_a_server_lives_and_dies_through_the_api(cloud, guest_image, tmp_path):
     snap = cloud.cli("server", "image", "create", "--name", f"snap-{tag}", "--wait", sid, "-f", "json",
                      creds=member)
     snap = conn.image.get_image(snap["id"])
+    request.addfinalizer(lambda: remove_images(snap.id))
     assert snap.status == "active"
     assert snap.properties.get("image_type") == "snapshot" or snap.image_type == "snapshot"
 
@@ -117,6 +121,7 @@ def test_a_server_lives_and_dies_through_the_api(cloud, guest_image, tmp_path):
 
     second = cloud.cli("server", "create", f"journey2-{tag}", "--image", snap.id, "--flavor",
                        f"journey.big-{tag}", "--wait", "-f", "json", creds=member)
+    request.addfinalizer(lambda: cleanup(second["id"]))
     assert second["status"] == "ACTIVE"
     wait_console(conn, second["id"], f"STRATUS-GUEST hostname=journey2-{tag}")
 
