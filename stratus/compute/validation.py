@@ -125,13 +125,6 @@ def _types(schema: dict[str, Any]) -> list[str]:
 
 # --- hand-written checks, in the same words --------------------------------------------
 
-def plain(value: str | None, field: str) -> str | None:
-    """A query parameter, refused (400) when it holds a NUL, which no record can hold."""
-    if value is not None and "\x00" in value:
-        bad(field, repr(value), "NUL characters are not allowed")
-    return value
-
-
 def section(body: Any, key: str) -> dict[str, Any]:
     """``body[key]``, which must be an object (Nova's "'key' is a required property")."""
     if not isinstance(body, dict) or key not in body:

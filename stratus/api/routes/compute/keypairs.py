@@ -53,7 +53,7 @@ def _view(key: KeyPair, version, *, full: bool = False, listed: bool = False) ->
 
 def _user(ctx, policy, version, rule: str, user_id: str | None) -> str:
     """The user whose key pairs are meant: ``user_id`` (2.10, policy decides), else the caller."""
-    user = v.plain(user_id, "user_id") if (user_id and version >= (2, 10)) else ctx.user_id
+    user = user_id if (user_id and version >= (2, 10)) else ctx.user_id
     policy.enforce(f"os_compute_api:os-keypairs:{rule}", {"user_id": user})
     return user
 

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request
 
 from stratus.api.deps import ApiVersion, Auth, DbSession, Policy
 from stratus.compute import limits as svc
-from stratus.compute import validation as v
 
 router = APIRouter(tags=["compute: limits"])
 
@@ -17,7 +16,7 @@ def show(request: Request, ctx: Auth, policy: Policy, db: DbSession, version: Ap
          tenant_id: str | None = None):
     policy.enforce("os_compute_api:limits", {"project_id": ctx.project_id})
     project = ctx.project_id
-    if v.plain(tenant_id, "tenant_id") and tenant_id != ctx.project_id:
+    if tenant_id and tenant_id != ctx.project_id:
         policy.enforce("os_compute_api:limits:other_project", {"project_id": tenant_id})
         project = tenant_id
     return {"limits": {"rate": [], "absolute": svc.absolute(
