@@ -198,6 +198,25 @@ class Settings(BaseSettings):
     # migration and soft reboot before it is powered off (Nova's shutdown_timeout).
     shutdown_timeout: int = Field(60, ge=0)
 
+    # --- network (Neutron v2.0) ----------------------------------------------------
+    # Tenant network type when a request names none (Neutron's tenant_network_types[0]).
+    network_tenant_type: str = "vxlan"
+    # VNIs for VXLAN networks, as "first:last" ranges (ml2_type_vxlan vni_ranges).
+    network_vni_ranges: list[str] = Field(default_factory=lambda: ["1001:16000000"])
+    # VLAN ids per physical network, "physnet:first:last" (ml2_type_vlan network_vlan_ranges);
+    # a physnet alone allows provider VLAN networks on it but no tenant allocation.
+    network_vlan_ranges: list[str] = Field(default_factory=list)
+    # Physical networks flat networks may use ("*": any; ml2_type_flat flat_networks).
+    network_flat_networks: list[str] = Field(default_factory=lambda: ["*"])
+    # MTU of the underlay (Neutron's global_physnet_mtu); a VXLAN network gets 50 less.
+    network_global_mtu: int = Field(1500, ge=68)
+    # DNS domain handed out by DHCP (Neutron's dns_domain).
+    network_dns_domain: str = "openstacklocal"
+    # Seconds of a DHCP lease (Neutron's dhcp_lease_duration).
+    network_dhcp_lease_duration: int = Field(86400, ge=120)
+    # Base MAC (Neutron's base_mac): the first three octets are kept.
+    network_base_mac: str = "fa:16:3e:00:00:00"
+
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
     quota_defaults: dict[str, int] = Field(default_factory=dict)

@@ -67,6 +67,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.resource_types = resources.get_type
     install_handlers(app)
     app.add_middleware(RequestGuard)  # inside the version check: 406 comes before 400, as in Nova
+    app.add_middleware(RequestGuard, prefix="/network", service="network")
     app.add_middleware(MicroversionMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost: its id is on every answer
     for name in ROUTER_MODULES:

@@ -160,8 +160,9 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(QuotaExceeded)
     async def _quota(request: Request, exc: QuotaExceeded):
-        status = 409 if service_of(request.url.path) == "network" else 413
-        return error_response(request, status, str(exc), "OverQuota")
+        if service_of(request.url.path) == "network":  # Neutron's words and status
+            return error_response(request, 409, f"Quota exceeded for resources: {exc.resources}.", "OverQuota")
+        return error_response(request, 413, str(exc), "OverQuota")
 
     @app.exception_handler(NoValidHost)
     async def _no_host(request: Request, exc: NoValidHost):

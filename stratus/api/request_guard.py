@@ -1,6 +1,7 @@
-"""The compute API's request guard: what Nova's WSGI layer refuses before any route runs.
+"""The request guard: what Nova's (and Neutron's) WSGI layer refuses before any route runs.
 
-For every request under a guarded root (``/compute/v2.1/...``), before the routes:
+For every request under a guarded root (``/compute/v2.1/...``, ``/network/...``), before
+the routes:
 
 - a ``Content-Type`` other than JSON (``application/json``,
   ``application/vnd.openstack.compute+json``; none or ``text/plain`` count as JSON, as

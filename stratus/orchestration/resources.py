@@ -170,6 +170,12 @@ class ResourceType:
         return None
 
     @classmethod
+    def on_placed(cls, db, res: PlannedResource) -> None:
+        """Called by ``submit`` once ``res.hosts`` are the hosts it was placed on, before
+        compiling: record what depends on the host (a server binds its ports there and
+        notes the NICs its tasks plug)."""
+
+    @classmethod
     def locks(cls, res: PlannedResource) -> list[str]:
         """Ids of other resources whose jobs must not overlap this one's."""
         return []

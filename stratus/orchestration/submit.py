@@ -83,6 +83,7 @@ def submit(
             raise ResourceCheckFailed(str(exc), ("resources", name)) from exc
         if hosts is not None:
             res.hosts, res.placed = hosts, True
+        classes[name].on_placed(db, res)
     compiler.resolve_properties(plan)  # again: runtime attributes now name the placed hosts
     playbook = compiler.compile_plan(plan)
 
@@ -162,18 +163,24 @@ def submit_action(
     max_attempts: int = 1,
     timeout: int = 600,
     context: PlanContext | None = None,
+    hosts: list[str] | None = None,
+    locks: list[str] = (),
 ) -> Job:
     """Record a job that runs a named action (reboot, …) on a resource. The resource
-    keeps its status and allocations; its jobs stay serialised with the others."""
+    keeps its status and allocations; its jobs stay serialised with the others.
+    ``hosts`` overrides the hosts the action's play runs on (a network's converge
+    reaches hosts it is being removed from); ``locks`` adds resources its tasks touch."""
     row = _row(db, resource_id)
     cls = get_type(row.type)
     if cls is None or action not in cls.actions:
         known = ", ".join(sorted(cls.actions)) if cls else "none"
         raise TemplateError(f"{row.type} has no action {action!r}; actions: {known or 'none'}")
     planned = planned_from(row, context)
+    if hosts is not None:
+        planned.hosts = list(hosts)
     tasks = cls.plan_action(planned, action, dict(args or {}))
     plays = compiler.plays_for([(row.name, planned.hosts, tasks)], verb=f"{action} ")
-    job = _queue(db, f"action:{action}", plays, {row.name: row.id}, [row.id, *cls.locks(planned)],
+    job = _queue(db, f"action:{action}", plays, {row.name: row.id}, [row.id, *cls.locks(planned), *locks],
            f"{action} {row.name}", project_id=project_id, request_id=request_id, idempotent=False,
            max_attempts=max_attempts, timeout=timeout)
     db.flush()
@@ -215,6 +222,8 @@ def submit_update(
                  project_id=row.project_id, request_id=request_id, idempotent=cls.idempotent,
                  max_attempts=max_attempts, timeout=timeout)
     row.properties, row.last_job_id, row.status_reason = _jsonable(new_props), job.id, ""
+    if planned.placed:  # a check may move it (a port bound to another host)
+        row.hosts = list(planned.hosts)
     row.attributes = _jsonable(planned.attributes)
     _allocate(db, row, {**cls.quota_usage(new_props, planned.attributes), **cls.allocations(planned)}, usage,
               planned.hosts[0])

@@ -12,5 +12,6 @@ from stratus.db.models import (  # noqa: F401
     identity_trusts,
     images,
     jobs,
+    network,
     quotas,
 )
