@@ -110,7 +110,7 @@ class Net(ResourceType):
         from stratus.network import networks
 
         p = res.properties
-        if not _admin(res) and any(p.get(k) is not None for k in (*ANY_PROVIDER, "shared")):
+        if not _admin(res) and any(p.get(k) not in (None, False) for k in (*ANY_PROVIDER, "shared")):
             raise ResourceCheckFailed("only a cloud administrator may set network_type, physical_network, "
                                       "segmentation_id, router_external or shared",
                                       ("resources", res.name), status=403)
