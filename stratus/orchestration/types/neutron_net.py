@@ -198,6 +198,8 @@ class Net(Converging):
         while ports other than DHCP's are on it)."""
         from stratus.network import networks
 
+        if live_ports(db, res.resource_id):  # port resources without records (a stack's)
+            raise ResourceCheckFailed(f"network {res.resource_id} has ports; delete them first", status=409)
         row = db.get(NetworkRow, res.resource_id)
         if row is not None:
             try:
