@@ -32,8 +32,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete as sql_delete
 from sqlalchemy import and_, or_, select, text
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -632,12 +632,12 @@ def check_deletable(port: Port) -> None:
 def delete(db: Session, ctx, port: Port, *, context=None, request_id: str | None = None) -> None:
     """``DELETE /ports/{id}``: the rows go now; the resource's delete job unplugs it."""
     check_deletable(port)
-    port_id = port.id
+    port_id, project_id = port.id, port.project_id
     delete_row(db, port)
     if db.get(Resource, port_id) is not None:
         from stratus.orchestration import submit as pipeline
 
-        pipeline.submit_delete(db, [port_id], project_id=None, request_id=request_id, context=context,
+        pipeline.submit_delete(db, [port_id], project_id=project_id, request_id=request_id, context=context,
                                **_job_settings(context))
 
 

@@ -13,10 +13,18 @@ import stratus.db.models  # noqa: F401 - registers every table
 from stratus.db.base import Base
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import Job, Resource
-from stratus.db.models.network import IPAllocation, Network, Port, PortSecurityGroup, SecurityGroup, Subnet
+from stratus.db.models.network import (
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    SecurityGroup,
+    Subnet,
+)
 from stratus.db.session import Database
 from stratus.errors import ApiError
 from stratus.network import ports
+from stratus.orchestration.errors import ResourceCheckFailed
 
 
 @dataclass(frozen=True)
@@ -155,3 +163,53 @@ def test_router_interface_ports_cannot_be_deleted_directly(db, net):
             ports.delete(s, Ctx(), port)
     assert err.value.status == 409 and "network:router_interface" in err.value.message
     assert s.get(Resource, port.id) is None  # an internal port has no resource
+
+
+def _stack_port(props: dict) -> dict:
+    return {"heat_template_version": "2018-08-31", "resources": {"port": {"type": ports.TYPE, "properties": props}}}
+
+
+def test_a_stack_update_reaches_the_record_and_keeps_its_addresses(db, net):
+    from stratus.orchestration.submit import submit, submit_update
+
+    net_id, sub_id = net
+    with db.session() as s:
+        job = submit(s, _stack_port({"network": net_id, "name": "a", "fixed_ips": [{"subnet": sub_id}]}),
+                     project_id="p1")
+        port_id = job.resource_map["port"]
+    with db.session() as s:
+        submit_update(s, port_id, {"name": "b", "fixed_ips": [{"subnet": sub_id}]})
+        row = s.get(Port, port_id)
+        assert row.name == "b" and [ip["ip_address"] for ip in ports.fixed_ips(s, port_id)] == ["10.0.0.2"]
+        submit_update(s, port_id, {"fixed_ips": [{"subnet": sub_id, "ip_address": "10.0.0.9"}],
+                                   "security_groups": ["sg1"]})
+        assert [ip["ip_address"] for ip in ports.fixed_ips(s, port_id)] == ["10.0.0.9"]
+        assert ports.group_ids(s, port_id) == ["sg1"]
+    with pytest.raises(ResourceCheckFailed, match="Port security must be enabled") as err, \
+            db.session() as s:  # refused as the API refuses it
+        submit_update(s, port_id, {"port_security_enabled": False})
+    assert err.value.status == 409
+    with db.session() as s:
+        assert s.get(Port, port_id).port_security_enabled is True
+
+
+def test_the_record_status_follows_the_resource(db, net):
+    from stratus.orchestration.types.neutron_port import Port as PortType
+
+    net_id, _ = net
+    with db.session() as s:
+        s.add(Host(name="c1", groups=["compute"]))
+        port = ports.create(s, Ctx(), {"network_id": net_id})
+        resource = s.get(Resource, port.id)
+        resource.status = "ACTIVE"
+        PortType.on_state(s, resource)
+        assert port.status == "DOWN"  # realized, but bound nowhere
+        ports.bind(s, port, "c1", "server-1", "compute:nova")
+        PortType.on_state(s, resource)
+        assert port.status == "ACTIVE"
+        port.admin_state_up = False
+        PortType.on_state(s, resource)
+        assert port.status == "DOWN"
+        port.admin_state_up, resource.status = True, "ERROR"
+        PortType.on_state(s, resource)
+        assert port.status == "ERROR"
