@@ -661,10 +661,8 @@ def properties_of(db: Session, port: Port) -> dict[str, Any]:
         "allowed_address_pairs": list(port.allowed_address_pairs or []),
         "port_security_enabled": port.port_security_enabled, "admin_state_up": port.admin_state_up,
         "device_id": port.device_id, "device_owner": port.device_owner,
-        "binding:vnic_type": port.binding_vnic_type,
+        "binding:vnic_type": port.binding_vnic_type, "binding:host_id": port.binding_host_id or "",
     }
-    if port.binding_host_id:
-        props["binding:host_id"] = port.binding_host_id
     return props
 
 

@@ -103,7 +103,6 @@ class Port(ResourceType):
 
         caller, attrs = cls._request(res)
         now = {_ATTR.get(k, k): v for k, v in ports.properties_of(db, row).items()}
-        now.setdefault("binding:host_id", "")
         changed = {k: v for k, v in attrs.items()
                    if k in ports.UPDATE_ATTRS and not _holds(k, v, now.get(k))}
         if not changed:

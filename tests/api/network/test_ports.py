@@ -222,3 +222,20 @@ def test_router_interface_ports_are_refused_by_the_port_api(sqlite_controller, m
     r = sqlite_controller.request("PUT", f"{PORTS}/{port['id']}", token=token, json={"port": {"device_owner": ""}})
     assert r.status_code == 200
     assert sqlite_controller.request("DELETE", f"{PORTS}/{port['id']}", token=token).status_code == 204
+
+
+def test_bulk_create_is_all_or_nothing(sqlite_controller, member, world):
+    token = _token(sqlite_controller, member)
+    r = sqlite_controller.request("POST", PORTS, token=token, json={"ports": [
+        {"network_id": world.network_id, "name": "b1"}, {"network_id": world.network_id, "name": "b2"}]})
+    assert r.status_code == 201, r.text
+    made = r.json()["ports"]
+    assert [p["name"] for p in made] == ["b1", "b2"] and made[0]["fixed_ips"] != made[1]["fixed_ips"]
+    taken = made[0]["fixed_ips"][0]["ip_address"]
+    _refused(sqlite_controller, world, token, {"ports": [
+        {"network_id": world.network_id, "name": "b3"},
+        {"network_id": world.network_id, "fixed_ips": [{"ip_address": taken}]}]}, 409, "IpAddressAlreadyAllocated")
+    _refused(sqlite_controller, world, token, {"port": {"network_id": world.network_id,
+                                                        "binding:vnic_type": "direct"}}, 400, "InvalidInput")
+    for p in made:
+        assert sqlite_controller.request("DELETE", f"{PORTS}/{p['id']}", token=token).status_code == 204
