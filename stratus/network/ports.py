@@ -32,9 +32,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.db.models.hosts import Host
@@ -48,7 +47,7 @@ from stratus.db.models.network import (
 )
 from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
-from stratus.network import access, ipam, macs, tags
+from stratus.network import access, ipam, macs, tags, unique
 from stratus.network import attrs as attrs_
 
 TYPE = "OS::Neutron::Port"
@@ -261,7 +260,6 @@ def write_row(db: Session, ctx, attrs: Mapping[str, Any], *, project_id: str | N
                 device_id=_string(attrs, "device_id") or "", device_owner=device_owner,
                 port_security_enabled=security, allowed_address_pairs=pairs, binding_vnic_type=vnic,
                 binding_profile=_profile(attrs), status="DOWN", revision_number=1)
-    open_transaction(db)
     _insert_with_mac(db, port, attrs.get("mac_address"), _base_mac(settings))
     ipam.allocate(db, port, fixed_ips)
     for group in groups:
@@ -312,12 +310,12 @@ def _insert_with_mac(db: Session, port: Port, given: Any, base_mac: str) -> None
         if db.scalar(select(Port.id).where(Port.network_id == port.network_id,
                                            Port.mac_address == port.mac_address)) is not None:
             raise _mac_in_use(port)
-        if not _try_insert(db, port):
+        if not unique.try_add(db, port):
             raise _mac_in_use(port)
         return
     for _ in range(macs.ATTEMPTS):
         port.mac_address = macs.generate(base_mac)
-        if _try_insert(db, port):
+        if unique.try_add(db, port):
             return
     raise Conflict(f"Unable to generate unique mac on network {port.network_id}.",
                    type="MacAddressGenerationFailure")
@@ -326,27 +324,6 @@ def _insert_with_mac(db: Session, port: Port, given: Any, base_mac: str) -> None
 def _mac_in_use(port: Port) -> Conflict:
     return Conflict(f"Unable to complete operation for network {port.network_id}. "
                     f"The mac address {port.mac_address} is in use.", type="MacAddressInUse")
-
-
-def open_transaction(db: Session) -> None:
-    """Make sure the request's transaction has begun before a SAVEPOINT. pysqlite begins
-    one only before a data change: a SAVEPOINT first would start a transaction of its
-    own, which its RELEASE commits, out of reach of the request's rollback."""
-    if db.get_bind().dialect.name == "sqlite":
-        db.execute(text("UPDATE network_ports SET id = id WHERE 1 = 0"))
-
-
-def _try_insert(db: Session, port: Port) -> bool:
-    """Add ``port`` inside a SAVEPOINT; False when the (network, MAC) constraint refuses it."""
-    sp = db.begin_nested()
-    try:
-        db.add(port)
-        db.flush()
-    except IntegrityError:
-        sp.rollback()
-        return False
-    sp.commit()
-    return True
 
 
 # --- binding -------------------------------------------------------------------------------

@@ -213,3 +213,27 @@ def test_the_record_status_follows_the_resource(db, net):
         port.admin_state_up, resource.status = True, "ERROR"
         PortType.on_state(s, resource)
         assert port.status == "ERROR"
+
+
+def test_a_generated_mac_that_is_taken_is_drawn_again(db, net, monkeypatch):
+    from stratus.network import macs
+
+    net_id, _ = net
+    with db.session() as s:
+        first = ports.create(s, Ctx(), {"network_id": net_id})
+    drawn = iter([first.mac_address, first.mac_address, "fa:16:3e:00:00:77"])
+    monkeypatch.setattr(macs, "generate", lambda base: next(drawn))
+    with db.session() as s:
+        second = ports.create(s, Ctx(), {"network_id": net_id})
+    assert second.mac_address == "fa:16:3e:00:00:77"
+    monkeypatch.setattr(macs, "generate", lambda base: first.mac_address)
+    err = _refused(db, {"network_id": net_id})  # every draw taken: Neutron's 409
+    assert (err.status, err.type) == (409, "MacAddressGenerationFailure")
+
+
+def test_generated_macs_keep_the_base_prefix():
+    from stratus.network import macs
+
+    assert macs.generate("fa:16:3e:00:00:00")[:9] == "fa:16:3e:"
+    assert macs.generate("fa:16:3e:4f:00:00")[:12] == "fa:16:3e:4f:"
+    assert macs.normalize("FA16.3E".replace(".", "") + "010203") == "fa:16:3e:01:02:03"
