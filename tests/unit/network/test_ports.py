@@ -74,9 +74,10 @@ def test_create_gives_a_mac_under_the_base_and_the_first_free_address(db, net):
         port = ports.create(s, Ctx(), {"network_id": net_id, "name": "a"})
         doc = ports.view(s, port, Ctx())
         job = s.get(Job, s.get(Resource, port.id).last_job_id)
+        default = ports.default_group_ids(s, "p1")  # the project's default group (once secgroups is in)
     assert doc["mac_address"].startswith("fa:16:3e:") and doc["status"] == "DOWN"
     assert doc["fixed_ips"] == [{"subnet_id": sub_id, "ip_address": "10.0.0.2"}]
-    assert doc["project_id"] == doc["tenant_id"] == "p1" and doc["security_groups"] == []
+    assert doc["project_id"] == doc["tenant_id"] == "p1" and doc["security_groups"] == default
     assert "binding:host_id" not in doc and doc["binding:vnic_type"] == "normal"
     assert job.playbook == [] or all(not play["tasks"] for play in job.playbook)  # unbound: runs nothing
 
