@@ -330,17 +330,19 @@ def _mac_in_use(port: Port) -> Conflict:
 
 
 def _set_binding(db: Session, port: Port, host: str) -> None:
-    """``binding:host_id``: a known, enabled host binds the port as a tap on a bridge;
-    any other name leaves it ``binding_failed`` (Neutron's answer when no driver can bind)."""
+    """``binding:host_id``: an enabled host of the registry binds the port as a tap on
+    the network's bridge there. Any other name is refused (Neutron would keep the port
+    ``binding_failed``; here nothing could ever plug it)."""
     row = db.get(Host, host)
+    if row is None or not row.enabled:
+        raise BadRequest(f"Invalid input for binding:host_id. Reason: host '{host}' is not an enabled host "
+                         "of the registry: give the name of a compute or network host ('openstack "
+                         "compute service list'), or register it with 'stratus host sync'.",
+                         type="InvalidInput")
     port.binding_host_id = host
-    if row is not None and row.enabled:
-        port.binding_vif_type = VIF_TYPE
-        port.binding_vif_details = {"port_filter": True, "connectivity": "l2",
-                                    "bridge_name": "brq" + port.network_id[:11]}
-    else:
-        port.binding_vif_type = "binding_failed"
-        port.binding_vif_details = {}
+    port.binding_vif_type = VIF_TYPE
+    port.binding_vif_details = {"port_filter": True, "connectivity": "l2",
+                                "bridge_name": "brq" + port.network_id[:11]}
 
 
 def bind(db: Session, port: Port, host: str, device_id: str, device_owner: str) -> Port:

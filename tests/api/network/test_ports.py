@@ -195,17 +195,17 @@ def test_binding_is_for_admins_and_shown_only_to_them(sqlite_controller, member,
     mine = sqlite_controller.request("GET", f"{PORTS}/{bound['id']}", token=token).json()["port"]
     assert "binding:host_id" not in mine and "binding:vif_type" not in mine
     assert mine["binding:vnic_type"] == "normal" and mine["device_id"] == "server-1"
-    # a host no agent serves: Neutron's binding_failed
-    port = admin.network.create_port(network_id=world.network_id, binding_host_id="nowhere")
-    assert port.binding_vif_type == "binding_failed"
+    # a host the registry does not know: refused, nothing made
+    msg = _refused(sqlite_controller, world, sqlite_controller.admin_token(),
+                   {"port": {"network_id": world.network_id, "binding:host_id": "nowhere"}}, 400, "InvalidInput")
+    assert "'nowhere'" in msg and "binding:host_id" in msg
     # a member may not move a port to a host; an admin unbinds it
     msg = _refused(sqlite_controller, world, token, {"port": {"binding:host_id": "elsewhere"}}, 403,
                    "HTTPForbidden", method="PUT", path=f"{PORTS}/{bound['id']}")
     assert "update_port:binding:host_id" in msg
     unbound = admin.network.update_port(bound["id"], binding_host_id="")
     assert (unbound.binding_host_id, unbound.binding_vif_type) == ("", "unbound")
-    for pid in (bound["id"], port.id):
-        admin.network.delete_port(pid)
+    admin.network.delete_port(bound["id"])
 
 
 def test_router_interface_ports_are_refused_by_the_port_api(sqlite_controller, member, world):
