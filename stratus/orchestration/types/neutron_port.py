@@ -141,8 +141,14 @@ class Port(ResourceType):
 
     @classmethod
     def check_delete(cls, db, res: PlannedResource) -> None:
-        """The service deleted the record: the state of its network without it (the port
-        unplugged, the segment gone from a host with no port left)."""
+        """The state of its network without the port (unplugged, the segment gone from a
+        host with no port left). ``DELETE /ports`` deleted the record already; a stack's
+        delete deletes it here, through the same service function."""
+        from stratus.network import ports
+
+        row = db.get(PortRow, res.resource_id)
+        if row is not None:
+            ports.delete_row(db, row)
         network = res.attributes.get("network_id") or res.properties.get("network")
         before = list(res.hosts) if res.placed else []
         cls._converge(db, res, networks=[network] if network else [], ports=[res.resource_id])

@@ -238,3 +238,17 @@ def test_generated_macs_keep_the_base_prefix():
     assert macs.generate("fa:16:3e:00:00:00")[:9] == "fa:16:3e:"
     assert macs.generate("fa:16:3e:4f:00:00")[:12] == "fa:16:3e:4f:"
     assert macs.normalize("FA16.3E".replace(".", "") + "010203") == "fa:16:3e:01:02:03"
+
+
+def test_a_stack_delete_removes_the_record_and_frees_its_address(db, net):
+    from stratus.orchestration.submit import submit, submit_delete
+
+    net_id, sub_id = net
+    with db.session() as s:
+        job = submit(s, _stack_port({"network": net_id, "fixed_ips": [{"subnet": sub_id, "ip_address": "10.0.0.5"}]}),
+                     project_id="p1")
+        port_id = job.resource_map["port"]
+    with db.session() as s:
+        submit_delete(s, [port_id])
+        assert s.get(Resource, port_id).status == "DELETING"
+    assert (_count(db, Port), _count(db, IPAllocation)) == (0, 0)
