@@ -17,7 +17,8 @@ Contract (routes, Nova, routers, DHCP and the ``OS::Neutron::Port`` type call th
   (``binding``: show the admin-only ``binding:*`` attributes; default: ``ctx.is_admin``);
 - ``delete_row(db, port)``: the row, its addresses released (no job);
 - ``bind(db, port, host, device_id, device_owner)`` / ``unbind(db, port)``: the
-  binding a server's job realizes (no job of their own);
+  binding a server's job realizes (no job of their own); ``settle_status(port,
+  realized)``: the status once the job that plugs it ended (ACTIVE/ERROR/DOWN);
 - ``find(db, ctx, port_id) -> Port``: 404 ``PortNotFound`` unless visible to ``ctx``;
 - ``visible(ctx)``: the WHERE clause of the ports ``ctx`` may see.
 
@@ -353,6 +354,19 @@ def bind(db: Session, port: Port, host: str, device_id: str, device_owner: str) 
     attrs_.touch(port)
     db.flush()
     return port
+
+
+def settle_status(port: Port, realized: bool | None) -> None:
+    """The port's status after a job that plugs it (its own or its server's):
+    ACTIVE when ``realized`` on its binding host and administratively up, ERROR when
+    the job failed (``realized`` False), else DOWN (unbound, down, or not run yet)."""
+    bound = bool(port.binding_host_id) and port.binding_vif_type == VIF_TYPE
+    if realized is False and bound:
+        port.status = "ERROR"
+    elif realized and bound and port.admin_state_up:
+        port.status = "ACTIVE"
+    else:
+        port.status = "DOWN"
 
 
 def unbind(db: Session, port: Port) -> Port:

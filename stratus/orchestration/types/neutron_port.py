@@ -201,16 +201,11 @@ class Port(ResourceType):
     @classmethod
     def on_state(cls, db, resource) -> None:
         """The record's status: ACTIVE when its job realized it on its binding host."""
+        from stratus.network import ports
+
         row = db.get(PortRow, resource.id)
-        if row is None:
-            return
-        if resource.status == ERROR and row.binding_host_id:
-            row.status = "ERROR"
-        elif resource.status == ACTIVE and row.binding_host_id and row.admin_state_up \
-                and row.binding_vif_type not in ("unbound", "binding_failed"):
-            row.status = "ACTIVE"
-        else:
-            row.status = "DOWN"
+        if row is not None:
+            ports.settle_status(row, {ACTIVE: True, ERROR: False}.get(resource.status))
 
 
 def _holds(key: str, wanted: Any, now: Any) -> bool:
