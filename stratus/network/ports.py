@@ -487,9 +487,7 @@ def apply_update(db: Session, ctx, port: Port, attrs: Mapping[str, Any]) -> None
     if "security_groups" in attrs:
         groups = _group_ids(attrs["security_groups"])
         _groups(db, ctx, port.project_id, groups)
-    elif security is False and groups:
-        # Neutron: turning port security off requires removing the groups in the same request
-        pass
+    # Neutron: turning port security off needs the groups and pairs removed in the same request
     _check_security(port.port_security_enabled, groups, port.allowed_address_pairs or [])
     if "security_groups" in attrs:
         db.execute(sql_delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port.id))
