@@ -567,12 +567,28 @@ def delete(db: Session, ctx, port: Port, *, context=None, request_id: str | None
     """``DELETE /ports/{id}``: the rows go now; the resource's delete job unplugs it."""
     check_deletable(port)
     port_id, project_id = port.id, port.project_id
+    remember_host_state(db, port)
     delete_row(db, port)
     if db.get(Resource, port_id) is not None:
         from stratus.orchestration import submit as pipeline
 
         pipeline.submit_delete(db, [port_id], project_id=project_id, request_id=request_id, context=context,
                                **_job_settings(context))
+
+
+def remember_host_state(db: Session, port: Port) -> None:
+    """Before the record goes: record the port's host state as it is now in its
+    resource, so that the delete job unplugs it where it is plugged (also when a
+    server's job bound and plugged it, not the port's own)."""
+    resource = db.get(Resource, port.id)
+    from stratus.network import hostplan
+
+    if resource is None or not hasattr(hostplan, "converge"):
+        return
+    state = hostplan.converge(db, networks=[port.network_id], ports=[port.id],
+                              previous=(resource.attributes or {}).get("converge") or None)
+    resource.attributes = {**(resource.attributes or {}), "converge": state}
+    db.flush()
 
 
 def delete_row(db: Session, port: Port) -> None:

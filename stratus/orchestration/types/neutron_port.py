@@ -147,10 +147,12 @@ class Port(ResourceType):
         from stratus.network import ports
 
         row = db.get(PortRow, res.resource_id)
-        if row is not None:
-            ports.delete_row(db, row)
-        network = res.attributes.get("network_id") or res.properties.get("network")
         before = list(res.hosts) if res.placed else []
+        network = res.attributes.get("network_id") or res.properties.get("network")
+        if row is not None:  # a stack's delete: the state with the port first, as it is now
+            cls._converge(db, res, networks=[row.network_id], ports=[row.id])
+            before = sorted(set(before) | set(res.hosts))
+            ports.delete_row(db, row)
         cls._converge(db, res, networks=[network] if network else [], ports=[res.resource_id])
         res.hosts = sorted(set(before) | set(res.hosts))
 
