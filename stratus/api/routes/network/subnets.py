@@ -19,13 +19,14 @@ router = APIRouter(tags=["network: subnets"])
 TYPE = "OS::Neutron::Subnet"
 
 
-def properties(row: Subnet) -> dict[str, Any]:
-    """The ``OS::Neutron::Subnet`` properties of a record."""
+def properties(row: Subnet, *, nulls: bool = False) -> dict[str, Any]:
+    """The ``OS::Neutron::Subnet`` properties of a record; ``nulls``: with the unset
+    ones as None (an update replaces the recorded values, a template may not hold null)."""
     props = {"network": row.network_id, "name": row.name, "cidr": row.cidr, "ip_version": row.ip_version,
              "allocation_pools": row.allocation_pools, "dns_nameservers": row.dns_nameservers,
              "host_routes": row.host_routes, "enable_dhcp": row.enable_dhcp}
     for key in ("gateway_ip", "ipv6_ra_mode", "ipv6_address_mode"):
-        if getattr(row, key) is not None:
+        if nulls or getattr(row, key) is not None:
             props[key] = getattr(row, key)
     if row.subnetpool_id:
         props["subnetpool"] = row.subnetpool_id
@@ -70,7 +71,7 @@ def update(subnet_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSe
     doc = attrs.section(body, "subnet")
     policy.enforce("update_subnet", {"project_id": row.project_id})
     subnets.update(db, row, subnets.parse_update(doc, row))
-    pipeline.update(db, row.id, properties(row), **jobs(request))
+    pipeline.update(db, row.id, properties(row, nulls=True), **jobs(request))
     done(request, db)
     return {"subnet": subnets.view(db, row)}
 
