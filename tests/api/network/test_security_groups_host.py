@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ansible_collections.stratus.cloud.plugins.module_utils.net.bridge import LinuxBridgeNetwork, Segment
+from ansible_collections.stratus.cloud.plugins.module_utils.net.bridge import (
+    LinuxBridgeNetwork,
+    Segment,
+)
 from ansible_collections.stratus.cloud.plugins.module_utils.net.interface import (
     BridgeInterfaceDriver,
     PortSpec,
