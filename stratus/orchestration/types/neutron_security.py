@@ -34,7 +34,8 @@ def _hostplan():
 def record_state(db, res: PlannedResource, **objects: Any) -> None:
     """The desired host state of ``objects`` (hostplan.converge's keywords) in ``res``."""
     hp = _hostplan()
-    state = hp.converge(db, **objects) if hp else {}
+    settings = getattr(res.context, "settings", None)
+    state = hp.converge(db, settings=settings, **objects) if hp else {}
     res.attributes["converge"] = state
     res.hosts = list(hp.hosts_of(state)) if hp and state else []
     res.placed = True
