@@ -52,6 +52,30 @@ def _refusal(res: PlannedResource, exc: ApiError) -> ResourceCheckFailed:
 
 
 class _Converging(ResourceType):
+    """A group or rule: ``check`` finds its record (or writes a stack's), then records
+    the host state of the group's affected ports."""
+
+    record: Any = None  # the record's model
+
+    @classmethod
+    def check(cls, db, res, planned=None):
+        row = db.get(cls.record, res.resource_id)
+        try:
+            row = cls.ensure_row(db, res) if row is None else cls.sync(db, res, row)
+        except ApiError as exc:
+            raise _refusal(res, exc) from exc
+        record_state(db, res, security_groups=[cls.group_of(row)])
+        res.attributes["show"] = cls.show(db, row)
+
+    @classmethod
+    def ensure_row(cls, db, res):
+        raise NotImplementedError
+
+    @classmethod
+    def sync(cls, db, res, row):
+        """A stack's update of a record it made (the API changes its records itself)."""
+        return row
+
     @classmethod
     def hosts(cls, db, res):
         return None  # check recorded them (the hosts of the affected ports)
@@ -77,21 +101,17 @@ class SecurityGroup(_Converging):
                         update_allowed=True),
     }
     attributes_schema = {"show": "All attributes."}
+    record = GroupRow
 
-    @classmethod
-    def check(cls, db, res, planned=None):
+    @staticmethod
+    def group_of(row):
+        return row.id
+
+    @staticmethod
+    def show(db, row):
         from stratus.network import security_groups as sgs
 
-        row = db.get(GroupRow, res.resource_id)
-        try:
-            if row is None:
-                row = cls.ensure_row(db, res)
-            elif res.attributes.get("stack_made"):
-                cls._sync(db, res, row)
-        except ApiError as exc:
-            raise _refusal(res, exc) from exc
-        record_state(db, res, security_groups=[row.id])
-        res.attributes["show"] = sgs.view(db, row)
+        return sgs.view(db, row)
 
     @classmethod
     def ensure_row(cls, db, res) -> GroupRow:
@@ -107,11 +127,13 @@ class SecurityGroup(_Converging):
         return sgs.make_group(db, res.project_id, values, group_id=res.resource_id, rules=rules)
 
     @classmethod
-    def _sync(cls, db, res, row) -> None:
+    def sync(cls, db, res, row):
         """A stack update: name, description and the whole rule list as the template says."""
         from stratus.network import security_groups as sgs
         from stratus.network import sg_rules
 
+        if not res.attributes.get("stack_made"):
+            return row
         p = res.properties
         sgs.update_group(db, row, {"name": p.get("name") or res.name, "description": p.get("description") or ""})
         wanted = [cls._rule(r, row.id) for r in p["rules"]] if p.get("rules") else sg_rules.egress_rules()
@@ -128,6 +150,7 @@ class SecurityGroup(_Converging):
             db.flush()
             for values in wanted:
                 sg_rules.add(db, row, values)
+        return row
 
     @staticmethod
     def _rule(rule: Any, group_id: str) -> dict[str, Any]:
@@ -186,19 +209,17 @@ class SecurityGroupRule(_Converging):
         "remote_group": Schema(STRING, "Traffic from/to the members of this group only."),
     }
     attributes_schema = {"show": "All attributes."}
+    record = RuleRow
 
-    @classmethod
-    def check(cls, db, res, planned=None):
+    @staticmethod
+    def group_of(row):
+        return row.security_group_id
+
+    @staticmethod
+    def show(db, row):
         from stratus.network import sg_rules
 
-        row = db.get(RuleRow, res.resource_id)
-        try:
-            if row is None:
-                row = cls.ensure_row(db, res)
-        except ApiError as exc:
-            raise _refusal(res, exc) from exc
-        record_state(db, res, security_groups=[row.security_group_id])
-        res.attributes["show"] = sg_rules.view(row)
+        return sg_rules.view(row)
 
     @classmethod
     def ensure_row(cls, db, res) -> RuleRow:
