@@ -19,7 +19,9 @@ from typing import Any
 
 from stratus.db.models.network import SecurityGroup as GroupRow
 from stratus.db.models.network import SecurityGroupRule as RuleRow
-from stratus.errors import ApiError
+from stratus.errors import ApiError, BadRequest, NotFound
+from stratus.network import security_groups as sgs
+from stratus.network import sg_rules
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.properties import INTEGER, LIST, STRING, Schema
 from stratus.orchestration.resources import PlannedResource, ResourceType
@@ -56,6 +58,7 @@ class _Converging(ResourceType):
     the host state of the group's affected ports."""
 
     record: Any = None  # the record's model
+    group_column = "id"  # the record's column holding its group's id
 
     @classmethod
     def check(cls, db, res, planned=None):
@@ -64,7 +67,7 @@ class _Converging(ResourceType):
             row = cls.ensure_row(db, res) if row is None else cls.sync(db, res, row)
         except ApiError as exc:
             raise _refusal(res, exc) from exc
-        record_state(db, res, security_groups=[cls.group_of(row)])
+        record_state(db, res, security_groups=[getattr(row, cls.group_column)])
         res.attributes["show"] = cls.show(db, row)
 
     @classmethod
@@ -104,20 +107,12 @@ class SecurityGroup(_Converging):
     record = GroupRow
 
     @staticmethod
-    def group_of(row):
-        return row.id
-
-    @staticmethod
     def show(db, row):
-        from stratus.network import security_groups as sgs
-
         return sgs.view(db, row)
 
     @classmethod
     def ensure_row(cls, db, res) -> GroupRow:
         """The group of a stack's resource, written as the API writes it."""
-        from stratus.network import security_groups as sgs
-
         if res.project_id is None:
             raise ResourceCheckFailed(f"{cls.type_name} needs a project: submit the template to the API")
         p = res.properties
@@ -129,9 +124,6 @@ class SecurityGroup(_Converging):
     @classmethod
     def sync(cls, db, res, row):
         """A stack update: name, description and the whole rule list as the template says."""
-        from stratus.network import security_groups as sgs
-        from stratus.network import sg_rules
-
         if not res.attributes.get("stack_made"):
             return row
         p = res.properties
@@ -155,9 +147,6 @@ class SecurityGroup(_Converging):
     @staticmethod
     def _rule(rule: Any, group_id: str) -> dict[str, Any]:
         """A Heat rule (with ``remote_mode``) as validated Neutron rule columns."""
-        from stratus.errors import BadRequest
-        from stratus.network import sg_rules
-
         if not isinstance(rule, dict):
             raise BadRequest(f"a rule must be a mapping, got {rule!r}")
         body = {"direction": "ingress", **{k: v for k, v in rule.items() if k != "remote_mode"}}
@@ -180,8 +169,6 @@ class SecurityGroup(_Converging):
     @classmethod
     def check_delete(cls, db, res):
         """From a stack the row is still there: delete it (a port using it: refused)."""
-        from stratus.network import security_groups as sgs
-
         row = db.get(GroupRow, res.resource_id)
         if row is not None:
             try:
@@ -210,21 +197,14 @@ class SecurityGroupRule(_Converging):
     }
     attributes_schema = {"show": "All attributes."}
     record = RuleRow
-
-    @staticmethod
-    def group_of(row):
-        return row.security_group_id
+    group_column = "security_group_id"
 
     @staticmethod
     def show(db, row):
-        from stratus.network import sg_rules
-
         return sg_rules.view(row)
 
     @classmethod
     def ensure_row(cls, db, res) -> RuleRow:
-        from stratus.errors import NotFound
-        from stratus.network import sg_rules
 
         p = res.properties
         group = db.get(GroupRow, p.get("security_group"))
