@@ -26,6 +26,7 @@ The namespace and the DB are removed at the end, even on failure.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tempfile
@@ -185,7 +186,9 @@ def main() -> int:
               f"({t_realize / n * 1000:.0f} ms/port)")
         print(f"rule change to realized on {n} ports: {total:.1f} s ({total / n * 1000:.0f} ms/port)")
         print(f"the same change undone with the driver alone (one nft -f per port): {t_driver:.2f} s "
-              f"({t_driver / n * 1000:.1f} ms/port); Ansible costs {t_realize / t_driver:.0f}x the driver")
+              f"({t_driver / n * 1000:.1f} ms/port); Ansible costs {t_realize / t_driver:.1f}x the driver")
+        print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+              + f" on {os.cpu_count()} CPUs")
     finally:
         root.netns.ensure_absent(ns)
         database.dispose()

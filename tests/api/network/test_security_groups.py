@@ -101,6 +101,15 @@ def test_default_group_has_neutrons_rules(sqlite_controller, member):
            409, "SecurityGroupDefaultAlreadyExists")
     assert [g.name for g in conn.network.security_groups()] == ["default"]
     assert conn.network.get_security_group(default.id).name == "default"
+    # its rules are the project's to change: add one, remove one of Neutron's
+    ssh = conn.network.create_security_group_rule(security_group_id=default.id, direction="ingress",
+                                                  protocol="tcp", port_range_min=22, port_range_max=22)
+    egress6 = next(r["id"] for r in default.security_group_rules
+                   if r["direction"] == "egress" and r["ethertype"] == "IPv6")
+    conn.network.delete_security_group_rule(egress6)
+    left = {r["id"] for r in conn.network.get_security_group(default.id).security_group_rules}
+    assert ssh.id in left and egress6 not in left and len(left) == 4
+    assert conn.network.get_security_group(default.id).revision_number >= 2
 
 
 def test_default_group_made_once_under_concurrency(controller):
