@@ -10,7 +10,8 @@ Contract (ports and nova call it; keep the name):
   agree on one group: the maker holds a write lock for the project while it checks and
   inserts, and the ``DefaultSecurityGroup`` primary key refuses a second row.
 
-Neutron's behaviour kept here: a new group gets egress rules for IPv4 and IPv6; no
+Neutron's behaviour kept here (except stateless groups, refused: the host driver
+applies every group with connection tracking): a new group gets egress rules for IPv4 and IPv6; no
 other group may be named ``default`` (409 SecurityGroupDefaultAlreadyExists) and the
 default group keeps its name; the default group cannot be deleted (409
 SecurityGroupCannotRemoveDefault), nor a group a port uses (409 SecurityGroupInUse);
@@ -164,7 +165,11 @@ def _description(value: Any) -> str:
 def _stateful(value: Any) -> bool:
     from stratus.network.query import to_bool
 
-    return to_bool("stateful", value)
+    if not to_bool("stateful", value):
+        raise BadRequest("Invalid input for operation: stateless security groups (stateful false) are "
+                         "not supported: the hosts apply every group with connection tracking. Leave "
+                         "'stateful' out or set it true.", type="InvalidInput")
+    return True
 
 
 def group_values(body: dict[str, Any]) -> dict[str, Any]:
@@ -204,11 +209,7 @@ def update_group(db: Session, group: SecurityGroup, body: dict[str, Any]) -> dic
     if "description" in body:
         changes["description"] = _description(body["description"])
     if "stateful" in body:
-        stateful = _stateful(body["stateful"])
-        if stateful != group.stateful and in_use(db, group.id):
-            raise Conflict(f"Security Group {group.id} cannot change 'stateful' while ports use it.",
-                           type="SecurityGroupInUse")
-        changes["stateful"] = stateful
+        changes["stateful"] = _stateful(body["stateful"])
     changes = {k: v for k, v in changes.items() if getattr(group, k) != v}
     for key, value in changes.items():
         setattr(group, key, value)

@@ -173,6 +173,11 @@ def test_sdk_rules_and_refusals_change_nothing(sqlite_controller, member):
     refused({"direction": "ingress", "remote_group_id": "0b9d5e59-0000-4000-8000-000000000000"}, 404,
             "SecurityGroupNotFound")
     refused({"direction": "ingress", "colour": "red"}, 400, "HTTPBadRequest")
+    # stateless groups are refused (the hosts track connections for every group)
+    names = sorted(x["name"] for x in c.request("GET", SG, token=token).json()["security_groups"])
+    assert "stateful" in _error(c.request("POST", SG, token=token, json={"security_group": {
+        "name": "nostate", "stateful": False}}), 400, "InvalidInput")
+    assert sorted(x["name"] for x in c.request("GET", SG, token=token).json()["security_groups"]) == names
     # FastAPI's 422 never reaches a client
     r = c.request("POST", RULES, token=token, json={"security_group_rule": "x"})
     assert r.status_code == 400 and "NeutronError" in r.json()
