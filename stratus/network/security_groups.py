@@ -273,17 +273,18 @@ def _tags(db: Session, group_id: str) -> list[str]:
 # --- the request's way through the pipeline ----------------------------------------------
 
 
-def _submit_one(db: Session, type_name: str, record_id: str, properties: dict[str, Any], *,
-                project_id: str, context, request_id: str | None, admin: bool):
+def _submit(db: Session, resources: dict[str, tuple[str, str, dict[str, Any]]], *, project_id: str, context,
+            request_id: str | None, admin: bool):
+    """One job for ``resources`` ({name: (type, record id, properties)})."""
     from stratus.orchestration.submit import submit
 
-    name = "security_group" if type_name == GROUP_TYPE else "security_group_rule"
     settings = context.settings
     template = {"heat_template_version": "2018-08-31",
-                "resources": {name: {"type": type_name, "properties": properties}}}
+                "resources": {n: {"type": t, "properties": props} for n, (t, _, props) in resources.items()}}
     return submit(db, template, project_id=project_id, cloud_admin=admin, request_id=request_id,
-                  resource_ids={name: record_id}, context=context, quota_defaults=settings.quota_defaults,
-                  max_attempts=settings.job_max_attempts, timeout=settings.job_timeout)
+                  resource_ids={n: rid for n, (_, rid, _) in resources.items()}, context=context,
+                  quota_defaults=settings.quota_defaults, max_attempts=settings.job_max_attempts,
+                  timeout=settings.job_timeout)
 
 
 def converge_groups(db: Session, group_ids, *, context=None, request_id: str | None = None):
@@ -301,8 +302,8 @@ def create_group(db: Session, project_id: str, body: dict[str, Any], *, context,
                  admin: bool) -> SecurityGroup:
     values = group_values(body)
     group = make_group(db, project_id, values)
-    _submit_one(db, GROUP_TYPE, group.id, {"name": group.name, "description": group.description},
-                project_id=project_id, context=context, request_id=request_id, admin=admin)
+    _submit(db, {"security_group": (GROUP_TYPE, group.id, {"name": group.name, "description": group.description})},
+            project_id=project_id, context=context, request_id=request_id, admin=admin)
     return group
 
 
@@ -334,17 +335,26 @@ def delete_group(db: Session, group: SecurityGroup, *, admin: bool, context, req
     converge_groups(db, others, context=context, request_id=request_id)
 
 
-def create_rule(db: Session, group: SecurityGroup, body: dict[str, Any], *, context, request_id: str | None,
-                admin: bool) -> SecurityGroupRule:
-    values = sg_rules.validate(body)
-    rule = sg_rules.add(db, group, values)
-    props = {"security_group": group.id, "direction": rule.direction, "ethertype": rule.ethertype,
-             "protocol": rule.protocol, "port_range_min": rule.port_range_min,
-             "port_range_max": rule.port_range_max, "remote_ip_prefix": rule.remote_ip_prefix,
-             "remote_group": rule.remote_group_id, "description": rule.description}
-    _submit_one(db, RULE_TYPE, rule.id, {k: v for k, v in props.items() if v is not None},
-                project_id=group.project_id, context=context, request_id=request_id, admin=admin)
-    return rule
+def create_rules(db: Session, requested: list[tuple[SecurityGroup, dict[str, Any]]], *, context,
+                 request_id: str | None, admin: bool) -> list[SecurityGroupRule]:
+    """Write the rules (each body for its group, groups of one project as Neutron's bulk
+    create requires) and submit them as one job."""
+    if len({group.project_id for group, _ in requested}) > 1:
+        raise BadRequest("Multiple tenant_ids in bulk security group rule create not allowed",
+                         type="SecurityGroupRulesNotSingleTenant")
+    rules = [sg_rules.add(db, group, sg_rules.validate(body)) for group, body in requested]
+    resources = {}
+    for i, rule in enumerate(rules):
+        props = {"security_group": rule.security_group_id, "direction": rule.direction,
+                 "ethertype": rule.ethertype, "protocol": rule.protocol, "port_range_min": rule.port_range_min,
+                 "port_range_max": rule.port_range_max, "remote_ip_prefix": rule.remote_ip_prefix,
+                 "remote_group": rule.remote_group_id, "description": rule.description}
+        name = "security_group_rule" if len(rules) == 1 else f"security_group_rule_{i}"
+        resources[name] = (RULE_TYPE, rule.id, {k: v for k, v in props.items() if v is not None})
+    if resources:
+        _submit(db, resources, project_id=requested[0][0].project_id, context=context, request_id=request_id,
+                admin=admin)
+    return rules
 
 
 def delete_rule(db: Session, rule: SecurityGroupRule, *, context, request_id: str | None) -> None:
