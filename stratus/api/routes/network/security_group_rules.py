@@ -10,10 +10,9 @@ from sqlalchemy import or_, select, true
 
 from stratus import log
 from stratus.api.deps import Auth, DbSession, Policy, plan_context
-from stratus.api.routes.network.security_groups import resource_body
 from stratus.db.models.network import SecurityGroup, SecurityGroupRule
 from stratus.errors import BadRequest
-from stratus.network import query, sg_rules
+from stratus.network import attrs, query, sg_rules
 from stratus.network import security_groups as sgs
 
 router = APIRouter(tags=["network: security group rules"])
@@ -54,7 +53,7 @@ def create_rules(request: Request, ctx: Auth, policy: Policy, db: DbSession, bod
             raise BadRequest("Invalid input for operation: 'security_group_rules' must be a non-empty list of "
                              "rule objects.", type="InvalidInput")
     else:
-        items = [resource_body(body, "security_group_rule")]
+        items = [attrs.section(body, "security_group_rule")]
     requested = [(_group_for(db, ctx, policy, data), data) for data in items]
     rules = sgs.create_rules(db, requested, context=plan_context(request), request_id=log.request_id.get(),
                              admin=ctx.is_admin)
@@ -65,13 +64,13 @@ def create_rules(request: Request, ctx: Auth, policy: Policy, db: DbSession, bod
 
 def _group_for(db, ctx, policy, data: dict[str, Any]):
     """The group a rule body names, once the body's attributes and the caller pass."""
-    sgs.unknown(data, sg_rules.ATTRIBUTES)
+    attrs.only(data, sg_rules.ATTRIBUTES)
     if not data.get("security_group_id"):
         raise BadRequest("Failed to parse request. Required attribute 'security_group_id' not specified",
                          type="HTTPBadRequest")
     if data.get("remote_address_group_id") is not None:
-        raise BadRequest("Invalid input for operation: remote address groups are not supported; "
-                         "use remote_ip_prefix or remote_group_id.", type="InvalidInput")
+        raise attrs.invalid_op("remote address groups are not supported; use remote_ip_prefix or "
+                               "remote_group_id.")
     group = sgs.get(db, ctx, data["security_group_id"], admin=ctx.is_admin)
     policy.enforce("create_security_group_rule", {"project_id": group.project_id})
     if data.get("remote_group_id") is not None:
