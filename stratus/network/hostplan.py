@@ -55,19 +55,18 @@ Parts of other services are imported when present (``router_hosts`` of h/routers
 from __future__ import annotations
 
 import ipaddress
-import random
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import Resource
-from stratus.db.models.network import IPAllocation, Network, Port, RouterPort, Subnet
+from stratus.db.models.network import Network, Port, RouterPort, Subnet
 from stratus.errors import Conflict
+from stratus.network import ipam, ports
 from stratus.orchestration.functions import jinja_literal
 from stratus.orchestration.resources import PlannedResource, task
 
@@ -216,7 +215,7 @@ def segment_of(net: Network) -> dict[str, Any]:
 def _port_state(db: Session, port: Port, mtu: int | None) -> dict[str, Any]:
     cidrs = {s.id: s.cidr for s in db.scalars(select(Subnet).where(Subnet.network_id == port.network_id))}
     ips = [f"{a.ip_address}/{ipaddress.ip_network(cidrs[a.subnet_id]).prefixlen}"
-           for a in _allocations(db, port.id) if a.subnet_id in cidrs]
+           for a in ipam.addresses(db, port.id) if a.subnet_id in cidrs]
     args = {"port_id": port.id, "network_id": port.network_id, "mac_address": port.mac_address,
             "fixed_ips": ips, "port_security_enabled": bool(port.port_security_enabled),
             "allowed_address_pairs": list(port.allowed_address_pairs or [])}
@@ -227,11 +226,6 @@ def _port_state(db: Session, port: Port, mtu: int | None) -> dict[str, Any]:
         security = sg_rules.port_security(db, port)
     return {"id": port.id, "host": port.binding_host_id, "network_id": port.network_id, "state": PRESENT,
             "args": args, "security": security}
-
-
-def _allocations(db: Session, port_id: str) -> list[IPAllocation]:
-    return list(db.scalars(select(IPAllocation).where(IPAllocation.port_id == port_id)
-                           .order_by(IPAllocation.id)))
 
 
 # --------------------------------------------------------------------------------- DHCP
@@ -246,21 +240,20 @@ def _dhcp_state(db: Session, net: Network, settings: Any) -> dict[str, Any] | No
     if not served:
         hosts = sorted({p.binding_host_id for p in dhcp_ports if p.binding_host_id})
         for p in dhcp_ports:
-            db.delete(p)  # its addresses go with it (ON DELETE CASCADE)
-        db.flush()
+            ports.delete_row(db, p)
         return {"host": hosts[0], "state": ABSENT} if hosts else None
-    port = dhcp_ports[0] if dhcp_ports else _make_dhcp_port(db, net)
+    port = dhcp_ports[0] if dhcp_ports else _make_dhcp_port(db, net, served, settings)
     if port is None:
         return None  # no network host registered: the records are made, nothing runs
-    held = {a.subnet_id for a in _allocations(db, port.id)}
-    for subnet in served:
-        if subnet.id not in held:
-            _allocate(db, port, subnet)
-    addresses = {a.subnet_id: a.ip_address for a in _allocations(db, port.id)}
+    held = {a.subnet_id for a in ipam.addresses(db, port.id)}
+    missing = [{"subnet_id": s.id} for s in served if s.id not in held]
+    if missing:  # a DHCP subnet added since
+        ipam.allocate(db, port, missing)
+    addresses = {a.subnet_id: a.ip_address for a in ipam.addresses(db, port.id)}
     leases = []
     for other in db.scalars(select(Port).where(Port.network_id == net.id, Port.id != port.id)
                             .order_by(Port.created_at, Port.id)):
-        ips = [a.ip_address for a in _allocations(db, other.id)]
+        ips = [a.ip_address for a in ipam.addresses(db, other.id)]
         if ips:
             leases.append({"id": other.id, "mac": other.mac_address, "ips": ips})
     args = {
@@ -300,60 +293,18 @@ def dhcp_host(db: Session) -> str | None:
     return min(hosts, key=lambda h: (load[h], h))
 
 
-def _make_dhcp_port(db: Session, net: Network) -> Port | None:
+def _make_dhcp_port(db: Session, net: Network, subnets: list[Subnet], settings: Any) -> Port | None:
+    """The network's ``network:dhcp`` port, bound to the least loaded network host, with
+    an address in each DHCP subnet (Neutron's DHCP agent makes the same)."""
     host = dhcp_host(db)
     if host is None:
         return None
-    base = "fa:16:3e"
-    for _ in range(16):
-        mac = base + "".join(f":{random.randrange(256):02x}" for _ in range(3))
-        port = Port(id=str(uuid.uuid4()), project_id=net.project_id, network_id=net.id, name="",
-                    mac_address=mac, status="ACTIVE", device_owner=DHCP_OWNER,
-                    device_id=f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host)}-{net.id}",
-                    binding_host_id=host, binding_vif_type="other", port_security_enabled=False)
-        try:
-            with db.begin_nested():
-                db.add(port)
-            return port
-        except IntegrityError:
-            continue
-    raise Conflict(f"could not find a free MAC address for the DHCP port of network {net.id}; retry",
-                   type="MacAddressGenerationFailure")
-
-
-def _allocate(db: Session, port: Port, subnet: Subnet) -> None:
-    """An address of ``subnet`` for the DHCP port: the first free one of its pools."""
-    for _ in range(8):
-        used = set(db.scalars(select(IPAllocation.ip_address).where(IPAllocation.subnet_id == subnet.id)))
-        free = next((ip for ip in _pool_addresses(subnet) if str(ip) not in used), None)
-        if free is None:
-            raise Conflict(f"No more IP addresses available for subnet {subnet.id}.",
-                           type="IpAddressGenerationFailure")
-        try:
-            with db.begin_nested():
-                db.add(IPAllocation(network_id=subnet.network_id, subnet_id=subnet.id, port_id=port.id,
-                                    ip_address=str(free)))
-            return
-        except IntegrityError:
-            continue  # taken meanwhile: pick again
-    raise Conflict(f"could not allocate an address of subnet {subnet.id} for the DHCP port; retry",
-                   type="IpAddressGenerationFailure")
-
-
-def _pool_addresses(subnet: Subnet):
-    pools = subnet.allocation_pools or []
-    if not pools:
-        net = ipaddress.ip_network(subnet.cidr)
-        hosts = net.hosts() if net.num_addresses > 2 else iter(net)
-        gateway = subnet.gateway_ip
-        yield from (ip for ip in hosts if str(ip) != gateway)
-        return
-    for pool in pools:
-        first, last = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
-        ip = first
-        while ip <= last:
-            yield ip
-            ip += 1
+    attrs = {"network_id": net.id, "device_owner": DHCP_OWNER, "binding:host_id": host,
+             "device_id": f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host)}-{net.id}",
+             "fixed_ips": [{"subnet_id": s.id} for s in subnets]}
+    port = ports.write_row(db, None, attrs, project_id=net.project_id, settings=settings, internal=True)
+    port.status = "ACTIVE"
+    return port
 
 
 # -------------------------------------------------------------------------------- hosts
