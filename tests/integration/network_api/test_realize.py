@@ -19,12 +19,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import stratus.db.models  # noqa: F401 - registers every table
-from stratus.db.models.network import Network, Port, Subnet
+from stratus.db.models.jobs import FINAL, Job
 from stratus.db.session import Database
-from stratus.network import hostplan
 from tests.integration.network.l3_fixtures import UDHCPC_SCRIPT
 from tests.integration.pipeline.conftest import controller_factory, interpreter, sync_hosts  # noqa: F401
 
@@ -123,11 +122,9 @@ def until(what, predicate, timeout: float = 120.0):
     raise AssertionError(f"not {what} after {timeout}s")
 
 
-def converge(db: Database, **objects) -> None:
-    """What a network or subnet change submits (the networks API is another branch's:
-    its types call the same function)."""
+def unfinished(db: Database) -> int:
     with db.session() as s:
-        hostplan.submit(s, **objects)
+        return s.scalar(select(func.count()).select_from(Job).where(Job.status.not_in(FINAL)))
 
 
 def test_dhcp_and_a_bound_port_are_realized_and_removed(controller_factory, node, tmp_path):  # noqa: F811
@@ -135,23 +132,19 @@ def test_dhcp_and_a_bound_port_are_realized_and_removed(controller_factory, node
     sync_hosts(ctl, tmp_path, node.vars(), ["compute", "network"])
     db = Database(ctl.database_url)
     admin = ctl.conn()
-    project = admin.current_project_id
 
     # a VXLAN network with a DHCP subnet: dnsmasq on the network host
-    net_id, subnet_id = str(uuid.uuid4()), str(uuid.uuid4())
+    net = admin.network.create_network(name="realize")
+    net_id = net.id
     node.networks.append(net_id)
-    with db.session() as s:
-        s.add(Network(id=net_id, project_id=project, name="realize", network_type="vxlan",
-                      segmentation_id=4242, mtu=1450))
-        s.flush()
-        s.add(Subnet(id=subnet_id, project_id=project, network_id=net_id, ip_version=4, cidr="10.77.0.0/24",
-                     gateway_ip="10.77.0.1", dns_nameservers=["10.77.0.53"],
-                     allocation_pools=[{"start": "10.77.0.2", "end": "10.77.0.254"}]))
-    bridge, vxlan, qdhcp = "brq" + net_id[:11], "vxlan-4242", f"qdhcp-{net_id}"
+    assert net.provider_network_type == "vxlan" and net.status == "ACTIVE"
     started = time.monotonic()
-    converge(db, networks=[net_id])
+    subnet = admin.network.create_subnet(network_id=net_id, ip_version=4, cidr="10.77.0.0/24",
+                                         dns_nameservers=["10.77.0.53"])
+    subnet_id = subnet.id
     until("dnsmasq running", lambda: node.dnsmasq(net_id))
     dhcp_s = time.monotonic() - started
+    bridge, vxlan, qdhcp = "brq" + net_id[:11], f"vxlan-{net.provider_segmentation_id}", f"qdhcp-{net_id}"
     (dport,) = admin.network.ports(network_id=net_id, device_owner="network:dhcp")
     assert dport.binding_host_id == HOST and dport.fixed_ips == [{"subnet_id": subnet_id, "ip_address": "10.77.0.2"}]
     links = node.links()
@@ -180,16 +173,13 @@ def test_dhcp_and_a_bound_port_are_realized_and_removed(controller_factory, node
     until("the lease gone", lambda: port.mac_address not in (STATE / net_id / "host").read_text())
     assert tap not in node.nft() and node.dnsmasq(net_id)
 
-    # the subnet and the network deleted: DHCP, namespace, segment gone from the host
-    with db.session() as s:
-        s.delete(s.get(Subnet, subnet_id))
-    converge(db, networks=[net_id])
+    # the subnet deleted: DHCP (and its port) gone, the segment with it; then the network
+    admin.network.delete_subnet(subnet_id)
     until("dnsmasq stopped", lambda: not node.dnsmasq(net_id))
     until("the segment gone", lambda: bridge not in node.links())
-    with db.session() as s:
-        assert s.scalars(select(Port).where(Port.network_id == net_id)).all() == []  # the DHCP port too
-        s.delete(s.get(Network, net_id))
-    converge(db, networks=[net_id])
+    assert list(admin.network.ports(network_id=net_id)) == []  # the DHCP port too
+    admin.network.delete_network(net_id)
+    until("every job done", lambda: not unfinished(db))
     assert vxlan not in node.links() and qdhcp not in sh("ip", "netns", "list")
     assert not (STATE / net_id).exists()
     assert "tap" not in node.nft() and not [n for n in node.links() if n.startswith(("brq", "tap", "vxlan"))]
