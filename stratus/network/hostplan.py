@@ -199,11 +199,11 @@ def _gone_network_state(db: Session, net_id: str, only_host: str | None) -> dict
 
 
 def _remember_hosts(db: Session, net_id: str, hosts: set[str]) -> None:
-    """The network's resource row keeps every host it may be on (its segment, its DHCP
-    server), so that its delete, made after its rows are gone, knows where to clean."""
+    """The network's resource row keeps the hosts it is planned on (its segment, its
+    DHCP server), so that its delete, made after its rows are gone, knows where to clean."""
     row = db.get(Resource, net_id)
     if row is not None:
-        row.hosts = sorted(set(row.hosts or []) | hosts)
+        row.hosts = sorted(hosts)
 
 
 def segment_of(net: Network) -> dict[str, Any]:
