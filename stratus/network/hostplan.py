@@ -85,6 +85,7 @@ DHCP_OWNER = "network:dhcp"
 # Ports whose device a network-host module makes (dnsmasq's, a router's): their host
 # gets the segment, the port module does not plug them.
 SYSTEM_OWNER_PREFIX = "network:"
+FAILED = "binding_failed"  # a port bound to a host that is not an enabled host: on none
 CONVERGE = "converge"  # the resource name of a converge job's tasks
 PRESENT, ABSENT = "present", "absent"
 
@@ -123,8 +124,12 @@ def converge(db: Session, *, networks: Iterable[Any] = (), ports: Iterable[Any] 
     for ref in routers:
         rid = _id(ref)
         desired = router_hosts.desired(db, rid) if router_hosts is not None else None
+        before = router_hosts.previous(db, rid) if router_hosts is not None else None
         if desired:
             router_entries.append({"id": rid, "host": desired["host"], "state": PRESENT, "desired": desired})
+        if before and before.get("host") and (not desired or desired["host"] != before["host"]):
+            # gone, or moved to another network host: removed where its recorded state was
+            router_entries.append({"id": rid, "host": before["host"], "state": ABSENT, "desired": before})
         for net_id in db.scalars(select(Port.network_id).join(RouterPort, RouterPort.port_id == Port.id)
                                  .where(RouterPort.router_id == rid)):
             nets.setdefault(net_id, db.get(Network, net_id) or net_id)
@@ -133,17 +138,18 @@ def converge(db: Session, *, networks: Iterable[Any] = (), ports: Iterable[Any] 
         for row in sg_rules.affected_ports(db, group_ids):
             port_rows.setdefault(row.id, row)
 
-    state: dict[str, Any] = {"networks": {}, "ports": [], "routers": router_entries}
+    state: dict[str, Any] = {"networks": {}, "ports": [],
+                             "routers": [r for r in router_entries if only_host in (None, r["host"])]}
     for net_id, net in nets.items():
         entry = (_network_state(db, net, only_host, settings) if isinstance(net, Network)
                  else _gone_network_state(db, net_id, only_host))
         if entry is not None:
             state["networks"][net_id] = entry
-    mtus = {nid: e["segment"]["mtu"] for nid, e in state["networks"].items()}
     for row in port_rows.values():
-        plugged = row.binding_host_id and not row.device_owner.startswith(SYSTEM_OWNER_PREFIX)
+        plugged = (row.binding_host_id and row.binding_vif_type != FAILED
+                   and not row.device_owner.startswith(SYSTEM_OWNER_PREFIX))
         if plugged and only_host in (None, row.binding_host_id):
-            state["ports"].append(_port_state(db, row, mtus.get(row.network_id)))
+            state["ports"].append(_port_state(db, row))
     _add_previous(state, previous or {}, only_host)
     return state
 
@@ -159,12 +165,13 @@ def _add_previous(state: dict[str, Any], previous: dict[str, Any], only_host: st
     for r in previous.get("routers") or []:
         if r["state"] == PRESENT and (r["id"], r["host"]) not in routers and only_host in (None, r["host"]):
             state["routers"].append({**r, "state": ABSENT})
+            routers.add((r["id"], r["host"]))
 
 
 def _network_state(db: Session, net: Network, only_host: str | None, settings: Any) -> dict[str, Any]:
     dhcp = _dhcp_state(db, net, settings)
-    bound = set(db.scalars(select(Port.binding_host_id).where(Port.network_id == net.id,
-                                                               Port.binding_host_id != "")))
+    bound = set(db.scalars(select(Port.binding_host_id).where(
+        Port.network_id == net.id, Port.binding_host_id != "", Port.binding_vif_type != FAILED)))
     before = set(net.segment_hosts or [])
     if only_host is not None:
         present = bound & {only_host}
@@ -172,13 +179,16 @@ def _network_state(db: Session, net: Network, only_host: str | None, settings: A
     else:
         present, absent = bound, before - bound
     net.segment_hosts = sorted((before - absent) | present)
-    _remember_hosts(db, net.id, set(net.segment_hosts) | ({dhcp["host"]} if dhcp else set()))
+    serving = {dhcp["host"]} if dhcp and dhcp["state"] == PRESENT else set()
+    _remember_hosts(db, net.id, set(net.segment_hosts) | serving)
     hosts = {**dict.fromkeys(sorted(absent), ABSENT), **dict.fromkeys(sorted(present), PRESENT)}
     segment = segment_of(net)
+    if dhcp and only_host not in (None, dhcp["host"]):
+        dhcp = None  # another host's work
     entry: dict[str, Any] = {"segment": segment, "hosts": dict(sorted(hosts.items())), "dhcp": dhcp}
     if segment["type"] == "vxlan":
         # every host of the segment floods to the others (all bound hosts, not only ours)
-        entry["tunnel_ips"] = tunnel_ips(db, sorted(bound | set(hosts)))
+        entry["tunnel_ips"] = tunnel_ips(db, sorted(bound))
         entry["flood"] = sorted(bound)
     elif segment["type"] in ("flat", "vlan"):
         entry["interfaces"] = {h: physical_interface(db, h, segment["physical_network"])
@@ -212,13 +222,14 @@ def segment_of(net: Network) -> dict[str, Any]:
             "physical_network": net.physical_network, "mtu": net.mtu}
 
 
-def _port_state(db: Session, port: Port, mtu: int | None) -> dict[str, Any]:
+def _port_state(db: Session, port: Port) -> dict[str, Any]:
     cidrs = {s.id: s.cidr for s in db.scalars(select(Subnet).where(Subnet.network_id == port.network_id))}
     ips = [f"{a.ip_address}/{ipaddress.ip_network(cidrs[a.subnet_id]).prefixlen}"
            for a in ipam.addresses(db, port.id) if a.subnet_id in cidrs]
     args = {"port_id": port.id, "network_id": port.network_id, "mac_address": port.mac_address,
             "fixed_ips": ips, "port_security_enabled": bool(port.port_security_enabled),
             "allowed_address_pairs": list(port.allowed_address_pairs or [])}
+    mtu = getattr(db.get(Network, port.network_id), "mtu", None)  # in the session's identity map
     if mtu:
         args["mtu"] = mtu
     security = None
