@@ -73,7 +73,7 @@ from sqlalchemy.orm import Session
 
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import Resource
-from stratus.db.models.network import Network, Port, RouterPort, Subnet
+from stratus.db.models.network import IPAllocation, Network, Port, RouterPort, Subnet
 from stratus.errors import Conflict
 from stratus.network import ipam
 from stratus.network import ports as port_records
@@ -271,12 +271,12 @@ def _dhcp_state(db: Session, net: Network, settings: Any) -> dict[str, Any] | No
     if missing:  # a DHCP subnet added since
         ipam.allocate(db, port, missing)
     addresses = {a.subnet_id: a.ip_address for a in ipam.addresses(db, port.id)}
-    leases = []
-    for other in db.scalars(select(Port).where(Port.network_id == net.id, Port.id != port.id)
-                            .order_by(Port.created_at, Port.id)):
-        ips = [a.ip_address for a in ipam.addresses(db, other.id)]
-        if ips:
-            leases.append({"id": other.id, "mac": other.mac_address, "ips": ips})
+    leases: dict[str, dict[str, Any]] = {}  # one query for the whole network
+    for other, ip in db.execute(select(Port, IPAllocation.ip_address)
+                                .join(IPAllocation, IPAllocation.port_id == Port.id)
+                                .where(Port.network_id == net.id, Port.id != port.id)
+                                .order_by(Port.created_at, Port.id, IPAllocation.id)):
+        leases.setdefault(other.id, {"id": other.id, "mac": other.mac_address, "ips": []})["ips"].append(ip)
     args = {
         "network_id": net.id,
         "port": {"id": port.id, "mac": port.mac_address,
@@ -286,7 +286,7 @@ def _dhcp_state(db: Session, net: Network, settings: Any) -> dict[str, Any] | No
                      "host_routes": list(s.host_routes or []), "enable_dhcp": bool(s.enable_dhcp),
                      **({"ipv6_address_mode": s.ipv6_address_mode} if s.ipv6_address_mode else {})}
                     for s in subnets],
-        "ports": leases,
+        "ports": list(leases.values()),
         "mtu": net.mtu,
         "domain": _setting(settings, "network_dns_domain"),
         "lease_time": _setting(settings, "network_dhcp_lease_duration"),
