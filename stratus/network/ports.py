@@ -17,7 +17,8 @@ Contract (routes, Nova, routers, DHCP and the ``OS::Neutron::Port`` type call th
   (``binding``: show the admin-only ``binding:*`` attributes; default: ``ctx.is_admin``);
 - ``delete_row(db, port)``: the row, its addresses released (no job);
 - ``bind(db, port, host, device_id, device_owner)`` / ``unbind(db, port)``: the
-  binding a server's job realizes (no job of their own);
+  binding a server's job realizes (no job of their own); ``settle_status(port,
+  realized)``: the status once the job that plugs it ended (ACTIVE/ERROR/DOWN);
 - ``find(db, ctx, port_id) -> Port``: 404 ``PortNotFound`` unless visible to ``ctx``;
 - ``visible(ctx)``: the WHERE clause of the ports ``ctx`` may see.
 
@@ -330,17 +331,19 @@ def _mac_in_use(port: Port) -> Conflict:
 
 
 def _set_binding(db: Session, port: Port, host: str) -> None:
-    """``binding:host_id``: a known, enabled host binds the port as a tap on a bridge;
-    any other name leaves it ``binding_failed`` (Neutron's answer when no driver can bind)."""
+    """``binding:host_id``: an enabled host of the registry binds the port as a tap on
+    the network's bridge there. Any other name is refused (Neutron would keep the port
+    ``binding_failed``; here nothing could ever plug it)."""
     row = db.get(Host, host)
+    if row is None or not row.enabled:
+        raise BadRequest(f"Invalid input for binding:host_id. Reason: host '{host}' is not an enabled host "
+                         "of the registry: give the name of a compute or network host ('openstack "
+                         "compute service list'), or register it with 'stratus host sync'.",
+                         type="InvalidInput")
     port.binding_host_id = host
-    if row is not None and row.enabled:
-        port.binding_vif_type = VIF_TYPE
-        port.binding_vif_details = {"port_filter": True, "connectivity": "l2",
-                                    "bridge_name": "brq" + port.network_id[:11]}
-    else:
-        port.binding_vif_type = "binding_failed"
-        port.binding_vif_details = {}
+    port.binding_vif_type = VIF_TYPE
+    port.binding_vif_details = {"port_filter": True, "connectivity": "l2",
+                                "bridge_name": "brq" + port.network_id[:11]}
 
 
 def bind(db: Session, port: Port, host: str, device_id: str, device_owner: str) -> Port:
@@ -351,6 +354,19 @@ def bind(db: Session, port: Port, host: str, device_id: str, device_owner: str) 
     attrs_.touch(port)
     db.flush()
     return port
+
+
+def settle_status(port: Port, realized: bool | None) -> None:
+    """The port's status after a job that plugs it (its own or its server's):
+    ACTIVE when ``realized`` on its binding host and administratively up, ERROR when
+    the job failed (``realized`` False), else DOWN (unbound, down, or not run yet)."""
+    bound = bool(port.binding_host_id) and port.binding_vif_type == VIF_TYPE
+    if realized is False and bound:
+        port.status = "ERROR"
+    elif realized and bound and port.admin_state_up:
+        port.status = "ACTIVE"
+    else:
+        port.status = "DOWN"
 
 
 def unbind(db: Session, port: Port) -> Port:
@@ -471,9 +487,7 @@ def apply_update(db: Session, ctx, port: Port, attrs: Mapping[str, Any]) -> None
     if "security_groups" in attrs:
         groups = _group_ids(attrs["security_groups"])
         _groups(db, ctx, port.project_id, groups)
-    elif security is False and groups:
-        # Neutron: turning port security off requires removing the groups in the same request
-        pass
+    # Neutron: turning port security off needs the groups and pairs removed in the same request
     _check_security(port.port_security_enabled, groups, port.allowed_address_pairs or [])
     if "security_groups" in attrs:
         db.execute(sql_delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port.id))
@@ -553,12 +567,28 @@ def delete(db: Session, ctx, port: Port, *, context=None, request_id: str | None
     """``DELETE /ports/{id}``: the rows go now; the resource's delete job unplugs it."""
     check_deletable(port)
     port_id, project_id = port.id, port.project_id
+    remember_host_state(db, port)
     delete_row(db, port)
     if db.get(Resource, port_id) is not None:
         from stratus.orchestration import submit as pipeline
 
         pipeline.submit_delete(db, [port_id], project_id=project_id, request_id=request_id, context=context,
                                **_job_settings(context))
+
+
+def remember_host_state(db: Session, port: Port) -> None:
+    """Before the record goes: record the port's host state as it is now in its
+    resource, so that the delete job unplugs it where it is plugged (also when a
+    server's job bound and plugged it, not the port's own)."""
+    resource = db.get(Resource, port.id)
+    from stratus.network import hostplan
+
+    if resource is None or not hasattr(hostplan, "converge"):
+        return
+    state = hostplan.converge(db, networks=[port.network_id], ports=[port.id],
+                              previous=(resource.attributes or {}).get("converge") or None)
+    resource.attributes = {**(resource.attributes or {}), "converge": state}
+    db.flush()
 
 
 def delete_row(db: Session, port: Port) -> None:

@@ -141,10 +141,18 @@ class Port(ResourceType):
 
     @classmethod
     def check_delete(cls, db, res: PlannedResource) -> None:
-        """The service deleted the record: the state of its network without it (the port
-        unplugged, the segment gone from a host with no port left)."""
-        network = res.attributes.get("network_id") or res.properties.get("network")
+        """The state of its network without the port (unplugged, the segment gone from a
+        host with no port left). ``DELETE /ports`` deleted the record already; a stack's
+        delete deletes it here, through the same service function."""
+        from stratus.network import ports
+
+        row = db.get(PortRow, res.resource_id)
         before = list(res.hosts) if res.placed else []
+        network = res.attributes.get("network_id") or res.properties.get("network")
+        if row is not None:  # a stack's delete: the state with the port first, as it is now
+            cls._converge(db, res, networks=[row.network_id], ports=[row.id])
+            before = sorted(set(before) | set(res.hosts))
+            ports.delete_row(db, row)
         cls._converge(db, res, networks=[network] if network else [], ports=[res.resource_id])
         res.hosts = sorted(set(before) | set(res.hosts))
 
@@ -195,16 +203,11 @@ class Port(ResourceType):
     @classmethod
     def on_state(cls, db, resource) -> None:
         """The record's status: ACTIVE when its job realized it on its binding host."""
+        from stratus.network import ports
+
         row = db.get(PortRow, resource.id)
-        if row is None:
-            return
-        if resource.status == ERROR and row.binding_host_id:
-            row.status = "ERROR"
-        elif resource.status == ACTIVE and row.binding_host_id and row.admin_state_up \
-                and row.binding_vif_type not in ("unbound", "binding_failed"):
-            row.status = "ACTIVE"
-        else:
-            row.status = "DOWN"
+        if row is not None:
+            ports.settle_status(row, {ACTIVE: True, ERROR: False}.get(resource.status))
 
 
 def _holds(key: str, wanted: Any, now: Any) -> bool:

@@ -195,17 +195,17 @@ def test_binding_is_for_admins_and_shown_only_to_them(sqlite_controller, member,
     mine = sqlite_controller.request("GET", f"{PORTS}/{bound['id']}", token=token).json()["port"]
     assert "binding:host_id" not in mine and "binding:vif_type" not in mine
     assert mine["binding:vnic_type"] == "normal" and mine["device_id"] == "server-1"
-    # a host no agent serves: Neutron's binding_failed
-    port = admin.network.create_port(network_id=world.network_id, binding_host_id="nowhere")
-    assert port.binding_vif_type == "binding_failed"
+    # a host the registry does not know: refused, nothing made
+    msg = _refused(sqlite_controller, world, sqlite_controller.admin_token(),
+                   {"port": {"network_id": world.network_id, "binding:host_id": "nowhere"}}, 400, "InvalidInput")
+    assert "'nowhere'" in msg and "binding:host_id" in msg
     # a member may not move a port to a host; an admin unbinds it
     msg = _refused(sqlite_controller, world, token, {"port": {"binding:host_id": "elsewhere"}}, 403,
                    "HTTPForbidden", method="PUT", path=f"{PORTS}/{bound['id']}")
     assert "update_port:binding:host_id" in msg
     unbound = admin.network.update_port(bound["id"], binding_host_id="")
     assert (unbound.binding_host_id, unbound.binding_vif_type) == ("", "unbound")
-    for pid in (bound["id"], port.id):
-        admin.network.delete_port(pid)
+    admin.network.delete_port(bound["id"])
 
 
 def test_router_interface_ports_are_refused_by_the_port_api(sqlite_controller, member, world):
@@ -276,3 +276,20 @@ def test_the_openstack_cli_makes_and_changes_ports(sqlite_controller, member):
     assert cli("port", "list", "-f", "json", "--network", net["id"], creds=member) == []
     cli("subnet", "delete", sub["id"], creds=member)
     cli("network", "delete", net["id"], creds=member)
+
+
+def test_ports_on_a_shared_network_are_seen_by_their_project_and_the_network_owner(
+        sqlite_controller, member, other):
+    shared = port_world.network(sqlite_controller, member.project_id, cidr="10.23.0.0/24", shared=True)
+    owner, guest = _token(sqlite_controller, member), _token(sqlite_controller, other)
+    r = sqlite_controller.request("POST", PORTS, token=guest, json={"port": {"network_id": shared.network_id}})
+    assert r.status_code == 201, r.text
+    theirs = r.json()["port"]
+    assert theirs["project_id"] == other.project_id
+    seen = sqlite_controller.request("GET", PORTS, token=owner, params={"network_id": shared.network_id})
+    assert [p["id"] for p in seen.json()["ports"]] == [theirs["id"]]  # Neutron's network owner
+    # the guest may not pick an address on a network it does not own (create_port:fixed_ips:ip_address)
+    _refused(sqlite_controller, shared, guest, {"port": {"network_id": shared.network_id,
+                                                         "fixed_ips": [{"ip_address": "10.23.0.77"}]}},
+             403, "HTTPForbidden")
+    assert sqlite_controller.request("DELETE", f"{PORTS}/{theirs['id']}", token=guest).status_code == 204

@@ -238,3 +238,39 @@ def test_generated_macs_keep_the_base_prefix():
     assert macs.generate("fa:16:3e:00:00:00")[:9] == "fa:16:3e:"
     assert macs.generate("fa:16:3e:4f:00:00")[:12] == "fa:16:3e:4f:"
     assert macs.normalize("FA16.3E".replace(".", "") + "010203") == "fa:16:3e:01:02:03"
+
+
+def test_a_stack_delete_removes_the_record_and_frees_its_address(db, net):
+    from stratus.orchestration.submit import submit, submit_delete
+
+    net_id, sub_id = net
+    with db.session() as s:
+        job = submit(s, _stack_port({"network": net_id, "fixed_ips": [{"subnet": sub_id, "ip_address": "10.0.0.5"}]}),
+                     project_id="p1")
+        port_id = job.resource_map["port"]
+    with db.session() as s:
+        submit_delete(s, [port_id])
+        assert s.get(Resource, port_id).status == "DELETING"
+    assert (_count(db, Port), _count(db, IPAllocation)) == (0, 0)
+
+
+def test_deleting_a_port_a_server_bound_unplugs_it_where_it_is(db, net):
+    """A port Nova bound (``ports.bind``, plugged by the server's job, not the port's own)
+    is unplugged from that host by its delete job."""
+    from stratus.network import hostplan
+
+    if not hasattr(hostplan, "converge"):
+        pytest.skip("hostplan (h/hosts) is not merged yet: no host state to plan")
+    net_id, _ = net
+    with db.session() as s:
+        s.get(Network, net_id).segmentation_id = 5000
+        s.add(Host(name="c1", groups=["compute"], vars={"stratus_tunnel_ip": "192.0.2.1"}))
+        port = ports.create(s, Ctx(), {"network_id": net_id})
+        ports.bind(s, port, "c1", "server-1", "compute:nova")
+    with db.session() as s:
+        ports.delete(s, Ctx(), s.get(Port, port.id))
+        job = s.get(Job, s.get(Resource, port.id).last_job_id)
+        assert job.kind == "delete"
+        plays = [p for p in job.playbook if p["tasks"]]
+        assert plays and all(p["hosts"] == "c1" for p in plays)
+        assert any(port.id[:11] in str(t) and "absent" in str(t) for p in plays for t in p["tasks"])
