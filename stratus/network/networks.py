@@ -240,6 +240,7 @@ def delete(db: Session, row: Network) -> list[str]:
         db.delete(policy)
     segments.release(db, row.id)
     tags.clear(db, "networks", row.id)
+    release_quota(db, row.id)  # Neutron counts records: a new network may follow at once
     db.delete(row)
     db.flush()
     return subnet_ids

@@ -20,6 +20,8 @@ from sqlalchemy import select
 
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import DELETED, DELETING, Resource
+from stratus.db.models.network import Network as NetworkRow
+from stratus.db.models.network import Subnet as SubnetRow
 from stratus.errors import ApiError
 from stratus.network import hostplan
 from stratus.orchestration.errors import ResourceCheckFailed
@@ -66,7 +68,55 @@ def converge_tasks(res: PlannedResource) -> list[dict[str, Any]]:
     return list(fn(res, state)) if fn and state else []
 
 
-class Net(ResourceType):
+class Converging(ResourceType):
+    """A record whose create, update and delete converge hosts to ``hostplan``'s state
+    (recorded by the check on ``res.attributes["converge"]``), on the hosts it touches."""
+
+    model: Any = None  # the record's table
+
+    @classmethod
+    def recorded(cls, row) -> dict[str, Any]:
+        """The resource attributes a record gives."""
+        return {}
+
+    @classmethod
+    def check(cls, db, res: PlannedResource, planned=None) -> None:
+        """Find the record the API wrote (a stack update: it follows the properties),
+        or write a stack's; then record the network's host state."""
+        row = db.get(cls.model, res.resource_id)
+        if row is None:
+            row = cls._ensure_row(db, res)
+        else:
+            cls._follow(db, res, row)
+        res.attributes.update(cls.recorded(row))
+        converge(db, res, networks=[getattr(row, "network_id", row.id)])
+
+    @classmethod
+    def _ensure_row(cls, db, res: PlannedResource):
+        raise NotImplementedError
+
+    @classmethod
+    def _follow(cls, db, res: PlannedResource, row) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def hosts(cls, db, res):
+        return list(res.hosts) if res.placed else []
+
+    @classmethod
+    def plan_create(cls, res: PlannedResource) -> list[dict[str, Any]]:
+        return converge_tasks(res)
+
+    @classmethod
+    def plan_update(cls, res: PlannedResource, prop_diff: dict[str, Any]) -> list[dict[str, Any]]:
+        return converge_tasks(res)
+
+    @classmethod
+    def plan_delete(cls, res: PlannedResource) -> list[dict[str, Any]]:
+        return converge_tasks(res)
+
+
+class Net(Converging):
     """The record is ``stratus.network.networks``'; the API writes it before submitting
     (the check finds it), a stack's resource writes it in its check."""
 
@@ -91,18 +141,12 @@ class Net(ResourceType):
                          "subnets": "Ids of its subnets.", "hosts": "Hosts the net is on.",
                          "show": "All attributes."}
 
-    @classmethod
-    def check(cls, db, res: PlannedResource, planned=None) -> None:
-        from stratus.db.models.network import Network
+    model = NetworkRow
 
-        row = db.get(Network, res.resource_id)
-        if row is None:
-            row = cls._ensure_row(db, res)
-        else:
-            cls._follow(db, res, row)
-        res.attributes.update({"segmentation_id": row.segmentation_id, "mtu": row.mtu, "status": row.status,
-                               "network_type": row.network_type})
-        converge(db, res, networks=[row.id])
+    @classmethod
+    def recorded(cls, row) -> dict[str, Any]:
+        return {"segmentation_id": row.segmentation_id, "mtu": row.mtu, "status": row.status,
+                "network_type": row.network_type}
 
     @classmethod
     def _ensure_row(cls, db, res: PlannedResource):
@@ -145,33 +189,18 @@ class Net(ResourceType):
         return {"network": 1}
 
     @classmethod
-    def hosts(cls, db, res):
-        return list(res.hosts) if res.placed else []
-
-    @classmethod
     def plan_attributes(cls, res: PlannedResource) -> dict[str, Any]:
         return {k: res.attributes[k] for k in ("segmentation_id", "mtu", "status") if k in res.attributes}
-
-    @classmethod
-    def plan_create(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        return converge_tasks(res)
-
-    @classmethod
-    def plan_update(cls, res: PlannedResource, prop_diff: dict[str, Any]) -> list[dict[str, Any]]:
-        return converge_tasks(res)
-
-    @classmethod
-    def plan_delete(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        return converge_tasks(res)
 
     @classmethod
     def check_delete(cls, db, res: PlannedResource) -> None:
         """The API deleted the record already; a stack's delete deletes it here (409
         while ports other than DHCP's are on it)."""
-        from stratus.db.models.network import Network
         from stratus.network import networks
 
-        row = db.get(Network, res.resource_id)
+        if live_ports(db, res.resource_id):  # port resources without records (a stack's)
+            raise ResourceCheckFailed(f"network {res.resource_id} has ports; delete them first", status=409)
+        row = db.get(NetworkRow, res.resource_id)
         if row is not None:
             try:
                 networks.delete(db, row)
@@ -180,7 +209,7 @@ class Net(ResourceType):
         converge(db, res, networks=[res.resource_id])
 
 
-class Subnet(ResourceType):
+class Subnet(Converging):
     """A subnet's record (``stratus.network.subnets``); creating, changing or deleting
     it converges its network (DHCP) through hostplan."""
 
@@ -207,18 +236,12 @@ class Subnet(ResourceType):
     attributes_schema = {"cidr": "The CIDR.", "gateway_ip": "The gateway.", "network_id": "The network.",
                          "allocation_pools": "The pools.", "show": "All attributes."}
 
-    @classmethod
-    def check(cls, db, res: PlannedResource, planned=None) -> None:
-        from stratus.db.models.network import Subnet as Row
+    model = SubnetRow
 
-        row = db.get(Row, res.resource_id)
-        if row is None:
-            row = cls._ensure_row(db, res)
-        else:
-            cls._follow(db, res, row)
-        res.attributes.update({"cidr": row.cidr, "gateway_ip": row.gateway_ip, "network_id": row.network_id,
-                               "allocation_pools": row.allocation_pools})
-        converge(db, res, networks=[row.network_id])
+    @classmethod
+    def recorded(cls, row) -> dict[str, Any]:
+        return {"cidr": row.cidr, "gateway_ip": row.gateway_ip, "network_id": row.network_id,
+                "allocation_pools": row.allocation_pools}
 
     @classmethod
     def _ensure_row(cls, db, res: PlannedResource):
@@ -260,10 +283,6 @@ class Subnet(ResourceType):
         return {"subnet": 1}
 
     @classmethod
-    def hosts(cls, db, res):
-        return list(res.hosts) if res.placed else []
-
-    @classmethod
     def locks(cls, res: PlannedResource) -> list[str]:
         net = res.attributes.get("network_id") or res.properties.get("network")
         return [net] if isinstance(net, str) else []
@@ -274,23 +293,10 @@ class Subnet(ResourceType):
                 if k in res.attributes}
 
     @classmethod
-    def plan_create(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        return converge_tasks(res)
-
-    @classmethod
-    def plan_update(cls, res: PlannedResource, prop_diff: dict[str, Any]) -> list[dict[str, Any]]:
-        return converge_tasks(res)
-
-    @classmethod
-    def plan_delete(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        return converge_tasks(res)
-
-    @classmethod
     def check_delete(cls, db, res: PlannedResource) -> None:
-        from stratus.db.models.network import Subnet as Row
         from stratus.network import subnets
 
-        row = db.get(Row, res.resource_id)
+        row = db.get(SubnetRow, res.resource_id)
         network_id = row.network_id if row is not None else res.attributes.get("network_id")
         if row is not None:
             try:

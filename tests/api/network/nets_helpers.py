@@ -5,6 +5,7 @@ can be shown before those parts exist."""
 from __future__ import annotations
 
 import uuid
+
 from sqlalchemy import func, select
 
 API = "/network/v2.0"
@@ -70,7 +71,7 @@ def add_port(controller, network_id: str, project_id: str, *, owner: str = "comp
     pid = str(uuid.uuid4())
     with database(controller).session() as s:
         port = Port(id=pid, project_id=project_id, network_id=network_id, device_owner=owner,
-                    mac_address="fa:16:3e:%02x:%02x:%02x" % tuple(uuid.uuid4().bytes[:3]))
+                    mac_address="fa:16:3e:" + ":".join(f"{b:02x}" for b in uuid.uuid4().bytes[:3]))
         s.add(port)
         ipam.allocate(s, port, fixed_ips)
     return pid

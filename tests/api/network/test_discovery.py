@@ -31,7 +31,7 @@ def test_versions_and_resources_without_a_token(sqlite_controller):
 def test_extensions_are_what_is_built(sqlite_controller):
     c = sqlite_controller
     aliases = {e["Alias"] for e in c.cli("extension", "list", "--network", "-f", "json")}
-    assert EXPECTED <= aliases and not aliases & NOT_BUILT and aliases == set(EXTENSIONS)
+    assert aliases >= EXPECTED and not aliases & NOT_BUILT and aliases == set(EXTENSIONS)
     one = ok(neutron(c, "GET", "/extensions/provider"))["extension"]
     assert one["alias"] == "provider" and one["name"]
     assert "multi-provider" in error(neutron(c, "GET", "/extensions/multi-provider"), 404, "ExtensionNotFound")

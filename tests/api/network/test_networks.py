@@ -180,3 +180,38 @@ def test_network_over_quota(sqlite_controller):
     assert "['network']" in error(r, 409, "OverQuota")
     assert count(c, Network, project_id=user.project_id) == 1
     ok(neutron(c, "DELETE", f"/networks/{first['id']}", creds=user), 204)
+
+
+def test_records_on_every_backend(controller):
+    """The same requests on SQLite and PostgreSQL: network, subnets, sharing, tags,
+    filters and pages, then everything deleted."""
+    c = controller
+    owner, guest = c.new_project_user("member", prefix="bo"), c.new_project_user("member", prefix="bg")
+    prefix = name("be")
+    nets = [ok(neutron(c, "POST", "/networks", creds=owner, json={"network": {"name": f"{prefix}-{i}"}}),
+               201)["network"] for i in range(3)]
+    s4 = ok(neutron(c, "POST", "/subnets", creds=owner, json={"subnet": {
+        "network_id": nets[0]["id"], "cidr": "10.0.0.0/24", "ip_version": 4}}), 201)["subnet"]
+    s6 = ok(neutron(c, "POST", "/subnets", creds=owner, json={"subnet": {
+        "network_id": nets[0]["id"], "cidr": "fd00::/64", "ip_version": 6, "ipv6_address_mode": "slaac",
+        "ipv6_ra_mode": "slaac"}}), 201)["subnet"]
+    r = neutron(c, "POST", "/subnets", creds=owner, json={"subnet": {
+        "network_id": nets[0]["id"], "cidr": "10.0.0.0/16", "ip_version": 4}})
+    error(r, 400, "InvalidInput")
+    ok(neutron(c, "POST", "/rbac-policies", creds=owner, json={"rbac_policy": {
+        "object_type": "network", "object_id": nets[0]["id"], "action": "access_as_shared",
+        "target_tenant": guest.project_id}}), 201)
+    ok(neutron(c, "PUT", f"/networks/{nets[1]['id']}/tags", creds=owner, json={"tags": ["x", "y"]}))
+    seen = ok(neutron(c, "GET", "/networks", creds=guest, params={"name": nets[0]["name"]}))["networks"]
+    assert [n["subnets"] for n in seen] == [[s4["id"], s6["id"]]]
+    tagged = ok(neutron(c, "GET", "/networks", creds=owner, params={"tags": "x,y"}))["networks"]
+    assert [n["id"] for n in tagged] == [nets[1]["id"]]
+    page = ok(neutron(c, "GET", "/networks", creds=owner, params={"limit": 2, "sort_key": "name",
+                                                                  "sort_dir": "desc"}))
+    assert [n["name"] for n in page["networks"]] == [f"{prefix}-2", f"{prefix}-1"]
+    nxt = c.http.get(page["networks_links"][0]["href"].split(c.url, 1)[1],
+                     headers={"X-Auth-Token": c.token(owner)}).json()
+    assert [n["name"] for n in nxt["networks"]] == [f"{prefix}-0"]
+    for n in nets:
+        ok(neutron(c, "DELETE", f"/networks/{n['id']}", creds=owner), 204)
+    assert ok(neutron(c, "GET", "/networks", creds=owner))["networks"] == []

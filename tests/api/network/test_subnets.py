@@ -9,7 +9,16 @@ import pytest
 from stratus.db.models.jobs import Resource
 from stratus.db.models.network import IPAllocation, Port, Subnet
 from stratus.network import ipam
-from tests.api.network.nets_helpers import add_port, count, database, drop_port, error, name, neutron, ok
+from tests.api.network.nets_helpers import (
+    add_port,
+    count,
+    database,
+    drop_port,
+    error,
+    name,
+    neutron,
+    ok,
+)
 
 
 @pytest.fixture(scope="module")

@@ -4,26 +4,17 @@ that hands a job to the worker, and ``fields`` on a single resource."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from stratus import log
 from stratus.api.deps import plan_context
-from stratus.errors import BadRequest
+from stratus.api.routes.compute._body import json_body
 from stratus.network import query
 
-
-async def json_body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("Failed to parse request. The request body is not valid JSON.") from None
-
-
-# ``def route(body: JsonBody): ...``
+# ``def route(body: JsonBody): ...``: any JSON value, None when empty (compute's reader;
+# the request guard on /network refused what does not parse before any route runs)
 JsonBody = Annotated[Any, Depends(json_body)]
 
 
