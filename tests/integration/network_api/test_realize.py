@@ -55,6 +55,7 @@ class Node:
 
     def vars(self) -> dict[str, dict]:
         return {HOST: {"ansible_connection": "local",
+                       "stratus_physical_interface_mappings": {"physnet1": "ext0"},
                        # nsenter, not ip netns exec: no mount namespace of its own, so the
                        # qdhcp- namespaces a module mounts stay there for the next module
                        "ansible_python_interpreter": interpreter(self.tmp / "py",
@@ -179,3 +180,23 @@ def test_dhcp_and_a_bound_port_are_realized_and_removed(controller_factory, node
     assert "tap" not in node.nft() and not [n for n in node.links() if n.startswith(("brq", "tap", "vxlan"))]
     print(f"\nrealize: DHCP served {dhcp_s:.1f}s after the subnet; port ACTIVE {port_s:.1f}s after create")
     db.dispose()
+
+
+def test_a_flat_network_takes_the_hosts_mapped_interface_and_leaves_it(controller_factory, node, tmp_path):  # noqa: F811
+    ctl = controller_factory("sqlite")
+    sync_hosts(ctl, tmp_path, node.vars(), ["compute"])
+    node.sh("ip", "link", "add", "ext0", "type", "veth", "peer", "name", "ext0p")  # no dummy module here
+    admin = ctl.conn()
+    net = admin.network.create_network(name="flat", provider_network_type="flat",
+                                       provider_physical_network="physnet1")
+    node.networks.append(net.id)
+    bridge = "brq" + net.id[:11]
+    port = admin.network.create_port(network_id=net.id, binding_host_id=HOST)
+    until("the port ACTIVE", lambda: admin.network.get_port(port.id).status == "ACTIVE")
+    links = node.links()
+    assert links["ext0"]["master"] == bridge and links["tap" + port.id[:11]]["master"] == bridge
+    assert not [n for n in links if n.startswith("vxlan")]
+    admin.network.delete_port(port.id)
+    until("the segment gone", lambda: bridge not in node.links())
+    assert "master" not in node.links()["ext0"]  # the host's interface stays, out of the bridge
+    admin.network.delete_network(net.id)
