@@ -50,6 +50,7 @@ from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.network import access, ipam, macs, tags, unique
 from stratus.network import attrs as attrs_
+from stratus.network import pipeline as jobs
 
 TYPE = "OS::Neutron::Port"
 TAG_TYPE = "ports"
@@ -230,7 +231,8 @@ def create(db: Session, ctx, attrs: Mapping[str, Any], *, project_id: str | None
     port = write_row(db, ctx, attrs, project_id=project_id, settings=getattr(context, "settings", None),
                      internal=internal)
     if not internal:
-        submit_resource(db, port, context=context, request_id=request_id)
+        jobs.create(db, TYPE, port, properties_of(db, port), settings=settings_of(context), context=context,
+                    request_id=request_id)
     return port
 
 
@@ -463,11 +465,8 @@ def update(db: Session, ctx, port: Port, attrs: Mapping[str, Any], *, context=No
     host plugs it there)."""
     attrs = check_attrs(attrs, UPDATE_ATTRS)
     apply_update(db, ctx, port, attrs)
-    if db.get(Resource, port.id) is not None:
-        from stratus.orchestration import submit as pipeline
-
-        pipeline.submit_update(db, port.id, properties_of(db, port), request_id=request_id,
-                               context=context, **_job_settings(context, quota=True))
+    jobs.update(db, port.id, properties_of(db, port), settings=settings_of(context), context=context,
+                request_id=request_id)
     return port
 
 
@@ -569,11 +568,7 @@ def delete(db: Session, ctx, port: Port, *, context=None, request_id: str | None
     port_id, project_id = port.id, port.project_id
     remember_host_state(db, port)
     delete_row(db, port)
-    if db.get(Resource, port_id) is not None:
-        from stratus.orchestration import submit as pipeline
-
-        pipeline.submit_delete(db, [port_id], project_id=project_id, request_id=request_id, context=context,
-                               **_job_settings(context))
+    jobs.delete(db, [port_id], project_id=project_id, context=context, request_id=request_id)
 
 
 def remember_host_state(db: Session, port: Port) -> None:
@@ -616,23 +611,11 @@ def properties_of(db: Session, port: Port) -> dict[str, Any]:
     return props
 
 
-def _job_settings(context, *, quota: bool = False) -> dict[str, Any]:
+def settings_of(context):
+    """The controller's settings (the defaults when planning without a controller)."""
     settings = getattr(context, "settings", None)
-    out: dict[str, Any] = {}
-    if settings is not None:
-        out = {"max_attempts": settings.job_max_attempts, "timeout": settings.job_timeout}
-        if quota:
-            out["quota_defaults"] = settings.quota_defaults
-    return out
+    if settings is None:
+        from stratus.config import Settings
 
-
-def submit_resource(db: Session, port: Port, *, context=None, request_id: str | None = None):
-    """Submit the port's one-resource ``OS::Neutron::Port`` template (its id the port's):
-    the quota check (``port``) and the job that plugs it where it is bound."""
-    from stratus.orchestration import submit as pipeline
-
-    template = {"heat_template_version": "2018-08-31",
-                "resources": {"port": {"type": TYPE, "properties": properties_of(db, port)}}}
-    return pipeline.submit(db, template, project_id=port.project_id, cloud_admin=False,
-                           request_id=request_id, resource_ids={"port": port.id}, context=context,
-                           **_job_settings(context, quota=True))
+        settings = Settings()
+    return settings
