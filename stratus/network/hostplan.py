@@ -56,6 +56,8 @@ loaded network host when a DHCP-enabled subnet exists, deleted with the last one
 from a host left without ports) and the hosts on the network's resource row (where its
 delete cleans up). A host missing ``stratus_tunnel_ip`` or the physnet's mapping is
 refused as ``HostNotReady`` (409 PortBindingFailed) naming the host and the variable.
+Call it under the planner's lock (``orchestration.submit.PLACEMENT_LOCK``), as a type's
+check and ``submit`` are, so that two requests never both make a network's DHCP port.
 
 Parts of other services are imported when present (``router_hosts`` of h/routers,
 ``sg_rules`` of h/secgroups); without them no router or security group task is planned.
@@ -71,6 +73,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stratus.db.locks import write_lock
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import Resource
 from stratus.db.models.network import IPAllocation, Network, Port, RouterPort, Subnet
@@ -484,6 +487,9 @@ def submit(db: Session, *, networks: Iterable[Any] = (), ports: Iterable[Any] = 
     touches, so it runs after (and supersedes) the jobs already queued on them."""
     from stratus.orchestration import submit as orchestration
 
+    # one planner at a time, as a resource's submit: two converges never both make a
+    # network's DHCP port
+    write_lock(db, orchestration.PLACEMENT_LOCK)
     groups = [_id(g) for g in security_groups]
     state = converge(db, networks=networks, ports=ports, routers=routers, security_groups=groups,
                      previous=previous, settings=getattr(context, "settings", None))
