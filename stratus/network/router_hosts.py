@@ -1,0 +1,133 @@
+"""A router's host state, computed from the records, and the tasks that realise it.
+
+``hostplan`` calls these two (keep the names):
+
+- ``desired(db, router_id) -> dict | None``: what the router's network host must hold,
+  None when the router record is gone or has no host (no network host registered):
+
+  .. code-block:: python
+
+     {"router_id": "...", "host": "net1",            # Router.host
+      "networks": ["<net id>", ...],                # networks of its ports (bridges needed)
+      "router": {                                   # stratus.cloud.router's arguments
+          "router_id": "...", "mtu": 1450,
+          "interfaces": [{network_id, port_id, mac, cidr, ip}, ...],
+          "external_gateway": {network_id, port_id, mac, cidr, ip, gateway_ip,
+                               enable_snat} | None,
+          "routes": [{destination, nexthop}, ...]},
+      "floating_ips": [{"floating_ip": "203.0.113.5", "fixed_ip": "10.0.0.5"}, ...]}
+
+  An interface is one fixed IP of a ``network:router_interface`` port (a port with an
+  IPv4 and an IPv6 subnet gives two); the gateway is the first IPv4 address of the
+  ``network:router_gateway`` port. Floating IPs are listed only while associated and
+  while the router has a gateway (the ``floating_ip`` module needs its ``qg-`` device).
+
+- ``tasks(res, desired, previous=None) -> list[dict]``: the tasks on ``desired["host"]``
+  (each has a ``when`` on ``inventory_hostname``, so they may sit in a play that runs
+  on several hosts): floating IPs that ``previous`` had and ``desired`` has not (or
+  maps elsewhere) removed, then the ``router`` module, then one ``floating_ip`` task
+  per floating IP (gratuitous ARP on). ``desired=None`` removes the router of
+  ``previous`` (its floating IPs go with its namespace). ``previous`` is the
+  ``desired`` dict recorded at the last converge (None: unknown or new).
+
+These tasks need the router's networks present on its host (the segments of its
+ports, which ``hostplan`` plans from the router ports bound to ``Router.host``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stratus.db.models.network import (
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    Router,
+    RouterPort,
+    Subnet,
+)
+from stratus.orchestration.functions import jinja_literal
+from stratus.orchestration.resources import PlannedResource, task
+
+INTERFACE = "network:router_interface"
+GATEWAY = "network:router_gateway"
+FLOATING = "network:floatingip"
+
+
+def desired(db: Session, router_id: str) -> dict[str, Any] | None:
+    router = db.get(Router, router_id)
+    if router is None or not router.host:
+        return None
+    rows = db.execute(
+        select(Port, IPAllocation, Subnet)
+        .join(RouterPort, RouterPort.port_id == Port.id)
+        .join(IPAllocation, IPAllocation.port_id == Port.id)
+        .join(Subnet, Subnet.id == IPAllocation.subnet_id)
+        .where(RouterPort.router_id == router_id)
+        .order_by(Port.id, IPAllocation.ip_address)).all()
+    interfaces, gateway, networks = [], None, []
+    for port, alloc, subnet in rows:
+        if port.network_id not in networks:
+            networks.append(port.network_id)
+        one = {"network_id": port.network_id, "port_id": port.id, "mac": port.mac_address,
+               "cidr": subnet.cidr, "ip": alloc.ip_address}
+        if port.device_owner == GATEWAY:
+            if gateway is None and subnet.ip_version == 4:
+                gateway = {**one, "gateway_ip": subnet.gateway_ip, "enable_snat": router.enable_snat}
+        else:
+            interfaces.append(one)
+    mtus = [n.mtu for n in db.scalars(select(Network).where(Network.id.in_(networks)))] if networks else []
+    fips = []
+    if gateway is not None:
+        fips = [{"floating_ip": f.floating_ip_address, "fixed_ip": f.fixed_ip_address}
+                for f in db.scalars(select(FloatingIP).where(
+                    FloatingIP.router_id == router_id, FloatingIP.fixed_port_id.is_not(None))
+                    .order_by(FloatingIP.floating_ip_address))
+                if f.fixed_ip_address]
+    return {
+        "router_id": router.id,
+        "host": router.host,
+        "networks": networks,
+        "router": {"router_id": router.id, "mtu": min(mtus) if mtus else None,
+                   "interfaces": interfaces, "external_gateway": gateway,
+                   "routes": [{"destination": r["destination"], "nexthop": r["nexthop"]}
+                              for r in router.routes or []]},
+        "floating_ips": fips,
+    }
+
+
+def tasks(res: PlannedResource, desired: dict[str, Any] | None,
+          previous: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    if desired is None:
+        if not previous or not previous.get("host"):
+            return []
+        return [_on(previous["host"], task(res, "stratus.cloud.router",
+                                           {"router_id": previous["router_id"], "state": "absent"},
+                                           "router absent"))]
+    host, router_id = desired["host"], desired["router_id"]
+    out = []
+    wanted = {f["floating_ip"]: f["fixed_ip"] for f in desired["floating_ips"]}
+    if previous and previous.get("host") == host:
+        for fip in previous.get("floating_ips") or []:
+            if wanted.get(fip["floating_ip"]) != fip["fixed_ip"]:
+                out.append(_on(host, task(res, "stratus.cloud.floating_ip", {
+                    "router_id": router_id, "floating_ip": fip["floating_ip"], "state": "absent"},
+                    f"floating ip {fip['floating_ip']} absent")))
+    elif previous and previous.get("host"):  # moved: remove it where it was
+        out.extend(tasks(res, None, previous))
+    args = {k: v for k, v in desired["router"].items() if v is not None}
+    out.append(_on(host, task(res, "stratus.cloud.router", args, "router")))
+    for floating, fixed in wanted.items():
+        out.append(_on(host, task(res, "stratus.cloud.floating_ip", {
+            "router_id": router_id, "floating_ip": floating, "fixed_ip": fixed,
+            "gratuitous_arp": True}, f"floating ip {floating}")))
+    return out
+
+
+def _on(host: str, one: dict[str, Any]) -> dict[str, Any]:
+    one["when"] = f"inventory_hostname == {jinja_literal(host)}"
+    return one
