@@ -30,6 +30,11 @@
   ``previous`` (its floating IPs go with its namespace). ``previous`` is the
   ``desired`` dict recorded at the last converge (None: unknown or new).
 
+- ``previous(db, router_id) -> dict | None`` and ``record(db, router_id, desired)``: the
+  state recorded at the last converge of the router (kept in its ``OS::Neutron::Router``
+  resource row, ``attributes["router_state"]``). Whoever plans a router's tasks passes
+  ``previous`` to ``tasks`` and records the new ``desired``.
+
 These tasks need the router's networks present on its host (the segments of its
 ports, which ``hostplan`` plans from the router ports bound to ``Router.host``).
 """
@@ -41,6 +46,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stratus.db.models.jobs import Resource
 from stratus.db.models.network import (
     FloatingIP,
     IPAllocation,
@@ -56,6 +62,7 @@ from stratus.orchestration.resources import PlannedResource, task
 INTERFACE = "network:router_interface"
 GATEWAY = "network:router_gateway"
 FLOATING = "network:floatingip"
+STATE_KEY = "router_state"
 
 
 def desired(db: Session, router_id: str) -> dict[str, Any] | None:
@@ -100,12 +107,23 @@ def desired(db: Session, router_id: str) -> dict[str, Any] | None:
     }
 
 
+def previous(db: Session, router_id: str) -> dict[str, Any] | None:
+    row = db.get(Resource, router_id)
+    return (row.attributes or {}).get(STATE_KEY) if row is not None else None
+
+
+def record(db: Session, router_id: str, state: dict[str, Any] | None) -> None:
+    row = db.get(Resource, router_id)
+    if row is not None:
+        row.attributes = {**(row.attributes or {}), STATE_KEY: state}
+
+
 def tasks(res: PlannedResource, desired: dict[str, Any] | None,
           previous: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     if desired is None:
         if not previous or not previous.get("host"):
             return []
-        return [_on(previous["host"], task(res, "stratus.cloud.router",
+        return [on_host(previous["host"], task(res, "stratus.cloud.router",
                                            {"router_id": previous["router_id"], "state": "absent"},
                                            "router absent"))]
     host, router_id = desired["host"], desired["router_id"]
@@ -114,20 +132,21 @@ def tasks(res: PlannedResource, desired: dict[str, Any] | None,
     if previous and previous.get("host") == host:
         for fip in previous.get("floating_ips") or []:
             if wanted.get(fip["floating_ip"]) != fip["fixed_ip"]:
-                out.append(_on(host, task(res, "stratus.cloud.floating_ip", {
+                out.append(on_host(host, task(res, "stratus.cloud.floating_ip", {
                     "router_id": router_id, "floating_ip": fip["floating_ip"], "state": "absent"},
                     f"floating ip {fip['floating_ip']} absent")))
     elif previous and previous.get("host"):  # moved: remove it where it was
         out.extend(tasks(res, None, previous))
     args = {k: v for k, v in desired["router"].items() if v is not None}
-    out.append(_on(host, task(res, "stratus.cloud.router", args, "router")))
+    out.append(on_host(host, task(res, "stratus.cloud.router", args, "router")))
     for floating, fixed in wanted.items():
-        out.append(_on(host, task(res, "stratus.cloud.floating_ip", {
+        out.append(on_host(host, task(res, "stratus.cloud.floating_ip", {
             "router_id": router_id, "floating_ip": floating, "fixed_ip": fixed,
             "gratuitous_arp": True}, f"floating ip {floating}")))
     return out
 
 
-def _on(host: str, one: dict[str, Any]) -> dict[str, Any]:
+def on_host(host: str, one: dict[str, Any]) -> dict[str, Any]:
+    """``one`` task, run only on ``host`` (of a play on several hosts)."""
     one["when"] = f"inventory_hostname == {jinja_literal(host)}"
     return one
