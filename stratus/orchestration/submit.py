@@ -226,7 +226,7 @@ def submit_update(
         row.hosts = list(planned.hosts)
     row.attributes = _jsonable(planned.attributes)
     _allocate(db, row, {**cls.quota_usage(new_props, planned.attributes), **cls.allocations(planned)}, usage,
-              planned.hosts[0])
+              planned.hosts[0] if planned.hosts else None)  # on no host: an unbound port
     db.flush()
     return job
 
