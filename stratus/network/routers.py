@@ -22,7 +22,6 @@ Every function checks and writes in the caller's transaction; the route submits 
 from __future__ import annotations
 
 import ipaddress
-import secrets
 import uuid
 from typing import Any
 
@@ -42,8 +41,8 @@ from stratus.db.models.network import (
 )
 from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
-from stratus.network import access, ipam
-from stratus.network.router_hosts import FLOATING, GATEWAY, INTERFACE
+from stratus.network import access, ipam, ports
+from stratus.network.router_hosts import GATEWAY, INTERFACE
 
 _ADMIN = "rule:admin_required"
 _OWN = "rule:admin_or_member"
@@ -257,9 +256,9 @@ def set_gateway(db: Session, ctx, policy, row: Router, info: Any, action: str) -
                        host=row.host)
     if not any(ipaddress.ip_address(a.ip_address).version == 4 for a in port_ips(db, port.id)):
         raise BadRequest(f"Bad router request: No IPv4 subnet on external network {net.id}.", type="BadRequest")
+    check_overlaps(db, row, [db.get(Subnet, a.subnet_id) for a in port_ips(db, port.id)])
     db.add(RouterPort(router_id=row.id, port_id=port.id, port_type=GATEWAY))
     row.gw_port_id, row.enable_snat = port.id, snat is not False
-    check_overlaps(db, row)
     db.flush()
 
 
@@ -299,12 +298,13 @@ def router_subnets(db: Session, router_id: str) -> list[Subnet]:
                            .where(RouterPort.router_id == router_id).order_by(Subnet.id)).unique())
 
 
-def check_overlaps(db: Session, row: Router) -> None:
-    """Neutron's refusal of a router whose subnets overlap."""
-    subnets = router_subnets(db, row.id)
-    for i, a in enumerate(subnets):
-        for b in subnets[i + 1:]:
-            na, nb = ipaddress.ip_network(a.cidr), ipaddress.ip_network(b.cidr)
+def check_overlaps(db: Session, row: Router, new: list[Subnet]) -> None:
+    """Neutron's refusal of a subnet that overlaps one the router has already."""
+    have = router_subnets(db, row.id)
+    for b in new:
+        nb = ipaddress.ip_network(b.cidr)
+        for a in have:
+            na = ipaddress.ip_network(a.cidr)
             if na.version == nb.version and na.overlaps(nb):
                 raise BadRequest(f"Bad router request: Cidr {b.cidr} of subnet {b.id} overlaps with "
                                  f"cidr {a.cidr} of subnet {a.id}.", type="BadRequest")
@@ -322,10 +322,14 @@ def add_interface(db: Session, ctx, row: Router, body: Any) -> dict[str, Any]:
             raise Conflict(f"Port {port.id} is in use by {port.device_owner or 'a device'} "
                            f"{port.device_id}: it cannot be a router interface.", type="PortInUse")
         ips = port_ips(db, port.id)
+        check_overlaps(db, row, [db.get(Subnet, a.subnet_id) for a in ips])
         if not ips:
             raise BadRequest("Bad router request: Router port must have at least one fixed IP.",
                              type="BadRequest")
-        port.device_owner, port.device_id, port.binding_host_id = INTERFACE, row.id, row.host or ""
+        if row.host:
+            ports.bind(db, port, row.host, row.id, INTERFACE)
+        else:
+            port.device_owner, port.device_id = INTERFACE, row.id
         sub = db.get(Subnet, ips[0].subnet_id)
     else:
         sub = subnet(db, ctx, body["subnet_id"])
@@ -341,11 +345,11 @@ def add_interface(db: Session, ctx, row: Router, body: Any) -> dict[str, Any]:
         if net.external:
             raise BadRequest(f"Bad router request: Router {row.id} cannot have an interface on external "
                              f"network {net.id}: set it as the gateway instead.", type="BadRequest")
+        check_overlaps(db, row, [sub])
         port = system_port(db, net, row.project_id, INTERFACE, row.id,
                            [{"subnet_id": sub.id, "ip_address": sub.gateway_ip}], host=row.host)
     db.add(RouterPort(router_id=row.id, port_id=port.id, port_type=INTERFACE))
     db.flush()
-    check_overlaps(db, row)
     bump(row)
     subnet_ids = [a.subnet_id for a in port_ips(db, port.id)]
     return {"id": row.id, "tenant_id": row.project_id, "project_id": row.project_id, "port_id": port.id,
@@ -459,32 +463,22 @@ def _route_list(routes: Any) -> list[dict[str, str]]:
 
 def system_port(db: Session, net: Network, project_id: str, owner: str, device_id: str,
                 fixed_ips: list[dict[str, str]] | None, *, host: str | None = None) -> Port:
-    """A port the system makes for a router or a floating IP, with its addresses
-    (``fixed_ips`` as ``ipam.allocate`` takes them). A stand-in for the ports service's
-    internal ports until h/ports merges."""
-    port = Port(id=str(uuid.uuid4()), project_id=project_id if owner != FLOATING else "",
-                network_id=net.id, mac_address=_mac(db, net), device_owner=owner, device_id=device_id,
-                binding_host_id=(host or "") if owner != FLOATING else "", status="ACTIVE" if host else "DOWN",
-                port_security_enabled=False)
-    db.add(port)
-    db.flush()
-    ipam.allocate(db, port, fixed_ips)
+    """A port the network service makes for itself (``ports.create(internal=True)``):
+    router ports bound to the router's host, floating IP ports bound nowhere."""
+    attrs: dict[str, Any] = {"network_id": net.id, "device_owner": owner, "device_id": device_id,
+                             "port_security_enabled": False}
+    if fixed_ips is not None:
+        attrs["fixed_ips"] = fixed_ips
+    if host:
+        attrs["binding:host_id"] = host
+    port = ports.create(db, None, attrs, project_id=project_id, internal=True)
+    if host:
+        port.status = "ACTIVE"
     return port
 
 
-def _mac(db: Session, net: Network) -> str:
-    for _ in range(16):
-        mac = "fa:16:3e:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
-        if db.scalar(select(Port.id).where(Port.network_id == net.id, Port.mac_address == mac)) is None:
-            return mac
-    raise Conflict(f"Unable to generate a unique MAC address on network {net.id}.", type="MacAddressGenerationFailure")
-
-
 def delete_port(db: Session, port: Port) -> None:
-    """A system port and its addresses (a stand-in for ``ports.delete_row``)."""
-    ipam.release(db, port.id)
-    db.delete(port)
-    db.flush()
+    ports.delete_row(db, port)
 
 
 def routers_reaching(db: Session, network_id: str, external_network_id: str) -> list[Router]:

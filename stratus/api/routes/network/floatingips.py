@@ -47,7 +47,8 @@ def create(request: Request, ctx: Auth, policy: Policy, db: DbSession,
     attrs = routers.check_attributes(body, service.ATTRIBUTES, "floatingip")
     policy.enforce("create_floatingip", {"project_id": attrs.get("project_id") or ctx.project_id})
     row = service.create(db, ctx, policy, attrs)
-    submit(db, {"resources": {"floatingip": {"type": "OS::Neutron::FloatingIP", "properties": _props(row)}}},
+    submit(db, {"heat_template_version": "2018-08-31",
+                "resources": {"floatingip": {"type": "OS::Neutron::FloatingIP", "properties": _props(row)}}},
            project_id=row.project_id, resource_ids={"floatingip": row.id}, request_id=ctx.request_id,
            context=plan_context(request))
     return {"floatingip": service.view(db, row)}

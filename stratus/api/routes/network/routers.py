@@ -34,7 +34,7 @@ def _target(row: Router) -> dict[str, str]:
 def converge(request: Request, db, ctx, row: Router, *, created: bool = False) -> None:
     """Submit the router's host state (its resource's create or update)."""
     if created:
-        submit(db, {"resources": {"router": {"type": "OS::Neutron::Router",
+        submit(db, {"heat_template_version": "2018-08-31", "resources": {"router": {"type": "OS::Neutron::Router",
                                              "properties": {"name": row.name}}}},
                project_id=row.project_id, resource_ids={"router": row.id}, request_id=ctx.request_id,
                context=plan_context(request))
