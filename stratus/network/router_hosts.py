@@ -15,25 +15,26 @@
           "external_gateway": {network_id, port_id, mac, cidr, ip, gateway_ip,
                                enable_snat} | None,
           "routes": [{destination, nexthop}, ...]},
-      "floating_ips": [{"floating_ip": "203.0.113.5", "fixed_ip": "10.0.0.5"}, ...]}
+      "floating_ips": [{"floating_ip": "203.0.113.5", "fixed_ip": "10.0.0.5"}, ...],
+      "floating_ips_gone": ["203.0.113.9", ...]}
 
   An interface is one fixed IP of a ``network:router_interface`` port (a port with an
   IPv4 and an IPv6 subnet gives two); the gateway is the first IPv4 address of the
   ``network:router_gateway`` port. Floating IPs are listed only while associated and
   while the router has a gateway (the ``floating_ip`` module needs its ``qg-`` device).
 
-- ``tasks(res, desired, previous=None) -> list[dict]``: the tasks on ``desired["host"]``
-  (each has a ``when`` on ``inventory_hostname``, so they may sit in a play that runs
-  on several hosts): floating IPs that ``previous`` had and ``desired`` has not (or
-  maps elsewhere) removed, then the ``router`` module, then one ``floating_ip`` task
-  per floating IP (gratuitous ARP on). ``desired=None`` removes the router of
-  ``previous`` (its floating IPs go with its namespace). ``previous`` is the
-  ``desired`` dict recorded at the last converge (None: unknown or new).
+  ``floating_ips_gone`` lists the addresses the state recorded at the router's last
+  converge mapped (differently or at all) and this one does not: they are removed
+  first. The recorded state lives on the router's ``OS::Neutron::Router`` resource row
+  (``attributes["router_state"]``): whoever plans a router's tasks records the new
+  one with ``record(db, router_id, desired)`` (``previous(db, router_id)`` reads it).
 
-- ``previous(db, router_id) -> dict | None`` and ``record(db, router_id, desired)``: the
-  state recorded at the last converge of the router (kept in its ``OS::Neutron::Router``
-  resource row, ``attributes["router_state"]``). Whoever plans a router's tasks passes
-  ``previous`` to ``tasks`` and records the new ``desired``.
+- ``tasks(res, desired, state="present") -> list[dict]``: the tasks on
+  ``desired["host"]`` (each has a ``when`` on ``inventory_hostname``, so they may sit in
+  a play on several hosts). ``present``: the floating IPs gone removed, then the
+  ``router`` module, then one ``floating_ip`` task per floating IP (gratuitous ARP on).
+  ``absent`` (``desired`` is then the state recorded where it was): the router's
+  namespace removed, its floating IPs with it.
 
 These tasks need the router's networks present on its host (the segments of its
 ports, which ``hostplan`` plans from the router ports bound to ``Router.host``).
@@ -63,6 +64,7 @@ INTERFACE = "network:router_interface"
 GATEWAY = "network:router_gateway"
 FLOATING = "network:floatingip"
 STATE_KEY = "router_state"
+PRESENT, ABSENT = "present", "absent"
 
 
 def desired(db: Session, router_id: str) -> dict[str, Any] | None:
@@ -104,7 +106,16 @@ def desired(db: Session, router_id: str) -> dict[str, Any] | None:
                    "routes": [{"destination": r["destination"], "nexthop": r["nexthop"]}
                               for r in router.routes or []]},
         "floating_ips": fips,
+        "floating_ips_gone": _gone(previous(db, router_id), router.host, fips),
     }
+
+
+def _gone(before: dict[str, Any] | None, host: str, fips: list[dict[str, str]]) -> list[str]:
+    if not before or before.get("host") != host:
+        return []
+    now = {(f["floating_ip"], f["fixed_ip"]) for f in fips}
+    return sorted({f["floating_ip"] for f in before.get("floating_ips") or []
+                   if (f["floating_ip"], f["fixed_ip"]) not in now})
 
 
 def previous(db: Session, router_id: str) -> dict[str, Any] | None:
@@ -118,31 +129,22 @@ def record(db: Session, router_id: str, state: dict[str, Any] | None) -> None:
         row.attributes = {**(row.attributes or {}), STATE_KEY: state}
 
 
-def tasks(res: PlannedResource, desired: dict[str, Any] | None,
-          previous: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    if desired is None:
-        if not previous or not previous.get("host"):
-            return []
-        return [on_host(previous["host"], task(res, "stratus.cloud.router",
-                                           {"router_id": previous["router_id"], "state": "absent"},
-                                           "router absent"))]
+def tasks(res: PlannedResource, desired: dict[str, Any] | None, state: str = PRESENT) -> list[dict[str, Any]]:
+    if not desired or not desired.get("host"):
+        return []
     host, router_id = desired["host"], desired["router_id"]
-    out = []
-    wanted = {f["floating_ip"]: f["fixed_ip"] for f in desired["floating_ips"]}
-    if previous and previous.get("host") == host:
-        for fip in previous.get("floating_ips") or []:
-            if wanted.get(fip["floating_ip"]) != fip["fixed_ip"]:
-                out.append(on_host(host, task(res, "stratus.cloud.floating_ip", {
-                    "router_id": router_id, "floating_ip": fip["floating_ip"], "state": "absent"},
-                    f"floating ip {fip['floating_ip']} absent")))
-    elif previous and previous.get("host"):  # moved: remove it where it was
-        out.extend(tasks(res, None, previous))
+    if state == ABSENT:
+        return [on_host(host, task(res, "stratus.cloud.router", {"router_id": router_id, "state": ABSENT},
+                                   "router absent"))]
+    out = [on_host(host, task(res, "stratus.cloud.floating_ip", {
+        "router_id": router_id, "floating_ip": gone, "state": ABSENT}, f"floating ip {gone} absent"))
+        for gone in desired.get("floating_ips_gone") or []]
     args = {k: v for k, v in desired["router"].items() if v is not None}
     out.append(on_host(host, task(res, "stratus.cloud.router", args, "router")))
-    for floating, fixed in wanted.items():
+    for fip in desired["floating_ips"]:
         out.append(on_host(host, task(res, "stratus.cloud.floating_ip", {
-            "router_id": router_id, "floating_ip": floating, "fixed_ip": fixed,
-            "gratuitous_arp": True}, f"floating ip {floating}")))
+            "router_id": router_id, "floating_ip": fip["floating_ip"], "fixed_ip": fip["fixed_ip"],
+            "gratuitous_arp": True}, f"floating ip {fip['floating_ip']}")))
     return out
 
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import ACTIVE, ERROR
 from stratus.db.models.network import FloatingIP as FloatingIPRow
-from stratus.db.models.network import Network
+from stratus.db.models.network import Network, Port
 from stratus.db.models.network import Router as RouterRow
 from stratus.errors import ApiError
 from stratus.network import floatingips, hostplan, router_hosts, routers
@@ -66,14 +68,18 @@ def _service(res: PlannedResource, fn, *args):
 # --- the routers' host state -------------------------------------------------------------------
 
 def converge(db, res: PlannedResource, router_ids) -> None:
-    """Record in ``res`` the host state of ``router_ids`` and run it on their hosts."""
+    """Record in ``res`` the host state of ``router_ids`` (with their networks, and
+    what their last recorded state had that is gone now) and run it on their hosts."""
     ids = [r for r in dict.fromkeys(router_ids) if r]
+    before = {rid: router_hosts.previous(db, rid) for rid in ids}
     if hasattr(hostplan, "converge"):
-        state = hostplan.converge(db, routers=ids)
+        networks = sorted({n for b in before.values() if b for n in b.get("networks") or ()})
+        state = hostplan.converge(db, routers=ids, networks=networks, previous=res.attributes.get("converge"),
+                                  settings=res.context.settings if res.context else None)
         hosts = hostplan.hosts_of(state)
     else:
-        state = {"routers": [local_state(db, rid) for rid in ids]}
-        hosts = sorted({h for one in state["routers"] for h in (one["host"], one["previous_host"]) if h})
+        state = local_state(db, ids, before)
+        hosts = sorted({e["host"] for e in state["routers"] + state["segments"]})
     for rid in ids:  # the router's own resource records it through its attributes
         now = router_hosts.desired(db, rid)
         if rid == res.resource_id:
@@ -85,11 +91,36 @@ def converge(db, res: PlannedResource, router_ids) -> None:
     res.hosts, res.placed = hosts, True
 
 
-def local_state(db, router_id: str) -> dict[str, Any]:
-    desired, previous = router_hosts.desired(db, router_id), router_hosts.previous(db, router_id)
-    return {"router_id": router_id, "desired": desired, "previous": previous,
-            "host": desired and desired["host"], "previous_host": previous and previous.get("host"),
-            "segments": segments(db, desired) if desired else []}
+def local_state(db, ids: list[str], before: dict[str, dict | None]) -> dict[str, Any]:
+    """Until hostplan merges: hostplan's shape for routers (``{"id", "host", "state",
+    "desired"}``) and the segments of their networks, present on the router's host,
+    absent where a router left a network no bound port holds any more."""
+    state: dict[str, Any] = {"routers": [], "segments": []}
+    present: set[tuple[str, str]] = set()
+    for rid in ids:
+        desired, prev = router_hosts.desired(db, rid), before.get(rid)
+        if desired:
+            state["routers"].append({"id": rid, "host": desired["host"], "state": "present", "desired": desired})
+            for args in segments(db, desired):
+                present.add((desired["host"], args["network_id"]))
+                state["segments"].append({"host": desired["host"], "state": "present", "args": args})
+        if prev and prev.get("host") and (not desired or desired["host"] != prev["host"]):
+            state["routers"].append({"id": rid, "host": prev["host"], "state": "absent", "desired": prev})
+    for rid in ids:
+        prev = before.get(rid)
+        for net_id in (prev or {}).get("networks") or []:
+            host = prev["host"]
+            if (host, net_id) in present or _bound_elsewhere(db, host, net_id):
+                continue
+            present.add((host, net_id))  # once
+            state["segments"].append({"host": host, "state": "absent",
+                                      "args": {"network_id": net_id, "state": "absent"}})
+    return state
+
+
+def _bound_elsewhere(db, host: str, network_id: str) -> bool:
+    return db.scalar(select(Port.id).where(Port.network_id == network_id, Port.binding_host_id == host)
+                     .limit(1)) is not None
 
 
 def segments(db, desired: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,16 +148,23 @@ def segments(db, desired: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def converge_tasks(res: PlannedResource) -> list[dict[str, Any]]:
+    """hostplan's tasks of the state; until it merges, the local order: segments
+    present → routers removed → routers present → segments removed."""
     state = res.attributes.get("converge") or {}
     if hasattr(hostplan, "tasks"):
         return hostplan.tasks(res, state)
-    out = []
-    for one in state.get("routers", []):
-        for seg in one["segments"]:
-            out.append(router_hosts.on_host(one["host"], task(res, "stratus.cloud.network", seg,
-                                                               f"segment {seg['network_id']}")))
-        out.extend(router_hosts.tasks(res, one["desired"], one["previous"]))
-    return out
+    segs, routers_ = state.get("segments", []), state.get("routers", [])
+
+    def seg_task(e):
+        return router_hosts.on_host(e["host"], task(res, "stratus.cloud.network", e["args"],
+                                                    f"segment {e['args']['network_id'][:11]} {e['state']}"))
+
+    out = [seg_task(e) for e in segs if e["state"] == "present"]
+    for wanted in ("absent", "present"):
+        for e in routers_:
+            if e["state"] == wanted:
+                out += router_hosts.tasks(res, e["desired"], wanted)
+    return out + [seg_task(e) for e in segs if e["state"] == "absent"]
 
 
 def settle_floating_ips(db, resource) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from stratus.db.models.jobs import Resource
 from stratus.db.models.network import (
     FloatingIP,
     IPAllocation,
@@ -85,25 +86,36 @@ def _res():
     return PlannedResource("r", "OS::Neutron::Router", "r1", {}, hosts=["net1"], placed=True)
 
 
-def test_tasks_remove_stale_floating_ips_then_router_then_floating_ips():
-    d = {"router_id": "r1", "host": "net1", "networks": [], "floating_ips": [
-        {"floating_ip": "203.0.113.20", "fixed_ip": "10.0.0.6"}],
-        "router": {"router_id": "r1", "mtu": None, "interfaces": [], "external_gateway": None, "routes": []}}
-    prev = {**d, "floating_ips": [{"floating_ip": "203.0.113.20", "fixed_ip": "10.0.0.5"},
-                                  {"floating_ip": "203.0.113.21", "fixed_ip": "10.0.0.7"}]}
-    out = router_hosts.tasks(_res(), d, prev)
+def test_floating_ips_gone_since_the_recorded_state(db):
+    _port(db, "gw-00000001", "ext", router_hosts.GATEWAY, "ext-s", "203.0.113.10")
+    db.add(Resource(id="r1", name="r", type="OS::Neutron::Router", project_id="p"))
+    db.flush()
+    router_hosts.record(db, "r1", {"host": "net1", "floating_ips": [
+        {"floating_ip": "203.0.113.20", "fixed_ip": "10.0.0.5"}]})
+    assert router_hosts.desired(db, "r1")["floating_ips_gone"] == ["203.0.113.20"]
+    router_hosts.record(db, "r1", {"host": "net9", "floating_ips": [
+        {"floating_ip": "203.0.113.20", "fixed_ip": "10.0.0.5"}]})
+    assert router_hosts.desired(db, "r1")["floating_ips_gone"] == []  # moved: its namespace goes
+
+
+def test_tasks_remove_gone_floating_ips_then_router_then_floating_ips():
+    d = {"router_id": "r1", "host": "net1", "networks": [], "floating_ips_gone": ["203.0.113.20", "203.0.113.21"],
+         "floating_ips": [{"floating_ip": "203.0.113.20", "fixed_ip": "10.0.0.6"}],
+         "router": {"router_id": "r1", "mtu": None, "interfaces": [], "external_gateway": None, "routes": []}}
+    out = router_hosts.tasks(_res(), d)
     modules = [next(k for k in t if k.startswith("stratus.cloud.")) for t in out]
     assert modules == ["stratus.cloud.floating_ip"] * 2 + ["stratus.cloud.router", "stratus.cloud.floating_ip"]
     assert [_args(t, "stratus.cloud.floating_ip")["state"] for t in out[:2]] == ["absent", "absent"]
     assert "mtu" not in _args(out[2], "stratus.cloud.router")
     assert "external_gateway" not in _args(out[2], "stratus.cloud.router")
     assert _args(out[3], "stratus.cloud.floating_ip")["fixed_ip"] == "10.0.0.6"
+    assert _args(out[3], "stratus.cloud.floating_ip")["gratuitous_arp"] is True
     assert all(t["when"] == "inventory_hostname == \"net1\"" for t in out)
 
 
-def test_tasks_of_a_deleted_router_remove_its_namespace_where_it_was():
+def test_tasks_absent_remove_the_namespace_where_it_was():
     prev = {"router_id": "r1", "host": "net2", "floating_ips": []}
-    out = router_hosts.tasks(_res(), None, prev)
-    assert [_args(t, "stratus.cloud.router")["state"] for t in out] == ["absent"]
+    out = router_hosts.tasks(_res(), prev, "absent")
+    assert [_args(t, "stratus.cloud.router") for t in out] == [{"router_id": "r1", "state": "absent"}]
     assert out[0]["when"] == "inventory_hostname == \"net2\""
-    assert router_hosts.tasks(_res(), None, None) == []
+    assert router_hosts.tasks(_res(), None, "absent") == []
