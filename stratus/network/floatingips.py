@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stratus.db.models.network import FloatingIP, Network, Port, Subnet
+from stratus.db.models.network import FloatingIP, Network, Port, Router, Subnet
 from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.network import routers
@@ -173,10 +173,13 @@ def associate(db: Session, ctx, row: FloatingIP, port_id: Any, fixed_ip: Any) ->
 
 
 def realized(db: Session, router_id: str, ok: bool) -> None:
-    """The router's converge finished: its associated floating IPs are ACTIVE (or ERROR)."""
+    """The router's converge finished: its associated floating IPs are ACTIVE (or ERROR;
+    DOWN while the router is on no network host: nothing realises them)."""
+    router = db.get(Router, router_id)
+    status = ("ACTIVE" if ok else "ERROR") if router is not None and router.host else "DOWN"
     for row in db.scalars(select(FloatingIP).where(FloatingIP.router_id == router_id,
                                                    FloatingIP.fixed_port_id.is_not(None))):
-        row.status = "ACTIVE" if ok else "ERROR"
+        row.status = status
 
 
 def _v4_subnet(db: Session, net: Network) -> str:

@@ -13,7 +13,14 @@ import stratus.db.models  # noqa: F401 - registers every table
 from stratus.db.base import Base
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import Job, Resource
-from stratus.db.models.network import IPAllocation, Network, Port, PortSecurityGroup, SecurityGroup, Subnet
+from stratus.db.models.network import (
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    SecurityGroup,
+    Subnet,
+)
 from stratus.db.session import Database
 from stratus.errors import ApiError
 from stratus.network import ports
