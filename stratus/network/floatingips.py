@@ -41,14 +41,12 @@ UPDATABLE = {"port_id", "fixed_ip_address", "description"}
 
 
 def get(db: Session, ctx, fip_id: str) -> FloatingIP:
-    row = db.get(FloatingIP, fip_id)
-    if row is None or not (ctx.is_admin or row.project_id == ctx.project_id):
-        raise NotFound(f"Floating IP {fip_id} could not be found", type="FloatingIPNotFound")
-    return row
+    return routers.owned(db, ctx, FloatingIP, fip_id,
+                         NotFound(f"Floating IP {fip_id} could not be found", type="FloatingIPNotFound"))
 
 
 def visible(ctx):
-    return True if ctx.is_admin else FloatingIP.project_id == ctx.project_id
+    return routers.owned_by(ctx, FloatingIP)
 
 
 def view(db: Session, row: FloatingIP) -> dict[str, Any]:

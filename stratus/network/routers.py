@@ -25,7 +25,7 @@ import ipaddress
 import uuid
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from stratus.db.models.hosts import Host
@@ -71,16 +71,27 @@ UPDATABLE = {"name", "description", "admin_state_up", "external_gateway_info", "
 
 # --- lookups --------------------------------------------------------------------------------
 
-def get(db: Session, ctx, router_id: str) -> Router:
-    row = db.get(Router, router_id)
+def owned(db: Session, ctx, model, row_id: str, missing: NotFound):
+    """The caller's row of ``model`` (any, for the cloud admin); else ``missing`` (404,
+    as if it did not exist)."""
+    row = db.get(model, row_id)
     if row is None or not (ctx.is_admin or row.project_id == ctx.project_id):
-        raise NotFound(f"Router {router_id} could not be found.", type="RouterNotFound")
+        raise missing
     return row
 
 
+def owned_by(ctx, model):
+    """The WHERE clause of the rows of ``model`` the caller may see."""
+    return true() if ctx.is_admin else model.project_id == ctx.project_id
+
+
+def get(db: Session, ctx, router_id: str) -> Router:
+    return owned(db, ctx, Router, router_id,
+                 NotFound(f"Router {router_id} could not be found.", type="RouterNotFound"))
+
+
 def visible(ctx):
-    """The WHERE clause of the routers the caller may see."""
-    return True if ctx.is_admin else Router.project_id == ctx.project_id
+    return owned_by(ctx, Router)
 
 
 def network(db: Session, ctx, network_id: Any) -> Network:

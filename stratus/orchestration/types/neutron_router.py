@@ -174,6 +174,12 @@ def settle_floating_ips(db, resource) -> None:
             floatingips.realized(db, rid, resource.status == ACTIVE)
 
 
+def map_to(res: PlannedResource, db, ctx, row: FloatingIPRow, port_id: str | None, fixed: str | None) -> None:
+    """A stack's floating IP mapped as its properties say (unless it is already)."""
+    if (row.fixed_port_id, row.fixed_ip_address) != (port_id, fixed or (row.fixed_ip_address if port_id else None)):
+        _service(res, floatingips.update, db, ctx, row, {"port_id": port_id, "fixed_ip_address": fixed})
+
+
 def follow_router(db, res: PlannedResource, row: FloatingIPRow) -> None:
     """Converge the floating IP's router, and the one it left (``router_id`` recorded at
     its last plan)."""
@@ -323,10 +329,8 @@ class FloatingIP(_Converging):
                      "fixed_ip_address": p.get("fixed_ip_address")}
             row = _service(res, floatingips.create, db, ctx, policy,
                            {k: v for k, v in attrs.items() if v is not None}, res.resource_id)
-        elif res.attributes.get("from_template") and (row.fixed_port_id, row.fixed_ip_address) != (
-                p.get("port_id"), p.get("fixed_ip_address") or row.fixed_ip_address):
-            _service(res, floatingips.update, db, ctx, row,
-                     {"port_id": p.get("port_id"), "fixed_ip_address": p.get("fixed_ip_address")})
+        elif res.attributes.get("from_template"):
+            map_to(res, db, ctx, row, p.get("port_id"), p.get("fixed_ip_address"))
         res.attributes["floating_ip_address"] = row.floating_ip_address
         follow_router(db, res, row)
 
@@ -352,10 +356,7 @@ class FloatingIPAssociation(_Converging):
         ctx, _ = caller(res)
         p = res.properties
         row = _service(res, floatingips.get, db, ctx, p["floatingip_id"])
-        if (row.fixed_port_id, row.fixed_ip_address) != (p["port_id"], p.get("fixed_ip_address")
-                                                         or row.fixed_ip_address):
-            _service(res, floatingips.update, db, ctx, row,
-                     {"port_id": p["port_id"], "fixed_ip_address": p.get("fixed_ip_address")})
+        map_to(res, db, ctx, row, p["port_id"], p.get("fixed_ip_address"))
         follow_router(db, res, row)
 
     @classmethod

@@ -92,39 +92,42 @@ def delete(router_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSe
 @router.put("/routers/{router_id}/add_router_interface")
 def add_router_interface(router_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
                          body: Annotated[Any, Body()] = None):
-    row = service.get(db, ctx, router_id)
-    policy.enforce("add_router_interface", _target(row))
-    answer = service.add_interface(db, ctx, row, body)
-    converge(request, db, ctx, row)
-    return answer
+    return _act(router_id, request, ctx, policy, db, "add_router_interface",
+                lambda row: service.add_interface(db, ctx, row, body))
 
 
 @router.put("/routers/{router_id}/remove_router_interface")
 def remove_router_interface(router_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
                             body: Annotated[Any, Body()] = None):
-    row = service.get(db, ctx, router_id)
-    policy.enforce("remove_router_interface", _target(row))
-    answer = service.remove_interface(db, ctx, row, body)
-    converge(request, db, ctx, row)
-    return answer
+    return _act(router_id, request, ctx, policy, db, "remove_router_interface",
+                lambda row: service.remove_interface(db, ctx, row, body))
 
 
 @router.put("/routers/{router_id}/add_extraroutes")
 def add_extraroutes(router_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
                     body: Annotated[Any, Body()] = None):
-    return _extraroutes(router_id, request, ctx, policy, db, body, add=True)
+    routes = service.check_attributes(body, {"routes"}, "router").get("routes")
+    return _act(router_id, request, ctx, policy, db, "add_extraroutes",
+                lambda row: _routes(db, row, routes, add=True))
 
 
 @router.put("/routers/{router_id}/remove_extraroutes")
 def remove_extraroutes(router_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
                        body: Annotated[Any, Body()] = None):
-    return _extraroutes(router_id, request, ctx, policy, db, body, add=False)
+    routes = service.check_attributes(body, {"routes"}, "router").get("routes")
+    return _act(router_id, request, ctx, policy, db, "remove_extraroutes",
+                lambda row: _routes(db, row, routes, add=False))
 
 
-def _extraroutes(router_id, request, ctx, policy, db, body, *, add: bool):
-    attrs = service.check_attributes(body, {"routes"}, "router")
-    row = service.get(db, ctx, router_id)
-    policy.enforce("add_extraroutes" if add else "remove_extraroutes", _target(row))
-    service.change_routes(db, row, attrs.get("routes"), add=add)
-    converge(request, db, ctx, row)
+def _routes(db, row: Router, routes, *, add: bool) -> dict[str, Any]:
+    service.change_routes(db, row, routes, add=add)
     return {"router": service.view(db, row)}
+
+
+def _act(router_id: str, request: Request, ctx, policy, db, rule: str, change):
+    """A router action: the caller's router, the rule, the change, the router's converge."""
+    row = service.get(db, ctx, router_id)
+    policy.enforce(rule, _target(row))
+    answer = change(row)
+    converge(request, db, ctx, row)
+    return answer
