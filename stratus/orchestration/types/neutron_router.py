@@ -67,11 +67,17 @@ def _service(res: PlannedResource, fn, *args):
 
 # --- the routers' host state -------------------------------------------------------------------
 
-def converge(db, res: PlannedResource, router_ids) -> None:
+def converge(db, res: PlannedResource, router_ids, planned: dict[str, PlannedResource] | None = None) -> None:
     """Record in ``res`` the host state of ``router_ids`` (with their networks, and
-    what their last recorded state had that is gone now) and run it on their hosts."""
+    what their last recorded state had that is gone now) and run it on their hosts.
+    ``planned``: the request's other resources by id (a router made by the same stack
+    records its new state in its planned attributes: its row is written after)."""
     ids = [r for r in dict.fromkeys(router_ids) if r]
-    before = {rid: router_hosts.previous(db, rid) for rid in ids}
+    same = {rid: p for rid, p in (planned or {}).items() if rid in ids and rid != res.resource_id}
+    if res.resource_id in ids:
+        same[res.resource_id] = res
+    before = {rid: same[rid].attributes.get(router_hosts.STATE_KEY) if rid in same
+              else router_hosts.previous(db, rid) for rid in ids}
     if hasattr(hostplan, "converge"):
         networks = sorted({n for b in before.values() if b for n in b.get("networks") or ()})
         state = hostplan.converge(db, routers=ids, networks=networks, previous=res.attributes.get("converge"),
@@ -80,10 +86,10 @@ def converge(db, res: PlannedResource, router_ids) -> None:
     else:
         state = local_state(db, ids, before)
         hosts = sorted({e["host"] for e in state["routers"] + state["segments"]})
-    for rid in ids:  # the router's own resource records it through its attributes
+    for rid in ids:  # a router planned in this request records it through its attributes
         now = router_hosts.desired(db, rid)
-        if rid == res.resource_id:
-            res.attributes[router_hosts.STATE_KEY] = now
+        if rid in same:
+            same[rid].attributes[router_hosts.STATE_KEY] = now
         else:
             router_hosts.record(db, rid, now)
     res.attributes["converge"] = state
@@ -180,12 +186,12 @@ def map_to(res: PlannedResource, db, ctx, row: FloatingIPRow, port_id: str | Non
         _service(res, floatingips.update, db, ctx, row, {"port_id": port_id, "fixed_ip_address": fixed})
 
 
-def follow_router(db, res: PlannedResource, row: FloatingIPRow) -> None:
+def follow_router(db, res: PlannedResource, row: FloatingIPRow, planned=None) -> None:
     """Converge the floating IP's router, and the one it left (``router_id`` recorded at
     its last plan)."""
     left = res.attributes.get("router_id")
     res.attributes["router_id"] = row.router_id
-    converge(db, res, [row.router_id, left])
+    converge(db, res, [row.router_id, left], planned)
 
 
 class _Converging(ResourceType):
@@ -285,7 +291,7 @@ class RouterInterface(_Converging):
             row = _service(res, routers.get, db, ctx, p["router"])
             body = {"subnet_id": p["subnet"]} if p.get("subnet") else {"port_id": p["port"]}
             res.attributes["port_id"] = _service(res, routers.add_interface, db, ctx, row, body)["port_id"]
-        converge(db, res, [p["router"]])
+        converge(db, res, [p["router"]], planned)
 
     @classmethod
     def check_delete(cls, db, res: PlannedResource) -> None:
@@ -332,7 +338,7 @@ class FloatingIP(_Converging):
         elif res.attributes.get("from_template"):
             map_to(res, db, ctx, row, p.get("port_id"), p.get("fixed_ip_address"))
         res.attributes["floating_ip_address"] = row.floating_ip_address
-        follow_router(db, res, row)
+        follow_router(db, res, row, planned)
 
     @classmethod
     def check_delete(cls, db, res: PlannedResource) -> None:
@@ -357,7 +363,7 @@ class FloatingIPAssociation(_Converging):
         p = res.properties
         row = _service(res, floatingips.get, db, ctx, p["floatingip_id"])
         map_to(res, db, ctx, row, p["port_id"], p.get("fixed_ip_address"))
-        follow_router(db, res, row)
+        follow_router(db, res, row, planned)
 
     @classmethod
     def check_delete(cls, db, res: PlannedResource) -> None:

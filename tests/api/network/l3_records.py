@@ -34,9 +34,11 @@ class Records:
             yield s
 
     def network(self, project_id: str, cidr: str, *, external: bool = False, network_type: str = "vxlan",
-                physical_network: str | None = None, shared: bool = False) -> tuple[str, str]:
-        """A network with one IPv4 subnet (gateway .1, pool .2 to the last); an external
-        one visible to every project (Neutron's ``access_as_external`` to ``*``)."""
+                physical_network: str | None = None, shared: bool = False,
+                dhcp: bool | None = None) -> tuple[str, str]:
+        """A network with one IPv4 subnet (gateway .1, pool .2 to the last; DHCP on,
+        except on an external network); an external one visible to every project
+        (Neutron's ``access_as_external`` to ``*``)."""
         net_id, sub_id = str(uuid.uuid4()), str(uuid.uuid4())
         cidr_net = ipaddress.ip_network(cidr)
         hosts = list(cidr_net.hosts())
@@ -48,6 +50,7 @@ class Records:
             s.flush()
             s.add(Subnet(id=sub_id, project_id=project_id, network_id=net_id, ip_version=4, cidr=str(cidr_net),
                          gateway_ip=str(hosts[0]), name=f"sub-{sub_id[:6]}",
+                         enable_dhcp=(not external) if dhcp is None else dhcp,
                          allocation_pools=[{"start": str(hosts[1]), "end": str(hosts[-1])}]))
             if external:
                 s.add(RBACPolicy(id=str(uuid.uuid4()), project_id=project_id, object_type="network",

@@ -32,7 +32,7 @@ def world(tmp_path):
     records = Records(url)
     ext, ext_sub = records.network("admin", "203.0.113.0/24", external=True, network_type="flat",
                                    physical_network="external")
-    net, sub = records.network("p1", "10.0.0.0/24")
+    net, sub = records.network("p1", "10.0.0.0/24", dhcp=False)  # no DHCP port keeps it on the host
     yield {"db": database, "ext": ext, "ext_sub": ext_sub, "net": net, "sub": sub}
     records.close()
     database.dispose()
@@ -87,6 +87,7 @@ def test_a_stack_makes_the_records_and_the_router_tasks_then_removes_them(world)
         assert s.get(FloatingIP, ids["fip"]) is None and s.get(Router, ids["router"]) is None
         steps = _modules(job)
         assert ("stratus.cloud.router", "absent") in steps
+        assert ("stratus.cloud.floating_ip", "absent") in steps
         assert ("stratus.cloud.network", "absent") in steps  # the router's networks leave its host
 
 
