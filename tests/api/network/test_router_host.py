@@ -5,16 +5,16 @@ world is a namespace behind a veth whose host end is the ``external`` physical
 network's interface (the flat external network's uplink); the "guest" is a namespace
 plugged into the tenant network's bridge with the MAC and address of its API port.
 The external namespace has no route to the tenant subnet, so a reply only comes back
-through the router's NAT.
+through the router's NAT. The networks are made and deleted through the API too.
 """
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
 
-from tests.api.network.l3_records import Records
 from tests.integration.network.l3_fixtures import (
     Lab,
     count_sources,
@@ -62,17 +62,22 @@ def test_floating_ip_answers_from_outside_snat_and_cleanup(controller_factory, t
     in_ns(ext_ns, "ip", "link", "set", "eth0", "up")
     in_ns(ext_ns, "ip", "addr", "add", "203.0.113.1/24", "dev", "eth0")
 
-    ctl = controller_factory("sqlite")
+    vni = random.randrange(100_000, 16_000_000)  # tests of other areas may hold low VNIs on this host
+    ctl = controller_factory("sqlite", network_vni_ranges=[f"{vni}:{vni + 10}"])
     sync_hosts(ctl, tmp_path, {HOST: {"ansible_connection": "local", "stratus_tunnel_ip": "127.0.0.1",
                                       "stratus_physical_interface_mappings": {"external": uplink}}},
                ["network"])
-    records = Records(ctl.database_url)
-    lab.cleanups.append(records.close)
+    admin = ctl.conn()
+    ext = admin.network.create_network(name="public", is_router_external=True, provider_network_type="flat",
+                                       provider_physical_network="external")
+    ext_net = ext.id
+    admin.network.create_subnet(network_id=ext_net, cidr="203.0.113.0/24", ip_version=4,
+                                gateway_ip="203.0.113.1", is_dhcp_enabled=False)
     creds = ctl.new_project_user("member", prefix="l3h")
     conn = ctl.conn(creds)
-    ext_net, _ = records.network("admin-owned", "203.0.113.0/24", external=True, network_type="flat",
-                                 physical_network="external")
-    net, sub = records.network(creds.project_id, "10.60.0.0/24")
+    net = conn.network.create_network(name="tenant").id
+    sub = conn.network.create_subnet(network_id=net, cidr="10.60.0.0/24", ip_version=4,
+                                     is_dhcp_enabled=False).id
     router = conn.network.create_router(name="r", external_gateway_info={"network_id": ext_net})
     lab.cleanups.append(lambda: sh("ip", "netns", "delete", f"qrouter-{router.id}", check=False))
     gw_ip = router.external_gateway_info["external_fixed_ips"][0]["ip_address"]
@@ -112,6 +117,8 @@ def test_floating_ip_answers_from_outside_snat_and_cleanup(controller_factory, t
     conn.network.delete_port(port)
     conn.network.remove_interface_from_router(router, subnet_id=sub)
     conn.network.delete_router(router)
+    conn.network.delete_network(net)
+    admin.network.delete_network(ext_net)
     settle(ctl)
     assert qrouter not in namespaces()
     left = links()
