@@ -130,3 +130,19 @@ def test_admin_address_and_quota(sqlite_controller, records, l3):
     assert records.snapshot() == before
     listed = c.cli("floating", "ip", "list", "-f", "json", creds=creds)
     assert [f["Floating IP Address"] for f in listed] == ["192.0.2.77"]
+
+
+def test_floating_ip_cli(sqlite_controller, records, l3):
+    c, creds, port = sqlite_controller, l3["creds"], l3["port"]
+    made = c.cli("floating", "ip", "create", l3["ext"], "--description", "cli", "-f", "json", creds=creds)
+    assert made["status"] == "DOWN" and made["description"] == "cli"
+    c.cli("floating", "ip", "set", made["id"], "--port", port.id, creds=creds)
+    shown = c.cli("floating", "ip", "show", made["id"], "-f", "json", creds=creds)
+    assert (shown["port_id"], shown["router_id"]) == (port.id, l3["router"].id)
+    assert shown["fixed_ip_address"] == port.fixed_ips[0]["ip_address"]
+    listed = c.cli("floating", "ip", "list", "--port", port.id, "-f", "json", creds=creds)
+    assert [f["ID"] for f in listed] == [made["id"]]
+    c.cli("floating", "ip", "unset", made["id"], "--port", creds=creds)
+    assert c.cli("floating", "ip", "show", made["id"], "-f", "json", creds=creds)["port_id"] is None
+    c.cli("floating", "ip", "delete", made["id"], creds=creds)
+    assert c.cli("floating", "ip", "list", "-f", "json", creds=creds) == []

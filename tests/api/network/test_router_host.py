@@ -78,6 +78,7 @@ def test_floating_ip_answers_from_outside_snat_and_cleanup(controller_factory, t
     net = conn.network.create_network(name="tenant").id
     sub = conn.network.create_subnet(network_id=net, cidr="10.60.0.0/24", ip_version=4,
                                      is_dhcp_enabled=False).id
+    started = time.monotonic()
     router = conn.network.create_router(name="r", external_gateway_info={"network_id": ext_net})
     lab.cleanups.append(lambda: sh("ip", "netns", "delete", f"qrouter-{router.id}", check=False))
     gw_ip = router.external_gateway_info["external_fixed_ips"][0]["ip_address"]
@@ -85,6 +86,7 @@ def test_floating_ip_answers_from_outside_snat_and_cleanup(controller_factory, t
     settle(ctl)
     qrouter = f"qrouter-{router.id}"
     assert qrouter in namespaces()
+    print(f"router with gateway and interface realised in {time.monotonic() - started:.1f}s")
     assert f"brq{ext_net[:11]}" in links() and f"brq{net[:11]}" in links()
 
     # the "guest": the port's MAC and address on the tenant bridge
@@ -97,10 +99,12 @@ def test_floating_ip_answers_from_outside_snat_and_cleanup(controller_factory, t
     assert ping(vm, "203.0.113.1", count=2)
     assert nft_counter(ext_ns, seen) >= 1
 
+    started = time.monotonic()
     fip = conn.network.create_ip(floating_network_id=ext_net, port_id=port.id)
     settle(ctl)
     assert conn.network.get_ip(fip.id).status == "ACTIVE"
     assert ping(ext_ns, fip.floating_ip_address, count=2)  # answered from outside
+    print(f"floating IP created to answering ping: {time.monotonic() - started:.1f}s")
     seen_fip = count_sources(ext_ns, fip.floating_ip_address)
     assert ping(vm, "203.0.113.1")  # and the guest's own traffic leaves as its floating IP
     assert nft_counter(ext_ns, seen_fip) >= 1
