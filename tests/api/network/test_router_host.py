@@ -45,6 +45,11 @@ def settle(ctl, timeout: float = 240) -> list[dict]:
     raise AssertionError("jobs still running after {timeout}s")
 
 
+def answers(ns: str, target: str, tries: int = 3) -> bool:
+    """``target`` answers a ping from ``ns`` (a few tries: the machine is shared and busy)."""
+    return any(ping(ns, target, count=2) for _ in range(tries))
+
+
 @pytest.fixture
 def lab(tmp_path):
     lab = Lab(tmp_path)
@@ -96,24 +101,24 @@ def test_floating_ip_answers_from_outside_snat_and_cleanup(controller_factory, t
 
     # SNAT: the guest reaches the outside as the router's gateway address
     seen = count_sources(ext_ns, gw_ip)
-    assert ping(vm, "203.0.113.1", count=2)
+    assert answers(vm, "203.0.113.1")
     assert nft_counter(ext_ns, seen) >= 1
 
     started = time.monotonic()
     fip = conn.network.create_ip(floating_network_id=ext_net, port_id=port.id)
     settle(ctl)
     assert conn.network.get_ip(fip.id).status == "ACTIVE"
-    assert ping(ext_ns, fip.floating_ip_address, count=2)  # answered from outside
+    assert answers(ext_ns, fip.floating_ip_address)  # answered from outside
     print(f"floating IP created to answering ping: {time.monotonic() - started:.1f}s")
     seen_fip = count_sources(ext_ns, fip.floating_ip_address)
-    assert ping(vm, "203.0.113.1")  # and the guest's own traffic leaves as its floating IP
+    assert answers(vm, "203.0.113.1")  # and the guest's own traffic leaves as its floating IP
     assert nft_counter(ext_ns, seen_fip) >= 1
 
     conn.network.update_ip(fip, port_id=None)
     settle(ctl)
     assert conn.network.get_ip(fip.id).status == "DOWN"
     assert not ping(ext_ns, fip.floating_ip_address)
-    assert ping(vm, "203.0.113.1")  # SNAT again
+    assert answers(vm, "203.0.113.1")  # SNAT again
 
     # everything deleted, in reverse: no namespace, bridge or rule is left
     conn.network.delete_ip(fip)
