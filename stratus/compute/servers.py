@@ -65,7 +65,11 @@ def delete(db: Session, ctx, server: Server, *, plan_context, request_id: str | 
 
 
 def _delete_locally(db: Session, server: Server, res: Resource | None) -> None:
-    """Nova's local delete: nothing exists on a host, so only the records change."""
+    """Nova's local delete: nothing exists on a host, so only the records change (the
+    ports it was given unbound, those made for it deleted)."""
+    from stratus.compute import nics
+
+    nics.release(db, server.id, None if res is None else pipeline.planned_from(res))
     quotas.release(db, server.id)
     if res is not None:
         res.status, res.status_reason = DELETED, "deleted before it reached a host"
