@@ -1,0 +1,157 @@
+"""The ports service on a database: MACs, fixed IPs, security, pairs, binding, update,
+delete, the view, and the ``OS::Neutron::Port`` resource it submits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+
+import stratus.db.models  # noqa: F401 - registers every table
+from stratus.db.base import Base
+from stratus.db.models.hosts import Host
+from stratus.db.models.jobs import Job, Resource
+from stratus.db.models.network import IPAllocation, Network, Port, PortSecurityGroup, SecurityGroup, Subnet
+from stratus.db.session import Database
+from stratus.errors import ApiError
+from stratus.network import ports
+
+
+@dataclass(frozen=True)
+class Ctx:
+    project_id: str = "p1"
+    is_admin: bool = False
+    user_id: str = "u1"
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/stratus.db")
+    Base.metadata.create_all(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def net(db):
+    net_id, sub_id = str(uuid.uuid4()), str(uuid.uuid4())
+    with db.session() as s:
+        s.add(Network(id=net_id, project_id="p1", name="n"))
+        s.flush()
+        s.add(Subnet(id=sub_id, project_id="p1", network_id=net_id, ip_version=4, cidr="10.0.0.0/28",
+                     gateway_ip="10.0.0.1", allocation_pools=[{"start": "10.0.0.2", "end": "10.0.0.14"}]))
+        s.add(SecurityGroup(id="sg1", project_id="p1", name="web"))
+        s.add(SecurityGroup(id="sg-other", project_id="p2", name="theirs"))
+    return net_id, sub_id
+
+
+def _count(db, model) -> int:
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def _refused(db, attrs, ctx=Ctx()) -> ApiError:
+    before = (_count(db, Port), _count(db, IPAllocation))
+    with pytest.raises(ApiError) as err, db.session() as s:
+        ports.create(s, ctx, attrs)
+    assert (_count(db, Port), _count(db, IPAllocation)) == before  # nothing changed
+    return err.value
+
+
+def test_create_gives_a_mac_under_the_base_and_the_first_free_address(db, net):
+    net_id, sub_id = net
+    with db.session() as s:
+        port = ports.create(s, Ctx(), {"network_id": net_id, "name": "a"})
+        doc = ports.view(s, port, Ctx())
+        job = s.get(Job, s.get(Resource, port.id).last_job_id)
+    assert doc["mac_address"].startswith("fa:16:3e:") and doc["status"] == "DOWN"
+    assert doc["fixed_ips"] == [{"subnet_id": sub_id, "ip_address": "10.0.0.2"}]
+    assert doc["project_id"] == doc["tenant_id"] == "p1" and doc["security_groups"] == []
+    assert "binding:host_id" not in doc and doc["binding:vnic_type"] == "normal"
+    assert job.playbook == [] or all(not play["tasks"] for play in job.playbook)  # unbound: runs nothing
+
+
+def test_given_mac_and_address_and_their_refusals(db, net):
+    net_id, sub_id = net
+    with db.session() as s:
+        port = ports.create(s, Ctx(), {"network_id": net_id, "mac_address": "FA-16-3E-AA-BB-CC",
+                                       "fixed_ips": [{"subnet_id": sub_id, "ip_address": "10.0.0.9"}]})
+        assert port.mac_address == "fa:16:3e:aa:bb:cc"
+    err = _refused(db, {"network_id": net_id, "mac_address": "fa:16:3e:aa:bb:cc"})
+    assert (err.status, err.type) == (409, "MacAddressInUse") and "fa:16:3e:aa:bb:cc" in err.message
+    err = _refused(db, {"network_id": net_id, "fixed_ips": [{"ip_address": "10.0.0.9"}]})
+    assert (err.status, err.type) == (409, "IpAddressAlreadyAllocated")
+    err = _refused(db, {"network_id": net_id, "fixed_ips": [{"subnet_id": sub_id, "ip_address": "10.9.0.9"}]})
+    assert err.status == 400 and err.type == "InvalidIpForSubnet"
+    err = _refused(db, {"network_id": net_id, "mac_address": "01:00:5e:00:00:01"})
+    assert err.status == 400 and "mac_address" in err.message
+    err = _refused(db, {"network_id": net_id, "bogus": 1})
+    assert err.status == 400 and err.message == "Unrecognized attribute(s) 'bogus'"
+    err = _refused(db, {"network_id": net_id}, Ctx(project_id="p2"))
+    assert (err.status, err.type) == (404, "NetworkNotFound")
+
+
+def test_port_security_refuses_groups_and_pairs_when_off(db, net):
+    net_id, _ = net
+    err = _refused(db, {"network_id": net_id, "port_security_enabled": False, "security_groups": ["sg1"]})
+    assert (err.status, err.type) == (409, "PortSecurityAndIPRequiredForSecurityGroups")
+    err = _refused(db, {"network_id": net_id, "port_security_enabled": False,
+                        "allowed_address_pairs": [{"ip_address": "10.0.0.100"}]})
+    assert (err.status, err.type) == (409, "AddressPairAndPortSecurityRequired")
+    err = _refused(db, {"network_id": net_id, "security_groups": ["sg-other"]})
+    assert (err.status, err.type) == (404, "SecurityGroupNotFound")
+    err = _refused(db, {"network_id": net_id, "allowed_address_pairs": [{"ip_address": "x"}]})
+    assert err.status == 400 and "allowed_address_pairs" in err.message
+    with db.session() as s:
+        port = ports.create(s, Ctx(), {"network_id": net_id, "security_groups": ["sg1"],
+                                       "allowed_address_pairs": [{"ip_address": "10.1.0.0/24"}]})
+        doc = ports.view(s, port, Ctx())
+    assert doc["security_groups"] == ["sg1"]
+    assert doc["allowed_address_pairs"] == [{"ip_address": "10.1.0.0/24", "mac_address": port.mac_address}]
+
+
+def test_update_fixed_ips_groups_and_security(db, net):
+    net_id, sub_id = net
+    with db.session() as s:
+        port = ports.create(s, Ctx(), {"network_id": net_id, "security_groups": ["sg1"]})
+        ports.update(s, Ctx(), port, {"fixed_ips": [{"ip_address": "10.0.0.2"}, {"ip_address": "10.0.0.7"}],
+                                      "name": "b"})
+        assert [ip["ip_address"] for ip in ports.fixed_ips(s, port.id)] == ["10.0.0.2", "10.0.0.7"]
+        ports.update(s, Ctx(), port, {"fixed_ips": [{"subnet_id": sub_id, "ip_address": "10.0.0.7"}]})
+        assert [ip["ip_address"] for ip in ports.fixed_ips(s, port.id)] == ["10.0.0.7"]
+        with pytest.raises(ApiError) as err:
+            ports.update(s, Ctx(), port, {"port_security_enabled": False})
+        assert err.value.type == "PortSecurityAndIPRequiredForSecurityGroups"
+    with db.session() as s:
+        port = s.scalars(select(Port)).one()
+        ports.update(s, Ctx(), port, {"port_security_enabled": False, "security_groups": []})
+        assert not port.port_security_enabled and ports.group_ids(s, port.id) == []
+        assert port.revision_number >= 3 and port.name == "b"
+
+
+def test_bind_unbind_and_delete_row(db, net):
+    net_id, _ = net
+    with db.session() as s:
+        s.add(Host(name="c1", groups=["compute"]))
+        port = ports.create(s, Ctx(), {"network_id": net_id, "security_groups": ["sg1"]})
+        ports.bind(s, port, "c1", "server-1", "compute:nova")
+        doc = ports.view(s, port, Ctx(is_admin=True))
+        assert (doc["binding:host_id"], doc["binding:vif_type"], doc["device_owner"]) == \
+            ("c1", "bridge", "compute:nova")
+        ports.unbind(s, port)
+        assert (port.binding_host_id, port.binding_vif_type, port.device_id) == ("", "unbound", "")
+        ports.delete_row(s, port)
+    assert (_count(db, Port), _count(db, IPAllocation), _count(db, PortSecurityGroup)) == (0, 0, 0)
+
+
+def test_router_interface_ports_cannot_be_deleted_directly(db, net):
+    net_id, _ = net
+    with db.session() as s:
+        port = ports.create(s, Ctx(), {"network_id": net_id, "device_owner": "network:router_interface"},
+                            internal=True)
+        with pytest.raises(ApiError) as err:
+            ports.delete(s, Ctx(), port)
+    assert err.value.status == 409 and "network:router_interface" in err.value.message
+    assert s.get(Resource, port.id) is None  # an internal port has no resource
