@@ -340,7 +340,7 @@ class Created:
 
 def create(db: Session, ctx, req: ServerRequest, *, settings, plan_context, request_id: str | None) -> Created:
     """Write the rows and submit the servers' template (see the module docstring)."""
-    from stratus.compute import metadata
+    from stratus.compute import metadata, nics
 
     metadata.check_quota(db, ctx.project_id, req.metadata, settings)
     if req.availability_zone and req.availability_zone not in zones(db, settings):
@@ -358,6 +358,8 @@ def create(db: Session, ctx, req: ServerRequest, *, settings, plan_context, requ
                 max_attempts=settings.job_max_attempts, timeout=settings.job_timeout,
                 quota_defaults=settings.quota_defaults, context=plan_context)
             sp.commit()
+            nics.follow(db, nics.networks_of(db, ids), context=plan_context, request_id=request_id,
+                        project_id=ctx.project_id)
             for row in rows:
                 instance_actions.record(db, ctx, row, instance_actions.CREATE, job.id, req_id=request_id)
             return Created(ids, reservation, secrets.token_urlsafe(9))

@@ -68,10 +68,10 @@ def prepare(db: Session, res) -> None:
     for entry in entries:
         try:
             if "port" in entry:
-                port = _claim(db, ctx, entry["port"], res.resource_id, zone)
+                port = claim(db, ctx, entry["port"], res.resource_id, zone)
                 ports.append({"id": port.id, "made": False})
             else:
-                port = _make(db, ctx, entry, res.resource_id, zone, groups)
+                port = make(db, ctx, entry, res.resource_id, zone, groups, context=res.context)
                 ports.append({"id": port.id, "made": True})
         except ApiError as exc:
             raise ResourceCheckFailed(exc.message, where, status=exc.status) from None
@@ -151,8 +151,8 @@ def _security_group_ids(db: Session, ctx, names: list[str], where) -> list[str] 
     return ids
 
 
-def _make(db: Session, ctx, entry: dict[str, str], server_id: str, zone: str,
-          groups: list[str] | None) -> Port:
+def make(db: Session, ctx, entry: dict[str, str], server_id: str, zone: str,
+         groups: list[str] | None, *, context=None) -> Port:
     """A port on the network ``entry["uuid"]`` for the server, in Nova's words when
     the network service refuses."""
     from stratus.network import access
@@ -169,7 +169,7 @@ def _make(db: Session, ctx, entry: dict[str, str], server_id: str, zone: str,
     if groups is not None:
         attrs["security_groups"] = groups
     try:
-        return ports.create(db, ctx, attrs, project_id=ctx.project_id, internal=True)
+        return ports.create(db, ctx, attrs, project_id=ctx.project_id, internal=True, context=context)
     except Conflict as exc:
         if exc.type == "IpAddressAlreadyAllocated":
             raise BadRequest(f"Fixed IP address {entry.get('fixed_ip')} is already in use on instance "
@@ -188,7 +188,7 @@ def _holder(db: Session, entry: dict[str, str]) -> str:
     return (port.device_id or port.id) if port is not None else "unknown"
 
 
-def _claim(db: Session, ctx, port_id: str, server_id: str, zone: str) -> Port:
+def claim(db: Session, ctx, port_id: str, server_id: str, zone: str) -> Port:
     """A port the request gave: the caller's (or an admin's) and unused."""
     port = db.get(Port, port_id)
     if port is None or (not ctx.is_admin and port.project_id != ctx.project_id):
@@ -223,17 +223,37 @@ def on_placed(db: Session, res) -> None:
 
 
 def record_nics(db: Session, res, rows: list[Port]) -> None:
-    """``nics``, ``network_data``, ``segments`` and ``converge`` of ``res`` for the ports
-    ``rows`` (bound on ``res.hosts[0]``)."""
+    """``nics``, ``network_data``, ``networks``, ``segments`` and ``converge`` of ``res``
+    for the ports ``rows`` (bound on ``res.hosts[0]``); ports of the state ``res``
+    recorded before that are not in ``rows`` any more are planned unplugged."""
     from stratus.network import hostplan
 
     host = res.hosts[0]
+    settings = res.context.settings if res.context is not None else None
     nets = {n.id: n for n in db.scalars(select(Network).where(Network.id.in_({p.network_id for p in rows})))}
-    res.attributes["ports"] = [p for p in res.attributes.get("ports") or [] if db.get(Port, p["id"]) is not None]
+    previous = res.attributes.get("converge") or {}
+    gone = sorted({p["network_id"] for p in previous.get("ports") or []} - set(nets))
     res.attributes["nics"] = [nic(p, nets[p.network_id]) for p in rows]
     res.attributes["network_data"] = network_data(db, rows, nets)
-    res.attributes["segments"] = hostplan.converge(db, networks=sorted(nets), only_host=host) if nets else {}
-    res.attributes["converge"] = hostplan.converge(db, ports=[p.id for p in rows], only_host=host) if rows else {}
+    res.attributes["networks"] = sorted(set(nets) | set(gone))
+    res.attributes["segments"] = (hostplan.converge(db, networks=sorted(nets), only_host=host, settings=settings)
+                                  if nets else {})
+    after = hostplan.converge(db, networks=gone, ports=[p.id for p in rows], only_host=host, previous=previous,
+                              settings=settings)
+    # the segments this server needs are planned before its guest; only those it leaves go after
+    after["networks"] = {nid: e for nid, e in after["networks"].items() if nid in gone}
+    res.attributes["converge"] = after
+
+
+def on_state(db: Session, resource) -> None:
+    """A server's job ended: its bound ports are ACTIVE once it is, DOWN when it failed."""
+    from stratus.db.models.jobs import ACTIVE, ERROR
+
+    if resource.status not in (ACTIVE, ERROR):
+        return
+    for port in db.scalars(select(Port).where(Port.device_id == resource.id, Port.binding_host_id != "",
+                                              Port.device_owner.startswith(OWNER_PREFIX))):
+        port.status = "ACTIVE" if resource.status == ACTIVE else "DOWN"
 
 
 def nic(port: Port, net: Network) -> dict[str, Any]:
@@ -280,12 +300,32 @@ def _network_entry(index: int, link: str, port: Port, subnet: Subnet, address: s
             "services": [{"type": "dns", "address": d} for d in subnet.dns_nameservers or []]}
 
 
+def networks_of(db: Session, server_ids: list[str]) -> list[str]:
+    """The networks the servers' ports are on."""
+    if not server_ids:
+        return []
+    return sorted(set(db.scalars(select(Port.network_id).where(Port.device_id.in_(server_ids),
+                                                               Port.device_owner.startswith(OWNER_PREFIX)))))
+
+
+def follow(db: Session, networks: list[str], *, context, request_id: str | None, project_id: str | None):
+    """After a server's own job: the networks' other hosts (VXLAN flood lists) and their
+    DHCP servers (a lease for each port) converged by a job of the network service,
+    queued behind the server's (both lock the networks)."""
+    if not networks:
+        return None
+    from stratus.network import hostplan
+
+    return hostplan.submit(db, networks=networks, request_id=request_id, context=context, project_id=project_id)
+
+
 # -- delete -------------------------------------------------------------------------------
 
 
-def release(db: Session, server_id: str, res=None) -> None:
+def release(db: Session, server_id: str, res=None) -> list[str]:
     """Nova's deallocate: the ports it made deleted, the given ones unbound (device_id
-    cleared); ``res`` (the server being deleted) gets the host state without them."""
+    cleared); ``res`` (the server being deleted) gets the host state without them.
+    The networks the ports were on (their other hosts and DHCP follow)."""
     made = {p["id"] for p in (res.attributes.get("ports") or []) if p.get("made")} if res is not None else set()
     rows = list(db.scalars(select(Port).where(Port.device_id == server_id,
                                               Port.device_owner.startswith(OWNER_PREFIX))))
@@ -297,15 +337,18 @@ def release(db: Session, server_id: str, res=None) -> None:
             ports.delete_row(db, port)
         else:
             ports.unbind(db, port)
-            port.device_id, port.device_owner = "", ""
     db.flush()
-    if res is not None and res.hosts and res.placed and nets:
-        from stratus.network import hostplan
-
-        res.attributes["converge"] = hostplan.converge(db, networks=nets, ports=[p.id for p in rows],
-                                                       only_host=res.hosts[0])
-    elif res is not None:
+    if res is not None:
+        previous = res.attributes.get("converge") or {}
+        nets = sorted(set(nets) | {p["network_id"] for p in previous.get("ports") or []})
         res.attributes["converge"] = {}
+        if res.hosts and res.placed and nets:
+            from stratus.network import hostplan
+
+            settings = res.context.settings if res.context is not None else None
+            res.attributes["converge"] = hostplan.converge(db, networks=nets, only_host=res.hosts[0],
+                                                           previous=previous, settings=settings)
+    return nets
 
 
 # -- the server view ----------------------------------------------------------------------

@@ -232,10 +232,16 @@ class Server(ResourceType):
                      templated=URI), *converge_tasks(res, "converge")]
 
     @classmethod
+    def locks(cls, res):
+        # its jobs and the network service's converge jobs on its networks take turns
+        return list(res.attributes.get("networks") or [])
+
+    @classmethod
     def on_state(cls, db, resource):
-        from stratus.compute import sync
+        from stratus.compute import nics, sync
 
         sync.on_state(db, resource)
+        nics.on_state(db, resource)
 
     @classmethod
     def on_job_end(cls, db, resource, job):
