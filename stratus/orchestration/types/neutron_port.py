@@ -122,7 +122,13 @@ class Port(ResourceType):
 
     @classmethod
     def _converge(cls, db, res: PlannedResource, **objects) -> None:
-        state = hostplan.converge(db, **objects) if hasattr(hostplan, "converge") else {}
+        """Record the desired host state (the state recorded before, if any, makes the
+        port absent where it no longer is: unbound, moved or deleted)."""
+        if not hasattr(hostplan, "converge"):
+            state: dict[str, Any] = {}
+        else:
+            state = hostplan.converge(db, **objects, previous=res.attributes.get("converge") or None,
+                                      settings=getattr(res.context, "settings", None))
         res.attributes["converge"] = state
         res.hosts = list(hostplan.hosts_of(state)) if state else []
         res.placed = True
