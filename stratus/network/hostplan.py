@@ -55,19 +55,18 @@ Parts of other services are imported when present (``router_hosts`` of h/routers
 from __future__ import annotations
 
 import ipaddress
-import random
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import Resource
-from stratus.db.models.network import IPAllocation, Network, Port, RouterPort, Subnet
+from stratus.db.models.network import Network, Port, RouterPort, Subnet
 from stratus.errors import Conflict
+from stratus.network import ipam, ports
 from stratus.orchestration.functions import jinja_literal
 from stratus.orchestration.resources import PlannedResource, task
 
@@ -86,6 +85,7 @@ DHCP_OWNER = "network:dhcp"
 # Ports whose device a network-host module makes (dnsmasq's, a router's): their host
 # gets the segment, the port module does not plug them.
 SYSTEM_OWNER_PREFIX = "network:"
+FAILED = "binding_failed"  # a port bound to a host that is not an enabled host: on none
 CONVERGE = "converge"  # the resource name of a converge job's tasks
 PRESENT, ABSENT = "present", "absent"
 
@@ -124,8 +124,12 @@ def converge(db: Session, *, networks: Iterable[Any] = (), ports: Iterable[Any] 
     for ref in routers:
         rid = _id(ref)
         desired = router_hosts.desired(db, rid) if router_hosts is not None else None
+        before = router_hosts.previous(db, rid) if router_hosts is not None else None
         if desired:
             router_entries.append({"id": rid, "host": desired["host"], "state": PRESENT, "desired": desired})
+        if before and before.get("host") and (not desired or desired["host"] != before["host"]):
+            # gone, or moved to another network host: removed where its recorded state was
+            router_entries.append({"id": rid, "host": before["host"], "state": ABSENT, "desired": before})
         for net_id in db.scalars(select(Port.network_id).join(RouterPort, RouterPort.port_id == Port.id)
                                  .where(RouterPort.router_id == rid)):
             nets.setdefault(net_id, db.get(Network, net_id) or net_id)
@@ -134,17 +138,18 @@ def converge(db: Session, *, networks: Iterable[Any] = (), ports: Iterable[Any] 
         for row in sg_rules.affected_ports(db, group_ids):
             port_rows.setdefault(row.id, row)
 
-    state: dict[str, Any] = {"networks": {}, "ports": [], "routers": router_entries}
+    state: dict[str, Any] = {"networks": {}, "ports": [],
+                             "routers": [r for r in router_entries if only_host in (None, r["host"])]}
     for net_id, net in nets.items():
         entry = (_network_state(db, net, only_host, settings) if isinstance(net, Network)
                  else _gone_network_state(db, net_id, only_host))
         if entry is not None:
             state["networks"][net_id] = entry
-    mtus = {nid: e["segment"]["mtu"] for nid, e in state["networks"].items()}
     for row in port_rows.values():
-        plugged = row.binding_host_id and not row.device_owner.startswith(SYSTEM_OWNER_PREFIX)
+        plugged = (row.binding_host_id and row.binding_vif_type != FAILED
+                   and not row.device_owner.startswith(SYSTEM_OWNER_PREFIX))
         if plugged and only_host in (None, row.binding_host_id):
-            state["ports"].append(_port_state(db, row, mtus.get(row.network_id)))
+            state["ports"].append(_port_state(db, row))
     _add_previous(state, previous or {}, only_host)
     return state
 
@@ -160,12 +165,13 @@ def _add_previous(state: dict[str, Any], previous: dict[str, Any], only_host: st
     for r in previous.get("routers") or []:
         if r["state"] == PRESENT and (r["id"], r["host"]) not in routers and only_host in (None, r["host"]):
             state["routers"].append({**r, "state": ABSENT})
+            routers.add((r["id"], r["host"]))
 
 
 def _network_state(db: Session, net: Network, only_host: str | None, settings: Any) -> dict[str, Any]:
     dhcp = _dhcp_state(db, net, settings)
-    bound = set(db.scalars(select(Port.binding_host_id).where(Port.network_id == net.id,
-                                                               Port.binding_host_id != "")))
+    bound = set(db.scalars(select(Port.binding_host_id).where(
+        Port.network_id == net.id, Port.binding_host_id != "", Port.binding_vif_type != FAILED)))
     before = set(net.segment_hosts or [])
     if only_host is not None:
         present = bound & {only_host}
@@ -173,13 +179,16 @@ def _network_state(db: Session, net: Network, only_host: str | None, settings: A
     else:
         present, absent = bound, before - bound
     net.segment_hosts = sorted((before - absent) | present)
-    _remember_hosts(db, net.id, set(net.segment_hosts) | ({dhcp["host"]} if dhcp else set()))
+    serving = {dhcp["host"]} if dhcp and dhcp["state"] == PRESENT else set()
+    _remember_hosts(db, net.id, set(net.segment_hosts) | serving)
     hosts = {**dict.fromkeys(sorted(absent), ABSENT), **dict.fromkeys(sorted(present), PRESENT)}
     segment = segment_of(net)
+    if dhcp and only_host not in (None, dhcp["host"]):
+        dhcp = None  # another host's work
     entry: dict[str, Any] = {"segment": segment, "hosts": dict(sorted(hosts.items())), "dhcp": dhcp}
     if segment["type"] == "vxlan":
         # every host of the segment floods to the others (all bound hosts, not only ours)
-        entry["tunnel_ips"] = tunnel_ips(db, sorted(bound | set(hosts)))
+        entry["tunnel_ips"] = tunnel_ips(db, sorted(bound))
         entry["flood"] = sorted(bound)
     elif segment["type"] in ("flat", "vlan"):
         entry["interfaces"] = {h: physical_interface(db, h, segment["physical_network"])
@@ -200,11 +209,11 @@ def _gone_network_state(db: Session, net_id: str, only_host: str | None) -> dict
 
 
 def _remember_hosts(db: Session, net_id: str, hosts: set[str]) -> None:
-    """The network's resource row keeps every host it may be on (its segment, its DHCP
-    server), so that its delete, made after its rows are gone, knows where to clean."""
+    """The network's resource row keeps the hosts it is planned on (its segment, its
+    DHCP server), so that its delete, made after its rows are gone, knows where to clean."""
     row = db.get(Resource, net_id)
     if row is not None:
-        row.hosts = sorted(set(row.hosts or []) | hosts)
+        row.hosts = sorted(hosts)
 
 
 def segment_of(net: Network) -> dict[str, Any]:
@@ -213,13 +222,14 @@ def segment_of(net: Network) -> dict[str, Any]:
             "physical_network": net.physical_network, "mtu": net.mtu}
 
 
-def _port_state(db: Session, port: Port, mtu: int | None) -> dict[str, Any]:
+def _port_state(db: Session, port: Port) -> dict[str, Any]:
     cidrs = {s.id: s.cidr for s in db.scalars(select(Subnet).where(Subnet.network_id == port.network_id))}
     ips = [f"{a.ip_address}/{ipaddress.ip_network(cidrs[a.subnet_id]).prefixlen}"
-           for a in _allocations(db, port.id) if a.subnet_id in cidrs]
+           for a in ipam.addresses(db, port.id) if a.subnet_id in cidrs]
     args = {"port_id": port.id, "network_id": port.network_id, "mac_address": port.mac_address,
             "fixed_ips": ips, "port_security_enabled": bool(port.port_security_enabled),
             "allowed_address_pairs": list(port.allowed_address_pairs or [])}
+    mtu = getattr(db.get(Network, port.network_id), "mtu", None)  # in the session's identity map
     if mtu:
         args["mtu"] = mtu
     security = None
@@ -227,11 +237,6 @@ def _port_state(db: Session, port: Port, mtu: int | None) -> dict[str, Any]:
         security = sg_rules.port_security(db, port)
     return {"id": port.id, "host": port.binding_host_id, "network_id": port.network_id, "state": PRESENT,
             "args": args, "security": security}
-
-
-def _allocations(db: Session, port_id: str) -> list[IPAllocation]:
-    return list(db.scalars(select(IPAllocation).where(IPAllocation.port_id == port_id)
-                           .order_by(IPAllocation.id)))
 
 
 # --------------------------------------------------------------------------------- DHCP
@@ -246,21 +251,20 @@ def _dhcp_state(db: Session, net: Network, settings: Any) -> dict[str, Any] | No
     if not served:
         hosts = sorted({p.binding_host_id for p in dhcp_ports if p.binding_host_id})
         for p in dhcp_ports:
-            db.delete(p)  # its addresses go with it (ON DELETE CASCADE)
-        db.flush()
+            ports.delete_row(db, p)
         return {"host": hosts[0], "state": ABSENT} if hosts else None
-    port = dhcp_ports[0] if dhcp_ports else _make_dhcp_port(db, net)
+    port = dhcp_ports[0] if dhcp_ports else _make_dhcp_port(db, net, served, settings)
     if port is None:
         return None  # no network host registered: the records are made, nothing runs
-    held = {a.subnet_id for a in _allocations(db, port.id)}
-    for subnet in served:
-        if subnet.id not in held:
-            _allocate(db, port, subnet)
-    addresses = {a.subnet_id: a.ip_address for a in _allocations(db, port.id)}
+    held = {a.subnet_id for a in ipam.addresses(db, port.id)}
+    missing = [{"subnet_id": s.id} for s in served if s.id not in held]
+    if missing:  # a DHCP subnet added since
+        ipam.allocate(db, port, missing)
+    addresses = {a.subnet_id: a.ip_address for a in ipam.addresses(db, port.id)}
     leases = []
     for other in db.scalars(select(Port).where(Port.network_id == net.id, Port.id != port.id)
                             .order_by(Port.created_at, Port.id)):
-        ips = [a.ip_address for a in _allocations(db, other.id)]
+        ips = [a.ip_address for a in ipam.addresses(db, other.id)]
         if ips:
             leases.append({"id": other.id, "mac": other.mac_address, "ips": ips})
     args = {
@@ -300,60 +304,18 @@ def dhcp_host(db: Session) -> str | None:
     return min(hosts, key=lambda h: (load[h], h))
 
 
-def _make_dhcp_port(db: Session, net: Network) -> Port | None:
+def _make_dhcp_port(db: Session, net: Network, subnets: list[Subnet], settings: Any) -> Port | None:
+    """The network's ``network:dhcp`` port, bound to the least loaded network host, with
+    an address in each DHCP subnet (Neutron's DHCP agent makes the same)."""
     host = dhcp_host(db)
     if host is None:
         return None
-    base = "fa:16:3e"
-    for _ in range(16):
-        mac = base + "".join(f":{random.randrange(256):02x}" for _ in range(3))
-        port = Port(id=str(uuid.uuid4()), project_id=net.project_id, network_id=net.id, name="",
-                    mac_address=mac, status="ACTIVE", device_owner=DHCP_OWNER,
-                    device_id=f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host)}-{net.id}",
-                    binding_host_id=host, binding_vif_type="other", port_security_enabled=False)
-        try:
-            with db.begin_nested():
-                db.add(port)
-            return port
-        except IntegrityError:
-            continue
-    raise Conflict(f"could not find a free MAC address for the DHCP port of network {net.id}; retry",
-                   type="MacAddressGenerationFailure")
-
-
-def _allocate(db: Session, port: Port, subnet: Subnet) -> None:
-    """An address of ``subnet`` for the DHCP port: the first free one of its pools."""
-    for _ in range(8):
-        used = set(db.scalars(select(IPAllocation.ip_address).where(IPAllocation.subnet_id == subnet.id)))
-        free = next((ip for ip in _pool_addresses(subnet) if str(ip) not in used), None)
-        if free is None:
-            raise Conflict(f"No more IP addresses available for subnet {subnet.id}.",
-                           type="IpAddressGenerationFailure")
-        try:
-            with db.begin_nested():
-                db.add(IPAllocation(network_id=subnet.network_id, subnet_id=subnet.id, port_id=port.id,
-                                    ip_address=str(free)))
-            return
-        except IntegrityError:
-            continue  # taken meanwhile: pick again
-    raise Conflict(f"could not allocate an address of subnet {subnet.id} for the DHCP port; retry",
-                   type="IpAddressGenerationFailure")
-
-
-def _pool_addresses(subnet: Subnet):
-    pools = subnet.allocation_pools or []
-    if not pools:
-        net = ipaddress.ip_network(subnet.cidr)
-        hosts = net.hosts() if net.num_addresses > 2 else iter(net)
-        gateway = subnet.gateway_ip
-        yield from (ip for ip in hosts if str(ip) != gateway)
-        return
-    for pool in pools:
-        first, last = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
-        ip = first
-        while ip <= last:
-            yield ip
-            ip += 1
+    attrs = {"network_id": net.id, "device_owner": DHCP_OWNER, "binding:host_id": host,
+             "device_id": f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host)}-{net.id}",
+             "fixed_ips": [{"subnet_id": s.id} for s in subnets]}
+    port = ports.write_row(db, None, attrs, project_id=net.project_id, settings=settings, internal=True)
+    port.status = "ACTIVE"
+    return port
 
 
 # -------------------------------------------------------------------------------- hosts

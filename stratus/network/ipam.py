@@ -14,7 +14,7 @@ Contract (ports, routers, floating IPs and DHCP call these):
   already added to the session (its id, network_id, mac_address and device_owner are
   read); ``fixed_ips`` as Neutron's request (``[{"subnet_id"}, {"ip_address"},
   {"subnet_id", "ip_address"}]``) or None: one address from every IPv4 subnet and every
-  IPv6 subnet that is not SLAAC. SLAAC/DHCPv6-stateless subnets always give the port its
+  IPv6 subnet that is not SLAAC; ``[]``: no address. SLAAC/DHCPv6-stateless subnets always give the port its
   EUI-64 address (from its MAC), except router ports, which only get what they ask for.
 - ``release(db, port_id, subnet_ids=None) -> list[str]``: free the port's addresses
   (only those of ``subnet_ids`` when given); the addresses freed.
@@ -196,6 +196,8 @@ def _requested(db: Session, port: Port, subnets: list[Subnet], fixed_ips: list[A
 
 def allocate(db: Session, port: Port, fixed_ips: list[dict] | None) -> list[IPAllocation]:
     """Give ``port`` its fixed IPs (see the module docstring) and return the new rows."""
+    if fixed_ips == []:  # asked for no address at all
+        return []
     subnets = list(db.scalars(select(Subnet).where(Subnet.network_id == port.network_id)
                               .order_by(Subnet.ip_version, Subnet.created_at, Subnet.id)))
     router = port.device_owner in ROUTER_OWNERS

@@ -32,9 +32,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import and_, or_, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.db.models.hosts import Host
@@ -45,12 +44,11 @@ from stratus.db.models.network import (
     Port,
     PortSecurityGroup,
     SecurityGroup,
-    Tag,
 )
-from stratus.db.types import utcnow
 from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
-from stratus.network import access, ipam, macs
+from stratus.network import access, ipam, macs, tags, unique
+from stratus.network import attrs as attrs_
 
 TYPE = "OS::Neutron::Port"
 TAG_TYPE = "ports"
@@ -100,10 +98,6 @@ GUARDED = ("mac_address", "port_security_enabled", "allowed_address_pairs", "bin
            "binding:profile")
 
 
-def invalid(message: str) -> BadRequest:
-    return BadRequest(f"Invalid input for operation: {message}", type="InvalidInput")
-
-
 def not_found(port_id: str) -> NotFound:
     return NotFound(f"Port {port_id} could not be found.", type="PortNotFound")
 
@@ -111,54 +105,32 @@ def not_found(port_id: str) -> NotFound:
 # --- validation ----------------------------------------------------------------------------
 
 
-def check_attrs(attrs: Any, allowed: set[str], verb: str) -> dict[str, Any]:
-    """``attrs`` as a dict of known attributes: 400 for anything else (Neutron's words)."""
-    if not isinstance(attrs, Mapping):
-        raise BadRequest("Invalid input for operation: the body must hold a 'port' object.",
-                         type="InvalidInput")
-    read_only = sorted(k for k in attrs if k in READ_ONLY)
-    if read_only:
-        raise BadRequest(f"Attribute '{read_only[0]}' not allowed in {verb}", type="HTTPBadRequest")
-    unknown = sorted(k for k in attrs if k not in allowed and k not in READ_ONLY)
-    if unknown:
-        raise BadRequest(f"Unrecognized attribute(s) '{', '.join(unknown)}'", type="HTTPBadRequest")
-    return dict(attrs)
+def check_attrs(doc: Any, allowed: set[str]) -> dict[str, Any]:
+    """``doc`` as a dict of known, writable attributes: 400 for anything else (Neutron's words)."""
+    if not isinstance(doc, Mapping):
+        raise attrs_.invalid_op("'port' must be an object.")
+    doc = dict(doc)
+    attrs_.read_only(doc, sorted(READ_ONLY))
+    attrs_.only(doc, allowed)
+    return doc
 
 
-def _string(attrs: Mapping[str, Any], key: str, limit: int = 255) -> str | None:
-    if key not in attrs:
-        return None
-    value = attrs[key]
-    if value is None and key in ("device_id", "device_owner", "description", "name"):
-        return ""
-    if not isinstance(value, str):
-        raise invalid(f"'{value}' is not a valid string for {key}.")
-    if len(value) > limit:
-        raise invalid(f"'{value[:40]}...' exceeds maximum length of {limit} for {key}.")
-    if any(ord(c) < 32 for c in value):
-        raise invalid(f"{key} '{value[:40]}' holds a control character; remove it.")
-    return value
+def _string(doc: Mapping[str, Any], key: str) -> str | None:
+    return attrs_.text(dict(doc), key)
 
 
-def _bool(attrs: Mapping[str, Any], key: str) -> bool | None:
-    if key not in attrs:
-        return None
-    value = attrs[key]
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-        return value.lower() in ("true", "1")
-    raise invalid(f"'{value}' cannot be converted to boolean ({key}).")
+def _bool(doc: Mapping[str, Any], key: str) -> bool | None:
+    return attrs_.boolean(dict(doc), key)
 
 
 def _fixed_ips(value: Any) -> list[dict[str, str]]:
     if not isinstance(value, list):
-        raise invalid(f"Invalid data format for fixed IP: '{value}'; expected a list of "
+        raise attrs_.invalid_op(f"Invalid data format for fixed IP: '{value}'; expected a list of "
                       "{'subnet_id': ..., 'ip_address': ...}.")
     out = []
     for item in value:
         if not isinstance(item, Mapping) or not item or set(item) - {"subnet_id", "ip_address"}:
-            raise invalid(f"Invalid data format for fixed IP: '{item}'; give subnet_id and/or ip_address.")
+            raise attrs_.invalid_op(f"Invalid data format for fixed IP: '{item}'; give subnet_id and/or ip_address.")
         out.append({k: str(v) for k, v in item.items() if v is not None})
     return out
 
@@ -167,21 +139,21 @@ def _address_pairs(value: Any) -> list[dict[str, str]]:
     """Neutron's allowed_address_pairs: [{ip_address (address or CIDR), mac_address?}],
     no duplicates."""
     if not isinstance(value, list):
-        raise invalid(f"Allowed address pairs must be a list, not '{value}'.")
+        raise attrs_.invalid_op(f"Allowed address pairs must be a list, not '{value}'.")
     out, seen = [], set()
     for pair in value:
         if not isinstance(pair, Mapping):
-            raise invalid(f"Invalid data format for allowed address pair: '{pair}'.")
+            raise attrs_.invalid_op(f"Invalid data format for allowed address pair: '{pair}'.")
         extra = sorted(set(pair) - {"ip_address", "mac_address"})
         if extra:
-            raise invalid(f"Unrecognized attribute(s) '{', '.join(extra)}' in allowed address pair.")
+            raise attrs_.invalid_op(f"Unrecognized attribute(s) '{', '.join(extra)}' in allowed address pair.")
         if "ip_address" not in pair:
             raise BadRequest("AllowedAddressPair must contain ip_address", type="AllowedAddressPairsMissingIP")
         ip = pair["ip_address"]
         try:
             text = str(ipaddress.ip_network(ip, strict=False)) if "/" in str(ip) else str(ipaddress.ip_address(ip))
         except ValueError:
-            raise invalid(f"'{ip}' is not a valid IP address or CIDR in allowed_address_pairs.") from None
+            raise attrs_.invalid_op(f"'{ip}' is not a valid IP address or CIDR in allowed_address_pairs.") from None
         entry = {"ip_address": text}
         if pair.get("mac_address") is not None:
             entry["mac_address"] = macs.normalize(pair["mac_address"], what="allowed_address_pairs")
@@ -199,7 +171,7 @@ def _group_ids(value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise invalid(f"'{value}' is not a list of security group ids (security_groups).")
+        raise attrs_.invalid_op(f"'{value}' is not a list of security group ids (security_groups).")
     return list(dict.fromkeys(value))
 
 
@@ -253,7 +225,7 @@ def create(db: Session, ctx, attrs: Mapping[str, Any], *, project_id: str | None
            internal: bool = False, context=None, request_id: str | None = None) -> Port:
     """A port from Neutron's port body; submits its ``OS::Neutron::Port`` (unless
     ``internal``). Raises Neutron's refusals; the caller's rollback undoes everything."""
-    attrs = check_attrs(attrs, CREATE_ATTRS, "POST")
+    attrs = check_attrs(attrs, CREATE_ATTRS)
     port = write_row(db, ctx, attrs, project_id=project_id, settings=getattr(context, "settings", None),
                      internal=internal)
     if not internal:
@@ -267,7 +239,7 @@ def write_row(db: Session, ctx, attrs: Mapping[str, Any], *, project_id: str | N
     :func:`create` and the ``OS::Neutron::Port`` type of a stack share."""
     network_id = attrs.get("network_id")
     if not isinstance(network_id, str) or not network_id:
-        raise invalid("network_id is required to create a port.")
+        raise attrs_.invalid_op("network_id is required to create a port.")
     network = access.network(db, ctx, network_id, admin=internal or _admin(ctx))
     owner = _project(ctx, attrs, project_id)
     device_owner = _string(attrs, "device_owner") or ""
@@ -288,13 +260,12 @@ def write_row(db: Session, ctx, attrs: Mapping[str, Any], *, project_id: str | N
                 device_id=_string(attrs, "device_id") or "", device_owner=device_owner,
                 port_security_enabled=security, allowed_address_pairs=pairs, binding_vnic_type=vnic,
                 binding_profile=_profile(attrs), status="DOWN", revision_number=1)
-    open_transaction(db)
     _insert_with_mac(db, port, attrs.get("mac_address"), _base_mac(settings))
     ipam.allocate(db, port, fixed_ips)
     for group in groups:
         db.add(PortSecurityGroup(port_id=port.id, security_group_id=group.id))
-    for tag in _tags(attrs.get("tags")):
-        db.add(Tag(resource_type=TAG_TYPE, resource_id=port.id, tag=tag))
+    if attrs.get("tags") is not None:
+        tags.replace(db, TAG_TYPE, port.id, attrs["tags"])
     host = _string(attrs, "binding:host_id")
     if host:
         _set_binding(db, port, host)
@@ -302,25 +273,20 @@ def write_row(db: Session, ctx, attrs: Mapping[str, Any], *, project_id: str | N
     return port
 
 
-def _project(ctx, attrs: Mapping[str, Any], project_id: str | None) -> str:
+def _project(ctx, doc: Mapping[str, Any], project_id: str | None) -> str:
     """The port's project: ``project_id``/``tenant_id`` of the body (another project
     than the caller's only for admins), else the given one, else the caller's."""
-    named = {attrs[k] for k in ("project_id", "tenant_id") if attrs.get(k)}
-    if len(named) > 1:
-        raise invalid("project_id and tenant_id do not match.")
-    if named:
-        (wanted,) = named
-        if ctx is not None and wanted != ctx.project_id and not _admin(ctx):
-            raise BadRequest("Specifying 'project_id' or 'tenant_id' other than the authenticated "
-                             "project in request requires admin privileges", type="HTTPBadRequest")
-        return str(wanted)
-    return project_id or (ctx.project_id if ctx is not None else None) or ""
+    if project_id and not (doc.get("project_id") or doc.get("tenant_id")):
+        return project_id
+    if ctx is None:
+        return str(doc.get("project_id") or doc.get("tenant_id") or "")
+    return attrs_.project_of(ctx, dict(doc), _admin(ctx))
 
 
 def _vnic(attrs: Mapping[str, Any]) -> str:
     vnic = attrs.get("binding:vnic_type", "normal")
     if vnic not in VNIC_TYPES:
-        raise invalid(f"'{vnic}' is not in {list(VNIC_TYPES)} (binding:vnic_type): this cloud "
+        raise attrs_.invalid_op(f"'{vnic}' is not in {list(VNIC_TYPES)} (binding:vnic_type): this cloud "
                       "plugs ports as taps on a bridge.")
     return vnic
 
@@ -328,16 +294,8 @@ def _vnic(attrs: Mapping[str, Any]) -> str:
 def _profile(attrs: Mapping[str, Any]) -> dict[str, Any]:
     profile = attrs.get("binding:profile") or {}
     if not isinstance(profile, Mapping):
-        raise invalid(f"'{profile}' is not a dictionary (binding:profile).")
+        raise attrs_.invalid_op(f"'{profile}' is not a dictionary (binding:profile).")
     return dict(profile)
-
-
-def _tags(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(t, str) and t and len(t) <= 255 for t in value):
-        raise invalid(f"'{value}' is not a list of tags of 1 to 255 characters (tags).")
-    return list(dict.fromkeys(value))
 
 
 def _base_mac(settings) -> str:
@@ -352,12 +310,12 @@ def _insert_with_mac(db: Session, port: Port, given: Any, base_mac: str) -> None
         if db.scalar(select(Port.id).where(Port.network_id == port.network_id,
                                            Port.mac_address == port.mac_address)) is not None:
             raise _mac_in_use(port)
-        if not _try_insert(db, port):
+        if not unique.try_add(db, port):
             raise _mac_in_use(port)
         return
     for _ in range(macs.ATTEMPTS):
         port.mac_address = macs.generate(base_mac)
-        if _try_insert(db, port):
+        if unique.try_add(db, port):
             return
     raise Conflict(f"Unable to generate unique mac on network {port.network_id}.",
                    type="MacAddressGenerationFailure")
@@ -368,42 +326,23 @@ def _mac_in_use(port: Port) -> Conflict:
                     f"The mac address {port.mac_address} is in use.", type="MacAddressInUse")
 
 
-def open_transaction(db: Session) -> None:
-    """Make sure the request's transaction has begun before a SAVEPOINT. pysqlite begins
-    one only before a data change: a SAVEPOINT first would start a transaction of its
-    own, which its RELEASE commits, out of reach of the request's rollback."""
-    if db.get_bind().dialect.name == "sqlite":
-        db.execute(text("UPDATE network_ports SET id = id WHERE 1 = 0"))
-
-
-def _try_insert(db: Session, port: Port) -> bool:
-    """Add ``port`` inside a SAVEPOINT; False when the (network, MAC) constraint refuses it."""
-    sp = db.begin_nested()
-    try:
-        db.add(port)
-        db.flush()
-    except IntegrityError:
-        sp.rollback()
-        return False
-    sp.commit()
-    return True
-
-
 # --- binding -------------------------------------------------------------------------------
 
 
 def _set_binding(db: Session, port: Port, host: str) -> None:
-    """``binding:host_id``: a known, enabled host binds the port as a tap on a bridge;
-    any other name leaves it ``binding_failed`` (Neutron's answer when no driver can bind)."""
+    """``binding:host_id``: an enabled host of the registry binds the port as a tap on
+    the network's bridge there. Any other name is refused (Neutron would keep the port
+    ``binding_failed``; here nothing could ever plug it)."""
     row = db.get(Host, host)
+    if row is None or not row.enabled:
+        raise BadRequest(f"Invalid input for binding:host_id. Reason: host '{host}' is not an enabled host "
+                         "of the registry: give the name of a compute or network host ('openstack "
+                         "compute service list'), or register it with 'stratus host sync'.",
+                         type="InvalidInput")
     port.binding_host_id = host
-    if row is not None and row.enabled:
-        port.binding_vif_type = VIF_TYPE
-        port.binding_vif_details = {"port_filter": True, "connectivity": "l2",
-                                    "bridge_name": "brq" + port.network_id[:11]}
-    else:
-        port.binding_vif_type = "binding_failed"
-        port.binding_vif_details = {}
+    port.binding_vif_type = VIF_TYPE
+    port.binding_vif_details = {"port_filter": True, "connectivity": "l2",
+                                "bridge_name": "brq" + port.network_id[:11]}
 
 
 def bind(db: Session, port: Port, host: str, device_id: str, device_owner: str) -> Port:
@@ -411,7 +350,7 @@ def bind(db: Session, port: Port, host: str, device_id: str, device_owner: str) 
     the caller's job plugs it there."""
     port.device_id, port.device_owner = device_id, device_owner
     _set_binding(db, port, host)
-    touch(port)
+    attrs_.touch(port)
     db.flush()
     return port
 
@@ -420,15 +359,9 @@ def unbind(db: Session, port: Port) -> Port:
     """Release ``port`` from its device and host (a server let go of a port it was given)."""
     port.device_id, port.device_owner, port.binding_host_id = "", "", ""
     port.binding_vif_type, port.binding_vif_details, port.status = "unbound", {}, "DOWN"
-    touch(port)
+    attrs_.touch(port)
     db.flush()
     return port
-
-
-def touch(port: Port) -> None:
-    """A change of the record: Neutron's revision number and ``updated_at``."""
-    port.revision_number = (port.revision_number or 0) + 1
-    port.updated_at = utcnow()
 
 
 # --- read ----------------------------------------------------------------------------------
@@ -461,11 +394,6 @@ def group_ids(db: Session, port_id: str) -> list[str]:
                            .order_by(PortSecurityGroup.security_group_id)))
 
 
-def tags_of(db: Session, port_id: str) -> list[str]:
-    return list(db.scalars(select(Tag.tag).where(Tag.resource_type == TAG_TYPE, Tag.resource_id == port_id)
-                           .order_by(Tag.tag)))
-
-
 def view(db: Session, port: Port, ctx=None, *, binding: bool | None = None) -> dict[str, Any]:
     """Neutron's port document; the ``binding:*`` attributes other than vnic_type only
     when ``binding`` (default: the caller is an admin)."""
@@ -481,19 +409,13 @@ def view(db: Session, port: Port, ctx=None, *, binding: bool | None = None) -> d
                                   for p in port.allowed_address_pairs or []],
         "port_security_enabled": port.port_security_enabled,
         "binding:vnic_type": port.binding_vnic_type,
-        "description": port.description, "tags": tags_of(db, port.id),
-        "revision_number": port.revision_number,
-        "created_at": _time(port.created_at), "updated_at": _time(port.updated_at or port.created_at),
+        **attrs_.standard(port, tags.of(db, TAG_TYPE, port.id)),
     }
     if show_binding:
         doc.update({"binding:host_id": port.binding_host_id, "binding:profile": port.binding_profile or {},
                     "binding:vif_type": port.binding_vif_type,
                     "binding:vif_details": port.binding_vif_details or {}})
     return doc
-
-
-def _time(value) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 def fixed_ips_filter(values: Iterable[str]):
@@ -525,7 +447,7 @@ def update(db: Session, ctx, port: Port, attrs: Mapping[str, Any], *, context=No
            request_id: str | None = None) -> Port:
     """Change the record as Neutron's ``PUT /ports/{id}`` and converge it (a new binding
     host plugs it there)."""
-    attrs = check_attrs(attrs, UPDATE_ATTRS, "PUT")
+    attrs = check_attrs(attrs, UPDATE_ATTRS)
     apply_update(db, ctx, port, attrs)
     if db.get(Resource, port.id) is not None:
         from stratus.orchestration import submit as pipeline
@@ -574,7 +496,7 @@ def apply_update(db: Session, ctx, port: Port, attrs: Mapping[str, Any]) -> None
         else:
             port.binding_host_id, port.binding_vif_type, port.binding_vif_details = "", "unbound", {}
             port.status = "DOWN"
-    touch(port)
+    attrs_.touch(port)
     db.flush()
 
 
@@ -632,12 +554,12 @@ def check_deletable(port: Port) -> None:
 def delete(db: Session, ctx, port: Port, *, context=None, request_id: str | None = None) -> None:
     """``DELETE /ports/{id}``: the rows go now; the resource's delete job unplugs it."""
     check_deletable(port)
-    port_id = port.id
+    port_id, project_id = port.id, port.project_id
     delete_row(db, port)
     if db.get(Resource, port_id) is not None:
         from stratus.orchestration import submit as pipeline
 
-        pipeline.submit_delete(db, [port_id], project_id=None, request_id=request_id, context=context,
+        pipeline.submit_delete(db, [port_id], project_id=project_id, request_id=request_id, context=context,
                                **_job_settings(context))
 
 
@@ -645,7 +567,7 @@ def delete_row(db: Session, port: Port) -> None:
     """The port's record, its addresses, groups and tags (no job)."""
     ipam.release(db, port.id)
     db.execute(sql_delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port.id))
-    db.execute(sql_delete(Tag).where(Tag.resource_type == TAG_TYPE, Tag.resource_id == port.id))
+    tags.clear(db, TAG_TYPE, port.id)
     db.delete(port)
     db.flush()
 
@@ -661,10 +583,8 @@ def properties_of(db: Session, port: Port) -> dict[str, Any]:
         "allowed_address_pairs": list(port.allowed_address_pairs or []),
         "port_security_enabled": port.port_security_enabled, "admin_state_up": port.admin_state_up,
         "device_id": port.device_id, "device_owner": port.device_owner,
-        "binding:vnic_type": port.binding_vnic_type,
+        "binding:vnic_type": port.binding_vnic_type, "binding:host_id": port.binding_host_id or "",
     }
-    if port.binding_host_id:
-        props["binding:host_id"] = port.binding_host_id
     return props
 
 

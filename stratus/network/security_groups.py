@@ -27,10 +27,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from stratus import quotas
 from stratus.db.locks import write_lock
 from stratus.db.models.jobs import Resource
 from stratus.db.models.network import (
@@ -82,7 +83,7 @@ def default_group(db: Session, project_id: str) -> SecurityGroup:
         db.flush()
         for values in sg_rules.default_rules(group.id):
             db.add(SecurityGroupRule(id=str(uuid.uuid4()), project_id=project_id,
-                                     security_group_id=group.id, **values))
+                                     security_group_id=group.id, **{**sg_rules.EMPTY_RULE, **values}))
         db.flush()
         savepoint.commit()
         return group
@@ -113,7 +114,7 @@ def default_ids(db: Session, group_ids) -> set[str]:
 def visible(ctx, *, admin: bool = False):
     """The WHERE clause of the groups ``ctx`` sees."""
     if admin:
-        return True
+        return true()
     return SecurityGroup.project_id == ctx.project_id
 
 
@@ -184,9 +185,7 @@ def make_group(db: Session, project_id: str, values: dict[str, Any], *, group_id
     db.add(group)
     db.flush()
     for rule in sg_rules.egress_rules() if rules is None else rules:
-        full = {"protocol": None, "port_range_min": None, "port_range_max": None,
-                "remote_ip_prefix": None, "remote_group_id": None, "description": "", **rule}
-        sg_rules.add(db, group, full)
+        sg_rules.add(db, group, {**sg_rules.EMPTY_RULE, **rule})
     group.revision_number = 0
     db.flush()
     return group
@@ -268,3 +267,102 @@ def _tags(db: Session, group_id: str) -> list[str]:
     except ImportError:
         return []
     return list(tags.of(db, "security-groups", group_id))
+
+
+# --- the request's way through the pipeline ----------------------------------------------
+
+
+def _submit_one(db: Session, type_name: str, record_id: str, properties: dict[str, Any], *,
+                project_id: str, context, request_id: str | None, admin: bool):
+    from stratus.orchestration.submit import submit
+
+    name = "security_group" if type_name == GROUP_TYPE else "security_group_rule"
+    settings = context.settings
+    template = {"heat_template_version": "2018-08-31",
+                "resources": {name: {"type": type_name, "properties": properties}}}
+    return submit(db, template, project_id=project_id, cloud_admin=admin, request_id=request_id,
+                  resource_ids={name: record_id}, context=context, quota_defaults=settings.quota_defaults,
+                  max_attempts=settings.job_max_attempts, timeout=settings.job_timeout)
+
+
+def converge_groups(db: Session, group_ids, *, context=None, request_id: str | None = None):
+    """One job converging the ports a change of ``group_ids`` reaches (hostplan's
+    ``submit``; nothing until the hosts branch provides it)."""
+    from stratus.network import hostplan
+
+    ids = sorted(set(group_ids))
+    if not ids or not hasattr(hostplan, "submit"):
+        return None
+    return hostplan.submit(db, security_groups=ids, request_id=request_id, context=context)
+
+
+def create_group(db: Session, project_id: str, body: dict[str, Any], *, context, request_id: str | None,
+                 admin: bool) -> SecurityGroup:
+    values = group_values(body)
+    group = make_group(db, project_id, values)
+    _submit_one(db, GROUP_TYPE, group.id, {"name": group.name, "description": group.description},
+                project_id=project_id, context=context, request_id=request_id, admin=admin)
+    return group
+
+
+def change_group(db: Session, group: SecurityGroup, body: dict[str, Any], *, context,
+                 request_id: str | None) -> None:
+    from stratus.orchestration.submit import submit_update
+
+    changes = update_group(db, group, body)
+    if changes and has_resource(db, group.id):
+        submit_update(db, group.id, {"name": group.name, "description": group.description},
+                      request_id=request_id, context=context,
+                      quota_defaults=context.settings.quota_defaults)
+
+
+def delete_group(db: Session, group: SecurityGroup, *, admin: bool, context, request_id: str | None) -> None:
+    """Delete the group, its rules and the rules of other groups naming it as remote;
+    the ports of those groups converge without them."""
+    check_delete(db, group, admin=admin)
+    rules = list(db.scalars(select(SecurityGroupRule).where(
+        (SecurityGroupRule.security_group_id == group.id) | (SecurityGroupRule.remote_group_id == group.id))))
+    backed = [r.id for r in rules if has_resource(db, r.id)]
+    others = {r.security_group_id for r in rules if r.security_group_id != group.id and r.id not in backed}
+    for rule in rules:
+        db.delete(rule)
+    db.flush()  # the rules first: the group's delete would cascade to them
+    db.delete(group)
+    db.flush()
+    _delete_resources(db, [*backed, group.id], group.project_id, context, request_id)
+    converge_groups(db, others, context=context, request_id=request_id)
+
+
+def create_rule(db: Session, group: SecurityGroup, body: dict[str, Any], *, context, request_id: str | None,
+                admin: bool) -> SecurityGroupRule:
+    values = sg_rules.validate(body)
+    rule = sg_rules.add(db, group, values)
+    props = {"security_group": group.id, "direction": rule.direction, "ethertype": rule.ethertype,
+             "protocol": rule.protocol, "port_range_min": rule.port_range_min,
+             "port_range_max": rule.port_range_max, "remote_ip_prefix": rule.remote_ip_prefix,
+             "remote_group": rule.remote_group_id, "description": rule.description}
+    _submit_one(db, RULE_TYPE, rule.id, {k: v for k, v in props.items() if v is not None},
+                project_id=group.project_id, context=context, request_id=request_id, admin=admin)
+    return rule
+
+
+def delete_rule(db: Session, rule: SecurityGroupRule, *, context, request_id: str | None) -> None:
+    """Delete the rule; the group's ports converge without it."""
+    group = db.get(SecurityGroup, rule.security_group_id)
+    db.delete(rule)
+    group.revision_number = (group.revision_number or 0) + 1
+    db.flush()
+    if has_resource(db, rule.id):
+        _delete_resources(db, [rule.id], group.project_id, context, request_id)
+    else:  # a rule the system made (the default group's): no resource of its own
+        converge_groups(db, [group.id], context=context, request_id=request_id)
+
+
+def _delete_resources(db: Session, ids: list[str], project_id: str, context, request_id: str | None) -> None:
+    from stratus.orchestration.submit import submit_delete
+
+    ids = [i for i in ids if has_resource(db, i)]
+    if ids:
+        submit_delete(db, ids, project_id=project_id, request_id=request_id, context=context)
+        for rid in ids:  # the records are gone: their quota is free now, as in Neutron
+            quotas.release(db, rid)

@@ -49,6 +49,9 @@ PORT_PROTOCOLS = {6, 17, 132, 33}  # tcp, udp, sctp, dccp: what the host module 
 ICMP = {1, 58}
 ETHERTYPES = {"IPv4": 4, "IPv6": 6}
 DIRECTIONS = ("ingress", "egress")
+# A rule's optional columns, all unset (a rule given as {direction, ethertype} is this plus them).
+EMPTY_RULE = {"protocol": None, "port_range_min": None, "port_range_max": None,
+              "remote_ip_prefix": None, "remote_group_id": None, "description": ""}
 ATTRIBUTES = ("security_group_id", "direction", "ethertype", "protocol", "port_range_min",
               "port_range_max", "remote_ip_prefix", "remote_group_id", "description",
               "project_id", "tenant_id", "remote_address_group_id")

@@ -77,6 +77,8 @@ class Port(ResourceType):
         row = db.get(PortRow, res.resource_id)
         if row is None:
             row = cls.ensure_row(db, res)
+        else:
+            cls._apply_template_changes(db, res, row)
         res.attributes.update(mac_address=row.mac_address, fixed_ips=ports.fixed_ips(db, row.id),
                               network_id=row.network_id, device="tap" + row.id[:11])
         cls._converge(db, res, networks=[row.network_id], ports=[row.id])
@@ -86,6 +88,33 @@ class Port(ResourceType):
         """The record of a port a template makes, written as ``POST /ports`` would."""
         from stratus.network import ports
 
+        caller, attrs = cls._request(res)
+        try:
+            return ports.write_row(db, caller, attrs, project_id=res.project_id,
+                                   settings=getattr(res.context, "settings", None), port_id=res.resource_id)
+        except ApiError as exc:
+            raise cls._refused(res, exc) from None
+
+    @classmethod
+    def _apply_template_changes(cls, db, res: PlannedResource, row: PortRow) -> None:
+        """A stack update: the properties the record does not hold yet, applied as
+        ``PUT /ports/{id}`` would (the API's own updates find nothing left to apply)."""
+        from stratus.network import ports
+
+        caller, attrs = cls._request(res)
+        now = {_ATTR.get(k, k): v for k, v in ports.properties_of(db, row).items()}
+        changed = {k: v for k, v in attrs.items()
+                   if k in ports.UPDATE_ATTRS and not _holds(k, v, now.get(k))}
+        if not changed:
+            return
+        try:
+            ports.apply_update(db, caller, row, changed)
+        except ApiError as exc:
+            raise cls._refused(res, exc) from None
+
+    @classmethod
+    def _request(cls, res: PlannedResource) -> tuple[_Caller, dict[str, Any]]:
+        """The caller and Neutron's port body that the properties stand for."""
         context = res.context
         admin = bool(context is not None and context.cloud_admin)
         p = res.properties
@@ -95,12 +124,11 @@ class Port(ResourceType):
         attrs: dict[str, Any] = {_ATTR.get(k, k): p[k] for k in ("network", *_PASSED) if p.get(k) is not None}
         if p.get("fixed_ips") is not None:
             attrs["fixed_ips"] = [cls._fixed_ip(ip) for ip in p["fixed_ips"]]
-        try:
-            return ports.write_row(db, _Caller(res.project_id, admin), attrs, project_id=res.project_id,
-                                   settings=getattr(context, "settings", None), port_id=res.resource_id)
-        except ApiError as exc:
-            raise ResourceCheckFailed(exc.message, ("resources", res.name, "properties"),
-                                      status=exc.status) from None
+        return _Caller(res.project_id, admin), attrs
+
+    @staticmethod
+    def _refused(res: PlannedResource, exc: ApiError) -> ResourceCheckFailed:
+        return ResourceCheckFailed(exc.message, ("resources", res.name, "properties"), status=exc.status)
 
     @staticmethod
     def _fixed_ip(item: Any) -> dict[str, Any]:
@@ -113,8 +141,14 @@ class Port(ResourceType):
 
     @classmethod
     def check_delete(cls, db, res: PlannedResource) -> None:
-        """The service deleted the record: the state of its network without it (the port
-        unplugged, the segment gone from a host with no port left)."""
+        """The state of its network without the port (unplugged, the segment gone from a
+        host with no port left). ``DELETE /ports`` deleted the record already; a stack's
+        delete deletes it here, through the same service function."""
+        from stratus.network import ports
+
+        row = db.get(PortRow, res.resource_id)
+        if row is not None:
+            ports.delete_row(db, row)
         network = res.attributes.get("network_id") or res.properties.get("network")
         before = list(res.hosts) if res.placed else []
         cls._converge(db, res, networks=[network] if network else [], ports=[res.resource_id])
@@ -177,6 +211,23 @@ class Port(ResourceType):
             row.status = "ACTIVE"
         else:
             row.status = "DOWN"
+
+
+def _holds(key: str, wanted: Any, now: Any) -> bool:
+    """The record already holds ``wanted``: fixed IPs match when each asked-for entry
+    (a subnet, an address or both) is one of the port's addresses."""
+    if key != "fixed_ips":
+        return wanted == now
+    have = list(now or [])
+    if len(wanted) != len(have):
+        return False
+    for item in wanted:
+        match = next((h for h in have if isinstance(item, dict) and all(h.get(k) == v for k, v in item.items())),
+                     None)
+        if match is None:
+            return False
+        have.remove(match)
+    return True
 
 
 def resource_mapping():

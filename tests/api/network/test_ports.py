@@ -195,17 +195,17 @@ def test_binding_is_for_admins_and_shown_only_to_them(sqlite_controller, member,
     mine = sqlite_controller.request("GET", f"{PORTS}/{bound['id']}", token=token).json()["port"]
     assert "binding:host_id" not in mine and "binding:vif_type" not in mine
     assert mine["binding:vnic_type"] == "normal" and mine["device_id"] == "server-1"
-    # a host no agent serves: Neutron's binding_failed
-    port = admin.network.create_port(network_id=world.network_id, binding_host_id="nowhere")
-    assert port.binding_vif_type == "binding_failed"
+    # a host the registry does not know: refused, nothing made
+    msg = _refused(sqlite_controller, world, sqlite_controller.admin_token(),
+                   {"port": {"network_id": world.network_id, "binding:host_id": "nowhere"}}, 400, "InvalidInput")
+    assert "'nowhere'" in msg and "binding:host_id" in msg
     # a member may not move a port to a host; an admin unbinds it
     msg = _refused(sqlite_controller, world, token, {"port": {"binding:host_id": "elsewhere"}}, 403,
                    "HTTPForbidden", method="PUT", path=f"{PORTS}/{bound['id']}")
     assert "update_port:binding:host_id" in msg
     unbound = admin.network.update_port(bound["id"], binding_host_id="")
     assert (unbound.binding_host_id, unbound.binding_vif_type) == ("", "unbound")
-    for pid in (bound["id"], port.id):
-        admin.network.delete_port(pid)
+    admin.network.delete_port(bound["id"])
 
 
 def test_router_interface_ports_are_refused_by_the_port_api(sqlite_controller, member, world):
@@ -222,3 +222,57 @@ def test_router_interface_ports_are_refused_by_the_port_api(sqlite_controller, m
     r = sqlite_controller.request("PUT", f"{PORTS}/{port['id']}", token=token, json={"port": {"device_owner": ""}})
     assert r.status_code == 200
     assert sqlite_controller.request("DELETE", f"{PORTS}/{port['id']}", token=token).status_code == 204
+
+
+def test_bulk_create_is_all_or_nothing(sqlite_controller, member, world):
+    token = _token(sqlite_controller, member)
+    r = sqlite_controller.request("POST", PORTS, token=token, json={"ports": [
+        {"network_id": world.network_id, "name": "b1"}, {"network_id": world.network_id, "name": "b2"}]})
+    assert r.status_code == 201, r.text
+    made = r.json()["ports"]
+    assert [p["name"] for p in made] == ["b1", "b2"] and made[0]["fixed_ips"] != made[1]["fixed_ips"]
+    taken = made[0]["fixed_ips"][0]["ip_address"]
+    _refused(sqlite_controller, world, token, {"ports": [
+        {"network_id": world.network_id, "name": "b3"},
+        {"network_id": world.network_id, "fixed_ips": [{"ip_address": taken}]}]}, 409, "IpAddressAlreadyAllocated")
+    _refused(sqlite_controller, world, token, {"port": {"network_id": world.network_id,
+                                                        "binding:vnic_type": "direct"}}, 400, "InvalidInput")
+    for p in made:
+        assert sqlite_controller.request("DELETE", f"{PORTS}/{p['id']}", token=token).status_code == 204
+
+
+def test_the_openstack_cli_makes_and_changes_ports(sqlite_controller, member):
+    cli = sqlite_controller.cli
+    net = cli("network", "create", "-f", "json", "cli-ports-net", creds=member)
+    sub = cli("subnet", "create", "-f", "json", "--network", net["id"], "--subnet-range", "10.40.0.0/24",
+              "cli-ports-sub", creds=member)
+    p1 = cli("port", "create", "-f", "json", "--network", net["id"],
+             "--fixed-ip", f"subnet={sub['id']},ip-address=10.40.0.20",
+             "--allowed-address", "ip-address=10.40.0.100,mac-address=fa:16:3e:00:00:99",
+             "--mac-address", "fa:16:3e:12:34:56", "cli-p1", creds=member)
+    assert p1["mac_address"] == "fa:16:3e:12:34:56" and p1["status"] == "DOWN"
+    assert p1["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "10.40.0.20"}]
+    assert p1["allowed_address_pairs"] == [{"ip_address": "10.40.0.100", "mac_address": "fa:16:3e:00:00:99"}]
+    p2 = cli("port", "create", "-f", "json", "--network", "cli-ports-net", "--no-security-group",
+             "--disable-port-security", "cli-p2", creds=member)
+    assert p2["port_security_enabled"] is False and p2["security_group_ids"] == []
+    assert [ip["subnet_id"] for ip in p2["fixed_ips"]] == [sub["id"]]
+    listed = cli("port", "list", "-f", "json", "--network", net["id"], creds=member)
+    assert {p["Name"] for p in listed} == {"cli-p1", "cli-p2"}
+    listed = cli("port", "list", "-f", "json", "--fixed-ip", "ip-address=10.40.0.20", creds=member)
+    assert [p["ID"] for p in listed] == [p1["id"]]
+    cli("port", "set", "--name", "cli-p1b", "--fixed-ip", f"subnet={sub['id']},ip-address=10.40.0.21",
+        p1["id"], creds=member)
+    shown = cli("port", "show", "-f", "json", p1["id"], creds=member)
+    assert shown["name"] == "cli-p1b"
+    assert sorted(ip["ip_address"] for ip in shown["fixed_ips"]) == ["10.40.0.20", "10.40.0.21"]
+    cli("port", "unset", "--fixed-ip", f"subnet={sub['id']},ip-address=10.40.0.20", p1["id"], creds=member)
+    shown = cli("port", "show", "-f", "json", p1["id"], creds=member)
+    assert [ip["ip_address"] for ip in shown["fixed_ips"]] == ["10.40.0.21"]
+    refused = cli("port", "create", "--network", net["id"], "--fixed-ip", "ip-address=10.40.0.21", "x",
+                  creds=member, check=False)
+    assert refused.returncode != 0 and "10.40.0.21" in refused.stderr
+    cli("port", "delete", p1["id"], p2["id"], creds=member)
+    assert cli("port", "list", "-f", "json", "--network", net["id"], creds=member) == []
+    cli("subnet", "delete", sub["id"], creds=member)
+    cli("network", "delete", net["id"], creds=member)

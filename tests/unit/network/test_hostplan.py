@@ -229,7 +229,8 @@ def test_only_host_limits_the_state_to_one_host(db):
     entry = state["networks"][net.id]
     assert entry["hosts"] == {"a": "present"}
     assert entry["flood"] == ["a", "b", "n"]  # a still floods to every other host
-    assert hostplan.hosts_of(state) == ["a", "n"]  # its lease goes to the DHCP host
+    assert entry["dhcp"] is None  # the DHCP host's work is another job's
+    assert hostplan.hosts_of(state) == ["a"]
     assert segment_args(hostplan.tasks(res(), state), "a")["remote_ips"] == ["10.0.0.2", "10.0.0.3"]
 
 
@@ -258,3 +259,67 @@ def test_submit_queues_one_job_locking_what_it_touches_or_none(db):
     assert play["hosts"] == "a"
     assert [t["name"] for t in play["tasks"]] == [f"converge: segment {net.id[:11]} present",
                                                   f"converge: port {p.id[:11]}"]
+
+
+def test_a_port_whose_binding_failed_is_on_no_host(db):
+    net = network(db, dhcp=False)
+    p = port(db, net, "nowhere")
+    p.binding_vif_type = "binding_failed"
+    db.flush()
+    state = hostplan.converge(db, ports=[p])
+    assert state["ports"] == [] and state["networks"][net.id]["hosts"] == {}
+
+
+class FakeRouters:
+    """router_hosts' contract: a router on n, and one that was on n and is gone."""
+
+    def desired(self, db, rid):
+        return {"router_id": rid, "host": "n", "networks": []} if rid == "r-live" else None
+
+    def previous(self, db, rid):
+        return {"router_id": rid, "host": "n", "networks": []} if rid == "r-gone" else None
+
+    def tasks(self, res, desired, state="present"):
+        return [{"name": f"router {desired['router_id']} {state}", "stratus.cloud.router": {"state": state},
+                 "when": f'inventory_hostname == "{desired["host"]}"'}]
+
+
+class FakeRules:
+    """sg_rules' contract: the security group module's arguments, the affected ports."""
+
+    def __init__(self, ports):
+        self.ports = ports
+
+    def port_security(self, db, port):
+        return {"security_groups": [{"id": "g1", "rules": []}], "remote_groups": {}}
+
+    def affected_ports(self, db, group_ids):
+        return self.ports if group_ids == ["g1"] else []
+
+
+def test_tasks_keep_their_order_across_segments_ports_dhcp_routers_and_groups(db, monkeypatch):
+    net = network(db)
+    pa = port(db, net, "a", "10.1.0.11")
+    first = hostplan.converge(db, ports=[pa])
+    pa.binding_host_id = "b"
+    db.flush()
+    monkeypatch.setattr(hostplan, "router_hosts", FakeRouters())
+    monkeypatch.setattr(hostplan, "sg_rules", FakeRules([pa]))
+    state = hostplan.converge(db, ports=[pa], routers=["r-live", "r-gone"], security_groups=["g1"],
+                              previous=first)
+    assert [(r["id"], r["state"]) for r in state["routers"]] == [("r-live", "present"), ("r-gone", "absent")]
+    order = modules(hostplan.tasks(res(), state))
+    assert order == [
+        ("network", "present", "b"), ("network", "present", "n"),         # segments present
+        ("security_group", "absent", "a"), ("port", "absent", "a"),       # removed: ports,
+        ("router", "absent", "n"),                                        # routers
+        ("dhcp", "present", "n"), ("router", "present", "n"),             # present: DHCP, routers,
+        ("port", "present", "b"), ("security_group", "present", "b"),     # ports + security
+        ("network", "absent", "a"),                                       # segments removed
+    ]
+    (plugged,) = [p for p in state["ports"] if p["state"] == "present"]
+    assert plugged["security"] == {"security_groups": [{"id": "g1", "rules": []}], "remote_groups": {}}
+    # a rule change reaches the group's ports: one job, locking the group and its ports
+    job = hostplan.submit(db, security_groups=["g1"])
+    locked = set(db.scalars(select(JobResource.resource_id).where(JobResource.job_id == job.id)))
+    assert locked == {"g1", pa.id}

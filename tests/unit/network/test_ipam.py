@@ -201,3 +201,20 @@ def test_concurrent_allocations_on_a_small_pool_never_overbook(any_database):
     got, errors = _race(any_database, net_id, 16)
     assert len(got) == 10 and len(set(got)) == 10
     assert len(errors) == 6 and {e.type for e in errors} == {"IpAddressGenerationFailure"}
+
+
+def test_empty_request_gives_no_address(database):
+    net_id, _ = _world(database, V4, V6_SLAAC)
+    with database.session() as s:
+        assert ipam.allocate(s, _port(s, net_id, 1), []) == []
+        assert s.scalar(select(func.count()).select_from(IPAllocation)) == 0
+
+
+def test_explicit_request_still_gets_slaac_but_router_ports_do_not(database):
+    net_id, (v4, v6) = _world(database, V4, V6_SLAAC)
+    with database.session() as s:
+        rows = ipam.allocate(s, _port(s, net_id, 1), [{"subnet_id": v4}])
+        assert {r.subnet_id for r in rows} == {v4, v6}
+        rows = ipam.allocate(s, _port(s, net_id, 2, owner="network:router_interface"),
+                             [{"subnet_id": v6, "ip_address": "2001:db8::1"}])
+        assert [r.ip_address for r in rows] == ["2001:db8::1"]

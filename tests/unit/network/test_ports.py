@@ -13,10 +13,18 @@ import stratus.db.models  # noqa: F401 - registers every table
 from stratus.db.base import Base
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import Job, Resource
-from stratus.db.models.network import IPAllocation, Network, Port, PortSecurityGroup, SecurityGroup, Subnet
+from stratus.db.models.network import (
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    SecurityGroup,
+    Subnet,
+)
 from stratus.db.session import Database
 from stratus.errors import ApiError
 from stratus.network import ports
+from stratus.orchestration.errors import ResourceCheckFailed
 
 
 @dataclass(frozen=True)
@@ -66,9 +74,10 @@ def test_create_gives_a_mac_under_the_base_and_the_first_free_address(db, net):
         port = ports.create(s, Ctx(), {"network_id": net_id, "name": "a"})
         doc = ports.view(s, port, Ctx())
         job = s.get(Job, s.get(Resource, port.id).last_job_id)
+        default = ports.default_group_ids(s, "p1")  # the project's default group (once secgroups is in)
     assert doc["mac_address"].startswith("fa:16:3e:") and doc["status"] == "DOWN"
     assert doc["fixed_ips"] == [{"subnet_id": sub_id, "ip_address": "10.0.0.2"}]
-    assert doc["project_id"] == doc["tenant_id"] == "p1" and doc["security_groups"] == []
+    assert doc["project_id"] == doc["tenant_id"] == "p1" and doc["security_groups"] == default
     assert "binding:host_id" not in doc and doc["binding:vnic_type"] == "normal"
     assert job.playbook == [] or all(not play["tasks"] for play in job.playbook)  # unbound: runs nothing
 
@@ -155,3 +164,91 @@ def test_router_interface_ports_cannot_be_deleted_directly(db, net):
             ports.delete(s, Ctx(), port)
     assert err.value.status == 409 and "network:router_interface" in err.value.message
     assert s.get(Resource, port.id) is None  # an internal port has no resource
+
+
+def _stack_port(props: dict) -> dict:
+    return {"heat_template_version": "2018-08-31", "resources": {"port": {"type": ports.TYPE, "properties": props}}}
+
+
+def test_a_stack_update_reaches_the_record_and_keeps_its_addresses(db, net):
+    from stratus.orchestration.submit import submit, submit_update
+
+    net_id, sub_id = net
+    with db.session() as s:
+        job = submit(s, _stack_port({"network": net_id, "name": "a", "fixed_ips": [{"subnet": sub_id}]}),
+                     project_id="p1")
+        port_id = job.resource_map["port"]
+    with db.session() as s:
+        submit_update(s, port_id, {"name": "b", "fixed_ips": [{"subnet": sub_id}]})
+        row = s.get(Port, port_id)
+        assert row.name == "b" and [ip["ip_address"] for ip in ports.fixed_ips(s, port_id)] == ["10.0.0.2"]
+        submit_update(s, port_id, {"fixed_ips": [{"subnet": sub_id, "ip_address": "10.0.0.9"}],
+                                   "security_groups": ["sg1"]})
+        assert [ip["ip_address"] for ip in ports.fixed_ips(s, port_id)] == ["10.0.0.9"]
+        assert ports.group_ids(s, port_id) == ["sg1"]
+    with pytest.raises(ResourceCheckFailed, match="Port security must be enabled") as err, \
+            db.session() as s:  # refused as the API refuses it
+        submit_update(s, port_id, {"port_security_enabled": False})
+    assert err.value.status == 409
+    with db.session() as s:
+        assert s.get(Port, port_id).port_security_enabled is True
+
+
+def test_the_record_status_follows_the_resource(db, net):
+    from stratus.orchestration.types.neutron_port import Port as PortType
+
+    net_id, _ = net
+    with db.session() as s:
+        s.add(Host(name="c1", groups=["compute"]))
+        port = ports.create(s, Ctx(), {"network_id": net_id})
+        resource = s.get(Resource, port.id)
+        resource.status = "ACTIVE"
+        PortType.on_state(s, resource)
+        assert port.status == "DOWN"  # realized, but bound nowhere
+        ports.bind(s, port, "c1", "server-1", "compute:nova")
+        PortType.on_state(s, resource)
+        assert port.status == "ACTIVE"
+        port.admin_state_up = False
+        PortType.on_state(s, resource)
+        assert port.status == "DOWN"
+        port.admin_state_up, resource.status = True, "ERROR"
+        PortType.on_state(s, resource)
+        assert port.status == "ERROR"
+
+
+def test_a_generated_mac_that_is_taken_is_drawn_again(db, net, monkeypatch):
+    from stratus.network import macs
+
+    net_id, _ = net
+    with db.session() as s:
+        first = ports.create(s, Ctx(), {"network_id": net_id})
+    drawn = iter([first.mac_address, first.mac_address, "fa:16:3e:00:00:77"])
+    monkeypatch.setattr(macs, "generate", lambda base: next(drawn))
+    with db.session() as s:
+        second = ports.create(s, Ctx(), {"network_id": net_id})
+    assert second.mac_address == "fa:16:3e:00:00:77"
+    monkeypatch.setattr(macs, "generate", lambda base: first.mac_address)
+    err = _refused(db, {"network_id": net_id})  # every draw taken: Neutron's 409
+    assert (err.status, err.type) == (409, "MacAddressGenerationFailure")
+
+
+def test_generated_macs_keep_the_base_prefix():
+    from stratus.network import macs
+
+    assert macs.generate("fa:16:3e:00:00:00")[:9] == "fa:16:3e:"
+    assert macs.generate("fa:16:3e:4f:00:00")[:12] == "fa:16:3e:4f:"
+    assert macs.normalize("FA16.3E".replace(".", "") + "010203") == "fa:16:3e:01:02:03"
+
+
+def test_a_stack_delete_removes_the_record_and_frees_its_address(db, net):
+    from stratus.orchestration.submit import submit, submit_delete
+
+    net_id, sub_id = net
+    with db.session() as s:
+        job = submit(s, _stack_port({"network": net_id, "fixed_ips": [{"subnet": sub_id, "ip_address": "10.0.0.5"}]}),
+                     project_id="p1")
+        port_id = job.resource_map["port"]
+    with db.session() as s:
+        submit_delete(s, [port_id])
+        assert s.get(Resource, port_id).status == "DELETING"
+    assert (_count(db, Port), _count(db, IPAllocation)) == (0, 0)

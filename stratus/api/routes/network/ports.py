@@ -80,7 +80,7 @@ def create_port(request: Request, ctx: Auth, policy: Policy, db: DbSession,
         raise BadRequest("Resource body required: 'ports' must be a non-empty list.", type="HTTPBadRequest")
     made = []
     for attrs in items:
-        attrs = ports.check_attrs(attrs, ports.CREATE_ATTRS, "POST")
+        attrs = ports.check_attrs(attrs, ports.CREATE_ATTRS)
         owner = attrs.get("project_id") or attrs.get("tenant_id") or ctx.project_id
         target = _target(db, attrs.get("network_id"), owner)
         policy.enforce("create_port", target)
@@ -111,7 +111,7 @@ def show_port(port_id: str, request: Request, ctx: Auth, policy: Policy, db: DbS
 def update_port(port_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
                 body: Annotated[Any, Body()] = None):
     port = _find(db, ctx, policy, port_id, "update_port")
-    attrs = ports.check_attrs(_body(body, "port"), ports.UPDATE_ATTRS, "PUT")
+    attrs = ports.check_attrs(_body(body, "port"), ports.UPDATE_ATTRS)
     target = _target(db, port.network_id, port.project_id)
     _enforce_attrs(policy, "update", attrs, target)
     ports.update(db, ctx, port, attrs, context=plan_context(request), request_id=ctx.request_id)
