@@ -226,8 +226,7 @@ def change_security_group(call: ActionCall) -> ActionResult:
         raise BadRequest(f"Security group {name} is already associated with the instance {server.id}")
     if not adding and not have:
         raise BadRequest(f"Security group {name} not associated with the instance {server.id}")
-    from stratus.network import hostplan
-    from stratus.network import ports as port_service
+    from stratus.network import attrs, hostplan
 
     for port in ports:
         row = db.get(PortSecurityGroup, (port.id, group.id))
@@ -235,7 +234,7 @@ def change_security_group(call: ActionCall) -> ActionResult:
             db.add(PortSecurityGroup(port_id=port.id, security_group_id=group.id))
         elif not adding and row is not None:
             db.delete(row)
-        port_service.touch(port)
+        attrs.touch(port)
     db.flush()
     hostplan.submit(db, ports=[p.id for p in ports], request_id=call.request_id, context=call.plan,
                     project_id=server.project_id)
