@@ -15,6 +15,7 @@ gone once the network is deleted."""
 
 from __future__ import annotations
 
+import random
 import subprocess
 import time
 import uuid
@@ -46,8 +47,10 @@ def link_exists(name: str) -> bool:
     return subprocess.run(["ip", "link", "show", name], capture_output=True).returncode == 0
 
 
-def remove_host_objects(net_id: str) -> None:
+def remove_host_objects(net_id: str, vni: int | None) -> None:
     """What the network leaves on this host when the test fails half way."""
+    if vni is not None:
+        subprocess.run(["ip", "link", "del", f"vxlan-{vni}"], capture_output=True)
     ns = f"qdhcp-{net_id}"
     for pid in sh("ip", "netns", "pids", ns).split():
         subprocess.run(["kill", pid], capture_output=True)
@@ -130,7 +133,9 @@ class Cloud:
 @pytest.fixture(scope="module")
 def cloud(request, tmp_path_factory, guest_image, libvirt_daemon):
     factory = _Factory(request, tmp_path_factory.mktemp("servernets"))
-    ctl = factory("sqlite")
+    # VNIs of their own: other controllers on this machine start at 1001 too
+    first = random.randrange(100_000, 16_000_000)
+    ctl = factory("sqlite", network_vni_ranges=[f"{first}:{first + 20}"])
     host = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
             "stratus_tunnel_ip": "127.0.0.1"}
     inv = {"all": {"children": {g: {"hosts": {"localhost": dict(host)}} for g in ("compute", "network")}}}
@@ -145,9 +150,10 @@ def cloud(request, tmp_path_factory, guest_image, libvirt_daemon):
     c = Cloud(ctl, ctl.new_project_user("member", prefix="nets"), ctl.new_project_user("member", prefix="other"))
     c.image_id, c.flavor, c.tag = image["id"], f"nets.small-{tag}", tag
     c.net_id, c.subnet_id = c.add_network(c.creds, f"tenant-{tag}", CIDR)
+    vni = c.ctl.cli("network", "show", c.net_id, "-f", "json")["provider:segmentation_id"]
     yield c
     remove_images(image["id"])
-    remove_host_objects(c.net_id)
+    remove_host_objects(c.net_id, vni)
     c.db.dispose()
     factory.close()
 
