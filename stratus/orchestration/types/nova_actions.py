@@ -65,7 +65,10 @@ def config_drive(res: PlannedResource) -> dict[str, Any]:
     inst = Server._instance(res, "running")
     meta = {"name": inst.get("display_name"), "hostname": inst.get("hostname"),
             "meta": inst.get("metadata") or {}, "public_keys": inst.get("keys") or {}}
-    return {"meta_data": {k: v for k, v in meta.items() if v is not None}, "user_data": inst.get("user_data") or ""}
+    drive = {"meta_data": {k: v for k, v in meta.items() if v is not None}, "user_data": inst.get("user_data") or ""}
+    if inst.get("network_data"):  # its NICs, as the create wrote them
+        drive["network_data"] = inst["network_data"]
+    return drive
 
 
 @action("rebuild", "Re-create the root disk from an image (args: image_id, image_facts).")

@@ -86,3 +86,47 @@ def test_a_nic_names_the_bridge_and_tap_as_neutron_linuxbridge(db):
         nic = nics.nic(s.get(Port, "p-dhcp-port-1"), s.get(Network, NET))
     assert nic == {"port_id": "p-dhcp-port-1", "mac": "fa:16:3e:00:00:01", "bridge": "brq11111111-aa",
                    "target": "tapp-dhcp-port", "mtu": 1450}
+
+
+def _server_res(attributes):
+    from stratus.orchestration.resources import PlannedResource
+
+    return PlannedResource("server", "OS::Nova::Server", "srv-1", {"name": "vm", "image": "img"},
+                           hosts=["c1"], placed=True, project_id="p",
+                           attributes={"flavor": {"vcpus": 1, "ram": 128, "disk": 1}, "power_state": "running",
+                                       **attributes})
+
+
+def test_the_interfaces_action_plugs_segments_then_the_guests_nics_then_its_ports():
+    from stratus.orchestration.types.nova_actions import config_drive
+    from stratus.orchestration.types.nova_server import Server
+
+    segment = {"segment": {"id": NET, "type": "local", "segmentation_id": None, "physical_network": None,
+                           "mtu": 1450}, "hosts": {"c1": "present"}, "dhcp": None}
+    port = {"id": "p-dhcp-port-1", "host": "c1", "network_id": NET, "state": "present", "security": None,
+            "args": {"port_id": "p-dhcp-port-1", "network_id": NET, "mac_address": "fa:16:3e:00:00:01"}}
+    gone = {"id": "p-old-port-99", "host": "c1", "network_id": NET, "state": "absent"}
+    res = _server_res({
+        "nics": [{"port_id": "p-dhcp-port-1", "mac": "fa:16:3e:00:00:01", "bridge": "brq11111111-aa",
+                  "target": "tapp-dhcp-port", "mtu": 1450}],
+        "network_data": {"links": [], "networks": [], "services": []},
+        "segments": {"networks": {NET: segment}, "ports": [], "routers": []},
+        "converge": {"networks": {}, "ports": [port, gone], "routers": []}})
+    tasks = Server.plan_action(res, "interfaces", {})
+    modules = [next(k for k in t if k.startswith("stratus.cloud.")) for t in tasks]
+    assert modules[0] == "stratus.cloud.network" and modules[1] == "stratus.cloud.instance"
+    assert modules[-1] == "stratus.cloud.port" and "stratus.cloud.port" in modules[2:-1]
+    instance = {k: v.get("__ansible_unsafe", v) if isinstance(v, dict) else v
+                for k, v in tasks[1]["stratus.cloud.instance"].items()}  # user values are !unsafe
+    assert instance["nics"] == [{"mac": "fa:16:3e:00:00:01", "bridge": "brq11111111-aa", "target": "tapp-dhcp-port",
+                                 "mtu": 1450}]
+    assert instance["state"] == "running" and "network_data" in instance
+    assert config_drive(res)["network_data"] == {"links": [], "networks": [], "services": []}
+
+
+def test_a_server_without_ports_keeps_the_nics_its_guest_has():
+    from stratus.orchestration.types.nova_server import Server, nic_options
+
+    res = _server_res({})
+    assert nic_options(res) == {}
+    assert "nics" not in Server._instance(res, "running")
