@@ -11,7 +11,7 @@ Phases, each timed:
    namespace standing in for the host with a bridge, N taps plugged with port security
    and the group's current rules (drivers, as the modules use them);
 2. the API's work: the rule written and its ``OS::Neutron::SecurityGroupRule`` job
-   planned (``security_groups.create_rule``: validation, duplicate check, submit with
+   planned (``security_groups.create_rules``: validation, duplicate check, submit with
    the host state of the affected ports when ``hostplan`` provides it);
 3. the controller's work per port: ``sg_rules.affected_ports`` and
    ``sg_rules.port_security`` for every port (what the converge job carries);
@@ -132,9 +132,9 @@ def main() -> int:
         t0 = time.perf_counter()
         with database.session() as db:
             group = security_groups.get(db, None, web, admin=True)
-            rule = security_groups.create_rule(
-                db, group, {"direction": "ingress", "protocol": "tcp", "port_range_min": 22,
-                            "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"},
+            [rule] = security_groups.create_rules(
+                db, [(group, {"direction": "ingress", "protocol": "tcp", "port_range_min": 22,
+                              "port_range_max": 22, "remote_ip_prefix": "0.0.0.0/0"})],
                 context=context, request_id=None, admin=True)
             rule_id = rule.id
         t_api = time.perf_counter() - t0

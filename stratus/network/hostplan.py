@@ -32,10 +32,11 @@ Contract (other files call these; keep the names):
 - ``tasks(res, state) -> list[dict]``: the tasks, ordered: segments present → things
   removed (ports, DHCP, routers) → things present (DHCP, routers, ports + security
   groups) → segments removed.
-- ``submit(db, *, networks=(), ports=(), routers=(), security_groups=(), request_id=None,
-  context=None) -> Job | None``: a converge job for changes that are not a resource's
-  own create/update/delete (a port's DHCP lease after a server bound it elsewhere, a
-  rule change reaching 200 ports); None when nothing needs to run.
+- ``submit(db, *, networks=(), ports=(), routers=(), security_groups=(), previous=None,
+  request_id=None, context=None, project_id=None) -> Job | None``: a converge job for
+  changes that are not a resource's own create/update/delete (a port's DHCP lease after
+  a server bound it elsewhere, a rule change reaching 200 ports), locking every object
+  it touches (``orchestration.submit.submit_tasks``); None when nothing needs to run.
 - ``network_hosts(db) -> list[str]``: the enabled hosts of the ``network`` group.
 
 The state (JSON, recorded in ``res.attributes["converge"]``)::
@@ -47,6 +48,14 @@ The state (JSON, recorded in ``res.attributes["converge"]``)::
                        "dhcp": {"host", "state", "port_id", "args"} | None}},
      "ports": [{"id", "host", "network_id", "state", "args", "security"}],
      "routers": [{"id", "host", "state", "desired"}]}
+
+``converge`` also keeps the records this state rests on, in the caller's transaction:
+the network's ``network:dhcp`` port (made through the ports service on the least
+loaded network host when a DHCP-enabled subnet exists, deleted with the last one),
+``Network.segment_hosts`` (where each segment is planned: a later converge removes it
+from a host left without ports) and the hosts on the network's resource row (where its
+delete cleans up). A host missing ``stratus_tunnel_ip`` or the physnet's mapping is
+refused as ``HostNotReady`` (409 PortBindingFailed) naming the host and the variable.
 
 Parts of other services are imported when present (``router_hosts`` of h/routers,
 ``sg_rules`` of h/secgroups); without them no router or security group task is planned.
@@ -64,9 +73,10 @@ from sqlalchemy.orm import Session
 
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import Resource
-from stratus.db.models.network import Network, Port, RouterPort, Subnet
+from stratus.db.models.network import IPAllocation, Network, Port, RouterPort, Subnet
 from stratus.errors import Conflict
-from stratus.network import ipam, ports
+from stratus.network import ipam
+from stratus.network import ports as port_records
 from stratus.orchestration.functions import jinja_literal
 from stratus.orchestration.resources import PlannedResource, task
 
@@ -251,7 +261,7 @@ def _dhcp_state(db: Session, net: Network, settings: Any) -> dict[str, Any] | No
     if not served:
         hosts = sorted({p.binding_host_id for p in dhcp_ports if p.binding_host_id})
         for p in dhcp_ports:
-            ports.delete_row(db, p)
+            port_records.delete_row(db, p)
         return {"host": hosts[0], "state": ABSENT} if hosts else None
     port = dhcp_ports[0] if dhcp_ports else _make_dhcp_port(db, net, served, settings)
     if port is None:
@@ -261,12 +271,12 @@ def _dhcp_state(db: Session, net: Network, settings: Any) -> dict[str, Any] | No
     if missing:  # a DHCP subnet added since
         ipam.allocate(db, port, missing)
     addresses = {a.subnet_id: a.ip_address for a in ipam.addresses(db, port.id)}
-    leases = []
-    for other in db.scalars(select(Port).where(Port.network_id == net.id, Port.id != port.id)
-                            .order_by(Port.created_at, Port.id)):
-        ips = [a.ip_address for a in ipam.addresses(db, other.id)]
-        if ips:
-            leases.append({"id": other.id, "mac": other.mac_address, "ips": ips})
+    leases: dict[str, dict[str, Any]] = {}  # one query for the whole network
+    for other, ip in db.execute(select(Port, IPAllocation.ip_address)
+                                .join(IPAllocation, IPAllocation.port_id == Port.id)
+                                .where(Port.network_id == net.id, Port.id != port.id)
+                                .order_by(Port.created_at, Port.id, IPAllocation.id)):
+        leases.setdefault(other.id, {"id": other.id, "mac": other.mac_address, "ips": []})["ips"].append(ip)
     args = {
         "network_id": net.id,
         "port": {"id": port.id, "mac": port.mac_address,
@@ -276,7 +286,7 @@ def _dhcp_state(db: Session, net: Network, settings: Any) -> dict[str, Any] | No
                      "host_routes": list(s.host_routes or []), "enable_dhcp": bool(s.enable_dhcp),
                      **({"ipv6_address_mode": s.ipv6_address_mode} if s.ipv6_address_mode else {})}
                     for s in subnets],
-        "ports": leases,
+        "ports": list(leases.values()),
         "mtu": net.mtu,
         "domain": _setting(settings, "network_dns_domain"),
         "lease_time": _setting(settings, "network_dhcp_lease_duration"),
@@ -313,7 +323,7 @@ def _make_dhcp_port(db: Session, net: Network, subnets: list[Subnet], settings: 
     attrs = {"network_id": net.id, "device_owner": DHCP_OWNER, "binding:host_id": host,
              "device_id": f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host)}-{net.id}",
              "fixed_ips": [{"subnet_id": s.id} for s in subnets]}
-    port = ports.write_row(db, None, attrs, project_id=net.project_id, settings=settings, internal=True)
+    port = port_records.write_row(db, None, attrs, project_id=net.project_id, settings=settings, internal=True)
     port.status = "ACTIVE"
     return port
 

@@ -17,7 +17,8 @@ Contract (routes, Nova, routers, DHCP and the ``OS::Neutron::Port`` type call th
   (``binding``: show the admin-only ``binding:*`` attributes; default: ``ctx.is_admin``);
 - ``delete_row(db, port)``: the row, its addresses released (no job);
 - ``bind(db, port, host, device_id, device_owner)`` / ``unbind(db, port)``: the
-  binding a server's job realizes (no job of their own);
+  binding a server's job realizes (no job of their own); ``settle_status(port,
+  realized)``: the status once the job that plugs it ended (ACTIVE/ERROR/DOWN);
 - ``find(db, ctx, port_id) -> Port``: 404 ``PortNotFound`` unless visible to ``ctx``;
 - ``visible(ctx)``: the WHERE clause of the ports ``ctx`` may see.
 
@@ -49,6 +50,7 @@ from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.network import access, ipam, macs, tags, unique
 from stratus.network import attrs as attrs_
+from stratus.network import pipeline as jobs
 
 TYPE = "OS::Neutron::Port"
 TAG_TYPE = "ports"
@@ -229,7 +231,8 @@ def create(db: Session, ctx, attrs: Mapping[str, Any], *, project_id: str | None
     port = write_row(db, ctx, attrs, project_id=project_id, settings=getattr(context, "settings", None),
                      internal=internal)
     if not internal:
-        submit_resource(db, port, context=context, request_id=request_id)
+        jobs.create(db, TYPE, port, properties_of(db, port), settings=settings_of(context), context=context,
+                    request_id=request_id)
     return port
 
 
@@ -355,6 +358,19 @@ def bind(db: Session, port: Port, host: str, device_id: str, device_owner: str) 
     return port
 
 
+def settle_status(port: Port, realized: bool | None) -> None:
+    """The port's status after a job that plugs it (its own or its server's):
+    ACTIVE when ``realized`` on its binding host and administratively up, ERROR when
+    the job failed (``realized`` False), else DOWN (unbound, down, or not run yet)."""
+    bound = bool(port.binding_host_id) and port.binding_vif_type == VIF_TYPE
+    if realized is False and bound:
+        port.status = "ERROR"
+    elif realized and bound and port.admin_state_up:
+        port.status = "ACTIVE"
+    else:
+        port.status = "DOWN"
+
+
 def unbind(db: Session, port: Port) -> Port:
     """Release ``port`` from its device and host (a server let go of a port it was given)."""
     port.device_id, port.device_owner, port.binding_host_id = "", "", ""
@@ -449,11 +465,8 @@ def update(db: Session, ctx, port: Port, attrs: Mapping[str, Any], *, context=No
     host plugs it there)."""
     attrs = check_attrs(attrs, UPDATE_ATTRS)
     apply_update(db, ctx, port, attrs)
-    if db.get(Resource, port.id) is not None:
-        from stratus.orchestration import submit as pipeline
-
-        pipeline.submit_update(db, port.id, properties_of(db, port), request_id=request_id,
-                               context=context, **_job_settings(context, quota=True))
+    jobs.update(db, port.id, properties_of(db, port), settings=settings_of(context), context=context,
+                request_id=request_id)
     return port
 
 
@@ -473,9 +486,7 @@ def apply_update(db: Session, ctx, port: Port, attrs: Mapping[str, Any]) -> None
     if "security_groups" in attrs:
         groups = _group_ids(attrs["security_groups"])
         _groups(db, ctx, port.project_id, groups)
-    elif security is False and groups:
-        # Neutron: turning port security off requires removing the groups in the same request
-        pass
+    # Neutron: turning port security off needs the groups and pairs removed in the same request
     _check_security(port.port_security_enabled, groups, port.allowed_address_pairs or [])
     if "security_groups" in attrs:
         db.execute(sql_delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port.id))
@@ -555,12 +566,24 @@ def delete(db: Session, ctx, port: Port, *, context=None, request_id: str | None
     """``DELETE /ports/{id}``: the rows go now; the resource's delete job unplugs it."""
     check_deletable(port)
     port_id, project_id = port.id, port.project_id
+    remember_host_state(db, port)
     delete_row(db, port)
-    if db.get(Resource, port_id) is not None:
-        from stratus.orchestration import submit as pipeline
+    jobs.delete(db, [port_id], project_id=project_id, context=context, request_id=request_id)
 
-        pipeline.submit_delete(db, [port_id], project_id=project_id, request_id=request_id, context=context,
-                               **_job_settings(context))
+
+def remember_host_state(db: Session, port: Port) -> None:
+    """Before the record goes: record the port's host state as it is now in its
+    resource, so that the delete job unplugs it where it is plugged (also when a
+    server's job bound and plugged it, not the port's own)."""
+    resource = db.get(Resource, port.id)
+    from stratus.network import hostplan
+
+    if resource is None or not hasattr(hostplan, "converge"):
+        return
+    state = hostplan.converge(db, networks=[port.network_id], ports=[port.id],
+                              previous=(resource.attributes or {}).get("converge") or None)
+    resource.attributes = {**(resource.attributes or {}), "converge": state}
+    db.flush()
 
 
 def delete_row(db: Session, port: Port) -> None:
@@ -588,23 +611,11 @@ def properties_of(db: Session, port: Port) -> dict[str, Any]:
     return props
 
 
-def _job_settings(context, *, quota: bool = False) -> dict[str, Any]:
+def settings_of(context):
+    """The controller's settings (the defaults when planning without a controller)."""
     settings = getattr(context, "settings", None)
-    out: dict[str, Any] = {}
-    if settings is not None:
-        out = {"max_attempts": settings.job_max_attempts, "timeout": settings.job_timeout}
-        if quota:
-            out["quota_defaults"] = settings.quota_defaults
-    return out
+    if settings is None:
+        from stratus.config import Settings
 
-
-def submit_resource(db: Session, port: Port, *, context=None, request_id: str | None = None):
-    """Submit the port's one-resource ``OS::Neutron::Port`` template (its id the port's):
-    the quota check (``port``) and the job that plugs it where it is bound."""
-    from stratus.orchestration import submit as pipeline
-
-    template = {"heat_template_version": "2018-08-31",
-                "resources": {"port": {"type": TYPE, "properties": properties_of(db, port)}}}
-    return pipeline.submit(db, template, project_id=port.project_id, cloud_admin=False,
-                           request_id=request_id, resource_ids={"port": port.id}, context=context,
-                           **_job_settings(context, quota=True))
+        settings = Settings()
+    return settings

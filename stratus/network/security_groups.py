@@ -10,7 +10,8 @@ Contract (ports and nova call it; keep the name):
   agree on one group: the maker holds a write lock for the project while it checks and
   inserts, and the ``DefaultSecurityGroup`` primary key refuses a second row.
 
-Neutron's behaviour kept here: a new group gets egress rules for IPv4 and IPv6; no
+Neutron's behaviour kept here (except stateless groups, refused: the host driver
+applies every group with connection tracking): a new group gets egress rules for IPv4 and IPv6; no
 other group may be named ``default`` (409 SecurityGroupDefaultAlreadyExists) and the
 default group keeps its name; the default group cannot be deleted (409
 SecurityGroupCannotRemoveDefault), nor a group a port uses (409 SecurityGroupInUse);
@@ -42,7 +43,7 @@ from stratus.db.models.network import (
 )
 from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
-from stratus.network import sg_rules
+from stratus.network import attrs, pipeline, sg_rules, tags
 
 register_defaults([
     RuleDefault("create_security_group", "rule:admin_or_member"),
@@ -57,6 +58,7 @@ register_defaults([
 DEFAULT_NAME = "default"
 DEFAULT_DESCRIPTION = "Default security group"
 GROUP_TYPE = "OS::Neutron::SecurityGroup"
+TAG_TYPE = "security-groups"  # the tags' resource type (and the list filter's)
 RULE_TYPE = "OS::Neutron::SecurityGroupRule"
 GROUP_ATTRIBUTES = {"name", "description", "stateful", "project_id", "tenant_id", "tags", "shared"}
 
@@ -137,41 +139,25 @@ def get_rule(db: Session, ctx, rule_id: str, *, admin: bool = False) -> Security
 # --- checks of request bodies ------------------------------------------------------------
 
 
-def unknown(body: dict[str, Any], known) -> None:
-    extra = sorted(set(body) - set(known))
-    if extra:
-        raise BadRequest(f"Unrecognized attribute(s) '{', '.join(extra)}'", type="HTTPBadRequest")
-
-
-def _name(value: Any, *, default_group: bool = False) -> str:
-    if not isinstance(value, str) or len(value) > 255:
-        raise BadRequest("Invalid input for operation: 'name' must be a string of at most 255 characters.",
-                         type="InvalidInput")
-    if value.lower() == DEFAULT_NAME and not default_group:
+def _name(doc: dict[str, Any]) -> str | None:
+    name = attrs.text(doc, "name")
+    if name is not None and name.lower() == DEFAULT_NAME:
         raise Conflict("Default security group already exists.", type="SecurityGroupDefaultAlreadyExists")
-    return value
+    return name
 
 
-def _description(value: Any) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > 255:
-        raise BadRequest("Invalid input for operation: 'description' must be a string of at most 255 "
-                         "characters.", type="InvalidInput")
-    return value
-
-
-def _stateful(value: Any) -> bool:
-    from stratus.network.query import to_bool
-
-    return to_bool("stateful", value)
+def _stateful(doc: dict[str, Any]) -> bool:
+    if not attrs.boolean(doc, "stateful", True):
+        raise attrs.invalid_op("stateless security groups (stateful false) are not supported: the hosts "
+                               "apply every group with connection tracking. Leave 'stateful' out or set it true.")
+    return True
 
 
 def group_values(body: dict[str, Any]) -> dict[str, Any]:
     """A new group's columns from a request body."""
-    unknown(body, GROUP_ATTRIBUTES)
-    return {"name": _name(body.get("name", "")), "description": _description(body.get("description")),
-            "stateful": _stateful(body.get("stateful", True))}
+    attrs.only(body, GROUP_ATTRIBUTES)
+    return {"name": _name(body) or "", "stateful": _stateful(body),
+            "description": attrs.text(body, "description", max_len=attrs.DESCRIPTION_MAX, default="")}
 
 
 # --- groups ------------------------------------------------------------------------------
@@ -193,27 +179,18 @@ def make_group(db: Session, project_id: str, values: dict[str, Any], *, group_id
 
 def update_group(db: Session, group: SecurityGroup, body: dict[str, Any]) -> dict[str, Any]:
     """Apply a PUT body; returns what changed."""
-    unknown(body, GROUP_ATTRIBUTES - {"project_id", "tenant_id", "tags"})
-    is_default = bool(default_ids(db, [group.id]))
-    changes: dict[str, Any] = {}
-    if "name" in body and body["name"] != group.name:
-        if is_default:
-            raise Conflict("Updating default security group not allowed.",
-                           type="SecurityGroupCannotUpdateDefault")
-        changes["name"] = _name(body["name"])
-    if "description" in body:
-        changes["description"] = _description(body["description"])
-    if "stateful" in body:
-        stateful = _stateful(body["stateful"])
-        if stateful != group.stateful and in_use(db, group.id):
-            raise Conflict(f"Security Group {group.id} cannot change 'stateful' while ports use it.",
-                           type="SecurityGroupInUse")
-        changes["stateful"] = stateful
-    changes = {k: v for k, v in changes.items() if getattr(group, k) != v}
+    attrs.only(body, GROUP_ATTRIBUTES - {"tags"})
+    attrs.read_only(body, ("project_id", "tenant_id"))
+    if "name" in body and body["name"] != group.name and default_ids(db, [group.id]):
+        raise Conflict("Updating default security group not allowed.", type="SecurityGroupCannotUpdateDefault")
+    wanted = {"name": _name(body) if body.get("name") != group.name else group.name,
+              "description": attrs.text(body, "description", max_len=attrs.DESCRIPTION_MAX),
+              "stateful": _stateful(body)}
+    changes = {k: v for k, v in wanted.items() if v is not None and getattr(group, k) != v}
     for key, value in changes.items():
         setattr(group, key, value)
     if changes:
-        group.revision_number = (group.revision_number or 0) + 1
+        attrs.touch(group)
     db.flush()
     return changes
 
@@ -238,17 +215,14 @@ def has_resource(db: Session, record_id: str) -> bool:
 
 
 def view(db: Session, group: SecurityGroup, *, rules: list[SecurityGroupRule] | None = None,
-         defaults: set[str] | None = None) -> dict[str, Any]:
+         defaults: set[str] | None = None, tag_names: list[str] | None = None) -> dict[str, Any]:
     """Neutron's document of a group, with its rules and tags."""
     defaults = default_ids(db, [group.id]) if defaults is None else defaults
     rules = sg_rules.rules_of(db, [group.id]) if rules is None else rules
-    return {"id": group.id, "name": group.name, "description": group.description or "",
-            "stateful": group.stateful, "shared": False,
-            "project_id": group.project_id, "tenant_id": group.project_id,
+    names = tags.of(db, TAG_TYPE, group.id) if tag_names is None else tag_names
+    return {"id": group.id, "name": group.name, "stateful": group.stateful, "shared": False,
             "security_group_rules": [sg_rules.view(r, defaults) for r in rules],
-            "tags": _tags(db, group.id), "revision_number": group.revision_number or 0,
-            "created_at": sg_rules.timestamp(group.created_at),
-            "updated_at": sg_rules.timestamp(group.updated_at)}
+            **attrs.standard(group, names)}
 
 
 def views(db: Session, groups: list[SecurityGroup]) -> list[dict[str, Any]]:
@@ -258,31 +232,11 @@ def views(db: Session, groups: list[SecurityGroup]) -> list[dict[str, Any]]:
     for rule in sg_rules.rules_of(db, ids):
         by_group[rule.security_group_id].append(rule)
     defaults = default_ids(db, ids)
-    return [view(db, g, rules=by_group[g.id], defaults=defaults) for g in groups]
-
-
-def _tags(db: Session, group_id: str) -> list[str]:
-    try:  # the tags service of the nets branch; until it lands, a group shows none
-        from stratus.network import tags
-    except ImportError:
-        return []
-    return list(tags.of(db, "security-groups", group_id))
+    names = tags.of_many(db, TAG_TYPE, ids)
+    return [view(db, g, rules=by_group[g.id], defaults=defaults, tag_names=names.get(g.id, [])) for g in groups]
 
 
 # --- the request's way through the pipeline ----------------------------------------------
-
-
-def _submit_one(db: Session, type_name: str, record_id: str, properties: dict[str, Any], *,
-                project_id: str, context, request_id: str | None, admin: bool):
-    from stratus.orchestration.submit import submit
-
-    name = "security_group" if type_name == GROUP_TYPE else "security_group_rule"
-    settings = context.settings
-    template = {"heat_template_version": "2018-08-31",
-                "resources": {name: {"type": type_name, "properties": properties}}}
-    return submit(db, template, project_id=project_id, cloud_admin=admin, request_id=request_id,
-                  resource_ids={name: record_id}, context=context, quota_defaults=settings.quota_defaults,
-                  max_attempts=settings.job_max_attempts, timeout=settings.job_timeout)
 
 
 def converge_groups(db: Session, group_ids, *, context=None, request_id: str | None = None):
@@ -300,20 +254,16 @@ def create_group(db: Session, project_id: str, body: dict[str, Any], *, context,
                  admin: bool) -> SecurityGroup:
     values = group_values(body)
     group = make_group(db, project_id, values)
-    _submit_one(db, GROUP_TYPE, group.id, {"name": group.name, "description": group.description},
-                project_id=project_id, context=context, request_id=request_id, admin=admin)
+    pipeline.create(db, GROUP_TYPE, group, {"name": group.name, "description": group.description},
+                    settings=context.settings, context=context, request_id=request_id, cloud_admin=admin)
     return group
 
 
 def change_group(db: Session, group: SecurityGroup, body: dict[str, Any], *, context,
                  request_id: str | None) -> None:
-    from stratus.orchestration.submit import submit_update
-
-    changes = update_group(db, group, body)
-    if changes and has_resource(db, group.id):
-        submit_update(db, group.id, {"name": group.name, "description": group.description},
-                      request_id=request_id, context=context,
-                      quota_defaults=context.settings.quota_defaults)
+    if update_group(db, group, body):
+        pipeline.update(db, group.id, {"name": group.name, "description": group.description},
+                        settings=context.settings, context=context, request_id=request_id)
 
 
 def delete_group(db: Session, group: SecurityGroup, *, admin: bool, context, request_id: str | None) -> None:
@@ -328,29 +278,35 @@ def delete_group(db: Session, group: SecurityGroup, *, admin: bool, context, req
         db.delete(rule)
     db.flush()  # the rules first: the group's delete would cascade to them
     db.delete(group)
+    tags.clear(db, TAG_TYPE, group.id)
     db.flush()
     _delete_resources(db, [*backed, group.id], group.project_id, context, request_id)
     converge_groups(db, others, context=context, request_id=request_id)
 
 
-def create_rule(db: Session, group: SecurityGroup, body: dict[str, Any], *, context, request_id: str | None,
-                admin: bool) -> SecurityGroupRule:
-    values = sg_rules.validate(body)
-    rule = sg_rules.add(db, group, values)
-    props = {"security_group": group.id, "direction": rule.direction, "ethertype": rule.ethertype,
-             "protocol": rule.protocol, "port_range_min": rule.port_range_min,
-             "port_range_max": rule.port_range_max, "remote_ip_prefix": rule.remote_ip_prefix,
-             "remote_group": rule.remote_group_id, "description": rule.description}
-    _submit_one(db, RULE_TYPE, rule.id, {k: v for k, v in props.items() if v is not None},
-                project_id=group.project_id, context=context, request_id=request_id, admin=admin)
-    return rule
+def create_rules(db: Session, requested: list[tuple[SecurityGroup, dict[str, Any]]], *, context,
+                 request_id: str | None, admin: bool) -> list[SecurityGroupRule]:
+    """Write the rules (each body for its group, groups of one project as Neutron's bulk
+    create requires) and submit each one's job (all in the request's transaction)."""
+    if len({group.project_id for group, _ in requested}) > 1:
+        raise BadRequest("Multiple tenant_ids in bulk security group rule create not allowed",
+                         type="SecurityGroupRulesNotSingleTenant")
+    rules = [sg_rules.add(db, group, sg_rules.validate(body)) for group, body in requested]
+    for rule in rules:
+        props = {"security_group": rule.security_group_id, "direction": rule.direction,
+                 "ethertype": rule.ethertype, "protocol": rule.protocol, "port_range_min": rule.port_range_min,
+                 "port_range_max": rule.port_range_max, "remote_ip_prefix": rule.remote_ip_prefix,
+                 "remote_group": rule.remote_group_id, "description": rule.description}
+        pipeline.create(db, RULE_TYPE, rule, {k: v for k, v in props.items() if v is not None},
+                        settings=context.settings, context=context, request_id=request_id, cloud_admin=admin)
+    return rules
 
 
 def delete_rule(db: Session, rule: SecurityGroupRule, *, context, request_id: str | None) -> None:
     """Delete the rule; the group's ports converge without it."""
     group = db.get(SecurityGroup, rule.security_group_id)
     db.delete(rule)
-    group.revision_number = (group.revision_number or 0) + 1
+    attrs.touch(group)
     db.flush()
     if has_resource(db, rule.id):
         _delete_resources(db, [rule.id], group.project_id, context, request_id)
@@ -359,10 +315,7 @@ def delete_rule(db: Session, rule: SecurityGroupRule, *, context, request_id: st
 
 
 def _delete_resources(db: Session, ids: list[str], project_id: str, context, request_id: str | None) -> None:
-    from stratus.orchestration.submit import submit_delete
-
     ids = [i for i in ids if has_resource(db, i)]
-    if ids:
-        submit_delete(db, ids, project_id=project_id, request_id=request_id, context=context)
-        for rid in ids:  # the records are gone: their quota is free now, as in Neutron
-            quotas.release(db, rid)
+    pipeline.delete(db, ids, project_id=project_id, context=context, request_id=request_id)
+    for rid in ids:  # the records are gone: their quota is free now, as in Neutron
+        quotas.release(db, rid)

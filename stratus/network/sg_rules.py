@@ -36,6 +36,7 @@ from stratus.db.models.network import (
     SecurityGroupRule,
 )
 from stratus.errors import BadRequest, Conflict
+from stratus.network import attrs
 
 # Neutron's protocol names (neutron_lib constants) and their IANA numbers.
 PROTOCOLS: dict[str, int] = {
@@ -55,11 +56,6 @@ EMPTY_RULE = {"protocol": None, "port_range_min": None, "port_range_max": None,
 ATTRIBUTES = ("security_group_id", "direction", "ethertype", "protocol", "port_range_min",
               "port_range_max", "remote_ip_prefix", "remote_group_id", "description",
               "project_id", "tenant_id", "remote_address_group_id")
-
-
-def invalid(message: str, type_: str = "InvalidInput") -> BadRequest:
-    return BadRequest(f"Invalid input for operation: {message}" if type_ == "InvalidInput" else message,
-                      type=type_)
 
 
 def protocol_number(protocol: str | None) -> int | None:
@@ -87,21 +83,12 @@ def normalize_protocol(value: Any) -> str | None:
                      "supported.", type="SecurityGroupRuleInvalidProtocol")
 
 
-def _port(name: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
-        raise invalid(f"'{value}' is not an integer for {name}.")
-    return int(str(value).strip())
-
-
 def validate(body: dict[str, Any]) -> dict[str, Any]:
     """The rule's columns from a request body (Neutron's checks and words); the caller
     has checked the group and the remote group exist."""
     direction = body.get("direction")
     if direction not in DIRECTIONS:
-        raise invalid(f"Invalid input for direction. Reason: '{direction}' is not in "
-                      f"{list(DIRECTIONS)}.")
+        raise attrs.invalid("direction", f"'{direction}' is not in {list(DIRECTIONS)}")
     ethertype = body.get("ethertype") or "IPv4"
     ethertype = {"ipv4": "IPv4", "ipv6": "IPv6"}.get(str(ethertype).lower(), ethertype)
     if ethertype not in ETHERTYPES:
@@ -112,8 +99,8 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     if number == 58 and ethertype == "IPv4":
         raise BadRequest(f"Invalid ethertype {ethertype} for protocol {protocol}.",
                          type="SecurityGroupEthertypeConflictWithProtocol")
-    lo = _port("port_range_min", body.get("port_range_min"))
-    hi = _port("port_range_max", body.get("port_range_max"))
+    lo = attrs.integer(body, "port_range_min")
+    hi = attrs.integer(body, "port_range_max")
     _check_ports(protocol, number, lo, hi)
     prefix, remote_group = body.get("remote_ip_prefix"), body.get("remote_group_id")
     if prefix is not None and remote_group is not None:
@@ -121,9 +108,7 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
                          type="SecurityGroupRemoteGroupAndRemoteIpPrefix")
     if prefix is not None:
         prefix = _prefix(prefix, ethertype)
-    description = body.get("description") or ""
-    if not isinstance(description, str) or len(description) > 255:
-        raise invalid("'description' must be a string of at most 255 characters.")
+    description = attrs.text(body, "description", max_len=attrs.DESCRIPTION_MAX, default="")
     return {"direction": direction, "ethertype": ethertype, "protocol": protocol,
             "port_range_min": lo, "port_range_max": hi, "remote_ip_prefix": prefix,
             "remote_group_id": remote_group, "description": description}
@@ -163,7 +148,7 @@ def _prefix(value: Any, ethertype: str) -> str:
             raise ValueError
         net = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
-        raise invalid(f"'{value}' is not a valid IP subnet for remote_ip_prefix.") from None
+        raise attrs.invalid("remote_ip_prefix", f"'{value}' is not a valid IP subnet") from None
     if net.version != ETHERTYPES[ethertype]:
         raise BadRequest(f"Conflicting value ethertype {ethertype} for CIDR {value}",
                          type="SecurityGroupRuleParameterConflict")
@@ -191,7 +176,7 @@ def add(db: Session, group: SecurityGroup, values: dict[str, Any], *, project_id
     rule = SecurityGroupRule(id=rule_id or str(uuid.uuid4()), project_id=project_id or group.project_id,
                              security_group_id=group.id, **values)
     db.add(rule)
-    group.revision_number = (group.revision_number or 0) + 1
+    attrs.touch(group)
     db.flush()
     return rule
 
@@ -218,16 +203,10 @@ def view_values(rule: SecurityGroupRule) -> dict[str, Any]:
 
 def view(rule: SecurityGroupRule, default_group_ids: set[str] = frozenset()) -> dict[str, Any]:
     """Neutron's document of a rule."""
-    return {"id": rule.id, "project_id": rule.project_id, "tenant_id": rule.project_id,
-            "security_group_id": rule.security_group_id, **view_values(rule),
+    return {"id": rule.id, "security_group_id": rule.security_group_id, **view_values(rule),
             "remote_address_group_id": None, "normalized_cidr": rule.remote_ip_prefix,
-            "description": rule.description or "", "revision_number": rule.revision_number or 0,
             "belongs_to_default_sg": rule.security_group_id in default_group_ids,
-            "created_at": timestamp(rule.created_at), "updated_at": timestamp(rule.updated_at)}
-
-
-def timestamp(value) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+            **{k: v for k, v in attrs.standard(rule, []).items() if k != "tags"}}
 
 
 def rules_of(db: Session, group_ids) -> list[SecurityGroupRule]:

@@ -346,7 +346,7 @@ def delete(db: Session, row: Subnet) -> None:
     if ipam.subnet_in_use(db, row.id):
         raise Conflict(f"Unable to complete operation on subnet {row.id}: One or more ports have an IP "
                        "allocation from this subnet.", type="SubnetInUse")
-    for port_id in db.scalars(select(IPAllocation.port_id).where(IPAllocation.subnet_id == row.id)):
+    for port_id in list(db.scalars(select(IPAllocation.port_id).where(IPAllocation.subnet_id == row.id))):
         ipam.release(db, port_id, [row.id])  # the DHCP port's address
     tags.clear(db, "subnets", row.id)
     release_quota(db, row.id)

@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import DELETED, DELETING, Resource
@@ -145,8 +146,10 @@ class Net(Converging):
 
     @classmethod
     def recorded(cls, row) -> dict[str, Any]:
+        subnets = object_session(row).scalars(select(SubnetRow.id).where(SubnetRow.network_id == row.id)
+                                              .order_by(SubnetRow.created_at, SubnetRow.id))
         return {"segmentation_id": row.segmentation_id, "mtu": row.mtu, "status": row.status,
-                "network_type": row.network_type}
+                "network_type": row.network_type, "subnets": list(subnets)}
 
     @classmethod
     def _ensure_row(cls, db, res: PlannedResource):
@@ -190,7 +193,9 @@ class Net(Converging):
 
     @classmethod
     def plan_attributes(cls, res: PlannedResource) -> dict[str, Any]:
-        return {k: res.attributes[k] for k in ("segmentation_id", "mtu", "status") if k in res.attributes}
+        out = {k: res.attributes[k] for k in ("segmentation_id", "mtu", "status", "subnets") if k in res.attributes}
+        out["hosts"] = list(res.hosts) if res.placed else []
+        return out
 
     @classmethod
     def check_delete(cls, db, res: PlannedResource) -> None:
@@ -198,6 +203,8 @@ class Net(Converging):
         while ports other than DHCP's are on it)."""
         from stratus.network import networks
 
+        if live_ports(db, res.resource_id):  # port resources without records (a stack's)
+            raise ResourceCheckFailed(f"network {res.resource_id} has ports; delete them first", status=409)
         row = db.get(NetworkRow, res.resource_id)
         if row is not None:
             try:

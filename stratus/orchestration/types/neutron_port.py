@@ -7,6 +7,9 @@ and its network (``stratus.network.hostplan.converge``: the segment on the bindi
 host, the DHCP lease, the tap plugged with its security groups) and ``plan_*`` emit
 it as tasks. A port bound to no host runs nothing. ``on_state`` keeps the record's
 status: ACTIVE once realized on its host, DOWN while unbound or administratively down.
+It shares the converging record base of ``OS::Neutron::Net`` (``neutron_net.Converging``)
+and adds the port itself to the state (with the state recorded before, so a port that
+was unbound, moved or deleted is removed where it was).
 """
 
 from __future__ import annotations
@@ -17,14 +20,11 @@ from typing import Any
 from stratus.db.models.jobs import ACTIVE, ERROR
 from stratus.db.models.network import Port as PortRow
 from stratus.errors import ApiError
+from stratus.network import hostplan
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.properties import BOOLEAN, LIST, STRING, Schema
-from stratus.orchestration.resources import PlannedResource, ResourceType
-
-try:  # the host state (hosts' branch); without it a port is a record only
-    from stratus.network import hostplan
-except ImportError:  # pragma: no cover - the package is always there
-    hostplan = None
+from stratus.orchestration.resources import PlannedResource
+from stratus.orchestration.types.neutron_net import Converging, _admin, _failed, _settings
 
 # Heat property → Neutron attribute, where the names differ
 _ATTR = {"network": "network_id"}
@@ -40,8 +40,9 @@ class _Caller:
     is_admin: bool
 
 
-class Port(ResourceType):
+class Port(Converging):
     type_name = "OS::Neutron::Port"
+    model = PortRow
     description = "A Neutron port: fixed IPs and a MAC on a network, plugged on its binding host."
     properties_schema = {
         "network": Schema(STRING, "The network's id.", required=True),
@@ -76,27 +77,30 @@ class Port(ResourceType):
 
         row = db.get(PortRow, res.resource_id)
         if row is None:
-            row = cls.ensure_row(db, res)
+            row = cls._ensure_row(db, res)
         else:
-            cls._apply_template_changes(db, res, row)
-        res.attributes.update(mac_address=row.mac_address, fixed_ips=ports.fixed_ips(db, row.id),
-                              network_id=row.network_id, device="tap" + row.id[:11])
+            cls._follow(db, res, row)
+        res.attributes.update(cls.recorded(row), fixed_ips=ports.fixed_ips(db, row.id))
         cls._converge(db, res, networks=[row.network_id], ports=[row.id])
 
     @classmethod
-    def ensure_row(cls, db, res: PlannedResource) -> PortRow:
+    def recorded(cls, row) -> dict[str, Any]:
+        return {"mac_address": row.mac_address, "network_id": row.network_id, "device": "tap" + row.id[:11]}
+
+    @classmethod
+    def _ensure_row(cls, db, res: PlannedResource) -> PortRow:
         """The record of a port a template makes, written as ``POST /ports`` would."""
         from stratus.network import ports
 
         caller, attrs = cls._request(res)
         try:
-            return ports.write_row(db, caller, attrs, project_id=res.project_id,
-                                   settings=getattr(res.context, "settings", None), port_id=res.resource_id)
+            return ports.write_row(db, caller, attrs, project_id=res.project_id, settings=_settings(res),
+                                   port_id=res.resource_id)
         except ApiError as exc:
-            raise cls._refused(res, exc) from None
+            raise _failed(res, exc) from None
 
     @classmethod
-    def _apply_template_changes(cls, db, res: PlannedResource, row: PortRow) -> None:
+    def _follow(cls, db, res: PlannedResource, row: PortRow) -> None:
         """A stack update: the properties the record does not hold yet, applied as
         ``PUT /ports/{id}`` would (the API's own updates find nothing left to apply)."""
         from stratus.network import ports
@@ -110,13 +114,12 @@ class Port(ResourceType):
         try:
             ports.apply_update(db, caller, row, changed)
         except ApiError as exc:
-            raise cls._refused(res, exc) from None
+            raise _failed(res, exc) from None
 
     @classmethod
     def _request(cls, res: PlannedResource) -> tuple[_Caller, dict[str, Any]]:
         """The caller and Neutron's port body that the properties stand for."""
-        context = res.context
-        admin = bool(context is not None and context.cloud_admin)
+        admin = _admin(res)
         p = res.properties
         if p.get("binding:host_id") and not admin:
             raise ResourceCheckFailed("only a cloud administrator may set binding:host_id",
@@ -125,10 +128,6 @@ class Port(ResourceType):
         if p.get("fixed_ips") is not None:
             attrs["fixed_ips"] = [cls._fixed_ip(ip) for ip in p["fixed_ips"]]
         return _Caller(res.project_id, admin), attrs
-
-    @staticmethod
-    def _refused(res: PlannedResource, exc: ApiError) -> ResourceCheckFailed:
-        return ResourceCheckFailed(exc.message, ("resources", res.name, "properties"), status=exc.status)
 
     @staticmethod
     def _fixed_ip(item: Any) -> dict[str, Any]:
@@ -147,10 +146,12 @@ class Port(ResourceType):
         from stratus.network import ports
 
         row = db.get(PortRow, res.resource_id)
-        if row is not None:
-            ports.delete_row(db, row)
-        network = res.attributes.get("network_id") or res.properties.get("network")
         before = list(res.hosts) if res.placed else []
+        network = res.attributes.get("network_id") or res.properties.get("network")
+        if row is not None:  # a stack's delete: the state with the port first, as it is now
+            cls._converge(db, res, networks=[row.network_id], ports=[row.id])
+            before = sorted(set(before) | set(res.hosts))
+            ports.delete_row(db, row)
         cls._converge(db, res, networks=[network] if network else [], ports=[res.resource_id])
         res.hosts = sorted(set(before) | set(res.hosts))
 
@@ -162,14 +163,10 @@ class Port(ResourceType):
             state: dict[str, Any] = {}
         else:
             state = hostplan.converge(db, **objects, previous=res.attributes.get("converge") or None,
-                                      settings=getattr(res.context, "settings", None))
+                                      settings=_settings(res))
         res.attributes["converge"] = state
         res.hosts = list(hostplan.hosts_of(state)) if state else []
         res.placed = True
-
-    @classmethod
-    def hosts(cls, db, res):
-        return list(res.hosts) if res.placed else []
 
     @classmethod
     def quota_usage(cls, props: dict[str, Any], attributes: dict[str, Any] | None = None) -> dict[str, int]:
@@ -181,36 +178,18 @@ class Port(ResourceType):
         return [network] if isinstance(network, str) else []
 
     @classmethod
-    def _tasks(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        state = res.attributes.get("converge") or {}
-        return hostplan.tasks(res, state) if state else []
-
-    @classmethod
-    def plan_create(cls, res):
-        return cls._tasks(res)
-
-    @classmethod
     def plan_update(cls, res, prop_diff):
-        cls.check_update_allowed(res, prop_diff)
-        return cls._tasks(res)
-
-    @classmethod
-    def plan_delete(cls, res):
-        return cls._tasks(res)
+        cls.check_update_allowed(res, prop_diff)  # another network: a new port (UpdateReplace)
+        return super().plan_update(res, prop_diff)
 
     @classmethod
     def on_state(cls, db, resource) -> None:
         """The record's status: ACTIVE when its job realized it on its binding host."""
+        from stratus.network import ports
+
         row = db.get(PortRow, resource.id)
-        if row is None:
-            return
-        if resource.status == ERROR and row.binding_host_id:
-            row.status = "ERROR"
-        elif resource.status == ACTIVE and row.binding_host_id and row.admin_state_up \
-                and row.binding_vif_type not in ("unbound", "binding_failed"):
-            row.status = "ACTIVE"
-        else:
-            row.status = "DOWN"
+        if row is not None:
+            ports.settle_status(row, {ACTIVE: True, ERROR: False}.get(resource.status))
 
 
 def _holds(key: str, wanted: Any, now: Any) -> bool:

@@ -13,6 +13,7 @@ import stratus.db.models  # noqa: F401 - registers every table
 from stratus.db.models.hosts import Host
 from stratus.db.models.network import IPAllocation, Network, Port, SecurityGroup, Subnet
 from stratus.db.session import Database
+from tests.api.network import nets_helpers
 
 
 @dataclass
@@ -23,10 +24,7 @@ class World:
 
 
 def _db(controller) -> Database:
-    db = getattr(controller, "_port_world_db", None)
-    if db is None:
-        db = controller._port_world_db = Database(controller.database_url)
-    return db
+    return nets_helpers.database(controller)
 
 
 def network(controller, project_id: str, *, cidr: str = "10.20.0.0/24", pool: tuple[str, str] | None = None,

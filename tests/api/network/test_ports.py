@@ -276,3 +276,20 @@ def test_the_openstack_cli_makes_and_changes_ports(sqlite_controller, member):
     assert cli("port", "list", "-f", "json", "--network", net["id"], creds=member) == []
     cli("subnet", "delete", sub["id"], creds=member)
     cli("network", "delete", net["id"], creds=member)
+
+
+def test_ports_on_a_shared_network_are_seen_by_their_project_and_the_network_owner(
+        sqlite_controller, member, other):
+    shared = port_world.network(sqlite_controller, member.project_id, cidr="10.23.0.0/24", shared=True)
+    owner, guest = _token(sqlite_controller, member), _token(sqlite_controller, other)
+    r = sqlite_controller.request("POST", PORTS, token=guest, json={"port": {"network_id": shared.network_id}})
+    assert r.status_code == 201, r.text
+    theirs = r.json()["port"]
+    assert theirs["project_id"] == other.project_id
+    seen = sqlite_controller.request("GET", PORTS, token=owner, params={"network_id": shared.network_id})
+    assert [p["id"] for p in seen.json()["ports"]] == [theirs["id"]]  # Neutron's network owner
+    # the guest may not pick an address on a network it does not own (create_port:fixed_ips:ip_address)
+    _refused(sqlite_controller, shared, guest, {"port": {"network_id": shared.network_id,
+                                                         "fixed_ips": [{"ip_address": "10.23.0.77"}]}},
+             403, "HTTPForbidden")
+    assert sqlite_controller.request("DELETE", f"{PORTS}/{theirs['id']}", token=guest).status_code == 204

@@ -173,6 +173,11 @@ def test_sdk_rules_and_refusals_change_nothing(sqlite_controller, member):
     refused({"direction": "ingress", "remote_group_id": "0b9d5e59-0000-4000-8000-000000000000"}, 404,
             "SecurityGroupNotFound")
     refused({"direction": "ingress", "colour": "red"}, 400, "HTTPBadRequest")
+    # stateless groups are refused (the hosts track connections for every group)
+    names = sorted(x["name"] for x in c.request("GET", SG, token=token).json()["security_groups"])
+    assert "stateful" in _error(c.request("POST", SG, token=token, json={"security_group": {
+        "name": "nostate", "stateful": False}}), 400, "InvalidInput")
+    assert sorted(x["name"] for x in c.request("GET", SG, token=token).json()["security_groups"]) == names
     # FastAPI's 422 never reaches a client
     r = c.request("POST", RULES, token=token, json={"security_group_rule": "x"})
     assert r.status_code == 400 and "NeutronError" in r.json()
@@ -181,6 +186,20 @@ def test_sdk_rules_and_refusals_change_nothing(sqlite_controller, member):
                                                    protocol="icmp", port_range_min=8, port_range_max=0)
     assert (ping.port_range_min, ping.port_range_max) == (8, 0)
     assert conn.network.get_security_group_rule(ping.id).protocol == "icmp"
+    # Neutron's bulk form: all the rules or none
+    made = list(conn.network.create_security_group_rules([
+        {"security_group_id": g.id, "direction": "ingress", "protocol": "udp", "port_range_min": 53,
+         "port_range_max": 53},
+        {"security_group_id": g.id, "direction": "ingress", "ethertype": "IPv6", "protocol": "58"}]))
+    assert sorted(r.protocol for r in made) == ["58", "udp"]
+    before = _rules_of(c, token, g.id)
+    r = c.request("POST", RULES, token=token, json={"security_group_rules": [
+        {"security_group_id": g.id, "direction": "egress", "protocol": "tcp", "port_range_min": 25,
+         "port_range_max": 25},
+        {"security_group_id": g.id, "direction": "ingress", "protocol": "udp", "port_range_min": 53,
+         "port_range_max": 53}]})
+    _error(r, 409, "SecurityGroupRuleExists")
+    assert _rules_of(c, token, g.id) == before
     # filters, fields and sorting come from the shared list semantics
     r = c.request("GET", RULES, token=token, params={"security_group_id": g.id, "direction": "egress",
                                                      "fields": ["id", "ethertype"], "sort_key": "ethertype"})

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 import stratus.db.models  # noqa: F401 - registers every table
 from stratus.db.models.jobs import FINAL, Job
 from stratus.db.session import Database
-from tests.integration.network.l3_fixtures import UDHCPC_SCRIPT
+from tests.integration.network.l3_fixtures import Lab
 from tests.integration.pipeline.conftest import controller_factory, interpreter, sync_hosts  # noqa: F401
 
 pytestmark = [pytest.mark.network, pytest.mark.api]
@@ -81,15 +81,8 @@ class Node:
         self.sh("ip", "link", "add", "guest0", "type", "veth", "peer", "name", "eth0", "netns", self.guest)
         self.sh("ip", "link", "set", "guest0", "master", bridge, "up")
         sh("ip", "netns", "exec", self.guest, "ip", "link", "set", "eth0", "address", mac, "up")
-        script, out = self.tmp / "udhcpc.sh", self.tmp / "udhcpc.out"
-        script.write_text(UDHCPC_SCRIPT)
-        script.chmod(0o755)
         try:
-            subprocess.run(["ip", "netns", "exec", self.guest, "busybox", "udhcpc", "-i", "eth0", "-n", "-q",
-                            "-f", "-t", "8", "-T", "1", "-A", "1", "-s", str(script)],
-                           capture_output=True, text=True, timeout=60, env=dict(os.environ, OUT=str(out)))
-            assert out.exists(), "no DHCP lease"
-            return dict(line.split("=", 1) for line in out.read_text().splitlines())
+            return Lab(self.tmp).udhcpc(self.guest)
         finally:
             sh("ip", "netns", "del", self.guest, check=False)
             self.sh("ip", "link", "del", "guest0", check=False)
@@ -142,6 +135,7 @@ def test_dhcp_and_a_bound_port_are_realized_and_removed(controller_factory, node
     subnet = admin.network.create_subnet(network_id=net_id, ip_version=4, cidr="10.77.0.0/24",
                                          dns_nameservers=["10.77.0.53"])
     subnet_id = subnet.id
+    assert subnet.allocation_pools == [{"start": "10.77.0.2", "end": "10.77.0.254"}]
     until("dnsmasq running", lambda: node.dnsmasq(net_id))
     dhcp_s = time.monotonic() - started
     bridge, vxlan, qdhcp = "brq" + net_id[:11], f"vxlan-{net.provider_segmentation_id}", f"qdhcp-{net_id}"
@@ -173,12 +167,12 @@ def test_dhcp_and_a_bound_port_are_realized_and_removed(controller_factory, node
     until("the lease gone", lambda: port.mac_address not in (STATE / net_id / "host").read_text())
     assert tap not in node.nft() and node.dnsmasq(net_id)
 
-    # the subnet deleted: DHCP (and its port) gone, the segment with it; then the network
-    admin.network.delete_subnet(subnet_id)
+    # the network deleted with its subnet: DHCP, its port and namespace, the segment gone
+    # from the hosts its resource kept (its records are gone before the job is planned)
+    admin.network.delete_network(net_id)
     until("dnsmasq stopped", lambda: not node.dnsmasq(net_id))
     until("the segment gone", lambda: bridge not in node.links())
     assert list(admin.network.ports(network_id=net_id)) == []  # the DHCP port too
-    admin.network.delete_network(net_id)
     until("every job done", lambda: not unfinished(db))
     assert vxlan not in node.links() and qdhcp not in sh("ip", "netns", "list")
     assert not (STATE / net_id).exists()

@@ -22,13 +22,6 @@ def port(net_id: str, host: str) -> dict:
     return {"type": "OS::Neutron::Port", "properties": {"network": net_id, "binding:host_id": host}}
 
 
-def delete_port(ctl, api: Api, port_id: str) -> None:
-    """``DELETE /v2.0/ports/{id}`` (the record goes, its resource's delete job follows)."""
-    r = ctl.request("DELETE", f"/network/v2.0/ports/{port_id}")
-    assert r.status_code == 204, r.text
-    api.wait({"id": api.resource(port_id)["last_job_id"]})
-
-
 def test_net_follows_its_ports(controller_factory, net_hosts, tmp_path):
     ctl = controller_factory("sqlite")
     sync_hosts(ctl, tmp_path, net_hosts.vars(), ["compute"])
@@ -50,16 +43,16 @@ def test_net_follows_its_ports(controller_factory, net_hosts, tmp_path):
     assert api.resource(net_id)["hosts"] == ["netA", "netB"]
 
     refused = api.call("DELETE", f"/resources/{net_id}", expect=409)
-    assert "ports still in use" in refused["error"]["message"]
+    assert "has ports; delete them first" in refused["error"]["message"]
 
-    delete_port(ctl, api, pa)
+    api.run("DELETE", f"/resources/{pa}")
     assert bridge not in net_hosts.links("netA")  # its last port there went
     assert "tap" + pa[:11] not in net_hosts.links("netA")
     assert bridge in net_hosts.links("netB")
     assert flood(net_hosts, "netB", vni) == set()  # netA left the flood list
     assert api.resource(net_id)["hosts"] == ["netB"]
 
-    delete_port(ctl, api, pb)
+    api.run("DELETE", f"/resources/{pb}")
     assert bridge not in net_hosts.links("netB")
     api.run("DELETE", f"/resources/{net_id}")
     assert api.resource(net_id)["status"] == "DELETED"

@@ -252,3 +252,25 @@ def test_a_stack_delete_removes_the_record_and_frees_its_address(db, net):
         submit_delete(s, [port_id])
         assert s.get(Resource, port_id).status == "DELETING"
     assert (_count(db, Port), _count(db, IPAllocation)) == (0, 0)
+
+
+def test_deleting_a_port_a_server_bound_unplugs_it_where_it_is(db, net):
+    """A port Nova bound (``ports.bind``, plugged by the server's job, not the port's own)
+    is unplugged from that host by its delete job."""
+    from stratus.network import hostplan
+
+    if not hasattr(hostplan, "converge"):
+        pytest.skip("hostplan (h/hosts) is not merged yet: no host state to plan")
+    net_id, _ = net
+    with db.session() as s:
+        s.get(Network, net_id).segmentation_id = 5000
+        s.add(Host(name="c1", groups=["compute"], vars={"stratus_tunnel_ip": "192.0.2.1"}))
+        port = ports.create(s, Ctx(), {"network_id": net_id})
+        ports.bind(s, port, "c1", "server-1", "compute:nova")
+    with db.session() as s:
+        ports.delete(s, Ctx(), s.get(Port, port.id))
+        job = s.get(Job, s.get(Resource, port.id).last_job_id)
+        assert job.kind == "delete"
+        plays = [p for p in job.playbook if p["tasks"]]
+        assert plays and all(p["hosts"] == "c1" for p in plays)
+        assert any(port.id[:11] in str(t) and "absent" in str(t) for p in plays for t in p["tasks"])

@@ -160,6 +160,10 @@ def test_group_names_default_reserved(database):
     with pytest.raises(BadRequest) as err:
         security_groups.group_values({"name": "x", "colour": "red"})
     assert "Unrecognized attribute(s) 'colour'" in err.value.message
+    with pytest.raises(BadRequest) as err:  # the hosts apply groups statefully only
+        security_groups.group_values({"name": "x", "stateful": False})
+    assert "stateful" in err.value.message and err.value.type == "InvalidInput"
+    assert security_groups.group_values({"name": "x", "stateful": "true"})["stateful"] is True
 
 
 TEMPLATE = {"heat_template_version": "2018-08-31", "resources": {

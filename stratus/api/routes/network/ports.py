@@ -8,12 +8,13 @@ a non-admin sees no ``binding:host_id``/``profile``/``vif_type``/``vif_details``
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
-from stratus.api.deps import Auth, DbSession, Policy, PolicyChecker, plan_context
+from stratus.api.deps import Auth, DbSession, Policy, PolicyChecker
+from stratus.api.routes.network._common import JsonBody, done, jobs, one
 from stratus.db.models.network import Network, Port
 from stratus.errors import BadRequest
 from stratus.network import ports, query
@@ -72,8 +73,7 @@ def list_ports(request: Request, ctx: Auth, policy: Policy, db: DbSession):
 
 
 @router.post("/ports", status_code=201)
-def create_port(request: Request, ctx: Auth, policy: Policy, db: DbSession,
-                body: Annotated[Any, Body()] = None):
+def create_port(request: Request, ctx: Auth, policy: Policy, db: DbSession, body: JsonBody):
     bulk = isinstance(body, dict) and "ports" in body and "port" not in body
     items = _body(body, "ports") if bulk else [_body(body, "port")]
     if not isinstance(items, list) or not items:
@@ -85,10 +85,15 @@ def create_port(request: Request, ctx: Auth, policy: Policy, db: DbSession,
         target = _target(db, attrs.get("network_id"), owner)
         policy.enforce("create_port", target)
         _enforce_attrs(policy, "create", attrs, target)
-        made.append(ports.create(db, ctx, attrs, context=plan_context(request),
-                                 request_id=ctx.request_id))
+        made.append(ports.create(db, ctx, attrs, **_job(request)))
     docs = [ports.view(db, p, ctx, binding=_binding(policy, p)) for p in made]
+    done(request, db)
     return {"ports": docs} if bulk else {"port": docs[0]}
+
+
+def _job(request: Request) -> dict[str, Any]:
+    kw = jobs(request)
+    return {"context": kw["context"], "request_id": kw["request_id"]}
 
 
 def _find(db, ctx, policy: PolicyChecker, port_id: str, rule: str) -> Port:
@@ -103,23 +108,24 @@ def _find(db, ctx, policy: PolicyChecker, port_id: str, rule: str) -> Port:
 @router.get("/ports/{port_id}")
 def show_port(port_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession):
     port = _find(db, ctx, policy, port_id, "get_port")
-    q = query.parse(request.query_params.multi_items())
-    return {"port": query.project(ports.view(db, port, ctx, binding=_binding(policy, port)), q.fields)}
+    return one(request, "port", ports.view(db, port, ctx, binding=_binding(policy, port)))
 
 
 @router.put("/ports/{port_id}")
-def update_port(port_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
-                body: Annotated[Any, Body()] = None):
+def update_port(port_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession, body: JsonBody):
     port = _find(db, ctx, policy, port_id, "update_port")
     attrs = ports.check_attrs(_body(body, "port"), ports.UPDATE_ATTRS)
     target = _target(db, port.network_id, port.project_id)
     _enforce_attrs(policy, "update", attrs, target)
-    ports.update(db, ctx, port, attrs, context=plan_context(request), request_id=ctx.request_id)
-    return {"port": ports.view(db, port, ctx, binding=_binding(policy, port))}
+    ports.update(db, ctx, port, attrs, **_job(request))
+    doc = ports.view(db, port, ctx, binding=_binding(policy, port))
+    done(request, db)
+    return {"port": doc}
 
 
 @router.delete("/ports/{port_id}", status_code=204)
 def delete_port(port_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession):
     port = _find(db, ctx, policy, port_id, "delete_port")
-    ports.delete(db, ctx, port, context=plan_context(request), request_id=ctx.request_id)
+    ports.delete(db, ctx, port, **_job(request))
+    done(request, db)
     return Response(status_code=204)

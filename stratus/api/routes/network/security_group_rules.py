@@ -10,10 +10,9 @@ from sqlalchemy import or_, select, true
 
 from stratus import log
 from stratus.api.deps import Auth, DbSession, Policy, plan_context
-from stratus.api.routes.network.security_groups import resource_body
 from stratus.db.models.network import SecurityGroup, SecurityGroupRule
 from stratus.errors import BadRequest
-from stratus.network import query, sg_rules
+from stratus.network import attrs, query, sg_rules
 from stratus.network import security_groups as sgs
 
 router = APIRouter(tags=["network: security group rules"])
@@ -45,22 +44,38 @@ def list_rules(request: Request, ctx: Auth, db: DbSession):
 
 
 @router.post("/security-group-rules", status_code=201)
-def create_rule(request: Request, ctx: Auth, policy: Policy, db: DbSession, body: Annotated[Any, Body()] = None):
-    data = resource_body(body, "security_group_rule")
-    sgs.unknown(data, sg_rules.ATTRIBUTES)
+def create_rules(request: Request, ctx: Auth, policy: Policy, db: DbSession, body: Annotated[Any, Body()] = None):
+    """One rule (``security_group_rule``) or Neutron's bulk form (``security_group_rules``)."""
+    bulk = isinstance(body, dict) and "security_group_rules" in body
+    if bulk:
+        items = body["security_group_rules"]
+        if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+            raise BadRequest("Invalid input for operation: 'security_group_rules' must be a non-empty list of "
+                             "rule objects.", type="InvalidInput")
+    else:
+        items = [attrs.section(body, "security_group_rule")]
+    requested = [(_group_for(db, ctx, policy, data), data) for data in items]
+    rules = sgs.create_rules(db, requested, context=plan_context(request), request_id=log.request_id.get(),
+                             admin=ctx.is_admin)
+    defaults = sgs.default_ids(db, {r.security_group_id for r in rules})
+    docs = [sg_rules.view(r, defaults) for r in rules]
+    return {"security_group_rules": docs} if bulk else {"security_group_rule": docs[0]}
+
+
+def _group_for(db, ctx, policy, data: dict[str, Any]):
+    """The group a rule body names, once the body's attributes and the caller pass."""
+    attrs.only(data, sg_rules.ATTRIBUTES)
     if not data.get("security_group_id"):
         raise BadRequest("Failed to parse request. Required attribute 'security_group_id' not specified",
                          type="HTTPBadRequest")
     if data.get("remote_address_group_id") is not None:
-        raise BadRequest("Invalid input for operation: remote address groups are not supported; "
-                         "use remote_ip_prefix or remote_group_id.", type="InvalidInput")
+        raise attrs.invalid_op("remote address groups are not supported; use remote_ip_prefix or "
+                               "remote_group_id.")
     group = sgs.get(db, ctx, data["security_group_id"], admin=ctx.is_admin)
     policy.enforce("create_security_group_rule", {"project_id": group.project_id})
     if data.get("remote_group_id") is not None:
         sgs.get(db, ctx, data["remote_group_id"], admin=ctx.is_admin)
-    rule = sgs.create_rule(db, group, data, context=plan_context(request), request_id=log.request_id.get(),
-                           admin=ctx.is_admin)
-    return {"security_group_rule": sg_rules.view(rule, sgs.default_ids(db, [group.id]))}
+    return group
 
 
 @router.get("/security-group-rules/{rule_id}")

@@ -11,8 +11,7 @@ from sqlalchemy import select
 from stratus import log
 from stratus.api.deps import Auth, DbSession, Policy, plan_context
 from stratus.db.models.network import SecurityGroup
-from stratus.errors import BadRequest
-from stratus.network import query
+from stratus.network import attrs, query
 from stratus.network import security_groups as sgs
 
 router = APIRouter(tags=["network: security groups"])
@@ -23,41 +22,22 @@ COLUMNS = {"id": SecurityGroup.id, "name": SecurityGroup.name, "description": Se
            "created_at": SecurityGroup.created_at, "updated_at": SecurityGroup.updated_at}
 
 
-def resource_body(body: Any, key: str) -> dict[str, Any]:
-    """The object under ``key`` of a request body (400 in Neutron's words otherwise)."""
-    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
-        raise BadRequest(f"Unable to find '{key}' in request body", type="HTTPBadRequest")
-    return body[key]
-
-
-def target_project(ctx, policy_rule: str, policy, body: dict[str, Any]) -> str:
-    """The project a new record belongs to: the caller's, or (admins) the one given."""
-    project = body.get("project_id") or body.get("tenant_id") or ctx.project_id
-    if body.get("project_id") and body.get("tenant_id") and body["project_id"] != body["tenant_id"]:
-        raise BadRequest("Invalid input for operation: project_id and tenant_id do not match.",
-                         type="InvalidInput")
-    policy.enforce(policy_rule, {"project_id": project})
-    if project != ctx.project_id and not ctx.is_admin:
-        raise BadRequest("Invalid input for operation: only an admin may create a record for "
-                         f"another project ({project}).", type="InvalidInput")
-    return project
-
-
 @router.get("/security-groups")
 def list_groups(request: Request, ctx: Auth, db: DbSession):
     if ctx.project_id:
         sgs.default_group(db, ctx.project_id)
     q = query.parse(request.query_params.multi_items())
     stmt = select(SecurityGroup).where(sgs.visible(ctx, admin=ctx.is_admin))
-    rows, more = query.run(db, stmt, SecurityGroup, q, COLUMNS, tag_type="security-groups")
+    rows, more = query.run(db, stmt, SecurityGroup, q, COLUMNS, tag_type=sgs.TAG_TYPE)
     docs = {d["id"]: d for d in sgs.views(db, rows)}
     return query.answer(request, "security_groups", rows, q, more, lambda r: docs[r.id])
 
 
 @router.post("/security-groups", status_code=201)
 def create_group(request: Request, ctx: Auth, policy: Policy, db: DbSession, body: Annotated[Any, Body()] = None):
-    data = resource_body(body, "security_group")
-    project = target_project(ctx, "create_security_group", policy, data)
+    data = attrs.section(body, "security_group")
+    project = attrs.project_of(ctx, data, ctx.is_admin)
+    policy.enforce("create_security_group", {"project_id": project})
     group = sgs.create_group(db, project, data, context=plan_context(request),
                              request_id=log.request_id.get(), admin=ctx.is_admin)
     return {"security_group": sgs.view(db, group)}
@@ -74,7 +54,7 @@ def show_group(group_id: str, request: Request, ctx: Auth, policy: Policy, db: D
 @router.put("/security-groups/{group_id}")
 def update_group(group_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
                  body: Annotated[Any, Body()] = None):
-    data = resource_body(body, "security_group")
+    data = attrs.section(body, "security_group")
     group = sgs.get(db, ctx, group_id, admin=ctx.is_admin)
     policy.enforce("update_security_group", {"project_id": group.project_id})
     sgs.change_group(db, group, data, context=plan_context(request), request_id=log.request_id.get())
