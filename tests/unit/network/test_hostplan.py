@@ -139,10 +139,12 @@ def test_port_is_plugged_with_its_addresses_and_unplugged_where_it_was(db):
     assert [(e["host"], e["state"]) for e in moved["ports"]] == [("b", "present"), ("a", "absent")]
     assert moved["networks"][net.id]["hosts"] == {"a": "absent", "b": "present"}
     assert modules(hostplan.tasks(res(), moved)) == [
-        ("network", "present", "b"),   # segments present
-        ("port", "absent", "a"),       # things removed
-        ("port", "present", "b"),      # things present
-        ("network", "absent", "a"),    # segments removed
+        ("network", "present", "b"),         # segments present
+        ("security_group", "absent", "a"),   # things removed: the port's rules, then the port
+        ("port", "absent", "a"),
+        ("port", "present", "b"),            # things present: the port, then its rules
+        ("security_group", "present", "b"),
+        ("network", "absent", "a"),          # segments removed
     ]
 
 
@@ -258,7 +260,8 @@ def test_submit_queues_one_job_locking_what_it_touches_or_none(db):
     (play,) = db.get(Job, job.id).playbook
     assert play["hosts"] == "a"
     assert [t["name"] for t in play["tasks"]] == [f"converge: segment {net.id[:11]} present",
-                                                  f"converge: port {p.id[:11]}"]
+                                                  f"converge: port {p.id[:11]}",
+                                                  f"converge: security {p.id[:11]}"]
 
 
 def test_a_port_whose_binding_failed_is_on_no_host(db):
