@@ -31,7 +31,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stratus.db.models.network import FloatingIP, IPAllocation, Network, Port, Subnet
+from stratus.db.models.network import (
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    Subnet,
+)
 from stratus.errors import ApiError, BadRequest, Conflict, NotFound
 from stratus.orchestration.errors import ResourceCheckFailed
 
@@ -309,14 +316,19 @@ def networks_of(db: Session, server_ids: list[str]) -> list[str]:
 
 
 def follow(db: Session, networks: list[str], *, context, request_id: str | None, project_id: str | None):
-    """After a server's own job: the networks' other hosts (VXLAN flood lists) and their
-    DHCP servers (a lease for each port) converged by a job of the network service,
-    queued behind the server's (both lock the networks)."""
+    """After a server's own job: the networks' other hosts (VXLAN flood lists), their
+    DHCP servers (a lease for each port) and the ports whose rules name a group of the
+    networks' ports as remote (a new member admitted, a gone one refused) converged by
+    a job of the network service, queued behind the server's (both lock the networks)."""
     if not networks:
         return None
     from stratus.network import hostplan
 
-    return hostplan.submit(db, networks=networks, request_id=request_id, context=context, project_id=project_id)
+    groups = sorted(set(db.scalars(select(PortSecurityGroup.security_group_id)
+                                   .join(Port, Port.id == PortSecurityGroup.port_id)
+                                   .where(Port.network_id.in_(networks)))))
+    return hostplan.submit(db, networks=networks, security_groups=groups, request_id=request_id,
+                           context=context, project_id=project_id)
 
 
 # -- delete -------------------------------------------------------------------------------
