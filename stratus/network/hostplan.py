@@ -28,6 +28,10 @@ Contract (other files call these; keep the names):
   ports and routers that are gone or moved absent where they were; ``settings`` the
   controller's (DNS domain, lease time; defaults without). Objects whose rows are gone
   are planned absent: a deleted network on the hosts its resource row kept.
+- ``record(db, res, *, previous=False, **objects)``: what a type's check does — the
+  state recorded in ``res.attributes["converge"]`` and ``res`` placed on its hosts;
+  ``recorded_tasks(res, key="converge")``: its tasks; ``locks_of(state)``: what its
+  job must lock (networks, ports, routers), so jobs planned later run later.
 - ``hosts_of(state) -> list[str]``: every host the state touches.
 - ``tasks(res, state) -> list[dict]``: the tasks, ordered: segments present → things
   removed (ports, DHCP, routers) → things present (DHCP, routers, ports + security
@@ -371,6 +375,33 @@ def physical_interface(db: Session, host: str, physnet: str | None) -> str:
     return str(iface).strip()
 
 
+def record(db: Session, res: PlannedResource, *, previous: bool = False, **objects: Any) -> dict[str, Any]:
+    """Record in ``res`` the host state of ``objects`` (``converge``'s keywords) and place
+    it on every host the state touches: what a type's check does. ``previous``: the
+    state recorded before makes ports and routers absent where they no longer are (a
+    port unbound, moved or deleted; a router gone) — only for types whose state names
+    them by themselves (a port, a router), never for a group whose ports come and go."""
+    before = (res.attributes.get("converge") or None) if previous else None
+    state = converge(db, previous=before, settings=getattr(res.context, "settings", None), **objects)
+    res.attributes["converge"] = state
+    res.hosts, res.placed = hosts_of(state), True
+    return state
+
+
+def recorded_tasks(res: PlannedResource, key: str = "converge") -> list[dict[str, Any]]:
+    """The tasks of the state a check recorded in the attribute ``key`` (none when it
+    recorded none)."""
+    state = res.attributes.get(key)
+    return tasks(res, state) if state else []
+
+
+def locks_of(state: dict[str, Any]) -> list[str]:
+    """The networks, ports and routers a state touches: a job planned from it runs after
+    the jobs already queued on them, so an older plan never lands after a newer one."""
+    return [*(state.get("networks") or {}), *(p["id"] for p in state.get("ports") or []),
+            *(r["id"] for r in state.get("routers") or [])]
+
+
 def hosts_of(state: dict[str, Any]) -> list[str]:
     """Every host the state touches."""
     hosts: set[str] = set()
@@ -498,8 +529,7 @@ def submit(db: Session, *, networks: Iterable[Any] = (), ports: Iterable[Any] = 
     planned = tasks(res, state)
     if not planned:
         return None
-    locks = [*state["networks"], *(p["id"] for p in state["ports"]), *(r["id"] for r in state["routers"]),
-             *groups]
+    locks = [*locks_of(state), *groups]
     return orchestration.submit_tasks(db, CONVERGE, hosts, planned, locks=locks, kind=CONVERGE,
                                       project_id=project_id, request_id=request_id)
 

@@ -6,20 +6,15 @@ the one-resource template (the check finds the row); a stack's resource writes t
 record in its check through the same service functions (``stratus.network.networks``,
 ``subnets``). Either way the check records ``hostplan.converge`` of the network and
 the plan emits ``hostplan.tasks`` (a subnet's DHCP; nothing until ports are bound).
-
-``live_ports``, ``segment_facts``, ``segment_task`` and ``tunnel_ips`` serve the
-pre-API ``OS::Neutron::Port`` type until its rework lands.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
-from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import DELETED, DELETING, Resource
 from stratus.db.models.network import Network as NetworkRow
 from stratus.db.models.network import Subnet as SubnetRow
@@ -27,7 +22,7 @@ from stratus.errors import ApiError
 from stratus.network import hostplan
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.properties import BOOLEAN, INTEGER, LIST, STRING, Schema
-from stratus.orchestration.resources import PlannedResource, ResourceType, task
+from stratus.orchestration.resources import PlannedResource, ResourceType
 
 GONE = (DELETING, DELETED)
 ANY_PROVIDER = ("network_type", "physical_network", "segmentation_id", "router_external")
@@ -50,28 +45,10 @@ def _failed(res: PlannedResource, exc: ApiError) -> ResourceCheckFailed:
     return ResourceCheckFailed(exc.message, ("resources", res.name), status=exc.status)
 
 
-def converge(db, res: PlannedResource, *, networks=()) -> None:
-    """Record the host state ``hostplan`` computes for ``networks`` (when hostplan has
-    it: the hosts branch provides converge/tasks/hosts_of)."""
-    fn = getattr(hostplan, "converge", None)
-    state = fn(db, networks=list(networks)) if fn else {}
-    res.attributes["converge"] = state
-    hosts_of = getattr(hostplan, "hosts_of", None)
-    hosts = list(hosts_of(state)) if hosts_of and state else []
-    if hosts or not res.hosts:
-        res.hosts, res.placed = hosts, True
-    # else: no host to reach; an update keeps the planned hosts (submit_update needs one)
-
-
-def converge_tasks(res: PlannedResource) -> list[dict[str, Any]]:
-    fn = getattr(hostplan, "tasks", None)
-    state = res.attributes.get("converge")
-    return list(fn(res, state)) if fn and state else []
-
-
 class Converging(ResourceType):
-    """A record whose create, update and delete converge hosts to ``hostplan``'s state
-    (recorded by the check on ``res.attributes["converge"]``), on the hosts it touches."""
+    """A Neutron record whose create, update and delete converge hosts to ``hostplan``'s
+    state (recorded by the check: ``hostplan.record``), on the hosts it touches; its jobs
+    lock what the state touches. Every ``OS::Neutron::*`` type is one."""
 
     model: Any = None  # the record's table
 
@@ -90,7 +67,7 @@ class Converging(ResourceType):
         else:
             cls._follow(db, res, row)
         res.attributes.update(cls.recorded(row))
-        converge(db, res, networks=[getattr(row, "network_id", row.id)])
+        hostplan.record(db, res, networks=[getattr(row, "network_id", row.id)])
 
     @classmethod
     def _ensure_row(cls, db, res: PlannedResource):
@@ -105,16 +82,20 @@ class Converging(ResourceType):
         return list(res.hosts) if res.placed else []
 
     @classmethod
+    def locks(cls, res: PlannedResource) -> list[str]:
+        return hostplan.locks_of(res.attributes.get("converge") or {})
+
+    @classmethod
     def plan_create(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        return converge_tasks(res)
+        return hostplan.recorded_tasks(res)
 
     @classmethod
     def plan_update(cls, res: PlannedResource, prop_diff: dict[str, Any]) -> list[dict[str, Any]]:
-        return converge_tasks(res)
+        return hostplan.recorded_tasks(res)
 
     @classmethod
     def plan_delete(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        return converge_tasks(res)
+        return hostplan.recorded_tasks(res)
 
 
 class Net(Converging):
@@ -211,7 +192,7 @@ class Net(Converging):
                 networks.delete(db, row)
             except ApiError as exc:
                 raise _failed(res, exc) from exc
-        converge(db, res, networks=[res.resource_id])
+        hostplan.record(db, res, networks=[res.resource_id])
 
 
 class Subnet(Converging):
@@ -290,7 +271,7 @@ class Subnet(Converging):
     @classmethod
     def locks(cls, res: PlannedResource) -> list[str]:
         net = res.attributes.get("network_id") or res.properties.get("network")
-        return [net] if isinstance(net, str) else []
+        return [*super().locks(res), *([net] if isinstance(net, str) else [])]
 
     @classmethod
     def plan_attributes(cls, res: PlannedResource) -> dict[str, Any]:
@@ -308,53 +289,12 @@ class Subnet(Converging):
                 subnets.delete(db, row)
             except ApiError as exc:
                 raise _failed(res, exc) from exc
-        converge(db, res, networks=[network_id] if network_id else [])
+        hostplan.record(db, res, networks=[network_id] if network_id else [])
 
 
 def live_ports(db, net_id: str, *, excluding: str | None = None) -> list[Resource]:
     rows = db.scalars(select(Resource).where(Resource.type == "OS::Neutron::Port", Resource.status.not_in(GONE)))
     return [r for r in rows if r.properties.get("network") == net_id and r.id != excluding]
-
-
-def segment_facts(net: Resource | PlannedResource) -> dict[str, Any]:
-    p = net.properties
-    vxlan = p.get("network_type", "vxlan") == "vxlan"
-    return {"id": getattr(net, "id", None) or net.resource_id, "type": "vxlan" if vxlan else "flat",
-            "segmentation_id": net.attributes.get("segmentation_id"),
-            "physical_network": p.get("physical_network"),
-            "mtu": p.get("mtu") or (1450 if vxlan else 1500)}
-
-
-def segment_task(res: PlannedResource, state_on: dict[str, str]) -> dict[str, Any]:
-    """The ``network`` task of a port's net on every host of ``state_on`` (host →
-    present/absent): VXLAN peers are the tunnel IPs of the hosts where it stays."""
-    seg, peers = res.attributes["segment"], res.attributes.get("peers") or {}
-    args: dict[str, Any] = {"network_id": seg["id"], "type": seg["type"], "mtu": seg["mtu"]}
-    templated: dict[str, str] = {}
-    if seg["type"] == "vxlan":
-        staying = sorted(peers[h] for h, st in state_on.items() if st == "present" and h in peers)
-        args["segmentation_id"] = seg["segmentation_id"]
-        templated = {"local_ip": "{{ stratus_tunnel_ip }}",
-                     "remote_ips": "{{ " + json.dumps(staying) + " | difference([stratus_tunnel_ip]) }}"}
-    else:
-        args["physical_interface"] = seg["physical_network"]
-    absent = sorted(h for h, st in state_on.items() if st == "absent")
-    if absent:
-        templated["state"] = "{{ 'absent' if inventory_hostname in " + json.dumps(absent) + " else 'present' }}"
-    return task(res, "stratus.cloud.network", args, "network", templated=templated,
-                register="stratus_segment")
-
-
-def tunnel_ips(db, hosts: list[str]) -> dict[str, str]:
-    out = {}
-    for h in hosts:
-        row = db.get(Host, h)
-        ip = (row.vars or {}).get("stratus_tunnel_ip") if row else None
-        if not ip:
-            raise ResourceCheckFailed(f"host {h!r} has no stratus_tunnel_ip in the registry; set it in "
-                                      "the inventory and run 'stratus host sync'")
-        out[h] = ip
-    return out
 
 
 def resource_mapping():

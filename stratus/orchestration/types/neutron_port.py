@@ -159,14 +159,7 @@ class Port(Converging):
     def _converge(cls, db, res: PlannedResource, **objects) -> None:
         """Record the desired host state (the state recorded before, if any, makes the
         port absent where it no longer is: unbound, moved or deleted)."""
-        if not hasattr(hostplan, "converge"):
-            state: dict[str, Any] = {}
-        else:
-            state = hostplan.converge(db, **objects, previous=res.attributes.get("converge") or None,
-                                      settings=_settings(res))
-        res.attributes["converge"] = state
-        res.hosts = list(hostplan.hosts_of(state)) if state else []
-        res.placed = True
+        hostplan.record(db, res, previous=True, **objects)
 
     @classmethod
     def quota_usage(cls, props: dict[str, Any], attributes: dict[str, Any] | None = None) -> dict[str, int]:
@@ -175,7 +168,7 @@ class Port(Converging):
     @classmethod
     def locks(cls, res):
         network = res.attributes.get("network_id") or res.properties.get("network")
-        return [network] if isinstance(network, str) else []
+        return [*super().locks(res), *([network] if isinstance(network, str) else [])]
 
     @classmethod
     def plan_update(cls, res, prop_diff):

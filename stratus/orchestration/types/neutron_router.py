@@ -4,30 +4,25 @@
 Each type's ``check`` finds its Neutron record (the API wrote it in the request's
 transaction) or, in a stack, writes it through the same service (``stratus.network.
 routers`` / ``floatingips``); then it records the host state of the routers it touches
-(``res.attributes["converge"]``) and runs on their hosts. The state is
-``hostplan.converge(db, routers=...)`` once hostplan has it, else a local one: each
-router's ``router_hosts.desired`` with the state recorded at its last converge and the
-segments of its networks on its host. A router's last state is kept on its resource row
-(``router_hosts.record``) so a later converge removes floating IPs that went away.
+(``hostplan.record(db, res, routers=...)``, with the networks the router's last state
+had, so it leaves those it left) and runs on their hosts. A router's last state is kept
+on its resource row (``router_hosts.record``) so a later converge removes floating IPs
+that went away.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import select
-
-from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import ACTIVE, ERROR
 from stratus.db.models.network import FloatingIP as FloatingIPRow
-from stratus.db.models.network import Network, Port
 from stratus.db.models.network import Router as RouterRow
 from stratus.errors import ApiError
 from stratus.network import floatingips, hostplan, router_hosts, routers
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.properties import BOOLEAN, MAP, STRING, Schema
-from stratus.orchestration.resources import PlannedResource, ResourceType, task
+from stratus.orchestration.resources import PlannedResource
+from stratus.orchestration.types.neutron_net import Converging
 
 ADMIN_ONLY = ("enable_snat", "external_fixed_ips", "floating_ip_address")
 
@@ -78,99 +73,15 @@ def converge(db, res: PlannedResource, router_ids, planned: dict[str, PlannedRes
         same[res.resource_id] = res
     before = {rid: same[rid].attributes.get(router_hosts.STATE_KEY) if rid in same
               else router_hosts.previous(db, rid) for rid in ids}
-    if hasattr(hostplan, "converge"):
-        networks = sorted({n for b in before.values() if b for n in b.get("networks") or ()})
-        state = hostplan.converge(db, routers=ids, networks=networks, previous=res.attributes.get("converge"),
-                                  settings=res.context.settings if res.context else None)
-        hosts = hostplan.hosts_of(state)
-    else:
-        state = local_state(db, ids, before)
-        hosts = sorted({e["host"] for e in state["routers"] + state["segments"]})
+    networks = sorted({n for b in before.values() if b for n in b.get("networks") or ()})
+    hostplan.record(db, res, previous=True, routers=ids, networks=networks)
     for rid in ids:  # a router planned in this request records it through its attributes
         now = router_hosts.desired(db, rid)
         if rid in same:
             same[rid].attributes[router_hosts.STATE_KEY] = now
         else:
             router_hosts.record(db, rid, now)
-    res.attributes["converge"] = state
     res.attributes["routers"] = ids
-    res.hosts, res.placed = hosts, True
-
-
-def local_state(db, ids: list[str], before: dict[str, dict | None]) -> dict[str, Any]:
-    """Until hostplan merges: hostplan's shape for routers (``{"id", "host", "state",
-    "desired"}``) and the segments of their networks, present on the router's host,
-    absent where a router left a network no bound port holds any more."""
-    state: dict[str, Any] = {"routers": [], "segments": []}
-    present: set[tuple[str, str]] = set()
-    for rid in ids:
-        desired, prev = router_hosts.desired(db, rid), before.get(rid)
-        if desired:
-            state["routers"].append({"id": rid, "host": desired["host"], "state": "present", "desired": desired})
-            for args in segments(db, desired):
-                present.add((desired["host"], args["network_id"]))
-                state["segments"].append({"host": desired["host"], "state": "present", "args": args})
-        if prev and prev.get("host") and (not desired or desired["host"] != prev["host"]):
-            state["routers"].append({"id": rid, "host": prev["host"], "state": "absent", "desired": prev})
-    for rid in ids:
-        prev = before.get(rid)
-        for net_id in (prev or {}).get("networks") or []:
-            host = prev["host"]
-            if (host, net_id) in present or _bound_elsewhere(db, host, net_id):
-                continue
-            present.add((host, net_id))  # once
-            state["segments"].append({"host": host, "state": "absent",
-                                      "args": {"network_id": net_id, "state": "absent"}})
-    return state
-
-
-def _bound_elsewhere(db, host: str, network_id: str) -> bool:
-    return db.scalar(select(Port.id).where(Port.network_id == network_id, Port.binding_host_id == host)
-                     .limit(1)) is not None
-
-
-def segments(db, desired: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``network`` module arguments of the router's networks on its host (from the
-    host's registry variables: tunnel IP, physical interface mappings)."""
-    host = db.get(Host, desired["host"])
-    hvars = (host.vars or {}) if host else {}
-    out = []
-    for net in (db.get(Network, n) for n in desired["networks"]):
-        args: dict[str, Any] = {"network_id": net.id, "type": net.network_type, "mtu": net.mtu}
-        if net.network_type in ("vxlan", "vlan"):
-            args["segmentation_id"] = net.segmentation_id
-        if net.network_type == "vxlan":
-            args["local_ip"] = hvars.get("stratus_tunnel_ip")
-        if net.network_type in ("flat", "vlan"):
-            mapped = (hvars.get("stratus_physical_interface_mappings") or {}).get(net.physical_network)
-            if not mapped:
-                raise ResourceCheckFailed(
-                    f"network host {desired['host']!r} maps no interface to physical network "
-                    f"{net.physical_network!r}: add it to stratus_physical_interface_mappings and run "
-                    "'stratus host sync'")
-            args["physical_interface"] = mapped
-        out.append({k: v for k, v in args.items() if v is not None})
-    return out
-
-
-def converge_tasks(res: PlannedResource) -> list[dict[str, Any]]:
-    """hostplan's tasks of the state; until it merges, the local order: segments
-    present → routers removed → routers present → segments removed."""
-    state = res.attributes.get("converge") or {}
-    if hasattr(hostplan, "tasks"):
-        return hostplan.tasks(res, state)
-    segs, routers_ = state.get("segments", []), state.get("routers", [])
-
-    def seg_task(e):
-        return router_hosts.on_host(e["host"], task(res, "stratus.cloud.network", e["args"],
-                                                    f"segment {e['args']['network_id'][:11]} {e['state']}"))
-
-    out = [seg_task(e) for e in segs if e["state"] == "present"]
-    for wanted in ("absent", "present"):
-        for e in routers_:
-            if e["state"] == wanted:
-                out += router_hosts.tasks(res, e["desired"], wanted)
-    return out + [seg_task(e) for e in segs if e["state"] == "absent"]
 
 
 def settle_floating_ips(db, resource) -> None:
@@ -194,24 +105,13 @@ def follow_router(db, res: PlannedResource, row: FloatingIPRow, planned=None) ->
     converge(db, res, [row.router_id, left], planned)
 
 
-class _Converging(ResourceType):
-    """What the four types share: tasks from the recorded state, on its hosts."""
-
-    @classmethod
-    def hosts(cls, db, res):
-        return res.hosts if res.placed else []
+class _Converging(Converging):
+    """What the four types share beyond every Neutron type's: their jobs also lock the
+    routers they converge; a job's end settles the floating IPs' status."""
 
     @classmethod
     def locks(cls, res: PlannedResource) -> list[str]:
-        return [r for r in res.attributes.get("routers", []) if r != res.resource_id]
-
-    @classmethod
-    def plan_create(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        return converge_tasks(res)
-
-    @classmethod
-    def plan_delete(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        return converge_tasks(res)
+        return [*super().locks(res), *(r for r in res.attributes.get("routers", []) if r != res.resource_id)]
 
     @classmethod
     def on_state(cls, db, resource) -> None:

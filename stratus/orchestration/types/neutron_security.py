@@ -9,8 +9,6 @@ the host state of the ports the change reaches (``hostplan.converge(security_gro
 ``plan_*`` emit it (``hostplan.tasks``): one job converges every affected port, on
 every host. Jobs lock the group, so changes to one group never interleave.
 
-``hostplan`` is the hosts branch's; until its ``converge`` exists the types record no
-host state and plan no task (the records still change).
 """
 
 from __future__ import annotations
@@ -20,40 +18,19 @@ from typing import Any
 from stratus.db.models.network import SecurityGroup as GroupRow
 from stratus.db.models.network import SecurityGroupRule as RuleRow
 from stratus.errors import ApiError, BadRequest, NotFound
+from stratus.network import hostplan, sg_rules
 from stratus.network import security_groups as sgs
-from stratus.network import sg_rules
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.properties import INTEGER, LIST, STRING, Schema
-from stratus.orchestration.resources import PlannedResource, ResourceType
-
-
-def _hostplan():
-    from stratus.network import hostplan
-
-    return hostplan if hasattr(hostplan, "converge") else None
-
-
-def record_state(db, res: PlannedResource, **objects: Any) -> None:
-    """The desired host state of ``objects`` (hostplan.converge's keywords) in ``res``."""
-    hp = _hostplan()
-    settings = getattr(res.context, "settings", None)
-    state = hp.converge(db, settings=settings, **objects) if hp else {}
-    res.attributes["converge"] = state
-    res.hosts = list(hp.hosts_of(state)) if hp and state else []
-    res.placed = True
-
-
-def state_tasks(res: PlannedResource) -> list[dict[str, Any]]:
-    hp = _hostplan()
-    state = res.attributes.get("converge")
-    return list(hp.tasks(res, state)) if hp and state else []
+from stratus.orchestration.resources import PlannedResource
+from stratus.orchestration.types.neutron_net import Converging
 
 
 def _refusal(res: PlannedResource, exc: ApiError) -> ResourceCheckFailed:
     return ResourceCheckFailed(exc.message, ("resources", res.name), status=exc.status)
 
 
-class _Converging(ResourceType):
+class _Converging(Converging):
     """A group or rule: ``check`` finds its record (or writes a stack's), then records
     the host state of the group's affected ports."""
 
@@ -67,7 +44,7 @@ class _Converging(ResourceType):
             row = cls.ensure_row(db, res) if row is None else cls.sync(db, res, row)
         except ApiError as exc:
             raise _refusal(res, exc) from exc
-        record_state(db, res, security_groups=[getattr(row, cls.group_column)])
+        hostplan.record(db, res, security_groups=[getattr(row, cls.group_column)])
         res.attributes["show"] = cls.show(db, row)
 
     @classmethod
@@ -78,19 +55,6 @@ class _Converging(ResourceType):
     def sync(cls, db, res, row):
         """A stack's update of a record it made (the API changes its records itself)."""
         return row
-
-    @classmethod
-    def hosts(cls, db, res):
-        return None  # check recorded them (the hosts of the affected ports)
-
-    @classmethod
-    def plan_create(cls, res):
-        return state_tasks(res)
-
-    @classmethod
-    def plan_delete(cls, res):
-        return state_tasks(res)
-
 
 class SecurityGroup(_Converging):
     type_name = "OS::Neutron::SecurityGroup"
@@ -164,7 +128,7 @@ class SecurityGroup(_Converging):
     @classmethod
     def plan_update(cls, res, prop_diff):
         cls.check_update_allowed(res, prop_diff)
-        return state_tasks(res)
+        return hostplan.recorded_tasks(res)
 
     @classmethod
     def check_delete(cls, db, res):
@@ -177,7 +141,7 @@ class SecurityGroup(_Converging):
                 raise _refusal(res, exc) from exc
             db.delete(row)
             db.flush()
-        record_state(db, res)
+        hostplan.record(db, res)
 
 
 class SecurityGroupRule(_Converging):
@@ -237,7 +201,7 @@ class SecurityGroupRule(_Converging):
             db.delete(row)
             db.flush()
         group = res.properties.get("security_group")
-        record_state(db, res, security_groups=[group] if db.get(GroupRow, group) else [])
+        hostplan.record(db, res, security_groups=[group] if db.get(GroupRow, group) else [])
 
 
 def resource_mapping():

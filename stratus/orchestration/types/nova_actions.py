@@ -119,10 +119,11 @@ def realize(result: dict[str, Any], host: str | None) -> dict[str, Any] | None:
 @action("interfaces", "Plug and unplug the guest's NICs to match its ports (the attributes nics and "
         "network_data, the host state in segments and converge), in the power state it is in.")
 def interfaces(res, args):
-    from stratus.orchestration.types.nova_server import STOPPED, Server, converge_tasks
+    from stratus.network import hostplan
+    from stratus.orchestration.types.nova_server import STOPPED, Server
 
     power = res.attributes.get("power_state")
     state = "paused" if power == "paused" else "stopped" if power in STOPPED else "running"
-    return [*converge_tasks(res, "segments"),
+    return [*hostplan.recorded_tasks(res, "segments"),
             task(res, "stratus.cloud.instance", Server._instance(res, state), "interfaces", templated=URI),
-            *converge_tasks(res, "converge")]
+            *hostplan.recorded_tasks(res, "converge")]

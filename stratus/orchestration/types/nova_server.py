@@ -222,7 +222,10 @@ class Server(ResourceType):
     def plan_create(cls, res):
         """The guest's bridges (segments) on its host, the guest, then its ports plugged
         with port security (the taps exist once libvirt made them)."""
-        return [*converge_tasks(res, "segments"), *cls._define(res, "running"), *converge_tasks(res, "converge")]
+        from stratus.network import hostplan
+
+        return [*hostplan.recorded_tasks(res, "segments"), *cls._define(res, "running"),
+                *hostplan.recorded_tasks(res, "converge")]
 
     @classmethod
     def plan_update(cls, res, prop_diff):
@@ -235,9 +238,11 @@ class Server(ResourceType):
     def plan_delete(cls, res):
         # Nova's delete destroys the guest at once (no clean shutdown), then its ports
         # and the segments no other port needs leave the host
+        from stratus.network import hostplan
+
         return [task(res, "stratus.cloud.instance", {"uuid": res.resource_id, "state": "absent",
                                                      "shutdown_timeout": 0},
-                     templated=URI), *converge_tasks(res, "converge")]
+                     templated=URI), *hostplan.recorded_tasks(res, "converge")]
 
     @classmethod
     def locks(cls, res):
@@ -272,17 +277,6 @@ def nic_options(res: PlannedResource) -> dict[str, Any]:
         return {}
     nics = [{k: n[k] for k in ("mac", "bridge", "target", "mtu")} for n in res.attributes["nics"]]
     return {"nics": nics, "network_data": res.attributes.get("network_data") or {}}
-
-
-def converge_tasks(res: PlannedResource, key: str) -> list[dict[str, Any]]:
-    """The network service's tasks for the host state ``check``/``on_placed`` recorded in
-    the attribute ``key`` (none when the server has no ports)."""
-    state = res.attributes.get(key)
-    if not state:
-        return []
-    from stratus.network import hostplan
-
-    return hostplan.tasks(res, state)
 
 
 def image_facts(db, res: PlannedResource) -> dict[str, Any]:
