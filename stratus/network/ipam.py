@@ -36,11 +36,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.db.models.network import IPAllocation, Port, Subnet
 from stratus.errors import BadRequest, Conflict, NotFound
+from stratus.network import unique
 
 AUTO_ADDRESS_MODES = ("slaac", "dhcpv6-stateless")
 ROUTER_OWNERS = ("network:router_interface", "network:router_gateway",
@@ -115,15 +115,7 @@ def _free(db: Session, subnet: Subnet, count: int) -> list[str]:
 def _insert(db: Session, port: Port, subnet: Subnet, ip: str) -> IPAllocation | None:
     """The allocation row, or None when another request holds the address."""
     row = IPAllocation(network_id=port.network_id, subnet_id=subnet.id, port_id=port.id, ip_address=ip)
-    sp = db.begin_nested()
-    try:
-        db.add(row)
-        db.flush()
-    except IntegrityError:
-        sp.rollback()
-        return None
-    sp.commit()
-    return row
+    return row if unique.try_add(db, row) else None
 
 
 def _take(db: Session, port: Port, subnet: Subnet, ip: str) -> IPAllocation:

@@ -25,7 +25,7 @@ from stratus.db.models.network import Network, Port, RBACPolicy
 from stratus.db.models.quotas import Allocation
 from stratus.errors import Conflict, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
-from stratus.network import access, attrs
+from stratus.network import access, attrs, unique
 
 ACTIONS = (access.SHARED, access.EXTERNAL)
 OBJECT_TYPES = ("network",)
@@ -88,14 +88,8 @@ def create(db: Session, ctx, spec: dict[str, Any], project_id: str) -> RBACPolic
         raise NotFound(f"Network {spec['object_id']} could not be found.", type="NetworkNotFound")
     quotas.check(db, project_id, {"rbac_policy": 1})
     row = RBACPolicy(id=str(uuid.uuid4()), project_id=project_id, **spec)
-    sp = db.begin_nested()
-    try:
-        db.add(row)
-        db.flush()
-    except IntegrityError:
-        sp.rollback()
-        raise Conflict("An RBAC policy already exists with those values.", type="DuplicateRbacPolicy") from None
-    sp.commit()
+    if not unique.try_add(db, row):
+        raise Conflict("An RBAC policy already exists with those values.", type="DuplicateRbacPolicy")
     db.add(Allocation(consumer_id=row.id, project_id=project_id, resource="rbac_policy", amount=1))
     if row.target_tenant == "*":
         if row.action == access.SHARED:

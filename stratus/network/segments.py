@@ -18,11 +18,11 @@ words); a request without an id then picks again.
 from __future__ import annotations
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stratus.db.models.network import Network, SegmentAllocation
 from stratus.errors import ApiError, BadRequest, Conflict
+from stratus.network import unique
 
 TYPES = ("local", "flat", "vlan", "vxlan")
 VXLAN_OVERHEAD = 50
@@ -79,16 +79,8 @@ def _first_free(db: Session, network_type: str, physnet: str, ranges: list[tuple
 
 
 def _insert(db: Session, network: Network, network_type: str, physnet: str, seg_id: int) -> bool:
-    sp = db.begin_nested()
-    try:
-        db.add(SegmentAllocation(network_type=network_type, physical_network=physnet,
-                                 segmentation_id=seg_id, network_id=network.id))
-        db.flush()
-    except IntegrityError:
-        sp.rollback()
-        return False
-    sp.commit()
-    return True
+    return unique.try_add(db, SegmentAllocation(network_type=network_type, physical_network=physnet,
+                                                segmentation_id=seg_id, network_id=network.id))
 
 
 def _in_use(network_type: str, physnet: str, seg_id: int) -> ApiError:
