@@ -31,6 +31,7 @@ import uuid
 import pytest
 
 from tests.api.compute.servers_helpers import add_flavors
+from tests.api.conftest import controller_factory, postgres  # noqa: F401 - fixtures
 from tests.e2e.network_world import (
     GUEST_READY,
     ExternalWorld,
@@ -58,7 +59,7 @@ def world(request):
 
 @pytest.mark.xfail(strict=False, reason="needs the network API of h/nets h/ports h/routers h/secgroups h/hosts "
                    "h/nova (route stubs on this branch alone)")
-def test_a_server_behind_a_router_answers_on_its_floating_ip(controller_factory, guest_image, tmp_path,
+def test_a_server_behind_a_router_answers_on_its_floating_ip(controller_factory, guest_image, tmp_path,  # noqa: F811
                                                              world, request):
     tag = uuid.uuid4().hex[:6]
     physnet = f"ext{tag}"

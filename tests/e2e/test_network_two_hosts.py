@@ -26,6 +26,7 @@ import yaml
 
 from tests.api.compute.servers_helpers import add_flavors
 from tests.api.compute.test_servers_boot import upload_qcow2
+from tests.api.conftest import controller_factory, postgres  # noqa: F401 - fixtures
 from tests.e2e.network_world import GUEST_READY, in_ns, leftovers, run, wait_until
 from tests.helpers.guest_console import GuestConsole
 from tests.helpers.libvirt_node import LibvirtNode, libvirt_node1  # noqa: F401 - fixture
