@@ -1,7 +1,8 @@
 """A server on a tenant network behind a router with a floating IP, through the
 `openstack` CLI, as a cloud's users build it (issue 12's evidence).
 
-This machine is the cloud's one host (compute + network). Its physical network
+This machine is the cloud's one host (compute + network; its guests under a libvirtd of
+the test's own, tests/helpers/libvirt_node.py). Its physical network
 ``ext<tag>`` is a veth whose far end is the "external" world: a namespace holding the
 external subnet's gateway. The admin makes the external flat network and its subnet; a
 project member makes a network and subnet (DHCP), a router with its gateway on the
@@ -42,6 +43,7 @@ from tests.e2e.network_world import (
     wait_until,
 )
 from tests.helpers.guest_console import GuestConsole
+from tests.helpers.libvirt_node import libvirt_node1  # noqa: F401 - fixture
 from tests.integration.compute.actions_guest import cleanup, remove_images
 
 pytestmark = [pytest.mark.api, pytest.mark.network, pytest.mark.compute, pytest.mark.e2e, pytest.mark.slow]
@@ -60,11 +62,12 @@ def world(request):
 @pytest.mark.xfail(strict=False, reason="needs the network API of h/nets h/ports h/routers h/secgroups h/hosts "
                    "h/nova (route stubs on this branch alone)")
 def test_a_server_behind_a_router_answers_on_its_floating_ip(controller_factory, guest_image, tmp_path,  # noqa: F811
-                                                             world, request):
+                                                             world, libvirt_node1, request):  # noqa: F811
     tag = uuid.uuid4().hex[:6]
     physnet = f"ext{tag}"
     cloud = network_cloud(controller_factory, tmp_path, {"localhost": {
         "ansible_python_interpreter": "/usr/bin/python3",
+        "stratus_libvirt_uri": libvirt_node1.uri,  # a libvirtd of the test's own
         "stratus_tunnel_ip": "127.0.0.1",
         "stratus_physical_interface_mappings": {physnet: world.interface}}})
     add_flavors(cloud)
@@ -121,7 +124,7 @@ def test_a_server_behind_a_router_answers_on_its_floating_ip(controller_factory,
                  "--network", net["id"], "--security-group", sg["name"], "--wait", "-f", "json")
     sid = server["id"]
     made["servers"].append(sid)
-    request.addfinalizer(lambda: cleanup(sid))
+    request.addfinalizer(lambda: cleanup(sid, libvirt_node1.uri))
     assert server["status"] == "ACTIVE"
     (port,) = cli("port", "list", "--server", sid, "-f", "json")
     made["ports"].append(port["ID"])
@@ -140,7 +143,7 @@ def test_a_server_behind_a_router_answers_on_its_floating_ip(controller_factory,
     shown = cli("server", "show", sid, "-f", "json")
     assert fixed in str(shown["addresses"]) and f"net-{tag}" in str(shown["addresses"])
 
-    with GuestConsole(f"instance-{sid}") as con:
+    with GuestConsole(f"instance-{sid}", libvirt_node1.uri) as con:
         con.wait_for(GUEST_READY, timeout=240)
         rc, out = con.run("ip -4 route show default", timeout=30)  # DHCP handed the router
         assert rc == 0 and f"default via {gateway}" in out, out
