@@ -152,7 +152,7 @@ def test_a_server_behind_a_router_answers_on_its_floating_ip(controller_factory,
         for port_number, text in ((22, "STRATUS-SSH"), (2222, "STRATUS-OTHER")):
             script = f"/tmp/banner{port_number}"
             rc, out = con.run(f"echo '#!/bin/sh' > {script}; echo 'echo {text}' >> {script}; "
-                              f"chmod +x {script}; nc -ll -p {port_number} -e {script} >/dev/null 2>&1 &")
+                              f"chmod +x {script}; (nc -ll -p {port_number} -e {script} >/dev/null 2>&1 &)")
             assert rc == 0, out
 
     # --- the floating IP -------------------------------------------------------------

@@ -131,7 +131,7 @@ def test_two_guests_on_two_hosts_share_a_vxlan_network_and_no_other(
     ctl.cli("subnet", "create", "b-sub", "--network", other["id"], "--subnet-range", cidr, "-f", "json",
             creds=bob)
     b_ip = f"{cidr_base}.200"
-    b1 = boot_on(bob, "b1", other["id"], "--nic", f"net-id={other['id']},v4-fixed-ip={b_ip}")
+    b1 = boot_on(bob, "b1", "--nic", f"net-id={other['id']},v4-fixed-ip={b_ip}")
 
     shown = {}
     for sid, creds in ((a1, alice), (a2, alice), (b1, bob)):
