@@ -62,9 +62,9 @@ class ExternalWorld:
 
     def __init__(self, gateway_cidr: str) -> None:
         tag = uuid.uuid4().hex[:6]
-        self.ns = f"stx-{tag}"
-        self.interface = f"stx{tag}"  # the host end: a physnet's interface
-        self.peer = f"sty{tag}"
+        self.ns = f"jext-{tag}"
+        self.interface = f"jx{tag}"  # the host end: a physnet's interface
+        self.peer = f"jy{tag}"
         self.gateway = gateway_cidr.split("/")[0]
         run("ip", "netns", "add", self.ns)
         run("ip", "link", "add", self.interface, "type", "veth", "peer", "name", self.peer)

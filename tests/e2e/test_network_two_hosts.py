@@ -43,8 +43,8 @@ class SecondHost:
 
     def __init__(self) -> None:
         tag = uuid.uuid4().hex[:6]
-        self.ns = f"sth-{tag}"
-        self.near, self.far = f"sth{tag}a", f"sth{tag}b"
+        self.ns = f"jhost-{tag}"
+        self.near, self.far = f"jh{tag}a", f"jh{tag}b"
         octet = random.randint(1, 250)
         self.near_ip, self.far_ip = f"10.98.{octet}.1", f"10.98.{octet}.2"
         run("ip", "netns", "add", self.ns)
