@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tools"), str(REPO / "collections")]
 
 from bench.compute import Figures, concurrently  # noqa: E402
-from tests.e2e.network_world import ExternalWorld, links, pings  # noqa: E402
+from tests.e2e.network_world import ExternalWorld, links, pings, private_vni_range  # noqa: E402
 
 NET = "/network/v2.0"
 EXTERNAL_CIDR, EXTERNAL_GATEWAY = "203.0.113.0/24", "203.0.113.1"
@@ -50,7 +50,7 @@ class NetworkBench:
     def __init__(self, work: Path, world: ExternalWorld) -> None:
         from tests.api.conftest import Controller
 
-        self.ctl = Controller(work, f"sqlite:///{work}/stratus.db")
+        self.ctl = Controller(work, f"sqlite:///{work}/stratus.db", network_vni_ranges=private_vni_range())
         try:
             self.ctl.setup()
         except BaseException:

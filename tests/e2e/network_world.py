@@ -8,6 +8,7 @@ of its networks, ports and routers is still on the host."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import time
 import uuid
@@ -79,9 +80,18 @@ class ExternalWorld:
         run("ip", "netns", "del", self.ns, check=False)
 
 
+def private_vni_range(size: int = 100) -> list[str]:
+    """``network_vni_ranges`` of a controller of its own: VNIs apart from those of the
+    other controllers testing on this machine (each would start at 1001)."""
+    first = random.randrange(100_000, 16_000_000 - size)
+    return [f"{first}:{first + size - 1}"]
+
+
 def network_cloud(factory, tmp: Path, hosts: dict[str, dict], backend: str = "sqlite", **settings):
-    """A controller (from ``factory``) whose ``hosts`` (name → host variables) are this
-    machine, each in the groups compute and network; hosts are refreshed (capacity)."""
+    """A controller (from ``factory``; VNIs of its own) whose ``hosts`` (name → host
+    variables) are this machine, each in the groups compute and network; hosts are
+    refreshed (capacity)."""
+    settings.setdefault("network_vni_ranges", private_vni_range())
     ctl = factory(backend, **settings)
     sync_hosts(ctl, tmp, {name: {"ansible_connection": "local", **v} for name, v in hosts.items()},
                ["compute", "network"])

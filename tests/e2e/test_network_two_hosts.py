@@ -27,7 +27,14 @@ import yaml
 from tests.api.compute.servers_helpers import add_flavors
 from tests.api.compute.test_servers_boot import upload_qcow2
 from tests.api.conftest import controller_factory, postgres  # noqa: F401 - fixtures
-from tests.e2e.network_world import GUEST_READY, in_ns, leftovers, run, wait_until
+from tests.e2e.network_world import (
+    GUEST_READY,
+    in_ns,
+    leftovers,
+    private_vni_range,
+    run,
+    wait_until,
+)
 from tests.helpers.guest_console import GuestConsole
 from tests.helpers.libvirt_node import LibvirtNode, libvirt_node1  # noqa: F401 - fixture
 from tests.integration.compute.actions_guest import cleanup, remove_images
@@ -86,7 +93,7 @@ def test_two_guests_on_two_hosts_share_a_vxlan_network_and_no_other(
         controller_factory, libvirt_node1, second_host, guest_image, tmp_path, request):  # noqa: F811
     node1, node2 = libvirt_node1, second_host.node
     in_c2 = interpreter(tmp_path / "py-c2", ["nsenter", "-t", str(node2._pid("libvirtd")), "-m", "-n"])
-    ctl = controller_factory("sqlite")
+    ctl = controller_factory("sqlite", network_vni_ranges=private_vni_range())
     c1 = {"ansible_connection": "local", "stratus_libvirt_uri": node1.uri, "stratus_tunnel_ip": second_host.near_ip}
     c2 = {"ansible_connection": "local", "stratus_libvirt_uri": node2.uri, "ansible_python_interpreter": in_c2,
           "stratus_tunnel_ip": second_host.far_ip}
