@@ -179,7 +179,7 @@ def test_a_server_behind_a_router_answers_on_its_floating_ip(controller_factory,
     # --- everything deleted, in reverse ---------------------------------------------
     cli("floating", "ip", "delete", fip["id"])
     cli("server", "delete", "--wait", sid)
-    assert not cli("port", "list", "--server", sid, "-f", "json")  # the port Nova made went with it
+    assert not list(cloud.conn(member).network.ports(device_id=sid))  # the port Nova made went with it
     cli("router", "remove", "subnet", router["id"], sub["id"])
     cli("router", "unset", "--external-gateway", router["id"])
     cli("router", "delete", router["id"])

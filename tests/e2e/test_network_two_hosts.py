@@ -94,6 +94,11 @@ def test_two_guests_on_two_hosts_share_a_vxlan_network_and_no_other(
     node1, node2 = libvirt_node1, second_host.node
     in_c2 = interpreter(tmp_path / "py-c2", ["nsenter", "-t", str(node2._pid("libvirtd")), "-m", "-n"])
     ctl = controller_factory("sqlite", network_vni_ranges=private_vni_range())
+    # c2's loopback is its own: it fetches images from the controller over the underlay
+    ctl.settings.update(bind_host="0.0.0.0",
+                        image_url_for_hosts=f"http://{second_host.near_ip}:{ctl.port}/image/v2")
+    ctl.config_file.write_text(yaml.safe_dump(ctl.settings))
+    ctl.restart()
     c1 = {"ansible_connection": "local", "stratus_libvirt_uri": node1.uri, "stratus_tunnel_ip": second_host.near_ip}
     c2 = {"ansible_connection": "local", "stratus_libvirt_uri": node2.uri, "ansible_python_interpreter": in_c2,
           "stratus_tunnel_ip": second_host.far_ip}
