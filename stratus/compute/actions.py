@@ -45,7 +45,7 @@ Handler = Callable[[ActionCall], ActionResult]
 ACTIONS: dict[str, Handler] = {}
 # The modules that register actions (and their settlers, ``stratus.compute.settle``).
 ACTION_MODULES = ("stratus.compute.power", "stratus.compute.guest", "stratus.compute.moves",
-                  "stratus.compute.snapshots")
+                  "stratus.compute.snapshots", "stratus.compute.interfaces")
 
 
 def load() -> dict[str, Handler]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from stratus.db.models.compute import Server, ServerGroup, ServerGroupMember, Se
 from stratus.db.models.jobs import ERROR, Resource
 from stratus.db.models.quotas import Allocation
 from stratus.db.types import utcnow
-from stratus.errors import BadRequest, Forbidden
+from stratus.errors import BadRequest, Conflict, Forbidden
 from stratus.hosts.placement import NoValidHost
 from stratus.orchestration import submit as pipeline
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
@@ -89,6 +90,7 @@ class ServerRequest:
     access_ip_v6: str | None = None
     disk_config: str = "MANUAL"
     networks: Any = None
+    security_groups: list[str] = field(default_factory=list)
 
 
 def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> ServerRequest:
@@ -144,9 +146,9 @@ def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> Serve
     if s.get("personality"):
         bad("personality", "[...]", "File injection is not supported: pass the files in user_data "
             "(a cloud-config write_files) instead.")
-    req.networks = _networks(s, version)
+    req.networks = _networks(s, version, req.max_count)
     _block_devices(s, req.image)
-    _security_groups(s.get("security_groups"))
+    req.security_groups = _security_groups(s.get("security_groups"))
     return req
 
 
@@ -224,9 +226,11 @@ def _hints(body: dict) -> dict[str, Any]:
     return dict(hints)
 
 
-def _networks(s: dict, version) -> Any:
-    """2.37: ``networks`` required, "auto", "none" or a list; before, an optional list.
-    Servers get no NIC until the network API: a list naming networks or ports is refused."""
+def _networks(s: dict, version, max_count: int) -> Any:
+    """2.37: ``networks`` required, "auto", "none" or a list; before, an optional list
+    (absent: the project's one network, as "auto"). Each entry names a network
+    (``uuid``, optionally ``fixed_ip``) or a port (``port``), checked here in form only;
+    ``stratus.compute.nics`` checks them against the network records."""
     if "networks" not in s:
         if version >= (2, 37):
             bad("server", None, "'networks' is a required property")
@@ -238,10 +242,55 @@ def _networks(s: dict, version) -> Any:
         return nets
     if not isinstance(nets, list):
         bad("networks", nets, "It is not of type 'array'.")
-    if nets:
-        bad("networks", nets, "Servers get no network interfaces until the network API is "
-            "available: give \"none\" (or [] before 2.37).")
-    return nets
+    return [_network(n, max_count) for n in nets]
+
+
+def _network(n: Any, max_count: int) -> dict[str, str]:
+    """One entry of ``networks`` as Nova's ``_get_requested_networks`` checks it."""
+    if not isinstance(n, dict):
+        bad("networks", n, "It is not of type 'object'.")
+    check_unknown(n, {"uuid", "port", "fixed_ip", "tag"})
+    if "tag" in n:
+        bad("tag", n["tag"], "Device tags are not supported: leave tag out.")
+    out: dict[str, str] = {}
+    port = n.get("port")
+    if port is not None:
+        if not _is_uuid(port):
+            raise BadRequest(f"Bad port format: port uuid is not in proper format ({port})")
+        if max_count > 1:
+            raise BadRequest("Unable to launch multiple instances with a single configured port ID. "
+                             "Please launch your instance one by one with different ports.")
+        out["port"] = port.lower()
+    if n.get("fixed_ip") is not None:
+        addr = n["fixed_ip"]
+        if port is not None:
+            raise BadRequest(f"Specified Fixed IP '{addr}' cannot be used with port '{port}': "
+                             "the two cannot be specified together.")
+        try:
+            out["fixed_ip"] = str(ipaddress.ip_address(addr if isinstance(addr, str) else ""))
+        except ValueError:
+            raise BadRequest(f"Invalid fixed IP address ({addr})") from None
+        if max_count > 1:
+            raise BadRequest("Failed to launch instances: max_count cannot be greater than 1 if an "
+                             "fixed_ip is specified.")
+    if port is None:
+        if "uuid" not in n:
+            raise BadRequest("Bad networks format: give each network as {\"uuid\": <network id>} "
+                             "or {\"port\": <port id>}.")
+        if not _is_uuid(n["uuid"]):
+            raise BadRequest(f"Bad networks format: network uuid is not in proper format ({n['uuid']})")
+        out["uuid"] = n["uuid"].lower()
+    return out
+
+
+def _is_uuid(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _block_devices(s: dict, image: str) -> None:
@@ -265,15 +314,18 @@ def _block_devices(s: dict, image: str) -> None:
             "boot (source_type image, destination_type local, boot_index 0) is supported.")
 
 
-def _security_groups(groups: Any) -> None:
+def _security_groups(groups: Any) -> list[str]:
+    """The names (or ids) of the groups the server's new ports get (default: the
+    project's ``default`` group, given by the network service)."""
     if groups is None:
-        return
+        return []
     if not isinstance(groups, list) or any(not isinstance(g, dict) for g in groups):
         bad("security_groups", groups, "It must be a list of {\"name\": ...}.")
-    names = {g.get("name") for g in groups}
-    if names - {"default"}:
-        bad("security_groups", groups, "Security groups come with the network API: servers have "
-            "no ports yet; leave security_groups out.")
+    names = []
+    for g in groups:
+        check_unknown(g, {"name"})
+        names.append(check_type(g.get("name"), "name", str, max_len=255, min_len=1))
+    return list(dict.fromkeys(names))
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -288,7 +340,7 @@ class Created:
 
 def create(db: Session, ctx, req: ServerRequest, *, settings, plan_context, request_id: str | None) -> Created:
     """Write the rows and submit the servers' template (see the module docstring)."""
-    from stratus.compute import metadata
+    from stratus.compute import metadata, nics
 
     metadata.check_quota(db, ctx.project_id, req.metadata, settings)
     if req.availability_zone and req.availability_zone not in zones(db, settings):
@@ -306,6 +358,8 @@ def create(db: Session, ctx, req: ServerRequest, *, settings, plan_context, requ
                 max_attempts=settings.job_max_attempts, timeout=settings.job_timeout,
                 quota_defaults=settings.quota_defaults, context=plan_context)
             sp.commit()
+            nics.follow(db, nics.networks_of(db, ids), context=plan_context, request_id=request_id,
+                        project_id=ctx.project_id)
             for row in rows:
                 instance_actions.record(db, ctx, row, instance_actions.CREATE, job.id, req_id=request_id)
             return Created(ids, reservation, secrets.token_urlsafe(9))
@@ -341,6 +395,8 @@ def create(db: Session, ctx, req: ServerRequest, *, settings, plan_context, requ
             sp.rollback()
             if exc.status == 400:
                 raise BadRequest(exc.message) from None
+            if exc.status == 409:
+                raise Conflict(exc.message) from None
             raise
         except TemplateError as exc:
             sp.rollback()
@@ -378,11 +434,24 @@ def _template(req: ServerRequest, ids: list[str]) -> dict[str, Any]:
             props["user_data"] = base64.b64decode(req.user_data).decode()
         if req.key_name:
             props["key_name"] = req.key_name
+        if req.networks is not None:
+            props["networks"] = heat_networks(req.networks)
+        if req.security_groups:
+            props["security_groups"] = list(req.security_groups)
         if req.availability_zone or req.force_host or req.force_node:
             props["availability_zone"] = ":".join(
                 x or "" for x in (req.availability_zone, req.force_host, req.force_node)).rstrip(":")
         resources[_res_name(i, len(ids))] = {"type": TYPE, "properties": props}
     return {"heat_template_version": "2018-08-31", "resources": resources}
+
+
+def heat_networks(networks: str | list[dict[str, str]]) -> list[dict[str, str]]:
+    """Nova's ``networks`` as the Server type's (Heat's) property."""
+    if isinstance(networks, str):
+        return [{"allocate_network": networks}]
+    return [{"port": n["port"]} if "port" in n else
+            {"network": n["uuid"], **({"fixed_ip": n["fixed_ip"]} if "fixed_ip" in n else {})}
+            for n in networks]
 
 
 def _write_rows(db: Session, ctx, req: ServerRequest, ids: list[str], reservation: str) -> list[Server]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from stratus import quotas
-from stratus.compute import create, instance_actions, states, sync
+from stratus.compute import create, instance_actions, nics, states, sync
 from stratus.compute.validation import bad, check_access_ip, check_unknown
 from stratus.db.models.compute import Server
 from stratus.db.models.jobs import DELETED, DELETING, Resource
@@ -58,14 +58,18 @@ def delete(db: Session, ctx, server: Server, *, plan_context, request_id: str | 
     if res.status == DELETING:
         return  # already on its way (Nova answers 204 again)
     server.task_state = states.DELETING
+    networks = list((res.attributes or {}).get("networks") or [])
     job = pipeline.submit_delete(db, [server.id], project_id=server.project_id, request_id=request_id,
                                  max_attempts=settings.job_max_attempts, timeout=settings.job_timeout,
                                  context=plan_context)
+    nics.follow(db, networks, context=plan_context, request_id=request_id, project_id=server.project_id)
     instance_actions.record(db, ctx, server, instance_actions.DELETE, job.id, req_id=request_id)
 
 
 def _delete_locally(db: Session, server: Server, res: Resource | None) -> None:
-    """Nova's local delete: nothing exists on a host, so only the records change."""
+    """Nova's local delete: nothing exists on a host, so only the records change (the
+    ports it was given unbound, those made for it deleted)."""
+    nics.release(db, server.id, None if res is None else pipeline.planned_from(res))
     quotas.release(db, server.id)
     if res is not None:
         res.status, res.status_reason = DELETED, "deleted before it reached a host"

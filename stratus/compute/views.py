@@ -20,7 +20,8 @@
   not 500;
 - ``PUT /servers/{id}`` answers without the extension keys before 2.75 (:meth:`View.updated`).
 
-``addresses`` stays {} until the network API gives servers ports.
+``addresses``: the fixed IPs of the server's ports by network name, each with the
+floating IPs associated with it (``stratus.compute.nics.addresses``, one query per page).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class View:
                       if s.image_id else ""),
             "flavor": self._flavor(s.flavor or {}, s.flavor_id),
             "created": api_time(s.created_at), "updated": api_time(s.updated_at),
-            "addresses": {},
+            "addresses": extras["addresses"].get(s.id, {}),
             "accessIPv4": s.access_ip_v4 or "", "accessIPv6": s.access_ip_v6 or "",
             "links": self.links("servers", s.id),
             "OS-DCF:diskConfig": (s.system_metadata or {}).get("disk_config", "MANUAL"),
@@ -169,9 +170,12 @@ class View:
         return out
 
     def _extras(self, ids: list[str], hosts: set[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {"tags": {}, "groups": {}, "host_status": {}}
+        from stratus.compute import nics
+
+        out: dict[str, Any] = {"tags": {}, "groups": {}, "host_status": {}, "addresses": {}}
         if not ids:
             return out
+        out["addresses"] = nics.addresses(self.db, ids)
         if self.version >= (2, 26):
             for t in self.db.scalars(select(ServerTag).where(ServerTag.server_id.in_(ids))
                                      .order_by(ServerTag.tag)):

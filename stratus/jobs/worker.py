@@ -2,7 +2,9 @@
 
 Rules it keeps:
 
-- at most ``concurrency`` ansible-runner runs at once;
+- at most ``concurrency`` ansible-runner runs at once; a job with nothing to run on
+  hosts (an empty playbook: record-only changes) ends SUCCEEDED as soon as no earlier
+  job holds its resources, without ansible and without waiting for a free slot;
 - two jobs that touch the same resource id never overlap, and run in the order they
   were queued (a job waits while an earlier job on one of its resources waits);
 - a run longer than the job's ``timeout`` is stopped: FAILED "timed out after N s";
@@ -218,9 +220,8 @@ class Worker:
     def _dispatch(self) -> None:
         with self._lock:
             free = self.opt.concurrency - len(self._active)
-        if free <= 0:
-            return
-        if self.opt.batch_window > 0 and self._has_queued():
+        # with every slot busy, the claim still settles jobs that have nothing to run
+        if free > 0 and self.opt.batch_window > 0 and self._has_queued():
             time.sleep(self.opt.batch_window)  # let requests that arrive together gather
         for jobs in self._claim(free):
             run_id = jobs[0]["batch_id"]
@@ -264,6 +265,8 @@ class Worker:
                                           .where(JobResource.job_id.in_([c.id for c in cands]))):
                     res_of[jid].add(rid)
             for job in cands:
+                if not job.playbook and self._settle_empty(s, job, res_of[job.id], blocked, now):
+                    continue
                 batched = self.opt.batch_window > 0 and self._batchable(job)
                 open_slots = free - len(runs) - (1 if batch else 0)
                 can_join = batched and batch and len(batch) < self.opt.batch_max
@@ -308,6 +311,23 @@ class Worker:
                 runs.append(batch)
         return runs
 
+    def _settle_empty(self, s, job: Job, rids: set[str], blocked: set[str], now) -> bool:
+        """A job with nothing to run on hosts (record-only changes: a network without
+        ports, OS::Heat::None) ends at once, taking no run slot and starting no ansible,
+        as soon as no earlier job holds its resources. True when it was settled."""
+        if rids & blocked or (job.not_before is not None and job.not_before > now):
+            return False
+        got = s.execute(update(Job).where(Job.id == job.id, Job.status == QUEUED).values(
+            status=RUNNING, owner=self.owner, attempts=Job.attempts + 1, started_at=now,
+            status_reason="")).rowcount
+        if got == 1:
+            s.refresh(job)
+            if job.cancel_requested:
+                self._finish(s, job, CANCELLED, "cancelled before it ran")
+            else:
+                self._finish(s, job, SUCCEEDED, "")
+        return True
+
     @staticmethod
     def _batchable(job: Job) -> bool:
         return len(job.playbook) == 1
@@ -334,11 +354,6 @@ class Worker:
             for j in jobs
         }
         playbook = merge(jobs) if batched else jobs[0]["playbook"]
-        if not playbook:  # nothing to do on hosts (e.g. only OS::Heat::None resources)
-            with self.db.session() as s:
-                for snap in jobs:
-                    self._finish(s, s.get(Job, snap["id"]), SUCCEEDED, "")
-            return
         timeout = max(j["timeout"] for j in jobs)
         LOG.info("run %s: %d job(s): %s", run_id, len(jobs), ", ".join(j["id"] for j in jobs))
         with self.db.session() as s:

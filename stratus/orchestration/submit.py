@@ -226,7 +226,32 @@ def submit_update(
         row.hosts = list(planned.hosts)
     row.attributes = _jsonable(planned.attributes)
     _allocate(db, row, {**cls.quota_usage(new_props, planned.attributes), **cls.allocations(planned)}, usage,
-              planned.hosts[0])
+              planned.hosts[0] if planned.hosts else None)  # on no host: an unbound port
+    db.flush()
+    return job
+
+
+def submit_tasks(
+    db: Session,
+    name: str,
+    hosts: list[str],
+    tasks: list[dict[str, Any]],
+    *,
+    locks: list[str] = (),
+    kind: str = "converge",
+    project_id: str | None = None,
+    request_id: str | None = None,
+    max_attempts: int = 2,
+    timeout: int = 600,
+) -> Job:
+    """Record a job of ready-made idempotent ``tasks`` (named after ``name``) on
+    ``hosts`` that belongs to no one resource: a service converging hosts to what
+    several records say (``stratus.network.hostplan.submit``). ``locks`` serialise it
+    with the jobs of the resources it touches."""
+    plays = compiler.plays_for([(name, list(hosts), list(tasks))], verb=f"{kind} ")
+    job = _queue(db, kind, plays, {}, list(locks), f"{kind}: {len(tasks)} task(s) on {len(hosts)} host(s)",
+                 project_id=project_id, request_id=request_id, idempotent=True,
+                 max_attempts=max_attempts, timeout=timeout)
     db.flush()
     return job
 

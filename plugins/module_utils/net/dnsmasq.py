@@ -313,6 +313,9 @@ def read_cmdline(pid: int) -> list[str] | None:
     return [a.decode() for a in raw.split(b"\0") if a]
 
 
+DAEMON_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+
 class Dnsmasq:
     """The dnsmasq process of one network, driven through ``run(argv, data)``."""
 
@@ -339,7 +342,11 @@ class Dnsmasq:
         return read_cmdline(pid) if pid else None
 
     def start(self, argv: list[str]) -> int:
-        command.check_output(self.run, netns_exec(argv, self.namespace), error=DnsmasqFailed)
+        """Start the daemon with an empty environment: nothing of the Ansible run that
+        starts it (its variables, the controller's run marker, by which the run's
+        leftovers are stopped when it ends) reaches the long-lived process."""
+        clean = ["env", "-i", f"PATH={DAEMON_PATH}", *argv]
+        command.check_output(self.run, netns_exec(clean, self.namespace), error=DnsmasqFailed)
         for _ in range(50):
             pid = self.pid()
             if pid:

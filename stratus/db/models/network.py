@@ -57,6 +57,9 @@ class Network(_Standard, Base):
     segmentation_id: Mapped[int | None] = mapped_column(Integer)
     availability_zone_hints: Mapped[list[str]] = mapped_column(JSON, default=list)
     dns_domain: Mapped[str] = mapped_column(String(255), default="")
+    # the hosts its segment was last planned on (stratus.network.hostplan): where a later
+    # converge removes it when no port is left there
+    segment_hosts: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class SegmentAllocation(Base):

@@ -65,7 +65,10 @@ def config_drive(res: PlannedResource) -> dict[str, Any]:
     inst = Server._instance(res, "running")
     meta = {"name": inst.get("display_name"), "hostname": inst.get("hostname"),
             "meta": inst.get("metadata") or {}, "public_keys": inst.get("keys") or {}}
-    return {"meta_data": {k: v for k, v in meta.items() if v is not None}, "user_data": inst.get("user_data") or ""}
+    drive = {"meta_data": {k: v for k, v in meta.items() if v is not None}, "user_data": inst.get("user_data") or ""}
+    if inst.get("network_data"):  # its NICs, as the create wrote them
+        drive["network_data"] = inst["network_data"]
+    return drive
 
 
 @action("rebuild", "Re-create the root disk from an image (args: image_id, image_facts).")
@@ -111,3 +114,15 @@ def realize(result: dict[str, Any], host: str | None) -> dict[str, Any] | None:
     if result["action"] == "console_log":
         out["console_output"] = "\n".join(result.get("lines") or [])
     return out
+
+
+@action("interfaces", "Plug and unplug the guest's NICs to match its ports (the attributes nics and "
+        "network_data, the host state in segments and converge), in the power state it is in.")
+def interfaces(res, args):
+    from stratus.orchestration.types.nova_server import STOPPED, Server, converge_tasks
+
+    power = res.attributes.get("power_state")
+    state = "paused" if power == "paused" else "stopped" if power in STOPPED else "running"
+    return [*converge_tasks(res, "segments"),
+            task(res, "stratus.cloud.instance", Server._instance(res, state), "interfaces", templated=URI),
+            *converge_tasks(res, "converge")]

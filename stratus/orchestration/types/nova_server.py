@@ -38,7 +38,7 @@ from typing import Any
 from stratus.image import tickets
 from stratus.image.records import visible_to_project
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
-from stratus.orchestration.properties import BOOLEAN, MAP, STRING, Schema
+from stratus.orchestration.properties import BOOLEAN, LIST, MAP, STRING, Schema
 from stratus.orchestration.resources import PlannedResource, ResourceType, task
 from stratus.orchestration.types.nova_common import (
     ACTION_HELP,
@@ -80,6 +80,11 @@ class Server(ResourceType):
         "availability_zone": Schema(STRING, "The availability zone to place the server in "
                                     "(an admin may add ``:host`` to name the host)."),
         "scheduler_hints": Schema(MAP, "Nova's scheduler hints (``group``: a server group id).", default={}),
+        "networks": Schema(LIST, "The server's NICs, Heat's list: each ``{network: <id>[, fixed_ip]}`` "
+                           "(a port is made on it), ``{port: <id>}`` (an unused port of the project) "
+                           "or ``{allocate_network: auto|none}``; absent: the project's one network."),
+        "security_groups": Schema(LIST, "Names or ids of the security groups of the ports made for "
+                                  "the server (default: the project's ``default`` group).", default=[]),
     }
     attributes_schema = {
         "host": "The compute host the server runs on.",
@@ -90,6 +95,9 @@ class Server(ResourceType):
         "flavor": "The flavor as resolved when the server was checked (id, name, vcpus, ram, "
                   "disk, ephemeral, swap, extra_specs).",
         "keys": "The key pair's public key by name (config drive ``public_keys``).",
+        "ports": "The server's ports: ``[{id, made}]`` (``made``: deleted with the server).",
+        "nics": "The NICs the guest has: port_id, mac, bridge, target (tap), mtu.",
+        "network_data": "Nova's network_data.json of the guest's config drive.",
         "show": "All attributes.",
     }
     actions = ACTION_HELP  # filled by nova_actions and nova_moves
@@ -117,9 +125,22 @@ class Server(ResourceType):
         key_name = res.properties.get("key_name")
         if key_name and "keys" not in res.attributes:
             res.attributes["keys"] = {key_name: key_of(db, res, key_name)}
-        from stratus.compute import create
+        from stratus.compute import create, nics
 
         create.ensure_server_row(db, res)
+        nics.prepare(db, res)
+
+    @classmethod
+    def on_placed(cls, db, res: PlannedResource) -> None:
+        from stratus.compute import nics
+
+        nics.on_placed(db, res)
+
+    @classmethod
+    def check_delete(cls, db, res: PlannedResource) -> None:
+        from stratus.compute import nics
+
+        nics.release(db, res.resource_id, res)
 
     @classmethod
     def quota_usage(cls, props, attributes=None):
@@ -169,7 +190,7 @@ class Server(ResourceType):
                 "metadata": p.get("metadata") or {}, "user_data": p.get("user_data") or "",
                 "keys": dict(res.attributes.get("keys") or {}),
                 "config_drive": p.get("config_drive", True), "state": state,
-                "shutdown_timeout": shutdown_timeout(res)}
+                "shutdown_timeout": shutdown_timeout(res), **nic_options(res)}
 
     @classmethod
     def _define(cls, res, state: str):
@@ -191,7 +212,9 @@ class Server(ResourceType):
 
     @classmethod
     def plan_create(cls, res):
-        return cls._define(res, "running")
+        """The guest's bridges (segments) on its host, the guest, then its ports plugged
+        with port security (the taps exist once libvirt made them)."""
+        return [*converge_tasks(res, "segments"), *cls._define(res, "running"), *converge_tasks(res, "converge")]
 
     @classmethod
     def plan_update(cls, res, prop_diff):
@@ -202,16 +225,23 @@ class Server(ResourceType):
 
     @classmethod
     def plan_delete(cls, res):
-        # Nova's delete destroys the guest at once (no clean shutdown)
+        # Nova's delete destroys the guest at once (no clean shutdown), then its ports
+        # and the segments no other port needs leave the host
         return [task(res, "stratus.cloud.instance", {"uuid": res.resource_id, "state": "absent",
                                                      "shutdown_timeout": 0},
-                     templated=URI)]
+                     templated=URI), *converge_tasks(res, "converge")]
+
+    @classmethod
+    def locks(cls, res):
+        # its jobs and the network service's converge jobs on its networks take turns
+        return list(res.attributes.get("networks") or [])
 
     @classmethod
     def on_state(cls, db, resource):
-        from stratus.compute import sync
+        from stratus.compute import nics, sync
 
         sync.on_state(db, resource)
+        nics.on_state(db, resource)
 
     @classmethod
     def on_job_end(cls, db, resource, job):
@@ -225,6 +255,26 @@ class Server(ResourceType):
         if planner is None:
             raise KeyError(action)
         return planner(res, args)
+
+
+def nic_options(res: PlannedResource) -> dict[str, Any]:
+    """The ``instance`` module's ``nics`` and ``network_data`` of a server with ports
+    (none for a server made before it had any: the module keeps what the guest has)."""
+    if "nics" not in res.attributes:
+        return {}
+    nics = [{k: n[k] for k in ("mac", "bridge", "target", "mtu")} for n in res.attributes["nics"]]
+    return {"nics": nics, "network_data": res.attributes.get("network_data") or {}}
+
+
+def converge_tasks(res: PlannedResource, key: str) -> list[dict[str, Any]]:
+    """The network service's tasks for the host state ``check``/``on_placed`` recorded in
+    the attribute ``key`` (none when the server has no ports)."""
+    state = res.attributes.get(key)
+    if not state:
+        return []
+    from stratus.network import hostplan
+
+    return hostplan.tasks(res, state)
 
 
 def image_facts(db, res: PlannedResource) -> dict[str, Any]:

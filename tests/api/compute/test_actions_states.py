@@ -1,5 +1,5 @@
 """Server actions that are refused (Nova's 400/403/404/409, nothing changed, no job),
-lock/unlock, os-instance-actions paging and microversion shapes, os-interface 409 —
+lock/unlock, os-instance-actions paging and microversion shapes, os-interface refusals —
 on a live controller, with server rows written into its database (no guest)."""
 
 from __future__ import annotations
@@ -189,15 +189,24 @@ def test_deleted_servers_actions_from_2_21(env):
     assert r.status_code == 200 and [a["action"] for a in r.json()["instanceActions"]] == ["lock"]
 
 
-def test_interfaces_answer_409_until_networking(env):
+def test_interfaces_of_a_server_without_ports_and_refused_attachments(env):
     ctl, rows, member, _, _, token, _ = env
     sid = rows.add(member.project_id)
     base = f"/compute/v2.1/servers/{sid}/os-interface"
-    for method, path, kw in (("GET", base, {}), ("POST", base, {"json": {"interfaceAttachment": {}}}),
-                             ("GET", f"{base}/p1", {}), ("DELETE", f"{base}/p1", {})):
-        msg = fault(ctl.request(method, path, token=token, **kw), 409, "conflictingRequest")
-        assert "no network API yet" in msg
-    assert rows.get(sid)["task_state"] is None
+    r = ctl.request("GET", base, token=token)
+    assert r.status_code == 200 and r.json() == {"interfaceAttachments": []}
+    msg = fault(ctl.request("GET", f"{base}/p1", token=token), 404, "itemNotFound")
+    assert msg == f"Instance {sid} does not have a port with id p1"
+    both = {"interfaceAttachment": {"port_id": "p1", "net_id": "n1"}}
+    assert fault(ctl.request("POST", base, token=token, json=both), 400, "badRequest") == (
+        "Must not input both network_id and port_id")
+    msg = fault(ctl.request("POST", base, token=token, json={"interfaceAttachment": {}}), 400, "badRequest")
+    assert "Give port_id" in msg
+    # a server that never reached a host has no guest to plug into
+    msg = fault(ctl.request("POST", base, token=token, json={"interfaceAttachment": {"net_id": "n1"}}),
+                409, "conflictingRequest")
+    assert msg.startswith(f"Cannot 'attach_interface' instance {sid}")
+    assert rows.get(sid)["task_state"] is None and rows.actions(sid) == []
 
 
 def test_force_delete_deletes_without_soft_delete(env):

@@ -112,7 +112,7 @@ def test_requests_nova_refuses_write_nothing(ctl, env, nova):
         ({"imageRef": image, "user_data": "not base64!"}, "User data needs to be valid base 64."),
         ({"imageRef": image, "user_data": "A" * 65536}, "user_data"),
         ({"imageRef": image, "min_count": 3, "max_count": 2}, "min_count must be <= max_count"),
-        ({"imageRef": image, "networks": [{"uuid": str(uuid.uuid4())}]}, "network API"),
+        ({"imageRef": image, "networks": [{"uuid": str(uuid.uuid4())}]}, "could not be found."),
         ({"imageRef": image, "block_device_mapping_v2": [{"source_type": "volume", "uuid": image,
                                                            "destination_type": "volume", "boot_index": 0}]},
          "Volumes come with the volume API"),

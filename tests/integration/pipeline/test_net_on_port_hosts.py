@@ -1,5 +1,6 @@
-"""OS::Neutron::Net through the jobs API: the network exists on exactly the hosts that
-have a port on it, and leaves a host with its last port there."""
+"""OS::Neutron::Net and OS::Neutron::Port through the jobs API: the network exists on
+exactly the hosts that have a port on it, each host floods to exactly the others, and
+the network leaves a host with its last port there."""
 
 from __future__ import annotations
 
@@ -18,20 +19,19 @@ def flood(hosts, host: str, vni: int) -> set[str]:
 
 
 def port(net_id: str, host: str) -> dict:
-    return {"type": "OS::Neutron::Port", "properties": {"network": net_id, "binding_host": host}}
+    return {"type": "OS::Neutron::Port", "properties": {"network": net_id, "binding:host_id": host}}
 
 
 def test_net_follows_its_ports(controller_factory, net_hosts, tmp_path):
     ctl = controller_factory("sqlite")
-    sync_hosts(ctl, tmp_path, net_hosts.vars(), ["network", "compute"])
+    sync_hosts(ctl, tmp_path, net_hosts.vars(), ["compute"])
     api = Api(ctl)
     net_id = api.create(net={"type": "OS::Neutron::Net", "properties": {"name": "blue"}})["resources_by_name"]["net"]
     bridge = "brq" + net_id[:11]
     vni = api.resource(net_id)["attributes"]["segmentation_id"]
     assert bridge not in net_hosts.links("netA") | net_hosts.links("netB")  # no port, no segment
 
-    job = api.create(p=port(net_id, "netA"))
-    pa = job["resources_by_name"]["p"]
+    pa = api.create(p=port(net_id, "netA"))["resources_by_name"]["p"]
     assert bridge in net_hosts.links("netA") and f"vxlan-{vni}" in net_hosts.links("netA")
     assert bridge not in net_hosts.links("netB")  # only where a port is
     assert "tap" + pa[:11] in net_hosts.links("netA")

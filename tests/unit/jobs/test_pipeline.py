@@ -23,8 +23,10 @@ from stratus.db.models.jobs import (
     DELETING,
     ERROR,
     FAILED,
+    QUEUED,
     RUNNING,
     SUCCEEDED,
+    Job,
     JobEvent,
     Resource,
 )
@@ -32,7 +34,7 @@ from stratus.jobs import runner
 from stratus.jobs.worker import RESTARTED, cancel
 from stratus.orchestration.properties import STRING, Schema
 from stratus.orchestration.resources import ResourceType, register
-from stratus.orchestration.submit import submit, submit_delete
+from stratus.orchestration.submit import submit, submit_delete, submit_tasks
 from stratus.orchestration.types.stratus import AnsibleTask
 
 from .conftest import on_every_backend, task, template, wait_final, wait_status
@@ -308,8 +310,20 @@ def test_unknown_module_fails_at_once_with_ansibles_reason(db, make_worker):
 
 
 def test_template_without_host_work_succeeds_without_a_run(db, make_worker):
-    make_worker()
-    job = wait_final(db, _submit(db, template(n={"type": "OS::Heat::None", "properties": {"any": 1}})))
-    assert job.status == SUCCEEDED
+    """Record-only jobs end at once, without ansible, even while every run slot is
+    busy; one on a resource an earlier job holds waits for that job."""
+    make_worker(concurrency=1)
+    busy = _submit(db, _sleep(60), resource_ids={"nap": "shared-0002"})
+    wait_status(db, busy, RUNNING, 30)
+    started = time.monotonic()
+    job = wait_final(db, _submit(db, template(n={"type": "OS::Heat::None", "properties": {"any": 1}})), 10)
+    assert job.status == SUCCEEDED and time.monotonic() - started < 5
+    assert job.batch_id is None  # no ansible-runner run was made for it
     with db.session() as s:
-        assert s.scalar(select(Resource.status)) == ACTIVE
+        assert s.get(Resource, job.resource_map["n"]).status == ACTIVE
+        behind = submit_tasks(s, "converge", [], [], locks=["shared-0002"]).id
+    time.sleep(1)
+    with db.session() as s:
+        assert s.get(Job, behind).status == QUEUED  # the running job holds shared-0002
+        cancel(s, busy)
+    assert wait_final(db, behind, 30).status == SUCCEEDED

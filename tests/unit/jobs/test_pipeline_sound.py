@@ -207,23 +207,30 @@ def test_the_worker_prunes_finished_run_directories(db, make_worker, tmp_path):
     assert not any(runs.iterdir())  # the run's inventory and playbook are gone
 
 
-def test_a_stack_may_make_a_net_and_its_port_together(db):
+def test_a_stack_port_writes_its_neutron_record_with_the_resource_id(db):
+    """A template's ``OS::Neutron::Port`` writes the port's record through the ports
+    service (its id the resource id, an address from the subnet); binding a host is for
+    cloud administrators and the refusal leaves nothing."""
+    from stratus.db.models.network import IPAllocation, Network, Subnet
+    from stratus.db.models.network import Port as PortRow
+
     with db.session() as s:
-        s.add(Host(name="n1", groups=["network"], vars={"stratus_tunnel_ip": "192.0.2.1"}))
-    tpl = template(net={"type": "OS::Neutron::Net", "properties": {"name": "blue"}},
-                   port={"type": "OS::Neutron::Port",
-                         "properties": {"network": {"get_resource": "net"}, "binding_host": "n1"}})
+        s.add(Network(id="net-1", project_id="p1", name="blue"))
+        s.flush()
+        s.add(Subnet(id="sub-1", project_id="p1", network_id="net-1", ip_version=4, cidr="10.0.0.0/24",
+                     gateway_ip="10.0.0.1", allocation_pools=[{"start": "10.0.0.2", "end": "10.0.0.254"}]))
     with db.session() as s:
-        job = submit(s, tpl, project_id="p1")
-        (play,) = job.playbook  # the net runs nothing until a port needs it
-        assert play["hosts"] == "n1"
-        assert [t["name"] for t in play["tasks"]] == ["port: network", "port: plug"]
-        net = s.get(Resource, job.resource_map["net"])
-        seg = play["tasks"][0]["stratus.cloud.network"]
-        assert seg["segmentation_id"] == net.attributes["segmentation_id"] >= 1001
-        assert seg["local_ip"] == "{{ stratus_tunnel_ip }}"  # the compiler's own expression
-    with pytest.raises(ResourceCheckFailed, match="binding host 'nowhere' is not an enabled host"), db.session() as s:
-        submit(s, template(net={"type": "OS::Neutron::Net"},
-                           port={"type": "OS::Neutron::Port",
-                                 "properties": {"network": {"get_resource": "net"}, "binding_host": "nowhere"}}),
-               project_id="p1")
+        job = submit(s, template(port={"type": "OS::Neutron::Port",
+                                       "properties": {"network": "net-1", "name": "p",
+                                                      "fixed_ips": [{"subnet": "sub-1"}]}}), project_id="p1")
+        row = s.get(PortRow, job.resource_map["port"])
+        assert (row.name, row.project_id, row.network_id) == ("p", "p1", "net-1")
+        assert s.get(Resource, row.id).attributes["fixed_ips"] == [{"subnet_id": "sub-1", "ip_address": "10.0.0.2"}]
+    with pytest.raises(ResourceCheckFailed, match="binding:host_id") as err, db.session() as s:
+        submit(s, template(port={"type": "OS::Neutron::Port",
+                                 "properties": {"network": "net-1", "binding:host_id": "n1"}}), project_id="p1")
+    assert err.value.status == 403
+    with db.session() as s:
+        mine = select(PortRow.id).where(PortRow.device_owner != "network:dhcp")  # DHCP's own may come
+        assert s.scalar(select(func.count()).select_from(mine.subquery())) == 1
+        assert s.scalar(select(func.count()).select_from(IPAllocation).where(IPAllocation.port_id.in_(mine))) == 1

@@ -107,7 +107,8 @@ def test_start_runs_dnsmasq_in_the_namespace_and_reports_failure(tmp_path):
     d = D.Dnsmasq(run, "qdhcp-net1", str(tmp_path))
     with pytest.raises(D.DnsmasqFailed, match="bad option"):
         d.start(["dnsmasq", "--x"])
-    assert calls == [["ip", "netns", "exec", "qdhcp-net1", "dnsmasq", "--x"]]
+    assert calls == [["ip", "netns", "exec", "qdhcp-net1", "env", "-i", f"PATH={D.DAEMON_PATH}",
+                      "dnsmasq", "--x"]]
     assert d.pid() is None  # no pid file: not running
 
 

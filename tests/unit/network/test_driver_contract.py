@@ -47,4 +47,5 @@ def test_dnsmasq_failure_is_the_common_command_failed(tmp_path):
         D.Dnsmasq(run, "qdhcp-net1", str(tmp_path)).start(["dnsmasq", "--x"])
     assert isinstance(failed.value, command.CommandFailed) and isinstance(failed.value, NetError)
     assert failed.value.rc == 2
-    assert failed.value.argv == ["ip", "netns", "exec", "qdhcp-net1", "dnsmasq", "--x"]
+    assert failed.value.argv == ["ip", "netns", "exec", "qdhcp-net1", "env", "-i", f"PATH={D.DAEMON_PATH}",
+                                 "dnsmasq", "--x"]

@@ -1,14 +1,18 @@
-"""Nova ``os-interface`` (a server's network interfaces): placeholders that answer 409
-until the network API lands, after the server is found (404 for another project's) and
-the policy allows the caller."""
+"""Nova ``os-interface`` (a server's network interfaces: its ports) and ``GET
+/servers/{id}/os-security-groups``; the work is in ``stratus.compute.interfaces``.
+Another project's server is 404; attach answers 200 with the attachment at once (its
+``port_state`` DOWN until the server's job plugged it), detach 202."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-from stratus.api.deps import Auth, DbSession, Policy
+from fastapi import APIRouter, Body, Request, Response
+
+from stratus import log
+from stratus.api.deps import Auth, DbSession, Policy, plan_context
+from stratus.compute import interfaces as service
 from stratus.compute.lookup import get_server
-from stratus.errors import Conflict
 from stratus.identity.policy import RuleDefault, register_defaults
 
 router = APIRouter(tags=["compute: interfaces"])
@@ -22,29 +26,41 @@ register_defaults([
 ])
 
 
-def _refuse(db, ctx, policy, server_id: str, rule: str):
+def _server(db, ctx, policy, server_id: str, rule: str):
     server = get_server(db, ctx, server_id)
-    policy.enforce(f"{_P}:{rule}", {"project_id": server.project_id})
-    raise Conflict(f"Network interfaces of instance {server_id} cannot be listed, attached or detached: "
-                   "this cloud has no network API yet. The server has no NIC, or the flat provider "
-                   "bridge the operator configured; retry once the network service is deployed.")
+    policy.enforce(rule, {"project_id": server.project_id})
+    return server
 
 
-@router.get("/servers/{server_id}/os-interface", summary="List interfaces (409 until networking)")
+@router.get("/servers/{server_id}/os-interface", summary="List a server's interfaces")
 def index(server_id: str, ctx: Auth, policy: Policy, db: DbSession):
-    _refuse(db, ctx, policy, server_id, "list")
+    server = _server(db, ctx, policy, server_id, f"{_P}:list")
+    return {"interfaceAttachments": [service.attachment(db, p) for p in service.server_ports(db, server)]}
 
 
-@router.post("/servers/{server_id}/os-interface", summary="Attach an interface (409 until networking)")
-def create(server_id: str, ctx: Auth, policy: Policy, db: DbSession):
-    _refuse(db, ctx, policy, server_id, "create")
+@router.post("/servers/{server_id}/os-interface", summary="Attach an interface (port_id or net_id)")
+def create(server_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession,
+           body: Annotated[Any, Body()] = None):
+    server = _server(db, ctx, policy, server_id, f"{_P}:create")
+    port = service.attach(db, ctx, server, body, plan=plan_context(request), settings=request.app.state.settings,
+                          request_id=log.request_id.get())
+    return {"interfaceAttachment": service.attachment(db, port)}
 
 
-@router.get("/servers/{server_id}/os-interface/{port_id}", summary="Show an interface (409 until networking)")
+@router.get("/servers/{server_id}/os-interface/{port_id}", summary="Show an interface")
 def show(server_id: str, port_id: str, ctx: Auth, policy: Policy, db: DbSession):
-    _refuse(db, ctx, policy, server_id, "show")
+    server = _server(db, ctx, policy, server_id, f"{_P}:show")
+    return {"interfaceAttachment": service.show(db, server, port_id)}
 
 
-@router.delete("/servers/{server_id}/os-interface/{port_id}", summary="Detach an interface (409 until networking)")
-def delete(server_id: str, port_id: str, ctx: Auth, policy: Policy, db: DbSession):
-    _refuse(db, ctx, policy, server_id, "delete")
+@router.delete("/servers/{server_id}/os-interface/{port_id}", summary="Detach an interface")
+def delete(server_id: str, port_id: str, request: Request, ctx: Auth, policy: Policy, db: DbSession):
+    server = _server(db, ctx, policy, server_id, f"{_P}:delete")
+    service.detach(db, ctx, server, port_id, plan=plan_context(request), request_id=log.request_id.get())
+    return Response(status_code=202)
+
+
+@router.get("/servers/{server_id}/os-security-groups", summary="List a server's security groups")
+def security_groups(server_id: str, ctx: Auth, policy: Policy, db: DbSession):
+    server = _server(db, ctx, policy, server_id, "os_compute_api:os-security-groups:list")
+    return {"security_groups": [service.group_view(db, g) for g in service.server_groups(db, server)]}

@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('segmentation_id', sa.Integer(), nullable=True),
     sa.Column('availability_zone_hints', sa.JSON(), nullable=False),
     sa.Column('dns_domain', sa.String(length=255), nullable=False),
+    sa.Column('segment_hosts', sa.JSON(), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('revision_number', sa.Integer(), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
