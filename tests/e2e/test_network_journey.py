@@ -59,8 +59,6 @@ def world(request):
     return ext
 
 
-@pytest.mark.xfail(strict=False, reason="needs the network API of h/nets h/ports h/routers h/secgroups h/hosts "
-                   "h/nova (route stubs on this branch alone)")
 def test_a_server_behind_a_router_answers_on_its_floating_ip(controller_factory, guest_image, tmp_path,  # noqa: F811
                                                              world, libvirt_node1, request):  # noqa: F811
     tag = uuid.uuid4().hex[:6]

@@ -174,9 +174,17 @@ def test_two_guests_on_two_hosts_share_a_vxlan_network_and_no_other(
             c.wait_for(rf"STRATUS-GUEST dhcp=eth0 {re.escape(ips[sid])}/24", timeout=300)
             c.wait_for(GUEST_READY, timeout=120)
 
+    def underlay() -> str:
+        """What each host holds of the network (for a failure's message)."""
+        dev = f"vxlan-{vni}"
+        c1 = run("bridge", "fdb", "show", "dev", dev, check=False).stdout
+        c2 = in_ns(second_host.ns, "bridge", "fdb", "show", "dev", dev).stdout
+        rules = run("nft", "list", "table", "inet", "stratus_sg", check=False).stdout
+        return f"c1 fdb {dev}:\n{c1}\nc2 fdb {dev}:\n{c2}\nc1 stratus_sg:\n{rules[-3000:]}"
+
     with con(a1) as c:
         rc, out = c.run(f"ping -c 3 -W 3 {ips[a2]}", timeout=60)
-        assert rc == 0, out
+        assert rc == 0, out + underlay()
         # another project's guest, in a1's own subnet range: not reached (on-link, so
         # not even its ARP answer arrives)
         rc, out = c.run(f"ping -c 2 -W 2 {b_ip}", timeout=60)
