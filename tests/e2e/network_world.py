@@ -40,6 +40,16 @@ def wait_until(what: str, fn: Callable[[], object], timeout: float = 180, every:
     raise AssertionError(f"{what}: not so after {timeout:.0f}s (last: {last!r})")
 
 
+def wait_none_left(what: str, fn: Callable[[], list], timeout: float = 180, every: float = 1.0) -> None:
+    """Poll ``fn()`` (what is left) until it is empty; AssertionError listing what is left."""
+    deadline = time.monotonic() + timeout
+    left = fn()
+    while left and time.monotonic() < deadline:
+        time.sleep(every)
+        left = fn()
+    assert not left, f"{what}: still there after {timeout:.0f}s: {left}"
+
+
 def pings(ns: str, address: str, count: int = 1, wait: int = 2) -> bool:
     """One ICMP echo from namespace ``ns`` to ``address`` is answered."""
     return in_ns(ns, "ping", "-n", "-c", str(count), "-W", str(wait), address).returncode == 0

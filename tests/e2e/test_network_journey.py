@@ -40,6 +40,7 @@ from tests.e2e.network_world import (
     network_cloud,
     pings,
     tcp_banner,
+    wait_none_left,
     wait_until,
 )
 from tests.helpers.guest_console import GuestConsole
@@ -187,7 +188,7 @@ def test_a_server_behind_a_router_answers_on_its_floating_ip(controller_factory,
     cloud.cli("subnet", "delete", ext_sub["id"])
     cloud.cli("network", "delete", ext["id"])
     assert not [n for n in cloud.cli("network", "list", "-f", "json") if n["ID"] in made["networks"]]
-    wait_until("nothing of the journey left on the host", lambda: not leftovers(
+    wait_none_left("the journey's objects on the host", lambda: leftovers(
         networks=made["networks"], ports=made["ports"] + [p["ID"] for p in interfaces],
         routers=made["routers"], vnis=[vni] if vni else []), timeout=180)
     made["networks"].clear()  # nothing for the finalizer to do
