@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from stratus.db.models.network import FloatingIP, Network, Port, Router, Subnet
 from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
-from stratus.network import routers
+from stratus.network import attrs as fields
+from stratus.network import routers, tags
 from stratus.network.router_hosts import FLOATING
 
 register_defaults([
@@ -54,18 +55,12 @@ def view(db: Session, row: FloatingIP) -> dict[str, Any]:
         "id": row.id, "floating_ip_address": row.floating_ip_address,
         "floating_network_id": row.floating_network_id, "router_id": row.router_id,
         "port_id": row.fixed_port_id, "fixed_ip_address": row.fixed_ip_address, "status": row.status,
-        "project_id": row.project_id, "tenant_id": row.project_id, "description": row.description,
-        "port_forwardings": [], "tags": routers.tags_of(db, "floatingips", row.id),
-        "revision_number": row.revision_number,
-        "created_at": routers._time(row.created_at), "updated_at": routers._time(row.updated_at),
+        "port_forwardings": [], **fields.standard(row, tags.of(db, "floatingips", row.id)),
     }
 
 
 def create(db: Session, ctx, policy, attrs: dict[str, Any], fip_id: str | None = None) -> FloatingIP:
-    project = attrs.get("project_id") or attrs.get("tenant_id") or ctx.project_id
-    if project != ctx.project_id and not ctx.is_admin:
-        raise BadRequest("Specifying 'project_id' or 'tenant_id' other than the authenticated "
-                         "project in request requires admin privileges", type="HTTPBadRequest")
+    project = fields.project_of(ctx, attrs, ctx.is_admin)
     if not isinstance(attrs.get("floating_network_id"), str):
         raise BadRequest("Failed to parse request. Required attribute 'floating_network_id' not specified",
                          type="HTTPBadRequest")
@@ -89,7 +84,7 @@ def create(db: Session, ctx, policy, attrs: dict[str, Any], fip_id: str | None =
     port = routers.system_port(db, net, project, FLOATING, fid, [want])
     address = routers.port_ips(db, port.id)[0].ip_address
     row = FloatingIP(id=fid, project_id=project, floating_network_id=net.id, floating_ip_address=address,
-                     floating_port_id=port.id, description=_description(attrs), status="DOWN")
+                     floating_port_id=port.id, description=fields.text(attrs, "description", default=""), status="DOWN")
     db.add(row)
     db.flush()
     if attrs.get("port_id") is not None:
@@ -104,7 +99,7 @@ def update(db: Session, ctx, row: FloatingIP, attrs: dict[str, Any]) -> str | No
     if fixed:
         raise BadRequest(f"Cannot update read-only attribute {fixed[0]}", type="HTTPBadRequest")
     if "description" in attrs:
-        row.description = _description(attrs)
+        row.description = fields.text(attrs, "description")
     left = None
     if "port_id" in attrs:
         left = row.router_id
@@ -113,7 +108,7 @@ def update(db: Session, ctx, row: FloatingIP, attrs: dict[str, Any]) -> str | No
         else:
             associate(db, ctx, row, attrs["port_id"], attrs.get("fixed_ip_address"))
         left = left if left != row.router_id else None
-    routers.bump(row)
+    fields.touch(row)
     db.flush()
     return left
 
@@ -198,11 +193,3 @@ def _address(value: Any, name: str) -> str:
         raise BadRequest(f"Invalid input for {name}. Reason: '{value}' is not an IPv4 address.",
                          type="HTTPBadRequest")
     return str(address)
-
-
-def _description(attrs: dict[str, Any]) -> str:
-    value = attrs.get("description") or ""
-    if not isinstance(value, str) or len(value) > 255:
-        raise BadRequest(f"Invalid input for description. Reason: '{value}' is not a valid string.",
-                         type="HTTPBadRequest")
-    return value

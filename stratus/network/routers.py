@@ -37,11 +37,11 @@ from stratus.db.models.network import (
     Router,
     RouterPort,
     Subnet,
-    Tag,
 )
 from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
-from stratus.network import access, ipam, ports
+from stratus.network import access, ipam, ports, tags
+from stratus.network import attrs as fields
 from stratus.network.router_hosts import GATEWAY, INTERFACE
 
 _ADMIN = "rule:admin_required"
@@ -106,11 +106,6 @@ def subnet(db: Session, ctx, subnet_id: Any) -> Subnet:
     return access.subnet(db, ctx, subnet_id)
 
 
-def tags_of(db: Session, resource_type: str, resource_id: str) -> list[str]:
-    return sorted(db.scalars(select(Tag.tag).where(Tag.resource_type == resource_type,
-                                                   Tag.resource_id == resource_id)))
-
-
 def port_ips(db: Session, port_id: str) -> list[IPAllocation]:
     return ipam.addresses(db, port_id)
 
@@ -125,63 +120,33 @@ def view(db: Session, row: Router) -> dict[str, Any]:
                    "external_fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address}
                                           for a in port_ips(db, port.id)]}
     return {
-        "id": row.id, "name": row.name, "description": row.description, "status": row.status,
-        "admin_state_up": row.admin_state_up, "project_id": row.project_id, "tenant_id": row.project_id,
+        "id": row.id, "name": row.name, "status": row.status, "admin_state_up": row.admin_state_up,
         "external_gateway_info": gateway, "routes": list(row.routes or []),
         "availability_zone_hints": list(row.availability_zone_hints or []),
         "availability_zones": ["nova"] if row.host else [],
-        "tags": tags_of(db, "routers", row.id), "revision_number": row.revision_number,
-        "created_at": _time(row.created_at), "updated_at": _time(row.updated_at),
+        **fields.standard(row, tags.of(db, "routers", row.id)),
     }
-
-
-def _time(value) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 # --- validation -----------------------------------------------------------------------------------
 
 def check_attributes(body: Any, allowed: set[str], resource: str) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get(resource), dict):
-        raise BadRequest(f"Resource body required: send {{\"{resource}\": {{...}}}}.", type="BadRequest")
-    attrs = body[resource]
-    unknown = sorted(set(attrs) - allowed)
-    if unknown:
-        raise BadRequest(f"Unrecognized attribute(s) '{', '.join(unknown)}'", type="HTTPBadRequest")
-    return attrs
-
-
-def _string(attrs: dict, name: str, limit: int = 255) -> str | None:
-    value = attrs.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
-        raise BadRequest(f"Invalid input for {name}. Reason: '{value}' is not a valid string "
-                         f"of at most {limit} characters.", type="HTTPBadRequest")
-    return value
-
-
-def _bool(attrs: dict, name: str) -> bool | None:
-    value = attrs.get(name)
-    if value is None or isinstance(value, bool):
-        return value
-    raise BadRequest(f"Invalid input for {name}. Reason: '{value}' is not a valid boolean value.",
-                     type="HTTPBadRequest")
+    """The ``resource`` document of a request body, with only ``allowed`` attributes."""
+    doc = fields.section(body, resource)
+    fields.only(doc, allowed)
+    return doc
 
 
 # --- create / update / delete -----------------------------------------------------------------------
 
 def create(db: Session, ctx, policy, attrs: dict[str, Any], router_id: str | None = None) -> Router:
-    project = attrs.get("project_id") or attrs.get("tenant_id") or ctx.project_id
-    if project != ctx.project_id and not ctx.is_admin:
-        raise BadRequest("Specifying 'project_id' or 'tenant_id' other than the authenticated "
-                         "project in request requires admin privileges", type="HTTPBadRequest")
+    project = fields.project_of(ctx, attrs, ctx.is_admin)
     hints = attrs.get("availability_zone_hints") or []
     if not isinstance(hints, list) or any(h != "nova" for h in hints):
         raise NotFound(f"AvailabilityZone {hints} could not be found.", type="AvailabilityZoneNotFound")
-    row = Router(id=router_id or str(uuid.uuid4()), project_id=project, name=_string(attrs, "name") or "",
-                 description=_string(attrs, "description") or "",
-                 admin_state_up=_bool(attrs, "admin_state_up") is not False,
+    row = Router(id=router_id or str(uuid.uuid4()), project_id=project, name=fields.text(attrs, "name", default=""),
+                 description=fields.text(attrs, "description", default=""),
+                 admin_state_up=fields.boolean(attrs, "admin_state_up", default=True),
                  availability_zone_hints=hints, routes=[], host=choose_host(db))
     db.add(row)
     db.flush()
@@ -199,9 +164,9 @@ def update(db: Session, ctx, policy, row: Router, attrs: dict[str, Any]) -> None
         raise BadRequest(f"Cannot update read-only attribute {fixed[0]}", type="HTTPBadRequest")
     for name in ("name", "description"):
         if name in attrs:
-            setattr(row, name, _string(attrs, name) or "")
+            setattr(row, name, fields.text(attrs, name))
     if "admin_state_up" in attrs:
-        row.admin_state_up = _bool(attrs, "admin_state_up") is not False
+        row.admin_state_up = fields.boolean(attrs, "admin_state_up")
     if "external_gateway_info" in attrs:
         info = attrs["external_gateway_info"]
         if not info:
@@ -210,7 +175,7 @@ def update(db: Session, ctx, policy, row: Router, attrs: dict[str, Any]) -> None
             set_gateway(db, ctx, policy, row, info, "update_router")
     if "routes" in attrs:
         row.routes = check_routes(db, row, attrs["routes"])
-    bump(row)
+    fields.touch(row)
     db.flush()
 
 
@@ -220,10 +185,6 @@ def delete(db: Session, row: Router) -> None:
     clear_gateway(db, row)
     db.delete(row)
     db.flush()
-
-
-def bump(row) -> None:
-    row.revision_number = (row.revision_number or 0) + 1
 
 
 def choose_host(db: Session) -> str | None:
@@ -247,7 +208,7 @@ def set_gateway(db: Session, ctx, policy, row: Router, info: Any, action: str) -
     if unknown:
         raise BadRequest(f"Invalid input for external_gateway_info. Reason: Unexpected keys supplied: "
                          f"{', '.join(unknown)}.", type="HTTPBadRequest")
-    snat = _bool(info, "enable_snat")
+    snat = fields.boolean(info, "enable_snat")
     if snat is False:
         policy.enforce(f"{action}:external_gateway_info:enable_snat", {"project_id": row.project_id})
     fixed = info.get("external_fixed_ips")
@@ -361,7 +322,7 @@ def add_interface(db: Session, ctx, row: Router, body: Any) -> dict[str, Any]:
                            [{"subnet_id": sub.id, "ip_address": sub.gateway_ip}], host=row.host)
     db.add(RouterPort(router_id=row.id, port_id=port.id, port_type=INTERFACE))
     db.flush()
-    bump(row)
+    fields.touch(row)
     subnet_ids = [a.subnet_id for a in port_ips(db, port.id)]
     return {"id": row.id, "tenant_id": row.project_id, "project_id": row.project_id, "port_id": port.id,
             "network_id": port.network_id, "subnet_id": sub.id, "subnet_ids": subnet_ids, "tags": []}
@@ -399,7 +360,7 @@ def remove_interface(db: Session, ctx, row: Router, body: Any) -> dict[str, Any]
                        f"as it is required by one or more routes (nexthop {gone['nexthop']}).",
                        type="RouterInterfaceInUseByRoute")
     delete_port(db, port)
-    bump(row)
+    fields.touch(row)
     db.flush()
     return answer
 
@@ -446,7 +407,7 @@ def change_routes(db: Session, row: Router, routes: Any, *, add: bool) -> None:
         row.routes = current + [r for r in given if r not in current]
     else:
         row.routes = [r for r in current if r not in given]
-    bump(row)
+    fields.touch(row)
     db.flush()
 
 

@@ -12,8 +12,16 @@ writes the server's ``compute_servers`` row when a template rather than ``POST
 /servers`` makes it (``stratus.compute.create.ensure_server_row``), so a stack's server
 is listed by the compute API. ``scheduling`` gives the scheduler the flavor, the image's
 properties, the zone (``zone:host:node`` forces a host for admins) and the group hint.
-The guest's hostname in the config drive is the name sanitized as Nova does. NICs and
-volumes come with their APIs.
+The guest's hostname in the config drive is the name sanitized as Nova does. Volumes
+come with their API.
+
+NICs (``stratus.compute.nics``): ``check`` makes or claims a port per ``networks``
+entry, ``on_placed`` binds them on the chosen host and records ``nics``,
+``network_data`` and the network service's host state; ``plan_create`` brings the
+segments to the host before the guest and plugs the ports with their security after it
+(libvirt makes the taps); ``check_delete`` deletes the ports Nova made and unbinds the
+others, and ``plan_delete`` unplugs them after the guest is gone. The action
+``interfaces`` hot-plugs a changed NIC list (os-interface).
 
 The image is a Glance image id. ``check`` looks it up as the request's project sees it
 (``stratus.image.records.visible_to_project``): it must be ``active``, qcow2 or raw,

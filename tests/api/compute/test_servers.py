@@ -287,3 +287,26 @@ def test_openstack_cli_lists_shows_renames_and_deletes(ctl, env, nova):
     assert nova.show(sid)["name"] == "cli-renamed"
     ctl.cli("server", "delete", sid, creds=nova.creds)
     assert ctl.cli("server", "list", "-n", "-f", "json", creds=nova.creds) == []
+
+
+def test_auto_networks_pick_the_projects_one_network_or_refuse_as_nova(ctl, env, nova):
+    """2.37 ``auto``: no network is 400, two are 409 NetworkAmbiguous (nothing written);
+    one is the server's (a port made on it; with no host the server goes to ERROR
+    and the port with it)."""
+    mv = nova.at("2.37")
+    body = {"server": {"name": "auto", "flavorRef": "42", "imageRef": env["image"], "networks": "auto"}}
+    r = mv("POST", "/servers", json=body)
+    assert r.status_code == 400 and "Unable to automatically allocate a network" in r.text, r.text
+    net = ctl.conn(nova.creds).network
+    first = net.create_network(name="one")
+    net.create_subnet(network_id=first.id, cidr="10.9.1.0/24", ip_version=4)
+    r = mv("POST", "/servers", json=body)
+    assert r.status_code == 202, r.text  # no host here: NoValidHost, the port rolled back
+    assert list(net.ports(network_id=first.id, device_owner="compute:nova")) == []
+    second = net.create_network(name="two")
+    r = mv("POST", "/servers", json=body)
+    assert r.status_code == 409, r.text
+    assert r.json()["conflictingRequest"]["message"] == (
+        "Multiple possible networks found, use a Network ID to be more specific.")
+    assert [s["name"] for s in mv("GET", "/servers").json()["servers"]] == ["auto"]
+    net.delete_network(second)

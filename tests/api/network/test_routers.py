@@ -156,7 +156,8 @@ def test_router_refusals_change_nothing(sqlite_controller, records, member, ext)
         "routes": [{"destination": "nonsense", "nexthop": "10.30.0.9"}]}}), 400, "HTTPBadRequest", "routes")
     _error(sqlite_controller.request("POST", base, token, json={"router": {"name": "r", "colour": "red"}}),
            400, "HTTPBadRequest", "Unrecognized attribute(s) 'colour'")
-    _error(sqlite_controller.request("POST", base, token, json={"router": {"name": 5}}), 400, "HTTPBadRequest")
+    _error(sqlite_controller.request("POST", base, token, json={"router": {"name": 5}}), 400, "InvalidInput",
+           "Invalid input for name")
     assert records.snapshot() == before
 
     # admins may switch SNAT off
