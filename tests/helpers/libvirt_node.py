@@ -72,11 +72,15 @@ class LibvirtNode:
         migration_ports: tuple[int, int] = (49400, 49460),
         *,
         private_stratus: bool = True,
+        netns: str | None = None,
     ):
         """``private_stratus=False`` shares this host's /var/lib/stratus (a "node 1" whose
-        files modules running here can read)."""
+        files modules running here can read). ``netns`` (an existing network namespace)
+        runs the node there: its guests' taps and whatever its modules make (bridges,
+        VXLAN devices) live in that namespace, a host with a network of its own."""
         self.name = name
         self.private_stratus = private_stratus
+        self.netns = netns
         self.host_uuid = str(uuid.uuid4())
         self.migration_ports = migration_ports
         self.base = Path(tempfile.mkdtemp(prefix=f"stratus-{name}-"))
@@ -131,7 +135,9 @@ class LibvirtNode:
         Path(BIND["stratus"]).mkdir(parents=True, exist_ok=True)
         mounts = "\n".join(f"mount --bind {self.base / sub} {target}" for sub, target in binds.items())
         script = START.format(mounts=mounts, base=self.base)
-        subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], check=True)
+        in_netns = ["ip", "netns", "exec", self.netns] if self.netns else []
+        subprocess.run([*in_netns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                       check=True)
         deadline = time.monotonic() + 30
         while not self.socket.exists():
             if time.monotonic() > deadline:

@@ -1,5 +1,5 @@
-"""Server actions on ONE booted guest (module-scoped): stop/start, reboot, pause,
-suspend, console output, rescue/unrescue, rebuild — each through
+"""Server actions on ONE booted guest (module-scoped): stop/start, soft and hard reboot,
+pause, suspend, console output, rescue/unrescue, rebuild — each through
 ``POST /compute/v2.1/servers/{id}/action`` on a live controller whose compute host
 ``c1`` is a private libvirtd; the domain on the host is checked after each, and the
 instance actions list them with events from their jobs. Refused transitions leave the
@@ -16,11 +16,13 @@ from pathlib import Path
 
 import libvirt
 import pytest
+from sqlalchemy import select
 
-from stratus.db.models.compute import Server
+from stratus.db.models.compute import InstanceAction, Server
 from stratus.db.session import Database
 from tests.api.compute.servers_helpers import Nova, add_flavors, start_controller
 from tests.api.compute.test_servers_boot import upload_qcow2, wait_status
+from tests.helpers.guest_console import GuestConsole
 from tests.helpers.libvirt_node import libvirt_node1  # noqa: F401 - fixture
 from tests.integration.pipeline.conftest import sync_hosts
 from tests.integration.pipeline.test_server_on_placed_host import iso_file, uncache
@@ -28,6 +30,7 @@ from tests.integration.pipeline.test_server_on_placed_host import iso_file, unca
 pytestmark = [pytest.mark.api, pytest.mark.compute, pytest.mark.slow]
 
 ACTION_TIMEOUT = 300
+READY = "STRATUS-GUEST ready"
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
 
 
@@ -72,6 +75,20 @@ class Booted:
                              headers={"OpenStack-API-Version": f"compute {version}"})  # as admin
         assert r.status_code == 200, r.text
         return r.json()["instanceActions"]
+
+    def console(self) -> GuestConsole:
+        return GuestConsole(f"instance-{self.id}", self.uri)
+
+    def job_results(self, action: str) -> str:
+        """The module results recorded by the job of the server's latest ``action`` (JSON text)."""
+        with self.db.session() as s:
+            job_id = s.scalars(select(InstanceAction.job_id).where(
+                InstanceAction.server_id == self.id, InstanceAction.action == action)
+                .order_by(InstanceAction.id.desc())).first()
+        assert job_id, f"no job recorded for {action}"
+        r = self.ctl.request("GET", f"/stratus/v1/jobs/{job_id}/events")
+        assert r.status_code == 200, r.text
+        return json.dumps([e["data"] for e in r.json()["events"]])
 
     def action(self, request_id: str, version: str = "2.62") -> dict:
         r = self.ctl.request("GET", f"/compute/v2.1/servers/{self.id}/os-instance-actions/{request_id}",
@@ -130,6 +147,27 @@ def test_stop_then_start(booted):
     assert [e["Action"] for e in events][:2] == ["start", "stop"]
 
 
+def test_soft_reboot_reaches_the_guest(booted):
+    with booted.console() as con:
+        con.wait_for(READY, timeout=240)
+        token = f"MARK-{uuid.uuid4().hex[:8]}"
+        rc, out = con.run(f"echo {token} > /tmp/mark; cat /tmp/mark")
+        assert rc == 0 and token in out
+    _, before, _ = booted.domain()
+    booted.act({"reboot": {"type": "SOFT"}})
+    assert booted.settled().vm_state == "active"
+    state, after, _ = booted.domain()
+    assert state == libvirt.VIR_DOMAIN_RUNNING and after != before  # a new QEMU process
+    # the guest's acpid powered it off: no fallback to a hard reboot
+    results = booted.job_results("reboot")
+    assert '"method": "soft"' in results and "soft timed out" not in results, results
+    with booted.console() as con:
+        con.wait_for(READY, timeout=240)
+        assert token not in con.read()  # the console log of a new boot
+        rc, _ = con.run("test -e /tmp/mark")
+        assert rc == 1  # the tmpfs of the old boot is gone
+
+
 def test_hard_reboot_restarts_the_guest(booted):
     _, before, _ = booted.domain()
     booted.act({"reboot": {"type": "HARD"}})
@@ -179,10 +217,18 @@ def test_rescue_then_unrescue(booted):
     assert row.vm_state == "rescued"
     _, _, rescued = booted.domain()
     assert rescued.count("<disk ") == xml.count("<disk ") + 1  # the own disk second
+    with booted.console() as con:  # the rescue system sees the server's own disk second
+        con.wait_for(READY, timeout=240)
+        rc, out = con.run("cat /sys/block/vdb/size")
+        assert rc == 0 and int(out.split()[0]) > 0
     booted.act({"os-start": None}, expect=409)
     booted.act({"unrescue": None})
     assert booted.settled().vm_state == "active"
     assert booted.domain()[2].count("<disk ") == xml.count("<disk ")
+    with booted.console() as con:
+        con.wait_for(READY, timeout=240)
+        rc, _ = con.run("test -e /sys/block/vdb")
+        assert rc == 1
     assert [a["action"] for a in booted.actions()[:2]] == ["unrescue", "rescue"]
 
 

@@ -1,5 +1,8 @@
 """The real OpenStack clients (python-openstackclient, openstacksdk) against a live
-controller, on SQLite and on PostgreSQL."""
+controller. What they exercise is the wire (bodies, headers, microversions), not the
+database: they run on SQLite only; the identity records on PostgreSQL are covered by the
+tests that still use the two-backend ``controller`` (test_tokens, test_rbac,
+tests/api/identity/test_migrations.py)."""
 
 from __future__ import annotations
 
@@ -12,22 +15,22 @@ from tests.api.conftest import Creds
 pytestmark = [pytest.mark.identity, pytest.mark.api]
 
 
-def test_openstack_token_issue_and_catalog_list(controller):
-    tok = controller.cli_subprocess("token", "issue", "-f", "json")  # the real executable
+def test_openstack_token_issue_and_catalog_list(sqlite_controller):
+    tok = sqlite_controller.cli_subprocess("token", "issue", "-f", "json")  # the real executable
     assert tok["id"].startswith("gAAAA")  # a Fernet token
     assert tok["project_id"] and tok["user_id"]
-    catalog = controller.cli("catalog", "list", "-f", "json")
+    catalog = sqlite_controller.cli("catalog", "list", "-f", "json")
     types = {s["Type"] for s in catalog}
     assert {"identity", "compute", "network", "volumev3", "image", "orchestration"} <= types
     compute = next(s for s in catalog if s["Type"] == "compute")
-    assert controller.url + "/compute/v2.1" in str(compute["Endpoints"])
+    assert sqlite_controller.url + "/compute/v2.1" in str(compute["Endpoints"])
     volume = next(s for s in catalog if s["Type"] == "volumev3")
     assert tok["project_id"] in str(volume["Endpoints"])  # $(project_id)s filled in
 
 
-def test_cli_project_user_role_lifecycle(controller):
+def test_cli_project_user_role_lifecycle(sqlite_controller):
     sfx = uuid.uuid4().hex[:8]
-    cli = controller.cli
+    cli = sqlite_controller.cli
     project = cli("project", "create", f"cli-p-{sfx}", "--description", "made by a test", "-f", "json")
     user = cli("user", "create", f"cli-u-{sfx}", "--password", "pw1", "--project", project["id"], "-f", "json")
     assert user["default_project_id"] == project["id"]
@@ -40,13 +43,13 @@ def test_cli_project_user_role_lifecycle(controller):
     }
     # the new user gets a token scoped to the project with both roles
     as_user = Creds(user["name"], "pw1", project_id=project["id"])
-    tok = controller.cli("token", "issue", "-f", "json", creds=as_user)
+    tok = sqlite_controller.cli("token", "issue", "-f", "json", creds=as_user)
     assert tok["project_id"] == project["id"]
     cli("user", "set", "--description", "changed", user["id"])
     assert cli("user", "show", user["id"], "-f", "json")["description"] == "changed"
     cli("project", "set", "--disable", project["id"])
     assert cli("project", "show", project["id"], "-f", "json")["enabled"] is False
-    r = controller.cli("token", "issue", creds=as_user, check=False)
+    r = sqlite_controller.cli("token", "issue", creds=as_user, check=False)
     assert r.returncode != 0  # a disabled project cannot be scoped to
     cli("role", "remove", "--project", project["id"], "--user", user["id"], role["id"])
     rows = cli("role", "assignment", "list", "--project", project["id"], "-f", "json")
@@ -58,21 +61,21 @@ def test_cli_project_user_role_lifecycle(controller):
     assert f"cli-p-{sfx}" not in names
 
 
-def test_cli_token_revoke(controller):
-    who = controller.new_project_user("member")
-    tok = controller.cli("token", "issue", "-f", "json", creds=who)["id"]
-    assert controller.request("GET", "/identity/v3/auth/tokens", headers={"X-Subject-Token": tok}).status_code == 200
-    controller.cli("token", "revoke", tok, creds=who)
-    r = controller.request("GET", "/identity/v3/auth/tokens", headers={"X-Subject-Token": tok})
+def test_cli_token_revoke(sqlite_controller):
+    who = sqlite_controller.new_project_user("member")
+    tok = sqlite_controller.cli("token", "issue", "-f", "json", creds=who)["id"]
+    assert sqlite_controller.request("GET", "/identity/v3/auth/tokens", headers={"X-Subject-Token": tok}).status_code == 200
+    sqlite_controller.cli("token", "revoke", tok, creds=who)
+    r = sqlite_controller.request("GET", "/identity/v3/auth/tokens", headers={"X-Subject-Token": tok})
     assert r.status_code == 404
-    r = controller.request("GET", f"/identity/v3/projects/{who.project_id}", token=tok)
+    r = sqlite_controller.request("GET", f"/identity/v3/projects/{who.project_id}", token=tok)
     assert r.status_code == 401
     assert r.json()["error"]["code"] == 401
 
 
-def test_application_credential_auth(controller, tmp_path):
-    who = controller.new_project_user("member")
-    ac = controller.cli("application", "credential", "create", f"ac-{uuid.uuid4().hex[:6]}", "-f", "json", creds=who)
+def test_application_credential_auth(sqlite_controller, tmp_path):
+    who = sqlite_controller.new_project_user("member")
+    ac = sqlite_controller.cli("application", "credential", "create", f"ac-{uuid.uuid4().hex[:6]}", "-f", "json", creds=who)
     assert ac["Secret"] and ac["Project ID"] == who.project_id
     # authenticate with the credential alone (v3applicationcredential), through the CLI
     import os
@@ -83,7 +86,7 @@ def test_application_credential_auth(controller, tmp_path):
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(yaml.safe_dump({"clouds": {"ac": {
         "auth_type": "v3applicationcredential",
-        "auth": {"auth_url": controller.auth_url, "application_credential_id": ac["ID"],
+        "auth": {"auth_url": sqlite_controller.auth_url, "application_credential_id": ac["ID"],
                  "application_credential_secret": ac["Secret"]},
         "region_name": "RegionOne"}}}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
@@ -96,19 +99,19 @@ def test_application_credential_auth(controller, tmp_path):
 
     tok = json.loads(r.stdout)
     assert tok["project_id"] == who.project_id and tok["user_id"] == who.user_id
-    body = controller.request("GET", "/identity/v3/auth/tokens", headers={"X-Subject-Token": tok["id"]}).json()["token"]
+    body = sqlite_controller.request("GET", "/identity/v3/auth/tokens", headers={"X-Subject-Token": tok["id"]}).json()["token"]
     assert body["methods"] == ["application_credential"]
     assert body["application_credential"]["id"] == ac["ID"]
     assert {r["name"] for r in body["roles"]} == {"member", "reader"}
     # deleting the credential invalidates its tokens, and the secret no longer works
-    controller.cli("application", "credential", "delete", ac["ID"], creds=who)
-    assert controller.request("GET", "/identity/v3/auth/tokens", headers={"X-Subject-Token": tok["id"]}).status_code == 404
+    sqlite_controller.cli("application", "credential", "delete", ac["ID"], creds=who)
+    assert sqlite_controller.request("GET", "/identity/v3/auth/tokens", headers={"X-Subject-Token": tok["id"]}).status_code == 404
     r = subprocess.run([str(VENV_BIN / "openstack"), "token", "issue"], capture_output=True, text=True, env=env)
     assert r.returncode != 0
 
 
-def test_sdk_identity_resources(controller):
-    conn = controller.conn()
+def test_sdk_identity_resources(sqlite_controller):
+    conn = sqlite_controller.conn()
     sfx = uuid.uuid4().hex[:8]
     domain = conn.identity.create_domain(name=f"sdk-d-{sfx}", description="d")
     project = conn.identity.create_project(name=f"sdk-p-{sfx}", domain_id=domain.id)
@@ -132,27 +135,27 @@ def test_sdk_identity_resources(controller):
     assert rows[0].group["name"] == group.name and rows[0].role["name"] == "member"
     # the user can scope to the project through the group, and to the domain directly
     ucreds = Creds(user.name, "pw-a", project_id=project.id, user_domain_id=domain.id)
-    body = controller.http.post(
+    body = sqlite_controller.http.post(
         "/identity/v3/auth/tokens",
         json={"auth": {"identity": {"methods": ["password"], "password": {"user": {"id": user.id, "password": "pw-a"}}},
                        "scope": {"domain": {"id": domain.id}}}},
     )
     assert body.status_code == 201 and body.json()["token"]["domain"]["id"] == domain.id
-    uconn = controller.conn(ucreds)
+    uconn = sqlite_controller.conn(ucreds)
     assert uconn.identity.get_project(project.id).name == project.name
     # password change: old tokens revoked, the new password works
-    old = controller.token(ucreds)
-    controller.cli("user", "password", "set", "--password", "pw-b", "--original-password", "pw-a", creds=ucreds)
-    assert controller.request("GET", f"/identity/v3/users/{user.id}", token=old).status_code == 401
+    old = sqlite_controller.token(ucreds)
+    sqlite_controller.cli("user", "password", "set", "--password", "pw-b", "--original-password", "pw-a", creds=ucreds)
+    assert sqlite_controller.request("GET", f"/identity/v3/users/{user.id}", token=old).status_code == 401
     ucreds.password = "pw-b"
-    assert controller.token(ucreds)
+    assert sqlite_controller.token(ucreds)
     # inherited grant on the project reaches the child project
     admin_role = conn.identity.find_role("admin")
-    r = controller.request(
+    r = sqlite_controller.request(
         "PUT", f"/identity/v3/OS-INHERIT/projects/{project.id}/users/{user.id}/roles/{admin_role.id}/inherited_to_projects"
     )
     assert r.status_code == 204
-    child_roles = controller.http.post("/identity/v3/auth/tokens", json={"auth": {
+    child_roles = sqlite_controller.http.post("/identity/v3/auth/tokens", json={"auth": {
         "identity": {"methods": ["password"], "password": {"user": {"id": user.id, "password": "pw-b"}}},
         "scope": {"project": {"id": child.id}}}}).json()["token"]["roles"]
     assert {r["name"] for r in child_roles} == {"admin", "member", "reader"}
@@ -173,8 +176,8 @@ def test_sdk_identity_resources(controller):
     assert conn.identity.find_user(user.id) is None
 
 
-def test_sdk_service_and_endpoint_updates_patch_only_what_is_given(controller):
-    conn = controller.conn()
+def test_sdk_service_and_endpoint_updates_patch_only_what_is_given(sqlite_controller):
+    conn = sqlite_controller.conn()
     sfx = uuid.uuid4().hex[:8]
     svc = conn.identity.create_service(type=f"t-{sfx}", name=f"svc-{sfx}", description="first")
     twin = conn.identity.create_service(type=f"t2-{sfx}", name=f"twin-{sfx}")
