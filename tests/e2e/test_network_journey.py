@@ -63,9 +63,6 @@ def world(request):
     return ext
 
 
-@pytest.mark.xfail(strict=False, reason="a race leaves the tenant network's qdhcp- namespace and dnsmasq: the "
-                   "remove_router_interface job re-plans the network's DHCP present while the subnet delete job, "
-                   "not serialised with it, plans it absent (passed end to end when the jobs fell the other way)")
 def test_a_server_behind_a_router_answers_on_its_floating_ip(controller_factory, guest_image, tmp_path,  # noqa: F811
                                                              world, libvirt_node1, request):  # noqa: F811
     tag = uuid.uuid4().hex[:6]

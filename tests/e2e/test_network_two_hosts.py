@@ -209,7 +209,4 @@ def test_two_guests_on_two_hosts_share_a_vxlan_network_and_no_other(
         name for name in (f"brq{net['id'][:11]}", f"vxlan-{vni}", *(f"tap{p[:11]}" for p in port_ids))
         if name in in_ns(second_host.ns, "ip", "-br", "link").stdout])
 
-    if back_rc != 0:  # everything above holds; this one is a known gap (see the report)
-        pytest.xfail("a2 -> a1 ping dropped: a1's port still lacks a2 in its default group's remote "
-                     "members (no converge of the group's other ports when a server's port joins it): "
-                     + back_out.replace("\n", " "))
+    assert back_rc == 0, f"a2 -> a1 ping dropped: {back_out}"
