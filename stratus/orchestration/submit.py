@@ -163,24 +163,18 @@ def submit_action(
     max_attempts: int = 1,
     timeout: int = 600,
     context: PlanContext | None = None,
-    hosts: list[str] | None = None,
-    locks: list[str] = (),
 ) -> Job:
     """Record a job that runs a named action (reboot, …) on a resource. The resource
-    keeps its status and allocations; its jobs stay serialised with the others.
-    ``hosts`` overrides the hosts the action's play runs on (a network's converge
-    reaches hosts it is being removed from); ``locks`` adds resources its tasks touch."""
+    keeps its status and allocations; its jobs stay serialised with the others."""
     row = _row(db, resource_id)
     cls = get_type(row.type)
     if cls is None or action not in cls.actions:
         known = ", ".join(sorted(cls.actions)) if cls else "none"
         raise TemplateError(f"{row.type} has no action {action!r}; actions: {known or 'none'}")
     planned = planned_from(row, context)
-    if hosts is not None:
-        planned.hosts = list(hosts)
     tasks = cls.plan_action(planned, action, dict(args or {}))
     plays = compiler.plays_for([(row.name, planned.hosts, tasks)], verb=f"{action} ")
-    job = _queue(db, f"action:{action}", plays, {row.name: row.id}, [row.id, *cls.locks(planned), *locks],
+    job = _queue(db, f"action:{action}", plays, {row.name: row.id}, [row.id, *cls.locks(planned)],
            f"{action} {row.name}", project_id=project_id, request_id=request_id, idempotent=False,
            max_attempts=max_attempts, timeout=timeout)
     db.flush()
