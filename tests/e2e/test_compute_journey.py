@@ -115,7 +115,7 @@ def test_a_server_lives_and_dies_through_the_api(cloud, guest_image, tmp_path, r
     user_data.write_text('#!/bin/sh\necho "JOURNEY-KEY $(cat /root/.ssh/authorized_keys)"\n')
     first = cloud.cli("server", "create", f"journey-{tag}", "--image", image["id"], "--flavor",
                       f"journey.small-{tag}", "--key-name", key["name"], "--user-data", str(user_data),
-                      "--wait", "-f", "json", creds=member)
+                      "--nic", "none", "--wait", "-f", "json", creds=member)
     sid = first["id"]
     request.addfinalizer(lambda: cleanup(sid))  # a failed run leaves no guest behind
     assert first["status"] == "ACTIVE"
@@ -152,7 +152,7 @@ def test_a_server_lives_and_dies_through_the_api(cloud, guest_image, tmp_path, r
     assert snap.properties.get("image_type") == "snapshot" or snap.image_type == "snapshot"
 
     second = cloud.cli("server", "create", f"journey2-{tag}", "--image", snap.id, "--flavor",
-                       f"journey.big-{tag}", "--wait", "-f", "json", creds=member)
+                       f"journey.big-{tag}", "--nic", "none", "--wait", "-f", "json", creds=member)
     request.addfinalizer(lambda: cleanup(second["id"]))
     assert second["status"] == "ACTIVE"
     wait_console(conn, second["id"], f"STRATUS-GUEST hostname=journey2-{tag}")
