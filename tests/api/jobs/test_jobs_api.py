@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from sqlalchemy import select
 
 from stratus.jobs import runner
 from tests.api.conftest import REPO
@@ -26,8 +27,21 @@ def tpl(**resources):
 
 @pytest.fixture(scope="module")
 def registered(controller):
+    """The shared controller with this machine registered as the all-in-one's hosts, for
+    this module only: the hosts leave the registry after it, so later tests on the same
+    controller (networks with DHCP, ports) do not realize anything on this machine."""
+    from stratus.db.session import Database
+    from stratus.db.models.hosts import Host
+
+    db = Database(controller.database_url)
+    with db.session() as s:
+        before = set(s.scalars(select(Host.name)))
     controller.stratus("host", "sync", "-i", str(REPO / "inventories/aio"))
-    return controller
+    yield controller
+    with db.session() as s:
+        for host in s.scalars(select(Host).where(Host.name.not_in(before))):
+            s.delete(host)
+    db.dispose()
 
 
 def wait_job(c, job_id, timeout=60, statuses=FINAL):

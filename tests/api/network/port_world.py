@@ -39,8 +39,9 @@ def network(controller, project_id: str, *, cidr: str = "10.20.0.0/24", pool: tu
         s.add(Network(id=w.network_id, project_id=project_id, name="net-" + w.network_id[:8],
                       port_security_enabled=port_security, shared=shared, mtu=1450))
         s.flush()
+        # no DHCP: these records never need a host (a shared controller may have one registered)
         s.add(Subnet(id=w.subnet_id, project_id=project_id, network_id=w.network_id, ip_version=4, cidr=cidr,
-                     gateway_ip=str(net[1]), allocation_pools=[{"start": start, "end": end}]))
+                     gateway_ip=str(net[1]), allocation_pools=[{"start": start, "end": end}], enable_dhcp=False))
     return w
 
 
