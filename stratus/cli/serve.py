@@ -39,6 +39,11 @@ def run(args) -> int:
         # A failing start-up (job worker, reconcile) stops the controller: with "auto",
         # uvicorn would log it at INFO and serve on without a worker.
         lifespan="on",
+        # Clients poll with keep-alive connections every few seconds (openstackclient's
+        # --wait: every 5 s); uvicorn's default 5 s idle timeout closes a connection just
+        # as the next poll reuses it, and the client fails with "Connection reset by
+        # peer". Keep idle connections longer than any client's poll interval.
+        timeout_keep_alive=75,
         # The client address (login throttling, logs) is the peer's unless the operator
         # names the proxies whose X-Forwarded-For may be believed.
         proxy_headers=bool(settings.trusted_proxies),
