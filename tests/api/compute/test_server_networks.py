@@ -68,10 +68,10 @@ class Cloud:
         self.nova = Nova(ctl, creds, version="2.79")
         self.project_id = self.conn.current_project_id
 
-    def add_network(self, creds, name: str, cidr: str) -> tuple[str, str]:
+    def add_network(self, creds, name: str, cidr: str, *, dhcp: bool = True) -> tuple[str, str]:
         net = self.ctl.cli("network", "create", name, "-f", "json", creds=creds)
         sub = self.ctl.cli("subnet", "create", f"{name}-v4", "--network", net["id"], "--subnet-range", cidr,
-                           "-f", "json", creds=creds)
+                           "--dhcp" if dhcp else "--no-dhcp", "-f", "json", creds=creds)
         return net["id"], sub["id"]
 
     def add_port(self, net_id: str, *args: str) -> str:
@@ -191,7 +191,8 @@ def domain_macs(sid: str) -> list[str]:
 
 
 def test_refusals_answer_as_nova_and_leave_nothing(cloud):
-    theirs, _ = cloud.add_network(cloud.other, f"theirs-{cloud.tag}", "10.231.8.0/24")
+    # no DHCP: a network without ports or DHCP is on no host, and none is left behind
+    theirs, _ = cloud.add_network(cloud.other, f"theirs-{cloud.tag}", "10.231.8.0/24", dhcp=False)
     used = cloud.add_port(cloud.net_id, "--device", str(uuid.uuid4()), "--device-owner", "compute:nova")
     taken = cloud.add_port(cloud.net_id)
     taken_ip = cloud.port_ips(taken)[0]
