@@ -30,8 +30,8 @@ def registered(controller):
     """The shared controller with this machine registered as the all-in-one's hosts, for
     this module only: the hosts leave the registry after it, so later tests on the same
     controller (networks with DHCP, ports) do not realize anything on this machine."""
-    from stratus.db.session import Database
     from stratus.db.models.hosts import Host
+    from stratus.db.session import Database
 
     db = Database(controller.database_url)
     with db.session() as s:
