@@ -22,12 +22,7 @@ from stratus.network import hostplan, sg_rules
 from stratus.network import security_groups as sgs
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.properties import INTEGER, LIST, STRING, Schema
-from stratus.orchestration.resources import PlannedResource
-from stratus.orchestration.types.neutron_net import Converging
-
-
-def _refusal(res: PlannedResource, exc: ApiError) -> ResourceCheckFailed:
-    return ResourceCheckFailed(exc.message, ("resources", res.name), status=exc.status)
+from stratus.orchestration.types.neutron_net import Converging, _failed
 
 
 class _Converging(Converging):
@@ -43,7 +38,7 @@ class _Converging(Converging):
         try:
             row = cls.ensure_row(db, res) if row is None else cls.sync(db, res, row)
         except ApiError as exc:
-            raise _refusal(res, exc) from exc
+            raise _failed(res, exc) from exc
         hostplan.record(db, res, security_groups=[getattr(row, cls.group_column)])
         res.attributes["show"] = cls.show(db, row)
 
@@ -55,6 +50,7 @@ class _Converging(Converging):
     def sync(cls, db, res, row):
         """A stack's update of a record it made (the API changes its records itself)."""
         return row
+
 
 class SecurityGroup(_Converging):
     type_name = "OS::Neutron::SecurityGroup"
@@ -138,7 +134,7 @@ class SecurityGroup(_Converging):
             try:
                 sgs.check_delete(db, row)
             except ApiError as exc:
-                raise _refusal(res, exc) from exc
+                raise _failed(res, exc) from exc
             db.delete(row)
             db.flush()
         hostplan.record(db, res)
