@@ -22,7 +22,7 @@ from stratus.network import floatingips, hostplan, router_hosts, routers
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.properties import BOOLEAN, MAP, STRING, Schema
 from stratus.orchestration.resources import PlannedResource
-from stratus.orchestration.types.neutron_net import Converging
+from stratus.orchestration.types.neutron_net import Converging, _failed
 
 ADMIN_ONLY = ("enable_snat", "external_fixed_ips", "floating_ip_address")
 
@@ -57,7 +57,7 @@ def _service(res: PlannedResource, fn, *args):
     try:
         return fn(*args)
     except ApiError as exc:
-        raise ResourceCheckFailed(exc.message, ("resources", res.name), status=exc.status) from exc
+        raise _failed(res, exc) from exc
 
 
 # --- the routers' host state -------------------------------------------------------------------
