@@ -217,6 +217,19 @@ class Settings(BaseSettings):
     # Base MAC (Neutron's base_mac): the first three octets are kept.
     network_base_mac: str = "fa:16:3e:00:00:00"
 
+    # --- volume (Cinder v3) -----------------------------------------------------------
+    # The type of a volume created without one (Cinder's default_volume_type); `stratus
+    # bootstrap` makes it, with ``volume_backend_name`` = volume_default_backend when set.
+    volume_default_type: str = "__DEFAULT__"
+    volume_default_backend: str = ""
+    # Availability zone of volumes and storage hosts without one (storage_availability_zone).
+    volume_default_availability_zone: str = "nova"
+    # Thin backends (the file backend's sparse files) may promise this many times their
+    # capacity (max_over_subscription_ratio); thick ones (LVM) never more than they have.
+    volume_max_over_subscription_ratio: float = Field(20.0, ge=1.0)
+    # Percent of every backend kept free (reserved_percentage).
+    volume_reserved_percentage: int = Field(0, ge=0, le=100)
+
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
     quota_defaults: dict[str, int] = Field(default_factory=dict)

@@ -14,4 +14,5 @@ from stratus.db.models import (  # noqa: F401
     jobs,
     network,
     quotas,
+    volume,
 )

@@ -20,8 +20,8 @@ def _usage(flag: str | None) -> bool:
     return (flag or "").lower() in ("1", "true", "yes", "on")
 
 
-@router.get("/{project_id}/os-quota-sets/{target}")
-def show(project_id: str, target: str, request: Request, ctx: Auth, policy: Policy,
+@router.get("/os-quota-sets/{target}")
+def show(target: str, request: Request, ctx: Auth, policy: Policy,
          db: DbSession, usage: str | None = None):
     policy.enforce("quotas:show", {"project_id": target})
     if _usage(usage):
@@ -32,14 +32,14 @@ def show(project_id: str, target: str, request: Request, ctx: Auth, policy: Poli
     return {"quota_set": {"id": target, **q.limits(request, db, target, SERVICE)}}
 
 
-@router.get("/{project_id}/os-quota-sets/{target}/defaults")
-def defaults(project_id: str, target: str, request: Request, ctx: Auth, policy: Policy):
+@router.get("/os-quota-sets/{target}/defaults")
+def defaults(target: str, request: Request, ctx: Auth, policy: Policy):
     policy.enforce("quotas:show", {"project_id": target})
     return {"quota_set": {"id": target, **q.defaults(request, SERVICE)}}
 
 
-@router.put("/{project_id}/os-quota-sets/{target}")
-def update(project_id: str, target: str, request: Request, ctx: Auth, policy: Policy,
+@router.put("/os-quota-sets/{target}")
+def update(target: str, request: Request, ctx: Auth, policy: Policy,
            db: DbSession, body: Annotated[dict[str, Any], Body()]):
     policy.enforce("quotas:update", {"project_id": target})
     qs = body.get("quota_set")
@@ -48,8 +48,8 @@ def update(project_id: str, target: str, request: Request, ctx: Auth, policy: Po
     return {"quota_set": q.update(request, db, target, SERVICE, qs, ignore={"tenant_id", "id"})}
 
 
-@router.delete("/{project_id}/os-quota-sets/{target}")
-def delete(project_id: str, target: str, ctx: Auth, policy: Policy, db: DbSession):
+@router.delete("/os-quota-sets/{target}")
+def delete(target: str, ctx: Auth, policy: Policy, db: DbSession):
     from stratus import quotas
 
     policy.enforce("quotas:delete", {"project_id": target})

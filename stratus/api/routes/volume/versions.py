@@ -1,0 +1,7 @@
+"""Cinder v3: versions (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["volume: versions"])
