@@ -4,10 +4,8 @@ server actions (``nova_actions``, ``nova_moves`` register theirs with :func:`act
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from stratus.image import tickets
+from stratus.orchestration.actions import Actions
 from stratus.orchestration.errors import TemplateError
 from stratus.orchestration.resources import PlannedResource
 
@@ -15,21 +13,10 @@ from stratus.orchestration.resources import PlannedResource
 URI = {"uri": "{{ stratus_libvirt_uri | default('qemu:///system') }}"}
 GIB = 1024**3
 
-Planner = Callable[[PlannedResource, dict[str, Any]], list[dict[str, Any]]]
-# action name -> help, and action name -> planner (tasks of the action)
-ACTION_HELP: dict[str, str] = {}
-ACTION_PLANNERS: dict[str, Planner] = {}
-
-
-def action(name: str, help_text: str) -> Callable[[Planner], Planner]:
-    """Register ``func(res, args) -> tasks`` as the server action ``name``."""
-
-    def register(func: Planner) -> Planner:
-        ACTION_HELP[name] = help_text
-        ACTION_PLANNERS[name] = func
-        return func
-
-    return register
+# the server actions: ``@action(name, help)`` registers one
+action = Actions()
+ACTION_HELP = action.help
+ACTION_PLANNERS = action.planners
 
 
 def _context(res: PlannedResource):
