@@ -8,12 +8,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from stratus.api.deps import DbSession, Policy
-from stratus.api.errors import BadRequest
+from stratus.api.errors import BadRequest, NotFound
 from stratus.api.routes.volume._common import JsonBody, VolumeAuth
 from stratus.volume import qos as q
 from stratus.volume.volume_types import parse_bool
 
 router = APIRouter(tags=["volume: qos_specs"])
+
+# Cinder's GET member actions on a type (``?vol_type_id=``)
+TYPE_ACTIONS = {"associate": q.associate, "disassociate": q.disassociate}
 
 
 def _links(request: Request, qos_id: str) -> list[dict[str, str]]:
@@ -80,22 +83,20 @@ def associations(qos_id: str, ctx: VolumeAuth, policy: Policy, db: DbSession):
     return {"qos_associations": q.associations(db, q.get(db, qos_id))}
 
 
-@router.get("/qos-specs/{qos_id}/associate")
-def associate(qos_id: str, ctx: VolumeAuth, policy: Policy, db: DbSession, vol_type_id: str | None = None):
-    policy.enforce("volume_extension:qos_specs_manage:update")
-    q.associate(db, q.get(db, qos_id), vol_type_id)
-    return Response(status_code=202)
-
-
-@router.get("/qos-specs/{qos_id}/disassociate")
-def disassociate(qos_id: str, ctx: VolumeAuth, policy: Policy, db: DbSession, vol_type_id: str | None = None):
-    policy.enforce("volume_extension:qos_specs_manage:update")
-    q.disassociate(db, q.get(db, qos_id), vol_type_id)
-    return Response(status_code=202)
-
-
 @router.get("/qos-specs/{qos_id}/disassociate_all")
 def disassociate_all(qos_id: str, ctx: VolumeAuth, policy: Policy, db: DbSession):
     policy.enforce("volume_extension:qos_specs_manage:update")
     q.disassociate_all(db, q.get(db, qos_id))
+    return Response(status_code=202)
+
+
+@router.get("/qos-specs/{qos_id}/{action}")
+def type_action(qos_id: str, action: str, ctx: VolumeAuth, policy: Policy, db: DbSession,
+                vol_type_id: str | None = None):
+    """``associate`` / ``disassociate`` (registered last: the named member routes come first)."""
+    handler = TYPE_ACTIONS.get(action)
+    if handler is None:
+        raise NotFound(f"There is no such QoS specs action: {action}")
+    policy.enforce("volume_extension:qos_specs_manage:update")
+    handler(db, q.get(db, qos_id), vol_type_id)
     return Response(status_code=202)
