@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
+import httpx
 import openstack.exceptions
 import pytest
 
@@ -33,9 +35,10 @@ def cloud(request, tmp_path_factory):
     voldir = Path(tempfile.mkdtemp(prefix="stratus-vol-cat-", dir="/var/tmp"))
     os.chmod(voldir, 0o755)
     try:
-        ctl = factory("sqlite")
+        ctl = _started(factory)
         sync_hosts(ctl, tmp_path_factory.mktemp("inv"), {HOST: {
             "ansible_connection": "local", "stratus_volume_dir": str(voldir),
+            "stratus_volume_vg": f"stv-none-{uuid.uuid4().hex[:6]}",  # no such VG: lvm is unavailable
             "stratus_storage_availability_zone": ZONE,
             "stratus_storage_info": {"backends": [{"name": "file", "driver": "file", "directory": str(voldir)}]},
         }}, ["block_storage"])
@@ -45,6 +48,26 @@ def cloud(request, tmp_path_factory):
     finally:
         factory.close()
         shutil.rmtree(voldir, ignore_errors=True)
+
+
+def _started(factory):
+    """A new controller; on a loaded machine its first answer may come after the 30 s
+    ``Controller.start`` waits: then wait for the process it started a while longer."""
+    try:
+        return factory("sqlite")
+    except RuntimeError as exc:
+        ctl = factory.started[-1] if factory.started else None
+        if ctl is None or ctl.proc is None or "did not answer" not in str(exc):
+            raise
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and ctl.proc.poll() is None:
+        try:
+            if ctl.http.get("/", timeout=2).status_code == 300:
+                return ctl
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"stratus serve did not answer on {ctl.url} within 120 s")
 
 
 def _fault(r, status: int, key: str) -> str:
