@@ -33,7 +33,6 @@ register_defaults([
 
 SCHEDULER = "cinder-scheduler"
 VOLUME = "cinder-volume"
-BINARIES = (SCHEDULER, VOLUME)
 
 
 @dataclass
