@@ -52,7 +52,7 @@ def job_ended(db: Session, resource: Resource, job) -> None:
     if vol is None or job.kind != "update" or vol.status != "extending":
         return
     if job.status == SUCCEEDED:
-        vol.size = int(resource.properties.get("size") or vol.size)
+        vol.size = int(resource.properties.get("size") or vol.size)  # an extend sets the property
         vol.status, vol.status_reason = "available", ""
     else:
         vol.status, vol.status_reason = "error_extending", first_line(job.status_reason)

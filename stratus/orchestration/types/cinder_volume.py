@@ -79,6 +79,7 @@ class Volume(ResourceType):
                        "size, virtual_size, min_disk, min_ram, properties.",
         "path": "Its block device or file on the storage host (Cinder's provider_location).",
         "size_gb": "Its size as the host reported it.",
+        "source_size": "The size of the snapshot or volume it copies (its size without ``size``).",
         "format": "raw or qcow2.",
         "show": "All attributes.",
     }
@@ -98,8 +99,7 @@ class Volume(ResourceType):
         res.attributes["volume_type_id"], res.attributes["volume_type_name"] = vt.id, vt.name
         source = volumes.source_of(db, res)
         if source is not None:
-            if p.get("size") is None:
-                res.properties["size"] = source["size"]
+            res.attributes["source_size"] = source["size"]
             res.attributes.update(host=source["host"], backend=source["backend"],
                                   availability_zone=source["availability_zone"])
         else:
@@ -117,7 +117,8 @@ class Volume(ResourceType):
     def quota_usage(cls, props, attributes=None):
         from stratus.volume.volumes import quota_usage
 
-        return quota_usage(int(props.get("size") or 0), (attributes or {}).get("volume_type_name"))
+        attributes = attributes or {}
+        return quota_usage(size_of(props, attributes), attributes.get("volume_type_name"))
 
     @classmethod
     def host_group(cls, props):
@@ -158,7 +159,7 @@ class Volume(ResourceType):
     def _volume(cls, res: PlannedResource, **extra: Any) -> dict[str, Any]:
         """The ``volume`` module's task (present, the properties' size)."""
         a = res.attributes
-        args = {"id": res.resource_id, "state": "present", "size": int(res.properties["size"]),
+        args = {"id": res.resource_id, "state": "present", "size": size_of(res.properties, a),
                 "backend": backend_of(res), "multiattach": bool(res.properties.get("multiattach"))}
         templated = {**BACKEND, **USAGE}
         if a.get("format"):
@@ -211,6 +212,11 @@ class Volume(ResourceType):
     @classmethod
     def plan_action(cls, res, name, args):
         return action.plan(res, name, args)
+
+
+def size_of(props: dict[str, Any], attributes: dict[str, Any]) -> int:
+    """The volume's size in GiB: the property, else its source's (a copy without one)."""
+    return int(props.get("size") or attributes.get("source_size") or 0)
 
 
 def backend_of(res: PlannedResource) -> str:
