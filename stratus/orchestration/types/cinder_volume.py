@@ -177,22 +177,13 @@ class Volume(ResourceType):
         """From an image: the image into the storage host's cache, then the volume."""
         if not res.properties.get("image"):
             return [cls._volume(res)]
-        from stratus.image import tickets
-        from stratus.orchestration.types.nova_common import image_service_url, ticket
+        from stratus.orchestration.types.nova_common import image_cache_task
 
-        facts = res.attributes.get("image_facts")
-        if not facts:
+        if not res.attributes.get("image_facts"):
             raise TemplateError("the image of an OS::Cinder::Volume is looked up in the image service "
                                 "when the request is checked; submit it to the controller",
                                 ("resources", res.name, "properties", "image"))
-        image_id, fmt = facts["id"], facts["disk_format"]
-        base = image_service_url(res)
-        cache = task(res, "stratus.cloud.image_cache", {
-            "image_id": image_id, "source": f"{base}/images/{image_id}/file",
-            "os_hash_algo": facts["os_hash_algo"], "os_hash_value": facts["os_hash_value"],
-            "source_format": fmt, "disk_format": fmt, "allowed_sources": [f"{base}/images/"],
-            "headers": {tickets.HEADER: ticket(res, image_id, tickets.DOWNLOAD)},
-        }, "image", register="stratus_image_cache")
+        cache = image_cache_task(res, res.attributes["image_facts"])
         return [cache, cls._volume(res, image=True)]
 
     @classmethod
