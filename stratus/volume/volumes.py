@@ -423,18 +423,19 @@ def update(db: Session, vol: Volume, body: dict[str, Any]) -> Volume:
     meta = check_metadata(body["metadata"]) if "metadata" in body else None
     for key, value in values.items():
         setattr(vol, key, value)
-    if meta is not None:
-        set_metadata(db, vol, meta, replace=True)
     vol.updated_at = utcnow()
+    if meta is not None:
+        set_metadata(db, vol, meta, replace=True)  # mirrors the properties too
     _mirror_properties(db, vol)
     db.flush()
     return vol
 
 
 def _mirror_properties(db: Session, vol: Volume) -> None:
-    """The resource's properties follow the record (a later update diffs against them)."""
+    """The resource's properties follow the record (a later update diffs against them,
+    and its end writes them back into the record)."""
     row = db.get(Resource, vol.id)
-    if row is not None:
+    if row is not None and row.status != DELETED:
         row.properties = {**row.properties, "name": vol.name, "description": vol.description,
                           "metadata": metadata(db, vol.id)}
 
@@ -577,6 +578,7 @@ def set_metadata(db: Session, vol: Volume, meta: dict[str, str], *, replace: boo
         else:
             row.value = value
     db.flush()
+    _mirror_properties(db, vol)
     return metadata(db, vol.id)
 
 
@@ -586,3 +588,4 @@ def delete_metadata_key(db: Session, vol: Volume, key: str) -> None:
         raise NotFound(f"Metadata item was not found: {key}")
     db.delete(row)
     db.flush()
+    _mirror_properties(db, vol)

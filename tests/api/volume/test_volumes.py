@@ -297,3 +297,26 @@ def test_refusals_change_nothing(cloud):
     assert os.path.getsize(os.path.join(cloud.storage["dir"], f"volume-{vol['id']}")) == 1 << 30
     assert api("DELETE", f"/volumes/{vol['id']}").status_code == 202
     wait_volume(cloud, vol["id"], None)
+
+
+def test_template_volume_has_its_record(cloud):
+    """A volume a template makes (Heat's OS::Cinder::Volume) is listed by the volume API,
+    a template update of its size extends it, and its delete removes file and record."""
+    from tests.integration.pipeline.conftest import Api
+
+    jobs = Api(cloud)
+    job = jobs.run("POST", "/jobs", json={"template": {"heat_template_version": "2018-08-31", "resources": {
+        "data": {"type": "OS::Cinder::Volume", "properties": {"size": 1, "name": "from-tpl",
+                                                              "metadata": {"made": "heat"}}}}}})
+    vid = job["resources_by_name"]["data"]
+    got = wait_volume(cloud, vid)
+    assert got["name"] == "from-tpl" and got["metadata"] == {"made": "heat"} and got["size"] == 1
+    assert any(v["id"] == vid for v in Cinder(cloud)("GET", "/volumes").json()["volumes"])
+    jobs.run("PATCH", f"/resources/{vid}", json={"properties": {"size": 2, "name": "grown"}})
+    got = Cinder(cloud).show(vid)
+    assert got["size"] == 2 and got["name"] == "grown" and got["status"] == "available"
+    path = os.path.join(cloud.storage["dir"], f"volume-{vid}")
+    assert os.path.getsize(path) == 2 << 30
+    jobs.run("DELETE", f"/resources/{vid}")
+    assert Cinder(cloud)("GET", f"/volumes/{vid}").status_code == 404
+    assert not os.path.exists(path)
