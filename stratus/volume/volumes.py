@@ -485,6 +485,12 @@ def remove_row(db: Session, volume_id: str) -> None:
     from stratus.db.models.volume import VolumeAdminMetadata
 
     db.execute(sql_delete(VolumeAdminMetadata).where(VolumeAdminMetadata.volume_id == volume_id))
+    # snapshots a cascade removed with it on the host: their resources are gone too
+    for sid in list(db.scalars(select(VolumeSnapshot.id).where(VolumeSnapshot.volume_id == volume_id))):
+        snap_res = db.get(Resource, sid)
+        if snap_res is not None and snap_res.status != DELETED:
+            snap_res.status, snap_res.status_reason = DELETED, "deleted with its volume (cascade)"
+        quotas.release(db, sid)
     db.execute(sql_delete(VolumeSnapshot).where(VolumeSnapshot.volume_id == volume_id))
     db.execute(sql_delete(VolumeAttachment).where(VolumeAttachment.volume_id == volume_id))
     db.execute(sql_delete(Volume).where(Volume.id == volume_id))
