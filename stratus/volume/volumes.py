@@ -98,6 +98,11 @@ def quota_usage(size: int, type_name: str | None) -> dict[str, int]:
     return usage
 
 
+def type_multiattach(db: Session, type_id: str | None) -> bool:
+    """Whether a type makes multiattach volumes (Cinder's ``multiattach: <is> True``)."""
+    return records.extra_specs(db, type_id).get("multiattach", "").strip().lower() in ("<is> true", "true")
+
+
 def resolve_type(db: Session, res, ref) -> VolumeType:
     """The volume type of a planned volume (its id or name; the default type without one)."""
     settings = res.context.settings if res.context else None
@@ -208,6 +213,8 @@ def ensure_row(db: Session, res) -> Volume:
         set_metadata(db, vol, dict(p.get("metadata") or {}), replace=True)
     if vol.status == "creating":
         from stratus.orchestration.types.cinder_volume import size_of
+
+        vol.multiattach = bool(a.get("multiattach", vol.multiattach))
 
         vol.size = size_of(p, a) or vol.size
         vol.volume_type_id = a.get("volume_type_id") or vol.volume_type_id

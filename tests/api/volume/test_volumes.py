@@ -45,9 +45,9 @@ def _count(ctl) -> int:
         db.dispose()
 
 
-def _type(ctl, name: str, backend: str) -> str:
+def _type(ctl, name: str, backend: str, **specs: str) -> str:
     r = ctl.request("POST", "/volume/v3/types", json={"volume_type": {
-        "name": name, "extra_specs": {"volume_backend_name": backend}}})
+        "name": name, "extra_specs": {"volume_backend_name": backend, **specs}}})
     assert r.status_code == 200, r.text
     return r.json()["volume_type"]["id"]
 
@@ -92,11 +92,12 @@ def test_core_flow_postgresql(module_factory, tmp_path_factory, request):
 
 
 def test_lvm_volume_create_extend_delete(cloud):
-    """An empty LV (the VG's metadata; activation off without device-mapper)."""
-    _type(cloud, "lvm-only", "lvm")
+    """An empty LV (the VG's metadata; activation off without device-mapper) of a type
+    that names the backend and makes multiattach volumes."""
+    _type(cloud, "lvm-only", "lvm", multiattach="<is> True")
     api = Cinder(cloud, cloud.member)
     vol = api.create(size=1, volume_type="lvm-only")
-    wait_volume(cloud, vol["id"])
+    assert wait_volume(cloud, vol["id"])["multiattach"] is True  # the type's extra spec
     lv = f"volume-{vol['id']}"
     assert lv in host_objects(cloud)["lvs"]
     assert Cinder(cloud).show(vol["id"])["os-vol-host-attr:host"].endswith("@lvm#lvm")
