@@ -508,13 +508,12 @@ def extend(db: Session, ctx, vol: Volume, new_size, *, settings, context=None, r
     """``os-extend``: a detached volume grows (Cinder's 400s; 413 over quota)."""
     if not isinstance(new_size, int) or isinstance(new_size, bool):
         new_size = check_size(new_size)
-    if vol.status == "in-use" or vol.attach_status == "attached":
-        raise BadRequest("Invalid volume: Volume status must be 'available' to extend: this backend extends "
-                         "only detached volumes; detach it first (openstack server remove volume), extend, "
-                         "then attach it again.")
-    if vol.status != "available":
-        raise BadRequest(f"Invalid volume: Volume status must be 'available' to extend, currently "
-                         f"{vol.status}.")
+    if vol.status != "available" or vol.attach_status == "attached":
+        msg = f"Invalid volume: Volume {vol.id} status must be 'available' to extend, currently {vol.status}."
+        if vol.status == "in-use" or vol.attach_status == "attached":
+            msg += (" This backend extends only detached volumes: detach it (openstack server remove volume), "
+                    "extend it, then attach it again.")
+        raise BadRequest(msg)
     if new_size <= vol.size:
         raise BadRequest(f"Invalid input received: New size for extend must be greater than current size. "
                          f"(current: {vol.size}, extended: {new_size}).")

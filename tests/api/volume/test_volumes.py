@@ -285,7 +285,7 @@ def test_refusals_change_nothing(cloud):
             "or error_managing and must not be migrating, attached, belong to a group, have snapshots or be "
             "disassociated from snapshots after volume transfer.")
         msg = fault(api("POST", f"/volumes/{vol['id']}/action", json={"os-extend": {"new_size": 2}}), 400)
-        assert "extends only detached volumes" in msg
+        assert "to extend, currently in-use. This backend extends only detached volumes" in msg
         shown = api.show(vol["id"])
         assert shown["status"] == "in-use" and shown["size"] == 1 and len(shown["attachments"]) == 1
         assert shown["attachments"][0]["device"] == "/dev/vdb"
