@@ -47,7 +47,7 @@ from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.orchestration import submit as pipeline
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.quotas import QuotaExceeded
-from stratus.volume import records, scheduler
+from stratus.volume import records, scheduler, zones
 
 register_defaults([
     RuleDefault("volume:create", "rule:admin_or_member", "create a volume"),
@@ -189,13 +189,6 @@ def storage_zone(db: Session, host: str | None, settings) -> str:
     return scheduler.zone_of(row, settings) if row else settings.volume_default_availability_zone
 
 
-def storage_zones(db: Session, settings) -> set[str]:
-    """The zones of the block-storage hosts (the default zone when there are none)."""
-    zones = {scheduler.zone_of(h, settings) for h in db.scalars(select(Host))
-             if scheduler.GROUP in (h.groups or [])}
-    return zones or {settings.volume_default_availability_zone}
-
-
 def ensure_row(db: Session, res) -> Volume:
     """The volume's record: written when a template (not ``POST /volumes``) makes it,
     and given where the check placed it either way."""
@@ -323,7 +316,7 @@ def _create_properties(db: Session, ctx, body: dict[str, Any], settings) -> dict
         props["volume_type"] = vt.id
     zone = body.get("availability_zone")
     if zone:
-        if not isinstance(zone, str) or zone not in storage_zones(db, settings):
+        if not isinstance(zone, str) or zone not in (zones.names(db, settings) or {settings.volume_default_availability_zone}):
             raise BadRequest(f"Availability zone '{zone}' is invalid.")
         props["availability_zone"] = zone
     multi = body.get("multiattach", False)
