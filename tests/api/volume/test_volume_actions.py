@@ -87,9 +87,11 @@ def test_record_actions_through_the_cli(cloud):
     assert api.show(vid)["status"] == "error"
     assert "must be available" in fault(_act(api, vid, "os-update_readonly_flag", {"readonly": True}), 400)
     assert _readonly(cloud, vid) == "False"
-    # a member may not delete an errored-extending volume... an admin forces it
-    cloud.cli("volume", "set", "--state", "error_extending", vid)
+    # a volume in maintenance: its member may not delete it, nor force it; an admin forces it
+    cloud.cli("volume", "set", "--state", "maintenance", vid)
+    assert fault(api("DELETE", f"/volumes/{vid}"), 400)
     assert fault(_act(api, vid, "os-force_delete", {}), 403)
+    assert api.show(vid)["status"] == "maintenance"
     cloud.cli("volume", "delete", "--force", vid)
     wait_volume(cloud, vid, None)
     assert f"volume-{vid}" not in host_objects(cloud)["files"]
