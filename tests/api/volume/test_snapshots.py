@@ -207,6 +207,4 @@ def test_quota_isolation_and_filters(cloud, member):
     wait_volume(cloud, vol["id"], None)
     wait_snapshot(cloud, sid, None)
     assert host_objects(cloud)["files"] == []
-    if allocations(cloud, sid):
-        pytest.xfail("the volume delete (vol-volumes) must delete the snapshot resources with the volume "
-                     "(snapshots.for_volume_delete + submit_delete([*snapshots, volume])) to release their quota")
+    assert allocations(cloud, sid) == {}
