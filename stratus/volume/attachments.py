@@ -197,6 +197,9 @@ def delete_on_termination(db: Session, ctx, volume_ids: list[str], *, after: str
     too, so a root volume is deleted only once the guest that uses it is gone. A volume
     already being deleted is left alone."""
     from stratus.db.models.jobs import JobResource
+
+    if not volume_ids:
+        return
     from stratus.volume import volumes
 
     if after is not None:
