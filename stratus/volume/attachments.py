@@ -308,9 +308,9 @@ def settle_volume(db: Session, volume_id: str) -> None:
     if vol is None or vol.status not in FOLLOWS_ATTACHMENTS:
         return
     seen = {r.attach_status for r in attachments_of(db, volume_id)}
-    for status, wanted in (("attaching", "attaching"), ("detaching", "detaching"), ("in-use", "attached"),
-                           ("reserved", "reserved")):
-        if wanted in seen:
+    for status, wanted in (("attaching", {"attaching", "error_attaching"}), ("detaching", {"detaching"}),
+                           ("in-use", {"attached"}), ("reserved", {"reserved"})):
+        if wanted & seen:
             vol.status = status
             break
     else:
@@ -322,9 +322,10 @@ def settle_volume(db: Session, volume_id: str) -> None:
 def on_state(db: Session, resource: Resource) -> None:
     """The attachment row of an ``OS::Cinder::VolumeAttachment`` resource in step with
     it: ACTIVE → ``attached`` (mountpoint, connection, host from the job); DELETING →
-    ``detaching``; DELETED → removed; ERROR while attaching → removed (a failed attach
-    leaves nothing, the job's rescue removed both halves), while detaching → attached
-    again (the guest kept the disk). The volume's status follows."""
+    ``detaching``; DELETED → removed; ERROR while attaching → ``error_attaching`` (removed
+    when the job ends: :func:`on_job_end`; a failed attach leaves nothing, the job's
+    rescue removes both halves), while detaching → attached again (the guest kept the
+    disk). The volume's status follows."""
     row = db.get(VolumeAttachment, resource.id)
     if row is None:
         return
@@ -342,13 +343,18 @@ def on_state(db: Session, resource: Resource) -> None:
         _remove(db, row)
         return
     elif resource.status == ERROR:
-        if row.attach_status == "detaching":
-            row.attach_status = "attached"
-        else:
-            _remove(db, row)
-            return
+        # the job's rescue still runs: the row goes when the job ends (on_job_end)
+        row.attach_status = "attached" if row.attach_status == "detaching" else "error_attaching"
     db.flush()
     settle_volume(db, row.volume_id)
+
+
+def on_job_end(db: Session, resource: Resource, job) -> None:
+    """When the attachment's job ends: a failed attach's row is removed (the rescue took
+    both halves away) and the volume is available again."""
+    row = db.get(VolumeAttachment, resource.id)
+    if row is not None and row.attach_status == "error_attaching" and resource.last_job_id == job.id:
+        _remove(db, row)
 
 
 def _remove(db: Session, row: VolumeAttachment) -> None:
