@@ -9,6 +9,7 @@ attachment list."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -61,7 +62,11 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(module_factory, tmp_path_factory, request):
-    ctl = storage_cloud(module_factory, tmp_path_factory.mktemp("attref"), request, host="c1")
+    """The shared controller: SQLite, or PostgreSQL when STRATUS_TEST_BACKENDS names only
+    it (one backend per run keeps the module's time; the attach's lock and reads are the
+    same code on both)."""
+    backend = "postgresql" if os.environ.get("STRATUS_TEST_BACKENDS") == "postgresql" else "sqlite"
+    ctl = storage_cloud(module_factory, tmp_path_factory.mktemp("attref"), request, host="c1", backend=backend)
     add_flavors(ctl)
     return World(ctl)
 
