@@ -7,6 +7,7 @@ they were. No guest: a server's attachment (the job) is the two-host pipeline te
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -21,10 +22,14 @@ pytestmark = [pytest.mark.api, pytest.mark.block_storage]
 V = "3.27"
 
 
-@pytest.fixture(scope="module")
+# SQLite always; PostgreSQL too when STRATUS_TEST_BACKENDS names it explicitly (the
+# records are the same code on both; CI time is spent once)
+BACKENDS = ["sqlite"] + (["postgresql"] if "postgresql" in os.environ.get("STRATUS_TEST_BACKENDS", "") else [])
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
 def cloud(module_factory, tmp_path_factory, request):
-    return storage_cloud(module_factory, tmp_path_factory.mktemp("att"), request,
-                         backend=getattr(request, "param", "sqlite"))
+    return storage_cloud(module_factory, tmp_path_factory.mktemp("att"), request, backend=request.param)
 
 
 def rows(ctl, volume_id: str) -> list[tuple[str, str]]:

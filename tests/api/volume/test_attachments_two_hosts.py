@@ -64,18 +64,59 @@ def nbd_rules(ns: str) -> str:
                           text=True).stdout
 
 
+def job_log(ctl) -> str:
+    """Every job event of the controller (for a failure's message)."""
+    from sqlalchemy import select
+
+    from stratus.db.models.jobs import JobEvent
+    from stratus.db.session import Database
+
+    db = Database(ctl.database_url)
+    try:
+        with db.session() as s:
+            return "\n".join(f"{e.attempt} {e.host} {e.task} {e.status}: {e.message[:300]}"
+                             for e in s.scalars(select(JobEvent).order_by(JobEvent.id)))
+    finally:
+        db.dispose()
+
+
+def wait_jobs(ctl, timeout: float = 120) -> None:
+    """Until no job is queued or running (a failed task marks its resource at once; the
+    job's rescue runs after that)."""
+    from sqlalchemy import select
+
+    from stratus.db.models.jobs import Job
+    from stratus.db.session import Database
+
+    db = Database(ctl.database_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with db.session() as s:
+                busy = [j.status for j in s.scalars(select(Job)) if j.status not in ("SUCCEEDED", "FAILED", "CANCELLED")]
+            if not busy:
+                return
+            time.sleep(0.3)
+    finally:
+        db.dispose()
+    raise AssertionError(f"jobs still running after {timeout}s: {job_log(ctl)}")
+
+
 def wait_attachment(api: Cinder, att_id: str, status: str | None, timeout: float = 120) -> dict | None:
+    """Until the attachment has ``status`` (None: until it is gone); the jobs' events in the failure."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         r = api("GET", f"/attachments/{att_id}")
         if r.status_code == 404 and status is None:
             return None
+        if r.status_code == 404:  # gone while waited for: its job failed
+            break
         last = r.json().get("attachment") if r.status_code == 200 else r.text
         if isinstance(last, dict) and last["status"] == status:
             return last
         time.sleep(0.3)
-    raise AssertionError(f"attachment {att_id} not {status} after {timeout}s: {last}")
+    raise AssertionError(f"attachment {att_id} not {status} after {timeout}s: {last}\n{job_log(api.ctl)}")
 
 
 def test_nbd_attachment_across_two_hosts_and_rescue(two_hosts):
@@ -86,9 +127,9 @@ def test_nbd_attachment_across_two_hosts_and_rescue(two_hosts):
     wait_volume(ctl, vid)
     good = servers.add(member.project_id, host="cp1", node="cp1")
     gone = servers.add(member.project_id, host="cp1", node="cp1")  # its guest is not on cp1
-    domain = f"instance-{good}"
+    domain = f"instance-{good}"  # a bare guest; ACPI, or pci.0 takes no hot-plugged disk
     xml = (f"<domain type='qemu'><name>{domain}</name><uuid>{good}</uuid><memory unit='MiB'>64</memory>"
-           "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>"
+           "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os><features><acpi/></features>"
            "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>")
     virsh("define", "/dev/stdin", stdin=xml)
     try:
@@ -102,8 +143,9 @@ def test_nbd_attachment_across_two_hosts_and_rescue(two_hosts):
         failed = r.json()["attachment"]
         assert failed["status"] == "attaching"
         wait_attachment(api, failed["id"], None)
+        wait_jobs(ctl)
         assert wait_volume(ctl, vid)["attachments"] == []
-        assert daemons_in(ns["ns"]) == [] and f"-{failed['id']}" not in nbd_rules(ns["ns"])
+        assert daemons_in(ns["ns"]) == [] and f"-{failed['id']}" not in nbd_rules(ns["ns"]), job_log(ctl)
 
         # the real attach: export in the namespace, the guest's QEMU connects to it
         r = api("POST", "/attachments", json={"attachment": {"volume_uuid": vid, "instance_uuid": good,
