@@ -156,7 +156,12 @@ def test_nbd_attachment_across_two_hosts_and_rescue(two_hosts):
         assert info["driver_volume_type"] == "nbd" and info["data"]["host"] == ns["storage_ip"]
         assert info["data"]["name"] == f"volume-{vid}-{att['id']}"
         assert wait_volume(ctl, vid, "in-use")["attachments"][0]["server_id"] == good
-        assert len(daemons_in(ns["ns"])) == 1
+        # the export's daemon listens on the storage address inside the namespace
+        listening = subprocess.run(["ip", "netns", "exec", ns["ns"], "ss", "-Hltn"], capture_output=True,
+                                   text=True).stdout
+        assert f"{ns['storage_ip']}:{info['data']['port']}" in listening, (
+            listening, subprocess.run(["pgrep", "-af", "qemu-storage-daemon"], capture_output=True, text=True).stdout,
+            job_log(ctl))
         live = virsh("dumpxml", domain)
         assert f"<serial>{vid}</serial>" in live and f"name='{ns['storage_ip']}'" in live
         assert "protocol='nbd'" in live
