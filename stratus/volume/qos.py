@@ -3,10 +3,8 @@ has at most one, ``VolumeType.qos_specs_id``).
 
 ``consumer`` says who applies them: ``front-end`` (the compute host: libvirt's
 ``<iotune>`` on the guest's disk), ``back-end`` (the storage backend; neither Stratus
-backend throttles, so they are only stored) or ``both``. :func:`front_end_specs` gives
-what an attachment applies: the libvirt-known keys of the specs associated with the
-volume's type, as integers — the attach service (``stratus.volume.attachments``) passes
-them to the ``volume_attachment`` module's ``iotune``.
+backend throttles, so they are only stored) or ``both``. What an attachment applies
+(``iotune``) is :func:`stratus.volume.qos_apply.qos_iotune`.
 
 The keys libvirt applies are checked when they are set (non-negative integers), so a
 bad value is a 400 here and not a failed attach later. Every operation is for
@@ -188,17 +186,3 @@ def disassociate(db: Session, qos: QosSpecs, type_id: str | None) -> None:
 def disassociate_all(db: Session, qos: QosSpecs) -> None:
     db.execute(update(VolumeType).where(VolumeType.qos_specs_id == qos.id).values(qos_specs_id=None))
     db.flush()
-
-
-def front_end_specs(db: Session, volume_type_id: str | None) -> dict[str, int]:
-    """The ``iotune`` an attachment of a volume of this type applies: the libvirt keys of
-    its type's QoS specs when their consumer is ``front-end`` or ``both`` ({} otherwise)."""
-    if not volume_type_id:
-        return {}
-    vt = db.get(VolumeType, volume_type_id)
-    if vt is None or not vt.qos_specs_id:
-        return {}
-    qos = db.get(QosSpecs, vt.qos_specs_id)
-    if qos is None or qos.consumer not in ("front-end", "both"):
-        return {}
-    return {k: int(v) for k, v in (qos.specs or {}).items() if k in IOTUNE_KEYS and str(v).isdigit()}

@@ -113,8 +113,10 @@ class VolumeAttachment(ResourceType):
                                    mountpoint=mountpoint)
         except ApiError as exc:
             raise ResourceCheckFailed(exc.message, (*where, "volume_id"), exc.status) from None
+        from stratus.volume.qos_apply import qos_iotune
+
         res.attributes.update(storage_host=host, backend=backend, multiattach=bool(vol.multiattach),
-                              device=mountpoint, compute_host=server.host)
+                              device=mountpoint, compute_host=server.host, iotune=qos_iotune(db, vol))
 
     @classmethod
     def hosts(cls, db, res: PlannedResource) -> list[str]:
@@ -175,6 +177,8 @@ class VolumeAttachment(ResourceType):
         if state == "present":
             disk_args["device"] = str(a.get("device") or res.properties.get("mountpoint") or "").removeprefix("/dev/")
             disk_args["multiattach"] = bool(a.get("multiattach"))
+            if a.get("iotune"):  # the type's front-end QoS specs, as libvirt <iotune>
+                disk_args["iotune"] = dict(a["iotune"])
         if storage == compute:
             disk_args["backend"] = a["backend"]
             templated.update(BACKEND)
