@@ -21,10 +21,10 @@ The way of one ``POST /servers`` that boots from a volume:
 - ``OS::Nova::Server.check`` calls :func:`resolve`: the root volume (planned in the same
   template, or recorded) is recorded in the server's attribute ``root_volume``
   (id, host, backend, format, delete_on_termination); an existing volume is
-  ``reserved`` so no other server takes it meanwhile. :func:`instance_option` is the
-  ``instance`` module's ``root_volume`` (a local path on the storage host's backend,
-  from the host's own variables) and :func:`check_placed` refuses a compute host that is
-  not the volume's storage host (an NBD export for the root disk is not done yet).
+  ``reserved`` so no other server takes it meanwhile. :func:`check_placed` refuses a
+  compute host that is not the volume's storage host (an NBD export for the root disk
+  is not done yet) and records the local path (the storage host's registered
+  variables); :func:`instance_option` is the ``instance`` module's ``root_volume``.
 - ``OS::Nova::Server.on_state`` calls :func:`on_state`: once the guest runs the root
   volume is recorded as the server's attachment (``attachments.record_boot``,
   ``/dev/vda``: ``in-use``, listed in ``os-extended-volumes:volumes_attached``); a failed
@@ -291,42 +291,48 @@ def resolve(db: Session, res, planned: dict | None = None) -> dict[str, Any] | N
     return root
 
 
-def check_placed(res) -> None:
-    """``OS::Nova::Server.on_placed``: the guest reaches its root volume as a local path,
-    so the compute host must be the volume's storage host."""
+# the block_storage role's defaults of the backends' host variables (cinder_common.BACKEND)
+DEFAULT_DIR, DEFAULT_VG = "/var/lib/stratus/volumes", "stratus-volumes"
+
+
+def check_placed(db: Session, res) -> None:
+    """``OS::Nova::Server.on_placed``: the guest reaches its root volume as a local path on
+    the volume's backend, so the compute host must be the volume's storage host; the
+    path (from the storage host's registered variables, as the volume modules take them)
+    is recorded as the root volume's ``connection``, with the backends' ``volume_roots``."""
+    from stratus.db.models.hosts import Host
     from stratus.orchestration.errors import ResourceCheckFailed
 
     root = res.attributes.get("root_volume")
-    if not root or not res.hosts or res.hosts[0] == root["host"]:
+    if not root or not res.hosts:
         return
-    raise ResourceCheckFailed(
-        f"the root volume {root['id']} lives on storage host {root['host']} and the server was placed "
-        f"on {res.hosts[0]}: booting from a volume of another host (an NBD export) is not supported "
-        f"yet; boot with availability_zone (admins: <zone>:{root['host']}) so the server runs there",
-        ("resources", res.name, "properties", "block_device_mapping_v2"))
+    if res.hosts[0] != root["host"]:
+        raise ResourceCheckFailed(
+            f"the root volume {root['id']} lives on storage host {root['host']} and the server was "
+            f"placed on {res.hosts[0]}: booting from a volume of another host (an NBD export) is not "
+            f"supported yet; boot in the volume's zone on a host that is both (admins: "
+            f"availability_zone <zone>:{root['host']})",
+            ("resources", res.name, "properties", "block_device_mapping_v2"))
+    host = db.get(Host, root["host"])
+    hv = dict(host.vars or {}) if host is not None else {}
+    directory = str(hv.get("stratus_volume_dir") or DEFAULT_DIR).rstrip("/")
+    vg = str(hv.get("stratus_volume_vg") or DEFAULT_VG)
+    vid = str(uuid.UUID(root["id"]))
+    path = f"/dev/{vg}/volume-{vid}" if root["backend"] == "lvm" else f"{directory}/volume-{vid}"
+    fmt = root.get("format") if root.get("format") in ("raw", "qcow2") else "raw"
+    root["connection"] = {"driver_volume_type": "local", "path": path, "format": fmt}
+    root["volume_roots"] = [directory, f"/dev/{vg}"]
 
 
 def instance_option(res) -> dict[str, Any]:
-    """The ``instance`` module's ``root_volume`` and ``volume_roots`` for ``res``: the
-    volume's local path on the host's backend (host variables of cinder_common's
-    BACKEND), as compiler Jinja (the id is a UUID the planner checked). {} when the
-    server boots from an image."""
+    """The ``instance`` module's ``root_volume`` and ``volume_roots`` for ``res`` ({} when
+    it boots from an image): every task of the guest (create, power, resize, NICs) names
+    its root disk."""
     root = res.attributes.get("root_volume")
-    if not root:
+    if not root or not root.get("connection"):
         return {}
-    vid = str(uuid.UUID(root["id"]))  # never anything but a UUID inside the Jinja
-    directory = "(stratus_volume_dir | default('/var/lib/stratus/volumes'))"
-    vg = "(stratus_volume_vg | default('stratus-volumes'))"
-    if root["backend"] == "lvm":
-        path = f"'/dev/' ~ {vg} ~ '/volume-{vid}'"
-    else:
-        path = f"{directory} ~ '/volume-{vid}'"
-    fmt = "raw" if root.get("format") not in ("raw", "qcow2") else root["format"]
-    conn = f"{{'driver_volume_type': 'local', 'path': {path}, 'format': '{fmt}'}}"
-    return {
-        "root_volume": "{{ " + f"{{'serial': '{vid}', 'connection': {conn}}}" + " }}",
-        "volume_roots": "{{ " + f"[{directory}, '/dev/' ~ {vg}]" + " }}",
-    }
+    return {"root_volume": {"serial": root["id"], "connection": dict(root["connection"])},
+            "volume_roots": list(root["volume_roots"])}
 
 
 def on_state(db: Session, resource) -> None:
@@ -344,9 +350,8 @@ def on_state(db: Session, resource) -> None:
         return
     if resource.status == ACTIVE:
         host = (resource.attributes or {}).get("host") or (resource.hosts[0] if resource.hosts else None)
-        connection = {"driver_volume_type": "local", "path": vol.provider_location or "",
-                      "format": vol.format or "raw"}
-        attachments.record_boot(db, server_id=resource.id, volume=vol, host=host, connection=connection,
+        attachments.record_boot(db, server_id=resource.id, volume=vol, host=host,
+                                connection=root.get("connection"),
                                 delete_on_termination=bool(root.get("delete_on_termination")))
     elif resource.status == ERROR and vol.status == "reserved":
         vol.status = "available"

@@ -161,7 +161,7 @@ class Server(ResourceType):
         from stratus.compute import nics
         from stratus.volume import boot
 
-        boot.check_placed(res)
+        boot.check_placed(db, res)
         nics.on_placed(db, res)
 
     @classmethod
@@ -219,18 +219,14 @@ class Server(ResourceType):
                 "metadata": p.get("metadata") or {}, "user_data": p.get("user_data") or "",
                 "keys": dict(res.attributes.get("keys") or {}),
                 "config_drive": p.get("config_drive", True), "state": state,
-                "shutdown_timeout": shutdown_timeout(res), **nic_options(res)}
+                "shutdown_timeout": shutdown_timeout(res), **nic_options(res), **root_volume(res)}
 
     @classmethod
     def _define(cls, res, state: str):
         """The image into the host's cache, then the guest defined in ``state`` (a guest
         booted from a volume: no image, its root disk the volume)."""
-        from stratus.volume import boot
-
-        root = boot.instance_option(res)
-        if root:
-            return [task(res, "stratus.cloud.instance", cls._instance(res, state),
-                         templated={**URI, **root})]
+        if res.attributes.get("root_volume"):
+            return [task(res, "stratus.cloud.instance", cls._instance(res, state), templated=URI)]
         facts = res.attributes.get("image_facts")
         if not facts:
             raise TemplateError("the image of an OS::Nova::Server is looked up in the image service "
@@ -307,6 +303,13 @@ def nic_options(res: PlannedResource) -> dict[str, Any]:
         return {}
     nics = [{k: n[k] for k in ("mac", "bridge", "target", "mtu")} for n in res.attributes["nics"]]
     return {"nics": nics, "network_data": res.attributes.get("network_data") or {}}
+
+
+def root_volume(res: PlannedResource) -> dict[str, Any]:
+    """The ``instance`` module's root volume options ({} for a server booted from an image)."""
+    from stratus.volume import boot
+
+    return boot.instance_option(res)
 
 
 def image_facts(db, res: PlannedResource) -> dict[str, Any]:
