@@ -25,7 +25,7 @@ The way of one ``POST /servers`` that boots from a volume:
   compute host that is not the volume's storage host (an NBD export for the root disk
   is not done yet) and records the local path (the storage host's registered
   variables); :func:`instance_option` is the ``instance`` module's ``root_volume``.
-- ``OS::Nova::Server.on_state`` calls :func:`on_state`: once the guest runs the root
+- ``OS::Nova::Server.on_job_end`` calls :func:`job_ended`: once the guest runs the root
   volume is recorded as the server's attachment (``attachments.record_boot``,
   ``/dev/vda``: ``in-use``, listed in ``os-extended-volumes:volumes_attached``); a failed
   build gives a reserved volume back (``available``).
@@ -335,15 +335,18 @@ def instance_option(res) -> dict[str, Any]:
             "volume_roots": list(root["volume_roots"])}
 
 
-def on_state(db: Session, resource) -> None:
-    """``OS::Nova::Server.on_state``: a running guest's root volume is its attachment
-    (``/dev/vda``, in-use); a failed build gives a reserved volume back."""
+def job_ended(db: Session, resource, job) -> None:
+    """``OS::Nova::Server.on_job_end``: when the job that built the guest ends with it
+    running, its root volume is its attachment (``/dev/vda``, ``in-use``). At the job's
+    end, not at the server's ACTIVE: the volume made in the same job is ``available`` by
+    then whatever order the job's resources settle in. A failed build gives a volume it
+    reserved back (``available``)."""
     from stratus.db.models.jobs import ACTIVE, ERROR
     from stratus.db.models.volume import Volume
     from stratus.volume import attachments
 
     root = (resource.attributes or {}).get("root_volume")
-    if not root:
+    if not root or job.kind != "template":
         return
     vol = db.get(Volume, root["id"])
     if vol is None:
