@@ -1,6 +1,6 @@
 """Boot from volume through Nova's block device mapping, with the real ``openstack`` CLI.
 
-One cloud for the module: host ``c1`` is this machine as both the compute host (the
+One cloud for the module (on the first of ``STRATUS_TEST_BACKENDS``): host ``c1`` is this machine as both the compute host (the
 system libvirtd) and the storage host (a file backend in a fresh /var/tmp directory).
 One guest boots whole (the tiny image's console marker): ``server create
 --boot-from-volume 1 --image tiny --delete-on-termination``. A second server boots with
@@ -50,7 +50,7 @@ def _remove_guest(server_id: str) -> None:
 
 @pytest.fixture(scope="module")
 def cloud(request, tmp_path_factory, guest_image, libvirt_daemon):
-    from tests.api.conftest import _Factory
+    from tests.api.conftest import _backends, _Factory
     from tests.api.volume.volume_helpers import ensure_default_type
 
     stack = contextlib.ExitStack()
@@ -60,7 +60,7 @@ def cloud(request, tmp_path_factory, guest_image, libvirt_daemon):
     stack.callback(shutil.rmtree, vdir, ignore_errors=True)
     factory = _Factory(request, tmp_path_factory.mktemp("bfv"))
     stack.callback(factory.close)
-    ctl = factory("sqlite")
+    ctl = factory(_backends()[0])  # one guest boot: the first backend asked for
     servers: list[str] = []
     stack.callback(lambda: [_remove_guest(s) for s in servers])
     sync_hosts(ctl, tmp_path_factory.mktemp("hosts"),
