@@ -157,6 +157,14 @@ def test_boot_from_volume_with_the_cli_image_to_volume_then_an_existing_volume(c
     assert f"volume '{vid}' status must be 'available'. Currently in 'in-use'" in fault(r, 400)
     assert len(nova("GET", "/servers").json()["servers"]) == before
     assert volume(ctl, vid).status == "in-use"
+    # the image-backed root disk's actions refuse a volume-backed server, nothing changes
+    images = len(ctl.request("GET", "/image/v2/images", token=ctl.token(member)).json()["images"])
+    r = nova("POST", f"/servers/{sid}/action", json={"createImage": {"name": "snap"}})
+    assert "snapshot its volume" in fault(r, 400)
+    r = nova("POST", f"/servers/{sid}/action", json={"rebuild": {"imageRef": cloud.bfv["image"]}})
+    assert "volume-backed" in fault(r, 400)
+    assert len(ctl.request("GET", "/image/v2/images", token=ctl.token(member)).json()["images"]) == images
+    assert nova.show(sid)["status"] == "ACTIVE" and nova.show(sid)["image"] == ""
 
     ctl.cli("server", "delete", "--wait", sid, creds=member)
     wait_volume(ctl, vid, None)  # delete_on_termination: the volume goes with the server
