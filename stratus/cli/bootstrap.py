@@ -30,6 +30,7 @@ def run(args) -> int:
     from stratus.db.session import Database
     from stratus.identity.bootstrap import bootstrap
     from stratus.identity.fernet import FernetKeys
+    from stratus.volume.volume_types import ensure_default as ensure_volume_type
 
     password = (
         args.admin_password
@@ -59,6 +60,7 @@ def run(args) -> int:
                 public_url=args.public_url or settings.endpoint_url,
             )
             report += [f"created flavor {name}" for name in ensure_defaults(s)]
+            report += ensure_volume_type(s, settings)
     finally:
         db.dispose()
     for line in report:

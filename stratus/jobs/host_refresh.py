@@ -12,13 +12,25 @@ from stratus.db.session import Database
 from stratus.hosts import registry
 from stratus.jobs import runner
 
+
+def storage_info_args() -> dict[str, Any]:
+    """``storage_info``'s options from the storage host's variables (the ones the volume
+    tasks use: ``stratus.orchestration.types.cinder_common.BACKEND``): its ``lvm`` backend
+    (``stratus_volume_vg``) and ``file`` backend (``stratus_volume_dir``)."""
+    from stratus.orchestration.types.cinder_common import BACKEND
+
+    return {"backends": [{"name": "lvm", "driver": "lvm", "vg": BACKEND["vg"]},
+                         {"name": "file", "driver": "file", "directory": BACKEND["directory"]}],
+            "lvm_activation": BACKEND["lvm_activation"], "lvm_system_dir": BACKEND["lvm_system_dir"]}
+
+
 PLAYS = [
     {"name": "Stratus: hypervisor capacity", "hosts": "compute", "gather_facts": False,
      # the host's libvirt URI, as its guests' tasks use it (a host variable, else the system one)
      "tasks": [{"name": "hypervisor", "stratus.cloud.hypervisor_info": {
          "uri": "{{ stratus_libvirt_uri | default('qemu:///system') }}"}}]},
     {"name": "Stratus: storage capacity", "hosts": "block_storage", "gather_facts": False,
-     "tasks": [{"name": "storage", "stratus.cloud.storage_info": "{{ stratus_storage_info | default({}) }}"}]},
+     "tasks": [{"name": "storage", "stratus.cloud.storage_info": storage_info_args()}]},
 ]
 
 

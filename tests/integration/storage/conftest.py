@@ -46,15 +46,15 @@ def device_mapper_works() -> bool:
     return sh("dmsetup", "version", check=False).returncode == 0
 
 
-@pytest.fixture
-def loop_vg(tmp_path):
-    """A VG on a sparse 8 GiB loop-device PV. LVM commands of the fixture run with
-    ``--driverloaded n``; where device-mapper works the modules activate LVs, so the
-    VG is deactivated before it is removed."""
+@contextlib.contextmanager
+def loop_vg_at(backing: Path, size_gb: int = 8):
+    """A VG on a sparse ``size_gb`` loop-device PV over the file ``backing``, removed on
+    exit (also after a failure): ``{"vg", "pv"}``. LVM commands here run with
+    ``--driverloaded n``; where device-mapper works the modules activate LVs, so the VG
+    is deactivated before it is removed."""
     vg = f"stv-{short()}"
-    backing = tmp_path / "pv.img"
     backing.touch()
-    os.truncate(backing, 8 * 1024**3)
+    os.truncate(backing, size_gb * 1024**3)
     loop = sh("losetup", "--find", "--show", str(backing)).stdout.strip()
     try:
         sh("pvcreate", "--driverloaded", "n", "-q", loop)
@@ -66,6 +66,14 @@ def loop_vg(tmp_path):
         sh("vgremove", "--driverloaded", "n", "-f", "-y", vg, check=False)
         sh("pvremove", "--driverloaded", "n", "-q", "-y", loop, check=False)
         sh("losetup", "-d", loop, check=False)
+        backing.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def loop_vg(tmp_path):
+    """A VG on a sparse 8 GiB loop-device PV (:func:`loop_vg_at`)."""
+    with loop_vg_at(tmp_path / "pv.img") as vg:
+        yield vg
 
 
 @pytest.fixture
