@@ -59,6 +59,9 @@ def mark_deleted(db: Session, server: Server) -> None:
     server.deleted, server.deleted_at, server.terminated_at = True, now, server.terminated_at or now
     server.vm_state, server.task_state, server.power_state = states.DELETED, None, states.NOSTATE
     db.execute(delete(ServerGroupMember).where(ServerGroupMember.server_id == server.id))
+    from stratus.volume import attachments
+
+    attachments.server_gone(db, server.id)
 
 
 def first_line(text: str | None) -> str:

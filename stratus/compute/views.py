@@ -7,7 +7,8 @@
 - always: id, name, status, tenant_id, user_id, metadata, hostId, image, flavor,
   created, updated, addresses, accessIPv4/6, links, key_name, config_drive, progress
   (while building or moving), the ``OS-EXT-STS``/``OS-EXT-AZ``/``OS-DCF``/``OS-SRV-USG``
-  keys, ``os-extended-volumes:volumes_attached``, and for admins the
+  keys, ``os-extended-volumes:volumes_attached`` (the server's volume attachment rows,
+  whatever their status, as Nova lists its block device mappings), and for admins the
   ``OS-EXT-SRV-ATTR`` host, hypervisor_hostname and instance_name;
 - 2.3: the other ``OS-EXT-SRV-ATTR`` keys for admins (reservation_id, launch_index,
   kernel_id, ramdisk_id, hostname, root_device_name, user_data) and
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from stratus.compute import states
 from stratus.db.models.compute import ComputeService, Server, ServerGroupMember, ServerTag
+from stratus.db.models.volume import VolumeAttachment
 
 # Nova shows progress only while the server is in one of these statuses.
 _PROGRESS = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
@@ -112,7 +114,9 @@ class View:
             "OS-EXT-STS:power_state": s.power_state,
             "OS-SRV-USG:launched_at": usage_time(s.launched_at),
             "OS-SRV-USG:terminated_at": usage_time(s.terminated_at),
-            "os-extended-volumes:volumes_attached": [],
+            "os-extended-volumes:volumes_attached": [
+                {"id": a.volume_id, "delete_on_termination": bool(a.delete_on_termination)} if v >= (2, 3)
+                else {"id": a.volume_id} for a in extras["volumes"].get(s.id, [])],
         }
         if status in _PROGRESS:
             doc["progress"] = s.progress or 0
@@ -172,10 +176,13 @@ class View:
     def _extras(self, ids: list[str], hosts: set[str]) -> dict[str, Any]:
         from stratus.compute import nics
 
-        out: dict[str, Any] = {"tags": {}, "groups": {}, "host_status": {}, "addresses": {}}
+        out: dict[str, Any] = {"tags": {}, "groups": {}, "host_status": {}, "addresses": {}, "volumes": {}}
         if not ids:
             return out
         out["addresses"] = nics.addresses(self.db, ids)
+        for a in self.db.scalars(select(VolumeAttachment).where(VolumeAttachment.instance_uuid.in_(ids))
+                                 .order_by(VolumeAttachment.created_at, VolumeAttachment.id)):
+            out["volumes"].setdefault(a.instance_uuid, []).append(a)
         if self.version >= (2, 26):
             for t in self.db.scalars(select(ServerTag).where(ServerTag.server_id.in_(ids))
                                      .order_by(ServerTag.tag)):

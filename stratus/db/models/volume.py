@@ -173,5 +173,7 @@ class VolumeAttachment(_Times, Base):
     connection_info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # a server booted from this volume deletes it with the server
     delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Nova's device tag (2.49), shown from 2.70
+    tag: Mapped[str | None] = mapped_column(String(60))
     attach_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detach_time: Mapped[datetime | None] = mapped_column(UTCDateTime)

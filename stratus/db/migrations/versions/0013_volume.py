@@ -137,6 +137,7 @@ def upgrade() -> None:
     sa.Column('connector', sa.JSON(), nullable=False),
     sa.Column('connection_info', sa.JSON(), nullable=False),
     sa.Column('delete_on_termination', sa.Boolean(), nullable=False),
+    sa.Column('tag', sa.String(length=60), nullable=True),
     sa.Column('attach_time', UTCDateTime(), nullable=True),
     sa.Column('detach_time', UTCDateTime(), nullable=True),
     sa.Column('created_at', UTCDateTime(), nullable=False),
