@@ -14,7 +14,7 @@ description:
     power state with the wanted vCPUs, RAM, disks, NICs and config drive, or removes it.
   - "Files live where Nova keeps them: C(/var/lib/stratus/instances/<uuid>/) holds C(disk)
     (a qcow2 overlay on the cached base image C(/var/lib/stratus/images/<image_id>), grown
-    to O(root_gb)), C(disk.eph0), C(disk.swap), C(disk.config) (the config drive, a
+    to O(root_gb)) unless the guest boots from a volume (O(root_volume)), C(disk.eph0), C(disk.swap), C(disk.config) (the config drive, a
     config-2 ISO on a SATA cdrom C(sda)) and C(console.log) (the serial console log)."
   - The domain carries C(<metadata><stratus:instance>) with the instance uuid; a domain of
     the same name without it is not touched (the module fails).
@@ -48,8 +48,33 @@ options:
   image_id:
     description:
       - The base image in the host's image cache (see M(stratus.cloud.image_cache)).
-        Required to create the instance; unused later.
+        Required to create the instance unless it boots from O(root_volume); unused later
+        (with O(root_volume) only recorded in the domain's metadata).
     type: str
+  root_volume:
+    description:
+      - Boot from a volume (Nova's boot from volume) - the root disk C(vda) is this volume
+        instead of an overlay on O(image_id), and O(root_gb) is not applied to it (the
+        volume's size is the disk's; extend the volume to grow it).
+      - The volume's file or device is never removed with the instance (O(state=absent)
+        removes only the domain and the instance directory).
+      - The root disk of a defined guest changes only while it is stopped; a running
+        guest whose root disk would change is refused.
+    type: dict
+    suboptions:
+      serial:
+        description: The volume id (the disk's serial, as Nova sets it).
+        type: str
+        required: true
+      connection:
+        description:
+          - How this host reaches the volume, as M(stratus.cloud.volume_attachment) takes it
+            (Cinder's connection info) - C(driver_volume_type=local) with C(path) and
+            C(format) (V(raw) or V(qcow2)), or C(driver_volume_type=nbd) with C(host) (an IP
+            address), C(port) and C(name) (the export of M(stratus.cloud.volume_export)).
+          - A local C(path) must lie in O(volume_roots), like O(volumes[].path).
+        type: dict
+        required: true
   vcpus:
     description: vCPUs the guest has.
     type: int
@@ -134,7 +159,8 @@ options:
         type: str
   volume_roots:
     description:
-      - Where volume disks may come from; a O(volumes[].path) elsewhere (C(/etc/shadow), a
+      - Where volume disks may come from; a O(volumes[].path) or local
+        O(root_volume.connection) path elsewhere (C(/etc/shadow), a
         host disk) is refused. A directory root admits files inside it (links resolved); a
         C(/dev/<vg>) root admits C(/dev/<vg>/<lv>).
       - Default, when not given, is C(volume_roots) of C(/etc/stratus/compute.conf)
@@ -221,6 +247,19 @@ EXAMPLES = r"""
     user_data: |
       #!/bin/sh
       echo hello
+    state: running
+
+- name: Boot a guest from a volume of this host's file backend
+  stratus.cloud.instance:
+    uuid: 2b7e4a1c-3d5f-4e6a-8b9c-0d1e2f3a4b5c
+    display_name: from-volume
+    root_volume:
+      serial: 0d6e1e1a-8c49-4a43-9f5b-4f7f0f1d2c33
+      connection:
+        driver_volume_type: local
+        path: /var/lib/stratus/volumes/volume-0d6e1e1a-8c49-4a43-9f5b-4f7f0f1d2c33
+        format: raw
+    memory_mb: 256
     state: running
 
 - name: Resize it (live, within the maximums)
@@ -359,6 +398,10 @@ def main() -> None:
             swap_mb=dict(type="int", default=0),
             nics=dict(type="list", elements="dict", options=nic),
             volumes=dict(type="list", elements="dict", options=volume),
+            root_volume=dict(type="dict", options=dict(
+                serial=dict(type="str", required=True),
+                connection=dict(type="dict", required=True),
+            )),
             volume_roots=dict(type="list", elements="str"),
             config_drive=dict(type="bool", default=True),
             hostname=dict(type="str"),

@@ -44,6 +44,7 @@ from stratus.orchestration.types.nova_server import Server as ServerType
 from stratus.orchestration.types.nova_server import hostname, resolve_flavor
 from stratus.quotas import QuotaExceeded
 from stratus.scheduler.spec import RequestSpec
+from stratus.volume import boot
 
 TYPE = "OS::Nova::Server"
 MAX_USER_DATA = 65535
@@ -91,6 +92,7 @@ class ServerRequest:
     disk_config: str = "MANUAL"
     networks: Any = None
     security_groups: list[str] = field(default_factory=list)
+    boot_volume: Any = None  # stratus.volume.boot.BootVolume: boot from a volume
 
 
 def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> ServerRequest:
@@ -147,7 +149,9 @@ def parse(body: Any, version, *, admin: bool, default_zone: str | None) -> Serve
         bad("personality", "[...]", "File injection is not supported: pass the files in user_data "
             "(a cloud-config write_files) instead.")
     req.networks = _networks(s, version, req.max_count)
-    _block_devices(s, req.image)
+    req.boot_volume = boot.parse(s, req.image, req.max_count, version)
+    if req.boot_volume is not None:
+        req.image = ""  # a server booted from a volume has no image (Nova's image "")
     req.security_groups = _security_groups(s.get("security_groups"))
     return req
 
@@ -293,27 +297,6 @@ def _is_uuid(value: Any) -> bool:
     return True
 
 
-def _block_devices(s: dict, image: str) -> None:
-    """Only the plain image boot as a block device mapping: one ``image`` → ``local``
-    mapping of ``imageRef`` at boot index 0."""
-    if "block_device_mapping" in s:
-        bad("block_device_mapping", s["block_device_mapping"],
-            "Volumes come with the volume API: boot from an image (imageRef).")
-    bdms = s.get("block_device_mapping_v2")
-    if bdms is None:
-        return
-    if not isinstance(bdms, list):
-        bad("block_device_mapping_v2", bdms, "It is not of type 'array'.")
-    plain = (len(bdms) == 1 and isinstance(bdms[0], dict)
-             and bdms[0].get("source_type") == "image"
-             and bdms[0].get("destination_type", "local") == "local"
-             and str(bdms[0].get("boot_index", 0)) == "0"
-             and bdms[0].get("uuid") in (image, None) and image)
-    if bdms and not plain:
-        bad("block_device_mapping_v2", bdms, "Volumes come with the volume API: only the image "
-            "boot (source_type image, destination_type local, boot_index 0) is supported.")
-
-
 def _security_groups(groups: Any) -> list[str]:
     """The names (or ids) of the groups the server's new ports get (default: the
     project's ``default`` group, given by the network service)."""
@@ -343,6 +326,7 @@ def create(db: Session, ctx, req: ServerRequest, *, settings, plan_context, requ
     from stratus.compute import metadata, nics
 
     metadata.check_quota(db, ctx.project_id, req.metadata, settings)
+    boot.check_request(db, ctx, req.boot_volume)
     if req.availability_zone and req.availability_zone not in zones(db, settings):
         raise BadRequest("The requested availability zone is not available")
     reservation = "r-" + secrets.token_hex(4)
@@ -441,6 +425,12 @@ def _template(req: ServerRequest, ids: list[str]) -> dict[str, Any]:
         if req.availability_zone or req.force_host or req.force_node:
             props["availability_zone"] = ":".join(
                 x or "" for x in (req.availability_zone, req.force_host, req.force_node)).rstrip(":")
+        volumes, root = boot.template(req.boot_volume, _res_name(i, len(ids)), props["name"],
+                                      req.availability_zone)
+        if root:
+            props.pop("image")
+            props.update(root)
+        resources.update(volumes)
         resources[_res_name(i, len(ids))] = {"type": TYPE, "properties": props}
     return {"heat_template_version": "2018-08-31", "resources": resources}
 

@@ -2,7 +2,8 @@
 
 Pure where it can be: ``InstanceSpec.from_params`` validates (MACs, sizes, targets),
 ``build_guest`` makes the wanted ``Guest`` (keeping volume disks and NICs that others
-attached when the caller does not manage them), ``plan_update`` says whether a change
+attached when the caller does not manage them; the root disk ``vda`` an overlay on the
+cached image, or a volume — boot from volume — reached by its connection info), ``plan_update`` says whether a change
 is none/config/live/cold, and ``InstanceFiles`` makes the instance's files with
 ``qemu-img`` and the config drive builder, removing what it made when a step fails.
 """
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.attach import volume_disk
+from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors import StorageError
 
 from .config_drive import ConfigDrive, drive_files
 from .config_drive import meta_data as build_meta_data
@@ -94,6 +97,7 @@ class InstanceSpec:
     machine: str = "q35"
     nics: tuple[NicSpec, ...] | None = None
     volumes: tuple[VolumeSpec, ...] | None = None
+    root_volume: Disk | None = None  # boot from volume: the root disk vda is this volume
     config_drive: bool = True
     hostname: str = ""
     metadata: dict = field(default_factory=dict, hash=False)
@@ -149,6 +153,7 @@ class InstanceSpec:
                 volumes.append(VolumeSpec(path=str(path), target=target, bus=v.get("bus") or "virtio",
                                           format=v.get("format") or "raw", serial=v.get("serial") or ""))
             volumes = tuple(volumes)
+        root_volume = _root_volume(p.get("root_volume"), volume_roots) if p.get("root_volume") else None
         keys = p.get("keys") or {}
         if isinstance(keys, list):
             keys = {k["name"]: k["data"] for k in keys}
@@ -167,6 +172,7 @@ class InstanceSpec:
             machine=p.get("machine") or "q35",
             nics=nics,
             volumes=volumes,
+            root_volume=root_volume,
             config_drive=bool(p.get("config_drive", True)),
             hostname=p.get("hostname") or "",
             metadata=dict(p.get("metadata") or {}),
@@ -187,11 +193,30 @@ class InstanceSpec:
         return drive_files(md, self.user_data, self.network_data)
 
 
+def _root_volume(given: dict, roots: tuple[str, ...]) -> Disk:
+    """The root disk of an instance booted from a volume: ``{serial, connection}`` as the
+    ``volume_attachment`` module takes them (Cinder's connection info: a local ``path`` and
+    ``format``, or an NBD ``host``/``port``/``name``). A local path must lie in the volume
+    roots (:func:`check_volume_path`), so a request cannot boot a guest from a host file."""
+    if not isinstance(given, dict) or not isinstance(given.get("connection"), dict):
+        raise InvalidInput("root_volume needs a connection (a dict, as volume_attachment takes it) "
+                           "and a serial (the volume id).")
+    conn = dict(given["connection"])
+    conn.setdefault("driver_volume_type", "nbd" if conn.get("host") else "local")
+    if conn["driver_volume_type"] == "local" and conn.get("path") and roots:
+        conn["path"] = check_volume_path(str(conn["path"]), roots, "root_volume.connection.path")
+    try:
+        return volume_disk(str(given.get("serial") or ""), target=ROOT, connection=conn)
+    except StorageError as exc:
+        raise InvalidInput(f"root_volume: {exc}") from None
+
+
 def build_guest(spec: InstanceSpec, virt_type: str, paths: InstancePaths,
                 current: Guest | None = None) -> Guest:
     """The wanted ``Guest``. Volume disks and NICs come from ``spec`` when it lists them,
-    else from ``current`` (so volumes the block-storage service attached stay)."""
-    disks = [Disk(target=ROOT, source=str(paths.disk))]
+    else from ``current`` (so volumes the block-storage service attached stay). The root
+    disk ``vda`` is the instance's overlay, or ``spec.root_volume`` (boot from volume)."""
+    disks = [spec.root_volume or Disk(target=ROOT, source=str(paths.disk))]
     if spec.ephemeral_gb:
         disks.append(Disk(target=EPHEMERAL, source=str(paths.ephemeral)))
     if spec.swap_mb:
@@ -200,13 +225,14 @@ def build_guest(spec: InstanceSpec, virt_type: str, paths: InstancePaths,
         disks.append(Disk(target=CONFIG, source=str(paths.config_drive), bus="sata",
                           device="cdrom", format="raw", readonly=True))
     own = {d.source for d in disks}
+    own_targets = {d.target for d in disks}
     if spec.volumes is not None:
         volumes = [v.disk() for v in spec.volumes]
     else:
         inst_dir = str(paths.directory) + "/"
         volumes = [
             d for d in (current.disks if current else ())
-            if d.source not in own and not d.source.startswith(inst_dir)
+            if d.source not in own and d.target not in own_targets and not d.source.startswith(inst_dir)
         ]
     used = {d.target for d in disks}
     for v in volumes:
@@ -259,9 +285,17 @@ class InstanceFiles:
     def check_image(self) -> dict:
         """``qemu-img info -f <format>`` of the base image, its format read from its header
         (``cached_image``: a self-contained raw or qcow2); ``ImageNotFound`` when it is
-        not cached."""
+        not cached. A root volume (boot from volume) needs no image: ``{}``, once its local
+        file or device exists."""
+        root = self.spec.root_volume
+        if root is not None:
+            if root.source_type != "network" and not os.path.exists(root.source):
+                raise InvalidInput(f"root_volume: {root.source} does not exist on this host; create "
+                                   "the volume first (stratus.cloud.volume).")
+            return {}
         if not self.spec.image_id:
-            raise InvalidInput("image_id is required to create an instance.")
+            raise InvalidInput("image_id is required to create an instance (or root_volume to boot "
+                               "from a volume).")
         if not self.base_image.is_file():
             raise ImageNotFound(
                 f"image {self.spec.image_id!r} is not in the image cache ({self.base_image}); "
@@ -278,7 +312,7 @@ class InstanceFiles:
 
     def missing(self) -> list[str]:
         """The instance files that do not exist yet (their paths)."""
-        wanted = [self.paths.disk]
+        wanted = [] if self.spec.root_volume else [self.paths.disk]
         if self.spec.ephemeral_gb:
             wanted.append(self.paths.ephemeral)
         if self.spec.swap_mb:
@@ -297,7 +331,7 @@ class InstanceFiles:
         made_dir = not self.paths.directory.exists()
         try:
             private_dir(self.paths.directory)
-            if not self.paths.disk.exists():
+            if not self.spec.root_volume and not self.paths.disk.exists():
                 info = self.check_image()
                 made.append(self.paths.disk)
                 self.qemu_img.create_overlay(self.paths.disk, self.base_image, info["format"],
@@ -325,7 +359,10 @@ class InstanceFiles:
         return [str(p) for p in made]
 
     def root_grow(self, current_root_gb: int) -> int:
-        """Bytes to grow the root disk to (0: no change). Shrinking is a ``Conflict``."""
+        """Bytes to grow the root disk to (0: no change). Shrinking is a ``Conflict``. A root
+        volume is never grown here (its size is the volume's: extend the volume)."""
+        if self.spec.root_volume is not None:
+            return 0
         if self.spec.root_gb == current_root_gb or not self.spec.root_gb:
             return 0
         if self.spec.root_gb < current_root_gb:

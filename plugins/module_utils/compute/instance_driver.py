@@ -23,9 +23,10 @@ from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome impor
 from ansible_collections.stratus.cloud.plugins.module_utils.common.qemu_img import QemuImg
 
 from .domain import Guest
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
 from .host import COMPUTE_CONF, resolve_virt_type
 from .instance import (
+    ROOT,
     InstanceFiles,
     InstanceSpec,
     build_guest,
@@ -50,6 +51,22 @@ def domain_view(guest: Guest | None, state: str) -> dict:
     if guest is None:
         return {}
     return {"state": state, "xml": guest.normalized().to_xml()}
+
+
+def _check_root(current: Guest, wanted: Guest, state: str) -> None:
+    """The root disk (``vda``: the overlay, or the root volume) is never hot-swapped: a
+    running guest whose root disk would change is a ``Conflict``; a stopped one is
+    redefined with the new root disk."""
+    def root(guest: Guest):
+        return next((d for d in guest.disks if d.target == ROOT), None)
+
+    before, after = root(current), root(wanted)
+    if before != after and state not in ("stopped",):
+        raise Conflict(
+            f"the root disk of {current.name} would change from {before.source if before else 'none'} "
+            f"to {after.source if after else 'none'} while the guest is {state}; stop it first "
+            "(the root disk of a running guest is never swapped)."
+        )
 
 
 class InstanceDriver:
@@ -149,6 +166,7 @@ class InstanceDriver:
         """Existing guest: files, definition (config/live/cold), then the power state."""
         drv, timeout = self.libvirt, self.shutdown_timeout
         steps = []
+        _check_root(current, wanted, before_state)
         kind = plan_update(current, wanted)
         missing = files.missing()
         drive_stale = not files.config_drive_current()

@@ -13,7 +13,9 @@ writes the server's ``compute_servers`` row when a template rather than ``POST
 is listed by the compute API. ``scheduling`` gives the scheduler the flavor, the image's
 properties, the zone (``zone:host:node`` forces a host for admins) and the group hint.
 The guest's hostname in the config drive is the name sanitized as Nova does. Volumes
-come with their API.
+come with their API; a server boots from a volume with Heat's ``block_device_mapping_v2``
+(``stratus.volume.boot``: the root volume resolved by ``check``, the ``instance``
+module's ``root_volume``, the attachment recorded when the guest runs).
 
 NICs (``stratus.compute.nics``): ``check`` makes or claims a port per ``networks``
 entry, ``on_placed`` binds them on the chosen host and records ``nics``,
@@ -79,7 +81,10 @@ class Server(ResourceType):
         "flavor": Schema(STRING, "The flavor's id or name (``openstack flavor list``); a private "
                          "flavor only for projects given access.", required=True, update_allowed=True),
         "image": Schema(STRING, "The Glance image id to boot from (active, qcow2 or raw, visible "
-                        "to the project).", required=True),
+                        "to the project); required unless the server boots from a volume."),
+        "block_device_mapping_v2": Schema(LIST, "Heat's block device mapping: the root volume as "
+                                          "``[{volume_id: <id or get_resource>, boot_index: 0, "
+                                          "delete_on_termination: bool}]`` (boot from volume)."),
         "metadata": Schema(MAP, "Key/value metadata (in the config drive).", default={}, update_allowed=True),
         "user_data": Schema(STRING, "User data for the guest (in the config drive).", default=""),
         "config_drive": Schema(BOOLEAN, "Attach a config drive.", default=True),
@@ -116,6 +121,14 @@ class Server(ResourceType):
         fl = resolve_flavor(db, str(res.properties.get("flavor") or ""), res.project_id, where,
                             admin=bool(res.context and res.context.cloud_admin))
         res.attributes["flavor"] = fl
+        from stratus.volume import boot
+
+        if boot.resolve(db, res, planned) is not None:
+            cls._check_rest(db, res)
+            return
+        if not res.properties.get("image"):
+            raise ResourceCheckFailed("An image (image) or a root volume (block_device_mapping_v2 "
+                                      "with boot_index 0) is required.", where[:-1])
         facts = res.attributes.get("image_facts") or image_facts(db, res)
         res.attributes["image_facts"] = facts
         root = fl["disk"] * GIB
@@ -130,6 +143,11 @@ class Server(ResourceType):
                 f"Flavor disk is {root} bytes, minimum size is {facts['min_disk'] * GIB} bytes.", where)
         if facts["min_ram"] > fl["ram"]:
             raise ResourceCheckFailed("Flavor's memory is too small for requested image.", where)
+        cls._check_rest(db, res)
+
+    @classmethod
+    def _check_rest(cls, db, res: PlannedResource) -> None:
+        """The key pair, the server's row and its ports (every server)."""
         key_name = res.properties.get("key_name")
         if key_name and "keys" not in res.attributes:
             res.attributes["keys"] = {key_name: key_of(db, res, key_name)}
@@ -141,7 +159,9 @@ class Server(ResourceType):
     @classmethod
     def on_placed(cls, db, res: PlannedResource) -> None:
         from stratus.compute import nics
+        from stratus.volume import boot
 
+        boot.check_placed(db, res)
         nics.on_placed(db, res)
 
     @classmethod
@@ -158,8 +178,9 @@ class Server(ResourceType):
     @classmethod
     def host_usage(cls, props, attributes=None):
         fl = flavor(attributes)
+        root = 0 if (attributes or {}).get("root_volume") else fl.get("disk", 0)  # a volume: no local root
         return {"vcpus": fl.get("vcpus", 0), "memory_mb": fl.get("ram", 0),
-                "disk_gb": fl.get("disk", 0) + fl.get("ephemeral", 0)}
+                "disk_gb": root + fl.get("ephemeral", 0)}
 
     @classmethod
     def scheduling(cls, db, res: PlannedResource):
@@ -192,17 +213,20 @@ class Server(ResourceType):
         p = res.properties
         fl = flavor(res.attributes)
         return {"uuid": res.resource_id, "display_name": p.get("name") or res.name,
-                "hostname": hostname(p.get("name") or res.name, res.resource_id), "image_id": p["image"],
+                "hostname": hostname(p.get("name") or res.name, res.resource_id), "image_id": p.get("image") or "",
                 "vcpus": fl["vcpus"], "memory_mb": fl["ram"], "root_gb": fl["disk"],
                 "ephemeral_gb": fl.get("ephemeral", 0), "swap_mb": fl.get("swap", 0),
                 "metadata": p.get("metadata") or {}, "user_data": p.get("user_data") or "",
                 "keys": dict(res.attributes.get("keys") or {}),
                 "config_drive": p.get("config_drive", True), "state": state,
-                "shutdown_timeout": shutdown_timeout(res), **nic_options(res)}
+                "shutdown_timeout": shutdown_timeout(res), **nic_options(res), **root_volume(res)}
 
     @classmethod
     def _define(cls, res, state: str):
-        """The image into the host's cache, then the guest defined in ``state``."""
+        """The image into the host's cache, then the guest defined in ``state`` (a guest
+        booted from a volume: no image, its root disk the volume)."""
+        if res.attributes.get("root_volume"):
+            return [task(res, "stratus.cloud.instance", cls._instance(res, state), templated=URI)]
         facts = res.attributes.get("image_facts")
         if not facts:
             raise TemplateError("the image of an OS::Nova::Server is looked up in the image service "
@@ -252,9 +276,11 @@ class Server(ResourceType):
     @classmethod
     def on_state(cls, db, resource):
         from stratus.compute import nics, sync
+        from stratus.volume import boot
 
         sync.on_state(db, resource)
         nics.on_state(db, resource)
+        boot.on_state(db, resource)
 
     @classmethod
     def on_job_end(cls, db, resource, job):
@@ -277,6 +303,13 @@ def nic_options(res: PlannedResource) -> dict[str, Any]:
         return {}
     nics = [{k: n[k] for k in ("mac", "bridge", "target", "mtu")} for n in res.attributes["nics"]]
     return {"nics": nics, "network_data": res.attributes.get("network_data") or {}}
+
+
+def root_volume(res: PlannedResource) -> dict[str, Any]:
+    """The ``instance`` module's root volume options ({} for a server booted from an image)."""
+    from stratus.volume import boot
+
+    return boot.instance_option(res)
 
 
 def image_facts(db, res: PlannedResource) -> dict[str, Any]:
