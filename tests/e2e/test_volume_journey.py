@@ -25,7 +25,7 @@ import pytest
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.nbd import NBDExporter
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.runner import make_runner
 from tests.api.conftest import _Factory
-from tests.api.volume.volume_helpers import storage_cloud
+from tests.api.volume.volume_helpers import host_objects, storage_cloud
 from tests.helpers.guest_console import GuestConsole
 from tests.integration.compute.actions_guest import cleanup, remove_images
 from tests.integration.pipeline.conftest import sync_hosts
@@ -68,11 +68,6 @@ def wait_status(cloud, creds, kind: str, ref: str, status: str, timeout: float =
     raise AssertionError(f"{kind} {ref} not {status} after {timeout}s: {got}")
 
 
-def lvs(vg: str) -> set[str]:
-    out = sh("lvs", "--driverloaded", "n", "--noheadings", "-o", "lv_name", vg, check=False).stdout
-    return {line.strip() for line in out.splitlines() if line.strip()}
-
-
 def head_md5(path: str, size: int = MiB) -> str:
     with open(path, "rb") as fh:
         return hashlib.md5(fh.read(size), usedforsecurity=False).hexdigest()
@@ -81,7 +76,7 @@ def head_md5(path: str, size: int = MiB) -> str:
 def test_a_volume_lives_and_dies_through_the_cli(cloud, guest_image, request, tmp_path):
     member = cloud.new_project_user("member", prefix="voljourney")
     tag = uuid.uuid4().hex[:6]
-    vol_dir, vg = Path(cloud.storage["dir"]), cloud.storage["vg"]
+    vol_dir = Path(cloud.storage["dir"])
     cli = cloud.cli
 
     image = cli("image", "create", f"tiny-{tag}", "--public", "--disk-format", "raw", "--container-format",
@@ -171,7 +166,7 @@ def test_a_volume_lives_and_dies_through_the_cli(cloud, guest_image, request, tm
     # an LVM volume (metadata only where this host has no device-mapper)
     lv = cli("volume", "create", "--type", f"lvm-{tag}", "--size", "1", f"lv-{tag}", "-f", "json", creds=member)
     wait_status(cloud, member, "volume", lv["id"], "available")
-    assert f"volume-{lv['id']}" in lvs(vg)
+    assert f"volume-{lv['id']}" in host_objects(cloud)["lvs"]
 
     # everything deleted: no LV, no volume file, no export
     cli("server", "delete", "--wait", sid, bid, creds=member)
@@ -185,8 +180,7 @@ def test_a_volume_lives_and_dies_through_the_cli(cloud, guest_image, request, tm
     while cli("volume", "list", "-f", "json", creds=member) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert cli("volume", "list", "-f", "json", creds=member) == []
-    assert not [p.name for p in vol_dir.iterdir()], list(vol_dir.iterdir())
-    assert not [n for n in lvs(vg) if n.startswith(("volume-", "_snapshot-"))], lvs(vg)
+    assert host_objects(cloud) == {"files": [], "lvs": []}
     exporter = NBDExporter(make_runner(), EXPORTS)
     assert not [e for v in made for e in exporter.exports_of(v)]
     domains = subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"],
