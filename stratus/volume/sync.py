@@ -46,16 +46,27 @@ def on_state(db: Session, resource: Resource) -> None:
 
 
 def job_ended(db: Session, resource: Resource, job) -> None:
-    """An extend (``update`` job) ends: ``available`` with the new size, or
-    ``error_extending`` with the reason."""
+    """An ``update`` job ends (an extend, or a template's new properties): the record
+    takes the new size, name, description and metadata, and an ``extending`` volume
+    becomes ``available`` - or ``error_extending`` with the reason when it failed."""
     vol = db.get(Volume, resource.id)
-    if vol is None or job.kind != "update" or vol.status != "extending":
+    if vol is None or job.kind != "update":
         return
-    if job.status == SUCCEEDED:
-        vol.size = int(resource.properties.get("size") or vol.size)
+    if job.status != SUCCEEDED:
+        if vol.status == "extending":
+            vol.status, vol.status_reason = "error_extending", first_line(job.status_reason)
+        db.flush()
+        return
+    from stratus.orchestration.types.cinder_volume import size_of
+    from stratus.volume.volumes import set_metadata
+
+    props = resource.properties or {}
+    vol.size = size_of(props, resource.attributes or {}) or vol.size
+    vol.name, vol.description = props.get("name", vol.name), props.get("description", vol.description)
+    if isinstance(props.get("metadata"), dict):
+        set_metadata(db, vol, props["metadata"], replace=True)
+    if vol.status == "extending":
         vol.status, vol.status_reason = "available", ""
-    else:
-        vol.status, vol.status_reason = "error_extending", first_line(job.status_reason)
     db.flush()
 
 

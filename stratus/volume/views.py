@@ -25,13 +25,14 @@ from stratus.db.models.volume import (
     VolumeMetadata,
     VolumeType,
 )
+from stratus.volume.scheduler import pool_name
 
 
 def volume_host(vol: Volume) -> str | None:
     """Cinder's ``os-vol-host-attr:host`` of a volume: ``<host>@<backend>#<backend>``."""
     if not vol.host:
         return None
-    return f"{vol.host}@{vol.backend}#{vol.backend}" if vol.backend else vol.host
+    return pool_name(vol.host, vol.backend) if vol.backend else vol.host
 
 
 def links(base_url: str, project_id: str, kind: str, item_id: str) -> list[dict[str, str]]:

@@ -47,7 +47,7 @@ from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.orchestration import submit as pipeline
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.quotas import QuotaExceeded
-from stratus.volume import records
+from stratus.volume import records, scheduler
 
 register_defaults([
     RuleDefault("volume:create", "rule:admin_or_member", "create a volume"),
@@ -164,67 +164,31 @@ def source_of(db: Session, res) -> dict[str, Any] | None:
 
 
 def schedule(db: Session, res, vt: VolumeType) -> dict[str, Any]:
-    """``host``, ``backend`` and ``availability_zone`` of a new volume (the scheduler);
-    :class:`NoBackend` when none fits."""
+    """``host``, ``backend`` and ``availability_zone`` of a new volume
+    (:func:`stratus.volume.scheduler.choose`); :class:`NoBackend` when none fits."""
     from stratus.orchestration.types.cinder_volume import NoBackend
 
     settings = res.context.settings if res.context else None
     zone = res.properties.get("availability_zone") or None
     try:
-        host, backend = _choose(db, settings, size_gb=int(res.properties["size"]), volume_type_id=vt.id,
-                                availability_zone=zone, need_data=bool(res.properties.get("image")))
-    except LookupError as exc:
-        raise NoBackend(str(exc), ("resources", res.name)) from None
-    return {"host": host, "backend": backend,
-            "availability_zone": zone or storage_zone(db, host, settings)}
-
-
-def _choose(db, settings, **want):
-    """The scheduler's choice (``stratus.volume.scheduler.choose``); its NoValidBackend
-    is a LookupError here."""
-    try:
-        from stratus.volume.scheduler import NoValidBackend, choose
-    except ImportError:  # until the scheduler lands: the first backend with room
-        return _fallback_choose(db, settings, **want)
-    try:
-        return choose(db, settings, **want)
-    except NoValidBackend as exc:
-        raise LookupError(str(exc)) from None
-
-
-def _fallback_choose(db, settings, *, size_gb, volume_type_id, availability_zone, need_data):
-    wanted = records.extra_specs(db, volume_type_id).get("volume_backend_name")
-    best = None
-    for host in db.scalars(select(Host).where(Host.enabled.is_(True)).order_by(Host.name)):
-        if "block_storage" not in (host.groups or []):
-            continue
-        if availability_zone and storage_zone(db, host.name, settings) != availability_zone:
-            continue
-        for name, b in ((host.reported or {}).get("storage_backends") or {}).items():
-            if wanted and name != wanted or need_data and not b.get("activation", True):
-                continue
-            used = db.scalar(select(func.coalesce(func.sum(Volume.size), 0)).where(
-                Volume.host == host.name, Volume.backend == name)) or 0
-            free = float(b.get("total_capacity_gb", 0)) * (20.0 if b.get("thin_provisioning") else 1.0) - used
-            if free >= size_gb and (best is None or free > best[0]):
-                best = (free, host.name, name)
-    if best is None:
-        raise LookupError(f"{NO_VALID_BACKEND} No storage backend has {size_gb} GiB free for this volume.")
-    return best[1], best[2]
+        host, backend = scheduler.choose(db, settings, size_gb=int(res.properties["size"]), volume_type_id=vt.id,
+                                         availability_zone=zone, need_data=bool(res.properties.get("image")))
+    except scheduler.NoValidBackend as exc:
+        raise NoBackend(exc.message, ("resources", res.name)) from None
+    return {"host": host, "backend": backend, "availability_zone": zone or storage_zone(db, host, settings)}
 
 
 def storage_zone(db: Session, host: str | None, settings) -> str:
-    """The availability zone of a storage host (``stratus_storage_availability_zone``)."""
-    default = getattr(settings, "volume_default_availability_zone", "nova")
+    """The availability zone of a storage host."""
     row = db.get(Host, host) if host else None
-    return str((row.vars or {}).get("stratus_storage_availability_zone") or default) if row else default
+    return scheduler.zone_of(row, settings) if row else settings.volume_default_availability_zone
 
 
 def storage_zones(db: Session, settings) -> set[str]:
     """The zones of the block-storage hosts (the default zone when there are none)."""
-    zones = {storage_zone(db, h.name, settings) for h in db.scalars(select(Host))
-             if "block_storage" in (h.groups or [])}
-    return zones or {getattr(settings, "volume_default_availability_zone", "nova")}
+    zones = {scheduler.zone_of(h, settings) for h in db.scalars(select(Host))
+             if scheduler.GROUP in (h.groups or [])}
+    return zones or {settings.volume_default_availability_zone}
 
 
 def ensure_row(db: Session, res) -> Volume:
@@ -235,7 +199,7 @@ def ensure_row(db: Session, res) -> Volume:
     if vol is None:
         user_id = res.context.user_id if res.context and res.context.user_id else ""
         vol = Volume(id=res.resource_id, project_id=res.project_id or "", user_id=user_id,
-                     name=p.get("name"), description=p.get("description"), size=int(p.get("size") or 0),
+                     name=p.get("name"), description=p.get("description"), size=0,
                      status="creating", multiattach=bool(p.get("multiattach")),
                      snapshot_id=p.get("snapshot_id"), source_volid=p.get("source_volid"),
                      image_id=p.get("image"))
@@ -243,7 +207,9 @@ def ensure_row(db: Session, res) -> Volume:
         db.flush()
         set_metadata(db, vol, dict(p.get("metadata") or {}), replace=True)
     if vol.status == "creating":
-        vol.size = int(p.get("size") or vol.size)
+        from stratus.orchestration.types.cinder_volume import size_of
+
+        vol.size = size_of(p, a) or vol.size
         vol.volume_type_id = a.get("volume_type_id") or vol.volume_type_id
         vol.host, vol.backend = a.get("host") or vol.host, a.get("backend") or vol.backend
         vol.availability_zone = a.get("availability_zone") or vol.availability_zone
@@ -425,7 +391,12 @@ def _unscheduled(db: Session, ctx, vid: str, props: dict[str, Any], reason: str,
     db.add(Resource(id=vid, name=RESOURCE, type=TYPE, project_id=ctx.project_id, status=ERROR,
                     status_reason=reason, properties=props,
                     attributes={"volume_type_id": vt.id, "volume_type_name": vt.name}, hosts=[]))
-    for pool, amount in quota_usage(vol.size, vt.name).items():
+    usage = quota_usage(vol.size, vt.name)
+    try:  # Cinder reserves the quota before it schedules: over quota is still a 413
+        quotas.check(db, ctx.project_id, usage, settings.quota_defaults)
+    except QuotaExceeded as exc:
+        raise over_quota(exc) from None
+    for pool, amount in usage.items():
         db.add(Allocation(consumer_id=vid, project_id=ctx.project_id, resource=pool, amount=amount))
     db.flush()
     return vol
@@ -452,18 +423,19 @@ def update(db: Session, vol: Volume, body: dict[str, Any]) -> Volume:
     meta = check_metadata(body["metadata"]) if "metadata" in body else None
     for key, value in values.items():
         setattr(vol, key, value)
-    if meta is not None:
-        set_metadata(db, vol, meta, replace=True)
     vol.updated_at = utcnow()
+    if meta is not None:
+        set_metadata(db, vol, meta, replace=True)  # mirrors the properties too
     _mirror_properties(db, vol)
     db.flush()
     return vol
 
 
 def _mirror_properties(db: Session, vol: Volume) -> None:
-    """The resource's properties follow the record (a later update diffs against them)."""
+    """The resource's properties follow the record (a later update diffs against them,
+    and its end writes them back into the record)."""
     row = db.get(Resource, vol.id)
-    if row is not None:
+    if row is not None and row.status != DELETED:
         row.properties = {**row.properties, "name": vol.name, "description": vol.description,
                           "metadata": metadata(db, vol.id)}
 
@@ -513,6 +485,12 @@ def remove_row(db: Session, volume_id: str) -> None:
     from stratus.db.models.volume import VolumeAdminMetadata
 
     db.execute(sql_delete(VolumeAdminMetadata).where(VolumeAdminMetadata.volume_id == volume_id))
+    # snapshots a cascade removed with it on the host: their resources are gone too
+    for sid in list(db.scalars(select(VolumeSnapshot.id).where(VolumeSnapshot.volume_id == volume_id))):
+        snap_res = db.get(Resource, sid)
+        if snap_res is not None and snap_res.status != DELETED:
+            snap_res.status, snap_res.status_reason = DELETED, "deleted with its volume (cascade)"
+        quotas.release(db, sid)
     db.execute(sql_delete(VolumeSnapshot).where(VolumeSnapshot.volume_id == volume_id))
     db.execute(sql_delete(VolumeAttachment).where(VolumeAttachment.volume_id == volume_id))
     db.execute(sql_delete(Volume).where(Volume.id == volume_id))
@@ -606,6 +584,7 @@ def set_metadata(db: Session, vol: Volume, meta: dict[str, str], *, replace: boo
         else:
             row.value = value
     db.flush()
+    _mirror_properties(db, vol)
     return metadata(db, vol.id)
 
 
@@ -615,3 +594,4 @@ def delete_metadata_key(db: Session, vol: Volume, key: str) -> None:
         raise NotFound(f"Metadata item was not found: {key}")
     db.delete(row)
     db.flush()
+    _mirror_properties(db, vol)

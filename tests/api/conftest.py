@@ -215,7 +215,7 @@ class Controller:
             [sys.executable, "-m", "stratus.cli.main", "serve", "--config", str(self.config_file)],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core CI host starts it slowly
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"stratus serve exited: {(self.workdir / 'serve.log').read_text()[-3000:]}")
@@ -225,7 +225,7 @@ class Controller:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"stratus serve did not answer on {self.url} within 30s")
+        raise RuntimeError(f"stratus serve did not answer on {self.url} within 90s")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -79,6 +79,7 @@ class Volume(ResourceType):
                        "size, virtual_size, min_disk, min_ram, properties.",
         "path": "Its block device or file on the storage host (Cinder's provider_location).",
         "size_gb": "Its size as the host reported it.",
+        "source_size": "The size of the snapshot or volume it copies (its size without ``size``).",
         "format": "raw or qcow2.",
         "show": "All attributes.",
     }
@@ -98,8 +99,7 @@ class Volume(ResourceType):
         res.attributes["volume_type_id"], res.attributes["volume_type_name"] = vt.id, vt.name
         source = volumes.source_of(db, res)
         if source is not None:
-            if p.get("size") is None:
-                res.properties["size"] = source["size"]
+            res.attributes["source_size"] = source["size"]
             res.attributes.update(host=source["host"], backend=source["backend"],
                                   availability_zone=source["availability_zone"])
         else:
@@ -117,7 +117,8 @@ class Volume(ResourceType):
     def quota_usage(cls, props, attributes=None):
         from stratus.volume.volumes import quota_usage
 
-        return quota_usage(int(props.get("size") or 0), (attributes or {}).get("volume_type_name"))
+        attributes = attributes or {}
+        return quota_usage(size_of(props, attributes), attributes.get("volume_type_name"))
 
     @classmethod
     def host_group(cls, props):
@@ -158,7 +159,7 @@ class Volume(ResourceType):
     def _volume(cls, res: PlannedResource, **extra: Any) -> dict[str, Any]:
         """The ``volume`` module's task (present, the properties' size)."""
         a = res.attributes
-        args = {"id": res.resource_id, "state": "present", "size": int(res.properties["size"]),
+        args = {"id": res.resource_id, "state": "present", "size": size_of(res.properties, a),
                 "backend": backend_of(res), "multiattach": bool(res.properties.get("multiattach"))}
         templated = {**BACKEND, **USAGE}
         if a.get("format"):
@@ -176,22 +177,13 @@ class Volume(ResourceType):
         """From an image: the image into the storage host's cache, then the volume."""
         if not res.properties.get("image"):
             return [cls._volume(res)]
-        from stratus.image import tickets
-        from stratus.orchestration.types.nova_common import image_service_url, ticket
+        from stratus.orchestration.types.nova_common import image_cache_task
 
-        facts = res.attributes.get("image_facts")
-        if not facts:
+        if not res.attributes.get("image_facts"):
             raise TemplateError("the image of an OS::Cinder::Volume is looked up in the image service "
                                 "when the request is checked; submit it to the controller",
                                 ("resources", res.name, "properties", "image"))
-        image_id, fmt = facts["id"], facts["disk_format"]
-        base = image_service_url(res)
-        cache = task(res, "stratus.cloud.image_cache", {
-            "image_id": image_id, "source": f"{base}/images/{image_id}/file",
-            "os_hash_algo": facts["os_hash_algo"], "os_hash_value": facts["os_hash_value"],
-            "source_format": fmt, "disk_format": fmt, "allowed_sources": [f"{base}/images/"],
-            "headers": {tickets.HEADER: ticket(res, image_id, tickets.DOWNLOAD)},
-        }, "image", register="stratus_image_cache")
+        cache = image_cache_task(res, res.attributes["image_facts"])
         return [cache, cls._volume(res, image=True)]
 
     @classmethod
@@ -211,6 +203,11 @@ class Volume(ResourceType):
     @classmethod
     def plan_action(cls, res, name, args):
         return action.plan(res, name, args)
+
+
+def size_of(props: dict[str, Any], attributes: dict[str, Any]) -> int:
+    """The volume's size in GiB: the property, else its source's (a copy without one)."""
+    return int(props.get("size") or attributes.get("source_size") or 0)
 
 
 def backend_of(res: PlannedResource) -> str:

@@ -40,6 +40,23 @@ def shutdown_timeout(res: PlannedResource) -> int:
     return int(getattr(settings, "shutdown_timeout", 60))
 
 
+def image_cache_task(res: PlannedResource, facts: dict) -> dict:
+    """The task that brings the image of ``facts`` (its id, disk_format, os_hash_*) into
+    the host's image cache from the image service, with a download ticket; its result
+    is registered as ``stratus_image_cache`` (``.image.path``: the cached file). Servers
+    and volumes from images share it."""
+    from stratus.orchestration.resources import task
+
+    image_id, fmt = facts["id"], facts["disk_format"]
+    base = image_service_url(res)
+    return task(res, "stratus.cloud.image_cache", {
+        "image_id": image_id, "source": f"{base}/images/{image_id}/file",
+        "os_hash_algo": facts["os_hash_algo"], "os_hash_value": facts["os_hash_value"],
+        "source_format": fmt, "disk_format": fmt, "allowed_sources": [f"{base}/images/"],
+        "headers": {tickets.HEADER: ticket(res, image_id, tickets.DOWNLOAD)},
+    }, "image", register="stratus_image_cache")
+
+
 def ticket(res: PlannedResource, image_id: str, purpose: str) -> str:
     """A ticket for ``purpose`` on ``image_id``, valid ``image_ticket_lifetime``."""
     ctx = _context(res)

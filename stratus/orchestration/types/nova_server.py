@@ -45,7 +45,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from stratus.image import tickets
 from stratus.image.records import visible_to_project
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
 from stratus.orchestration.properties import BOOLEAN, LIST, MAP, STRING, Schema
@@ -55,9 +54,8 @@ from stratus.orchestration.types.nova_common import (
     ACTION_PLANNERS,
     GIB,
     URI,
-    image_service_url,
+    image_cache_task,
     shutdown_timeout,
-    ticket,
 )
 
 # Disk formats the compute hosts boot from (image_cache keeps them as they are).
@@ -232,14 +230,7 @@ class Server(ResourceType):
             raise TemplateError("the image of an OS::Nova::Server is looked up in the image service "
                                 "when the request is checked; submit it to the controller",
                                 ("resources", res.name, "properties", "image"))
-        image_id, fmt = facts["id"], facts["disk_format"]
-        base = image_service_url(res)
-        cache = task(res, "stratus.cloud.image_cache", {
-            "image_id": image_id, "source": f"{base}/images/{image_id}/file",
-            "os_hash_algo": facts["os_hash_algo"], "os_hash_value": facts["os_hash_value"],
-            "source_format": fmt, "disk_format": fmt, "allowed_sources": [f"{base}/images/"],
-            "headers": {tickets.HEADER: ticket(res, image_id, tickets.DOWNLOAD)},
-        }, "image", register="stratus_image_cache")
+        cache = image_cache_task(res, facts)
         return [cache, task(res, "stratus.cloud.instance", cls._instance(res, state), templated=URI)]
 
     @classmethod

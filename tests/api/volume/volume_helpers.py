@@ -19,9 +19,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from stratus.db.models.volume import VolumeType
 from stratus.db.session import Database
 from tests.integration.storage.conftest import device_mapper_works, loop_vg_at, sh
 
@@ -36,8 +33,7 @@ def storage_cloud(factory, tmp_path: Path, request, *, backend: str = "sqlite", 
     ``host`` is this machine: the ``file`` backend in a fresh /var/tmp directory (0755, so
     QEMU reaches it) and, with ``lvm``, the ``lvm`` backend on a loop VG
     (``stratus_lvm_activation``: ``activation``; this CI host has no device-mapper, so
-    ``off`` unless :func:`device_mapper_works`). Hosts refreshed, the default volume type
-    present. ``ctl.storage`` = {host, dir, vg}. Cleanup through ``request.addfinalizer``."""
+    ``off`` unless :func:`device_mapper_works`). Hosts refreshed. ``ctl.storage`` = {host, dir, vg}. Cleanup through ``request.addfinalizer``."""
     stack = contextlib.ExitStack()
     request.addfinalizer(stack.close)
     vol_dir = Path(f"/var/tmp/stratus-vol-{uuid.uuid4().hex[:8]}")
@@ -56,24 +52,8 @@ def storage_cloud(factory, tmp_path: Path, request, *, backend: str = "sqlite", 
 
     sync_hosts(ctl, tmp_path, {host: host_vars}, ["block_storage"])
     ctl.stratus("host", "refresh")
-    ensure_default_type(ctl)
     ctl.storage = {"host": host, "dir": str(vol_dir), "vg": vg}
     return ctl
-
-
-def ensure_default_type(ctl, name: str = "__DEFAULT__") -> str:
-    """The default volume type (``stratus bootstrap`` makes it; written here when the
-    bootstrap of this branch does not yet)."""
-    db = Database(ctl.database_url)
-    try:
-        with db.session() as s:
-            vt = s.scalar(select(VolumeType).where(VolumeType.name == name))
-            if vt is None:
-                vt = VolumeType(id=str(uuid.uuid4()), name=name, description="Default Volume Type")
-                s.add(vt)
-            return vt.id
-    finally:
-        db.dispose()
 
 
 def activation_works() -> bool:

@@ -34,20 +34,22 @@ def index(volume_id: str, ctx: VolumeAuth, policy: Policy, db: DbSession):
     return {"metadata": volumes.metadata(db, vol.id)}
 
 
-@router.post("/volumes/{volume_id}/metadata")
-def create(volume_id: str, request: Request, ctx: VolumeAuth, policy: Policy, db: DbSession, body: JsonBody):
-    vol = _volume(db, ctx, policy, volume_id, "volume:create_volume_metadata")
-    out = volumes.set_metadata(db, vol, _meta(body, "metadata"), replace=False)
+def _set(volume_id: str, request: Request, ctx, policy, db, body, *, replace: bool) -> dict:
+    rule = "volume:update_volume_metadata" if replace else "volume:create_volume_metadata"
+    vol = _volume(db, ctx, policy, volume_id, rule)
+    out = volumes.set_metadata(db, vol, _meta(body, "metadata"), replace=replace)
     done(request, db)
     return {"metadata": out}
+
+
+@router.post("/volumes/{volume_id}/metadata")
+def create(volume_id: str, request: Request, ctx: VolumeAuth, policy: Policy, db: DbSession, body: JsonBody):
+    return _set(volume_id, request, ctx, policy, db, body, replace=False)
 
 
 @router.put("/volumes/{volume_id}/metadata")
 def update_all(volume_id: str, request: Request, ctx: VolumeAuth, policy: Policy, db: DbSession, body: JsonBody):
-    vol = _volume(db, ctx, policy, volume_id, "volume:update_volume_metadata")
-    out = volumes.set_metadata(db, vol, _meta(body, "metadata"), replace=True)
-    done(request, db)
-    return {"metadata": out}
+    return _set(volume_id, request, ctx, policy, db, body, replace=True)
 
 
 @router.get("/volumes/{volume_id}/metadata/{key}")
