@@ -14,7 +14,8 @@ What the actions change (as Cinder, on the records; nothing runs on a host):
   admin metadata ``readonly`` of an ``available`` volume;
 - ``os-reset_status`` (admin, 202): ``status`` (any of Cinder's but deleting,
   error_deleting, detaching; ``in-use`` only with attachments), ``attach_status``
-  (attached/detached: detached marks its attachments detached) and ``migration_status``;
+  (attached/detached: detached removes its attachment records, as Cinder's
+  ``volume_detached``; the host side is not touched) and ``migration_status``;
 - ``os-force_delete`` (admin, 202): the volume delete without the status check;
 - ``os-retype`` (202): a type of the same backend (its ``volume_backend_name``, when
   set, must be the volume's backend: moving data between backends — Cinder's migration —
@@ -44,7 +45,7 @@ from stratus.db.models.volume import (
 from stratus.db.types import utcnow
 from stratus.errors import BadRequest, NotFound
 from stratus.identity.policy import RuleDefault, register_defaults
-from stratus.volume import records
+from stratus.volume import records, volumes
 
 Handler = Callable[..., tuple[int, dict[str, Any] | None]]
 
@@ -89,12 +90,6 @@ def _volume(db, ctx, policy, volume_id: str, rule: str):
     vol = records.volume_for(db, ctx, volume_id, lock=True)
     policy.enforce(rule, {"project_id": vol.project_id})
     return vol
-
-
-def _jobs(request) -> dict[str, Any]:
-    from stratus.api.routes.volume._common import jobs
-
-    return jobs(request)
 
 
 def set_bootable(request, db, ctx, policy, version, volume_id, args):
@@ -150,10 +145,9 @@ def reset_status(request, db, ctx, policy, version, volume_id, args):
             vol.status_reason = ""
     if "attach_status" in want:
         vol.attach_status = want["attach_status"]
-        if want["attach_status"] == "detached":
-            now = utcnow()
+        if want["attach_status"] == "detached":  # Cinder's volume_detached: the attachments go
             for a in attachments:
-                a.attach_status, a.detach_time = "detached", now
+                db.delete(a)
             db.execute(sql_delete(VolumeAdminMetadata).where(VolumeAdminMetadata.volume_id == vol.id,
                                                              VolumeAdminMetadata.key == "attached_mode"))
     if "migration_status" in want:
@@ -164,8 +158,6 @@ def reset_status(request, db, ctx, policy, version, volume_id, args):
 
 
 def force_delete(request, db, ctx, policy, version, volume_id, args):
-    from stratus.volume import volumes
-
     vol = _volume(db, ctx, policy, volume_id, "volume_extension:volume_admin_actions:force_delete")
     volumes.delete(db, ctx, vol, force=True, **_jobs(request))
     return 202, None
@@ -220,7 +212,6 @@ def retype(request, db, ctx, policy, version, volume_id, args):
                          "an active migration or a consistency group, requested type has to be different that the "
                          "one from the volume, and for in-use volumes front-end qos specs cannot change.")
     from stratus.quotas import QuotaExceeded
-    from stratus.volume import volumes
 
     try:
         volumes.retype(db, ctx, vol, new)
@@ -230,12 +221,6 @@ def retype(request, db, ctx, policy, version, volume_id, args):
     vol.updated_at = utcnow()
     db.flush()
     return 202, None
-
-
-def _image_metadata(db, volume_id: str) -> dict[str, str]:
-    rows = db.scalars(select(VolumeImageMetadata).where(VolumeImageMetadata.volume_id == volume_id)
-                      .order_by(VolumeImageMetadata.key))
-    return {r.key: r.value for r in rows}
 
 
 def _check_metadata_status(vol) -> None:
@@ -255,7 +240,7 @@ def set_image_metadata(request, db, ctx, policy, version, volume_id, args):
         else:
             row.value = value
     db.flush()
-    return 200, {"metadata": _image_metadata(db, vol.id)}
+    return 200, {"metadata": volumes.image_metadata(db, vol.id)}
 
 
 def unset_image_metadata(request, db, ctx, policy, version, volume_id, args):
@@ -273,7 +258,7 @@ def unset_image_metadata(request, db, ctx, policy, version, volume_id, args):
 
 def show_image_metadata(request, db, ctx, policy, version, volume_id, args):
     vol = _volume(db, ctx, policy, volume_id, "volume_extension:volume_image_metadata:show")
-    return 200, {"metadata": _image_metadata(db, vol.id)}
+    return 200, {"metadata": volumes.image_metadata(db, vol.id)}
 
 
 HANDLERS: dict[str, Handler] = {

@@ -68,9 +68,8 @@ DELETABLE = ("available", "error")
 # os-update_snapshot_status: the statuses a caller may move a snapshot between
 UPDATE_STATUS = {"creating": ("creating", "available", "error"), "deleting": ("deleting", "error_deleting")}
 # sort keys Cinder allows on snapshots (the API's names → columns)
-SORT_KEYS = {"id": "id", "name": "name", "status": "status", "created_at": "created_at",
-             "updated_at": "updated_at", "size": "size", "volume_id": "volume_id", "project_id": "project_id"}
-FILTERS = ("status", "volume_id", "name", "metadata")
+SORT_KEYS = {k: getattr(VolumeSnapshot, k) for k in ("id", "name", "status", "created_at", "updated_at", "size",
+                                                      "volume_id", "project_id")}
 
 # Cinder's parameter types
 _NAME = {"type": ["string", "null"], "minLength": 0, "maxLength": 255}
@@ -131,14 +130,15 @@ def check_volume(vol: Volume, force: bool) -> None:
 
 
 def _over_quota(exc: quotas.QuotaExceeded) -> OverLimit:
-    """Cinder's 413 for a snapshot over quota (SnapshotLimitExceeded,
-    VolumeSizeExceedsAvailableQuota)."""
-    name = exc.resources[0]
-    over = exc.overs[name]
-    if name.startswith("gigabytes"):
-        return OverLimit(f"Requested volume or snapshot exceeds allowed {name} quota. Requested "
-                         f"{over['requested']}G, quota is {over['limit']}G and {over['used']}G has been consumed.")
-    return OverLimit(f"Maximum number of snapshots allowed ({over['limit']}) exceeded for quota '{name}'.")
+    """Cinder's 413 for a snapshot over quota: SnapshotLimitExceeded for the count, the
+    volume service's words (VolumeSizeExceedsAvailableQuota) for the gigabytes."""
+    from stratus.volume.volumes import over_quota
+
+    counted = [r for r in exc.resources if r.startswith("snapshots")]
+    if not counted:
+        return over_quota(exc)
+    return OverLimit(f"Maximum number of snapshots allowed ({exc.overs[counted[0]]['limit']}) exceeded for "
+                     f"quota '{counted[0]}'.")
 
 
 # -- create -------------------------------------------------------------------------------------
@@ -220,97 +220,33 @@ def follow(db: Session, snap: VolumeSnapshot, props: Mapping[str, Any]) -> None:
 
 # -- list ---------------------------------------------------------------------------------------
 
-def _sort(params: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Cinder's sort parameters: ``sort=key[:dir],...`` or ``sort_key``/``sort_dir``."""
-    pairs: list[tuple[str, str]] = []
-    if params.get("sort"):
-        for item in params["sort"].split(","):
-            key, _, direction = item.strip().partition(":")
-            pairs.append((key.strip(), (direction or "desc").strip().lower()))
-    elif params.get("sort_key") or params.get("sort_dir"):
-        keys = (params.get("sort_key") or "created_at").split(",")
-        dirs = (params.get("sort_dir") or "desc").split(",")
-        pairs = [(k.strip(), (dirs[i] if i < len(dirs) else dirs[-1]).strip().lower()) for i, k in enumerate(keys)]
-    out = []
-    for key, direction in pairs:
-        if key == "display_name":
-            key = "name"
-        if key not in SORT_KEYS:
-            raise BadRequest(f"Invalid input received: Invalid sort key {key}; sort by one of "
-                             f"{', '.join(sorted(SORT_KEYS))}.")
-        if direction not in ("asc", "desc"):
-            raise BadRequest(f"Invalid input received: Invalid sort direction {direction}: use asc or desc.")
-        out.append((key, direction))
-    return out or [("created_at", "desc")]
-
-
-def _int_param(params: Mapping[str, str], name: str) -> int | None:
-    if params.get(name) in (None, ""):
-        return None
-    try:
-        value = int(params[name])
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise BadRequest(f"Invalid input received: {name} must be a non-negative integer, not {params[name]!r}.")
-    return value
-
-
-def listing(db: Session, ctx, policy, params: Mapping[str, str]) -> list[VolumeSnapshot]:
+def listing(db: Session, ctx, policy, params: Mapping[str, str]):
     """``GET /snapshots[/detail]``: the project's snapshots (every project's for an admin
-    with ``all_tenants``, or ``project_id`` with it), filtered by ``status``,
-    ``volume_id``, ``name``, ``metadata``; sorted, ``marker``/``limit``/``offset``."""
+    with ``all_tenants``, narrowed by ``project_id``), filtered by ``status``,
+    ``volume_id``, ``name``, ``metadata``; sorted and paged as the volumes are
+    (``stratus.volume.listing.page``: a ``Page`` of rows and the next marker)."""
+    from stratus.volume import listing as paging
+
     policy.enforce("volume:get_all_snapshots", {"project_id": ctx.project_id})
+    query = dict(params)
     stmt = select(VolumeSnapshot)
-    all_tenants = str(params.get("all_tenants", "")).lower() in ("1", "true", "yes", "on", "t", "y") \
-        or "all_tenants" in params and params.get("all_tenants") == ""
-    if ctx.is_admin and all_tenants:
-        if params.get("project_id"):
-            stmt = stmt.where(VolumeSnapshot.project_id == params["project_id"])
-    elif ctx.is_admin and params.get("project_id"):
-        stmt = stmt.where(VolumeSnapshot.project_id == params["project_id"])
+    if ctx.is_admin and paging.flag(query.get("all_tenants", "0") or "1", "all_tenants"):
+        if query.get("project_id"):
+            stmt = stmt.where(VolumeSnapshot.project_id == query["project_id"])
     else:
         stmt = stmt.where(VolumeSnapshot.project_id == (ctx.project_id or ""))
+    if "name" not in query and query.get("display_name"):
+        query["name"] = query["display_name"]
     for key in ("status", "volume_id", "name"):
-        value = params.get(key) or (params.get("display_name") if key == "name" else None)
-        if value:
-            stmt = stmt.where(getattr(VolumeSnapshot, key) == value)
-    rows = list(db.scalars(stmt))
-    wanted_meta = _metadata_filter(params.get("metadata"))
-    if wanted_meta:
-        rows = [r for r in rows if all((r.metadata_ or {}).get(k) == v for k, v in wanted_meta.items())]
-    for key, direction in reversed(_sort(params)):
-        column = SORT_KEYS[key]
-        rows.sort(key=lambda r, c=column: (getattr(r, c) is None, getattr(r, c) or ""), reverse=direction == "desc")
-    marker = params.get("marker")
-    if marker:
-        ids = [r.id for r in rows]
-        if marker not in ids:
-            raise BadRequest(f"Invalid input received: marker [{marker}] not found")
-        rows = rows[ids.index(marker) + 1:]
-    offset = _int_param(params, "offset")
-    if offset:
-        rows = rows[offset:]
-    limit = _int_param(params, "limit")
-    if limit is not None:
-        rows = rows[:limit]
-    return rows
-
-
-def _metadata_filter(text: str | None) -> dict[str, str]:
-    """Cinder's ``metadata`` query: a Python/JSON dict literal (``{'k': 'v'}``)."""
-    if not text:
-        return {}
-    import ast
-
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise BadRequest(f"Invalid input received: metadata {text!r} is not a dict such as "
-                         "{'key': 'value'}.") from None
-    if not isinstance(value, dict):
-        raise BadRequest(f"Invalid input received: metadata {text!r} is not a dict such as {{'key': 'value'}}.")
-    return {str(k): str(v) for k, v in value.items()}
+        if query.get(key):
+            stmt = stmt.where(getattr(VolumeSnapshot, key) == query[key])
+    if query.get("metadata"):
+        wanted = paging.as_dict(query["metadata"], "metadata")
+        ids = [r.id for r in db.scalars(stmt) if all((r.metadata_ or {}).get(k) == v for k, v in wanted.items())]
+        stmt = select(VolumeSnapshot).where(VolumeSnapshot.id.in_(ids))
+    if query.get("sort_key") == "display_name":
+        query["sort_key"] = "name"
+    return paging.page(db, stmt, VolumeSnapshot, query, SORT_KEYS)
 
 
 # -- update, metadata ---------------------------------------------------------------------------

@@ -24,10 +24,14 @@ def _one(db, snap, ctx, policy, version, *, extended: bool = True) -> dict:
 
 
 def _list(request: Request, db, ctx, policy, version, *, detail: bool) -> dict:
-    rows = snapshots.listing(db, ctx, policy, dict(request.query_params))
+    from stratus.volume import listing
+
+    query = dict(request.query_params)
+    got = snapshots.listing(db, ctx, policy, query)
     ext = detail and policy.allowed(EXTENDED, {"project_id": ctx.project_id})
-    return {"snapshots": [views.snapshot(db, s, ctx, version, detail=detail,
-                                         extended=ext) for s in rows]}
+    url = str(request.url).split("?", 1)[0]
+    return {"snapshots": [views.snapshot(db, s, ctx, version, detail=detail, extended=ext) for s in got.rows],
+            **listing.next_link(url, query, got.next_marker, "snapshots")}
 
 
 @router.post("/snapshots", status_code=202)
