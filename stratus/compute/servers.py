@@ -60,7 +60,7 @@ def delete(db: Session, ctx, server: Server, *, plan_context, request_id: str | 
     doomed = attachments.detach_all_for_server(db, server.id, **jobs)
     if res is None or res.status == DELETED or not res.hosts:
         _delete_locally(db, server, res)
-        attachments.delete_on_termination(db, ctx, doomed, **jobs)
+        attachments.delete_on_termination(db, ctx, server.id, doomed, **jobs)
         instance_actions.record(db, ctx, server, instance_actions.DELETE, req_id=request_id, finished=True)
         return
     server.task_state = states.DELETING
@@ -69,7 +69,7 @@ def delete(db: Session, ctx, server: Server, *, plan_context, request_id: str | 
                                  max_attempts=settings.job_max_attempts, timeout=settings.job_timeout,
                                  context=plan_context)
     nics.follow(db, networks, context=plan_context, request_id=request_id, project_id=server.project_id)
-    attachments.delete_on_termination(db, ctx, doomed, after=job.id, **jobs)
+    attachments.delete_on_termination(db, ctx, server.id, doomed, after=job.id, **jobs)
     instance_actions.record(db, ctx, server, instance_actions.DELETE, job.id, req_id=request_id)
 
 

@@ -31,6 +31,7 @@ swap but no ephemeral disk (the guest calls the swap disk ``vdb``, the domain ``
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Any
@@ -47,6 +48,7 @@ from stratus.db.types import utcnow
 from stratus.errors import BadRequest, Conflict, Forbidden, NotFound
 from stratus.orchestration import submit as pipeline
 
+LOG = logging.getLogger(__name__)
 TYPE = "OS::Cinder::VolumeAttachment"
 # Nova's attach_volume/detach_volume vm_states that Stratus can serve (a shelved or
 # soft-deleted server has no guest to take the disk, a rescued one boots another disk)
@@ -189,13 +191,18 @@ def detach_all_for_server(db: Session, server_id: str, **jobs: Any) -> list[str]
     return doomed
 
 
-def delete_on_termination(db: Session, ctx, volume_ids: list[str], *, after: str | None = None,
+def delete_on_termination(db: Session, ctx, server_id: str, volume_ids: list[str], *, after: str | None = None,
                           **jobs: Any) -> None:
     """Delete the volumes a deleted server was to take with it (``detach_all_for_server``'s
-    answer), through the volume service. Their delete jobs lock the volume, so each runs
-    after the volume's detach; ``after`` (the server's delete job) is made to lock them
-    too, so a root volume is deleted only once the guest that uses it is gone. A volume
-    already being deleted is left alone."""
+    answer) through the volume service, as Nova does once it detached them. Their rows
+    of this server go now - the detach jobs are queued, and the volume's delete job, which
+    locks the volume, runs after them; ``after`` (the server's delete job) is made to lock
+    the volumes too, so a root volume is deleted only once the guest that uses it is gone
+    (the volume module refuses to delete a volume a guest or an export still uses). A
+    volume that cannot be deleted (another attachment of a multiattach volume, a snapshot)
+    is left, as Nova leaves it, with the reason in the log."""
+    if not volume_ids:
+        return
     from stratus.db.models.jobs import JobResource
     from stratus.volume import volumes
 
@@ -204,11 +211,17 @@ def delete_on_termination(db: Session, ctx, volume_ids: list[str], *, after: str
             if db.get(JobResource, (after, volume_id)) is None:
                 db.add(JobResource(job_id=after, resource_id=volume_id))
         db.flush()
-    for volume_id in volume_ids:
+    for volume_id in dict.fromkeys(volume_ids):
+        for row in attachments_of(db, volume_id):
+            if row.instance_uuid == server_id:
+                _remove(db, row)
         vol = db.get(Volume, volume_id)
         if vol is None or vol.status == "deleting":
             continue
-        volumes.delete(db, ctx, vol, force=True, **jobs)
+        try:
+            volumes.delete(db, ctx, vol, **jobs)
+        except BadRequest as exc:
+            LOG.warning("volume %s of deleted server %s is kept: %s", volume_id, server_id, exc.message)
 
 
 def server_gone(db: Session, server_id: str) -> None:
@@ -295,9 +308,9 @@ def settle_volume(db: Session, volume_id: str) -> None:
     if vol is None or vol.status not in FOLLOWS_ATTACHMENTS:
         return
     seen = {r.attach_status for r in attachments_of(db, volume_id)}
-    for status, wanted in (("attaching", "attaching"), ("detaching", "detaching"), ("in-use", "attached"),
-                           ("reserved", "reserved")):
-        if wanted in seen:
+    for status, wanted in (("attaching", {"attaching", "error_attaching"}), ("detaching", {"detaching"}),
+                           ("in-use", {"attached"}), ("reserved", {"reserved"})):
+        if wanted & seen:
             vol.status = status
             break
     else:
@@ -309,9 +322,10 @@ def settle_volume(db: Session, volume_id: str) -> None:
 def on_state(db: Session, resource: Resource) -> None:
     """The attachment row of an ``OS::Cinder::VolumeAttachment`` resource in step with
     it: ACTIVE → ``attached`` (mountpoint, connection, host from the job); DELETING →
-    ``detaching``; DELETED → removed; ERROR while attaching → removed (a failed attach
-    leaves nothing, the job's rescue removed both halves), while detaching → attached
-    again (the guest kept the disk). The volume's status follows."""
+    ``detaching``; DELETED → removed; ERROR while attaching → ``error_attaching`` (removed
+    when the job ends: :func:`on_job_end`; a failed attach leaves nothing, the job's
+    rescue removes both halves), while detaching → attached again (the guest kept the
+    disk). The volume's status follows."""
     row = db.get(VolumeAttachment, resource.id)
     if row is None:
         return
@@ -329,13 +343,18 @@ def on_state(db: Session, resource: Resource) -> None:
         _remove(db, row)
         return
     elif resource.status == ERROR:
-        if row.attach_status == "detaching":
-            row.attach_status = "attached"
-        else:
-            _remove(db, row)
-            return
+        # the job's rescue still runs: the row goes when the job ends (on_job_end)
+        row.attach_status = "attached" if row.attach_status == "detaching" else "error_attaching"
     db.flush()
     settle_volume(db, row.volume_id)
+
+
+def on_job_end(db: Session, resource: Resource, job) -> None:
+    """When the attachment's job ends: a failed attach's row is removed (the rescue took
+    both halves away) and the volume is available again."""
+    row = db.get(VolumeAttachment, resource.id)
+    if row is not None and row.attach_status == "error_attaching" and resource.last_job_id == job.id:
+        _remove(db, row)
 
 
 def _remove(db: Session, row: VolumeAttachment) -> None:

@@ -154,6 +154,12 @@ class VolumeAttachment(ResourceType):
 
         attachments.on_state(db, resource)
 
+    @classmethod
+    def on_job_end(cls, db, resource, job) -> None:
+        from stratus.volume import attachments
+
+        attachments.on_job_end(db, resource, job)
+
     # -- tasks ----------------------------------------------------------------------------
 
     @classmethod
