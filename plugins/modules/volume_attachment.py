@@ -50,6 +50,18 @@ options:
     description: Seconds to wait for a running guest to release the disk.
     type: int
     default: 60
+  iotune:
+    description:
+      - I/O limits of the disk (libvirt C(<iotune>)), keyed by Cinder's front-end QoS spec names, which
+        libvirt uses too - C(total_bytes_sec), C(read_bytes_sec), C(write_bytes_sec), C(total_iops_sec),
+        C(read_iops_sec), C(write_iops_sec) and their burst variants C(<name>_max). Values are whole
+        numbers (strings of digits too, as Cinder stores them); C(0) means no limit.
+      - Set on attach; on a volume already attached, the limits are made exactly these in the
+        persistent definition and, when the guest runs, live (C({}) removes every limit).
+        Unset leaves an attached disk's limits as they are.
+      - C(total_*) cannot be combined with C(read_*)/C(write_*) of the same unit, and a C(*_max)
+        needs its rate set and at least as large (QEMU refuses both when the guest starts).
+    type: dict
 extends_documentation_fragment:
   - stratus.cloud.storage_backend
   - stratus.cloud.storage_backend.usage
@@ -81,6 +93,16 @@ EXAMPLES = r"""
     volume_id: 0d6e1e1a-8c49-4a43-9f5b-4f7f0f1d2c33
     connection: "{{ export.export.connection }}"
 
+- name: Attach with the front-end QoS specs of the volume's type
+  stratus.cloud.volume_attachment:
+    instance: instance-5e0cbd8e-9b0e-4d6f-8a7e-1b2c3d4e5f60
+    volume_id: 0d6e1e1a-8c49-4a43-9f5b-4f7f0f1d2c33
+    backend: file
+    iotune:
+      read_iops_sec: 500
+      write_iops_sec: 200
+      total_bytes_sec: 104857600
+
 - name: Detach it
   stratus.cloud.volume_attachment:
     instance: instance-5e0cbd8e-9b0e-4d6f-8a7e-1b2c3d4e5f60
@@ -106,6 +128,7 @@ attachment:
     format: {description: Disk driver format., type: str, returned: when attached}
     nbd: {description: NBD host, port and export name for network disks., type: dict, returned: when attached}
     shareable: {description: Whether the disk is shared (multiattach)., type: bool, returned: when attached}
+    iotune: {description: "The disk's I/O limits, by libvirt/Cinder key (empty when unlimited).", type: dict, returned: when attached}
 diff:
   description: The volume disk before and after (C({}) when absent); shown under C(--diff).
   returned: always
@@ -144,6 +167,7 @@ def main() -> None:
         "connection": {"type": "dict"},
         "multiattach": {"type": "bool"},
         "detach_timeout": {"type": "int", "default": 60},
+        "iotune": {"type": "dict"},
         **BACKEND_ARGS,
         **USAGE_ARGS,
     }
@@ -152,7 +176,8 @@ def main() -> None:
     try:
         spec = AttachmentSpec(instance=params["instance"], volume_id=params["volume_id"],
                               device=params["device"] or "", connection=params["connection"],
-                              multiattach=params["multiattach"], detach_timeout=params["detach_timeout"])
+                              multiattach=params["multiattach"], detach_timeout=params["detach_timeout"],
+                              iotune=params["iotune"])
         driver = AttachmentDriver(VolumeAttacher(params["libvirt_uri"]), partial(open_backend, params))
         ensure = driver.ensure_present if params["state"] == "present" else driver.ensure_absent
         outcome = ensure(spec, check=module.check_mode)

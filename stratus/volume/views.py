@@ -128,3 +128,42 @@ def snapshot(db, snap, ctx, version, detail: bool = True, extended: bool = False
         out["os-extended-snapshot-attributes:progress"] = snap.progress
     return out
 # == end of snapshots (helper C) ===========================================================
+
+
+# ==== attachments (3.27) - helper D2 ==========================================================
+# Cinder's attachment views (cinder/api/v3/views/attachments.py): the summary (id, status,
+# instance, volume_id) and the detail (+ attached_at, detached_at, attach_mode,
+# connection_info); times as Cinder writes them, '' when unset.
+
+
+def connection_info(db: Session, vol: Volume, info: dict[str, Any], *, mode: str = "rw",
+                    attachment_id: str | None = None) -> dict[str, Any]:
+    """A stored connection (the ``connection`` of the volume_attachment module: local
+    path/format or nbd host/port/name) in Cinder's shape: ``driver_volume_type`` and
+    ``data`` (with ``access_mode``, ``volume_id``, ``encrypted`` and the type's front-end
+    ``qos_specs`` as Cinder adds them); ``{}`` when there is none yet."""
+    from stratus.volume.qos_apply import front_end_specs
+
+    if not info:
+        return {}
+    data = {k: v for k, v in info.items() if k != "driver_volume_type"}
+    data.update(access_mode=mode, volume_id=vol.id, encrypted=bool(vol.encrypted),
+                qos_specs=front_end_specs(db, vol) or None)
+    out: dict[str, Any] = {"driver_volume_type": info.get("driver_volume_type", "local"), "data": data}
+    if attachment_id:
+        out["attachment_id"] = attachment_id
+    return out
+
+
+def attachment(db: Session, row: VolumeAttachment, detail: bool = True) -> dict[str, Any]:
+    """One attachment's body (the value of ``{"attachment": ...}``)."""
+    body: dict[str, Any] = {"id": row.id, "status": row.attach_status, "instance": row.instance_uuid,
+                            "volume_id": row.volume_id}
+    if detail:
+        vol = db.get(Volume, row.volume_id)
+        body.update(attached_at=cinder_time(row.attach_time) or "", detached_at=cinder_time(row.detach_time) or "",
+                    attach_mode=row.attach_mode or "rw",
+                    connection_info=connection_info(db, vol, row.connection_info or {}, mode=row.attach_mode or "rw",
+                                                    attachment_id=row.id) if vol is not None else {})
+    return body
+# ==== end of attachments ========================================================================

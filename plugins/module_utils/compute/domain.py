@@ -72,6 +72,9 @@ class Disk:
     protocol: str = ""  # network disks: nbd
     host: str = ""
     port: int = 0
+    # <iotune>: (name, value) pairs sorted by name, libvirt's element names (which are
+    # Cinder's front-end QoS keys: total_bytes_sec, read_iops_sec, ...); () = no limits
+    iotune: tuple[tuple[str, int], ...] = ()
 
     def to_element(self) -> ET.Element:
         elem = ET.Element("disk", type=self.source_type, device=self.device)
@@ -88,6 +91,10 @@ class Disk:
             _sub(elem, "readonly")
         if self.shareable:
             _sub(elem, "shareable")
+        if self.iotune:
+            tune = _sub(elem, "iotune")
+            for key, value in self.iotune:
+                _sub(tune, key, str(value))
         return elem
 
     @classmethod
@@ -112,7 +119,20 @@ class Disk:
             protocol=source.get("protocol", "") if source is not None else "",
             host=host.get("name", "") if host is not None else "",
             port=int(host.get("port", "0")) if host is not None else 0,
+            iotune=_iotune(elem.find("iotune")),
         )
+
+
+def _iotune(elem: ET.Element | None) -> tuple[tuple[str, int], ...]:
+    """The numeric, non-zero limits of an ``<iotune>`` (libvirt omits unset ones; 0 = none)."""
+    if elem is None:
+        return ()
+    pairs = []
+    for child in elem:
+        text = (child.text or "").strip()
+        if text.isdigit() and int(text):
+            pairs.append((child.tag, int(text)))
+    return tuple(sorted(pairs))
 
 
 @dataclass(frozen=True)

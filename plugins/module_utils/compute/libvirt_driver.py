@@ -442,6 +442,18 @@ class LibvirtDriver:
         func = dom.attachDeviceFlags if op == "attach" else dom.detachDeviceFlags
         self._call(op, name, func, xml, flags)
 
+    def set_block_iotune(self, name: str, target: str, limits: dict[str, int], *, live: bool) -> None:
+        """Set the ``<iotune>`` limits of the disk ``target`` (libvirt's names, e.g.
+        ``total_bytes_sec``) in the config and, when ``live``, in the running guest
+        (``virDomainSetBlockIoTune``). A name given as 0 removes that limit."""
+        dom = self._domain(name)
+        params = {key: int(value) for key, value in limits.items()}
+        # libvirt-python reads the parameter types with getBlockIoTune(flags), which takes
+        # one of LIVE / CONFIG only: so one call per side, live first.
+        sides = [libvirt.VIR_DOMAIN_AFFECT_LIVE] if live else []
+        for flags in (*sides, libvirt.VIR_DOMAIN_AFFECT_CONFIG):
+            self._call("setBlockIoTune", name, dom.setBlockIoTune, target, params, flags)
+
     def block_resize(self, name: str, target: str, size_bytes: int) -> None:
         """Grow a running guest's disk (qemu resizes the image it has open)."""
         dom = self._domain(name)

@@ -31,6 +31,45 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.errors impor
 )
 from ansible_collections.stratus.cloud.plugins.module_utils.storage.model import check_id
 
+# Cinder's front-end QoS keys that libvirt's <iotune> takes under the same names (Nova's
+# libvirt volume driver copies them from connection_info["data"]["qos_specs"] likewise).
+IOTUNE_RATES = ("total_bytes_sec", "read_bytes_sec", "write_bytes_sec",
+                "total_iops_sec", "read_iops_sec", "write_iops_sec")
+IOTUNE_KEYS = IOTUNE_RATES + tuple(f"{k}_max" for k in IOTUNE_RATES)
+
+
+def iotune_limits(qos: dict | None) -> tuple[tuple[str, int], ...]:
+    """Cinder front-end QoS specs as a disk's ``iotune`` (sorted ``(name, value)`` pairs,
+    0 = no limit and left out). Refuses what QEMU would refuse when the guest starts:
+    an unknown key, a value that is not a whole number >= 0, ``total_*`` together with
+    ``read_*``/``write_*``, a ``*_max`` without its rate or below it."""
+    limits: dict[str, int] = {}
+    for key, value in (qos or {}).items():
+        if key not in IOTUNE_KEYS:
+            raise InvalidRequest(f"iotune key {key!r} is not one of {', '.join(IOTUNE_KEYS)}")
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit():
+            raise InvalidRequest(f"iotune {key} must be a whole number >= 0 (0 = no limit); got {value!r}")
+        if int(text):
+            limits[key] = int(text)
+    for unit in ("bytes", "iops"):
+        total = f"total_{unit}_sec"
+        both = [k for k in (f"read_{unit}_sec", f"write_{unit}_sec") if k in limits]
+        if total in limits and both:
+            raise InvalidRequest(f"iotune {total} cannot be combined with {' and '.join(both)}; "
+                                 "give either the total or the read/write limits")
+    for rate in IOTUNE_RATES:
+        peak = limits.get(f"{rate}_max", 0)
+        if peak and peak < limits.get(rate, peak + 1):
+            raise InvalidRequest(f"iotune {rate}_max ({peak}) needs {rate} set and at least as large "
+                                 f"(got {rate}={limits.get(rate, 0)})")
+    return tuple(sorted(limits.items()))
+
+
+def managed_iotune(disk: Disk) -> tuple[tuple[str, int], ...]:
+    """The limits of ``disk`` this module manages (QEMU adds ``*_max_length`` live)."""
+    return tuple(pair for pair in disk.iotune if pair[0] in IOTUNE_KEYS)
+
 
 def volume_disk(
     volume_id: str,
@@ -38,6 +77,7 @@ def volume_disk(
     target: str = "",
     connection: dict,
     shareable: bool = False,
+    iotune: tuple[tuple[str, int], ...] = (),
 ) -> Disk:
     """The guest disk for a volume from its connection info (Cinder's ``connection_info``):
     ``{"driver_volume_type": "local", "path", "format"}`` for a volume on this host,
@@ -63,7 +103,7 @@ def volume_disk(
             target=target, source=check_id(connection["name"], "connection name"), format="raw",
             source_type="network", serial=volume_id, shareable=shareable, protocol="nbd",
             host=validate.ip_address(connection["host"], what="connection host", error=InvalidRequest),
-            port=port,
+            port=port, iotune=iotune,
         )
     if kind != "local":
         raise InvalidRequest(f"connection type {kind!r} is not local or nbd")
@@ -76,7 +116,7 @@ def volume_disk(
     return Disk(
         target=target, source=path, format=fmt,
         source_type="block" if path.startswith("/dev/") else "file",
-        serial=volume_id, shareable=shareable,
+        serial=volume_id, shareable=shareable, iotune=iotune,
     )
 
 
@@ -91,6 +131,7 @@ def disk_facts(disk: Disk) -> dict:
         "format": disk.format,
         "nbd": {"host": disk.host, "port": disk.port, "name": disk.source} if network else None,
         "shareable": disk.shareable,
+        "iotune": dict(managed_iotune(disk)),
     }
 
 
@@ -170,6 +211,23 @@ class VolumeAttacher:
 
     def find(self, instance: str, volume_id: str) -> Disk | None:
         return next((d for d in self.disks(instance) if d.serial == volume_id), None)
+
+    def views(self, instance: str, volume_id: str) -> list[Disk]:
+        """The volume's disk in the persistent definition and, when the guest runs, live."""
+        roots = self._roots(self._domain(instance))
+        return [d for d in (_match(root, volume_id) for root in roots) if d is not None]
+
+    def set_iotune(self, instance: str, volume_id: str, iotune: tuple[tuple[str, int], ...]) -> None:
+        """Make the volume disk's ``<iotune>`` exactly ``iotune`` in the definition and,
+        when the guest runs, live (limits it had and ``iotune`` lacks are set to 0)."""
+        views = self.views(instance, volume_id)
+        if not views:
+            raise NotFound(f"volume {volume_id} is not attached to {instance}")
+        limits = {key: 0 for disk in views for key, _ in managed_iotune(disk)}
+        limits.update(dict(iotune))
+        live = len(views) > 1 and self._active(instance)
+        with _libvirt(f"setting the I/O limits of volume {volume_id} on {instance} failed"):
+            self.driver.set_block_iotune(instance, views[0].target, limits, live=live)
 
     def attached_to(self, volume_id: str, path: str = "") -> list[str]:
         """Names of the guests on this host that have the volume (by serial or by path)."""

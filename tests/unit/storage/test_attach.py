@@ -13,6 +13,7 @@ from ansible_collections.stratus.cloud.plugins.module_utils.storage.attach impor
     VolumeAttacher,
     _volume_disk_of,
     disk_facts,
+    iotune_limits,
     next_target,
     volume_disk,
 )
@@ -58,6 +59,34 @@ def test_bad_connections():
         volume_disk("v", connection={"driver_volume_type": "nbd", "host": "h", "name": "n"})
     with pytest.raises(InvalidRequest, match="iscsi"):
         volume_disk("v", connection={"driver_volume_type": "iscsi"})
+
+
+def test_iotune_from_cinder_qos_keys_round_trips_through_the_disk_xml():
+    limits = iotune_limits({"read_iops_sec": "500", "write_iops_sec": 200, "total_bytes_sec": 1048576,
+                            "total_bytes_sec_max": 2097152, "read_bytes_sec_max": 0})
+    assert limits == (("read_iops_sec", 500), ("total_bytes_sec", 1048576),
+                      ("total_bytes_sec_max", 2097152), ("write_iops_sec", 200))
+    disk = volume_disk("v4", connection={"path": "/srv/volume-v4"}, iotune=limits)
+    el = disk.to_element()
+    assert el.find("iotune/read_iops_sec").text == "500"
+    assert el.find("iotune/read_bytes_sec_max") is None  # 0 = no limit, left out
+    back = _volume_disk_of(ET.fromstring(ET.tostring(el)))
+    assert back == disk and disk_facts(back)["iotune"]["total_bytes_sec"] == 1048576
+    assert iotune_limits(None) == iotune_limits({}) == ()
+
+
+@pytest.mark.parametrize("qos, words", [
+    ({"size_iops_sec": 1}, "not one of"),
+    ({"read_iops_sec": "-1"}, "whole number"),
+    ({"read_iops_sec": True}, "whole number"),
+    ({"read_iops_sec": "1.5"}, "whole number"),
+    ({"total_iops_sec": 10, "read_iops_sec": 5}, "cannot be combined with read_iops_sec"),
+    ({"write_bytes_sec_max": 10}, "needs write_bytes_sec"),
+    ({"write_bytes_sec": 100, "write_bytes_sec_max": 10}, "at least as large"),
+])
+def test_iotune_refusals(qos, words):
+    with pytest.raises(InvalidRequest, match=words):
+        iotune_limits(qos)
 
 
 def test_next_target():
