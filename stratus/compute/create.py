@@ -541,6 +541,8 @@ def request_spec(db: Session, res) -> RequestSpec:
     zone, _, rest = (p.get("availability_zone") or "").partition(":")
     host, _, node = rest.partition(":")
     hints = dict(p.get("scheduler_hints") or {})
+    if not host and not node:
+        host = boot.storage_host(res) or ""  # a root volume is reached on its own host
     return RequestSpec(
         instance_uuid=res.resource_id, project_id=res.project_id,
         flavor={k: fl.get(k) for k in ("vcpus", "ram", "disk", "ephemeral", "swap", "extra_specs")},

@@ -105,6 +105,9 @@ def rebuild(call: ActionCall) -> ActionResult:
     body, server = call.body, call.server
     st.check(server, ia.REBUILD, REBUILDABLE, admin=call.ctx.is_admin)
     row = _resource(call)
+    from stratus.volume import boot
+
+    boot.refuse_volume_backed(row, "rebuild")
     image_id = body["imageRef"].rsplit("/", 1)[-1]
     facts = _image(call, image_id)
     props = dict(row.properties)

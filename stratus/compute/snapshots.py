@@ -68,6 +68,9 @@ def _resource(db: Session, server: Server) -> Resource:
     row = db.get(Resource, server.id)
     if row is None or not row.hosts:
         raise Conflict(f"Instance {server.id} is not on a host; there is no disk to snapshot.")
+    from stratus.volume import boot
+
+    boot.refuse_volume_backed(row, "snapshot")
     return row
 
 

@@ -21,11 +21,13 @@ The way of one ``POST /servers`` that boots from a volume:
 - ``OS::Nova::Server.check`` calls :func:`resolve`: the root volume (planned in the same
   template, or recorded) is recorded in the server's attribute ``root_volume``
   (id, host, backend, format, delete_on_termination); an existing volume is
-  ``reserved`` so no other server takes it meanwhile. :func:`check_placed` refuses a
-  compute host that is not the volume's storage host (an NBD export for the root disk
-  is not done yet) and records the local path (the storage host's registered
+  ``reserved`` so no other server takes it meanwhile. The scheduler is sent to the
+  volume's storage host (:func:`storage_host`: the host must also be a compute host;
+  else "No valid host": an NBD export for a root disk is not done yet);
+  :func:`check_placed` refuses any other host (an admin's forced one) and records the
+  local path (the storage host's registered
   variables); :func:`instance_option` is the ``instance`` module's ``root_volume``.
-- ``OS::Nova::Server.on_state`` calls :func:`on_state`: once the guest runs the root
+- ``OS::Nova::Server.on_job_end`` calls :func:`job_ended`: once the guest runs the root
   volume is recorded as the server's attachment (``attachments.record_boot``,
   ``/dev/vda``: ``in-use``, listed in ``os-extended-volumes:volumes_attached``); a failed
   build gives a reserved volume back (``available``).
@@ -291,6 +293,29 @@ def resolve(db: Session, res, planned: dict | None = None) -> dict[str, Any] | N
     return root
 
 
+VOLUME_BACKED = {
+    "snapshot": "Snapshots of a server booted from a volume are not supported: snapshot its volume "
+                "(openstack volume snapshot create) or upload the volume as an image (openstack image "
+                "create --volume).",
+    "rebuild": "Unable to rebuild a volume-backed server: its root disk is a volume; create a new "
+               "server (openstack server create --boot-from-volume) instead.",
+}
+
+
+def refuse_volume_backed(resource, what: str) -> None:
+    """The server actions that work on an image-backed root disk (``snapshot`` for
+    createImage and shelve, ``rebuild``) refuse a server booted from a volume (400)."""
+    if resource is not None and (resource.attributes or {}).get("root_volume"):
+        raise BadRequest(VOLUME_BACKED[what])
+
+
+def storage_host(res) -> str | None:
+    """The host a server booted from a volume must run on (its root volume's storage
+    host: the guest opens the volume there), for the scheduler; None otherwise."""
+    root = res.attributes.get("root_volume")
+    return root["host"] if root else None
+
+
 # the block_storage role's defaults of the backends' host variables (cinder_common.BACKEND)
 DEFAULT_DIR, DEFAULT_VG = "/var/lib/stratus/volumes", "stratus-volumes"
 
@@ -335,15 +360,18 @@ def instance_option(res) -> dict[str, Any]:
             "volume_roots": list(root["volume_roots"])}
 
 
-def on_state(db: Session, resource) -> None:
-    """``OS::Nova::Server.on_state``: a running guest's root volume is its attachment
-    (``/dev/vda``, in-use); a failed build gives a reserved volume back."""
+def job_ended(db: Session, resource, job) -> None:
+    """``OS::Nova::Server.on_job_end``: when the job that built the guest ends with it
+    running, its root volume is its attachment (``/dev/vda``, ``in-use``). At the job's
+    end, not at the server's ACTIVE: the volume made in the same job is ``available`` by
+    then whatever order the job's resources settle in. A failed build gives a volume it
+    reserved back (``available``)."""
     from stratus.db.models.jobs import ACTIVE, ERROR
     from stratus.db.models.volume import Volume
     from stratus.volume import attachments
 
     root = (resource.attributes or {}).get("root_volume")
-    if not root:
+    if not root or job.kind != "template":
         return
     vol = db.get(Volume, root["id"])
     if vol is None:

@@ -267,17 +267,17 @@ class Server(ResourceType):
     @classmethod
     def on_state(cls, db, resource):
         from stratus.compute import nics, sync
-        from stratus.volume import boot
 
         sync.on_state(db, resource)
         nics.on_state(db, resource)
-        boot.on_state(db, resource)
 
     @classmethod
     def on_job_end(cls, db, resource, job):
         from stratus.compute import settle
+        from stratus.volume import boot
 
         settle.job_ended(db, resource, job)
+        boot.job_ended(db, resource, job)
 
     @classmethod
     def plan_action(cls, res, action, args):

@@ -1,11 +1,12 @@
 """Boot from volume through Nova's block device mapping, with the real ``openstack`` CLI.
 
-One cloud for the module: host ``c1`` is this machine as both the compute host (the
+One cloud for the module (on the first of ``STRATUS_TEST_BACKENDS``): host ``c1`` is this machine as both the compute host (the
 system libvirtd) and the storage host (a file backend in a fresh /var/tmp directory).
 One guest boots whole (the tiny image's console marker): ``server create
---boot-from-volume 1 --image tiny --delete-on-termination``. A second server boots with
-``--volume`` from an existing bootable volume and is deleted once ACTIVE (its volume
-comes back ``available``, its data kept). The refusals (bad mappings, another project's
+--boot-from-volume 1 --image tiny --delete-on-termination``; deleting it deletes the
+volume. A second server starts with ``--volume`` from an existing bootable volume (made
+while the first builds) and is deleted once ACTIVE (its volume comes back
+``available``, its data kept). The refusals (bad mappings, another project's
 volume, a volume in use) answer Nova's 400s and change nothing. Every domain, instance
 directory, volume file and cached image is removed at the end, also on failure.
 """
@@ -50,7 +51,7 @@ def _remove_guest(server_id: str) -> None:
 
 @pytest.fixture(scope="module")
 def cloud(request, tmp_path_factory, guest_image, libvirt_daemon):
-    from tests.api.conftest import _Factory
+    from tests.api.conftest import _backends, _Factory
     from tests.api.volume.volume_helpers import ensure_default_type
 
     stack = contextlib.ExitStack()
@@ -60,7 +61,7 @@ def cloud(request, tmp_path_factory, guest_image, libvirt_daemon):
     stack.callback(shutil.rmtree, vdir, ignore_errors=True)
     factory = _Factory(request, tmp_path_factory.mktemp("bfv"))
     stack.callback(factory.close)
-    ctl = factory("sqlite")
+    ctl = factory(_backends()[0])  # one guest boot: the first backend asked for
     servers: list[str] = []
     stack.callback(lambda: [_remove_guest(s) for s in servers])
     sync_hosts(ctl, tmp_path_factory.mktemp("hosts"),
@@ -119,14 +120,17 @@ def root_source(server_id: str) -> tuple[str, str]:
     return disk.find("source").get("file"), disk.findtext("serial")
 
 
-def test_boot_from_volume_with_the_cli_the_guest_runs_from_it_and_delete_takes_it(cloud):
+def test_boot_from_volume_with_the_cli_image_to_volume_then_an_existing_volume(cloud):
     ctl, member = cloud, cloud.bfv["member"]
+    nova = Nova(ctl, member, version="2.79")
+    # a bootable volume for the second server, made while the first one builds
+    made = ctl.cli("volume", "create", "--image", cloud.bfv["image"], "--size", "1", "-f", "json", "boot-me",
+                   creds=member)
     created = ctl.cli("server", "create", "--boot-from-volume", "1", "--image", cloud.bfv["image"],
                       "--flavor", "m1.micro", "--nic", "none", "--delete-on-termination",
                       "-f", "json", "bfv-one", creds=member)
     sid = created["id"]
     cloud.bfv["servers"].append(sid)
-    nova = Nova(ctl, member, version="2.79")
     server = wait_status(nova, sid, "ACTIVE")
     (att,) = rows(ctl, VolumeAttachment, instance_uuid=sid)
     vid = att.volume_id
@@ -134,7 +138,7 @@ def test_boot_from_volume_with_the_cli_the_guest_runs_from_it_and_delete_takes_i
     vol_file = cloud.bfv["dir"] / f"volume-{vid}"
     assert root_source(sid) == (str(vol_file), vid)  # the guest's root disk is the volume
     assert not (INSTANCES / sid / "disk").exists()  # no image overlay
-    with GuestConsole(f"instance-{sid}") as con:
+    with GuestConsole(f"instance-{sid}") as con:  # the one guest boot of the module
         con.wait_for(r"STRATUS-GUEST ready", timeout=240)
     assert server["image"] == ""
     assert server["os-extended-volumes:volumes_attached"] == [{"id": vid, "delete_on_termination": True}]
@@ -153,43 +157,46 @@ def test_boot_from_volume_with_the_cli_the_guest_runs_from_it_and_delete_takes_i
     assert f"volume '{vid}' status must be 'available'. Currently in 'in-use'" in fault(r, 400)
     assert len(nova("GET", "/servers").json()["servers"]) == before
     assert volume(ctl, vid).status == "in-use"
+    # the image-backed root disk's actions refuse a volume-backed server, nothing changes
+    images = len(ctl.request("GET", "/image/v2/images", token=ctl.token(member)).json()["images"])
+    r = nova("POST", f"/servers/{sid}/action", json={"createImage": {"name": "snap"}})
+    assert "snapshot its volume" in fault(r, 400)
+    r = nova("POST", f"/servers/{sid}/action", json={"rebuild": {"imageRef": cloud.bfv["image"]}})
+    assert "volume-backed" in fault(r, 400)
+    assert len(ctl.request("GET", "/image/v2/images", token=ctl.token(member)).json()["images"]) == images
+    assert nova.show(sid)["status"] == "ACTIVE" and nova.show(sid)["image"] == ""
 
     ctl.cli("server", "delete", "--wait", sid, creds=member)
-    wait_volume(ctl, vid, None)
+    wait_volume(ctl, vid, None)  # delete_on_termination: the volume goes with the server
     assert not vol_file.exists() and not rows(ctl, VolumeAttachment, volume_id=vid)
 
-
-def test_boot_from_an_existing_volume_gives_it_back_on_delete(cloud):
-    ctl, member = cloud, cloud.bfv["member"]
-    made = ctl.cli("volume", "create", "--image", cloud.bfv["image"], "--size", "1", "-f", "json", "boot-me",
-                   creds=member)
-    vid = made["id"]
-    wait_volume(ctl, vid, "available")
-    created = ctl.cli("server", "create", "--volume", vid, "--flavor", "m1.micro", "--nic", "none",
+    # --volume: an existing bootable volume; deleted once ACTIVE, it is available again
+    own = made["id"]
+    wait_volume(ctl, own, "available")
+    created = ctl.cli("server", "create", "--volume", own, "--flavor", "m1.micro", "--nic", "none",
                       "-f", "json", "bfv-two", creds=member)
     sid = created["id"]
     cloud.bfv["servers"].append(sid)
-    nova = Nova(ctl, member, version="2.79")
     server = wait_status(nova, sid, "ACTIVE")
     assert server["image"] == ""
-    assert server["os-extended-volumes:volumes_attached"] == [{"id": vid, "delete_on_termination": False}]
-    assert root_source(sid) == (str(cloud.bfv["dir"] / f"volume-{vid}"), vid)
-    assert volume(ctl, vid).status == "in-use"
+    assert server["os-extended-volumes:volumes_attached"] == [{"id": own, "delete_on_termination": False}]
+    assert root_source(sid) == (str(cloud.bfv["dir"] / f"volume-{own}"), own)
+    assert volume(ctl, own).status == "in-use"
     ctl.cli("server", "delete", "--wait", sid, creds=member)
-    wait_volume(ctl, vid, "available")
-    assert (cloud.bfv["dir"] / f"volume-{vid}").exists() and not rows(ctl, VolumeAttachment, volume_id=vid)
+    wait_volume(ctl, own, "available")
+    assert (cloud.bfv["dir"] / f"volume-{own}").exists() and not rows(ctl, VolumeAttachment, volume_id=own)
 
     # another project's volume is not found for the boot (Nova's 400), nothing changes
     other = Nova(ctl, cloud.bfv["other"], version="2.79")
     r = other("POST", "/servers", json={"server": {
         "name": "x", "flavorRef": "84", "networks": "none",
-        "block_device_mapping_v2": [{"uuid": vid, "source_type": "volume", "destination_type": "volume",
+        "block_device_mapping_v2": [{"uuid": own, "source_type": "volume", "destination_type": "volume",
                                      "boot_index": 0}]}})
-    assert f"Block Device Mapping is Invalid: failed to get volume {vid}." in fault(r, 400)
+    assert f"Block Device Mapping is Invalid: failed to get volume {own}." in fault(r, 400)
     assert other("GET", "/servers").json()["servers"] == []
-    assert volume(ctl, vid).status == "available"
-    ctl.cli("volume", "delete", vid, creds=member)
-    wait_volume(ctl, vid, None)
+    assert volume(ctl, own).status == "available"
+    ctl.cli("volume", "delete", own, creds=member)
+    wait_volume(ctl, own, None)
 
 
 @pytest.mark.parametrize("bdm, words", [
