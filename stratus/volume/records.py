@@ -4,6 +4,8 @@ only the projects given access (and administrators)."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -52,8 +54,18 @@ def type_for(db: Session, ctx, ref: str) -> VolumeType:
         return vt
     vt = db.scalar(select(VolumeType).where(VolumeType.name == ref, visible_types(ctx)))
     if vt is None:
+        if _is_uuid(ref):
+            raise NotFound(f"Volume type {ref} could not be found.")
         raise NotFound(f"Volume type with name {ref} could not be found.")
     return vt
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def default_type(db: Session, settings) -> VolumeType:

@@ -177,3 +177,18 @@ class VolumeAttachment(_Times, Base):
     tag: Mapped[str | None] = mapped_column(String(60))
     attach_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detach_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VolumeService(Base):
+    """An administrator's state of one Cinder service (``os-services`` disable/enable):
+    ``host`` is ``<storage host>@<backend>`` for ``cinder-volume``, the controller host
+    for ``cinder-scheduler``. The services themselves come from the host registry; a
+    row exists only once one was disabled (or enabled again). A disabled
+    ``cinder-volume`` takes no new volumes (the scheduler skips it)."""
+
+    __tablename__ = "volume_services"
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    binary: Mapped[str] = mapped_column(String(64), primary_key=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -97,8 +97,10 @@ def test_private_type_is_seen_only_by_projects_with_access(controller, people):
         # another project's member: not listed, not shown (404 by id and by name)
         assert name not in [t["Name"] for t in controller.cli("volume", "type", "list", "-f", "json", creds=other)]
         tok = controller.token(other)
-        assert "could not be found" in _fault(_type(controller, vt["id"], tok), 404, "itemNotFound")
-        _fault(_type(controller, name, tok), 404, "itemNotFound")
+        msg = _fault(_type(controller, vt["id"], tok), 404, "itemNotFound")
+        assert msg == f"Volume type {vt['id']} could not be found."
+        msg = _fault(_type(controller, name, tok), 404, "itemNotFound")
+        assert msg == f"Volume type with name {name} could not be found."
         r = controller.cli("volume", "type", "show", name, creds=other, check=False)
         assert r.returncode != 0
         # the access list is for administrators

@@ -143,3 +143,19 @@ def test_pools_capabilities(db, settings):
     assert lvm["thick_provisioning_support"] and not lvm["thin_provisioning_support"]
     assert lvm["volume_backend_name"] == "lvm" and lvm["pool_name"] == "lvm"
     assert pools["a@file#file"]["max_over_subscription_ratio"] == "2.0"
+
+
+def test_a_disabled_volume_service_takes_no_volumes(db, settings):
+    from stratus.db.models.volume import VolumeService
+
+    host(db, "a", {"file": _backend("file", 100, 100)})
+    host(db, "b", {"file": _backend("file", 10, 10)})
+    db.add(VolumeService(host="a@file", binary="cinder-volume", disabled=True, disabled_reason="maint"))
+    db.flush()
+    assert pick(db, settings) == ("b", "file")
+    pools = {p["name"]: p["capabilities"]["backend_state"] for p in scheduler.pools(db, settings)}
+    assert pools == {"a@file#file": "down", "b@file#file": "up"}
+    db.add(VolumeService(host="b@file", binary="cinder-volume", disabled=True))
+    db.flush()
+    with pytest.raises(NoValidBackend, match="a@file#file: its cinder-volume service is disabled"):
+        pick(db, settings)

@@ -34,6 +34,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_volume_qos_specs')),
     sa.UniqueConstraint('name', name=op.f('uq_volume_qos_specs_name'))
     )
+    op.create_table('volume_services',
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('binary', sa.String(length=64), nullable=False),
+    sa.Column('disabled', sa.Boolean(), nullable=False),
+    sa.Column('disabled_reason', sa.String(length=255), nullable=True),
+    sa.Column('updated_at', UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('host', 'binary', name=op.f('pk_volume_services'))
+    )
     op.create_table('volume_snapshots',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=64), nullable=False),
@@ -197,5 +205,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_volume_snapshots_project_id'))
 
     op.drop_table('volume_snapshots')
+    op.drop_table('volume_services')
     op.drop_table('volume_qos_specs')
     # ### end Alembic commands ###
