@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from stratus.compute.snapshots import kill_image, uploaded_image
 from stratus.compute.validation import parse_bool
+from stratus.compute.wire_time import nova_time as cinder_time
 from stratus.db.models.jobs import ACTIVE, ERROR, SUCCEEDED, Job, Resource
 from stratus.db.models.volume import Volume, VolumeImageMetadata, VolumeType
 from stratus.db.types import utcnow
@@ -150,7 +151,7 @@ def upload_image(request, db: Session, ctx, policy, version, volume_id: str, arg
     vol.status, vol.updated_at = "uploading", utcnow()
     db.flush()
     return 202, {"os-volume_upload_image": {
-        "id": vol.id, "updated_at": vol.updated_at.isoformat(), "status": vol.status,
+        "id": vol.id, "updated_at": cinder_time(vol.updated_at), "status": vol.status,
         "display_description": vol.description, "size": vol.size, "volume_type": _volume_type(db, vol),
         "image_id": image.id, "container_format": body["container_format"],
         "disk_format": body["disk_format"], "image_name": body["image_name"],
