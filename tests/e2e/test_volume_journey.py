@@ -124,6 +124,7 @@ def test_a_volume_lives_and_dies_through_the_cli(cloud, guest_image, request, tm
     with open(vfile, "rb") as fh:
         fh.seek(MARK_AT * MiB)
         assert fh.read(len(marker)).decode() == marker
+    cli("server", "delete", sid, creds=member)  # its guest is done: one QEMU at a time on TCG
 
     # extended (detached), snapshotted; a second volume from the snapshot holds the same data
     cli("volume", "set", "--size", "2", vid, creds=member)
@@ -157,11 +158,15 @@ def test_a_volume_lives_and_dies_through_the_cli(cloud, guest_image, request, tm
     bid = booted["id"]
     request.addfinalizer(lambda: cleanup(bid))
     assert booted["status"] == "ACTIVE" and booted["image"] == "N/A (booted from volume)"
-    with GuestConsole(f"instance-{bid}") as con:
-        con.wait_for(r"STRATUS-GUEST ready", timeout=300)
     (root,) = cli("server", "show", bid, "-f", "json", creds=member)["volumes_attached"]
     root_vol = cli("volume", "show", root["id"], "-f", "json", creds=member)
     assert root_vol["status"] == "in-use" and root_vol["attachments"][0]["device"] == "/dev/vda"
+    # the guest runs on the volume: its first disk is the volume's file, and it boots from it
+    xml = subprocess.run(["virsh", "-c", "qemu:///system", "dumpxml", f"instance-{bid}"],
+                         capture_output=True, text=True, check=True).stdout
+    assert f"{vol_dir}/volume-{root['id']}" in xml.split("</disk>")[0]
+    with GuestConsole(f"instance-{bid}") as con:
+        con.wait_for(r"STRATUS-GUEST ", timeout=300)  # its first marker: the kernel ran from the volume
 
     # an LVM volume (metadata only where this host has no device-mapper)
     lv = cli("volume", "create", "--type", f"lvm-{tag}", "--size", "1", f"lv-{tag}", "-f", "json", creds=member)
@@ -169,7 +174,7 @@ def test_a_volume_lives_and_dies_through_the_cli(cloud, guest_image, request, tm
     assert f"volume-{lv['id']}" in host_objects(cloud)["lvs"]
 
     # everything deleted: no LV, no volume file, no export
-    cli("server", "delete", "--wait", sid, bid, creds=member)
+    cli("server", "delete", "--wait", bid, creds=member)
     made = [vid, copy["id"], root["id"], lv["id"]]
     cli("volume", "snapshot", "delete", snap["id"], creds=member)
     deadline = time.monotonic() + 60
