@@ -187,15 +187,17 @@ class VolumeApi(ApiBench):
         t0 = time.monotonic()
         self.call("POST", f"/compute/v2.1/servers/{sid}/os-volume_attachments", (200,),
                   json={"volumeAttachment": {"volumeId": vid}})
-        assert find_dev(con, vid), "the guest did not see the volume"
-        took = time.monotonic() - t0
-        self.call("DELETE", f"/compute/v2.1/servers/{sid}/os-volume_attachments/{vid}", (202,))
-        self.wait_volume(vid, "available")
-        return took
+        try:
+            self.wait_volume(vid, "in-use")  # the attach job ran; then the guest's own probe
+            assert find_dev(con, vid), "the guest did not see the volume"
+            return time.monotonic() - t0
+        finally:
+            self.call("DELETE", f"/compute/v2.1/servers/{sid}/os-volume_attachments/{vid}", (202, 404))
+            self.wait_volume(vid, "available")
 
 
 def bench_api(fig: VolumeFigures, work: Path, host_vars: dict, raw: str, qcow2: str, n: int,
-              data_lvm: bool, lvm: bool, attach: bool, file_store: dict) -> None:
+              data_lvm: bool, lvm: bool, attach: bool, file_store: dict, create: bool = True) -> None:
     api = VolumeApi(work, host_vars)
     try:
         why = api.can_create_volumes()
@@ -208,19 +210,24 @@ def bench_api(fig: VolumeFigures, work: Path, host_vars: dict, raw: str, qcow2: 
         image = r.json()["id"]
         api.call("PUT", f"/image/v2/images/{image}/file", (204,), content=Path(raw).read_bytes(),
                  headers={"Content-Type": "application/octet-stream"})
-        api.create_delete("bench-file", image)  # warm-up: the image into the storage host's cache
-        fig.times("API: file, empty", [api.create_delete("bench-file") for _ in range(n)])
-        fig.times("API: file, from image", [api.create_delete("bench-file", image) for _ in range(n)])
-        if lvm:
-            fig.times("API: lvm, empty", [api.create_delete("bench-lvm") for _ in range(n)])
-            if data_lvm:
-                fig.times("API: lvm, from image", [api.create_delete("bench-lvm", image) for _ in range(n)])
-            else:
-                fig.add("API: lvm, from image", "skipped: no device-mapper on this host (LV data)")
+        if create:
+            bench_creates(fig, api, image, n, data_lvm, lvm)
         if attach:
             bench_attach(fig, api, qcow2, n, data_lvm, file_store)
     finally:
         api.close()
+
+
+def bench_creates(fig: VolumeFigures, api: VolumeApi, image: str, n: int, data_lvm: bool, lvm: bool) -> None:
+    api.create_delete("bench-file", image)  # warm-up: the image into the storage host's cache
+    fig.times("API: file, empty", [api.create_delete("bench-file") for _ in range(n)])
+    fig.times("API: file, from image", [api.create_delete("bench-file", image) for _ in range(n)])
+    if lvm:
+        fig.times("API: lvm, empty", [api.create_delete("bench-lvm") for _ in range(n)])
+        if data_lvm:
+            fig.times("API: lvm, from image", [api.create_delete("bench-lvm", image) for _ in range(n)])
+        else:
+            fig.add("API: lvm, from image", "skipped: no device-mapper on this host (LV data)")
 
 
 def bench_attach(fig: VolumeFigures, api: VolumeApi, qcow2: str, n: int, data_lvm: bool,
@@ -267,6 +274,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--samples", type=int, default=3, help="runs of each measurement (default 3)")
     ap.add_argument("--skip-attach", action="store_true", help="no guest: only the create latencies")
+    ap.add_argument("--skip-create", action="store_true", help="only attach -> visible")
     args = ap.parse_args()
     from build_guest_image import build
 
@@ -286,14 +294,15 @@ def main() -> int:
             vg = None
         store = {"backend": "file", "directory": str(vol_dir)}
         lvm = {"backend": "lvm", "vg": vg, "lvm_activation": "auto"} if vg else None
-        print("== the modules alone", flush=True)
-        bench_modules(fig, store, lvm, image["raw"], args.samples, data_lvm)
+        if not args.skip_create:
+            print("== the modules alone", flush=True)
+            bench_modules(fig, store, lvm, image["raw"], args.samples, data_lvm)
         print("== through the API", flush=True)
         host_vars = {"stratus_volume_dir": str(vol_dir), "stratus_lvm_activation": "auto",
                      **({"stratus_volume_vg": vg} if vg else {})}
         (work / "api").mkdir()
         bench_api(fig, work / "api", host_vars, image["raw"], image["qcow2"], args.samples, data_lvm,
-                  vg is not None, not args.skip_attach, store)
+                  vg is not None, not args.skip_attach, store, not args.skip_create)
         shutil.rmtree(work / "api", ignore_errors=True)
     ratios(fig)
     fig.show()
