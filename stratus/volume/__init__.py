@@ -6,6 +6,8 @@
 - ``scheduler``: the storage host and backend of a new volume (capacity, thin
   over-subscription, type, zone) and the pools as Cinder reports them;
 - ``volumes``, ``actions``: volumes (create, update, delete, metadata) and their actions;
+  ``sync`` keeps a volume's record in step with its ``OS::Cinder::Volume`` resource;
+  ``listing``: Cinder's list filters, sort and paging;
 - ``snapshots``: snapshots;
 - ``attachments``, ``attach_actions``: attachments (Cinder's 3.27 API and Nova's
   os-volume_attachments), the export on the storage host and the disk on the compute host;

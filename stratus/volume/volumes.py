@@ -47,7 +47,7 @@ from stratus.identity.policy import RuleDefault, register_defaults
 from stratus.orchestration import submit as pipeline
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.quotas import QuotaExceeded
-from stratus.volume import records, scheduler
+from stratus.volume import records, scheduler, zones
 
 register_defaults([
     RuleDefault("volume:create", "rule:admin_or_member", "create a volume"),
@@ -96,6 +96,11 @@ def quota_usage(size: int, type_name: str | None) -> dict[str, int]:
         usage[f"volumes_{type_name}"] = 1
         usage[f"gigabytes_{type_name}"] = int(size)
     return usage
+
+
+def type_multiattach(db: Session, type_id: str | None) -> bool:
+    """Whether a type makes multiattach volumes (Cinder's ``multiattach: <is> True``)."""
+    return records.extra_specs(db, type_id).get("multiattach", "").strip().lower() in ("<is> true", "true")
 
 
 def resolve_type(db: Session, res, ref) -> VolumeType:
@@ -184,13 +189,6 @@ def storage_zone(db: Session, host: str | None, settings) -> str:
     return scheduler.zone_of(row, settings) if row else settings.volume_default_availability_zone
 
 
-def storage_zones(db: Session, settings) -> set[str]:
-    """The zones of the block-storage hosts (the default zone when there are none)."""
-    zones = {scheduler.zone_of(h, settings) for h in db.scalars(select(Host))
-             if scheduler.GROUP in (h.groups or [])}
-    return zones or {settings.volume_default_availability_zone}
-
-
 def ensure_row(db: Session, res) -> Volume:
     """The volume's record: written when a template (not ``POST /volumes``) makes it,
     and given where the check placed it either way."""
@@ -208,6 +206,8 @@ def ensure_row(db: Session, res) -> Volume:
         set_metadata(db, vol, dict(p.get("metadata") or {}), replace=True)
     if vol.status == "creating":
         from stratus.orchestration.types.cinder_volume import size_of
+
+        vol.multiattach = bool(a.get("multiattach", vol.multiattach))
 
         vol.size = size_of(p, a) or vol.size
         vol.volume_type_id = a.get("volume_type_id") or vol.volume_type_id
@@ -316,7 +316,7 @@ def _create_properties(db: Session, ctx, body: dict[str, Any], settings) -> dict
         props["volume_type"] = vt.id
     zone = body.get("availability_zone")
     if zone:
-        if not isinstance(zone, str) or zone not in storage_zones(db, settings):
+        if not isinstance(zone, str) or zone not in (zones.names(db, settings) or {settings.volume_default_availability_zone}):
             raise BadRequest(f"Availability zone '{zone}' is invalid.")
         props["availability_zone"] = zone
     multi = body.get("multiattach", False)
@@ -501,13 +501,12 @@ def extend(db: Session, ctx, vol: Volume, new_size, *, settings, context=None, r
     """``os-extend``: a detached volume grows (Cinder's 400s; 413 over quota)."""
     if not isinstance(new_size, int) or isinstance(new_size, bool):
         new_size = check_size(new_size)
-    if vol.status == "in-use" or vol.attach_status == "attached":
-        raise BadRequest("Invalid volume: Volume status must be 'available' to extend: this backend extends "
-                         "only detached volumes; detach it first (openstack server remove volume), extend, "
-                         "then attach it again.")
-    if vol.status != "available":
-        raise BadRequest(f"Invalid volume: Volume status must be 'available' to extend, currently "
-                         f"{vol.status}.")
+    if vol.status != "available" or vol.attach_status == "attached":
+        msg = f"Invalid volume: Volume {vol.id} status must be 'available' to extend, currently {vol.status}."
+        if vol.status == "in-use" or vol.attach_status == "attached":
+            msg += (" This backend extends only detached volumes: detach it (openstack server remove volume), "
+                    "extend it, then attach it again.")
+        raise BadRequest(msg)
     if new_size <= vol.size:
         raise BadRequest(f"Invalid input received: New size for extend must be greater than current size. "
                          f"(current: {vol.size}, extended: {new_size}).")

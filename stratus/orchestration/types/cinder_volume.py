@@ -75,6 +75,8 @@ class Volume(ResourceType):
         "volume_type_id": "The volume type's id as resolved when it was checked.",
         "volume_type_name": "The volume type's name.",
         "availability_zone": "The availability zone of the volume.",
+        "multiattach": "Whether several servers may attach it (the property, or the type's "
+                       "``multiattach: <is> True`` extra spec).",
         "image_facts": "The image it was made from: id, disk_format, os_hash_algo, os_hash_value, "
                        "size, virtual_size, min_disk, min_ram, properties.",
         "path": "Its block device or file on the storage host (Cinder's provider_location).",
@@ -90,13 +92,17 @@ class Volume(ResourceType):
     def check(cls, db, res: PlannedResource, planned=None) -> None:
         from stratus.volume import volumes
 
-        if res.attributes.get("host"):  # an update: it stays where it is
-            volumes.ensure_row(db, res)
-            return
         p = res.properties
         where = ("resources", res.name, "properties")
+        if res.attributes.get("host"):  # an update: it stays where it is, and only grows
+            vol = volumes.ensure_row(db, res)
+            if p.get("size") is not None and int(p["size"]) < vol.size:
+                raise ResourceCheckFailed(f"a volume only grows: it has {vol.size} GiB, the template asks for "
+                                          f"{p['size']}", (*where, "size"))
+            return
         vt = volumes.resolve_type(db, res, p.get("volume_type"))
         res.attributes["volume_type_id"], res.attributes["volume_type_name"] = vt.id, vt.name
+        res.attributes["multiattach"] = bool(p.get("multiattach")) or volumes.type_multiattach(db, vt.id)
         source = volumes.source_of(db, res)
         if source is not None:
             res.attributes["source_size"] = source["size"]
@@ -160,7 +166,8 @@ class Volume(ResourceType):
         """The ``volume`` module's task (present, the properties' size)."""
         a = res.attributes
         args = {"id": res.resource_id, "state": "present", "size": size_of(res.properties, a),
-                "backend": backend_of(res), "multiattach": bool(res.properties.get("multiattach"))}
+                "backend": backend_of(res),
+                "multiattach": bool(a.get("multiattach", res.properties.get("multiattach")))}
         templated = {**BACKEND, **USAGE}
         if a.get("format"):
             args["format"] = a["format"]

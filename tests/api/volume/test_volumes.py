@@ -45,9 +45,9 @@ def _count(ctl) -> int:
         db.dispose()
 
 
-def _type(ctl, name: str, backend: str) -> str:
+def _type(ctl, name: str, backend: str, **specs: str) -> str:
     r = ctl.request("POST", "/volume/v3/types", json={"volume_type": {
-        "name": name, "extra_specs": {"volume_backend_name": backend}}})
+        "name": name, "extra_specs": {"volume_backend_name": backend, **specs}}})
     assert r.status_code == 200, r.text
     return r.json()["volume_type"]["id"]
 
@@ -92,11 +92,12 @@ def test_core_flow_postgresql(module_factory, tmp_path_factory, request):
 
 
 def test_lvm_volume_create_extend_delete(cloud):
-    """An empty LV (the VG's metadata; activation off without device-mapper)."""
-    _type(cloud, "lvm-only", "lvm")
+    """An empty LV (the VG's metadata; activation off without device-mapper) of a type
+    that names the backend and makes multiattach volumes."""
+    _type(cloud, "lvm-only", "lvm", multiattach="<is> True")
     api = Cinder(cloud, cloud.member)
     vol = api.create(size=1, volume_type="lvm-only")
-    wait_volume(cloud, vol["id"])
+    assert wait_volume(cloud, vol["id"])["multiattach"] is True  # the type's extra spec
     lv = f"volume-{vol['id']}"
     assert lv in host_objects(cloud)["lvs"]
     assert Cinder(cloud).show(vol["id"])["os-vol-host-attr:host"].endswith("@lvm#lvm")
@@ -284,7 +285,7 @@ def test_refusals_change_nothing(cloud):
             "or error_managing and must not be migrating, attached, belong to a group, have snapshots or be "
             "disassociated from snapshots after volume transfer.")
         msg = fault(api("POST", f"/volumes/{vol['id']}/action", json={"os-extend": {"new_size": 2}}), 400)
-        assert "extends only detached volumes" in msg
+        assert "to extend, currently in-use. This backend extends only detached volumes" in msg
         shown = api.show(vol["id"])
         assert shown["status"] == "in-use" and shown["size"] == 1 and len(shown["attachments"]) == 1
         assert shown["attachments"][0]["device"] == "/dev/vdb"
