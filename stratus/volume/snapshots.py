@@ -14,8 +14,9 @@ the volume's storage host and the type's ``on_state`` makes it ``available`` (or
   size) quotas and the per-type ``snapshots_<type>``/``gigabytes_<type>`` (413 with
   Cinder's words);
 - only ``available`` or ``error`` snapshots are deleted (an admin's ``os-force_delete``
-  any); a volume with snapshots is deleted only with ``cascade``
-  (:func:`for_volume_delete`, which the volume delete calls);
+  any); a volume with snapshots is deleted only with ``cascade`` (the volume delete,
+  ``stratus.volume.volumes.delete``: the ``volume`` module removes them with it and
+  ``remove_row`` marks their resources DELETED and releases their quota);
 - name, description and metadata are record changes.
 
 Errors are ``stratus.errors`` exceptions in Cinder's words.
@@ -337,37 +338,6 @@ def delete(db: Session, ctx, policy, snap: VolumeSnapshot, *, force: bool = Fals
                            max_attempts=getattr(settings, "job_max_attempts", 2),
                            timeout=getattr(settings, "job_timeout", 600))
     db.flush()
-
-
-def for_volume_delete(db: Session, ctx, vol: Volume, *, cascade: bool, force: bool = False) -> list[str]:
-    """The volume delete's rule on snapshots: without ``cascade`` a volume with
-    snapshots is refused (400, Cinder's words); with it, its snapshots (each ``available``
-    or ``error`` unless ``force``; none of another project unless an admin asks) become
-    ``deleting`` and their ids are returned — delete them in the same job, before the
-    volume: ``submit_delete(db, [*ids, volume.id])``."""
-    snaps = list(db.scalars(select(VolumeSnapshot).where(VolumeSnapshot.volume_id == vol.id)))
-    if not snaps:
-        return []
-    if not cascade:
-        raise BadRequest(f"Invalid volume: Volume {vol.id} must not be migrating, attached, belong to a group, "
-                         f"have snapshots, awaiting a transfer, or be disassociated from snapshots after volume "
-                         f"transfer: it has {len(snaps)} snapshot(s); delete them first or pass cascade=true.")
-    for s in snaps:
-        if not force and s.status not in (*DELETABLE, "deleting"):
-            raise BadRequest(f"Invalid volume: snapshot {s.id} of volume {vol.id} is {s.status}; a cascade delete "
-                             "needs every snapshot available or in error.")
-        if not ctx.is_admin and s.project_id != vol.project_id:
-            raise BadRequest(f"Invalid volume: snapshot {s.id} of volume {vol.id} belongs to another project.")
-    ids = []
-    for s in snaps:
-        s.status = "deleting"
-        res = db.get(Resource, s.id)
-        if res is None or res.status == DELETED:
-            db.delete(s)
-        else:
-            ids.append(s.id)
-    db.flush()
-    return ids
 
 
 # -- actions ------------------------------------------------------------------------------------

@@ -82,6 +82,10 @@ class VolumeSnapshot(ResourceType):
             row.status = "deleting"
 
     @classmethod
+    def host_group(cls, props) -> str:
+        return "block_storage"  # offline (no DB): the volume's host is not known
+
+    @classmethod
     def hosts(cls, db, res: PlannedResource):
         host = res.attributes.get("host")
         return [host] if host else None
