@@ -52,19 +52,20 @@ def update(db: Session, server: Server, body: Any, version) -> Server:
 def delete(db: Session, ctx, server: Server, *, plan_context, request_id: str | None, settings) -> None:
     states.check(server, "delete", None, None, admin=ctx.is_admin)
     res = db.get(Resource, server.id)
-    if res is not None and res.status == DELETING:
-        return  # already on its way (Nova answers 204 again)
     jobs = {"settings": settings, "context": plan_context, "request_id": request_id}
-    # its volumes first: the detach jobs lock the server, so they run before its delete
-    # and no export outlives the guest; volumes it was to delete go after it
-    doomed = attachments.detach_all_for_server(db, server.id, **jobs)
     if res is None or res.status == DELETED or not res.hosts:
+        doomed = attachments.detach_all_for_server(db, server.id, **jobs)
         _delete_locally(db, server, res)
         attachments.delete_on_termination(db, ctx, server.id, doomed, **jobs)
         instance_actions.record(db, ctx, server, instance_actions.DELETE, req_id=request_id, finished=True)
         return
+    if res.status == DELETING:
+        return  # already on its way (Nova answers 204 again)
     server.task_state = states.DELETING
     networks = list((res.attributes or {}).get("networks") or [])
+    # its volumes first: the detach jobs lock the server, so they run before its delete
+    # and no export outlives the guest; the volumes it was to delete go after it
+    doomed = attachments.detach_all_for_server(db, server.id, **jobs)
     job = pipeline.submit_delete(db, [server.id], project_id=server.project_id, request_id=request_id,
                                  max_attempts=settings.job_max_attempts, timeout=settings.job_timeout,
                                  context=plan_context)

@@ -112,7 +112,7 @@ class VolumeAttachment(ResourceType):
             attachments.ensure_row(db, attachment_id=res.resource_id, volume=vol, server=server,
                                    mountpoint=mountpoint)
         except ApiError as exc:
-            raise ResourceCheckFailed(exc.message, (*where, "volume_id"), exc.code) from None
+            raise ResourceCheckFailed(exc.message, (*where, "volume_id"), exc.status) from None
         res.attributes.update(storage_host=host, backend=backend, multiattach=bool(vol.multiattach),
                               device=mountpoint, compute_host=server.host)
 

@@ -92,7 +92,7 @@ def test_cli_attach_the_guest_sees_it_detach_and_delete_on_termination(cloud):
                        "delete_on_termination": False}]
     assert nova.show(sid)["os-extended-volumes:volumes_attached"] == [{"id": vid, "delete_on_termination": False}]
     # the guest: a disk whose serial is the volume's, named as Nova reported it
-    assert domain_disks(sid)[vid[:20]] == "vdb"
+    assert domain_disks(sid)[vid] == "vdb"
     assert find_dev(con, vid) == "vdb"
     write_marker(con, "vdb", "STRATUS-VOLUME-DATA")
     assert read_marker(con, "vdb") == "STRATUS-VOLUME-DATA"
@@ -107,7 +107,7 @@ def test_cli_attach_the_guest_sees_it_detach_and_delete_on_termination(cloud):
     wait_volume(ctl, vid, "available", token=cinder.token)
     assert cinder.show(vid)["attachments"] == []
     assert nova("GET", f"/servers/{sid}/os-volume_attachments").json()["volumeAttachments"] == []
-    assert vid[:20] not in domain_disks(sid)
+    assert vid not in domain_disks(sid)
     assert find_dev(con, vid, present=False) == ""
     # the data the guest wrote is in the volume on the storage host
     volume_file = Path(ctl.storage["dir"]) / next(f for f in host_objects(ctl)["files"] if vid in f)

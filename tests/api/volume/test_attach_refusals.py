@@ -9,6 +9,7 @@ attachment list."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -61,7 +62,11 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(module_factory, tmp_path_factory, request):
-    ctl = storage_cloud(module_factory, tmp_path_factory.mktemp("attref"), request, host="c1")
+    """The shared controller: SQLite, or PostgreSQL when STRATUS_TEST_BACKENDS names only
+    it (one backend per run keeps the module's time; the attach's lock and reads are the
+    same code on both)."""
+    backend = "postgresql" if os.environ.get("STRATUS_TEST_BACKENDS") == "postgresql" else "sqlite"
+    ctl = storage_cloud(module_factory, tmp_path_factory.mktemp("attref"), request, host="c1", backend=backend)
     add_flavors(ctl)
     return World(ctl)
 
@@ -158,3 +163,36 @@ def test_unknown_ids(world):
         f"Instance {sid} is not attached to volume {missing}")
     assert fault(w.nova("DELETE", f"/servers/{sid}/os-volume_attachments/{missing}"), 404) == (
         f"Volume {missing} could not be found.")
+
+
+def test_a_template_attachment_writes_its_record_and_its_failure_removes_it(world):
+    """``OS::Cinder::VolumeAttachment`` in a template (an admin's job): ``check`` writes
+    the attachment's record (device chosen as the API would), refuses another project's
+    volume with Cinder's 404, and the failed job's rescue removes the record again."""
+    w = world
+    admin_nova, admin_cinder = Nova(w.ctl, None, version="2.79"), Cinder(w.ctl, None, version="3.27")
+    sid = admin_nova.create(imageRef=w.image_id, networks="none")["server"]["id"]
+    deadline = time.monotonic() + 60
+    while admin_nova.show(sid)["status"] != "ERROR":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    set_state(w.ctl, sid, "active", None, host="c1", node="c1")
+    vid = admin_cinder.create()["id"]
+    wait_volume(w.ctl, vid, "available")
+    foreign = w.volume()
+
+    def template(volume_id: str) -> dict:
+        return {"template": {"heat_template_version": "2018-08-31", "resources": {"att": {
+            "type": "OS::Cinder::VolumeAttachment", "properties": {"volume_id": volume_id, "instance_uuid": sid}}}}}
+
+    r = w.ctl.request("POST", "/stratus/v1/jobs", json=template(foreign))
+    assert r.status_code == 404 and f"Volume {foreign} could not be found." in r.text, r.text
+    assert w.cinder.show(foreign)["status"] == "available"
+    assert admin_nova("GET", f"/servers/{sid}/os-volume_attachments").json()["volumeAttachments"] == []
+    r = w.ctl.request("POST", "/stratus/v1/jobs", json=template(vid))
+    assert r.status_code == 202, r.text
+    listed = admin_nova("GET", f"/servers/{sid}/os-volume_attachments").json()["volumeAttachments"]
+    assert [(a["volumeId"], a["device"]) for a in listed] == [(vid, "/dev/vdb")]
+    assert admin_cinder.show(vid)["status"] in ("attaching", "available")
+    wait_volume(w.ctl, vid, "available", timeout=120)
+    assert admin_nova("GET", f"/servers/{sid}/os-volume_attachments").json()["volumeAttachments"] == []
