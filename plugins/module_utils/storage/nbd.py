@@ -73,6 +73,9 @@ def check_export(exp: Export) -> Export:
     )
 
 
+DAEMON_ENV = ("env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C")
+
+
 def _qemu_opt(value: str) -> str:
     """QEMU option syntax: a comma inside a value is written twice."""
     return value.replace(",", ",,")
@@ -352,7 +355,10 @@ class NBDExporter:
         if not os.path.exists(exp.path):
             raise InvalidRequest(f"volume {exp.volume_id} has no data at {exp.path} on this host")
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
-        self.run(self.daemon_argv(exp))
+        # the daemon outlives the task (and the job) that starts it: it gets a clean
+        # environment, not the run's, whose markers a job runner uses to stop what the
+        # run left behind (the controller's runner kills every process carrying its run id)
+        self.run([*DAEMON_ENV, *self.daemon_argv(exp)])
         with open(self._pidfile(exp.name), encoding="utf-8") as fh:
             pid = int(fh.read().strip())
         return replace(exp, pid=pid, running=True)

@@ -47,6 +47,15 @@ def _answer(db, row: VolumeAttachment) -> dict:
     return {"attachment": views.attachment(db, row)}
 
 
+def _connected(request: Request, db, ctx, row: VolumeAttachment, connector) -> dict:
+    """The row connected when a connector is given; its detail view; committed."""
+    if connector:
+        attach_actions.connect(db, ctx, row, connector, **jobs(request))
+    out = _answer(db, row)
+    done(request, db)
+    return out
+
+
 @router.post("/attachments")
 def create(request: Request, ctx: VolumeAuth, policy: Policy, db: DbSession, version: ApiVersion,
            body: JsonBody):
@@ -71,12 +80,7 @@ def create(request: Request, ctx: VolumeAuth, policy: Policy, db: DbSession, ver
         connector = attach_actions.check_connector(connector)
     vol = records.volume_for(db, ctx, volume_id)
     policy.enforce("volume:attachment_create", {"project_id": vol.project_id})
-    row = attach_actions.reserve(db, vol, instance, mode=mode)
-    if connector:
-        attach_actions.connect(db, ctx, row, connector, **jobs(request))
-    out = _answer(db, row)
-    done(request, db)
-    return out
+    return _connected(request, db, ctx, attach_actions.reserve(db, vol, instance, mode=mode), connector)
 
 
 @router.put("/attachments/{attachment_id}")
@@ -88,10 +92,7 @@ def update(attachment_id: str, request: Request, ctx: VolumeAuth, policy: Policy
     att = _one(body)
     if "connector" not in att or not att["connector"]:
         raise BadRequest("Invalid input for field/attribute attachment. 'connector' is a required property")
-    attach_actions.connect(db, ctx, row, att["connector"], **jobs(request))
-    out = _answer(db, row)
-    done(request, db)
-    return out
+    return _connected(request, db, ctx, row, att["connector"])
 
 
 @router.post("/attachments/{attachment_id}/action")
