@@ -107,6 +107,8 @@ def _entry(bdm: Any, version) -> dict[str, Any]:
     dest = bdm.get("destination_type", "volume" if source == "volume" else "local")
     if dest not in DESTINATIONS:
         bad("destination_type", dest, f"{dest!r} is not one of {list(DESTINATIONS)}")
+    if source == "blank" and bdm.get("uuid"):
+        raise _invalid("Invalid device UUID.")
     if source != "blank" and not bdm.get("uuid"):
         raise _invalid("Missing device UUID.")
     if source != "blank" and not _is_uuid(bdm["uuid"]):
@@ -167,11 +169,14 @@ def parse(server: dict, image: str, max_count: int, version) -> BootVolume | Non
     root = roots[0]
     source, dest = root["source_type"], root["destination_type"]
     if source == "image" and dest == "local":
-        if image and root["uuid"] != image:
+        if not image:  # Nova: only the mapping the clients make of imageRef
+            raise _invalid("Mapping image to local is not supported.")
+        if root["uuid"] != image:
             raise BadRequest(BOOT_SEQUENCE)
         return None  # the plain image boot
     if image and not (source == "image" and root["uuid"] == image):
-        raise BadRequest(BOOT_SEQUENCE)
+        raise BadRequest(f"{BOOT_SEQUENCE} Give either imageRef or a root volume (boot_index 0), "
+                         "not both.")
     if source == "image":
         if not root.get("volume_size"):
             raise BadRequest("Images with destination_type 'volume' need to have a non-zero size specified")

@@ -115,7 +115,7 @@ def test_requests_nova_refuses_write_nothing(ctl, env, nova):
         ({"imageRef": image, "networks": [{"uuid": str(uuid.uuid4())}]}, "could not be found."),
         ({"imageRef": image, "block_device_mapping_v2": [{"source_type": "volume", "uuid": image,
                                                            "destination_type": "volume", "boot_index": 0}]},
-         "Volumes come with the volume API"),
+         "Boot sequence for the instance and image/block device mapping combination is not valid."),
         ({"imageRef": image, "key_name": "nokey"}, "Invalid key_name provided."),
         ({"imageRef": image, "availability_zone": "nova:somehost"}, "forced_host"),
         ({"imageRef": image, "availability_zone": "elsewhere"}, "The requested availability zone is not available"),

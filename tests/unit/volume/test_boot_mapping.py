@@ -38,6 +38,8 @@ def test_one_volume_for_many_servers_and_image_with_a_volume_are_refused():
         parse([{"uuid": VOL, "boot_index": 0, "source_type": "volume"}], count=2)
     with pytest.raises(BadRequest, match="Boot sequence"):
         parse([{"uuid": VOL, "boot_index": 0, "source_type": "volume"}], image=IMG)
+    with pytest.raises(BadRequest, match="Mapping image to local is not supported"):
+        parse([{"uuid": IMG, "boot_index": 0, "source_type": "image", "destination_type": "local"}])
     with pytest.raises(BadRequest, match="server add volume"):
         parse([{"uuid": IMG, "boot_index": 0, "source_type": "image", "destination_type": "volume",
                 "volume_size": 1}, {"uuid": VOL, "boot_index": 1, "source_type": "volume"}])
