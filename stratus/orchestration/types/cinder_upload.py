@@ -12,13 +12,11 @@ the job (the caller kills the image).
 
 from __future__ import annotations
 
-import uuid as uuidlib
-
 from stratus.image import tickets
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.resources import task
 from stratus.orchestration.types.cinder_common import BACKEND, action
-from stratus.orchestration.types.nova_common import image_service_url, ticket
+from stratus.orchestration.types.nova_common import image_service_url, queued_image_id, ticket
 
 DISK_FORMATS = ("raw", "qcow2")
 
@@ -26,12 +24,7 @@ DISK_FORMATS = ("raw", "qcow2")
 @action("upload_image", "Upload the volume's data as the data of a queued image (args: image_id, "
         "disk_format raw or qcow2).")
 def upload_image(res, args):
-    image_id = str(args.get("image_id") or "")
-    try:
-        image_id = str(uuidlib.UUID(image_id))
-    except ValueError:
-        raise ResourceCheckFailed(f"upload_image needs image_id, the id of a queued image; "
-                                  f"{image_id!r} is not an image id", status=400) from None
+    image_id = queued_image_id(args, "upload_image")
     fmt = str(args.get("disk_format") or "raw")
     if fmt not in DISK_FORMATS:
         raise ResourceCheckFailed(f"upload_image writes raw or qcow2, not {fmt!r}", status=400)
