@@ -122,14 +122,16 @@ def create_image(call: ActionCall) -> ActionResult:
     return ActionResult(202, headers={"Location": f"{call.settings.endpoint_url}/image/v2/images/{image.id}"})
 
 
-def _kill(db: Session, image_id: str | None) -> None:
+def kill_image(db: Session, image_id: str | None) -> None:
+    """A queued (or saving) image whose upload failed becomes ``killed``."""
     image = db.get(Image, image_id) if image_id else None
     if image is not None and image.status in (QUEUED, SAVING):
         image.status, image.updated_at = KILLED, utcnow()
 
 
-def _image_of(db: Session, job: Job) -> str | None:
-    """The image id a snapshot or shelve job uploaded into (from its task arguments)."""
+def uploaded_image(db: Session, job: Job) -> str | None:
+    """The image id a snapshot, shelve or volume upload job uploaded into (from its
+    image_upload task's arguments)."""
     for play in job.playbook or []:
         for task in play.get("tasks", []):
             args = task.get("stratus.cloud.image_upload")
@@ -143,7 +145,7 @@ def _image_of(db: Session, job: Job) -> str | None:
 def snapshotted(db: Session, server: Server, resource: Resource, job: Job) -> None:
     server.task_state = None
     if job.status != SUCCEEDED:
-        _kill(db, _image_of(db, job))
+        kill_image(db, uploaded_image(db, job))
 
 
 # --- shelve ---------------------------------------------------------------------------------
@@ -196,7 +198,7 @@ def shelved(db: Session, server: Server, resource: Resource, job: Job) -> None:
     if job.status == SUCCEEDED:
         offloaded(db, server, resource)
     elif job.kind == "action:shelve":
-        _kill(db, _image_of(db, job))
+        kill_image(db, uploaded_image(db, job))
 
 
 @handles("unshelve")

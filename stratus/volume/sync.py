@@ -49,6 +49,9 @@ def job_ended(db: Session, resource: Resource, job) -> None:
     """An ``update`` job ends (an extend, or a template's new properties): the record
     takes the new size, name, description and metadata, and an ``extending`` volume
     becomes ``available`` - or ``error_extending`` with the reason when it failed."""
+    from stratus.volume import upload
+
+    upload.job_ended(db, resource, job)  # an os-volume_upload_image ends: the volume is available again
     vol = db.get(Volume, resource.id)
     if vol is None or job.kind != "update":
         return

@@ -88,20 +88,30 @@ class ImageUpload:
                   "virtual_size": facts.virtual_size}
         if check:
             return Outcome(True, {}, wanted, [action])
-        temp = self.temp_path(uuid, image_id)
-        try:
-            temp.unlink(missing_ok=True)  # a crashed run's leftover
-            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
-            self.qemu_img.convert(disk, temp, "qcow2", src_format=facts.qemu_format, force_share=True)
-            status, message, sent = put_file(temp, url, headers, self.timeout)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
-        if status == NOT_QUEUED:
-            after = {**wanted, "uploaded": False, "status": status, "message": message}
-            return Outcome(False, after, after, [])
-        return Outcome(True, {}, {**wanted, **sent, "uploaded": True, "status": status,
-                                  "message": message}, [action])
+        return convert_and_put(self.qemu_img, (disk, facts.qemu_format), self.temp_path(uuid, image_id),
+                               "qcow2", url, headers, self.timeout, wanted, action)
+
+
+def convert_and_put(qemu_img: QemuImg, source: tuple[Path | str, str], temp: Path, out_format: str,
+                    url: str, headers: dict[str, str], timeout: float, wanted: dict,
+                    action: str) -> Outcome:
+    """Copy ``source`` (path, its format - given, never guessed) with ``qemu-img convert -U``
+    into the private file ``temp`` in ``out_format``, PUT it to ``url`` and remove it
+    whatever happened; the ``Outcome`` of the idempotence contract (a 409: not changed)."""
+    path, src_format = source
+    try:
+        temp.unlink(missing_ok=True)  # a crashed run's leftover
+        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        qemu_img.convert(path, temp, out_format, src_format=src_format, force_share=True)
+        status, message, sent = put_file(temp, url, headers, timeout)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    if status == NOT_QUEUED:
+        after = {**wanted, "uploaded": False, "status": status, "message": message}
+        return Outcome(False, after, after, [])
+    return Outcome(True, {}, {**wanted, **sent, "uploaded": True, "status": status,
+                              "message": message}, [action])
 
 
 def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
@@ -137,20 +147,20 @@ def put_file(path: Path, url: str, headers: dict[str, str], timeout: float) -> t
                     sha512.update(chunk)
         except (OSError, http.client.HTTPException) as exc:
             if conn.sock is None:  # never connected
-                raise UploadFailed(f"uploading the snapshot to {url} failed: {exc}") from exc
+                raise UploadFailed(f"uploading the image data to {url} failed: {exc}") from exc
             unsent = exc  # the service may have answered (409, 413) and hung up early
         try:
             response = conn.getresponse()
             body = response.read(4096).decode("utf-8", "replace").strip()
         except (OSError, http.client.HTTPException) as exc:
-            raise UploadFailed(f"uploading the snapshot to {url} failed: {unsent or exc}") from exc
+            raise UploadFailed(f"uploading the image data to {url} failed: {unsent or exc}") from exc
     finally:
         conn.close()
     message = _message(body) or response.reason
     if response.status == NOT_QUEUED or (200 <= response.status < 300 and unsent is None):
         return response.status, message, {"size": size, "checksum": md5.hexdigest(),
                                           "os_hash_algo": "sha512", "os_hash_value": sha512.hexdigest()}
-    raise UploadFailed(f"the image service refused the snapshot upload to {url}: HTTP "
+    raise UploadFailed(f"the image service refused the image data upload to {url}: HTTP "
                        f"{response.status} {message}")
 
 

@@ -4,9 +4,11 @@ server actions (``nova_actions``, ``nova_moves`` register theirs with :func:`act
 
 from __future__ import annotations
 
+import uuid as uuidlib
+
 from stratus.image import tickets
 from stratus.orchestration.actions import Actions
-from stratus.orchestration.errors import TemplateError
+from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
 from stratus.orchestration.resources import PlannedResource
 
 # The host's libvirt URI: a host variable, else the system instance.
@@ -61,3 +63,14 @@ def ticket(res: PlannedResource, image_id: str, purpose: str) -> str:
     """A ticket for ``purpose`` on ``image_id``, valid ``image_ticket_lifetime``."""
     ctx = _context(res)
     return tickets.issue(ctx.keys, image_id, purpose, ctx.settings.image_ticket_lifetime)
+
+
+def queued_image_id(args: dict, action_name: str) -> str:
+    """The ``image_id`` argument of an action that uploads into a queued image (a server
+    snapshot, a volume upload), as a canonical UUID; a 400 check failure otherwise."""
+    image_id = str(args.get("image_id") or "")
+    try:
+        return str(uuidlib.UUID(image_id))
+    except ValueError:
+        raise ResourceCheckFailed(f"{action_name} needs image_id, the id of a queued image; "
+                                  f"{image_id!r} is not an image id", status=400) from None

@@ -19,8 +19,6 @@ caller then marks the image ``killed`` or deletes it.
 
 from __future__ import annotations
 
-import uuid as uuidlib
-
 from stratus.image import tickets
 from stratus.orchestration.errors import ResourceCheckFailed
 from stratus.orchestration.resources import task
@@ -28,6 +26,7 @@ from stratus.orchestration.types.nova_common import (
     URI,
     action,
     image_service_url,
+    queued_image_id,
     shutdown_timeout,
     ticket,
 )
@@ -35,12 +34,7 @@ from stratus.orchestration.types.nova_common import (
 
 @action("snapshot", "Upload the root disk as the data of a queued image (args: image_id).")
 def snapshot(res, args):
-    image_id = str(args.get("image_id") or "")
-    try:
-        image_id = str(uuidlib.UUID(image_id))
-    except ValueError:
-        raise ResourceCheckFailed(f"snapshot needs image_id, the id of a queued image; "
-                                  f"{image_id!r} is not an image id", status=400) from None
+    image_id = queued_image_id(args, "snapshot")
     base = image_service_url(res)
     return [task(res, "stratus.cloud.image_upload", {
         "uuid": res.resource_id, "image_id": image_id, "url": f"{base}/images/{image_id}/file",
