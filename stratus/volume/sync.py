@@ -46,9 +46,11 @@ def on_state(db: Session, resource: Resource) -> None:
 
 
 def job_ended(db: Session, resource: Resource, job) -> None:
-    """An ``update`` job ends (an extend, or a template's new properties): the record
-    takes the new size, name, description and metadata, and an ``extending`` volume
-    becomes ``available`` - or ``error_extending`` with the reason when it failed."""
+    """A job of the volume ends. An upload (``os-volume_upload_image``) makes it
+    ``available`` again (``stratus.volume.upload``). An ``update`` job (an extend, or a
+    template's new properties): the record takes the new size, name, description and
+    metadata, and an ``extending`` volume becomes ``available`` - or ``error_extending``
+    with the reason when it failed."""
     from stratus.volume import upload
 
     upload.job_ended(db, resource, job)  # an os-volume_upload_image ends: the volume is available again
