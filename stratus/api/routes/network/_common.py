@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from stratus import log
-from stratus.api.deps import plan_context
+from stratus.api.routes._submit import done, jobs  # noqa: F401 - re-exported for the network routes
 from stratus.api.routes.compute._body import json_body
 from stratus.network import query
 
@@ -18,18 +17,6 @@ from stratus.network import query
 JsonBody = Annotated[Any, Depends(json_body)]
 
 
-def jobs(request: Request) -> dict[str, Any]:
-    """The keywords ``stratus.network.pipeline`` takes from the request."""
-    return {"settings": request.app.state.settings, "context": plan_context(request),
-            "request_id": log.request_id.get()}
-
-
-def done(request: Request, db) -> None:
-    """Commit the request's records and job, and wake the worker."""
-    db.commit()
-    worker = getattr(request.app.state, "jobs_worker", None)
-    if worker is not None:
-        worker.notify()
 
 
 def one(request: Request, name: str, doc: dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from stratus import log
-from stratus.api.deps import Auth, plan_context
+from stratus.api.deps import Auth
 from stratus.api.errors import BadRequest
+from stratus.api.routes._submit import done, jobs  # noqa: F401 - re-exported for the volume routes
 from stratus.api.routes.compute._body import JsonBody  # noqa: F401 - re-exported for the volume routes
 
 
@@ -26,17 +26,3 @@ def check_path_project(request: Request, ctx: Auth):
 
 # ``def route(ctx: VolumeAuth, ...)``: the authenticated context, the path's project checked
 VolumeAuth = Annotated[Any, Depends(check_path_project)]
-
-
-def jobs(request: Request) -> dict[str, Any]:
-    """The keywords the volume services take from the request to submit jobs."""
-    return {"settings": request.app.state.settings, "context": plan_context(request),
-            "request_id": log.request_id.get()}
-
-
-def done(request: Request, db) -> None:
-    """Commit the request's records and job, and wake the worker."""
-    db.commit()
-    worker = getattr(request.app.state, "jobs_worker", None)
-    if worker is not None:
-        worker.notify()
