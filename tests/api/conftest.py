@@ -192,19 +192,25 @@ class Controller:
         self._token: str | None = None
 
     # process ---------------------------------------------------------------------
-    def stratus(self, *args: str) -> subprocess.CompletedProcess:
+    def stratus(self, *args: str, fresh: bool = True) -> subprocess.CompletedProcess:
+        """``stratus ARGS --config <this controller's>``: a new ``python -m stratus.cli.main``
+        process, or with ``fresh=False`` a fork of this one with the CLI imported once per
+        session (the same ``main(argv)``, without the 2 s of imports of every start-up)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("STRATUS_")}
-        r = subprocess.run(
-            [sys.executable, "-m", "stratus.cli.main", *args, "--config", str(self.config_file)],
-            capture_output=True, text=True, env=env, cwd=REPO,
-        )
+        argv = [*args, "--config", str(self.config_file)]
+        if fresh:
+            r = subprocess.run([sys.executable, "-m", "stratus.cli.main", *argv],
+                               capture_output=True, text=True, env=env, cwd=REPO)
+        else:
+            r = _stratus_in_fork(argv, env, self.workdir)
         if r.returncode != 0:
             raise RuntimeError(f"stratus {' '.join(args)} failed rc={r.returncode}:\n{r.stdout}\n{r.stderr}")
         return r
 
     def setup(self) -> Controller:
-        self.stratus("db", "upgrade")
-        self.stratus("bootstrap", "--admin-password", ADMIN_PASSWORD)
+        # `serve` below and every other `stratus` call of a test run a fresh process
+        self.stratus("db", "upgrade", fresh=False)
+        self.stratus("bootstrap", "--admin-password", ADMIN_PASSWORD, fresh=False)
         self.start()
         return self
 
@@ -291,31 +297,14 @@ class Controller:
 
         env = self._cli_env(creds)
         outdir = Path(env["OS_CLIENT_CONFIG_FILE"]).parent
-        pid = os.fork()
-        if pid == 0:  # the child: a fresh `openstack` process without the start-up cost
-            rc = 1
-            try:
-                for k in [k for k in os.environ if k.startswith("OS_")]:
-                    del os.environ[k]
-                os.environ.update(env)
-                for fd, name in ((1, "out"), (2, "err")):
-                    f = os.open(outdir / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                    os.dup2(f, fd)
-                sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
-                sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-                try:
-                    rc = shell.OpenStackShell().run(list(args))
-                except SystemExit as e:
-                    rc = e.code if isinstance(e.code, int) else 1
-                sys.stdout.flush()
-                sys.stderr.flush()
-            finally:
-                os._exit(rc)
-        _, status = os.waitpid(pid, 0)
-        rc = os.waitstatus_to_exitcode(status)
-        read = lambda n: (outdir / n).read_text() if (outdir / n).exists() else ""  # noqa: E731
-        result = subprocess.CompletedProcess(["openstack", *args], rc, read("out"), read("err"))
-        shutil.rmtree(outdir, ignore_errors=True)
+
+        def child() -> int:  # a fresh `openstack` process without the start-up cost
+            for k in [k for k in os.environ if k.startswith("OS_")]:
+                del os.environ[k]
+            os.environ.update(env)
+            return shell.OpenStackShell().run(list(args))
+
+        result = _in_fork(["openstack", *args], child, outdir)
         return self._cli_result(result, check)
 
     def cli_subprocess(self, *args: str, creds: Creds | None = None, check: bool = True):
@@ -360,6 +349,66 @@ class Controller:
         r = self.request("PUT", f"/identity/v3/projects/{project['id']}/users/{user['id']}/roles/{roles[0]['id']}")
         assert r.status_code == 204, r.text
         return Creds(user["name"], pw, project_name=project["name"], project_id=project["id"], user_id=user["id"])
+
+
+def _in_fork(args: list[str], call, outdir: Path) -> subprocess.CompletedProcess:
+    """``call()`` in a forked child of this process, its stdout and stderr captured in
+    ``outdir`` (removed after): what a fresh process running ``args`` would print and
+    return, without the start-up cost of importing what this process already has."""
+    pid = os.fork()
+    if pid == 0:
+        rc = 1
+        try:
+            for fd, name in ((1, "out"), (2, "err")):
+                f = os.open(outdir / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(f, fd)
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+            try:
+                rc = call()
+            except SystemExit as e:
+                rc = e.code if isinstance(e.code, int) else 1
+            except BaseException:  # noqa: BLE001 - a failing command, as a process would report it
+                import traceback
+
+                traceback.print_exc()
+                rc = 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(rc)
+    _, status = os.waitpid(pid, 0)
+    read = lambda n: (outdir / n).read_text() if (outdir / n).exists() else ""  # noqa: E731
+    result = subprocess.CompletedProcess(args, os.waitstatus_to_exitcode(status), read("out"), read("err"))
+    shutil.rmtree(outdir, ignore_errors=True)
+    return result
+
+
+def _stratus_in_fork(argv: list[str], env: dict, workdir: Path) -> subprocess.CompletedProcess:
+    """``stratus ARGV`` as ``stratus.cli.main.main(argv)`` in a fork (see ``_in_fork``) with
+    ``env`` as its environment; the CLI and what ``db upgrade`` and ``bootstrap`` import
+    are loaded once per session, here."""
+    from stratus.cli import main as cli_main
+
+    cli_main.build_parser()  # imports every subcommand's module
+    import alembic.operations  # noqa: F401
+    import alembic.runtime.environment  # noqa: F401
+    import alembic.runtime.migration  # noqa: F401
+
+    import stratus.compute.flavors  # noqa: F401
+    import stratus.db.migrations  # noqa: F401
+    import stratus.db.models  # noqa: F401
+    import stratus.identity.bootstrap  # noqa: F401
+    import stratus.identity.fernet  # noqa: F401
+    import stratus.jobs.runner  # noqa: F401
+
+    def child() -> int:
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(REPO)
+        return cli_main.main(argv)
+
+    return _in_fork(["stratus", *argv], child, Path(tempfile.mkdtemp(dir=workdir, prefix="stratus-")))
 
 
 _OSC_SHELL = None

@@ -27,6 +27,7 @@ has, stops its libvirtd and virtlogd (the namespace ends with them) and removes 
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -53,6 +54,13 @@ mount --bind {base}/nokvm /dev/kvm 2>/dev/null || true
 virtlogd -d -p {base}/virtlogd.pid
 libvirtd -d -p {base}/libvirtd.pid
 """
+
+
+# QEMU's capabilities as the first node of the session probed them (about 2 s of QEMU
+# start-ups on a node's first define), handed to every node after it. libvirtd checks a
+# cached file against the QEMU binary, its own build and the host (kernel, microcode,
+# KVM access) and probes again when anything differs, so a node never uses stale ones.
+_QEMU_CAPS: Path | None = None
 
 
 def _alive(pid: int) -> bool:
@@ -132,6 +140,8 @@ class LibvirtNode:
             (self.base / sub).mkdir(mode=0o755, exist_ok=True)
         self._write_config()
         (self.base / "nokvm").touch(mode=0o000)
+        if _QEMU_CAPS is not None:
+            shutil.copytree(_QEMU_CAPS, self.base / "cache" / "qemu" / "capabilities")
         Path(BIND["stratus"]).mkdir(parents=True, exist_ok=True)
         mounts = "\n".join(f"mount --bind {self.base / sub} {target}" for sub, target in binds.items())
         script = START.format(mounts=mounts, base=self.base)
@@ -193,19 +203,28 @@ class LibvirtNode:
         finally:
             conn.close()
 
+    def _keep_qemu_caps(self) -> None:
+        global _QEMU_CAPS
+        probed = self.base / "cache" / "qemu" / "capabilities"
+        if _QEMU_CAPS is None and any(probed.glob("*.xml")):
+            _QEMU_CAPS = Path(tempfile.mkdtemp(prefix="stratus-qemu-caps-"))
+            atexit.register(shutil.rmtree, _QEMU_CAPS, True)
+            shutil.copytree(probed, _QEMU_CAPS, dirs_exist_ok=True)
+
     def stop(self) -> None:
         if self.socket.exists():
             self._clean_libvirt()
-        for name in ("libvirtd", "virtlogd"):
-            pid = self._pid(name)
-            if pid and _alive(pid):
-                os.kill(pid, signal.SIGTERM)
-                for _ in range(100):
-                    if not _alive(pid):
-                        break
-                    time.sleep(0.1)
-                else:
-                    os.kill(pid, signal.SIGKILL)
+        self._keep_qemu_caps()
+        # both daemons stop at once (each takes about 2 s to exit; no domain is left
+        # that would need virtlogd while libvirtd stops)
+        pids = [pid for pid in map(self._pid, ("libvirtd", "virtlogd")) if pid and _alive(pid)]
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while any(map(_alive, pids)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in filter(_alive, pids):
+            os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.base, ignore_errors=True)
 
 

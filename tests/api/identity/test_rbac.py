@@ -12,7 +12,8 @@ pytestmark = [pytest.mark.identity, pytest.mark.api]
 V3 = "/identity/v3"
 
 
-def test_member_of_a_cannot_see_or_touch_project_b(controller):
+def test_member_of_a_cannot_see_or_touch_project_b(sqlite_controller):
+    controller = sqlite_controller  # policy: the same on both backends
     a = controller.new_project_user("member", prefix="rbac-a")
     b = controller.new_project_user("member", prefix="rbac-b")
     tok = controller.token(a)
@@ -54,7 +55,8 @@ def test_member_of_a_cannot_see_or_touch_project_b(controller):
     assert [p["id"] for p in projects] == [a.project_id]
 
 
-def test_reader_cannot_write(controller):
+def test_reader_cannot_write(sqlite_controller):
+    controller = sqlite_controller  # policy: the same on both backends
     r_ = controller.new_project_user("reader", prefix="rbac-r")
     tok = controller.token(r_)
     body = controller.request("GET", f"{V3}/auth/tokens", token=tok, headers={"X-Subject-Token": tok}).json()
@@ -127,10 +129,11 @@ def test_policy_file_overrides_a_default(controller_factory, tmp_path):
     assert c.request("GET", f"{V3}/regions").status_code == 200
 
 
-def test_admin_of_a_project_is_not_the_cloud_admin(controller):
+def test_admin_of_a_project_is_not_the_cloud_admin(sqlite_controller):
     """Keystone's is_admin_project: the admin role counts cloud-wide only on the system
     scope or on the admin project; an admin of another project cannot list every user,
     create projects, or run raw Ansible through the jobs API."""
+    controller = sqlite_controller  # policy: the same on both backends
     padmin = controller.new_project_user("admin", prefix="rbac-padm")
     tok = controller.token(padmin)
     for method, path, body in [

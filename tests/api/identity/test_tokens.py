@@ -9,6 +9,14 @@ pytestmark = [pytest.mark.identity, pytest.mark.api]
 V3 = "/identity/v3"
 
 
+@pytest.fixture
+def controller(sqlite_controller):
+    """SQLite only: token documents and scopes are the token provider's; the keys that a
+    restart and a rotation keep are files; the revocation that outlives the restart is
+    one row, and revocations on both backends are tests/api/identity/test_rbac.py's."""
+    return sqlite_controller
+
+
 def _password(user_id: str, pw: str) -> dict:
     return {"methods": ["password"], "password": {"user": {"id": user_id, "password": pw}}}
 

@@ -21,6 +21,13 @@ def project(controller):
     return controller.new_project_user("member", prefix="quota")
 
 
+@pytest.fixture
+def on_sqlite(sqlite_controller):
+    """(controller, project) on SQLite only, for refusals: policy and validation answer
+    before the database is asked; setting and showing quotas keep both backends."""
+    return sqlite_controller, sqlite_controller.new_project_user("member", prefix="quota")
+
+
 def test_compute_quota_show_and_set_with_openstack_cli(controller, project):
     pid = project.project_id
     controller.cli("quota", "set", "--instances", "7", "--cores", "9", "--ram", "4096", pid)
@@ -64,7 +71,8 @@ def test_network_quota_show_and_set_with_openstack_cli(controller, project):
     assert controller.request("GET", f"/network/v2.0/quotas/{pid}").json()["quota"]["port"] == 500
 
 
-def test_member_reads_own_quota_but_cannot_set(controller, project):
+def test_member_reads_own_quota_but_cannot_set(on_sqlite):
+    controller, project = on_sqlite
     pid = project.project_id
     token = controller.token(project)
     assert controller.request("GET", f"/compute/v2.1/os-quota-sets/{pid}", token=token).status_code == 200
@@ -84,7 +92,8 @@ def test_member_reads_own_quota_but_cannot_set(controller, project):
     assert show(controller, "--compute", pid)["instances"] == 10
 
 
-def test_bad_limits_are_rejected(controller, project):
+def test_bad_limits_are_rejected(on_sqlite):
+    controller, project = on_sqlite
     pid = project.project_id
     r = controller.request("PUT", f"/compute/v2.1/os-quota-sets/{pid}", json={"quota_set": {"instances": -5}})
     assert r.status_code == 400 and "badRequest" in r.json()
