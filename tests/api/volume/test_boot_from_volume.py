@@ -52,7 +52,6 @@ def _remove_guest(server_id: str) -> None:
 @pytest.fixture(scope="module")
 def cloud(request, tmp_path_factory, guest_image, libvirt_daemon):
     from tests.api.conftest import _backends, _Factory
-    from tests.api.volume.volume_helpers import ensure_default_type
 
     stack = contextlib.ExitStack()
     request.addfinalizer(stack.close)
@@ -69,7 +68,6 @@ def cloud(request, tmp_path_factory, guest_image, libvirt_daemon):
                        "stratus_volume_vg": f"stv-none-{uuid.uuid4().hex[:6]}"}},
                ["compute", "block_storage"])
     ctl.stratus("host", "refresh")
-    ensure_default_type(ctl)
     add_flavors(ctl)
     image_id = upload_qcow2(ctl, Path(guest_image["qcow2"]))
     stack.callback(remove_images, image_id)
