@@ -63,7 +63,10 @@ def wait_status(cloud, creds, kind: str, ref: str, status: str, timeout: float =
         if got["status"] == status:
             return got
         if got["status"].startswith("error"):
-            raise AssertionError(f"{kind} {ref} went to {got['status']}: {got}")
+            from tests.api.volume.volume_helpers import _why
+
+            why = _why(cloud, got["id"]) if kind == "volume" else ""
+            raise AssertionError(f"{kind} {ref} went to {got['status']} ({why}): {got}")
         time.sleep(0.5)
     raise AssertionError(f"{kind} {ref} not {status} after {timeout}s: {got}")
 

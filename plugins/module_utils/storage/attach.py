@@ -235,7 +235,14 @@ class VolumeAttacher:
             guests = self.driver.list_guests(owned_only=False)
         names = []
         for name in guests:
-            for root in self._roots(name):
+            try:
+                roots = self._roots(name)
+            except StorageError:
+                with _libvirt(f"looking up guest {name!r}"):
+                    if self.driver.lookup(name) is None:  # deleted while we looked: holds nothing
+                        continue
+                raise
+            for root in roots:
                 hit = False
                 for el in root.findall("./devices/disk"):
                     disk = _volume_disk_of(el)

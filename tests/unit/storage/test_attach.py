@@ -169,3 +169,31 @@ def test_detach_from_a_guest_that_never_lets_go_is_an_error():
 def test_unknown_guest_is_not_found():
     with pytest.raises(NotFound, match="instance-2"):
         attacher_for(FakeDom()).detach("instance-2", "v1")
+
+
+class GoneDom(FakeDom):
+    """A guest listed a moment ago and deleted since (a server being deleted)."""
+
+    def name(self):
+        return "instance-gone"
+
+    def _gone(self, *args):
+        exc = libvirt.libvirtError("no domain")
+        exc.err = (libvirt.VIR_ERR_NO_DOMAIN, 0, "Domain not found: instance-gone", 2, "", "", "", 0, 0)
+        raise exc
+
+    XMLDesc = state = hasManagedSaveImage = _gone
+
+
+def test_a_guest_deleted_while_the_users_are_listed_holds_nothing():
+    dom, gone = FakeDom(), GoneDom()
+    conn = FakeConn(dom)
+    conn.listAllDomains = lambda flags: [gone, dom]
+    found, lookups = conn.lookupByName, iter([gone])
+
+    def lookup(name):  # the gone guest is found once (while listed), then no more
+        return (next(lookups, None) or found(name)) if name == "instance-gone" else found(name)
+
+    conn.lookupByName = lookup
+    att = VolumeAttacher(conn=conn, driver=LibvirtDriver(sleep=lambda s: None))
+    assert att.attached_to("v1") == ["instance-1"]
