@@ -259,6 +259,11 @@ class NBDExporter:
                     out.append(exp)
         return out
 
+    def here(self) -> list[Export]:
+        """The exports of this exporter's network namespace: its firewall table holds
+        their rules only (the state directory may hold other namespaces' exports)."""
+        return [e for e in self.list() if e.netns == self.netns]
+
     def exports_of(self, volume_id: str) -> list[Export]:
         return [e for e in self.list() if e.volume_id == volume_id]
 
@@ -277,7 +282,7 @@ class NBDExporter:
             )
         if current and current.running and current.same_daemon(wanted):
             after = replace(current, allowed=wanted.allowed)
-            exports = [after if e.name == after.name else e for e in self.list()]
+            exports = [after if e.name == after.name else e for e in self.here()]
             return False, not self.nft.in_sync(exports), after
         port = wanted.port or self._free_port(exclude=wanted.name)
         return True, True, replace(wanted, port=port, running=True)
@@ -300,7 +305,7 @@ class NBDExporter:
             after = self._start(after)
         if restart or rewrite or (before and before.allowed != after.allowed):
             self._save(after)
-            self.nft.apply([after if e.name == after.name else e for e in self.list()])
+            self.nft.apply([after if e.name == after.name else e for e in self.here()])
         return restart or rewrite or before != after, before, after
 
     def remove(self, name: str) -> tuple[bool, Export | None]:
@@ -312,7 +317,7 @@ class NBDExporter:
         for path in (self._state(name), self._pidfile(name)):
             if os.path.exists(path):
                 os.unlink(path)
-        self.nft.apply(self.list())
+        self.nft.apply(self.here())
         return True, before
 
     def _save(self, exp: Export) -> None:

@@ -108,3 +108,17 @@ def test_allowed_entries_are_canonical_addresses_and_prefixes(tmp_path, fake_run
     ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path))
     _, _, after = ex.plan(exp(allowed=("198.18.0.1", "10.1.0.0/16", "FD00::0001", "198.18.0.1")))
     assert after.allowed == ("10.1.0.0/16", "198.18.0.1", "fd00::1")
+
+
+def test_a_namespace_firewall_holds_only_its_own_exports(tmp_path, fake_run):
+    """The state directory is the host's; another namespace's export (another storage
+    host stand-in, same port) must not put its reject into this namespace's table."""
+    other = exp(name=export_name("v2", "a2"), volume_id="v2", attachment_id="a2", netns="storage2",
+                allowed=("198.18.1.1",))
+    (tmp_path / f"{other.name}.json").write_text(json.dumps(
+        {k: v for k, v in other.__dict__.items() if k != "running"}))
+    ex = NBDExporter(fake_run.checked(CommandFailed), str(tmp_path), netns="storage1")
+    assert [e.name for e in ex.here()] == []
+    mine = exp(netns="storage1", allowed=("198.18.0.1",))
+    (tmp_path / f"{mine.name}.json").write_text(json.dumps({k: v for k, v in mine.__dict__.items() if k != "running"}))
+    assert [e.name for e in ex.here()] == [mine.name]
