@@ -3,8 +3,9 @@
 ``os-update_readonly_flag``, ``os-set_image_metadata``/``os-unset_image_metadata``,
 ``os-show_image_metadata``.
 
-A handler is ``handler(request, db, ctx, policy, version, volume_id, args) -> (status,
-body or None)``; it raises ``stratus.errors`` exceptions (Cinder's words). The route
+A handler is ``handler(jobs, db, ctx, policy, version, volume_id, args) -> (status,
+body or None)``, ``jobs`` being the keywords the services submit jobs with (settings,
+plan context, request id: ``stratus.api.routes._submit.jobs``); it raises ``stratus.errors`` exceptions (Cinder's words). The route
 commits after it. :func:`handlers` joins these with the attach actions
 (``stratus.volume.attach_actions``) and the image upload (``stratus.volume.upload``).
 
@@ -92,7 +93,7 @@ def _volume(db, ctx, policy, volume_id: str, rule: str):
     return vol
 
 
-def set_bootable(request, db, ctx, policy, version, volume_id, args):
+def set_bootable(jobs, db, ctx, policy, version, volume_id, args):
     validation.validate(args, BOOTABLE, "os-set_bootable")
     vol = _volume(db, ctx, policy, volume_id, "volume:update")
     if vol.status == "maintenance":
@@ -103,7 +104,7 @@ def set_bootable(request, db, ctx, policy, version, volume_id, args):
     return 200, None
 
 
-def update_readonly_flag(request, db, ctx, policy, version, volume_id, args):
+def update_readonly_flag(jobs, db, ctx, policy, version, volume_id, args):
     validation.validate(args, READONLY, "os-update_readonly_flag")
     vol = _volume(db, ctx, policy, volume_id, "volume:update_readonly_flag")
     if vol.status != "available":
@@ -120,7 +121,7 @@ def update_readonly_flag(request, db, ctx, policy, version, volume_id, args):
     return 202, None
 
 
-def reset_status(request, db, ctx, policy, version, volume_id, args):
+def reset_status(jobs, db, ctx, policy, version, volume_id, args):
     validation.validate(args, RESET, "os-reset_status")
     want = {k: str(args[k]).lower() for k in ("status", "attach_status", "migration_status") if args.get(k)}
     if not want:
@@ -157,9 +158,9 @@ def reset_status(request, db, ctx, policy, version, volume_id, args):
     return 202, None
 
 
-def force_delete(request, db, ctx, policy, version, volume_id, args):
+def force_delete(jobs, db, ctx, policy, version, volume_id, args):
     vol = _volume(db, ctx, policy, volume_id, "volume_extension:volume_admin_actions:force_delete")
-    volumes.delete(db, ctx, vol, force=True, **_jobs(request))
+    volumes.delete(db, ctx, vol, force=True, **jobs)
     return 202, None
 
 
@@ -176,7 +177,7 @@ def _front_end_qos(db, vt: VolumeType | None) -> dict[str, str]:
     return dict(qos.specs or {}) if qos is not None and qos.consumer in ("front-end", "both") else {}
 
 
-def retype(request, db, ctx, policy, version, volume_id, args):
+def retype(jobs, db, ctx, policy, version, volume_id, args):
     validation.validate(args, RETYPE, "os-retype")
     vol = _volume(db, ctx, policy, volume_id, "volume:retype")
     try:
@@ -229,7 +230,7 @@ def _check_metadata_status(vol) -> None:
                          "status.")
 
 
-def set_image_metadata(request, db, ctx, policy, version, volume_id, args):
+def set_image_metadata(jobs, db, ctx, policy, version, volume_id, args):
     validation.validate(args, SET_IMAGE_METADATA, "os-set_image_metadata")
     vol = _volume(db, ctx, policy, volume_id, "volume_extension:volume_image_metadata:set")
     _check_metadata_status(vol)
@@ -243,7 +244,7 @@ def set_image_metadata(request, db, ctx, policy, version, volume_id, args):
     return 200, {"metadata": volumes.image_metadata(db, vol.id)}
 
 
-def unset_image_metadata(request, db, ctx, policy, version, volume_id, args):
+def unset_image_metadata(jobs, db, ctx, policy, version, volume_id, args):
     validation.validate(args, UNSET_IMAGE_METADATA, "os-unset_image_metadata")
     vol = _volume(db, ctx, policy, volume_id, "volume_extension:volume_image_metadata:remove")
     _check_metadata_status(vol)
@@ -256,7 +257,7 @@ def unset_image_metadata(request, db, ctx, policy, version, volume_id, args):
     return 200, None
 
 
-def show_image_metadata(request, db, ctx, policy, version, volume_id, args):
+def show_image_metadata(jobs, db, ctx, policy, version, volume_id, args):
     vol = _volume(db, ctx, policy, volume_id, "volume_extension:volume_image_metadata:show")
     return 200, {"metadata": volumes.image_metadata(db, vol.id)}
 
@@ -273,13 +274,8 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def _jobs(request) -> dict[str, Any]:
-    from stratus.api.routes.volume._common import jobs
 
-    return jobs(request)
-
-
-def extend(request, db, ctx, policy, version, volume_id, args):
+def extend(jobs, db, ctx, policy, version, volume_id, args):
     """``os-extend`` ``{"new_size": <GiB>}``: a detached volume grows (this backend
     extends only detached volumes: an in-use one is refused with 400, saying so)."""
     from stratus.errors import BadRequest
@@ -289,7 +285,7 @@ def extend(request, db, ctx, policy, version, volume_id, args):
     policy.enforce("volume:extend", {"project_id": vol.project_id})
     if not isinstance(args, dict) or "new_size" not in args:
         raise BadRequest("Invalid input received: os-extend needs {\"new_size\": <GiB>}.")
-    volumes.extend(db, ctx, vol, args["new_size"], **_jobs(request))
+    volumes.extend(db, ctx, vol, args["new_size"], **jobs)
     return 202, None
 
 

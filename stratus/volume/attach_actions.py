@@ -216,13 +216,8 @@ def _args(args: Any, action: str) -> dict[str, Any]:
     return args
 
 
-def _jobs(request) -> dict[str, Any]:
-    from stratus.api.routes.volume._common import jobs
 
-    return jobs(request)
-
-
-def os_reserve(request, db, ctx, policy, version, volume_id, args):
+def os_reserve(jobs, db, ctx, policy, version, volume_id, args):
     """The volume ``attaching`` (available, or in-use and multiattach); no row yet."""
     vol = _volume(db, ctx, policy, volume_id, "reserve")
     allowed = ("available", "in-use") if vol.multiattach else ("available",)
@@ -234,7 +229,7 @@ def os_reserve(request, db, ctx, policy, version, volume_id, args):
     return 202, None
 
 
-def os_unreserve(request, db, ctx, policy, version, volume_id, args):
+def os_unreserve(jobs, db, ctx, policy, version, volume_id, args):
     """An ``attaching`` volume back to what its attachments say (in-use or available)."""
     vol = _volume(db, ctx, policy, volume_id, "unreserve")
     if vol.status == "attaching":
@@ -243,7 +238,7 @@ def os_unreserve(request, db, ctx, policy, version, volume_id, args):
     return 202, None
 
 
-def os_begin_detaching(request, db, ctx, policy, version, volume_id, args):
+def os_begin_detaching(jobs, db, ctx, policy, version, volume_id, args):
     vol = _volume(db, ctx, policy, volume_id, "begin_detaching")
     if vol.status != "in-use" or vol.attach_status != "attached":
         raise BadRequest("Invalid volume: Unable to detach volume. Volume status must be 'in-use' and "
@@ -253,7 +248,7 @@ def os_begin_detaching(request, db, ctx, policy, version, volume_id, args):
     return 202, None
 
 
-def os_roll_detaching(request, db, ctx, policy, version, volume_id, args):
+def os_roll_detaching(jobs, db, ctx, policy, version, volume_id, args):
     """A ``detaching`` volume back to ``in-use`` (unless one of its attachments is really
     being detached by a job: the status then stays what the rows say)."""
     vol = _volume(db, ctx, policy, volume_id, "roll_detaching")
@@ -263,7 +258,7 @@ def os_roll_detaching(request, db, ctx, policy, version, volume_id, args):
     return 202, None
 
 
-def os_initialize_connection(request, db, ctx, policy, version, volume_id, args):
+def os_initialize_connection(jobs, db, ctx, policy, version, volume_id, args):
     """``{"connector": {...}}`` -> ``{"connection_info": ...}``: a local path on the
     storage host, or the NBD export of an attachment to the connector's host."""
     from stratus.volume import views
@@ -274,15 +269,15 @@ def os_initialize_connection(request, db, ctx, policy, version, volume_id, args)
     return 200, {"connection_info": views.connection_info(db, vol, info, mode=connector.get("mode") or "rw")}
 
 
-def os_terminate_connection(request, db, ctx, policy, version, volume_id, args):
+def os_terminate_connection(jobs, db, ctx, policy, version, volume_id, args):
     """Nothing to tear down for a record (exports belong to the servers' attachments);
     as Cinder, the volume is unreserved."""
     _volume(db, ctx, policy, volume_id, "terminate_connection")
     check_connector(_args(args, "terminate_connection").get("connector"))
-    return os_unreserve(request, db, ctx, policy, version, volume_id, args)
+    return os_unreserve(jobs, db, ctx, policy, version, volume_id, args)
 
 
-def os_attach(request, db, ctx, policy, version, volume_id, args):
+def os_attach(jobs, db, ctx, policy, version, volume_id, args):
     """``{"instance_uuid" | "host_name", "mountpoint", "mode"}``: the row of an attach a
     consumer made by itself, ``attached``; the volume ``in-use``."""
     vol = _volume(db, ctx, policy, volume_id, "attach")
@@ -311,7 +306,7 @@ def os_attach(request, db, ctx, policy, version, volume_id, args):
     return 202, None
 
 
-def os_detach(request, db, ctx, policy, version, volume_id, args):
+def os_detach(jobs, db, ctx, policy, version, volume_id, args):
     """``{"attachment_id": ...}`` (optional when the volume has one attachment): the
     attachment removed (a server's detached by its job)."""
     vol = _volume(db, ctx, policy, volume_id, "detach")
@@ -326,7 +321,7 @@ def os_detach(request, db, ctx, policy, version, volume_id, args):
                          "provided.")
     elif not rows:
         raise BadRequest(f"Invalid volume: Volume {vol.id} is not attached.")
-    remove(db, ctx, rows[0], **_jobs(request))
+    remove(db, ctx, rows[0], **jobs)
     return 202, None
 
 

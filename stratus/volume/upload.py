@@ -123,7 +123,7 @@ def _volume_type(db: Session, vol: Volume) -> dict[str, Any] | None:
             "qos_specs_id": vt.qos_specs_id}
 
 
-def upload_image(request, db: Session, ctx, policy, version, volume_id: str, args) -> tuple[int, dict]:
+def upload_image(jobs, db: Session, ctx, policy, version, volume_id: str, args) -> tuple[int, dict]:
     vol = records.volume_for(db, ctx, volume_id, lock=True)
     policy.enforce(UPLOAD, {"project_id": vol.project_id})
     body = _body(args, version)
@@ -136,18 +136,15 @@ def upload_image(request, db: Session, ctx, policy, version, volume_id: str, arg
     if resource is None or resource.status != ACTIVE or not vol.host:
         raise BadRequest(f"Invalid volume: Volume {vol.id} is not on a storage host yet; wait until it "
                          "is available.")
-    settings = request.app.state.settings
+    settings = jobs["settings"]
     image = images.create(db, ctx, settings, {
         **_properties(db, vol),
         "name": body["image_name"], "disk_format": body["disk_format"],
         "container_format": body["container_format"], "visibility": body["visibility"],
         "protected": body["protected"], "min_disk": vol.size,
     }, may_publicize=True)
-    from stratus.api.routes.volume._common import jobs
-
-    kw = jobs(request)
     submit_action(db, vol.id, ACTION, {"image_id": image.id, "disk_format": body["disk_format"]},
-                  project_id=vol.project_id, request_id=kw["request_id"], context=kw["context"])
+                  project_id=vol.project_id, request_id=jobs["request_id"], context=jobs["context"])
     vol.status, vol.updated_at = "uploading", utcnow()
     db.flush()
     return 202, {"os-volume_upload_image": {

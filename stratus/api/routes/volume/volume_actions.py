@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from stratus.api.deps import ApiVersion, DbSession, Policy
 from stratus.api.errors import BadRequest
-from stratus.api.routes.volume._common import JsonBody, VolumeAuth, done
+from stratus.api.routes.volume._common import JsonBody, VolumeAuth, done, jobs
 from stratus.volume.actions import handlers
 
 router = APIRouter(tags=["volume: volume actions"])
@@ -26,7 +26,7 @@ def volume_action(volume_id: str, request: Request, ctx: VolumeAuth, policy: Pol
     handler = handlers().get(name)
     if handler is None:
         raise BadRequest(f"There is no such action: {name}")
-    status, doc = handler(request, db, ctx, policy, version, volume_id, args)
+    status, doc = handler(jobs(request), db, ctx, policy, version, volume_id, args)
     done(request, db)
     if doc is None:
         return Response(status_code=status)
