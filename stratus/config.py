@@ -230,6 +230,19 @@ class Settings(BaseSettings):
     # Percent of every backend kept free (reserved_percentage).
     volume_reserved_percentage: int = Field(0, ge=0, le=100)
 
+    # --- orchestration (Heat v1) ------------------------------------------------------
+    # Base URL that guests and hosts use to signal the controller (WaitConditionHandle,
+    # ScalingPolicy, software deployments); empty: the endpoint URL.
+    orchestration_signal_url: str = ""
+    # Roll a failed create back when the request does not say (Heat's default: yes).
+    orchestration_rollback_on_failure: bool = True
+    # Minutes a stack operation may take when the request gives no timeout_mins.
+    orchestration_stack_timeout: int = Field(60, ge=1)
+    # Resources a stack (with its nested stacks) may hold (Heat's max_resources_per_stack).
+    orchestration_max_resources_per_stack: int = Field(1000, ge=1)
+    # Nesting depth of nested stacks (Heat's max_nested_stack_depth).
+    orchestration_max_nested_depth: int = Field(5, ge=1)
+
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
     quota_defaults: dict[str, int] = Field(default_factory=dict)
@@ -242,7 +255,7 @@ class Settings(BaseSettings):
         check_names(v)  # a typo fails at start, not at the first server create
         return v
 
-    @field_validator("public_url", "image_url_for_hosts")
+    @field_validator("public_url", "image_url_for_hosts", "orchestration_signal_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
@@ -254,6 +267,12 @@ class Settings(BaseSettings):
             return self.public_url
         host = self.bind_host if self.bind_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
         return f"http://{host}:{self.port}"
+
+    @property
+    def signal_url(self) -> str:
+        """``orchestration_signal_url``, else ``<endpoint_url>`` (no trailing slash): the
+        base of the signal URLs handed to guests (``<base>/orchestration/v1/...``)."""
+        return self.orchestration_signal_url or self.endpoint_url
 
     @property
     def hosts_image_url(self) -> str:

@@ -17,7 +17,7 @@ from stratus import __version__
 from stratus.api.errors import SERVICE_PATHS, install_handlers
 from stratus.api.microversions import MicroversionMiddleware
 from stratus.api.middleware import RequestIdMiddleware
-from stratus.api.project_path import ProjectPathMiddleware
+from stratus.api.project_path import ORCHESTRATION_ROOT, ProjectPathMiddleware
 from stratus.api.request_guard import RequestGuard
 from stratus.api.routes import ROUTER_MODULES
 from stratus.config import Settings
@@ -72,6 +72,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, prefix="/volume", service="volume")
     app.add_middleware(MicroversionMiddleware)
     app.add_middleware(ProjectPathMiddleware)  # /volume/v3/<project>/volumes -> /volume/v3/volumes
+    app.add_middleware(ProjectPathMiddleware, root=ORCHESTRATION_ROOT)  # /orchestration/v1/<project>/stacks
     app.add_middleware(RequestIdMiddleware)  # outermost: its id is on every answer
     for name in ROUTER_MODULES:
         module = importlib.import_module(name)

@@ -1,9 +1,11 @@
-"""Cinder's project id in the path: the catalog's volume endpoint is
+"""The project id in the path, as Cinder and Heat have it: the catalog's volume endpoint is
 ``/volume/v3/$(project_id)s``, so clients send ``/volume/v3/<project>/volumes``; newer
-ones send ``/volume/v3/volumes``. Both reach the same routes: :class:`ProjectPathMiddleware`
-takes a path segment that is not one of Cinder's top-level collections out of the path
-and keeps it as ``request.state.path_project_id`` (the routes compare it with the
-token's project, as Cinder's WSGI layer does)."""
+ones send ``/volume/v3/volumes``; Heat's is ``/orchestration/v1/$(project_id)s`` and
+heatclient always sends ``/orchestration/v1/<project>/stacks``. Both shapes reach the
+same routes: :class:`ProjectPathMiddleware` takes a path segment that is not one of the
+service's top-level collections out of the path and keeps it as
+``request.state.path_project_id`` (the routes compare it with the token's project, as
+Cinder's and Heat's WSGI layers do)."""
 
 from __future__ import annotations
 
@@ -19,13 +21,22 @@ VOLUME_COLLECTIONS = frozenset({
 })
 
 
+# Heat v1's top-level collections
+ORCHESTRATION_ROOT = "/orchestration/v1"
+ORCHESTRATION_COLLECTIONS = frozenset({
+    "stacks", "resource_types", "template_versions", "validate", "build_info", "services",
+    "software_configs", "software_deployments",
+})
+COLLECTIONS = {VOLUME_ROOT: VOLUME_COLLECTIONS, ORCHESTRATION_ROOT: ORCHESTRATION_COLLECTIONS}
+
+
 def split(path: str, root: str = VOLUME_ROOT) -> tuple[str, str | None]:
     """``(path without the project segment, the project id or None)``."""
     if not path.startswith(root + "/"):
         return path, None
     rest = path[len(root) + 1:]
     first, sep, tail = rest.partition("/")
-    if not first or first in VOLUME_COLLECTIONS:
+    if not first or first in COLLECTIONS[root]:
         return path, None
     return root + (sep + tail if sep else ""), first
 

@@ -65,7 +65,7 @@ from stratus.db.session import Database
 from stratus.db.types import utcnow
 from stratus.hosts import registry
 from stratus.jobs import events as ev
-from stratus.jobs import runner
+from stratus.jobs import hooks, runner
 
 LOG = logging.getLogger("stratus.jobs")
 RESTARTED = "controller restarted while the job ran"
@@ -516,6 +516,7 @@ class Worker:
             cls = self.types(res.type)
             if cls is not None:
                 cls.on_job_end(s, res, job)
+        hooks.job_ended(s, job)
         self._event(s, job, f"job_{status.lower()}", reason)
         LOG.info("job %s %s %s", job.id, status, reason)
 
@@ -576,6 +577,7 @@ def cancel(db_session, job_id: str, types=None) -> Job | None:
                 cls = types(res.type) if types else None
                 if cls is not None:
                     cls.on_state(db_session, res)
+        hooks.job_ended(db_session, job)
         db_session.add(JobEvent(job_id=job.id, attempt=job.attempts, event="job_cancelled",
                                 status=CANCELLED, message=job.status_reason, request_id=job.request_id))
     db_session.flush()

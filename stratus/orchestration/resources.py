@@ -242,6 +242,31 @@ class ResourceType:
         allocations."""
         raise KeyError(action)
 
+    # Stack hooks (Heat's handle_suspend / handle_resume / handle_check / handle_signal) -------
+    # Whether the resource takes signals (``POST .../resources/<name>/signal``).
+    takes_signals: ClassVar[bool] = False
+
+    @classmethod
+    def plan_suspend(cls, res: PlannedResource) -> list[dict[str, Any]]:
+        """Tasks that suspend the resource (a server is suspended); none: nothing to do."""
+        return []
+
+    @classmethod
+    def plan_resume(cls, res: PlannedResource) -> list[dict[str, Any]]:
+        """Tasks that resume a suspended resource."""
+        return []
+
+    @classmethod
+    def plan_check(cls, res: PlannedResource) -> list[dict[str, Any]]:
+        """Tasks that check the resource still is as recorded (check mode of its create
+        tasks by default: a change needed means it drifted)."""
+        return [{**t, "check_mode": True} for t in cls.plan_create(res)]
+
+    @classmethod
+    def handle_signal(cls, db, resource, data: dict[str, Any], context: PlanContext | None) -> None:
+        """Act on a signal to ``resource`` (a ``Resource`` row; the signal is recorded
+        already as a ``ResourceSignal``); only types with ``takes_signals``."""
+
 
 class ControllerRecord(ResourceType):
     """A type whose resource is a record of the controller (an image, a project), not a

@@ -13,6 +13,7 @@ from stratus.db.models import (  # noqa: F401
     images,
     jobs,
     network,
+    orchestration,
     quotas,
     volume,
 )

@@ -45,6 +45,8 @@ class Job(Base):
     owner: Mapped[str | None] = mapped_column(String(255))
     batch_id: Mapped[str | None] = mapped_column(String(64))
     runner_dir: Mapped[str | None] = mapped_column(Text)
+    # the (root) stack whose operation this job is (stratus.db.models.orchestration)
+    stack_id: Mapped[str | None] = mapped_column(String(36), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

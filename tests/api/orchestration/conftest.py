@@ -1,0 +1,17 @@
+"""The orchestration API tests (Heat v1): one controller for the whole session
+(``heat_cloud``) whose host ``hc1`` is this machine in the groups compute, network and
+block_storage (a file backend in a fresh /var/tmp directory), shared by
+tests/api/orchestration and tests/e2e/test_stack_journey.py. Each test makes its own
+project user (``cloud.new_project_user``) and names its stacks uniquely, so tests do not
+see each other's stacks. The shared fixtures of ``tests/api/conftest.py`` apply."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.orchestration.heat_helpers import start_heat_cloud
+
+
+@pytest.fixture(scope="session")
+def heat_cloud(request, tmp_path_factory):
+    return start_heat_cloud(request, tmp_path_factory.mktemp("heat-ctl"))
