@@ -1,5 +1,5 @@
 """Signals to a stack's resources (``POST .../resources/<name>/signal``: a
-WaitConditionHandle's, a ScalingPolicy's, a deployment's result) and mark-unhealthy."""
+WaitConditionHandle's, a ScalingPolicy's, a deployment's result)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,3 @@ def signal(db: Session, ctx, stack, resource_name: str, data: dict[str, Any] | N
     takes no signals (Heat: "Signal resource during ... not supported")."""
     raise NotImplementedError
 
-
-def mark_unhealthy(db: Session, ctx, stack, resource_name: str, unhealthy: bool, reason: str = "") -> None:
-    """Heat's ``PATCH .../resources/<name>`` with ``mark_unhealthy``: the resource is
-    CHECK_FAILED (replaced by the next update) or back to its last state."""
-    raise NotImplementedError

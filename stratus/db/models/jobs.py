@@ -89,6 +89,9 @@ class Resource(Base):
     stack_id: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default=BUILD)
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    # A stack's resource: Heat's action of its last operation (CREATE, UPDATE, DELETE,
+    # SUSPEND, RESUME, CHECK, ROLLBACK, ADOPT); with ``status`` it makes resource_status.
+    action: Mapped[str | None] = mapped_column(String(16))
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Host names the resource was placed on (where its tasks run and it exists).
