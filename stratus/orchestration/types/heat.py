@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from stratus.orchestration.properties import ANY, Schema
@@ -29,5 +30,18 @@ class ValueResource(ResourceType):
         return {"value": res.properties.get("value")}
 
 
+# OS::Heat::* types kept in modules of their own (each with resource_mapping())
+PARTS = ("heat_values", "heat_groups", "heat_stack", "heat_signals", "heat_software")
+
+
 def resource_mapping():
-    return {c.type_name: c for c in (NoneResource, ValueResource)}
+    mapping = {c.type_name: c for c in (NoneResource, ValueResource)}
+    for part in PARTS:
+        try:
+            module = importlib.import_module(f"stratus.orchestration.types.{part}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"stratus.orchestration.types.{part}":
+                raise
+            continue
+        mapping.update(module.resource_mapping())
+    return mapping
