@@ -406,7 +406,7 @@ class _Flattener:
         nested_path = (*info.path, "resources")
         values = _nested_params(nested_raw.get("parameters") or {}, given, given_path, kind == STACK)
         outputs = self._add_nested(name, nested_raw, values, info, identity, nested_path)
-        stack = NestedStack(name, local, parent, nested_raw, _plain(values), owner_type=rdef.get("type"),
+        stack = NestedStack(name, local, parent, nested_raw, _plain(self.value(values, given_path)), owner_type=rdef.get("type"),
                             outputs=outputs)
         self.stacks.append(stack)
         members = [f"{name}.{r}" for r in (nested_raw.get("resources") or {})]
@@ -490,7 +490,8 @@ class _Flattener:
                     if pname not in values:
                         raise TemplateError(f"the parameter {pname!r} is not defined in the nested template; add "
                                             "it under 'parameters'", where)
-                    return dig(rewrite(copy.deepcopy(values[pname]), where), [rewrite(k, where) for k in parts[1:]],
+                    # the value is of the owner's scope: kept as given
+                    return dig(copy.deepcopy(values[pname]), [rewrite(k, where) for k in parts[1:]],
                                where)
                 if name == "get_resource" and args in local:
                     return {"get_resource": f"{owner}.{args}"}
@@ -706,6 +707,8 @@ class _Flattener:
 
     def _stack_attr(self, owner: str, kind: str, outputs: dict[str, Any], attr: str, keys: list[Any],
                     path: tuple[str, ...]) -> Any:
+        if attr == "outputs" and keys:
+            return dig(self._output(owner, outputs, str(keys[0]), path), keys[1:], path)
         if attr == "outputs":
             value: Any = {k: v for k, v in outputs.items() if k != "OS::stack_id"}
         elif attr.startswith("outputs."):
