@@ -118,3 +118,14 @@ def test_group_shrinking_is_deletes():
     _, ch = diff(tpl(members), tpl(kept))
     assert sorted(ch.names("deleted")) == ["group.3", "group.4"]
     assert sorted(ch.names("unchanged")) == ["group.0", "group.1", "group.2"]
+
+
+def test_test_resource_update_replace_is_decided_by_its_plan_update():
+    def test_resource(**props):
+        return {"type": "OS::Heat::TestResource", "properties": props}
+
+    old = tpl({"a": test_resource(value="x"), "b": test_resource(value="x")})
+    new = tpl({"a": test_resource(value="y"), "b": test_resource(value="y", update_replace=True)})
+    _, ch = diff(old, new)
+    assert ch.summary()["updated"] == ["a"] and ch.summary()["replaced"] == ["b"]
+    assert "update_replace cannot change in place" in ch.items["b"].reason
