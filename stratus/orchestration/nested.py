@@ -40,11 +40,12 @@ from typing import Any
 
 import yaml
 
+from stratus.orchestration.environment import Environment, is_template_path
 from stratus.orchestration.errors import TemplateError
+from stratus.orchestration.resources import get_type
 from stratus.orchestration.template import Template
 
 STACK, GROUP, ASG = "OS::Heat::Stack", "OS::Heat::ResourceGroup", "OS::Heat::AutoScalingGroup"
-TEMPLATE_SUFFIXES = (".yaml", ".yml", ".template", ".json")
 DEFAULT_MAX_DEPTH = 5
 PSEUDO = ("OS::stack_name", "OS::stack_id", "OS::project_id")
 # HOT and CFN function names: a one-key mapping with one of these keys is a call
@@ -112,7 +113,7 @@ def expand(template: Template | Mapping[str, Any], parameters: dict[str, Any] | 
     if isinstance(template, Template):
         files = files if files is not None else getattr(template, "files", None)
         environment = environment if environment is not None else getattr(template, "environment", None)
-        raw = unparse_template(template)
+        raw = copy.deepcopy(template.raw) if getattr(template, "raw", None) else unparse_template(template)
     else:
         raw = copy.deepcopy(dict(template))
     flattener = _Flattener(raw, dict(parameters or {}), dict(current or {}), dict(files or {}),
@@ -278,9 +279,8 @@ class _Flattener:
         self.raw = raw
         self.version = raw.get("heat_template_version") or "2021-04-16"
         self.current = current
-        self.files = files
-        self.environment = environment
-        self.registry = _registry(environment)
+        self.env = Environment.from_dict(environment)
+        self.files = {**self.env.files, **files}
         self.max_depth = max_depth
         self.params = self._root_params(raw.get("parameters") or {}, parameters)
         self.resources: dict[str, dict[str, Any]] = {
@@ -293,26 +293,24 @@ class _Flattener:
         self.templates_used: set[str] = set()
 
     # -- what is an owner
-    def kind(self, rtype: Any) -> tuple[str, str] | None:
+    def kind(self, rtype: Any, rname: str | None = None) -> tuple[str, str] | None:
         """(kind, type or template file) of a nested-stack type; None otherwise."""
         if not isinstance(rtype, str):
             return None
-        seen = set()
-        while rtype in self.registry and rtype not in seen:
-            seen.add(rtype)
-            target = self.registry[rtype]
-            if self._file_key(target) is not None or target.endswith(TEMPLATE_SUFFIXES):
-                return ("template", target)
-            rtype = target
-        if rtype in (STACK, GROUP, ASG):
-            return (rtype, rtype)
-        if self._file_key(rtype) is not None or rtype.endswith(TEMPLATE_SUFFIXES):
-            return ("template", rtype)
+        target = self.env.resolve(rtype, rname)
+        if target in (STACK, GROUP, ASG):
+            return (target, target)
+        if is_template_path(target) or self._file_key(target) is not None:
+            return ("template", target)
+        if getattr(get_type(target), "template_resource", False):
+            # registered by another stack's expansion: not a type of this one
+            raise TemplateError(f"unknown resource type {rtype!r}: map it to its template file in the "
+                                "environment's resource_registry", ("resources", str(rname), "type"))
         return None
 
     def owners_left(self) -> list[str]:
         return [n for n, r in self.resources.items()
-                if n not in self.expanded and isinstance(r, dict) and self.kind(r.get("type"))]
+                if n not in self.expanded and isinstance(r, dict) and self.kind(r.get("type"), n)]
 
     def _file_key(self, name: str) -> str | None:
         if name in self.files:
@@ -322,22 +320,17 @@ class _Flattener:
                 return key
         return None
 
-    def flat_environment(self) -> Any:
-        """The environment without the registry entries that were template files."""
-        env = self.environment
-        templates = {t for t, v in self.registry.items() if self.kind(t) and self.kind(t)[0] == "template"}
-        if not templates:
-            return env
-        if isinstance(env, dict):
-            env = copy.deepcopy(env)
-            reg = env.get("resource_registry") or {}
-            for t in templates:
-                reg.pop(t, None)
-            return env
-        reg = getattr(env, "resource_registry", None)
-        if isinstance(reg, dict) and dataclasses.is_dataclass(env):
-            return dataclasses.replace(env, resource_registry={k: v for k, v in reg.items() if k not in templates})
-        return env
+    def flat_environment(self) -> Environment:
+        """The environment without the registry entries naming template files (their
+        resources are expanded; the owners' types are registered as TemplateResource)."""
+        env = self.env
+
+        def keep(target: str) -> bool:
+            return not (is_template_path(target) or self._file_key(target) is not None)
+
+        return dataclasses.replace(
+            env, resource_registry={k: v for k, v in env.resource_registry.items() if keep(v)},
+            resource_scoped={n: {k: v for k, v in e.items() if keep(v)} for n, e in env.resource_scoped.items()})
 
     # -- the loop
     def run(self) -> dict[str, Any]:
@@ -360,7 +353,7 @@ class _Flattener:
         self.expanded.add(name)
         rdef = self.resources[name]
         info = self.info[name]
-        kind, target = self.kind(rdef.get("type"))
+        kind, target = self.kind(rdef.get("type"), name)
         props = rdef.get("properties") or {}
         if not isinstance(props, dict):
             raise TemplateError("properties must be a mapping", (*info.path, "properties"))
@@ -740,16 +733,6 @@ class _Flattener:
                 elif isinstance(pdef, dict) and "default" in pdef:
                     out[pname] = pdef["default"]
         return out
-
-
-def _registry(environment: Any) -> dict[str, str]:
-    if environment is None:
-        return {}
-    reg = environment.get("resource_registry") if isinstance(environment, dict) else getattr(
-        environment, "resource_registry", None)
-    if not isinstance(reg, dict):
-        return {}
-    return {str(k): v for k, v in reg.items() if isinstance(v, str)}
 
 
 def _deps(rdef: dict[str, Any]) -> list[str]:

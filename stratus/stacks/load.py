@@ -55,14 +55,27 @@ def load(raw: Any, *, name: str, stack_id: str, project_id: str | None, files: d
          current: dict[str, dict[str, Any]] | None = None) -> Loaded:
     """Parse and flatten a stack's template. ``current``: the stack's recorded
     resources by flat name → attributes (an update keeps a group's members)."""
-    tpl = parse(raw, files=files, environment=environment)
     given = dict(parameters or {})
-    expansion = nested.expand(tpl, given, current=current)
+    # the raw template is expanded (a nested template's get_param is of its own scope, and
+    # template resource types exist once expanded); without nested stacks it is parsed as is
+    source = raw if isinstance(raw, dict) else parse(raw, files=files, environment=environment)
+    expansion = nested.expand(source, given, current=current, files=dict(files or {}),
+                              environment=dict(environment or {}))
+    tpl = expansion.template
     return Loaded(tpl, expansion.template, expansion, given, identity(name, stack_id, project_id))
 
 
 def from_row(stack, *, current: dict[str, dict[str, Any]] | None = None) -> Loaded:
-    """A stack row's template, files, environment and parameters, loaded."""
+    """A stack row's template, files, environment and parameters, loaded; ``current``
+    defaults to the stack's live resources (a scaled group keeps the members it has)."""
+    if current is None:
+        from sqlalchemy.orm import object_session
+
+        from stratus.stacks.outputs import rows_by_name
+
+        db = object_session(stack)
+        if db is not None:
+            current = {n: dict(r.attributes or {}) for n, r in rows_by_name(db, stack).items()}
     return load(stack.template, name=stack.name, stack_id=stack.id, project_id=stack.project_id,
                 files=stack.files, environment=stack.environment, parameters=stack.parameters,
                 current=current)

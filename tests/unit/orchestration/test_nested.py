@@ -270,7 +270,7 @@ outputs:
   addresses: {value: {get_attr: [group, address]}}
   refs: {value: {get_attr: [group, refs]}}
 """)
-    exp = nested.expand(raw, files={"file:///home/u/server.yaml": SERVER_TPL})
+    exp = nested.expand(raw, files={"server.yaml": SERVER_TPL})
     out = flat(exp)
     assert {"group.0.port", "group.0.box", "group.1.port", "group.1.box"} <= set(out["resources"])
     assert out["resources"]["group.1.port"]["properties"]["value"] == {"list_join": ["-", ["port", "1"]]}
