@@ -12,7 +12,10 @@ from stratus.db.models.jobs import DELETED, Resource
 from stratus.db.models.orchestration import Stack
 from stratus.orchestration.types.heat_groups import ScalingPolicy, members_of
 from stratus.stacks import delete, update
-from tests.unit.orchestration.test_stack_engine import Ctx, db, make, tpl, wait, worker  # noqa: F401
+from tests.unit.orchestration import test_stack_engine as engine
+from tests.unit.orchestration.test_stack_engine import Ctx, make, tpl, wait
+
+db, worker = engine.db, engine.worker  # the engine tests' fixtures: a fresh database, a real worker
 
 pytestmark = [pytest.mark.orchestration]
 
