@@ -115,14 +115,15 @@ class ScalingPolicy(ResourceType):
 
     @classmethod
     def plan_attributes(cls, res: PlannedResource) -> dict[str, Any]:
-        try:  # the ticket-authenticated URL of H8's signal route, when it is there
+        # the pre-signed URL of the signal route (stratus.stacks.tickets); none offline
+        context = res.context
+        if context is None or context.keys is None or context.settings is None:
+            return {}
+        try:
             from stratus.stacks import tickets
-        except ImportError:
+        except ImportError:  # the signal route is not part of this controller
             return {}
-        url_for = getattr(tickets, "signal_url", None)
-        if url_for is None:
-            return {}
-        url = url_for(res)
+        url = tickets.presigned_url(context.settings.signal_url, res.project_id, res.resource_id, context.keys)
         return {"alarm_url": url, "signal_url": url}
 
     @classmethod
