@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import hashlib
 import inspect
 import itertools
@@ -277,7 +278,7 @@ class _Flattener:
         if not isinstance(raw, dict) or not isinstance(raw.get("resources") or {}, dict):
             raise TemplateError("a template must be a mapping with heat_template_version and resources")
         self.raw = raw
-        self.version = raw.get("heat_template_version") or "2021-04-16"
+        self.version = str(raw.get("heat_template_version") or "2021-04-16")
         self.current = current
         self.env = Environment.from_dict(environment)
         self.files = {**self.env.files, **files}
@@ -457,6 +458,7 @@ class _Flattener:
                 raw = yaml.safe_load(content)
             except yaml.YAMLError as exc:
                 raise TemplateError(f"the nested template is not valid YAML: {exc}", path) from exc
+        raw = _texts(raw)  # heat_template_version: 2018-08-31 stays the text (it is recorded as JSON)
         if not isinstance(raw, dict) or not isinstance(raw.get("resources") or {}, dict):
             raise TemplateError("the nested template must be a mapping with heat_template_version and resources",
                                 path)
@@ -577,8 +579,8 @@ class _Flattener:
             definition = props.get("resource")
             if not isinstance(definition, dict) or not isinstance(definition.get("type"), str):
                 raise TemplateError("resource must be a mapping with a 'type'", (*path, "resource"))
-        nested = {"heat_template_version": self.version,
-                  "resources": {n: self._member_def(kind, props, definition, n) for n in names}}
+        nested = _texts({"heat_template_version": self.version,
+                         "resources": {n: self._member_def(kind, props, definition, n) for n in names}})
         return names, removed, nested
 
     def _blacklist(self, name: str, props: dict[str, Any], recorded: dict[str, Any],
@@ -733,6 +735,17 @@ class _Flattener:
                 elif isinstance(pdef, dict) and "default" in pdef:
                     out[pname] = pdef["default"]
         return out
+
+
+def _texts(tree: Any) -> Any:
+    """YAML's dates and times as the text they were written as."""
+    if isinstance(tree, dict):
+        return {_texts(k): _texts(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_texts(v) for v in tree]
+    if isinstance(tree, datetime.date):
+        return tree.isoformat()
+    return tree
 
 
 def _deps(rdef: dict[str, Any]) -> list[str]:

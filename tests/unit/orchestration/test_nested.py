@@ -222,6 +222,11 @@ resources:
     assert flat(exp)["resources"]["app"]["properties"]["template"].startswith("inline@sha256:")
     out = raw_flat(STACK, {"size": 3}, {"app.yaml": APP})
     assert out["conditions"]["app.big"] == {"equals": [{"get_param": "size"}, 2]}
+    # the nested condition decides with the root's parameter values
+    flat_tpl = nested.expand(STACK, {}, files={"app.yaml": APP}).template
+    pseudo = {"OS::stack_name": "s", "OS::stack_id": "i", "OS::project_id": "p"}
+    assert "app.second" not in flat_tpl.active_resources({"size": 3, **pseudo})
+    assert "app.second" in flat_tpl.active_resources({"size": 2, **pseudo})
 
 
 SERVER_TPL = """

@@ -76,3 +76,25 @@ def test_a_scaling_policy_signal_grows_the_autoscaling_group(db, worker):
     with db.session() as s:
         asg = s.scalars(select(Resource).where(Resource.name == "asg", Resource.stack_id == sid)).one()
         assert sorted(r.name for r in members_of(s, asg)) == ["asg.0", "asg.1"]
+
+
+def test_a_nested_stack_and_a_template_resource_make_nested_stack_rows(db, worker):
+    inner = ("heat_template_version: 2018-08-31\n"
+             "parameters: {word: {type: string}}\n"
+             "resources: {v: {type: OS::Heat::Value, properties: {value: {get_param: word}}}}\n"
+             "outputs: {said: {value: {get_attr: [v, value]}}}\n")
+    sid = make(db, "n1", tpl({
+        "app": {"type": "OS::Heat::Stack", "properties": {"template": {"get_file": "inner.yaml"},
+                                                          "parameters": {"word": "hi"}}},
+        "echo": {"type": "My::Echo", "properties": {"word": {"get_attr": ["app", "outputs", "said"]}}}},
+        {"said": {"value": {"get_attr": ["echo", "said"]}}}),
+        files={"inner.yaml": inner}, environment={"resource_registry": {"My::Echo": "inner.yaml"}})
+    st = wait(db, sid, "CREATE_COMPLETE")
+    assert {o["output_key"]: o["output_value"] for o in st.outputs}["said"] == "hi"
+    with db.session() as s:
+        children = {c.owner_resource: c for c in s.scalars(select(Stack).where(Stack.parent_id == sid))}
+        assert set(children) == {"app", "echo"}
+        owned = {r.name: r.stack_id for r in s.scalars(select(Resource).where(Resource.name.like("%.v")))}
+        assert owned == {"app.v": children["app"].id, "echo.v": children["echo"].id}
+        types = {r.name: r.type for r in s.scalars(select(Resource).where(Resource.stack_id == sid))}
+        assert types == {"app": "OS::Heat::Stack", "echo": "My::Echo"}
