@@ -302,6 +302,11 @@ class _Flattener:
         if target in (STACK, GROUP, ASG):
             return (target, target)
         if is_template_path(target) or self._file_key(target) is not None:
+            info = self.info.get(rname) if rname is not None else None
+            own = get_type(rtype)
+            if (info is not None and info.chain and self._file_key(target) == info.chain[-1]
+                    and own is not None and not getattr(own, "template_resource", False)):
+                return None  # inside the template the type maps to, the type is itself (Heat's ignore)
             return ("template", target)
         if getattr(get_type(target), "template_resource", False):
             # registered by another stack's expansion: not a type of this one
@@ -406,6 +411,12 @@ class _Flattener:
         members = [f"{name}.{r}" for r in (nested_raw.get("resources") or {})]
         rdef["depends_on"] = _deps(rdef) + members
         if kind == "template":
+            written = rdef["type"]
+            known = get_type(written)
+            if known is not None and not getattr(known, "template_resource", False):
+                # a registered type mapped to a template (OS::Nova::Server: server.yaml): the
+                # owner is the template's, never the type's own tasks
+                rdef["type"] = target
             heat_stack.template_resource_type(rdef["type"], nested_raw)
         else:  # the nested template is not of the flat one's scope: its digest stands for it
             digest = hashlib.sha256(json.dumps(nested_raw, sort_keys=True, default=str).encode()).hexdigest()

@@ -76,10 +76,11 @@ def template_resource_type(type_name: str, template: dict[str, Any]) -> type[Res
     params = template.get("parameters") or {}
     cls = type(f"TemplateResource_{abs(hash(type_name))}", (TemplateResource,), {
         "type_name": type_name,
-        "description": str(template.get("description") or f"A resource made by the template {type_name}."),
-        "properties_schema": {str(p): Schema(ANY, str((d or {}).get("description") or ""), update_allowed=True)
-                              for p, d in params.items() if isinstance(d, dict) or d is None},
-        "attributes_schema": {**{o: f"The output {o} of the template." for o in outputs}, "show": "All attributes."},
+        # (nothing of the template's own text: the registry is the process's, not the project's)
+        "description": "A resource made by a template (a template resource).",
+        "properties_schema": {str(p): Schema(ANY, "A parameter of the template.", update_allowed=True)
+                              for p in params},
+        "attributes_schema": {**{o: "An output of the template." for o in outputs}, "show": "All attributes."},
         "outputs": outputs,
     })
     register(cls)

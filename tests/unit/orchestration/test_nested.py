@@ -435,3 +435,32 @@ resources:
       colour: red}}
 """))
     assert err.path == ("resources", "a", "properties", "colour")
+
+
+def test_a_registered_type_mapped_to_a_template_runs_the_template_not_the_type():
+    raw = tpl("""
+heat_template_version: 2018-08-31
+resources:
+  web: {type: OS::Nova::Server, properties: {flavor: small}}
+""")
+    exp = nested.expand(raw, files={"server.yaml": SERVER_TPL},
+                        environment={"resource_registry": {"OS::Nova::Server": "server.yaml"}})
+    owner = exp.template.resources["web"]
+    assert owner.effective_type == "server.yaml" and owner.type_class.template_resource
+    assert exp.template.resources["web.box"].type == "OS::Heat::Value"
+
+    # inside the template it maps to, the type is the registered one (no recursion)
+    wrapper = SERVER_TPL.replace("box: {type: OS::Heat::Value, properties: {value: {get_param: flavor}}}",
+                                 "box: {type: OS::Nova::Server, properties: {flavor: {get_param: flavor}}}")
+    exp = nested.expand(raw, files={"server.yaml": wrapper},
+                        environment={"resource_registry": {"OS::Nova::Server": "server.yaml"}})
+    assert exp.template.resources["web.box"].type_class.type_name == "OS::Nova::Server"
+    assert exp.template.resources["web.box"].properties["flavor"] == "small"
+
+
+def test_a_template_type_of_another_stack_is_unknown_without_its_mapping():
+    raw = tpl("heat_template_version: 2018-08-31\nresources:\n  web: {type: My::Other, properties: {flavor: a}}\n")
+    env = {"resource_registry": {"My::Other": "server.yaml"}}
+    nested.expand(raw, files={"server.yaml": SERVER_TPL}, environment=env)  # registers My::Other
+    err = expand_error(raw)
+    assert err.path == ("resources", "web", "type") and "resource_registry" in err.message
