@@ -91,6 +91,22 @@ class Expansion:
     template: Template  # flat: every nested stack's resources included
     stacks: list[NestedStack] = field(default_factory=list)
 
+    @property
+    def depth(self) -> int:
+        """How deep the nested stacks go (0: none; 1: nested stacks of the root only)."""
+        levels = {"": 0}
+        for st in self.stacks:  # parents come before their children
+            levels[st.prefix] = levels.get(st.parent, 0) + 1
+        return max(levels.values())
+
+    def check_depth(self, max_depth: int) -> None:
+        """TemplateError when the nested stacks go deeper than ``max_depth``
+        (settings.orchestration_max_nested_depth)."""
+        if self.depth > max_depth:
+            raise TemplateError(f"nested stacks are {self.depth} levels deep, more than the limit of {max_depth} "
+                                "(orchestration_max_nested_depth); flatten the templates or raise the limit",
+                                ("resources",))
+
     def stack_of(self, flat_name: str) -> NestedStack | None:
         """The innermost nested stack holding the flat resource ``flat_name`` (None: the root)."""
         best = None

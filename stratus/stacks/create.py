@@ -57,6 +57,7 @@ def check_unique(db: Session, project_id: str | None, name: str, *, exclude: str
 
 
 def check_size(loaded: load.Loaded, settings) -> None:
+    loaded.expansion.check_depth(settings.orchestration_max_nested_depth)
     limit = settings.orchestration_max_resources_per_stack
     if len(loaded.flat.resources) > limit:
         raise BadRequest(f"Request limit exceeded: Maximum resources per stack exceeded. The template has "
@@ -133,7 +134,7 @@ def add_nested(db: Session, stack: Stack, loaded: load.Loaded) -> dict[str, str]
     for ns in loaded.expansion.stacks:
         parent = prefixes.get(ns.parent, stack.id)
         sid = str(uuid.uuid4())
-        child = Stack(id=sid, name=f"{stack.name}-{ns.owner}-{sid[:12]}", project_id=stack.project_id,
+        child = Stack(id=sid, name=ns.name(stack.name), project_id=stack.project_id,
                       user_id=stack.user_id, parent_id=parent, owner_resource=ns.owner, action=stack.action,
                       status=IN_PROGRESS, template=ns.template, parameters=dict(ns.parameters),
                       disable_rollback=stack.disable_rollback, timeout_mins=stack.timeout_mins)

@@ -384,7 +384,11 @@ def test_nesting_deeper_than_the_limit_is_refused():
     files = {f"l{i}.yaml": level.format(i + 1) for i in range(1, 4)}
     files["l4.yaml"] = "heat_template_version: 2018-08-31\nresources: {}\n"
     raw = tpl("heat_template_version: 2018-08-31\nresources:\n  top: {type: l1.yaml}\n")
-    assert len(nested.expand(raw, files=files, max_depth=4).stacks) == 4
+    exp = nested.expand(raw, files=files, max_depth=4)
+    assert len(exp.stacks) == 4 and exp.depth == 4
+    exp.check_depth(4)
+    with pytest.raises(TemplateError, match="4 levels deep, more than the limit of 2"):
+        exp.check_depth(2)  # the engine's check with the cloud's setting
     err = expand_error(raw, files=files, max_depth=3)
     assert "orchestration_max_nested_depth" in err.message and "limit of 3" in err.message
     assert err.path == ("resources", "top", "resources", "down", "resources", "down", "resources", "down")

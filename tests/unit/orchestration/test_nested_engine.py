@@ -94,6 +94,7 @@ def test_a_nested_stack_and_a_template_resource_make_nested_stack_rows(db, worke
     with db.session() as s:
         children = {c.owner_resource: c for c in s.scalars(select(Stack).where(Stack.parent_id == sid))}
         assert set(children) == {"app", "echo"}
+        assert children["app"].name == "n1-app"  # what get_attr [app, stack_name] gives
         owned = {r.name: r.stack_id for r in s.scalars(select(Resource).where(Resource.name.like("%.v")))}
         assert owned == {"app.v": children["app"].id, "echo.v": children["echo"].id}
         types = {r.name: r.type for r in s.scalars(select(Resource).where(Resource.stack_id == sid))}
