@@ -49,6 +49,7 @@ from stratus.orchestration.template import Template
 STACK, GROUP, ASG = "OS::Heat::Stack", "OS::Heat::ResourceGroup", "OS::Heat::AutoScalingGroup"
 DEFAULT_MAX_DEPTH = 5
 PSEUDO = ("OS::stack_name", "OS::stack_id", "OS::project_id")
+MEMBER_KEYS = {"type", "properties", "metadata"}  # a group member's definition (Heat's resource_def)
 # HOT and CFN function names: a one-key mapping with one of these keys is a call
 FUNCTION_NAMES = {
     "get_param", "get_resource", "get_attr", "get_file", "list_join", "str_replace", "str_replace_strict",
@@ -606,6 +607,11 @@ class _Flattener:
             definition = props.get("resource")
             if not isinstance(definition, dict) or not isinstance(definition.get("type"), str):
                 raise TemplateError("resource must be a mapping with a 'type'", (*path, "resource"))
+        key = "resource_def" if kind == GROUP else "resource"
+        unknown = sorted(str(k) for k in set(definition) - MEMBER_KEYS)
+        if unknown:
+            raise TemplateError(f"{key} takes {', '.join(sorted(MEMBER_KEYS))}, not {unknown[0]!r}",
+                                (*path, key, unknown[0]))
         nested = _texts({"heat_template_version": self.version,
                          "resources": {n: self._member_def(kind, props, definition, n) for n in names}})
         return names, removed, nested

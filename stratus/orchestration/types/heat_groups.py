@@ -39,8 +39,11 @@ class ResourceGroup(NestedStackOwner):
         "removal_policies_mode": Schema(STRING, "append: add to the names removed before; update: replace them.",
                                         default="append", allowed_values=("append", "update"),
                                         update_allowed=True),
-        "rolling_update": Schema(MAP, "Accepted; members are updated together."),
-        "batch_create": Schema(MAP, "Accepted; members are created together."),
+    }
+    # Heat's update_policy keys (accepted; members are created and updated together)
+    update_policy_schema = {
+        "rolling_update": Schema(MAP, "min_in_service, max_batch_size, pause_time: accepted, not batched."),
+        "batch_create": Schema(MAP, "max_batch_size, pause_time: accepted, not batched."),
     }
     attributes_schema = {
         "refs": "The members' references (a list).",
@@ -75,6 +78,9 @@ class AutoScalingGroup(NestedStackOwner):
         "cooldown": Schema(NUMBER, "Seconds after a resize during which signals are ignored.",
                            update_allowed=True),
         "rolling_updates": Schema(MAP, "Accepted; members are updated together.", update_allowed=True),
+    }
+    update_policy_schema = {
+        "rolling_update": Schema(MAP, "min_in_service, max_batch_size, pause_time: accepted, not batched."),
     }
     attributes_schema = {
         "current_size": "The number of members.",

@@ -468,3 +468,18 @@ def test_a_template_type_of_another_stack_is_unknown_without_its_mapping():
     nested.expand(raw, files={"server.yaml": SERVER_TPL}, environment=env)  # registers My::Other
     err = expand_error(raw)
     assert err.path == ("resources", "web", "type") and "resource_registry" in err.message
+
+
+def test_group_policies_are_update_policies_and_member_definitions_are_checked():
+    raw = tpl("""
+heat_template_version: 2018-08-31
+resources:
+  g:
+    type: OS::Heat::ResourceGroup
+    update_policy: {rolling_update: {max_batch_size: 1}, batch_create: {max_batch_size: 2}}
+    properties: {count: 1, resource_def: {type: OS::Heat::None}}
+""")
+    assert nested.expand(raw).template.resources["g"].update_policy["rolling_update"] == {"max_batch_size": 1}
+    raw["resources"]["g"]["properties"]["resource_def"]["depends_on"] = "x"
+    err = expand_error(raw)
+    assert err.path == ("resources", "g", "properties", "resource_def", "depends_on")
