@@ -17,12 +17,12 @@ from stratus.db.base import Base
 from stratus.db.models.jobs import ACTIVE, DELETED, Resource
 from stratus.db.models.orchestration import Stack, StackEvent
 from stratus.db.session import Database
-from stratus.errors import Conflict, NotFound
+from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.hosts import registry
 from stratus.jobs.worker import Options, Worker
 from stratus.orchestration.errors import TemplateError
 from stratus.orchestration.resources import get_type
-from stratus.stacks import create, delete, records
+from stratus.stacks import actions, create, delete, records
 
 pytestmark = [pytest.mark.orchestration]
 
@@ -171,3 +171,21 @@ def test_empty_stack_is_complete_at_once(db):
     with db.session() as s:
         st = s.get(Stack, sid)
         assert st.stack_status == "CREATE_COMPLETE" and st.outputs[0]["output_value"] == "x"
+
+
+def test_suspend_resume_check(db, worker):
+    sid = make(db, "act", tpl({"a": {"type": "OS::Heat::TestResource", "properties": {"value": "x"}},
+                               "b": {"type": "OS::Heat::Value", "properties": {"value": {"get_resource": "a"}}}}))
+    wait(db, sid, "CREATE_COMPLETE")
+    with db.session() as s, pytest.raises(BadRequest, match=r"State \(CREATE, COMPLETE\) invalid for resume"):
+        actions.resume(s, Ctx(), s.get(Stack, sid))
+    for do, status in ((actions.suspend, "SUSPEND_COMPLETE"), (actions.resume, "RESUME_COMPLETE"),
+                       (actions.check, "CHECK_COMPLETE")):
+        with db.session() as s:
+            do(s, Ctx(), s.get(Stack, sid))
+            with pytest.raises(Conflict, match="already has an action"):
+                actions.suspend(s, Ctx(), s.get(Stack, sid))
+        wait(db, sid, status)
+        rows = resources(db, sid)
+        assert {r.action for r in rows.values()} == {status.split("_")[0]}
+        assert ("a", status, "state changed") in events(db, sid)
