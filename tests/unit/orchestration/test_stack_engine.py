@@ -107,12 +107,14 @@ def test_create_settles_complete_with_outputs_then_delete_leaves_nothing(db, wor
          "val": {"type": "OS::Heat::Value", "properties": {"value": "v1"}}},
         {"path": {"value": {"get_attr": ["dir", "result", "path"]}, "description": "the dir"},
          "value": {"value": {"get_attr": ["val", "value"]}},
+         "me": {"value": {"list_join": ["/", [{"get_param": "OS::stack_name"}, {"get_param": "OS::stack_id"}]]}},
          "missing": {"value": {"get_attr": ["dir", "result", "nope"]}}}))
     st = wait(db, sid, "CREATE_COMPLETE")
     assert st.status_reason == "Stack CREATE completed successfully"
     outs = {o["output_key"]: o for o in st.outputs}
     assert outs["path"]["output_value"] == str(target) and outs["path"]["description"] == "the dir"
     assert outs["value"]["output_value"] == "v1"
+    assert outs["me"]["output_value"] == f"s1/{sid}"
     assert outs["missing"]["output_value"] is None and "nope" in outs["missing"]["output_error"]
     assert target.is_dir()
     evs = events(db, sid)
