@@ -38,6 +38,7 @@ from stratus.orchestration import changes, nested, planner
 from stratus.orchestration.changes import ADDED, REPLACED, UNCHANGED, UPDATED, Changes, Current
 from stratus.orchestration.changes import DELETED as GONE
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
+from stratus.orchestration.parameters import check_update
 from stratus.orchestration.submit import planned_from
 from stratus.orchestration.submit_changes import (
     REPLACED_SUFFIX,
@@ -178,11 +179,8 @@ def _plan(db, stack: Stack, loaded: load.Loaded, rows: dict[str, Resource], cont
 
 def check_immutable(stack: Stack, loaded: load.Loaded) -> None:
     """Heat's ImmutableParameterModified: a parameter declared ``immutable`` keeps its
-    value across updates."""
-    declared = loaded.flat.parameters or {}
-    immutable = [n for n, p in declared.items()
-                 if (p.get("immutable") if isinstance(p, dict) else getattr(p, "immutable", False))]
-    if not immutable:
+    value across updates (``parameters.check_update``)."""
+    if not any(getattr(p, "immutable", False) for p in loaded.flat.parameters.values()):
         return
     try:
         before = load.from_row(stack)
@@ -190,10 +188,7 @@ def check_immutable(stack: Stack, loaded: load.Loaded) -> None:
         new = loaded.flat.parameter_values(loaded.parameters)
     except (TemplateError, ResourceCheckFailed, TypeError, ValueError):
         return  # the old values cannot be told: nothing to compare
-    changed = sorted(n for n in immutable if n in old and old.get(n) != new.get(n))
-    if changed:
-        raise TemplateError(f"The following parameters are immutable and may not be updated: {', '.join(changed)}",
-                            ("parameters", changed[0]))
+    check_update(loaded.flat.parameters, old, new)
 
 
 def _order(stack: Stack) -> list[str]:
