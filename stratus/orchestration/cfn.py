@@ -77,7 +77,7 @@ def _parameters(raw: Any) -> dict[str, params.ParamSchema]:
         if bad:
             raise TemplateError(f"unknown key(s) {', '.join(bad)} in a parameter; allowed: {', '.join(PARAM_KEYS)}",
                                 path)
-        ptype = PARAM_TYPES.get(pdef.get("Type"))
+        ptype = PARAM_TYPES.get(pdef["Type"]) if isinstance(pdef.get("Type"), str) else None
         if ptype is None:
             raise TemplateError(f"Type must be one of {', '.join(PARAM_TYPES)} (got {pdef.get('Type')!r})",
                                 (*path, "Type"))

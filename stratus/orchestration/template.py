@@ -267,8 +267,9 @@ class Template:
                     note = constraints.check(c.args, values[name], db, who)
                 except constraints.Refused as exc:
                     raise params.constraint_error(schema, c, values[name], str(exc)) from None
+                note = note and f"parameters.{name}: {note}"
                 if note and note not in self.notes:
-                    self.notes.append(f"parameters.{name}: {note}")
+                    self.notes.append(note)
         return values
 
     def check_parameter_update(self, old_values: Mapping[str, Any], new_values: Mapping[str, Any]) -> None:
