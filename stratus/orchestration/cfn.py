@@ -136,6 +136,7 @@ def _resources(raw: Any, parse, env: Environment):
     for name, rdef in raw.items():
         name = str(name)
         path = ("Resources", name)
+        hot.check_resource_name(name, path)
         if not isinstance(rdef, Mapping):
             raise TemplateError("a resource must be a mapping with a Type", path)
         bad = sorted(str(k) for k in rdef if k not in RESOURCE_KEYS)

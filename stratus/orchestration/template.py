@@ -361,6 +361,7 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
     for name, rdef in raw.items():
         name = str(name)
         path = ("resources", name)
+        check_resource_name(name, path)
         if not isinstance(rdef, Mapping):
             raise TemplateError("a resource must be a mapping with a 'type'", path)
         bad = sorted(str(k) for k in rdef if k not in keys)
@@ -404,6 +405,13 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
             resolved_type=env.resolve(rtype, name),
         )
     return out
+
+
+def check_resource_name(name: str, path: tuple[str, ...]) -> None:
+    """Heat's rule: a resource name is not empty and has no "/" (stacks address resources
+    by name in URLs)."""
+    if not name or "/" in name:
+        raise TemplateError(f"the resource name {name!r} is not valid: give a non-empty name without '/'", path)
 
 
 def deletion_policy(value: Any, version: str, path: tuple[str, ...]) -> str:
