@@ -459,13 +459,14 @@ def _parse_outputs(raw: Any, version: str, parse) -> dict[str, OutputDefinition]
 def unknown_type_message(type_name: str, written: str | None = None) -> str:
     """Stratus has no type ``type_name``: say so, with similar types that exist."""
     known = registered_types()
-    similar = difflib.get_close_matches(type_name, known, n=3, cutoff=0.6)
+    similar = difflib.get_close_matches(type_name, known, n=3, cutoff=0.8)
     namespace = type_name.rsplit("::", 1)[0] + "::" if "::" in type_name else None
     if namespace:
         similar += [t for t in known if t.startswith(namespace) and t not in similar][:5]
     via = f" (mapped from {written!r} by the environment)" if written and written != type_name else ""
+    none = f"; it has no {namespace}* types" if namespace else ""
     hint = (f"; similar types: {', '.join(similar)}" if similar
-            else "; `openstack orchestration resource type list` lists the types")
+            else f"{none} (`openstack orchestration resource type list` lists the types)")
     return f"unknown resource type {type_name!r}{via}: Stratus does not provide it{hint}"
 
 
