@@ -300,9 +300,21 @@ class _ConditionContext:
                 "circular reference between conditions: " + " -> ".join([*self.stack, name]),
                 ("conditions", name),
             )
-        self.stack.append(name)
         path = ("conditions", name)
-        self.values[name] = truth(resolve(self.conditions[name], self), self, path)
+        raw = self.conditions[name]
+        if not isinstance(raw, bool | Function):
+            raise TemplateError(
+                f"the definition of the condition {name!r} is invalid: {raw!r}; give true, false "
+                "or a condition function (equals, not, and, or, ...)",
+                path,
+            )
+        self.stack.append(name)
+        value = resolve(raw, self)
+        if not isinstance(value, bool):
+            raise TemplateError(
+                f"the condition {name!r} must evaluate to true or false, not {value!r}", path
+            )
+        self.values[name] = value
         self.stack.pop()
         return self.values[name]
 
