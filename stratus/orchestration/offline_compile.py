@@ -64,13 +64,14 @@ def compile_offline(template: Template, parameters: dict[str, Any] | None, state
     """The playbook that brings ``stack`` (as recorded in ``state_path``) to ``template``."""
     state = offline_state.read(state_path, stack)
     ids = {n: r.id for n, r in state.resources.items()
-           if n in template.resources and template.resources[n].type == r.type}
+           if n in template.resources and template.resources[n].effective_type == r.type}
+    identity = {"name": stack, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"stratus-offline-stack:{stack}"))}
     while True:
-        plan, same = _plan(template, parameters, state, ids)
+        plan, same = _plan(template, parameters, state, ids, identity)
         _refuse_controller_types(plan)
         steps, out, replaced = [], OfflineCompile(plan, []), []
         for name in plan.order:
-            res, cls = plan.resources[name], template.resources[name].type_class
+            res, cls = plan.resources[name], plan.template.resources[name].type_class
             if name not in ids:
                 out.created.append(name)
                 steps.append((name, res.hosts, cls.plan_create(res)))
@@ -92,11 +93,11 @@ def compile_offline(template: Template, parameters: dict[str, Any] | None, state
             ids.pop(name)
     out.replaced = [n for n in out.created if n in state.resources]
     out.created = [n for n in out.created if n not in state.resources]
-    gone = [n for n in state.resources if n not in ids]
-    out.deleted = [n for n in gone if n not in template.resources]
+    gone = [n for n in state.resources if n not in ids or n not in plan.resources]
+    out.deleted = [n for n in gone if n not in plan.resources]
     deletes = [(n, r.hosts, _delete_tasks(r)) for n, r in
                sorted(((n, state.resources[n]) for n in gone), key=lambda item: -item[1].position)]
-    deps = {n: template.resources[n].dependencies() for n in plan.order}
+    deps = {n: plan.template.resources[n].dependencies() for n in plan.order}
     record = {
         name: {"id": plan.resources[name].resource_id, "type": plan.resources[name].type, "position": i,
                "hosts": list(plan.resources[name].hosts), "properties": plan.resources[name].properties,
@@ -112,14 +113,15 @@ def compile_offline(template: Template, parameters: dict[str, Any] | None, state
 
 
 def _plan(template: Template, parameters: dict[str, Any] | None, state: StackState,
-          ids: dict[str, str]) -> tuple[Plan, set[str]]:
+          ids: dict[str, str], identity: dict[str, str]) -> tuple[Plan, set[str]]:
     """Plan with the recorded ids, then again with the recorded attributes of the
     resources whose properties did not change, until that set is stable (a value kept
     upstream may make a resource downstream unchanged too)."""
-    plan = planner.plan(template, parameters, resource_ids=ids)
+    plan = planner.plan(template, parameters, resource_ids=ids, stack=identity)
     seeded: set[str] = set()
     for _ in range(len(plan.order) + 1):
-        same = {n for n in ids if normal(plan.resources[n].properties) == state.resources[n].properties}
+        same = {n for n in ids if n in plan.resources
+                and normal(plan.resources[n].properties) == state.resources[n].properties}
         if same == seeded:
             break
         for name in plan.order:

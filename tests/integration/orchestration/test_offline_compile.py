@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.orchestration]
 
 REPO = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO / "tests" / "orchestration" / "templates" / "h3-offline-files.yaml"
+ENVIRONMENT = Path(__file__).parent / "h3-env.yaml"  # greeting: hi
 STACK = "files"
 
 
@@ -51,7 +52,7 @@ def compile_to(tmp: Path, template: Path, out: str, *extra: str, capsys) -> str:
 
 
 def test_compiled_playbook_runs_twice_then_updates_and_deletes(tmp_path, capsys):
-    said = compile_to(tmp_path, TEMPLATE, "first.yml", "-P", "greeting=hi", capsys=capsys)
+    said = compile_to(tmp_path, TEMPLATE, "first.yml", "-e", str(ENVIRONMENT), capsys=capsys)
     assert "create: secret, folder, note, slow, extra, marker" in said
     plays = yaml.load((tmp_path / "first.yml").read_text(), Loader=_Loader)
     # independent resources share a play (free strategy); the last play records the state
@@ -73,7 +74,8 @@ def test_compiled_playbook_runs_twice_then_updates_and_deletes(tmp_path, capsys)
     raw = yaml.safe_load(TEMPLATE.read_text())
     del raw["resources"]["extra"]
     changed.write_text(yaml.safe_dump(raw, sort_keys=False))
-    said = compile_to(tmp_path, changed, "second.yml", "-P", "greeting=bye", capsys=capsys)
+    said = compile_to(tmp_path, changed, "second.yml", "-e", str(ENVIRONMENT), "-P", "greeting=bye",
+                      capsys=capsys)
     assert "update: note" in said and "delete: extra" in said
     second = playbook(tmp_path / "second.yml", tmp_path)
     assert "TASK [extra: wait delete]" in second["out"]
@@ -84,7 +86,8 @@ def test_compiled_playbook_runs_twice_then_updates_and_deletes(tmp_path, capsys)
     assert (tmp_path / "files" / "note.txt").read_text() == f"bye {secret}\n"
 
     # compiled again, nothing changes: every resource is kept (and its tasks converge)
-    again = compile_to(tmp_path, changed, "third.yml", "-P", "greeting=bye", capsys=capsys)
+    again = compile_to(tmp_path, changed, "third.yml", "-e", str(ENVIRONMENT), "-P", "greeting=bye",
+                       capsys=capsys)
     assert "keep: secret, folder, note, slow, marker" in again
 
 
