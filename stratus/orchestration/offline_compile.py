@@ -27,7 +27,7 @@ from typing import Any
 
 from stratus.orchestration import compiler, offline_state, planner
 from stratus.orchestration.compiler import plays_for
-from stratus.orchestration.errors import UpdateReplace
+from stratus.orchestration.errors import ResourceCheckFailed, UpdateReplace
 from stratus.orchestration.graph import levels
 from stratus.orchestration.offline_state import StackState, normal
 from stratus.orchestration.planner import Plan
@@ -135,7 +135,10 @@ def _refuse_controller_types(plan: Plan) -> None:
     for name in plan.order:
         cls = plan.template.resources[name].type_class
         if isinstance(cls, type) and issubclass(cls, ControllerRecord):
-            cls.controller(plan.resources[name])  # raises: an offline compile cannot make it
+            try:
+                cls.controller(plan.resources[name])  # an offline compile cannot make it
+            except ResourceCheckFailed as exc:
+                raise ResourceCheckFailed(exc.message, ("resources", name, "type")) from exc
 
 
 def _delete_tasks(rec: offline_state.Recorded) -> list[dict[str, Any]]:
