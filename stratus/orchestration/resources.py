@@ -38,7 +38,7 @@ from stratus.orchestration.properties import Schema
 
 _REGISTRY: dict[str, type[ResourceType]] = {}
 _LOADED: list[bool] = []
-TYPE_MODULES = ("heat", "stratus", "nova", "neutron", "glance", "keystone", "cinder")
+TYPE_MODULES = ("heat", "stratus", "nova", "neutron", "glance", "keystone", "cinder", "aws")
 
 
 def register(cls: type[ResourceType]) -> type[ResourceType]:
@@ -50,7 +50,12 @@ def load() -> dict[str, type[ResourceType]]:
     """Register every namespace module's ``resource_mapping()`` (idempotent)."""
     if not _LOADED:
         for name in TYPE_MODULES:
-            module = importlib.import_module(f"stratus.orchestration.types.{name}")
+            try:
+                module = importlib.import_module(f"stratus.orchestration.types.{name}")
+            except ModuleNotFoundError as exc:  # a namespace not built yet (in a branch)
+                if exc.name != f"stratus.orchestration.types.{name}":
+                    raise
+                continue
             for type_name, cls in module.resource_mapping().items():
                 _REGISTRY.setdefault(type_name, cls)
         _LOADED.append(True)
@@ -116,6 +121,10 @@ class ResourceType:
     cloud_admin_only: ClassVar[bool] = False
     # Named actions: {name: help}; plan_action turns one into tasks.
     actions: ClassVar[dict[str, str]] = {}
+    # ``deletion_policy: Snapshot`` is allowed (the type can be snapshotted on delete).
+    snapshot_allowed: ClassVar[bool] = False
+    # The keys its ``update_policy`` takes; none: a non-empty update_policy is refused.
+    update_policy_schema: ClassVar[dict[str, Schema]] = {}
 
     @classmethod
     def has_attribute(cls, name: str) -> bool:
