@@ -152,6 +152,18 @@ def outputs(stack: Stack) -> list[dict[str, Any]]:
     return out
 
 
+def environment(env: dict[str, Any] | None, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An environment as Heat returns it (``stack environment show``, validate's
+    ``Environment``): every section present, the parameters given merged in."""
+    from stratus.orchestration.environment import Environment
+
+    out = Environment.from_dict(env or {}).to_dict()
+    out["parameters"] = {**out["parameters"], **(parameters or {})}
+    out["resource_registry"].setdefault("resources", {})
+    out["encrypted_param_names"] = []
+    return out
+
+
 def output_summary(item: dict[str, Any]) -> dict[str, Any]:
     """``GET .../outputs``: key and description only, as Heat lists them."""
     return {"output_key": item["output_key"], "description": item["description"]}

@@ -237,14 +237,7 @@ def environment(stack_name: str, stack_id: str, ctx: HeatAuth, policy: Policy, d
     """Heat's environment of the stack: every section present, the parameters given
     merged into ``parameters``."""
     stack = identified(db, ctx, policy, stack_name, stack_id, "stacks:environment", show_deleted=True)
-    env = dict(stack.environment or {})
-    registry = dict(env.get("resource_registry") or {})
-    registry.setdefault("resources", {})
-    return {"parameters": {**(env.get("parameters") or {}), **(stack.parameters or {})},
-            "parameter_defaults": env.get("parameter_defaults") or {},
-            "resource_registry": registry,
-            "event_sinks": env.get("event_sinks") or [],
-            "encrypted_param_names": env.get("encrypted_param_names") or []}
+    return views.environment(stack.environment, stack.parameters)
 
 
 @router.get("/stacks/{stack_name}/{stack_id}/files")

@@ -18,24 +18,16 @@ HOT, CFN = "heat_template_version", "AWSTemplateFormatVersion"
 
 
 def versions() -> list[dict]:
-    """Heat's list: ``{"version": "heat_template_version.2016-10-14", "type": "hot",
-    "aliases": ["heat_template_version.newton"]}``, …, the CFN version last."""
-    from stratus.orchestration import hot_versions
+    """Heat's list, from the versions the template model reads
+    (:mod:`stratus.orchestration.template`): ``{"version":
+    "heat_template_version.2016-10-14", "type": "hot", "aliases":
+    ["heat_template_version.newton"]}``, …, then the CloudFormation one."""
+    from stratus.orchestration.template import ALIASES, DATES
 
-    known = hot_versions.VERSIONS
-    canonical = dict(known) if isinstance(known, dict) else {v: v for v in known}
-    dates: dict[str, list[str]] = {}
-    for name, target in canonical.items():
-        target = str(target)
-        dates.setdefault(target, [])
-        if name != target:
-            dates[target].append(name)
-    out = []
-    for date in sorted(dates, key=lambda d: (d.startswith(CFN), d)):
-        kind = "cfn" if date.startswith(CFN) else "hot"
-        full = date if "." in date and not date[:4].isdigit() else f"{HOT}.{date}"
-        out.append({"version": full, "type": kind,
-                    "aliases": [a if a.startswith((HOT, CFN)) else f"{HOT}.{a}" for a in sorted(dates[date])]})
+    out = [{"version": f"{HOT}.{date}", "type": "hot",
+            "aliases": [f"{HOT}.{alias}" for alias, target in ALIASES.items() if target == date]}
+           for date in DATES]
+    out.append({"version": f"{CFN}.2010-09-09", "type": "cfn", "aliases": []})
     return out
 
 
