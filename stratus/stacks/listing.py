@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, and_, cast, func, not_, or_, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from stratus.db.models.orchestration import Stack
 from stratus.errors import BadRequest
@@ -79,7 +79,7 @@ def tag_list(value: str | list[str] | None) -> list[str]:
 
 @dataclass
 class Page:
-    rows: list[Stack]
+    rows: list  # Stack objects, or rows of LIST_COLUMNS
     count: int | None = None
 
 
@@ -180,20 +180,22 @@ def _after(db: Session, columns: list, desc: bool, marker: str, scope: list):
     return after([*columns, Stack.id], values, desc)
 
 
-def page(db: Session, ctx, query, *, global_tenant: bool = False) -> Page:
-    """One page of the caller's stacks (every project's with ``global_tenant``), only
-    the list's columns loaded, with the total when ``with_count`` is true."""
+def page(db: Session, ctx, query, *, global_tenant: bool = False, full: bool = False) -> Page:
+    """One page of the caller's stacks (every project's with ``global_tenant``) with
+    the total when ``with_count`` is true: rows of the list's columns only
+    (:data:`LIST_COLUMNS`, read as plain rows, no ORM objects), or with ``full`` the
+    Stack objects."""
     where = filters(query, ctx, global_tenant=global_tenant)
     columns, desc = _sort(query)
     limit = integer("limit", query.get("limit"))
-    q = select(Stack).options(load_only(*LIST_COLUMNS)).where(*where)
+    q = (select(Stack) if full else select(*LIST_COLUMNS)).where(*where)
     if query.get("marker"):
         q = q.where(_after(db, columns, desc, query.get("marker"), where))
     order = [*columns, Stack.id]
     q = q.order_by(*(c.desc() if desc else c.asc() for c in order))
     if limit is not None:
         q = q.limit(limit)
-    rows = list(db.scalars(q))
+    rows = list(db.scalars(q)) if full else list(db.execute(q))
     count = None
     if boolean("with_count", query.get("with_count")):
         count = db.scalar(select(func.count()).select_from(Stack).where(*where))

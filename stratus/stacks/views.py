@@ -29,7 +29,7 @@ def isotime(when: datetime | None) -> str | None:
     return None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def stack_url(base: str, stack: Stack) -> str:
+def stack_url(base: str, stack) -> str:
     return f"{base}/{stack.project_id}/stacks/{quote(stack.name, safe='')}/{stack.id}"
 
 
@@ -38,15 +38,15 @@ def _link(href: str, rel: str = "self") -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- stacks
-def stack_summary(stack: Stack, base: str, *, include_project: bool = False) -> dict[str, Any]:
+def stack_summary(stack, base: str, *, include_project: bool = False) -> dict[str, Any]:
     """A stack as ``GET /stacks`` lists it (Heat's ``basic_keys``; ``project`` for
-    administrators)."""
+    administrators); ``stack`` a Stack or a row of ``stratus.stacks.listing.LIST_COLUMNS``."""
     out: dict[str, Any] = {
         "id": stack.id,
         "links": [_link(stack_url(base, stack))],
         "stack_name": stack.name,
         "description": "",
-        "stack_status": stack.stack_status,
+        "stack_status": f"{stack.action}_{stack.status}",
         "stack_status_reason": stack.status_reason or "",
         "creation_time": isotime(stack.created_at),
         "deletion_time": isotime(stack.deleted_at),
