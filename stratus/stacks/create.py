@@ -201,9 +201,13 @@ def _taken_over(db: Session, ctx, loaded: load.Loaded, adopt_data: dict[str, Any
                             ("resources", sorted(out)[0], "external_id"))
     for name, (rid, _data) in out.items():
         row = db.get(Resource, rid)
-        rtype = loaded.flat.resources[name].type
+        rdef = loaded.flat.resources[name]
+        rtype = getattr(rdef, "effective_type", rdef.type)
+        if row is None and getattr(rdef, "external_id", None):
+            raise ResourceCheckFailed(f"external_id {rid}: no {rtype} with this id exists; name an existing "
+                                      "resource of the project", ("resources", name, "external_id"), 404)
         if row is None:
-            continue
+            continue  # adopt data from elsewhere: trusted as Heat trusts it
         if row.project_id != ctx.project_id and not ctx.is_admin:
             raise ResourceCheckFailed(f"the resource {rid} is not one of the project's", ("resources", name), 404)
         if row.type != rtype:
@@ -211,6 +215,10 @@ def _taken_over(db: Session, ctx, loaded: load.Loaded, adopt_data: dict[str, Any
         if row.status != ACTIVE:
             raise ResourceCheckFailed(f"the resource {rid} is {row.status}; only an ACTIVE resource can be taken over",
                                       ("resources", name), 409)
+        owner = db.get(Stack, row.stack_id) if row.stack_id else None
+        if owner is not None and owner.deleted_at is None:
+            raise ResourceCheckFailed(f"the resource {rid} belongs to the stack {owner.name} ({owner.id}); "
+                                      "abandon that stack first", ("resources", name), 409)
     return out
 
 
