@@ -88,12 +88,14 @@ class Changes:
         return {kind: self.names(kind) for kind in KINDS}
 
 
-def compute(plan: Plan, current: Mapping[str, Current], *, replace: Iterable[str] = ()) -> Changes:
+def compute(plan: Plan, current: Mapping[str, Current], *, replace: Iterable[str] = (),
+            replace_failed: bool = True) -> Changes:
     """Compare ``plan`` (the new flat template, planned) with ``current`` (the stack's
     recorded resources by name). ``replace``: names to replace whatever their diff says
     (a ``plan_update`` that refused in place). ``plan`` is changed: a kept resource gets
     its recorded id, hosts and attributes, a replaced one a fresh id, and every
-    property is resolved again against them."""
+    property is resolved again against them. ``replace_failed`` false (a rollback):
+    a FAILED resource is changed back in place when its properties allow it."""
     forced = set(replace)
     fresh = {n: plan.resources[n].resource_id for n in plan.order}
     replaced: dict[str, str] = {}
@@ -110,14 +112,14 @@ def compute(plan: Plan, current: Mapping[str, Current], *, replace: Iterable[str
             items[name] = Change(name, ADDED, res.type, new_id=res.resource_id)
             continue
         diff = prop_diff(cur.resource.properties, res.properties)
-        reason = _replace_reason(plan, name, cur, diff, forced)
+        reason = _replace_reason(plan, name, cur, diff, forced, replace_failed)
         if reason:
             replaced[name] = reason
             _fresh(res, fresh[name] if fresh[name] != cur.resource.resource_id else str(uuid.uuid4()))
             compiler.resolve_properties(plan)  # dependents now see the new id
             items[name] = Change(name, REPLACED, res.type, cur.resource.resource_id, res.resource_id,
                                  diff, reason)
-        elif diff or _deps_changed(plan, name, cur):
+        elif diff or _deps_changed(plan, name, cur) or cur.status in FAILED_STATUSES:
             items[name] = Change(name, UPDATED, res.type, cur.resource.resource_id, res.resource_id, diff)
         else:
             items[name] = Change(name, UNCHANGED, res.type, cur.resource.resource_id, res.resource_id)
@@ -135,13 +137,14 @@ def prop_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
             if old.get(k) != new_json.get(k)}
 
 
-def _replace_reason(plan: Plan, name: str, cur: Current, diff: dict[str, Any], forced: set[str]) -> str:
+def _replace_reason(plan: Plan, name: str, cur: Current, diff: dict[str, Any], forced: set[str],
+                    replace_failed: bool = True) -> str:
     res = plan.resources[name]
     if name in forced:
         return "its type cannot make the change in place"
     if cur.resource.type != res.type:
         return f"its type changes from {cur.resource.type} to {res.type}"
-    if cur.status in FAILED_STATUSES:
+    if cur.status in FAILED_STATUSES and replace_failed:
         state = f"{cur.action or 'CREATE'}_FAILED"
         return f"it is {state}" + (" (marked unhealthy)" if cur.action == "CHECK" else "")
     if not diff:

@@ -145,7 +145,7 @@ def submit_changes(
     locks = [rid for n in work for rid in (plan.resources[n].resource_id, *classes[n].locks(plan.resources[n]))]
     locks += [row.id for _, row in doomed] + delete_locks
     summary = ", ".join(f"{len(v)} {k}" for k, v in ch.summary().items() if v and k != "unchanged")
-    job = _queue(db, kind, plays, resource_map, locks, f"stack update: {summary or 'no change'}",
+    job = _queue(db, kind, plays, resource_map, locks, f"{kind}: {summary or 'no change'}",
                  project_id=project_id, request_id=request_id,
                  idempotent=all(classes[n].idempotent for n in work), max_attempts=max_attempts,
                  timeout=timeout)
@@ -157,8 +157,11 @@ def submit_changes(
             db.add(row)
             row.status = BUILD
             row.hosts = list(res.hosts) if res.placed else []
-        elif res.placed:
-            row.hosts = list(res.hosts)
+        else:
+            if res.placed:
+                row.hosts = list(res.hosts)
+            if row.status == ERROR:  # a failed resource changed back in place (a rollback): ACTIVE once it ran
+                row.status = BUILD
         row.status_reason, row.last_job_id = "", job.id
         row.properties = _jsonable(res.properties)
         row.attributes = _jsonable(res.attributes)

@@ -38,6 +38,7 @@ from stratus.orchestration import changes, nested, planner
 from stratus.orchestration.changes import ADDED, REPLACED, UNCHANGED, UPDATED, Changes, Current
 from stratus.orchestration.changes import DELETED as GONE
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
+from stratus.orchestration.parameters import check_update
 from stratus.orchestration.submit import planned_from
 from stratus.orchestration.submit_changes import (
     REPLACED_SUFFIX,
@@ -147,11 +148,12 @@ def merge_environment(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any
 
 
 def plan_changes(db: Session, stack: Stack, req: Request, context,
-                 rows: dict[str, Resource] | None = None, *, with_db: bool = True
+                 rows: dict[str, Resource] | None = None, *, rollback: bool = False
                  ) -> tuple[load.Loaded, Changes, dict[str, Resource]]:
     """Load the new template, refuse changed immutable parameters, plan it and compare
     it with the stack's recorded resources (``rows`` by flat name; default: its live
-    ones). A type whose ``plan_update`` refuses the change in place is replaced."""
+    ones). A type whose ``plan_update`` refuses the change in place is replaced; a
+    ``rollback`` changes a FAILED resource back in place where it can."""
     if rows is None:
         rows = outputs.rows_by_name(db, stack)
     current_attrs = {n: dict(r.attributes or {}) for n, r in rows.items()}
@@ -160,7 +162,7 @@ def plan_changes(db: Session, stack: Stack, req: Request, context,
                        current=current_attrs)
     check_immutable(stack, loaded)
     current = {n: Current(planned_from(r, context), r.status, r.action) for n, r in rows.items()}
-    ch = changes.compute(_plan(db if with_db else None, stack, loaded, rows, context), current)
+    ch = changes.compute(_plan(db, stack, loaded, rows, context), current, replace_failed=not rollback)
     return loaded, ch, rows
 
 
@@ -169,7 +171,7 @@ def _plan(db, stack: Stack, loaded: load.Loaded, rows: dict[str, Resource], cont
     kwargs: dict[str, Any] = {}
     if "stack" in accepts:
         kwargs["stack"] = loaded.identity
-    if "db" in accepts and db is not None:
+    if "db" in accepts:
         kwargs["db"] = db
     ids = {n: r.id for n, r in rows.items() if n in loaded.flat.resources}
     return planner.plan(loaded.flat, loaded.parameters, ids, stack.project_id, context, **kwargs)
@@ -177,11 +179,8 @@ def _plan(db, stack: Stack, loaded: load.Loaded, rows: dict[str, Resource], cont
 
 def check_immutable(stack: Stack, loaded: load.Loaded) -> None:
     """Heat's ImmutableParameterModified: a parameter declared ``immutable`` keeps its
-    value across updates."""
-    declared = loaded.flat.parameters or {}
-    immutable = [n for n, p in declared.items()
-                 if (p.get("immutable") if isinstance(p, dict) else getattr(p, "immutable", False))]
-    if not immutable:
+    value across updates (``parameters.check_update``)."""
+    if not any(getattr(p, "immutable", False) for p in loaded.flat.parameters.values()):
         return
     try:
         before = load.from_row(stack)
@@ -189,10 +188,7 @@ def check_immutable(stack: Stack, loaded: load.Loaded) -> None:
         new = loaded.flat.parameter_values(loaded.parameters)
     except (TemplateError, ResourceCheckFailed, TypeError, ValueError):
         return  # the old values cannot be told: nothing to compare
-    changed = sorted(n for n in immutable if n in old and old.get(n) != new.get(n))
-    if changed:
-        raise TemplateError(f"The following parameters are immutable and may not be updated: {', '.join(changed)}",
-                            ("parameters", changed[0]))
+    check_update(loaded.flat.parameters, old, new)
 
 
 def _order(stack: Stack) -> list[str]:
@@ -346,7 +342,7 @@ def rollback(db: Session, stack: Stack, *, context=None, request_id: str | None 
                 if row.name not in rows or wanted.get(row.name) == row.id:
                     rows[row.name] = row
             extra = [r for r in live if rows.get(r.name) is not r]
-            loaded, ch, _ = plan_changes(db, stack, req, context, rows, with_db=False)
+            loaded, ch, _ = plan_changes(db, stack, req, context, rows, rollback=True)
             timeout = (prev.get("timeout_mins") or stack.timeout_mins or 60) * 60
             job = submit_changes(db, ch, project_id=stack.project_id, stack_id=stack.id, old_order=_order(stack),
                                  extra_deletes=extra, cloud_admin=True, request_id=request_id,
