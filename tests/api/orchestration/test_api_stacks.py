@@ -34,7 +34,7 @@ resources:
     type: OS::Heat::Value
     depends_on: first
     properties:
-      value: {list_join: ['-', ['n', {get_attr: [first, value]}]]}
+      value: {str_replace: {template: n-V, params: {V: {get_attr: [first, value]}}}}
 outputs:
   joined:
     description: the second value
