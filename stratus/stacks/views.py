@@ -272,7 +272,7 @@ def snapshot(snap: StackSnapshot) -> dict[str, Any]:
     return {
         "id": snap.id,
         "name": snap.name,
-        "stack_id": snap.stack_id,
+        "action": "SNAPSHOT",
         "data": snap.data or {},
         "status": snap.status,
         "status_reason": snap.status_reason or "",

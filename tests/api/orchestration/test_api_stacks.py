@@ -141,6 +141,37 @@ def test_another_projects_stack_is_not_found(heat_cloud, world):
     assert mine and mine[0]["project"] == world["member"].project_id
 
 
+def test_preview_makes_nothing(heat_cloud, world):
+    member = world["member"]
+    name = f"pre-{uuid.uuid4().hex[:6]}"
+    got = heat_cloud.cli("stack", "create", "--dry-run", "-t", str(world["tpl"]), name, "-f", "json", creds=member)
+    assert got["stack_name"] == name and got["parameters"]["size"] == "2"
+    assert sorted((r["resource_name"], r["required_by"]) for r in got["resources"]) == [
+        ("first", ["second"]), ("second", [])]
+    assert [s["Stack Name"] for s in heat_cloud.cli("stack", "list", "-f", "json", creds=member)] == [
+        world["name"]]
+
+
+def test_check_mark_unhealthy_and_snapshots(heat_cloud, world):
+    member, name = world["member"], world["name"]
+    heat_cloud.cli("stack", "check", "--wait", name, creds=member)
+    wait_stack(heat_cloud, member, name, "CHECK_COMPLETE", timeout=60)
+    heat_cloud.cli("stack", "resource", "mark", "unhealthy", name, "first", "looks odd", creds=member)
+    shown = heat_cloud.cli("stack", "resource", "show", name, "first", "-f", "json", creds=member)
+    assert shown["resource_status"] == "CHECK_FAILED" and "looks odd" in shown["resource_status_reason"]
+    heat_cloud.cli("stack", "resource", "mark", "unhealthy", "--reset", name, "first", creds=member)
+    shown = heat_cloud.cli("stack", "resource", "show", name, "first", "-f", "json", creds=member)
+    assert shown["resource_status"] != "CHECK_FAILED"
+    snap = heat_cloud.cli("stack", "snapshot", "create", name, "--name", "s1", "-f", "json", creds=member)
+    listed = heat_cloud.cli("stack", "snapshot", "list", name, "-f", "json", creds=member)
+    assert [(s["id"], s["name"], s["action"]) for s in listed] == [(snap["ID"], "s1", "SNAPSHOT")]
+    detail = heat_cloud.cli("stack", "snapshot", "show", name, snap["ID"], "-f", "json", creds=member)
+    detail = detail["snapshot"]  # heatclient shows the body as it is
+    assert detail["id"] == snap["ID"] and detail["data"]["template"]["resources"]["first"]
+    heat_cloud.cli("stack", "snapshot", "delete", name, snap["ID"], creds=member)
+    assert heat_cloud.cli("stack", "snapshot", "list", name, "-f", "json", creds=member) == []
+
+
 def test_delete_then_show_deleted(heat_cloud, world):
     member, name, sid = world["member"], world["name"], world["id"]
     heat_cloud.cli("stack", "delete", "--yes", "--wait", name, creds=member)
