@@ -150,6 +150,9 @@ def test_preview_makes_nothing(heat_cloud, world):
         ("first", ["second"]), ("second", [])]
     assert [s["Stack Name"] for s in heat_cloud.cli("stack", "list", "-f", "json", creds=member)] == [
         world["name"]]
+    r = heat_cloud.request("POST", f"{API}/{member.project_id}/stacks", heat_cloud.token(member),
+                           json={"stack_name": world["name"], "template": {"heat_template_version": "2018-08-31"}})
+    assert r.status_code == 409 and world["name"] in r.json()["error"]["message"], r.text
 
 
 def test_check_mark_unhealthy_and_snapshots(heat_cloud, world):
