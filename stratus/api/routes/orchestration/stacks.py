@@ -131,12 +131,15 @@ def lookup(stack_ref: str, request: Request, ctx: HeatAuth, policy: Policy, db: 
     return _redirect(request, db, ctx, policy, stack_ref)
 
 
-for _sub in SUBPATHS_GET:
-    def _lookup_sub(stack_ref: str, request: Request, ctx: HeatAuth, policy: Policy, db: DbSession,
-                    _sub: str = _sub):
-        return _redirect(request, db, ctx, policy, stack_ref, _sub)
+def _lookup_into(sub: str):
+    def lookup_sub(stack_ref: str, request: Request, ctx: HeatAuth, policy: Policy, db: DbSession):
+        return _redirect(request, db, ctx, policy, stack_ref, sub)
 
-    router.add_api_route(f"/stacks/{{stack_ref}}/{_sub}", _lookup_sub,
+    return lookup_sub
+
+
+for _sub in SUBPATHS_GET:
+    router.add_api_route(f"/stacks/{{stack_ref}}/{_sub}", _lookup_into(_sub),
                          methods=["GET", "POST"] if _sub in SUBPATHS_POST else ["GET"],
                          name=f"lookup_{_sub}", include_in_schema=False)
 
