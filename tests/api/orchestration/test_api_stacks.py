@@ -175,6 +175,20 @@ def test_check_mark_unhealthy_and_snapshots(heat_cloud, world):
     assert heat_cloud.cli("stack", "snapshot", "list", name, "-f", "json", creds=member) == []
 
 
+def test_update_preview_then_patch_update(heat_cloud, world):
+    member, name = world["member"], world["name"]
+    changes = heat_cloud.cli("stack", "update", "--dry-run", "--existing", "--parameter", "size=4", name,
+                             "-f", "json", creds=member)
+    # heatclient prints resource_changes: {change: [Heat's resource summaries]}
+    touched = sorted(r["resource_name"] for r in changes["updated"] + changes["unchanged"])
+    assert touched == ["first", "second"] and not changes["replaced"] and not changes["added"], changes
+    assert "first" in [r["resource_name"] for r in changes["updated"]], changes
+    heat_cloud.cli("stack", "update", "--wait", "--existing", "--parameter", "size=4", name, creds=member)
+    shown = heat_cloud.cli("stack", "show", name, "-f", "json", creds=member)
+    assert shown["stack_status"] == "UPDATE_COMPLETE" and shown["parameters"]["size"] == "4"
+    assert shown["outputs"][0]["output_value"] == "n-4"
+
+
 def test_delete_then_show_deleted(heat_cloud, world):
     member, name, sid = world["member"], world["name"], world["id"]
     heat_cloud.cli("stack", "delete", "--yes", "--wait", name, creds=member)
