@@ -116,7 +116,7 @@ def main() -> int:
                 "GET /stacks?with_count=true&limit=1": "?with_count=true&limit=1",
                 "GET /stacks?global_tenant=true (admin)": "?global_tenant=true",
             }
-            print(f"{'call':50s} {'rows':>6s} {'p50':>9s} {'p99':>9s}")
+            print(f"{'call':56s} {'rows':>6s} {'p50':>9s} {'p99':>9s}")
             for label, query in queries.items():
                 samples, got = [], 0
                 for _ in range(args.runs):
@@ -125,17 +125,17 @@ def main() -> int:
                     samples.append(time.monotonic() - t0)
                     assert r.status_code == 200, r.text
                     got = len(r.json().get("stacks", []))
-                print(f"{label:50s} {got:6d} {p(samples, 50) * 1000:7.1f}ms {p(samples, 99) * 1000:7.1f}ms")
+                print(f"{label:56s} {got:6d} {p(samples, 50) * 1000:7.1f}ms {p(samples, 99) * 1000:7.1f}ms")
             t0, url, got, pages = time.monotonic(), f"{base}?limit=100", 0, 0
             while url:
                 doc = ctl.request("GET", url).json()
                 got, pages = got + len(doc["stacks"]), pages + 1
                 url = next((link["href"] for link in doc.get("links", []) if link["rel"] == "next"), None)
-            print(f"{'every page at limit=100 (' + str(pages) + ' pages)':50s} {got:6d} "
+            print(f"{'every page at limit=100 (' + str(pages) + ' pages)':56s} {got:6d} "
                   f"{(time.monotonic() - t0) * 1000:7.1f}ms total")
             t0 = time.monotonic()
             listed = ctl.cli("stack", "list", "-f", "json")
-            print(f"{'openstack stack list (CLI, heatclient)':50s} {len(listed):6d} "
+            print(f"{'openstack stack list (CLI, heatclient)':56s} {len(listed):6d} "
                   f"{(time.monotonic() - t0) * 1000:7.1f}ms once")
         finally:
             ctl.close()

@@ -189,6 +189,24 @@ def test_update_preview_then_patch_update(heat_cloud, world):
     assert shown["outputs"][0]["output_value"] == "n-4"
 
 
+def test_abandon_then_adopt(heat_cloud, world, tmp_path):
+    member = world["member"]
+    name = f"ab-{uuid.uuid4().hex[:6]}"
+    heat_cloud.cli("stack", "create", "--wait", "-t", str(world["tpl"]), name, creds=member)
+    data = tmp_path / "abandoned.json"
+    heat_cloud.cli("stack", "abandon", name, "--output-file", str(data), creds=member)
+    abandoned = json.loads(data.read_text())
+    assert abandoned["name"] == name and set(abandoned["resources"]) == {"first", "second"}
+    assert name not in [s["Stack Name"] for s in heat_cloud.cli("stack", "list", "-f", "json", creds=member)]
+    heat_cloud.cli("stack", "adopt", "--wait", "--adopt-file", str(data), name, creds=member)
+    shown = heat_cloud.cli("stack", "show", name, "-f", "json", creds=member)
+    assert shown["stack_status"] == "ADOPT_COMPLETE", shown
+    resources = heat_cloud.cli("stack", "resource", "list", name, "-f", "json", creds=member)
+    assert {r["physical_resource_id"] for r in resources} == {
+        r["resource_id"] for r in abandoned["resources"].values()}
+    heat_cloud.cli("stack", "delete", "--yes", "--wait", name, creds=member)
+
+
 def test_delete_then_show_deleted(heat_cloud, world):
     member, name, sid = world["member"], world["name"], world["id"]
     heat_cloud.cli("stack", "delete", "--yes", "--wait", name, creds=member)
