@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 import stratus.db.models  # noqa: F401 - registers every table
 from stratus.db.base import Base
-from stratus.db.models.jobs import ACTIVE, DELETED, Resource
+from stratus.db.models.jobs import ACTIVE, DELETED, Job, Resource
 from stratus.db.models.orchestration import Stack, StackEvent
 from stratus.db.session import Database
 from stratus.errors import BadRequest, Conflict, NotFound
@@ -262,3 +262,31 @@ def test_snapshots_health_and_events(db, worker):
         assert [e.id for e in page] == [e.id for e in every[1:3]]
         with pytest.raises(BadRequest):
             stack_events.list_for(s, Ctx(), stack, sort_keys="nope")
+
+
+def test_timeout_fails_the_create_and_delete_cancels_a_running_create(db, worker):
+    slow = tpl({"slow": {"type": "OS::Heat::TestResource", "properties": {"action_wait_secs": {"create": 60}}}})
+    with db.session() as s:
+        st = create.create(s, Ctx(), name="late", template=slow, disable_rollback=True)
+        s.get(Job, st.current_job_id).timeout = 3  # the stack's timeout, in seconds here
+        sid = st.id
+    st = wait(db, sid, "CREATE_FAILED")
+    assert st.status_reason == "Timed out"
+
+    sid = make(db, "cut", slow)
+    with db.session() as s:
+        job_id = s.get(Stack, sid).current_job_id
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the create's run has started
+        with db.session() as s:
+            if s.get(Job, job_id).status == "RUNNING":
+                break
+        time.sleep(0.1)
+    with db.session() as s:
+        delete.delete(s, Ctx(), s.get(Stack, sid))
+    start = time.monotonic()
+    wait(db, sid, "DELETE_COMPLETE")
+    assert time.monotonic() - start < 45
+    with db.session() as s:
+        assert s.get(Job, job_id).status == "CANCELLED"
+    assert {r.status for r in resources(db, sid).values()} == {DELETED}
