@@ -140,25 +140,6 @@ def test_create_settles_complete_with_outputs_then_delete_leaves_nothing(db, wor
         delete.delete(s, Ctx(), s.get(Stack, sid))
 
 
-def test_failed_create_rolls_back_and_disable_rollback_stays_failed(db, worker):
-    bad = tpl({"ok": {"type": "OS::Heat::Value", "properties": {"value": 1}},
-               "boom": task("ansible.builtin.command", {"argv": ["false"]}, depends_on=["ok"])})
-    sid = make(db, "rb", bad)
-    st = wait(db, sid, "ROLLBACK_COMPLETE")
-    evs = events(db, sid)
-    failed = [e for e in evs if e[1] == "CREATE_FAILED" and e[0] == "rb"]
-    assert failed and failed[0][2].startswith("Resource CREATE failed: boom")
-    assert ("rb", "ROLLBACK_IN_PROGRESS", "Stack ROLLBACK started") in evs
-    assert st.status_reason == "Stack ROLLBACK completed successfully"
-    assert {r.status for r in resources(db, sid).values()} == {DELETED}
-
-    sid2 = make(db, "norb", bad, disable_rollback=True)
-    st = wait(db, sid2, "CREATE_FAILED")
-    assert st.status_reason.startswith("Resource CREATE failed: boom")
-    rows = resources(db, sid2)
-    assert rows["ok"].status == ACTIVE and rows["boom"].status == "ERROR"
-
-
 def test_refusals_write_nothing(db):
     with db.session() as s:
         with pytest.raises(TemplateError, match="Invalid stack name 1bad"):
