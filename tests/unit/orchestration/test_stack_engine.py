@@ -271,3 +271,40 @@ def test_timeout_fails_the_create_and_delete_cancels_a_running_create(db, worker
     with db.session() as s:
         assert s.get(Job, job_id).status == "CANCELLED"
     assert {r.status for r in resources(db, sid).values()} == {DELETED}
+
+
+def test_nested_stacks_of_the_expansion_get_rows_resources_and_statuses(db, worker, monkeypatch):
+    """The engine's side of nested stacks: whatever ``nested.expand`` flattens (here a
+    stand-in expansion of one nested stack ``app`` holding ``app.a`` and ``app.b``)."""
+    from stratus.orchestration import nested
+    from stratus.orchestration.template import Template
+
+    flat = tpl({"front": {"type": "OS::Heat::Value", "properties": {"value": "f"}},
+                "app": {"type": "OS::Heat::None", "depends_on": ["app.a", "app.b"]},
+                "app.a": {"type": "OS::Heat::Value", "properties": {"value": "a"}},
+                "app.b": {"type": "OS::Heat::Value", "properties": {"value": "b"}}})
+
+    def expand(template, parameters=None, *, current=None):
+        inner = {"heat_template_version": "2018-08-31", "resources": {"a": {}, "b": {}}}
+        return nested.Expansion(Template.from_dict(flat), [nested.NestedStack("app", "app", "", inner)])
+
+    monkeypatch.setattr(nested, "expand", expand)
+    sid = make(db, "outer", tpl({"front": {"type": "OS::Heat::Value", "properties": {"value": "f"}}}))
+    wait(db, sid, "CREATE_COMPLETE")
+    with db.session() as s:
+        (child,) = records.children(s, s.get(Stack, sid))
+        assert (child.parent_id, child.owner_resource, child.stack_status) == (sid, "app", "CREATE_COMPLETE")
+        child_id = child.id
+        top = stack_resources.list_for(s, Ctx(), s.get(Stack, sid))
+        assert sorted((r.name, r.nested_stack_id) for r in top) == [("app", child_id), ("front", None)]
+        deep = stack_resources.list_for(s, Ctx(), s.get(Stack, sid), nested_depth=1)
+        assert sorted(r.name for r in deep) == ["a", "app", "b", "front"]
+        assert {r.parent_resource for r in deep if r.name in ("a", "b")} == {"app"}
+    assert set(resources(db, child_id)) == {"app.a", "app.b"}
+    assert ("a", "CREATE_COMPLETE", "state changed") in events(db, child_id)
+    with db.session() as s:
+        delete.delete(s, Ctx(), s.get(Stack, sid))
+    wait(db, sid, "DELETE_COMPLETE")
+    with db.session() as s:
+        assert s.get(Stack, child_id).stack_status == "DELETE_COMPLETE"
+        assert s.get(Stack, child_id).deleted_at is not None
