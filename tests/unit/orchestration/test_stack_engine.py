@@ -308,3 +308,24 @@ def test_nested_stacks_of_the_expansion_get_rows_resources_and_statuses(db, work
     with db.session() as s:
         assert s.get(Stack, child_id).stack_status == "DELETE_COMPLETE"
         assert s.get(Stack, child_id).deleted_at is not None
+
+
+def test_restore_puts_the_snapshot_template_back(db, worker):
+    from stratus.stacks import update
+
+    one = tpl({"v": {"type": "OS::Heat::Value", "properties": {"value": "one"}}},
+              {"v": {"value": {"get_attr": ["v", "value"]}}})
+    sid = make(db, "rest", one)
+    wait(db, sid, "CREATE_COMPLETE")
+    with db.session() as s:
+        snap_id = snapshots.create(s, Ctx(), s.get(Stack, sid), "before").id
+    two = tpl({"v": {"type": "OS::Heat::Value", "properties": {"value": "two"}}},
+              {"v": {"value": {"get_attr": ["v", "value"]}}})
+    with db.session() as s:
+        update.update(s, Ctx(), s.get(Stack, sid), template=two)
+    assert wait(db, sid, "UPDATE_COMPLETE").outputs[0]["output_value"] == "two"
+    with db.session() as s:
+        snapshots.restore(s, Ctx(), s.get(Stack, sid), snap_id)
+    st = wait(db, sid, "RESTORE_COMPLETE")
+    assert st.outputs[0]["output_value"] == "one" and st.template == one
+    assert st.status_reason == "Stack RESTORE completed successfully"
