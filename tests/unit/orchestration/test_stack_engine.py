@@ -1,7 +1,9 @@
-"""The stack engine in process: stratus.stacks create / delete / settle (and rollback,
-actions, abandon/adopt) on a fresh SQLite database with a real job worker running real
-ansible-runner jobs against localhost (``Stratus::Ansible::Task`` resources as the
-work: a file, a sleep, a failing command)."""
+"""The stack engine in process: stratus.stacks create / settle / delete, timeouts and
+cancels, actions, abandon/adopt, snapshots and restore, mark-unhealthy, events and the
+engine's side of nested stacks, on a fresh SQLite database with a real job worker
+running real ansible-runner jobs against localhost (``Stratus::Ansible::Task`` and
+``OS::Heat::TestResource`` as the work). Rollback is shown through the API
+(tests/api/orchestration/test_stack_lifecycle.py)."""
 
 from __future__ import annotations
 
