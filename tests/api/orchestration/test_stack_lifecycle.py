@@ -131,3 +131,25 @@ def test_failed_create_rolls_back_and_disable_rollback_keeps_it_failed(heat_clou
     for sid, name in ((rolled, "rolled"), (failed, "kept-failed")):
         r = heat_cloud.request("DELETE", f"{stack_path(heat_cloud, member, name)}/{sid}", token)
         assert r.status_code == 204, r.text
+
+
+def test_a_stack_network_is_neutron_s_own_and_goes_with_the_stack(heat_cloud, member):
+    token = heat_cloud.token(member)
+    template = {"heat_template_version": "2018-08-31",
+                "resources": {"net": {"type": "OS::Neutron::Net", "properties": {"name": "stack-net"}},
+                              "sub": {"type": "OS::Neutron::Subnet",
+                                      "properties": {"network": {"get_resource": "net"}, "cidr": "10.77.0.0/24"}}},
+                "outputs": {"net": {"value": {"get_resource": "net"}}}}
+    r = post_stack(heat_cloud, member, token, "netted", template)
+    assert r.status_code == 201, r.text
+    sid = r.json()["stack"]["id"]
+    got = wait_stack(heat_cloud, member, "netted", "CREATE_COMPLETE")
+    net_id = got["outputs"][0]["output_value"]
+    r = heat_cloud.request("GET", f"/network/v2.0/networks/{net_id}", token)
+    assert r.status_code == 200 and r.json()["network"]["name"] == "stack-net", r.text
+    r = heat_cloud.request("GET", "/network/v2.0/subnets", token, params={"network_id": net_id})
+    assert [s["cidr"] for s in r.json()["subnets"]] == ["10.77.0.0/24"], r.text
+    r = heat_cloud.request("DELETE", f"{stack_path(heat_cloud, member, 'netted')}/{sid}", token)
+    assert r.status_code == 204, r.text
+    wait_stack(heat_cloud, member, sid, "DELETE_COMPLETE")
+    assert heat_cloud.request("GET", f"/network/v2.0/networks/{net_id}", token).status_code == 404
