@@ -19,7 +19,7 @@ from stratus.db.base import Base
 from stratus.db.models.jobs import ACTIVE, DELETED, Job, Resource
 from stratus.db.models.orchestration import Stack, StackEvent
 from stratus.db.session import Database
-from stratus.errors import BadRequest, Conflict, NotFound
+from stratus.errors import BadRequest, Conflict, Forbidden, NotFound
 from stratus.hosts import registry
 from stratus.jobs.worker import Options, Worker
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
@@ -148,7 +148,9 @@ def test_refusals_write_nothing(db):
             create.create(s, Ctx(), name="1bad", template=tpl({}))
         with pytest.raises(TemplateError):
             create.create(s, Ctx(), name="x", template=tpl({"a": {"type": "OS::Nope::Thing"}}))
-        assert s.scalars(select(Stack)).first() is None
+        with pytest.raises(Forbidden):  # refused by submit, after the stack row was added
+            create.create(s, Ctx(is_admin=False), name="x", template=tpl({"t": task("ansible.builtin.ping", {})}))
+        assert s.scalars(select(Stack)).first() is None and s.scalars(select(Resource)).first() is None
 
 
 def test_empty_stack_is_complete_at_once(db):
