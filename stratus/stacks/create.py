@@ -127,7 +127,8 @@ def add_nested(db: Session, stack: Stack, loaded: load.Loaded) -> dict[str, str]
     for ns in loaded.expansion.stacks:
         parent = prefixes.get(ns.parent, stack.id)
         sid = str(uuid.uuid4())
-        child = Stack(id=sid, name=f"{stack.name}-{ns.owner}-{sid[:12]}", project_id=stack.project_id,
+        name = ns.name(stack.name) if callable(getattr(ns, "name", None)) else f"{stack.name}-{ns.prefix}"
+        child = Stack(id=sid, name=name.replace(".", "-"), project_id=stack.project_id,
                       user_id=stack.user_id, parent_id=parent, owner_resource=ns.owner, action=stack.action,
                       status=IN_PROGRESS, template=ns.template, parameters=dict(ns.parameters),
                       disable_rollback=stack.disable_rollback, timeout_mins=stack.timeout_mins)
