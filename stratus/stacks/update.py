@@ -14,7 +14,6 @@ members is two resources deleted.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any
 
 from sqlalchemy import select
@@ -76,7 +75,7 @@ def update(db: Session, ctx, stack, *, template: dict[str, Any] | None = None, f
     settings = create.settings_of(settings, context)
     check_idle(stack)
     req = request(stack, template, files, environment, parameters, existing, clear_parameters)
-    loaded, ch, rows = plan_changes(db, stack, req, context)
+    loaded, ch, rows = plan_changes(db, stack, req, context, ctx=ctx)
     create.check_size(loaded, settings)
     timeout_mins = timeout_mins or stack.timeout_mins or settings.orchestration_stack_timeout
     old_order = _order(stack)
@@ -148,7 +147,7 @@ def merge_environment(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any
 
 
 def plan_changes(db: Session, stack: Stack, req: Request, context,
-                 rows: dict[str, Resource] | None = None, *, rollback: bool = False
+                 rows: dict[str, Resource] | None = None, *, ctx=None, rollback: bool = False
                  ) -> tuple[load.Loaded, Changes, dict[str, Resource]]:
     """Load the new template, refuse changed immutable parameters, plan it and compare
     it with the stack's recorded resources (``rows`` by flat name; default: its live
@@ -162,19 +161,15 @@ def plan_changes(db: Session, stack: Stack, req: Request, context,
                        current=current_attrs)
     check_immutable(stack, loaded)
     current = {n: Current(planned_from(r, context), r.status, r.action) for n, r in rows.items()}
-    ch = changes.compute(_plan(db, stack, loaded, rows, context), current, replace_failed=not rollback)
+    ch = changes.compute(_plan(db, stack, loaded, rows, context, ctx), current, replace_failed=not rollback)
     return loaded, ch, rows
 
 
-def _plan(db, stack: Stack, loaded: load.Loaded, rows: dict[str, Resource], context) -> planner.Plan:
-    accepts = inspect.signature(planner.plan).parameters
-    kwargs: dict[str, Any] = {}
-    if "stack" in accepts:
-        kwargs["stack"] = loaded.identity
-    if "db" in accepts:
-        kwargs["db"] = db
+def _plan(db, stack: Stack, loaded: load.Loaded, rows: dict[str, Resource], context, ctx=None) -> planner.Plan:
+    """The new flat template planned as the stack's (its pseudo parameters; custom
+    constraints for the caller), the recorded resources' ids kept."""
     ids = {n: r.id for n, r in rows.items() if n in loaded.flat.resources}
-    return planner.plan(loaded.flat, loaded.parameters, ids, stack.project_id, context, **kwargs)
+    return planner.plan(loaded.flat, loaded.parameters, ids, stack.project_id, context, db=db, ctx=ctx, stack=stack)
 
 
 def check_immutable(stack: Stack, loaded: load.Loaded) -> None:
@@ -256,7 +251,7 @@ def preview(db: Session, ctx, stack, *, template: dict[str, Any] | None = None, 
     "replaced": [...], "updated": [...], "unchanged": [...]}``, each item Heat's resource
     summary (resource_name, resource_type, physical_resource_id, ...)."""
     req = request(stack, template, files, environment, parameters, existing, clear_parameters)
-    _, ch, rows = plan_changes(db, stack, req, context)
+    _, ch, rows = plan_changes(db, stack, req, context, ctx=ctx)
     out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in changes.KINDS}
     for name, item in ch.items.items():
         row = rows.get(name)
