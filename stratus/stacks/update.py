@@ -49,6 +49,11 @@ from stratus.stacks import create, load, outputs, records, settle
 
 BUSY = "Updating a stack when another action is in progress is not supported."
 
+# The plan context (settings, keys) of each stack's update in progress, for its rollback:
+# the job-end hook that starts a rollback has none of its own. In memory only: after a
+# controller restart a rollback runs without it (types that need the keys refuse).
+_CONTEXTS: dict[str, Any] = {}
+
 
 @dataclasses.dataclass
 class Request:
@@ -94,6 +99,8 @@ def update(db: Session, ctx, stack, *, template: dict[str, Any] | None = None, f
     if tags is not None:
         stack.tags = list(tags)
     begin(db, stack, UPDATE, loaded, ch, job)
+    if context is not None:
+        _CONTEXTS[stack.id] = context
 
 
 def check_idle(stack: Stack) -> None:
@@ -310,12 +317,14 @@ def settle_update(db: Session, stack: Stack, job: Job) -> None:
         settle.settle_tree(db, stack, UPDATE, set(), "")
         _drop_empty_nested(db, stack)
         stack.previous, stack.current_job_id = {}, None
+        _CONTEXTS.pop(stack.id, None)
         return
     reason = settle.failure_reason(job, failed, UPDATE)
     settle.settle_tree(db, stack, UPDATE, {r.id for r in failed} or {r.id for r in rows}, reason)
     cancel = prev.get("cancel")
+    context = _CONTEXTS.pop(stack.id, None)
     if cancel == "rollback" or (cancel is None and not stack.disable_rollback):
-        rollback(db, stack)
+        rollback(db, stack, context=context)
 
 
 def rollback(db: Session, stack: Stack, *, context=None, request_id: str | None = None) -> None:
