@@ -45,9 +45,17 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
-_Dumper.add_representer(
-    _UnsafeText, lambda d, s: d.represent_scalar("!unsafe", str(s), style="'" if "\n" not in s else "|")
-)
+def _represent_unsafe(dumper: yaml.SafeDumper, text: _UnsafeText) -> yaml.ScalarNode:
+    value = str(text)
+    if dumper.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+        # Ansible 2.19 reads an !unsafe scalar as if it were plain ('123' became 123,
+        # 'yes' True, 'null' None); such text (a number, bool, null or date) holds no
+        # template, so it is written as a quoted plain string and stays a string.
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return dumper.represent_scalar("!unsafe", value, style="'" if "\n" not in value else "|")
+
+
+_Dumper.add_representer(_UnsafeText, _represent_unsafe)
 
 
 def _as_unsafe(value: Any) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from stratus.orchestration import functions
+from stratus.orchestration import functions, hot_versions
 from stratus.orchestration import parameters as params
 from stratus.orchestration.environment import Environment, is_template_path, read_relative
 from stratus.orchestration.errors import TemplateError
@@ -34,17 +34,7 @@ from stratus.orchestration.graph import topological_order
 from stratus.orchestration.properties import Properties
 from stratus.orchestration.resources import ResourceType, get_type, registered_types
 
-try:  # the per-version function tables (stratus.orchestration.hot_versions)
-    from stratus.orchestration import hot_versions
-except ImportError:  # pragma: no cover - until the tables land: the one default table
-    hot_versions = None  # type: ignore[assignment]
-
-DATES = ("2013-05-23", "2014-10-16", "2015-04-30", "2015-10-15", "2016-04-08", "2016-10-14",
-         "2017-02-24", "2017-09-01", "2018-03-02", "2018-08-31", "2021-04-16")
-ALIASES = {"newton": "2016-10-14", "ocata": "2017-02-24", "pike": "2017-09-01", "queens": "2018-03-02",
-           "rocky": "2018-08-31", "wallaby": "2021-04-16"}
-VERSIONS = set(DATES) | set(ALIASES)
-CONDITIONS_SINCE = "2016-10-14"
+CONDITIONS_SINCE = hot_versions.CONDITIONS_SINCE
 TOP_KEYS = ("heat_template_version", "description", "parameter_groups", "parameters", "resources",
             "outputs", "conditions")
 RESOURCE_KEYS = ("type", "properties", "metadata", "depends_on", "deletion_policy", "update_policy",
@@ -52,26 +42,20 @@ RESOURCE_KEYS = ("type", "properties", "metadata", "depends_on", "deletion_polic
 RESOURCE_KEYS_2016 = ("condition", "external_id")
 OUTPUT_KEYS = ("value", "description")
 DELETION_POLICIES = ("Delete", "Retain", "Snapshot")
+CFN_KEYS = {"resources": "Resources", "outputs": "Outputs", "type": "Type", "properties": "Properties",
+            "depends_on": "DependsOn", "deletion_policy": "DeletionPolicy", "update_policy": "UpdatePolicy",
+            "condition": "Condition", "conditions": "Conditions"}
 
 
 def canonical_version(version: Any) -> str:
-    """The HOT date of ``version`` (a date or a release alias); TemplateError otherwise."""
-    text = str(version if version is not None else "")
-    if text in ALIASES:
-        return ALIASES[text]
-    if text in DATES:
-        return text
-    raise TemplateError(f"heat_template_version {text!r} is not supported; use one of "
-                        + ", ".join([*DATES, *ALIASES]), ("heat_template_version",))
-
-
-class ParameterSchemas(dict):
-    """name → :class:`~.parameters.ParamSchema` of the template's own parameters;
-    ``in`` also answers for the pseudo parameters every stack has (OS::stack_name …),
-    so ``get_param: OS::stack_id`` validates."""
-
-    def __contains__(self, name: object) -> bool:
-        return dict.__contains__(self, name) or name in params.PSEUDO
+    """The HOT date of ``version`` (a date, a release alias, a YAML date);
+    TemplateError otherwise."""
+    date = hot_versions.canonical(version)
+    if date not in hot_versions.HOT_DATES:
+        raise TemplateError(f"heat_template_version {version!r} is not a HOT version; use one of "
+                            + ", ".join([*hot_versions.HOT_DATES, *hot_versions.ALIASES]),
+                            ("heat_template_version",))
+    return date
 
 
 @dataclass
@@ -185,9 +169,8 @@ class Template:
                     if "conditions" in unknown else "")
             raise TemplateError(f"unknown top-level section(s) {', '.join(unknown)}; allowed: "
                                 f"{', '.join(allowed)}{hint}")
-        table = hot_versions.function_table(version) if hot_versions else None
-        parse = _parser(table, files)
-        schemas = ParameterSchemas(params.parse_section(raw.get("parameters"), version))
+        parse = _parser(hot_versions.function_table(version), files)
+        schemas = params.parse_section(raw.get("parameters"), version)
         groups = params.parse_groups(raw.get("parameter_groups"), schemas)
         conditions = _parse_conditions(raw.get("conditions"), version, files)
         resources = _parse_resources(raw.get("resources"), version, parse, env)
@@ -207,42 +190,47 @@ class Template:
         for name, res in self.resources.items():
             self._validate_resource(name, res)
         for name, out in self.outputs.items():
-            self._check_condition_ref(out.condition, ("outputs", name, "condition"))
+            self._check_condition_ref(out.condition, (self.key("outputs"), name, self.key("condition")))
             for fn in functions.walk(out.value):
                 fn.validate(self)
         for fn in functions.walk(list(self.conditions.values())):
             fn.validate(self)
         self.order()  # raises DependencyCycle
 
+    def key(self, name: str) -> str:
+        """The template's own word for a section or key (``Properties`` in CloudFormation)."""
+        return CFN_KEYS.get(name, name) if self.format == "CFN" else name
+
     def _validate_resource(self, name: str, res: ResourceDefinition) -> None:
-        path = ("resources", name)
+        k = self.key
+        path = (k("resources"), name)
         if res.is_template_resource:
             target = res.effective_type
             if self.files and "://" not in target and target not in self.files:
                 raise TemplateError(f"the template resource file {target!r} was not given; "
-                                    "put it beside the template (or pass it in files)", (*path, "type"))
+                                    "put it beside the template (or pass it in files)", (*path, k("type")))
         else:
             cls = res.type_class
             if cls is None:
-                raise TemplateError(unknown_type_message(res.effective_type, res.type), (*path, "type"))
-            Properties(cls.properties_schema, res.properties, cls.open_properties).validate((*path, "properties"))
+                raise TemplateError(unknown_type_message(res.effective_type, res.type), (*path, k("type")))
+            Properties(cls.properties_schema, res.properties, cls.open_properties).validate((*path, k("properties")))
             if res.deletion_policy == "Snapshot" and not getattr(cls, "snapshot_allowed", False):
                 raise TemplateError(f"{cls.type_name} cannot be snapshotted; use deletion_policy Delete or "
-                                    "Retain", (*path, "deletion_policy"))
+                                    "Retain", (*path, k("deletion_policy")))
             if res.update_policy:
                 schema = getattr(cls, "update_policy_schema", None) or {}
                 if not schema:
                     raise TemplateError(f"{cls.type_name} takes no update_policy; remove it",
-                                        (*path, "update_policy"))
+                                        (*path, k("update_policy")))
                 if not any(isinstance(v, functions.Function) for v in res.update_policy.values()):
-                    Properties(schema, res.update_policy).validate((*path, "update_policy"))
+                    Properties(schema, res.update_policy).validate((*path, k("update_policy")))
         for dep in res.depends_on:
             if dep not in self.resources:
                 raise TemplateError(f"depends_on names {dep!r}, which is not a resource of this template",
-                                    (*path, "depends_on"))
+                                    (*path, k("depends_on")))
             if dep == name:
-                raise TemplateError("a resource cannot depend on itself", (*path, "depends_on"))
-        self._check_condition_ref(res.condition, (*path, "condition"))
+                raise TemplateError("a resource cannot depend on itself", (*path, k("depends_on")))
+        self._check_condition_ref(res.condition, (*path, k("condition")))
         for fn in functions.walk([res.properties, res.metadata, res.update_policy]):
             fn.validate(self)
 
@@ -350,8 +338,6 @@ class _ParamContext:
 # --------------------------------------------------------------------- parsing helpers
 def _parser(table: Any, files: Mapping[str, str] | None):
     """``functions.parse`` with the version's table and the files for get_file."""
-    if hot_versions is None:
-        return lambda snippet, path: functions.parse(snippet, path)
     return lambda snippet, path: functions.parse(snippet, path, table=table, files=files)
 
 
@@ -360,8 +346,7 @@ def _parse_conditions(raw: Any, version: str, files: Mapping[str, str] | None) -
         return {}
     if not isinstance(raw, Mapping):
         raise TemplateError("conditions must be a mapping of names to condition functions", ("conditions",))
-    table = hot_versions.condition_table(version) if hot_versions else None
-    parse = _parser(table, files)
+    parse = _parser(hot_versions.condition_table(version), files)
     return {str(name): parse(expr, ("conditions", str(name))) for name, expr in raw.items()}
 
 
@@ -432,12 +417,12 @@ def deletion_policy(value: Any, version: str, path: tuple[str, ...]) -> str:
 
 
 def _condition_key(value: Any, version: str, path: tuple[str, ...]) -> Any:
-    """A resource's or output's ``condition``: a condition name, a boolean, or (with
-    the function tables) an inline condition function."""
+    """A resource's or output's ``condition``: a condition name, a boolean, or an
+    inline condition function."""
     if value is None or isinstance(value, bool | str):
         return value
-    if isinstance(value, Mapping) and hot_versions is not None:
-        return functions.parse(value, path, table=hot_versions.condition_table(version))
+    if isinstance(value, Mapping):
+        return functions.parse_condition(value, path, version)
     raise TemplateError("condition must name a condition of the 'conditions' section, or be true/false", path)
 
 
