@@ -50,12 +50,7 @@ CFN_KEYS = {"resources": "Resources", "outputs": "Outputs", "type": "Type", "pro
 def canonical_version(version: Any) -> str:
     """The HOT date of ``version`` (a date, a release alias, a YAML date);
     TemplateError otherwise."""
-    date = hot_versions.canonical(version)
-    if date not in hot_versions.HOT_DATES:
-        raise TemplateError(f"heat_template_version {version!r} is not a HOT version; use one of "
-                            + ", ".join([*hot_versions.HOT_DATES, *hot_versions.ALIASES]),
-                            ("heat_template_version",))
-    return date
+    return hot_versions.hot_version(version)
 
 
 @dataclass
