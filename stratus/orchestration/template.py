@@ -388,17 +388,32 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
         description = rdef.get("description")
         if description is not None and not isinstance(description, str):
             raise TemplateError("description must be a string", (*path, "description"))
+        resolved = env.resolve(rtype, name)
         out[name] = ResourceDefinition(
             name=name, type=rtype,
-            properties=parse(dict(props or {}), (*path, "properties")),
+            properties=parse(renamed(get_type(resolved), dict(props or {}), (*path, "properties")),
+                             (*path, "properties")),
             depends_on=list(deps),
             metadata=parse(dict(metadata or {}), (*path, "metadata")),
             deletion_policy=deletion_policy(rdef.get("deletion_policy"), version, (*path, "deletion_policy")),
             update_policy=parse(dict(update_policy or {}), (*path, "update_policy")),
             condition=_condition_key(rdef.get("condition"), version, (*path, "condition")),
             external_id=external_id, description=description or "",
-            resolved_type=env.resolve(rtype, name),
+            resolved_type=resolved,
         )
+    return out
+
+
+def renamed(cls: type[ResourceType] | None, props: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """``props`` with the type's deprecated property names (Heat's ``network_id`` …)
+    renamed to the current ones; both at once is refused."""
+    aliases = getattr(cls, "property_aliases", None) or {}
+    out = dict(props)
+    for old, new in aliases.items():
+        if old in out:
+            if new in out:
+                raise TemplateError(f"give {new!r} or its old name {old!r}, not both", (*path, old))
+            out[new] = out.pop(old)
     return out
 
 
