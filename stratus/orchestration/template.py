@@ -209,11 +209,11 @@ class Template:
             if cls is None:
                 raise TemplateError(unknown_type_message(res.effective_type, res.type), (*path, k("type")))
             Properties(cls.properties_schema, res.properties, cls.open_properties).validate((*path, k("properties")))
-            if res.deletion_policy == "Snapshot" and not getattr(cls, "snapshot_allowed", False):
+            if res.deletion_policy == "Snapshot" and not cls.snapshot_allowed:
                 raise TemplateError(f"{cls.type_name} cannot be snapshotted; use deletion_policy Delete or "
                                     "Retain", (*path, k("deletion_policy")))
             if res.update_policy:
-                schema = getattr(cls, "update_policy_schema", None) or {}
+                schema = cls.update_policy_schema
                 if not schema:
                     raise TemplateError(f"{cls.type_name} takes no update_policy; remove it",
                                         (*path, k("update_policy")))
@@ -407,7 +407,7 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
 def renamed(cls: type[ResourceType] | None, props: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
     """``props`` with the type's deprecated property names (Heat's ``network_id`` …)
     renamed to the current ones; both at once is refused."""
-    aliases = getattr(cls, "property_aliases", None) or {}
+    aliases = cls.property_aliases if cls is not None else {}
     out = dict(props)
     for old, new in aliases.items():
         if old in out:
