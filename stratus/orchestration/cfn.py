@@ -77,7 +77,7 @@ def _parameters(raw: Any) -> dict[str, params.ParamSchema]:
         if bad:
             raise TemplateError(f"unknown key(s) {', '.join(bad)} in a parameter; allowed: {', '.join(PARAM_KEYS)}",
                                 path)
-        ptype = PARAM_TYPES.get(pdef.get("Type"))
+        ptype = PARAM_TYPES.get(pdef["Type"]) if isinstance(pdef.get("Type"), str) else None
         if ptype is None:
             raise TemplateError(f"Type must be one of {', '.join(PARAM_TYPES)} (got {pdef.get('Type')!r})",
                                 (*path, "Type"))
@@ -136,6 +136,7 @@ def _resources(raw: Any, parse, env: Environment):
     for name, rdef in raw.items():
         name = str(name)
         path = ("Resources", name)
+        hot.check_resource_name(name, path)
         if not isinstance(rdef, Mapping):
             raise TemplateError("a resource must be a mapping with a Type", path)
         bad = sorted(str(k) for k in rdef if k not in RESOURCE_KEYS)

@@ -7,14 +7,17 @@ The subset Stratus runs (documented in docs/orchestration.md by the lead):
 - yaql's standard library (queries such as ``select``/``where``/``sum``/``max``,
   strings, math, collections, ``$.data.<name>`` for the data given); nothing else.
 - limits: the expression is at most ``MAX_EXPRESSION`` characters and ``MAX_NESTING``
-  brackets deep; iterations are limited to ``LIMIT_ITERATORS`` items and memory to
-  ``MEMORY_QUOTA`` bytes (yaql's own quotas, as Heat's ``[yaql]`` options).
+  brackets deep; collections are limited to ``LIMIT_ITERATORS`` items and memory to
+  ``MEMORY_QUOTA`` bytes (yaql's own quotas, with Heat's ``[yaql]`` defaults); an
+  evaluation stops after ``TIME_LIMIT`` seconds.
 - the result is plain data (tuples and sets become lists, maps become dicts).
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,8 +25,31 @@ from stratus.orchestration.functions import Expr, Function, ResolveContext, reso
 
 MAX_EXPRESSION = 4096
 MAX_NESTING = 32
-LIMIT_ITERATORS = 10000
-MEMORY_QUOTA = 10_000_000
+LIMIT_ITERATORS = 200  # Heat's [yaql] limit_iterators
+MEMORY_QUOTA = 10000  # Heat's [yaql] memory_quota (bytes)
+TIME_LIMIT = 2.0  # seconds
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def _with_deadline(seconds: float, fn, *args):
+    """``fn(*args)``, stopped (``_TooSlow``) once it runs longer than ``seconds``: a
+    profile hook on this thread checks the clock at every call."""
+    deadline = time.monotonic() + seconds
+
+    def check(frame, event, arg):
+        if event == "call" and time.monotonic() > deadline:
+            raise _TooSlow
+        return None
+
+    old = sys.gettrace()
+    sys.settrace(check)
+    try:
+        return fn(*args)
+    finally:
+        sys.settrace(old)
 
 _engine: Any = None
 
@@ -97,7 +123,10 @@ class Yaql(Function):
         statement = self.compile(expression)
         data = self.plan_time(resolve(self.args.get("data", {}), ctx), "the data")
         try:
-            return _plain(statement.evaluate({"data": data}, _yaql()[1].create_child_context()))
+            return _plain(_with_deadline(TIME_LIMIT, statement.evaluate, {"data": data},
+                                         _yaql()[1].create_child_context()))
+        except _TooSlow:
+            raise self.error(f"evaluating {expression!r} took longer than {TIME_LIMIT:g} s") from None
         except RecursionError:
             raise self.error("the expression recursed too deeply") from None
         except Exception as exc:  # yaql raises many kinds (quotas, type errors, no method)

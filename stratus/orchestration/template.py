@@ -50,12 +50,7 @@ CFN_KEYS = {"resources": "Resources", "outputs": "Outputs", "type": "Type", "pro
 def canonical_version(version: Any) -> str:
     """The HOT date of ``version`` (a date, a release alias, a YAML date);
     TemplateError otherwise."""
-    date = hot_versions.canonical(version)
-    if date not in hot_versions.HOT_DATES:
-        raise TemplateError(f"heat_template_version {version!r} is not a HOT version; use one of "
-                            + ", ".join([*hot_versions.HOT_DATES, *hot_versions.ALIASES]),
-                            ("heat_template_version",))
-    return date
+    return hot_versions.hot_version(version)
 
 
 @dataclass
@@ -267,8 +262,9 @@ class Template:
                     note = constraints.check(c.args, values[name], db, who)
                 except constraints.Refused as exc:
                     raise params.constraint_error(schema, c, values[name], str(exc)) from None
+                note = note and f"parameters.{name}: {note}"
                 if note and note not in self.notes:
-                    self.notes.append(f"parameters.{name}: {note}")
+                    self.notes.append(note)
         return values
 
     def check_parameter_update(self, old_values: Mapping[str, Any], new_values: Mapping[str, Any]) -> None:
@@ -360,6 +356,7 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
     for name, rdef in raw.items():
         name = str(name)
         path = ("resources", name)
+        check_resource_name(name, path)
         if not isinstance(rdef, Mapping):
             raise TemplateError("a resource must be a mapping with a 'type'", path)
         bad = sorted(str(k) for k in rdef if k not in keys)
@@ -403,6 +400,13 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
             resolved_type=env.resolve(rtype, name),
         )
     return out
+
+
+def check_resource_name(name: str, path: tuple[str, ...]) -> None:
+    """Heat's rule: a resource name is not empty and has no "/" (stacks address resources
+    by name in URLs)."""
+    if not name or "/" in name:
+        raise TemplateError(f"the resource name {name!r} is not valid: give a non-empty name without '/'", path)
 
 
 def deletion_policy(value: Any, version: str, path: tuple[str, ...]) -> str:
@@ -450,13 +454,14 @@ def _parse_outputs(raw: Any, version: str, parse) -> dict[str, OutputDefinition]
 def unknown_type_message(type_name: str, written: str | None = None) -> str:
     """Stratus has no type ``type_name``: say so, with similar types that exist."""
     known = registered_types()
-    similar = difflib.get_close_matches(type_name, known, n=3, cutoff=0.6)
+    similar = difflib.get_close_matches(type_name, known, n=3, cutoff=0.8)
     namespace = type_name.rsplit("::", 1)[0] + "::" if "::" in type_name else None
     if namespace:
         similar += [t for t in known if t.startswith(namespace) and t not in similar][:5]
     via = f" (mapped from {written!r} by the environment)" if written and written != type_name else ""
+    none = f"; it has no {namespace}* types" if namespace else ""
     hint = (f"; similar types: {', '.join(similar)}" if similar
-            else "; `openstack orchestration resource type list` lists the types")
+            else f"{none} (`openstack orchestration resource type list` lists the types)")
     return f"unknown resource type {type_name!r}{via}: Stratus does not provide it{hint}"
 
 
