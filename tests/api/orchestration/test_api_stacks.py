@@ -120,6 +120,10 @@ def test_list_filters_and_pages(heat_cloud, world):
     assert r["links"][0]["rel"] == "next" and f"marker={sid}" in r["links"][0]["href"]
     assert ids(f"limit=1&marker={sid}") == []
     assert heat_cloud.request("GET", f"{url}?with_count=true", token).json()["count"] == 1
+    (detail,) = heat_cloud.request("GET", f"{url}/detail", token).json()["stacks"]
+    assert detail["id"] == sid and detail["parameters"]["OS::stack_id"] == sid and "outputs" in detail
+    r = heat_cloud.request("GET", f"{url}?global_tenant=true", token)
+    assert r.status_code == 403 and "stacks:global_index" in r.json()["error"]["message"]
 
 
 def test_another_projects_stack_is_not_found(heat_cloud, world):
