@@ -41,7 +41,7 @@ class _UnsafeText(str):
     pass
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitter: same text, 4x faster
     pass
 
 

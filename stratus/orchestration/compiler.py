@@ -90,10 +90,26 @@ def resolve_properties(plan: Plan) -> None:
         res.attributes.update(cls.plan_attributes(res))
 
 
+# A task tagged JOIN waits for work its resource started earlier in the play (an async
+# task's ``async_status``): in a play of several resources, every resource's tasks before
+# its JOIN task run first, then the rest, so work on one host overlaps (Ansible runs a
+# host's tasks one after another).
+JOIN = "stratus:join"
+
+
+def _split_at_join(tasks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    for i, t in enumerate(tasks):
+        if JOIN in (t.get("tags") or ()):
+            return tasks[:i], tasks[i:]
+    return tasks, []
+
+
 def plays_for(steps: Iterable[tuple[str, list[str], list[dict[str, Any]]]], order: list[list[str]] | None = None,
               verb: str = "") -> list[dict[str, Any]]:
     """Plays from ``(resource name, hosts, tasks)``: one play per level of ``order``
-    (lists of names that may run together; default: every step alone, in turn)."""
+    (lists of names that may run together; default: every step alone, in turn). In a
+    play of several resources, the tasks from each one's ``JOIN`` task on come after
+    every resource's earlier tasks."""
     by_name = {name: (hosts, tasks) for name, hosts, tasks in steps if tasks}
     groups = order if order is not None else [[n] for n in by_name]
     plays: list[dict[str, Any]] = []
@@ -102,16 +118,20 @@ def plays_for(steps: Iterable[tuple[str, list[str], list[dict[str, Any]]]], orde
         if not names:
             continue
         union = sorted({h for n in names for h in by_name[n][0]})
-        tasks: list[dict[str, Any]] = []
+        phases: list[list[dict[str, Any]]] = [[], []]
         for n in names:
             hosts, ts = by_name[n]
-            if len(names) == 1 or set(hosts) == set(union):
-                tasks.extend(ts)
-            else:
-                tasks.append({"name": n, "block": list(ts),
-                              "when": f"inventory_hostname in {sorted(hosts)!r}"})
+            parts = _split_at_join(ts) if len(names) > 1 else (ts, [])
+            for phase, part in zip(phases, parts, strict=True):
+                if not part:
+                    continue
+                if len(names) == 1 or set(hosts) == set(union):
+                    phase.extend(part)
+                else:
+                    phase.append({"name": n, "block": list(part),
+                                  "when": f"inventory_hostname in {sorted(hosts)!r}"})
         play = {"name": f"Stratus: {verb}{', '.join(names)}", "hosts": ":".join(union),
-                "gather_facts": False, "tasks": tasks}
+                "gather_facts": False, "tasks": phases[0] + phases[1]}
         if len(names) > 1:
             play["strategy"] = "free"
         plays.append(play)

@@ -9,20 +9,21 @@ def topological_order(deps: dict[str, set[str]]) -> list[str]:
     """Names so that each comes after all it depends on; ties keep the given order."""
     order: list[str] = []
     done: set[str] = set()
+    index = {n: i for i, n in enumerate(deps)}  # once: rebuilding it per name was quadratic
     for name in deps:
-        _visit(name, deps, done, [], order)
+        _visit(name, deps, done, [], order, index)
     return order
 
 
-def _visit(name: str, deps: dict[str, set[str]], done: set[str], stack: list[str], order: list[str]) -> None:
+def _visit(name: str, deps: dict[str, set[str]], done: set[str], stack: list[str], order: list[str],
+           index: dict[str, int]) -> None:
     if name in done:
         return
     if name in stack:
         raise DependencyCycle([*stack[stack.index(name):], name])
     stack.append(name)
-    index = {n: i for i, n in enumerate(deps)}
     for dep in sorted(deps.get(name, ()), key=lambda d: (index.get(d, len(index)), d)):
-        _visit(dep, deps, done, stack, order)
+        _visit(dep, deps, done, stack, order, index)
     stack.pop()
     done.add(name)
     order.append(name)

@@ -31,7 +31,12 @@ from stratus.orchestration.errors import ResourceCheckFailed, UpdateReplace
 from stratus.orchestration.graph import levels
 from stratus.orchestration.offline_state import StackState, normal
 from stratus.orchestration.planner import Plan
-from stratus.orchestration.resources import ControllerRecord, PlannedResource, get_type
+from stratus.orchestration.resources import (
+    ControllerRecord,
+    PlannedResource,
+    ResourceType,
+    get_type,
+)
 from stratus.orchestration.template import Template
 
 
@@ -131,14 +136,34 @@ def _plan(template: Template, parameters: dict[str, Any] | None, state: StackSta
     return plan, seeded
 
 
+OFFLINE_TYPES = "OS::Heat::Value, OS::Heat::RandomString, OS::Heat::TestResource, OS::Heat::None, Stratus::Ansible::Task"
+
+
+def needs_controller(cls: type[ResourceType]) -> bool:
+    """Whether a type's resources live in the controller: a ``ControllerRecord`` (an
+    image, a flavor, a project) or a type checked against the controller's database
+    (a network's segment, a subnet's addresses, a server's image and flavor)."""
+    return issubclass(cls, ControllerRecord) or getattr(cls.check, "__func__", None) is not _BASE_CHECK
+
+
+_BASE_CHECK = ResourceType.check.__func__
+
+
 def _refuse_controller_types(plan: Plan) -> None:
     for name in plan.order:
         cls = plan.template.resources[name].type_class
-        if isinstance(cls, type) and issubclass(cls, ControllerRecord):
+        if not isinstance(cls, type) or not needs_controller(cls):
+            continue
+        where = ("resources", name, "type")
+        if issubclass(cls, ControllerRecord):
             try:
-                cls.controller(plan.resources[name])  # an offline compile cannot make it
+                cls.controller(plan.resources[name])  # its own refusal
             except ResourceCheckFailed as exc:
-                raise ResourceCheckFailed(exc.message, ("resources", name, "type")) from exc
+                raise ResourceCheckFailed(exc.message, where) from exc
+        raise ResourceCheckFailed(
+            f"{cls.type_name} needs the controller (its records and checks are in the controller's "
+            f"database): create the stack through the API (openstack stack create); an offline compile "
+            f"makes host-level resources only ({OFFLINE_TYPES})", where)
 
 
 def _delete_tasks(rec: offline_state.Recorded) -> list[dict[str, Any]]:

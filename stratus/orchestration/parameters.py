@@ -7,8 +7,8 @@ constraints ``length``, ``range``, ``modulo`` (2017-02-24 on), ``allowed_values`
 Every error is a TemplateError at ``parameters.<name>`` saying what the value is, what
 was expected, and the constraint's own ``description`` when the template gives one.
 
-The pseudo parameters ``OS::stack_name``, ``OS::stack_id`` and ``OS::project_id`` are
-defined by every template (:data:`PSEUDO`); a caller cannot give them.
+The pseudo parameters (``OS::stack_name``, ``OS::stack_id``, ``OS::project_id``, their
+``AWS::*`` names) are defined by every template (:data:`PSEUDO`); a caller cannot give them.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stratus.orchestration.errors import TemplateError
+from stratus.orchestration.functions import PSEUDO_PARAMETERS
 
 TYPES = ("string", "number", "json", "comma_delimited_list", "boolean")
-PSEUDO = ("OS::stack_name", "OS::stack_id", "OS::project_id", "OS::region",
-          "AWS::StackName", "AWS::StackId", "AWS::Region", "AWS::AccountId")
+PSEUDO = PSEUDO_PARAMETERS  # set by the stack (planner.pseudo_parameters), never given
 TRUE = ("1", "t", "true", "on", "y", "yes")
 FALSE = ("0", "f", "false", "off", "n", "no")
 # keys of a parameter definition, by the first HOT version that has them

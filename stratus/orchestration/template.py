@@ -50,12 +50,7 @@ CFN_KEYS = {"resources": "Resources", "outputs": "Outputs", "type": "Type", "pro
 def canonical_version(version: Any) -> str:
     """The HOT date of ``version`` (a date, a release alias, a YAML date);
     TemplateError otherwise."""
-    date = hot_versions.canonical(version)
-    if date not in hot_versions.HOT_DATES:
-        raise TemplateError(f"heat_template_version {version!r} is not a HOT version; use one of "
-                            + ", ".join([*hot_versions.HOT_DATES, *hot_versions.ALIASES]),
-                            ("heat_template_version",))
-    return date
+    return hot_versions.hot_version(version)
 
 
 @dataclass
@@ -214,11 +209,11 @@ class Template:
             if cls is None:
                 raise TemplateError(unknown_type_message(res.effective_type, res.type), (*path, k("type")))
             Properties(cls.properties_schema, res.properties, cls.open_properties).validate((*path, k("properties")))
-            if res.deletion_policy == "Snapshot" and not getattr(cls, "snapshot_allowed", False):
+            if res.deletion_policy == "Snapshot" and not cls.snapshot_allowed:
                 raise TemplateError(f"{cls.type_name} cannot be snapshotted; use deletion_policy Delete or "
                                     "Retain", (*path, k("deletion_policy")))
             if res.update_policy:
-                schema = getattr(cls, "update_policy_schema", None) or {}
+                schema = cls.update_policy_schema
                 if not schema:
                     raise TemplateError(f"{cls.type_name} takes no update_policy; remove it",
                                         (*path, k("update_policy")))
@@ -393,17 +388,32 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
         description = rdef.get("description")
         if description is not None and not isinstance(description, str):
             raise TemplateError("description must be a string", (*path, "description"))
+        resolved = env.resolve(rtype, name)
         out[name] = ResourceDefinition(
             name=name, type=rtype,
-            properties=parse(dict(props or {}), (*path, "properties")),
+            properties=parse(renamed(get_type(resolved), dict(props or {}), (*path, "properties")),
+                             (*path, "properties")),
             depends_on=list(deps),
             metadata=parse(dict(metadata or {}), (*path, "metadata")),
             deletion_policy=deletion_policy(rdef.get("deletion_policy"), version, (*path, "deletion_policy")),
             update_policy=parse(dict(update_policy or {}), (*path, "update_policy")),
             condition=_condition_key(rdef.get("condition"), version, (*path, "condition")),
             external_id=external_id, description=description or "",
-            resolved_type=env.resolve(rtype, name),
+            resolved_type=resolved,
         )
+    return out
+
+
+def renamed(cls: type[ResourceType] | None, props: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """``props`` with the type's deprecated property names (Heat's ``network_id`` …)
+    renamed to the current ones; both at once is refused."""
+    aliases = cls.property_aliases if cls is not None else {}
+    out = dict(props)
+    for old, new in aliases.items():
+        if old in out:
+            if new in out:
+                raise TemplateError(f"give {new!r} or its old name {old!r}, not both", (*path, old))
+            out[new] = out.pop(old)
     return out
 
 

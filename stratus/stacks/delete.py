@@ -78,6 +78,13 @@ def begin(db: Session, stack: Stack, action: str, *, context=None, request_id: s
         if policies.get(row.name) == RETAIN:
             records.add_event(db, owner, name, row.id, row.type, DELETE, COMPLETE, "Retained")
             continue
+        if policies.get(row.name) == SNAPSHOT:
+            # Heat backs the volume up before deleting it; this cloud has no volume backups
+            # (and a volume with snapshots cannot be deleted), so the data is kept instead
+            records.add_event(db, owner, name, row.id, row.type, DELETE, COMPLETE,
+                              "Retained: deletion_policy Snapshot keeps the volume (no volume backups here to "
+                              "take the snapshot into); delete it yourself once you have copied what you need")
+            continue
         if policies.get(row.name) == EXTERNAL:
             records.add_event(db, owner, name, row.id, row.type, DELETE, COMPLETE,
                               "Retained: an external resource (external_id) is not the stack's to delete")

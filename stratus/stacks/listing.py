@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, and_, cast, func, not_, or_, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from stratus.db.models.orchestration import Stack
 from stratus.errors import BadRequest
@@ -79,7 +79,7 @@ def tag_list(value: str | list[str] | None) -> list[str]:
 
 @dataclass
 class Page:
-    rows: list[Stack]
+    rows: list  # Stack objects, or rows of LIST_COLUMNS
     count: int | None = None
 
 
@@ -180,20 +180,22 @@ def _after(db: Session, columns: list, desc: bool, marker: str, scope: list):
     return after([*columns, Stack.id], values, desc)
 
 
-def page(db: Session, ctx, query, *, global_tenant: bool = False) -> Page:
-    """One page of the caller's stacks (every project's with ``global_tenant``), only
-    the list's columns loaded, with the total when ``with_count`` is true."""
+def page(db: Session, ctx, query, *, global_tenant: bool = False, full: bool = False) -> Page:
+    """One page of the caller's stacks (every project's with ``global_tenant``) with
+    the total when ``with_count`` is true: rows of the list's columns only
+    (:data:`LIST_COLUMNS`, read as plain rows, no ORM objects), or with ``full`` the
+    Stack objects."""
     where = filters(query, ctx, global_tenant=global_tenant)
     columns, desc = _sort(query)
     limit = integer("limit", query.get("limit"))
-    q = select(Stack).options(load_only(*LIST_COLUMNS)).where(*where)
+    q = (select(Stack) if full else select(*LIST_COLUMNS)).where(*where)
     if query.get("marker"):
         q = q.where(_after(db, columns, desc, query.get("marker"), where))
     order = [*columns, Stack.id]
     q = q.order_by(*(c.desc() if desc else c.asc() for c in order))
     if limit is not None:
         q = q.limit(limit)
-    rows = list(db.scalars(q))
+    rows = list(db.scalars(q)) if full else list(db.execute(q))
     count = None
     if boolean("with_count", query.get("with_count")):
         count = db.scalar(select(func.count()).select_from(Stack).where(*where))
@@ -215,70 +217,3 @@ def next_link(url: str, query, rows: list[Stack]) -> list[dict[str, Any]]:
     params.append(("marker", rows[-1].id))
     return [{"rel": "next", "href": f"{url}?{urlencode(params)}"}]
 
-
-# ---------------------------------------------------------------------------- events
-EVENT_SORT_KEYS = {"event_time": "created_at", "created_at": "created_at", "resource_name": "resource_name",
-                   "resource_type": "resource_type", "resource_action": "action", "resource_status": "status"}
-
-
-def stack_tree(db: Session, stack: Stack, depth: int) -> dict[str, Stack]:
-    """The stack and its nested stacks down to ``depth`` levels, by id."""
-    out, level = {stack.id: stack}, [stack.id]
-    for _ in range(depth):
-        kids = list(db.scalars(select(Stack).where(Stack.parent_id.in_(level)))) if level else []
-        out.update((k.id, k) for k in kids)
-        level = [k.id for k in kids]
-    return out
-
-
-def events_page(db: Session, stack: Stack, query, *, resource_name: str | None = None):
-    """Heat's event list of ``stack`` (and of its nested stacks down to
-    ``nested_depth``): filters ``resource_status`` (``COMPLETE`` or
-    ``CREATE_COMPLETE``), ``resource_action``, ``resource_name``, ``resource_type``
-    (each repeatable); ``sort_keys`` (event_time, resource_name, resource_type,
-    resource_action, resource_status), ``sort_dir`` (default asc: oldest first),
-    ``limit``, ``marker`` (an event id). Returns ``(events, stacks by id)``."""
-    from stratus.db.models.orchestration import StackEvent
-
-    depth = integer("nested_depth", query.get("nested_depth")) or 0
-    stacks = stack_tree(db, stack, depth)
-    where = [StackEvent.stack_id.in_(list(stacks))]
-    names = [resource_name] if resource_name is not None else _values(query, "resource_name")
-    if names:
-        where.append(StackEvent.resource_name.in_(names))
-    if _values(query, "resource_type"):
-        where.append(StackEvent.resource_type.in_(_values(query, "resource_type")))
-    if _values(query, "resource_action"):
-        where.append(StackEvent.action.in_([a.upper() for a in _values(query, "resource_action")]))
-    statuses = _values(query, "resource_status")
-    if statuses:
-        alts = []
-        for value in (s.upper() for s in statuses):
-            action, _, status = value.partition("_")
-            alts.append(and_(StackEvent.action == action, StackEvent.status == status)
-                        if action in ACTIONS and status else StackEvent.status == value)
-        where.append(or_(*alts))
-    keys = []
-    for value in _values(query, "sort_keys"):
-        for key in (k.strip() for k in value.split(",") if k.strip()):
-            if key not in EVENT_SORT_KEYS:
-                raise BadRequest(f"Sort key \"{key}\" is not supported; use one of: "
-                                 + ", ".join(EVENT_SORT_KEYS) + ".")
-            keys.append(getattr(StackEvent, EVENT_SORT_KEYS[key]))
-    direction = (query.get("sort_dir") or "asc").lower()
-    if direction not in ("asc", "desc"):
-        raise BadRequest(f"Unknown sort direction \"{direction}\", must be 'desc' or 'asc'")
-    desc = direction == "desc"
-    columns = keys or [StackEvent.created_at]
-    q = select(StackEvent).where(*where)
-    marker = query.get("marker")
-    if marker:
-        values = db.execute(select(*columns, StackEvent.id).where(StackEvent.id == marker, *where)).first()
-        if values is None:
-            raise BadRequest(f"The marker {marker} is not an event of this list.")
-        q = q.where(after([*columns, StackEvent.id], values, desc))
-    q = q.order_by(*(c.desc() if desc else c.asc() for c in [*columns, StackEvent.id]))
-    limit = integer("limit", query.get("limit"))
-    if limit is not None:
-        q = q.limit(limit)
-    return list(db.scalars(q)), stacks

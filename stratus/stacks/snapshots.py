@@ -28,6 +28,7 @@ from stratus.errors import BadRequest, NotFound
 from stratus.stacks import outputs, records
 from stratus.stacks.actions import check_idle
 from stratus.stacks.resources import heat_state
+from stratus.stacks.settle import HANDLERS, handles
 
 
 def data_of(db: Session, stack: Stack) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def delete(db: Session, ctx, stack, snapshot_id: str) -> None:
 def restore(db: Session, ctx, stack, snapshot_id: str, *, settings=None, context=None, request_id=None) -> None:
     """Put the stack back to the snapshot's template, environment, files and parameters
     (an update whose action is RESTORE); 400 when this controller cannot update stacks."""
-    from stratus.stacks import settle, update
+    from stratus.stacks import update
 
     snap = get(db, ctx, stack, snapshot_id)
     if snap.status != COMPLETE:
@@ -94,7 +95,18 @@ def restore(db: Session, ctx, stack, snapshot_id: str, *, settings=None, context
         raise BadRequest("Restoring a stack snapshot is not supported yet: it is a stack update, which this "
                          "controller does not do yet. Create a new stack from the snapshot's template instead "
                          "(openstack stack snapshot show).", type="NotSupported") from None
-    if stack.action == UPDATE and UPDATE in settle.HANDLERS:
-        settle.HANDLERS.setdefault(RESTORE, settle.HANDLERS[UPDATE])
+    if stack.action == UPDATE:
         records.set_status(db, stack, RESTORE, stack.status, "Stack RESTORE started")
     db.flush()
+
+
+@handles(RESTORE)
+def settle_restore(db: Session, stack: Stack, job) -> None:
+    """A restore's job ended: settled as the update it is, then named RESTORE."""
+    from stratus.stacks import update  # noqa: F401 - registers the UPDATE handler
+
+    stack.action = UPDATE
+    HANDLERS[UPDATE](db, stack, job)
+    if stack.action == UPDATE:
+        reason = "Stack RESTORE completed successfully" if stack.status == COMPLETE else stack.status_reason
+        records.set_status(db, stack, RESTORE, stack.status, reason)

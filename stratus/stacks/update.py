@@ -14,7 +14,6 @@ members is two resources deleted.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any
 
 from sqlalchemy import select
@@ -50,6 +49,11 @@ from stratus.stacks import create, load, outputs, records, settle
 
 BUSY = "Updating a stack when another action is in progress is not supported."
 
+# The plan context (settings, keys) of each stack's update in progress, for its rollback:
+# the job-end hook that starts a rollback has none of its own. In memory only: after a
+# controller restart a rollback runs without it (types that need the keys refuse).
+_CONTEXTS: dict[str, Any] = {}
+
 
 @dataclasses.dataclass
 class Request:
@@ -76,7 +80,7 @@ def update(db: Session, ctx, stack, *, template: dict[str, Any] | None = None, f
     settings = create.settings_of(settings, context)
     check_idle(stack)
     req = request(stack, template, files, environment, parameters, existing, clear_parameters)
-    loaded, ch, rows = plan_changes(db, stack, req, context)
+    loaded, ch, rows = plan_changes(db, stack, req, context, ctx=ctx)
     create.check_size(loaded, settings)
     timeout_mins = timeout_mins or stack.timeout_mins or settings.orchestration_stack_timeout
     old_order = _order(stack)
@@ -95,6 +99,8 @@ def update(db: Session, ctx, stack, *, template: dict[str, Any] | None = None, f
     if tags is not None:
         stack.tags = list(tags)
     begin(db, stack, UPDATE, loaded, ch, job)
+    if context is not None:
+        _CONTEXTS[stack.id] = context
 
 
 def check_idle(stack: Stack) -> None:
@@ -148,7 +154,7 @@ def merge_environment(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any
 
 
 def plan_changes(db: Session, stack: Stack, req: Request, context,
-                 rows: dict[str, Resource] | None = None, *, rollback: bool = False
+                 rows: dict[str, Resource] | None = None, *, ctx=None, rollback: bool = False
                  ) -> tuple[load.Loaded, Changes, dict[str, Resource]]:
     """Load the new template, refuse changed immutable parameters, plan it and compare
     it with the stack's recorded resources (``rows`` by flat name; default: its live
@@ -162,19 +168,15 @@ def plan_changes(db: Session, stack: Stack, req: Request, context,
                        current=current_attrs)
     check_immutable(stack, loaded)
     current = {n: Current(planned_from(r, context), r.status, r.action) for n, r in rows.items()}
-    ch = changes.compute(_plan(db, stack, loaded, rows, context), current, replace_failed=not rollback)
+    ch = changes.compute(_plan(db, stack, loaded, rows, context, ctx), current, replace_failed=not rollback)
     return loaded, ch, rows
 
 
-def _plan(db, stack: Stack, loaded: load.Loaded, rows: dict[str, Resource], context) -> planner.Plan:
-    accepts = inspect.signature(planner.plan).parameters
-    kwargs: dict[str, Any] = {}
-    if "stack" in accepts:
-        kwargs["stack"] = loaded.identity
-    if "db" in accepts:
-        kwargs["db"] = db
+def _plan(db, stack: Stack, loaded: load.Loaded, rows: dict[str, Resource], context, ctx=None) -> planner.Plan:
+    """The new flat template planned as the stack's (its pseudo parameters; custom
+    constraints for the caller), the recorded resources' ids kept."""
     ids = {n: r.id for n, r in rows.items() if n in loaded.flat.resources}
-    return planner.plan(loaded.flat, loaded.parameters, ids, stack.project_id, context, **kwargs)
+    return planner.plan(loaded.flat, loaded.parameters, ids, stack.project_id, context, db=db, ctx=ctx, stack=stack)
 
 
 def check_immutable(stack: Stack, loaded: load.Loaded) -> None:
@@ -256,7 +258,7 @@ def preview(db: Session, ctx, stack, *, template: dict[str, Any] | None = None, 
     "replaced": [...], "updated": [...], "unchanged": [...]}``, each item Heat's resource
     summary (resource_name, resource_type, physical_resource_id, ...)."""
     req = request(stack, template, files, environment, parameters, existing, clear_parameters)
-    _, ch, rows = plan_changes(db, stack, req, context)
+    _, ch, rows = plan_changes(db, stack, req, context, ctx=ctx)
     out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in changes.KINDS}
     for name, item in ch.items.items():
         row = rows.get(name)
@@ -315,12 +317,14 @@ def settle_update(db: Session, stack: Stack, job: Job) -> None:
         settle.settle_tree(db, stack, UPDATE, set(), "")
         _drop_empty_nested(db, stack)
         stack.previous, stack.current_job_id = {}, None
+        _CONTEXTS.pop(stack.id, None)
         return
     reason = settle.failure_reason(job, failed, UPDATE)
     settle.settle_tree(db, stack, UPDATE, {r.id for r in failed} or {r.id for r in rows}, reason)
     cancel = prev.get("cancel")
+    context = _CONTEXTS.pop(stack.id, None)
     if cancel == "rollback" or (cancel is None and not stack.disable_rollback):
-        rollback(db, stack)
+        rollback(db, stack, context=context)
 
 
 def rollback(db: Session, stack: Stack, *, context=None, request_id: str | None = None) -> None:

@@ -29,7 +29,7 @@ def isotime(when: datetime | None) -> str | None:
     return None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def stack_url(base: str, stack: Stack) -> str:
+def stack_url(base: str, stack) -> str:
     return f"{base}/{stack.project_id}/stacks/{quote(stack.name, safe='')}/{stack.id}"
 
 
@@ -38,15 +38,15 @@ def _link(href: str, rel: str = "self") -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- stacks
-def stack_summary(stack: Stack, base: str, *, include_project: bool = False) -> dict[str, Any]:
+def stack_summary(stack, base: str, *, include_project: bool = False) -> dict[str, Any]:
     """A stack as ``GET /stacks`` lists it (Heat's ``basic_keys``; ``project`` for
-    administrators)."""
+    administrators); ``stack`` a Stack or a row of ``stratus.stacks.listing.LIST_COLUMNS``."""
     out: dict[str, Any] = {
         "id": stack.id,
         "links": [_link(stack_url(base, stack))],
         "stack_name": stack.name,
         "description": "",
-        "stack_status": stack.stack_status,
+        "stack_status": f"{stack.action}_{stack.status}",
         "stack_status_reason": stack.status_reason or "",
         "creation_time": isotime(stack.created_at),
         "deletion_time": isotime(stack.deleted_at),
@@ -149,6 +149,18 @@ def outputs(stack: Stack) -> list[dict[str, Any]]:
             item["output_error"] = got["output_error"]
         out.append(item)
     out.extend(resolved.values())  # outputs the engine resolved that the raw template lacks (nested)
+    return out
+
+
+def environment(env: dict[str, Any] | None, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An environment as Heat returns it (``stack environment show``, validate's
+    ``Environment``): every section present, the parameters given merged in."""
+    from stratus.orchestration.environment import Environment
+
+    out = Environment.from_dict(env or {}).to_dict()
+    out["parameters"] = {**out["parameters"], **(parameters or {})}
+    out["resource_registry"].setdefault("resources", {})
+    out["encrypted_param_names"] = []
     return out
 
 
@@ -260,7 +272,7 @@ def snapshot(snap: StackSnapshot) -> dict[str, Any]:
     return {
         "id": snap.id,
         "name": snap.name,
-        "stack_id": snap.stack_id,
+        "action": "SNAPSHOT",
         "data": snap.data or {},
         "status": snap.status,
         "status_reason": snap.status_reason or "",

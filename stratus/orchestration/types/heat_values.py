@@ -18,9 +18,10 @@ import secrets
 import string
 from typing import Any
 
+from stratus.orchestration.compiler import JOIN
 from stratus.orchestration.errors import TemplateError, UpdateReplace
 from stratus.orchestration.properties import BOOLEAN, INTEGER, LIST, MAP, NUMBER, STRING, Schema
-from stratus.orchestration.resources import PlannedResource, ResourceType, task
+from stratus.orchestration.resources import PlannedResource, ResourceType, register_var, task
 
 # Heat's character classes (``sequence`` and ``character_classes[].class``).
 CLASSES = {
@@ -183,18 +184,27 @@ class TestResource(ResourceType):
         return cls._action(res, "delete")
 
     @classmethod
+    def plan_check(cls, res: PlannedResource) -> list[dict[str, Any]]:
+        """Nothing to check (Heat's TestResource checks nothing)."""
+        return []
+
+    @classmethod
     def _action(cls, res: PlannedResource, action: str) -> list[dict[str, Any]]:
+        """One wait (the constraint check, the action's own wait, the attributes' wait
+        after a successful create or update, added up), then the failure if asked."""
         props = res.properties
-        tasks: list[dict[str, Any]] = []
+        own = (props.get("action_wait_secs") or {}).get(action)
+        parts = [props.get("wait_secs") if own is None else own]
         if action != "delete":
-            tasks += _wait(res, props.get("constraint_prop_secs"), "constraint check")
-        secs = (props.get("action_wait_secs") or {}).get(action)
-        tasks += _wait(res, props.get("wait_secs") if secs is None else secs, f"wait {action}")
+            parts.append(props.get("constraint_prop_secs"))
+            if not props.get("fail"):
+                parts.append(props.get("attr_wait_secs"))
+        waits = [p for p in parts if isinstance(p, (int, float)) and not isinstance(p, bool)]
+        secs = -1 if any(p < 0 for p in waits) else sum(waits)
+        tasks = _wait(res, secs, f"wait {action}")
         if action != "delete" and props.get("fail"):
             tasks.append(task(res, "ansible.builtin.fail", {"msg": f"Test Resource failed {res.name}"},
                               f"fail {action}"))
-        elif action != "delete":
-            tasks += _wait(res, props.get("attr_wait_secs"), "wait attributes")
         return tasks
 
 
@@ -211,11 +221,19 @@ def _check_waits(res: PlannedResource) -> None:
 
 
 def _wait(res: PlannedResource, secs: Any, step: str) -> list[dict[str, Any]]:
-    """A task that waits ``secs`` seconds on the resource's hosts (none for 0)."""
+    """Tasks that wait ``secs`` seconds on the resource's host (none for 0): the wait
+    starts in the background and a ``JOIN`` task waits for it, so the compiler starts
+    every wait of a play before joining any (independent resources wait together)."""
     if not isinstance(secs, (int, float)) or isinstance(secs, bool) or secs == 0:
         return []
     timeout = FOREVER if secs < 0 else math.ceil(secs)
-    return [task(res, "ansible.builtin.wait_for", {"timeout": timeout}, step)]
+    var = register_var(res.name)
+    start = task(res, "ansible.builtin.wait_for", {"timeout": timeout}, step,
+                 changed_when=False, **{"async": timeout + 60, "poll": 0})
+    join = task(res, "ansible.builtin.async_status", {}, f"{step} done",
+                templated={"jid": "{{ " + var + ".ansible_job_id }}"},
+                until=f"{var}.finished", retries=timeout + 60, delay=1, tags=[res.name, JOIN])
+    return [start, join]
 
 
 def resource_mapping():

@@ -102,7 +102,10 @@ def test_template_versions_and_functions(heat_cloud, member):
     assert {"get_param", "get_attr", "str_replace", "list_join"} <= names and "filter" not in names
     conds = heat_cloud.cli("orchestration", "template", "function", "list", "2016-10-14", "--with_conditions",
                            "-f", "json", creds=member)
-    assert {"equals", "not", "and", "or"} <= {f["Functions"] for f in conds}
+    assert {"equals", "not", "and", "or"} <= {f["Functions"] for f in conds} and "equals" not in names
+    r = heat_cloud.request("GET", f"{API}/{member.project_id}/template_versions/1999-01-01/functions",
+                           heat_cloud.token(member))
+    assert r.status_code == 404, r.text
 
 
 def test_validate_shapes_parameters_as_heat(heat_cloud, member, tmp_path):
@@ -117,6 +120,13 @@ def test_validate_shapes_parameters_as_heat(heat_cloud, member, tmp_path):
     assert got["Parameters"]["secret"]["AllowedValues"] == ["a", "b"]
     assert got["ParameterGroups"] == [{"label": "sizes", "parameters": ["size"]}]
     assert "resource_registry" in got["Environment"]
+    # an environment's parameters show as Value; get_file's file travels in files
+    (tmp_path / "env.yaml").write_text("parameters:\n  size: 7\n")
+    (tmp_path / "note.txt").write_text("hello")
+    (tmp_path / "files.yaml").write_text(GOOD.replace("{get_param: size}", "{get_file: note.txt}"))
+    got = heat_cloud.cli("orchestration", "template", "validate", "-t", str(tmp_path / "files.yaml"), "-e",
+                         str(tmp_path / "env.yaml"), "-f", "json", creds=member)
+    assert got["Parameters"]["size"]["Value"] == 7 and got["Environment"]["parameters"] == {"size": 7}
 
 
 @pytest.mark.parametrize("body, path", [

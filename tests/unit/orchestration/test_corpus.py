@@ -84,3 +84,16 @@ def test_functions_resolve_offline():
     lists = plan.resources["lists"].attributes["value"]
     assert lists["repeated"] == [{"port": "80", "protocol": "tcp"}, {"port": "443", "protocol": "tcp"}]
     assert lists["unique"] == ["a", "b"] and lists["yaql_len"] == 3 and lists["has"] is True
+
+
+def test_heats_old_property_names_are_renamed():
+    tpl = Template.load(CORPUS / "legacy_property_names.yaml")
+    assert set(tpl.resources["router_interface"].properties) == {"router", "subnet"}
+    assert "network" in tpl.resources["port"].properties and "network_id" not in tpl.resources["port"].properties
+    plan = planner.plan(tpl, {})
+    assert plan.resources["floating_ip"].properties["floating_network"] == "public"
+    assert plan.resources["subnet"].properties["network"] == plan.resources["net"].resource_id
+    with pytest.raises(TemplateError, match="not both") as exc:
+        Template.from_dict({"heat_template_version": "2018-08-31", "resources": {"s": {
+            "type": "OS::Neutron::Subnet", "properties": {"network": "a", "network_id": "a"}}}})
+    assert exc.value.path == ("resources", "s", "properties", "network_id")

@@ -16,7 +16,7 @@ def test_sections_and_warnings():
     env = Environment.from_dict({
         "parameters": {"a": 1}, "parameter_defaults": {"b": 2},
         "resource_registry": {"My::A": "OS::Heat::None", "OS::Nova::*": "Custom::*",
-                              "resources": {"web*": {"OS::Heat::Value": "web.yaml"}}},
+                              "resources": {"web*": {"OS::Heat::Value": "web.yaml", "hooks": "pre-create"}}},
         "event_sinks": [{"type": "zaqar-queue"}], "encrypted_param_names": ["x"],
     })
     assert env.parameters == {"a": 1} and env.parameter_defaults == {"b": 2}
@@ -26,6 +26,7 @@ def test_sections_and_warnings():
     assert env.resolve("OS::Heat::Value", "db") == "OS::Heat::Value"
     assert any("event_sinks" in w for w in env.warnings)
     assert any("encrypted_param_names" in w for w in env.warnings)
+    assert any("hooks" in w for w in env.warnings) and env.resolve("hooks", "web1") == "hooks"
 
 
 @pytest.mark.parametrize(("raw", "words"), [

@@ -67,16 +67,27 @@ def test_random_string_errors_name_the_path(props, path, words):
 
 def test_test_resource_waits_and_fails_in_tasks_and_outputs_its_value():
     p = plan({"t": {"type": "OS::Heat::TestResource", "properties": {
-        "value": "v1", "wait_secs": 0.2, "action_wait_secs": {"delete": 3}, "fail": True}}})
+        "value": "v1", "wait_secs": 0.2, "constraint_prop_secs": 1, "action_wait_secs": {"delete": 3},
+        "fail": True}}})
     res = p.resources["t"]
     assert res.attributes["output"] == "v1"
     create = TestResource.plan_create(res)
-    assert [t["name"] for t in create] == ["t: wait create", "t: fail create"]
-    assert create[0]["ansible.builtin.wait_for"]["__ansible_unsafe"] == {"timeout": 1}
+    assert [t["name"] for t in create] == ["t: wait create", "t: wait create done", "t: fail create"]
+    assert create[0]["ansible.builtin.wait_for"]["__ansible_unsafe"] == {"timeout": 2}  # 0.2 → 1, + 1
+    assert create[0]["poll"] == 0 and create[1]["until"] == "stratus_t.finished"
+    assert create[1]["ansible.builtin.async_status"] == {"jid": "{{ stratus_t.ansible_job_id }}"}
     assert res.hosts == ["controller"]
     delete = TestResource.plan_delete(res)
-    assert [t["name"] for t in delete] == ["t: wait delete"]
+    assert [t["name"] for t in delete] == ["t: wait delete", "t: wait delete done"]
     assert delete[0]["ansible.builtin.wait_for"]["__ansible_unsafe"] == {"timeout": 3}
+
+
+def test_independent_waits_on_one_host_start_before_any_is_joined():
+    p = plan({n: {"type": "OS::Heat::TestResource", "properties": {"wait_secs": 1}} for n in ("a", "b")})
+    [play] = compiler.compile_plan(p)
+    assert play["strategy"] == "free"
+    assert [t["name"] for t in play["tasks"]] == [
+        "a: wait create", "b: wait create", "a: wait create done", "b: wait create done"]
 
 
 def test_test_resource_update_replace_and_in_place():

@@ -1,7 +1,9 @@
-"""The stack engine in process: stratus.stacks create / delete / settle (and rollback,
-actions, abandon/adopt) on a fresh SQLite database with a real job worker running real
-ansible-runner jobs against localhost (``Stratus::Ansible::Task`` resources as the
-work: a file, a sleep, a failing command)."""
+"""The stack engine in process: stratus.stacks create / settle / delete, timeouts and
+cancels, actions, abandon/adopt, snapshots and restore, mark-unhealthy, events and the
+engine's side of nested stacks, on a fresh SQLite database with a real job worker
+running real ansible-runner jobs against localhost (``Stratus::Ansible::Task`` and
+``OS::Heat::TestResource`` as the work). Rollback is shown through the API
+(tests/api/orchestration/test_stack_lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from sqlalchemy import select
 
 import stratus.db.models  # noqa: F401 - registers every table
 from stratus.db.base import Base
-from stratus.db.models.jobs import ACTIVE, DELETED, Resource
+from stratus.db.models.jobs import ACTIVE, DELETED, Job, Resource
 from stratus.db.models.orchestration import Stack, StackEvent
 from stratus.db.session import Database
-from stratus.errors import BadRequest, Conflict, NotFound
+from stratus.errors import BadRequest, Conflict, Forbidden, NotFound
 from stratus.hosts import registry
 from stratus.jobs.worker import Options, Worker
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
@@ -140,32 +142,15 @@ def test_create_settles_complete_with_outputs_then_delete_leaves_nothing(db, wor
         delete.delete(s, Ctx(), s.get(Stack, sid))
 
 
-def test_failed_create_rolls_back_and_disable_rollback_stays_failed(db, worker):
-    bad = tpl({"ok": {"type": "OS::Heat::Value", "properties": {"value": 1}},
-               "boom": task("ansible.builtin.command", {"argv": ["false"]}, depends_on=["ok"])})
-    sid = make(db, "rb", bad)
-    st = wait(db, sid, "ROLLBACK_COMPLETE")
-    evs = events(db, sid)
-    failed = [e for e in evs if e[1] == "CREATE_FAILED" and e[0] == "rb"]
-    assert failed and failed[0][2].startswith("Resource CREATE failed: boom")
-    assert ("rb", "ROLLBACK_IN_PROGRESS", "Stack ROLLBACK started") in evs
-    assert st.status_reason == "Stack ROLLBACK completed successfully"
-    assert {r.status for r in resources(db, sid).values()} == {DELETED}
-
-    sid2 = make(db, "norb", bad, disable_rollback=True)
-    st = wait(db, sid2, "CREATE_FAILED")
-    assert st.status_reason.startswith("Resource CREATE failed: boom")
-    rows = resources(db, sid2)
-    assert rows["ok"].status == ACTIVE and rows["boom"].status == "ERROR"
-
-
 def test_refusals_write_nothing(db):
     with db.session() as s:
         with pytest.raises(TemplateError, match="Invalid stack name 1bad"):
             create.create(s, Ctx(), name="1bad", template=tpl({}))
         with pytest.raises(TemplateError):
             create.create(s, Ctx(), name="x", template=tpl({"a": {"type": "OS::Nope::Thing"}}))
-        assert s.scalars(select(Stack)).first() is None
+        with pytest.raises(Forbidden):  # refused by submit, after the stack row was added
+            create.create(s, Ctx(is_admin=False), name="x", template=tpl({"t": task("ansible.builtin.ping", {})}))
+        assert s.scalars(select(Stack)).first() is None and s.scalars(select(Resource)).first() is None
 
 
 def test_empty_stack_is_complete_at_once(db):
@@ -262,3 +247,89 @@ def test_snapshots_health_and_events(db, worker):
         assert [e.id for e in page] == [e.id for e in every[1:3]]
         with pytest.raises(BadRequest):
             stack_events.list_for(s, Ctx(), stack, sort_keys="nope")
+
+
+def test_timeout_fails_the_create_and_delete_cancels_a_running_create(db, worker):
+    slow = tpl({"slow": {"type": "OS::Heat::TestResource", "properties": {"action_wait_secs": {"create": 60}}}})
+    with db.session() as s:
+        st = create.create(s, Ctx(), name="late", template=slow, disable_rollback=True)
+        s.get(Job, st.current_job_id).timeout = 3  # the stack's timeout, in seconds here
+        sid = st.id
+    st = wait(db, sid, "CREATE_FAILED")
+    assert st.status_reason == "Timed out"
+
+    sid = make(db, "cut", slow)
+    with db.session() as s:
+        job_id = s.get(Stack, sid).current_job_id
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the create's run has started
+        with db.session() as s:
+            if s.get(Job, job_id).status == "RUNNING":
+                break
+        time.sleep(0.1)
+    with db.session() as s:
+        delete.delete(s, Ctx(), s.get(Stack, sid))
+    start = time.monotonic()
+    wait(db, sid, "DELETE_COMPLETE")
+    assert time.monotonic() - start < 45
+    with db.session() as s:
+        assert s.get(Job, job_id).status == "CANCELLED"
+    assert {r.status for r in resources(db, sid).values()} == {DELETED}
+
+
+def test_nested_stacks_of_the_expansion_get_rows_resources_and_statuses(db, worker, monkeypatch):
+    """The engine's side of nested stacks: whatever ``nested.expand`` flattens (here a
+    stand-in expansion of one nested stack ``app`` holding ``app.a`` and ``app.b``)."""
+    from stratus.orchestration import nested
+    from stratus.orchestration.template import Template
+
+    flat = tpl({"front": {"type": "OS::Heat::Value", "properties": {"value": "f"}},
+                "app": {"type": "OS::Heat::None", "depends_on": ["app.a", "app.b"]},
+                "app.a": {"type": "OS::Heat::Value", "properties": {"value": "a"}},
+                "app.b": {"type": "OS::Heat::Value", "properties": {"value": "b"}}})
+
+    def expand(template, parameters=None, *, current=None):
+        inner = {"heat_template_version": "2018-08-31", "resources": {"a": {}, "b": {}}}
+        return nested.Expansion(Template.from_dict(flat), [nested.NestedStack("app", "app", "", inner)])
+
+    monkeypatch.setattr(nested, "expand", expand)
+    sid = make(db, "outer", tpl({"front": {"type": "OS::Heat::Value", "properties": {"value": "f"}}}))
+    wait(db, sid, "CREATE_COMPLETE")
+    with db.session() as s:
+        (child,) = records.children(s, s.get(Stack, sid))
+        assert (child.parent_id, child.owner_resource, child.stack_status) == (sid, "app", "CREATE_COMPLETE")
+        child_id = child.id
+        top = stack_resources.list_for(s, Ctx(), s.get(Stack, sid))
+        assert sorted((r.name, r.nested_stack_id) for r in top) == [("app", child_id), ("front", None)]
+        deep = stack_resources.list_for(s, Ctx(), s.get(Stack, sid), nested_depth=1)
+        assert sorted(r.name for r in deep) == ["a", "app", "b", "front"]
+        assert {r.parent_resource for r in deep if r.name in ("a", "b")} == {"app"}
+    assert set(resources(db, child_id)) == {"app.a", "app.b"}
+    assert ("a", "CREATE_COMPLETE", "state changed") in events(db, child_id)
+    with db.session() as s:
+        delete.delete(s, Ctx(), s.get(Stack, sid))
+    wait(db, sid, "DELETE_COMPLETE")
+    with db.session() as s:
+        assert s.get(Stack, child_id).stack_status == "DELETE_COMPLETE"
+        assert s.get(Stack, child_id).deleted_at is not None
+
+
+def test_restore_puts_the_snapshot_template_back(db, worker):
+    from stratus.stacks import update
+
+    one = tpl({"v": {"type": "OS::Heat::Value", "properties": {"value": "one"}}},
+              {"v": {"value": {"get_attr": ["v", "value"]}}})
+    sid = make(db, "rest", one)
+    wait(db, sid, "CREATE_COMPLETE")
+    with db.session() as s:
+        snap_id = snapshots.create(s, Ctx(), s.get(Stack, sid), "before").id
+    two = tpl({"v": {"type": "OS::Heat::Value", "properties": {"value": "two"}}},
+              {"v": {"value": {"get_attr": ["v", "value"]}}})
+    with db.session() as s:
+        update.update(s, Ctx(), s.get(Stack, sid), template=two)
+    assert wait(db, sid, "UPDATE_COMPLETE").outputs[0]["output_value"] == "two"
+    with db.session() as s:
+        snapshots.restore(s, Ctx(), s.get(Stack, sid), snap_id)
+    st = wait(db, sid, "RESTORE_COMPLETE")
+    assert st.outputs[0]["output_value"] == "one" and st.template == one
+    assert st.status_reason == "Stack RESTORE completed successfully"

@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 
 from stratus.errors import BadRequest
+from stratus.orchestration.environment import Environment
 from stratus.orchestration.errors import TemplateError
-from stratus.stacks import listing
+from stratus.stacks import listing, load
 
 # Heat's stack name rule (heat/engine/service.py _validate_new_stack)
 NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,254}$")
@@ -55,21 +56,18 @@ def template_of(body: dict[str, Any], *, required: bool = True) -> dict[str, Any
 
 def environment_of(body: dict[str, Any]) -> dict[str, Any]:
     """The environment: ``environment`` (object or text), else the ``environment_files``
-    (names in ``files``) merged in order; ``parameters`` are given apart."""
+    (names in ``files``) merged in order, later ones winning; ``parameters`` are given
+    apart."""
     if body.get("environment") not in (None, "", {}):
         return parse(body["environment"], "Environment")
+    names = body.get("environment_files") or []
+    if not names:
+        return {}
     files = files_of(body)
-    merged: dict[str, Any] = {}
-    for name in body.get("environment_files") or []:
-        if name not in files:
-            raise BadRequest(f"The environment file {name} is not in 'files': send its content there.")
-        env = parse(files[name], "Environment")
-        for section, value in env.items():
-            if isinstance(value, dict) and isinstance(merged.get(section), dict):
-                merged[section] = {**merged[section], **value}
-            else:
-                merged[section] = value
-    return merged
+    missing = [n for n in names if n not in files]
+    if missing:
+        raise BadRequest(f"The environment file(s) {', '.join(missing)} are not in 'files': send their content.")
+    return Environment.merge(*(parse(files[n], "Environment") for n in names)).to_dict()
 
 
 def files_of(body: dict[str, Any]) -> dict[str, Any]:
@@ -112,16 +110,10 @@ def stack_name_of(body: dict[str, Any]) -> str:
 
 def load_template(raw: dict[str, Any], files: dict[str, Any] | None = None,
                   environment: dict[str, Any] | None = None):
-    """The parsed, validated Template of a request; any failure to read it is a
-    TemplateError (400 StackValidationFailed), never a 500."""
-    import inspect
-
-    from stratus.orchestration.template import Template
-
-    takes = inspect.signature(Template.from_dict).parameters
-    kwargs = {k: v for k, v in (("files", files), ("environment", environment)) if k in takes and v}
+    """The parsed, validated Template of a request (as the stack engine parses it); any
+    failure to read it is a TemplateError (400 StackValidationFailed), never a 500."""
     try:
-        return Template.from_dict(raw, **kwargs)
+        return load.parse(raw, files=files, environment=environment)
     except TemplateError:
         raise
     except (TypeError, KeyError, AttributeError, IndexError, ValueError) as exc:

@@ -60,13 +60,13 @@ def index(request: Request, ctx: HeatAuth, policy: Policy, db: DbSession):
         out["links"] = links
     if got.count is not None:
         out["count"] = got.count
-    return out
+    return JSONResponse(out)  # plain data: no jsonable_encoder walk over a thousand stacks
 
 
 @router.get("/stacks/detail")
 def detail(request: Request, ctx: HeatAuth, policy: Policy, db: DbSession):
     policy.enforce("stacks:detail", {"project_id": ctx.project_id})
-    got = listing.page(db, ctx, request.query_params)
+    got = listing.page(db, ctx, request.query_params, full=True)
     b = base(request)
     return {"stacks": [views.stack_detail(s, b) for s in got.rows]}
 
@@ -131,12 +131,15 @@ def lookup(stack_ref: str, request: Request, ctx: HeatAuth, policy: Policy, db: 
     return _redirect(request, db, ctx, policy, stack_ref)
 
 
-for _sub in SUBPATHS_GET:
-    def _lookup_sub(stack_ref: str, request: Request, ctx: HeatAuth, policy: Policy, db: DbSession,
-                    _sub: str = _sub):
-        return _redirect(request, db, ctx, policy, stack_ref, _sub)
+def _lookup_into(sub: str):
+    def lookup_sub(stack_ref: str, request: Request, ctx: HeatAuth, policy: Policy, db: DbSession):
+        return _redirect(request, db, ctx, policy, stack_ref, sub)
 
-    router.add_api_route(f"/stacks/{{stack_ref}}/{_sub}", _lookup_sub,
+    return lookup_sub
+
+
+for _sub in SUBPATHS_GET:
+    router.add_api_route(f"/stacks/{{stack_ref}}/{_sub}", _lookup_into(_sub),
                          methods=["GET", "POST"] if _sub in SUBPATHS_POST else ["GET"],
                          name=f"lookup_{_sub}", include_in_schema=False)
 
@@ -237,14 +240,7 @@ def environment(stack_name: str, stack_id: str, ctx: HeatAuth, policy: Policy, d
     """Heat's environment of the stack: every section present, the parameters given
     merged into ``parameters``."""
     stack = identified(db, ctx, policy, stack_name, stack_id, "stacks:environment", show_deleted=True)
-    env = dict(stack.environment or {})
-    registry = dict(env.get("resource_registry") or {})
-    registry.setdefault("resources", {})
-    return {"parameters": {**(env.get("parameters") or {}), **(stack.parameters or {})},
-            "parameter_defaults": env.get("parameter_defaults") or {},
-            "resource_registry": registry,
-            "event_sinks": env.get("event_sinks") or [],
-            "encrypted_param_names": env.get("encrypted_param_names") or []}
+    return views.environment(stack.environment, stack.parameters)
 
 
 @router.get("/stacks/{stack_name}/{stack_id}/files")
