@@ -38,10 +38,10 @@ def signal_endpoint(res: PlannedResource, base: str | None = None) -> str:
     return tickets.resource_url(base or settings.signal_url, res.project_id, res.resource_id)
 
 
-def wait_task(res: PlannedResource, timeout: float, step: str = "wait") -> dict[str, Any]:
+def wait_task(cls, res: PlannedResource, timeout: float, step: str = "wait") -> dict[str, Any]:
     """The task that waits on the controller for ``res``'s wait state (its type's
     ``wait_state``) to be SUCCESS; it fails with the state's reason."""
-    context = ControllerRecord.controller(res)
+    context = cls.controller(res)
     url = tickets.resource_url(context.settings.endpoint_url, res.project_id, res.resource_id)
     return task(res, "stratus.cloud.signal_wait",
                 {"url": url, "ticket": tickets.issue(context.keys, res.resource_id, tickets.WAIT),
@@ -52,6 +52,13 @@ class _Waiting(ResourceType):
     """A resource whose one task waits on the controller for its signals."""
 
     takes_signals = False
+    record_kind = "stack signals"
+
+    @classmethod
+    def controller(cls, res: PlannedResource):
+        """The controller's context (the wait needs its keys and URL), or the refusal of an
+        offline plan."""
+        return ControllerRecord.controller.__func__(cls, res)
 
     @classmethod
     def host_group(cls, props):
@@ -181,8 +188,7 @@ class WaitCondition(_Waiting):
 
     @classmethod
     def check(cls, db, res: PlannedResource, planned=None) -> None:
-        cls_ctl = ControllerRecord.controller(res)
-        del cls_ctl
+        cls.controller(res)
         hid = cls.handle_id(res.properties.get(cls.handle_prop))
         handle = (planned or {}).get(hid)
         if handle is None and db is not None:
@@ -196,7 +202,7 @@ class WaitCondition(_Waiting):
 
     @classmethod
     def plan_create(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        return [wait_task(res, float(res.properties.get(cls.timeout_prop) or 3600))]
+        return [wait_task(cls, res, float(res.properties.get(cls.timeout_prop) or 3600))]
 
     @classmethod
     def plan_update(cls, res: PlannedResource, prop_diff: dict[str, Any]) -> list[dict[str, Any]]:

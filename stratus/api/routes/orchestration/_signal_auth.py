@@ -58,3 +58,16 @@ async def json_body(request: Request) -> dict[str, Any] | None:
 def plan_context(request: Request) -> PlanContext:
     state = request.app.state
     return PlanContext(state.settings, state.fernet, state.db)
+
+
+def project_context(request: Request, db):
+    """The caller (Keystone token) whose project is the one in the path (Heat refuses
+    another project's path unless the caller is a cloud administrator)."""
+    from stratus.errors import Forbidden
+
+    ctx = get_context(request, db)
+    path_project = getattr(request.state, "path_project_id", None)
+    if path_project is not None and path_project != ctx.project_id and not ctx.is_admin:
+        raise Forbidden(f"The project {path_project} in the URL is not the token's project "
+                        f"{ctx.project_id}: use your own project's endpoint.")
+    return ctx
