@@ -102,4 +102,4 @@ def compile_plan(plan: Plan) -> list[dict[str, Any]]:
 
 
 def compile_outputs(plan: Plan) -> dict[str, Any]:
-    return {k: functions.resolve(v, _Context(plan)) for k, v in plan.template.outputs.items()}
+    return {k: functions.resolve(v.value, _Context(plan)) for k, v in plan.template.outputs.items()}

@@ -12,15 +12,19 @@ from typing import Any
 from stratus.orchestration.resources import PlanContext, PlannedResource
 from stratus.orchestration.template import Template
 
+# OS::stack_id of a template planned without a stack (stratus compile / validate)
+OFFLINE_STACK_ID = "00000000-0000-0000-0000-000000000000"
+
 
 @dataclass
 class Plan:
-    template: Template
-    parameters: dict[str, Any]
+    template: Template  # as planned: resources/outputs whose condition is false left out
+    parameters: dict[str, Any]  # the values, pseudo parameters (OS::stack_name …) included
     order: list[str]
     resources: dict[str, PlannedResource]
     quota_usage: Counter = field(default_factory=Counter)
     host_usage: dict[str, Counter] = field(default_factory=dict)  # resource name -> usage
+    conditions: dict[str, bool] = field(default_factory=dict)  # each condition's truth
 
     @property
     def idempotent(self) -> bool:
@@ -31,25 +35,51 @@ class Plan:
         return {n: r.resource_id for n, r in self.resources.items()}
 
 
+def pseudo_parameters(stack: Any = None, project_id: str | None = None) -> dict[str, Any]:
+    """``OS::stack_name``, ``OS::stack_id``, ``OS::project_id`` of ``stack`` (an object or
+    mapping with name, id, project_id); offline defaults when there is none."""
+    def get(key: str) -> Any:
+        if stack is None:
+            return None
+        return stack.get(key) if isinstance(stack, dict) else getattr(stack, key, None)
+
+    return {
+        "OS::stack_name": get("name") or "stack",
+        "OS::stack_id": get("id") or OFFLINE_STACK_ID,
+        "OS::project_id": get("project_id") or project_id or "",
+    }
+
+
 def plan(template: Template, parameters: dict[str, Any] | None = None,
          resource_ids: dict[str, str] | None = None, project_id: str | None = None,
-         context: PlanContext | None = None) -> Plan:
+         context: PlanContext | None = None, *, db=None, ctx=None, stack: Any = None) -> Plan:
     """Plan ``template``; ``resource_ids`` keeps ids of resources that already exist.
     Hosts stay host groups here; ``submit`` places resources on hosts before compiling.
-    ``context`` (the controller's settings and keys) reaches every resource's hooks."""
+    ``context`` (the controller's settings and keys) reaches every resource's hooks.
+    Parameters are checked (custom constraints against ``db`` when given, for ``ctx``
+    or ``project_id``); resources whose condition is false are left out; ``stack``
+    gives the pseudo parameters."""
     from stratus.orchestration.compiler import resolve_properties
 
     ids = resource_ids or {}
-    order = template.order()
+    if ctx is None and context is not None:  # the caller as the submitting service knows it
+        from stratus.orchestration.constraints import Caller
+
+        ctx = Caller(project_id, context.cloud_admin, context.user_id)
+    values = template.parameter_values(parameters, db, ctx, project_id=project_id)
+    values.update(pseudo_parameters(stack, project_id))
+    planned, conditions = template.for_values(values)
+    order = planned.order()
     p = Plan(
-        template=template,
-        parameters=template.parameter_values(parameters),
+        template=planned,
+        parameters=values,
         order=order,
         resources={
-            n: PlannedResource(n, template.resources[n].type, ids.get(n) or str(uuid.uuid4()), {},
+            n: PlannedResource(n, planned.resources[n].effective_type, ids.get(n) or str(uuid.uuid4()), {},
                                project_id=project_id, context=context)
             for n in order
         },
+        conditions=conditions,
     )
     resolve_properties(p)
     account(p)

@@ -1,7 +1,10 @@
-"""Heat-like property schemas: type, required, default, constraints, help text."""
+"""Heat-like property schemas: type, required, default, constraints (allowed values,
+range ``min_value``/``max_value``, length ``min_length``/``max_length`` of a string,
+list or map, ``allowed_pattern`` of a string), help text."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +31,12 @@ class Schema:
     required: bool = False
     default: Any = None
     allowed_values: tuple[Any, ...] = ()
-    min_value: int | None = None
+    min_value: int | float | None = None
     update_allowed: bool = False
+    max_value: int | float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    allowed_pattern: str | None = None
 
     def check(self, name: str, value: Any, path: tuple[str, ...]) -> None:
         if isinstance(value, Function) or self.type == ANY:
@@ -48,6 +55,16 @@ class Schema:
             )
         if self.min_value is not None and value < self.min_value:
             raise TemplateError(f"the property {name!r} must be >= {self.min_value}", path)
+        if self.max_value is not None and value > self.max_value:
+            raise TemplateError(f"the property {name!r} must be <= {self.max_value}", path)
+        if self.min_length is not None and len(value) < self.min_length:
+            raise TemplateError(f"the property {name!r} must have a length of at least {self.min_length}",
+                                path)
+        if self.max_length is not None and len(value) > self.max_length:
+            raise TemplateError(f"the property {name!r} must have a length of at most {self.max_length}",
+                                path)
+        if self.allowed_pattern is not None and re.fullmatch(self.allowed_pattern, value) is None:
+            raise TemplateError(f"the property {name!r} ({value!r}) must match {self.allowed_pattern!r}", path)
 
 
 @dataclass

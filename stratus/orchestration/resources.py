@@ -38,7 +38,7 @@ from stratus.orchestration.properties import Schema
 
 _REGISTRY: dict[str, type[ResourceType]] = {}
 _LOADED: list[bool] = []
-TYPE_MODULES = ("heat", "stratus", "nova", "neutron", "glance", "keystone", "cinder")
+TYPE_MODULES = ("heat", "stratus", "nova", "neutron", "glance", "keystone", "cinder", "aws")
 
 
 def register(cls: type[ResourceType]) -> type[ResourceType]:
@@ -116,6 +116,10 @@ class ResourceType:
     cloud_admin_only: ClassVar[bool] = False
     # Named actions: {name: help}; plan_action turns one into tasks.
     actions: ClassVar[dict[str, str]] = {}
+    # ``deletion_policy: Snapshot`` is allowed (the type can be snapshotted on delete).
+    snapshot_allowed: ClassVar[bool] = False
+    # The keys its ``update_policy`` takes; none: a non-empty update_policy is refused.
+    update_policy_schema: ClassVar[dict[str, Schema]] = {}
 
     @classmethod
     def has_attribute(cls, name: str) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from stratus import quotas
 from stratus.db.locks import write_lock
 from stratus.db.models.jobs import BUILD, DELETING, QUEUED, Job, JobEvent, JobResource, Resource
+from stratus.db.models.orchestration import Stack
 from stratus.db.models.quotas import Allocation
 from stratus.errors import Forbidden
 from stratus.hosts import placement
@@ -52,7 +53,8 @@ def submit(
     the default, refuses types that reach any host: ``Stratus::Ansible::Task``).
     ``context``: the controller's settings and keys, for types that need them."""
     tpl = template if isinstance(template, Template) else Template.from_dict(dict(template))
-    plan = planner.plan(tpl, dict(parameters or {}), dict(resource_ids or {}), project_id, context)
+    plan = planner.plan(tpl, dict(parameters or {}), dict(resource_ids or {}), project_id, context, db=db,
+                        stack=db.get(Stack, stack_id) if stack_id else None)
     classes = {n: tpl.resources[n].type_class for n in plan.order}
     if not cloud_admin:
         refused = sorted({cls.type_name for cls in classes.values() if cls.cloud_admin_only})

@@ -6,3 +6,7 @@ Where a stack's way goes, in three hops: route (``stratus/api/routes/orchestrati
 → service here (``create``, ``update``, ``delete``, ``actions``, …) → template types
 (``stratus/orchestration/types``) compiled into one job per stack operation.
 """
+
+# The settle handlers register themselves when imported: importing any part of the
+# service (the API's routes do) makes the controller settle stacks when their jobs end.
+from stratus.stacks import delete, settle  # noqa: E402, F401

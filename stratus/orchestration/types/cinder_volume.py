@@ -51,6 +51,7 @@ class NoBackend(ResourceCheckFailed):
 
 class Volume(ResourceType):
     type_name = "OS::Cinder::Volume"
+    snapshot_allowed = True  # deletion_policy: Snapshot
     description = "A block-storage volume on a storage host (LVM or file backend)."
     idempotent = True
     properties_schema = {

@@ -10,26 +10,36 @@ from typing import Any
 
 from tests.api.conftest import _Factory
 from tests.api.volume.volume_helpers import storage_cloud
-from tests.e2e.network_world import private_vni_range
+from tests.e2e.network_world import ExternalWorld, private_vni_range
 from tests.integration.pipeline.conftest import sync_hosts
 
 API = "/orchestration/v1"
 TEMPLATES = Path(__file__).resolve().parents[2] / "orchestration" / "templates"
 HOST = "hc1"
+EXTERNAL_CIDR = "203.0.113.0/24"  # TEST-NET-3: only inside the external namespace
+EXTERNAL_GATEWAY = "203.0.113.1"
 
 
 def start_heat_cloud(request, tmp: Path, **settings):
     """A controller whose host ``hc1`` (this machine) is a compute, network and storage
-    host; stopped and cleaned at the end of the session (``request.addfinalizer``)."""
+    host; stopped and cleaned at the end of the session (``request.addfinalizer``).
+    ``ctl.physnet`` is a flat physical network whose interface is a veth into the
+    namespace ``ctl.external.ns`` holding EXTERNAL_GATEWAY (for external networks and
+    floating IPs)."""
+    world = ExternalWorld(f"{EXTERNAL_GATEWAY}/24")
+    request.addfinalizer(world.close)
+    physnet = f"heat{world.interface[2:]}"
     factory = _Factory(request, tmp)
     request.addfinalizer(factory.close)
     settings.setdefault("network_vni_ranges", private_vni_range())
     ctl = storage_cloud(factory, tmp, request, host=HOST, **settings)
     host_vars = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3",
                  "stratus_volume_dir": ctl.storage["dir"], "stratus_volume_vg": "stv-none-heat",
-                 "stratus_lvm_activation": "off"}
+                 "stratus_lvm_activation": "off", "stratus_tunnel_ip": "127.0.0.1",
+                 "stratus_physical_interface_mappings": {physnet: world.interface}}
     sync_hosts(ctl, tmp, {HOST: host_vars}, ["compute", "network", "block_storage"])
     ctl.stratus("host", "refresh")
+    ctl.physnet, ctl.external = physnet, world
     return ctl
 
 
@@ -51,8 +61,7 @@ def wait_stack(cloud, creds, ref: str, status: str, timeout: float = 300) -> dic
         got = r.json()["stack"]
         if got["stack_status"] == status:
             return got
-        if got["stack_status"].endswith(("_FAILED", "_COMPLETE")) and not got["stack_status"].endswith(
-                "IN_PROGRESS"):
+        if got["stack_status"].endswith(("_FAILED", "_COMPLETE")):
             raise AssertionError(f"stack {ref} went to {got['stack_status']}: {got.get('stack_status_reason')}")
         time.sleep(0.5)
     raise AssertionError(f"stack {ref} not {status} after {timeout}s: {got}")

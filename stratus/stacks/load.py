@@ -1,0 +1,83 @@
+"""A stack's template as the engine plans it: the template given (with its environment
+and files) parsed into a :class:`Template`, nested stacks flattened into it
+(``nested.expand``), and the pseudo parameters Heat gives every template
+(``OS::stack_name``, ``OS::stack_id``, ``OS::project_id``).
+
+Create, update, delete, snapshots and abandon all load a stack the same way, from its row
+(:func:`from_row`) or from a request's fields (:func:`load`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+from stratus.orchestration import nested
+from stratus.orchestration.errors import TemplateError
+from stratus.orchestration.template import Template
+
+
+@dataclass
+class Loaded:
+    """A stack's template ready to plan: ``flat`` holds every nested stack's resources
+    (``expansion.stacks`` says which prefix belongs to which nested stack)."""
+
+    template: Template  # the template as given, parsed
+    flat: Template  # nested stacks flattened in
+    expansion: nested.Expansion
+    parameters: dict[str, Any] = field(default_factory=dict)  # as given
+    identity: dict[str, str] = field(default_factory=dict)  # the pseudo parameters
+
+
+def identity(name: str, stack_id: str, project_id: str | None) -> dict[str, str]:
+    """Heat's pseudo parameters of a stack."""
+    return {"OS::stack_name": name, "OS::stack_id": stack_id, "OS::project_id": project_id or ""}
+
+
+def parse(raw: Any, *, files: dict[str, Any] | None = None, environment: dict[str, Any] | None = None) -> Template:
+    """``raw`` (the template as the request gave it, parsed YAML/JSON) as a Template;
+    TemplateError when it is not one. Files and environment reach the template model when
+    it takes them (``get_file``, ``resource_registry``)."""
+    if not isinstance(raw, dict):
+        raise TemplateError("the template must be a mapping with heat_template_version and resources")
+    accepts = inspect.signature(Template.from_dict).parameters
+    kwargs: dict[str, Any] = {}
+    if "files" in accepts:
+        kwargs["files"] = dict(files or {})
+    if "environment" in accepts:
+        kwargs["environment"] = dict(environment or {})
+    return Template.from_dict(raw, **kwargs)
+
+
+def load(raw: Any, *, name: str, stack_id: str, project_id: str | None, files: dict[str, Any] | None = None,
+         environment: dict[str, Any] | None = None, parameters: dict[str, Any] | None = None,
+         current: dict[str, dict[str, Any]] | None = None) -> Loaded:
+    """Parse and flatten a stack's template. ``current``: the stack's recorded
+    resources by flat name → attributes (an update keeps a group's members)."""
+    tpl = parse(raw, files=files, environment=environment)
+    given = dict(parameters or {})
+    expansion = nested.expand(tpl, given, current=current)
+    return Loaded(tpl, expansion.template, expansion, given, identity(name, stack_id, project_id))
+
+
+def from_row(stack, *, current: dict[str, dict[str, Any]] | None = None) -> Loaded:
+    """A stack row's template, files, environment and parameters, loaded."""
+    return load(stack.template, name=stack.name, stack_id=stack.id, project_id=stack.project_id,
+                files=stack.files, environment=stack.environment, parameters=stack.parameters,
+                current=current)
+
+
+def stack_of(prefixes: dict[str, str], resource_name: str, root_id: str) -> str:
+    """The id of the (nested) stack owning the flat resource ``resource_name``: the
+    stack of its longest ``<prefix>.`` (``prefixes``: prefix → stack id), else the root."""
+    best, owner = -1, root_id
+    for prefix, sid in prefixes.items():
+        if prefix and resource_name.startswith(prefix + ".") and len(prefix) > best:
+            best, owner = len(prefix), sid
+    return owner
+
+
+def short_name(resource_name: str, prefix: str) -> str:
+    """A flat resource's name inside its nested stack (``group.0`` → ``0``)."""
+    return resource_name[len(prefix) + 1:] if prefix and resource_name.startswith(prefix + ".") else resource_name
