@@ -23,7 +23,8 @@ from typing import Any
 from stratus.orchestration.errors import TemplateError
 
 TYPES = ("string", "number", "json", "comma_delimited_list", "boolean")
-PSEUDO = ("OS::stack_name", "OS::stack_id", "OS::project_id")
+PSEUDO = ("OS::stack_name", "OS::stack_id", "OS::project_id",
+          "AWS::StackName", "AWS::StackId", "AWS::Region", "AWS::AccountId")
 TRUE = ("1", "t", "true", "on", "y", "yes")
 FALSE = ("0", "f", "false", "off", "n", "no")
 # keys of a parameter definition, by the first HOT version that has them

@@ -36,17 +36,19 @@ class Plan:
 
 
 def pseudo_parameters(stack: Any = None, project_id: str | None = None) -> dict[str, Any]:
-    """``OS::stack_name``, ``OS::stack_id``, ``OS::project_id`` of ``stack`` (an object or
-    mapping with name, id, project_id); offline defaults when there is none."""
+    """``OS::stack_name``, ``OS::stack_id``, ``OS::project_id`` (and their ``AWS::*``
+    names) of ``stack`` (an object or mapping with name, id, project_id); offline
+    defaults when there is none."""
     def get(key: str) -> Any:
         if stack is None:
             return None
         return stack.get(key) if isinstance(stack, dict) else getattr(stack, key, None)
 
+    name, sid, project = get("name") or "stack", get("id") or OFFLINE_STACK_ID, get("project_id") or project_id or ""
     return {
-        "OS::stack_name": get("name") or "stack",
-        "OS::stack_id": get("id") or OFFLINE_STACK_ID,
-        "OS::project_id": get("project_id") or project_id or "",
+        "OS::stack_name": name, "OS::stack_id": sid, "OS::project_id": project,
+        # CloudFormation's names of the same (Heat's: the stack's ARN-like id, one region)
+        "AWS::StackName": name, "AWS::StackId": sid, "AWS::AccountId": project, "AWS::Region": "RegionOne",
     }
 
 

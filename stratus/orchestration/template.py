@@ -52,6 +52,9 @@ RESOURCE_KEYS = ("type", "properties", "metadata", "depends_on", "deletion_polic
 RESOURCE_KEYS_2016 = ("condition", "external_id")
 OUTPUT_KEYS = ("value", "description")
 DELETION_POLICIES = ("Delete", "Retain", "Snapshot")
+CFN_KEYS = {"resources": "Resources", "outputs": "Outputs", "type": "Type", "properties": "Properties",
+            "depends_on": "DependsOn", "deletion_policy": "DeletionPolicy", "update_policy": "UpdatePolicy",
+            "condition": "Condition", "conditions": "Conditions"}
 
 
 def canonical_version(version: Any) -> str:
@@ -207,42 +210,47 @@ class Template:
         for name, res in self.resources.items():
             self._validate_resource(name, res)
         for name, out in self.outputs.items():
-            self._check_condition_ref(out.condition, ("outputs", name, "condition"))
+            self._check_condition_ref(out.condition, (self.key("outputs"), name, self.key("condition")))
             for fn in functions.walk(out.value):
                 fn.validate(self)
         for fn in functions.walk(list(self.conditions.values())):
             fn.validate(self)
         self.order()  # raises DependencyCycle
 
+    def key(self, name: str) -> str:
+        """The template's own word for a section or key (``Properties`` in CloudFormation)."""
+        return CFN_KEYS.get(name, name) if self.format == "CFN" else name
+
     def _validate_resource(self, name: str, res: ResourceDefinition) -> None:
-        path = ("resources", name)
+        k = self.key
+        path = (k("resources"), name)
         if res.is_template_resource:
             target = res.effective_type
             if self.files and "://" not in target and target not in self.files:
                 raise TemplateError(f"the template resource file {target!r} was not given; "
-                                    "put it beside the template (or pass it in files)", (*path, "type"))
+                                    "put it beside the template (or pass it in files)", (*path, k("type")))
         else:
             cls = res.type_class
             if cls is None:
-                raise TemplateError(unknown_type_message(res.effective_type, res.type), (*path, "type"))
-            Properties(cls.properties_schema, res.properties, cls.open_properties).validate((*path, "properties"))
+                raise TemplateError(unknown_type_message(res.effective_type, res.type), (*path, k("type")))
+            Properties(cls.properties_schema, res.properties, cls.open_properties).validate((*path, k("properties")))
             if res.deletion_policy == "Snapshot" and not getattr(cls, "snapshot_allowed", False):
                 raise TemplateError(f"{cls.type_name} cannot be snapshotted; use deletion_policy Delete or "
-                                    "Retain", (*path, "deletion_policy"))
+                                    "Retain", (*path, k("deletion_policy")))
             if res.update_policy:
                 schema = getattr(cls, "update_policy_schema", None) or {}
                 if not schema:
                     raise TemplateError(f"{cls.type_name} takes no update_policy; remove it",
-                                        (*path, "update_policy"))
+                                        (*path, k("update_policy")))
                 if not any(isinstance(v, functions.Function) for v in res.update_policy.values()):
-                    Properties(schema, res.update_policy).validate((*path, "update_policy"))
+                    Properties(schema, res.update_policy).validate((*path, k("update_policy")))
         for dep in res.depends_on:
             if dep not in self.resources:
                 raise TemplateError(f"depends_on names {dep!r}, which is not a resource of this template",
-                                    (*path, "depends_on"))
+                                    (*path, k("depends_on")))
             if dep == name:
-                raise TemplateError("a resource cannot depend on itself", (*path, "depends_on"))
-        self._check_condition_ref(res.condition, (*path, "condition"))
+                raise TemplateError("a resource cannot depend on itself", (*path, k("depends_on")))
+        self._check_condition_ref(res.condition, (*path, k("condition")))
         for fn in functions.walk([res.properties, res.metadata, res.update_policy]):
             fn.validate(self)
 
