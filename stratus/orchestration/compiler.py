@@ -25,16 +25,44 @@ from stratus.orchestration.planner import Plan
 
 
 class _Context:
+    """What ``functions.resolve`` reads from a plan: parameters, ids, attributes (plan-time
+    values or run-time ``Expr``), conditions (``plan.conditions``: name → bool, set by the
+    planner with ``functions.evaluate_conditions``) and which resources exist."""
+
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
 
     def param(self, name: str) -> Any:
-        return self.plan.parameters[name]
+        try:
+            return self.plan.parameters[name]
+        except KeyError:
+            raise TemplateError(f"the parameter {name!r} has no value", ("parameters", name)) from None
 
     def resource_id(self, name: str) -> Any:
         return self.plan.resources[name].resource_id
 
-    def attribute(self, name: str, attr: str, keys: list[Any]) -> Any:
+    def condition(self, name: str) -> bool:
+        conditions = getattr(self.plan, "conditions", None) or {}
+        if name not in conditions:
+            raise TemplateError(f"the condition {name!r} is not defined; add it under 'conditions'",
+                                ("conditions", name))
+        return bool(conditions[name])
+
+    def resource_active(self, name: str) -> bool:
+        """Whether the resource is part of the plan (its ``condition`` holds)."""
+        return name in self.plan.resources
+
+    def attribute(self, name: str, attr: str | None, keys: list[Any]) -> Any:
+        if attr is None:  # get_attr: [name] → every attribute the plan can give
+            cls = self.plan.template.resources[name].type_class
+            names = sorted(cls.attributes_schema) if cls else []
+            out = {}
+            for a in names:
+                try:
+                    out[a] = self.attribute(name, a, [])
+                except TemplateError:
+                    continue
+            return out
         res = self.plan.resources[name]
         if attr in res.attributes:
             value = res.attributes[attr]
