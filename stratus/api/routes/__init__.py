@@ -98,4 +98,5 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.orchestration.software_deployments",
     "stratus.api.routes.orchestration.resource_signals",
     "stratus.api.routes.orchestration.signal_urls",
+    "stratus.api.routes.orchestration.guest_metadata",
 ]

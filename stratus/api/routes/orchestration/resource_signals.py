@@ -15,7 +15,7 @@ from stratus.stacks import records, signals
 router = APIRouter()
 
 
-@router.post("/orchestration/v1/stacks/{stack_name}/{stack_id}/resources/{resource_name}/signal")
+@router.post("/stacks/{stack_name}/{stack_id}/resources/{resource_name}/signal")
 async def signal(stack_name: str, stack_id: str, resource_name: str, request: Request, db: DbSession):
     data = await auth.json_body(request)
     ticket = auth.ticket_of(request)

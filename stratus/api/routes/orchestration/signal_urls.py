@@ -16,7 +16,7 @@ from stratus.errors import NotFound, Unauthorized
 from stratus.stacks import signals, software, tickets
 
 router = APIRouter()
-PATH = "/orchestration/v1/signals/{resource_id}"
+PATH = "/signals/{resource_id}"
 
 
 def _resource(request: Request, db, resource_id: str, purpose: str) -> Resource | SoftwareDeployment:

@@ -14,7 +14,7 @@ from stratus.stacks import software
 
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
-ROOT = "/orchestration/v1/software_configs"
+ROOT = "/software_configs"
 
 
 @router.post(ROOT)

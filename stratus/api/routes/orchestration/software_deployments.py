@@ -15,7 +15,7 @@ from stratus.stacks import software
 
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
-ROOT = "/orchestration/v1/software_deployments"
+ROOT = "/software_deployments"
 
 
 def _body(body: Any) -> dict[str, Any]:
