@@ -11,12 +11,12 @@ module: metadata_relay
 short_description: The metadata relay of a network (169.254.169.254 in its qdhcp- namespace)
 description:
   - Runs the relay that lets a network's guests reach the controller at
-    C(http://169.254.169.254/), as Neutron's isolated metadata proxy does: a process listens
+    C(http://169.254.169.254/), as Neutron's isolated metadata proxy does. A process listens
     on 169.254.169.254:80 inside the network's DHCP namespace C(qdhcp-<network id>) (the
     address on the namespace's C(lo)) and relays each request to O(target) from the host's
     namespace, adding C(X-Forwarded-For) (the guest's address), C(X-Stratus-Network-Id) and
     C(X-Stratus-Relay-Ticket) (O(ticket)), so the controller knows which guest asks.
-  - The network's DHCP server (M(stratus.cloud.dhcp)) must run on this host first; its
+  - The network's DHCP server (M(stratus.cloud.dhcp)) must run on this host first, and its
     subnets hand out the route to 169.254.169.254 via the DHCP port (option 121).
   - The driver is C(plugins/module_utils/net/metadata_relay.py).
 version_added: "0.1.0"

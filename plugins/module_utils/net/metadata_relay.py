@@ -14,7 +14,8 @@ headers the guest sent. The guest routes 169.254.169.254 to the DHCP port (DHCP 
 
 :class:`MetadataRelay` starts it (a pid file and the config it runs with under
 ``state_dir/<network id>/``), keeps it when it runs with the same config, restarts it
-when the config changed, and stops it.
+when the config changed, and stops it. The relay also exits by itself once the
+namespace is deleted (a network removed without the relay's own absent task).
 """
 
 from __future__ import annotations
@@ -115,6 +116,15 @@ def handle(conn, peer, cfg, target):
                     pass
 
 
+def watch(namespace):
+    """Exit once the namespace is deleted (the network's DHCP server removed), so the
+    listening socket does not keep the dead namespace alive."""
+    import time
+    while os.path.exists("/run/netns/" + namespace):
+        time.sleep(2)
+    os._exit(0)
+
+
 def main():
     cfg = json.load(open(sys.argv[1]))
     target = urlsplit(cfg["target"])
@@ -122,6 +132,7 @@ def main():
     with open(cfg["pidfile"] + ".tmp", "w") as fh:
         fh.write(str(os.getpid()))
     os.rename(cfg["pidfile"] + ".tmp", cfg["pidfile"])
+    threading.Thread(target=watch, args=(cfg["namespace"],), daemon=True).start()
     while True:
         conn, addr = srv.accept()
         threading.Thread(target=handle, args=(conn, addr[0], cfg, target), daemon=True).start()
