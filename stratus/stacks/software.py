@@ -187,8 +187,28 @@ def server_metadata(db: Session, server_id: str, project_id: str | None = None) 
     q = select(SoftwareDeployment).where(SoftwareDeployment.server_id == server_id)
     if project_id is not None:
         q = q.where(SoftwareDeployment.project_id == project_id)
-    configs = [db.get(SoftwareConfig, d.config_id) for d in db.scalars(q)]
-    return [config_view(c) for c in sorted((c for c in configs if c is not None), key=lambda c: c.name)]
+    out = []
+    for d in db.scalars(q):
+        config = db.get(SoftwareConfig, d.config_id)
+        if config is not None:
+            out.append((config.name, _with_stack(db, d, config_view(config))))
+    return [view for _, view in sorted(out, key=lambda item: item[0])]
+
+
+def _with_stack(db: Session, deployment: SoftwareDeployment, view: dict[str, Any]) -> dict[str, Any]:
+    """Heat's ``deploy_stack_id`` input (``<stack name>/<stack id>``) once the
+    deployment's resource belongs to a stack (known after the stack recorded it)."""
+    from stratus.db.models.jobs import Resource
+    from stratus.db.models.orchestration import Stack
+
+    row = db.get(Resource, deployment.id)
+    stack = db.get(Stack, row.stack_id) if row is not None and row.stack_id else None
+    if stack is not None:
+        view["inputs"] = [dict(i) for i in view["inputs"]]  # the record's own list stays as stored
+        for item in view["inputs"]:
+            if item.get("name") == "deploy_stack_id" and not item.get("value"):
+                item["value"] = f"{stack.name}/{stack.id}"
+    return view
 
 
 def signal_deployment(db: Session, row: SoftwareDeployment, details: dict[str, Any] | None) -> str | None:

@@ -18,6 +18,7 @@ import uuid
 
 import pytest
 
+from tests.api.orchestration.conftest import heat_cloud  # noqa: F401, F811 - until tests/e2e sees it
 from tests.api.orchestration.heat_helpers import API, wait_stack
 from tests.api.orchestration.signal_helpers import create_stack, resource
 from tests.integration.compute.actions_guest import cleanup, remove_images
@@ -77,7 +78,7 @@ def failing_stack(server_id: str) -> dict:
     }
 
 
-def test_guest_signals_its_wait_condition_and_runs_its_deployments(heat_cloud, guest_image, request):
+def test_guest_signals_its_wait_condition_and_runs_its_deployments(heat_cloud, guest_image, request):  # noqa: F811
     import json
 
     tag = uuid.uuid4().hex[:6]

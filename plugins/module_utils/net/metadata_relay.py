@@ -35,6 +35,9 @@ from ansible_collections.stratus.cloud.plugins.module_utils.net.ip_lib import (
 )
 
 ADDRESS = "169.254.169.254"
+# The relay outlives the Ansible run that starts it: it takes nothing of the run's
+# environment (the controller stops whatever carries its run's mark when the run ends).
+DAEMON_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
 PORT = 80
 DHCP_NS_PREFIX = "qdhcp-"
 
@@ -221,7 +224,7 @@ class MetadataRelay:
         with open(os.path.join(self.dir, "relay.log"), "ab") as log:
             subprocess.Popen([self.python, os.path.join(self.dir, "relay.py"), self.config_file],
                              stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                             close_fds=True)
+                             close_fds=True, env=DAEMON_ENV)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.pid() is not None:
