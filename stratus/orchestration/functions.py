@@ -246,19 +246,24 @@ def dependencies(tree: Any) -> set[str]:
 
 
 def resolve(tree: Any, ctx: ResolveContext) -> Any:
-    """Plain values (and ``Expr``) for a parsed tree. Items an ``if`` left out (``OMIT``)
-    disappear from their map or list."""
+    """Plain values (and ``Expr``) for a parsed tree. Items an ``if`` left out disappear
+    from their map or list; left out as a whole, the value is None."""
+    value = _resolve(tree, ctx)
+    return None if value is OMIT else value
+
+
+def _resolve(tree: Any, ctx: ResolveContext) -> Any:
     if isinstance(tree, Function):
         return tree.result(ctx)
     if isinstance(tree, dict):
         out = {}
         for k, v in tree.items():
-            value = resolve(v, ctx)
+            value = _resolve(v, ctx)
             if value is not OMIT:
                 out[k] = value
         return out
     if isinstance(tree, list):
-        return [v for v in (resolve(v, ctx) for v in tree) if v is not OMIT]
+        return [v for v in (_resolve(v, ctx) for v in tree) if v is not OMIT]
     return tree
 
 
@@ -387,6 +392,15 @@ def expr_text(e: Expr) -> str:
     (a string as it is, nothing as '', lists and maps as JSON)."""
     x = f"({e.inner})"
     return f"({x} if {x} is string else ('' if {x} is none else ({x} | to_json)))"
+
+
+def __getattr__(name: str) -> Any:
+    """``FUNCTIONS``: the newest HOT version's table (the name before per-version tables)."""
+    if name == "FUNCTIONS":
+        from stratus.orchestration.hot_versions import LATEST, function_table
+
+        return function_table(LATEST)
+    raise AttributeError(name)
 
 
 # The functions, re-exported so ``from stratus.orchestration.functions import GetAttr``

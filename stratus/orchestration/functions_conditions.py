@@ -16,6 +16,7 @@ from stratus.orchestration.functions import (
     Function,
     Parser,
     ResolveContext,
+    _resolve,
     resolve,
     truth,
 )
@@ -64,8 +65,8 @@ class If(Function):
 
     def result(self, ctx: ResolveContext) -> Any:
         if truth(resolve(self.args[0], ctx), ctx, (*self.path, "0")):
-            return resolve(self.args[1], ctx)
-        return resolve(self.args[2], ctx) if len(self.args) == 3 else OMIT
+            return _resolve(self.args[1], ctx)
+        return _resolve(self.args[2], ctx) if len(self.args) == 3 else OMIT
 
 
 class IfNullable(If):

@@ -54,7 +54,7 @@ class GetParam(Function):
     def result(self, ctx: ResolveContext) -> Any:
         from stratus.orchestration.functions import resolve
 
-        return _dig(ctx.param(self.param), resolve(self.keys, ctx), self.path)
+        return _dig(ctx.param(self.param), self.plan_time(resolve(self.keys, ctx), "the path"), self.path)
 
 
 class GetResource(Function):
@@ -122,7 +122,7 @@ class GetAttr(Function):
 
         if not resource_active(ctx, self.resource):
             return None
-        attr = resolve(self.attr, ctx)
+        attr = self.plan_time(resolve(self.attr, ctx), "the attribute name")
         if attr is not None and not isinstance(attr, str):
             raise self.error(f"the attribute name must be a string, not {attr!r}")
         return ctx.attribute(self.resource, attr, self.plan_time(resolve(self.keys, ctx), "the path"))

@@ -156,7 +156,7 @@ class ListJoin(Function):
             return Expr(f"(({whole[0].inner}) | map('string') | join({jinja_literal(delim)}))")
         items: list[Any] = []
         for x in lists:
-            if x is None:
+            if not x:  # None, '' or [] adds nothing (Heat's rule)
                 continue
             if not isinstance(x, list):
                 raise self.error(f"{self.name} joins lists; {x!r} is not a list")

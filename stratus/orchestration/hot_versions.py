@@ -5,6 +5,8 @@
   2013-05-23 … 2021-04-16, the release aliases (newton … wallaby), the API's long forms
   (``heat_template_version.2016-10-14``), and the CloudFormation versions
   (``AWSTemplateFormatVersion.2010-09-09``, ``HeatTemplateFormatVersion.2012-12-12``).
+- ``hot_version(value)``: a template's ``heat_template_version`` checked and made
+  canonical; ``canonical(version)``: any accepted name (the API's forms too).
 - ``function_table(version)``: the functions of the resources and outputs sections;
   ``condition_table(version)``: the functions of the conditions section (and of ``if``'s
   condition). A function of another version is refused with the version it needs;
@@ -146,6 +148,20 @@ def canonical(version: Any) -> str:
             ("heat_template_version",),
         )
     return name
+
+
+def hot_version(value: Any) -> str:
+    """The canonical date of a template's ``heat_template_version`` (a date, an alias, or
+    the ``date`` YAML makes of an unquoted date); a clear error naming the section."""
+    if isinstance(value, datetime.date):
+        value = value.isoformat()
+    if str(value) in HOT_DATES or str(value) in ALIASES:
+        return VERSIONS[str(value)]
+    raise TemplateError(
+        f"heat_template_version {value!r} is not supported; use one of "
+        + ", ".join([*HOT_DATES, *ALIASES]),
+        ("heat_template_version",),
+    )
 
 
 def _hot_functions(date: str) -> dict[str, type[Function] | None]:

@@ -166,6 +166,8 @@ def test_if_without_false_branch_leaves_the_item_out_in_2021_04_16_only():
     ctx = Ctx(conditions={"on": True, "off": False})
     out = run({"name": "n", "extra": {"if": ["off", "x"]}, "list": [1, {"if": ["off", 2]}, {"if": ["on", 3]}]}, ctx)
     assert out == {"name": "n", "list": [1, 3]}
+    assert run({"if": ["off", "x"]}, ctx) is None  # an output's whole value
+    assert run({"if": ["on", {"if": ["off", 1]}, 2]}, ctx) is None
     with pytest.raises(TemplateError, match=r"if takes \[condition, value_if_true, value_if_false\]$"):
         run({"if": ["on", 1]}, ctx, version="2018-08-31")
 

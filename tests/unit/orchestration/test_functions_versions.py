@@ -59,6 +59,11 @@ def test_versions_accept_dates_aliases_long_forms_and_yaml_dates():
     assert hot_versions.canonical("AWSTemplateFormatVersion.2010-09-09") == hot_versions.CFN
     with pytest.raises(TemplateError, match="'2012-01-01' is not supported; use one of 2013-05-23"):
         hot_versions.canonical("2012-01-01")
+    assert hot_versions.hot_version(datetime.date(2018, 8, 31)) == "2018-08-31"
+    assert hot_versions.hot_version("queens") == "2018-03-02"
+    with pytest.raises(TemplateError) as exc:
+        hot_versions.hot_version(hot_versions.CFN)
+    assert exc.value.path == ("heat_template_version",)
 
 
 def test_describe_for_the_api():
