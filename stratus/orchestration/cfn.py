@@ -15,12 +15,13 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from stratus.orchestration import hot_versions
 from stratus.orchestration import parameters as params
 from stratus.orchestration.environment import Environment
 from stratus.orchestration.errors import TemplateError
 
 VERSION = "2010-09-09"
-VERSION_NAME = "AWSTemplateFormatVersion.2010-09-09"
+VERSION_NAME = hot_versions.CFN
 SECTIONS = ("AWSTemplateFormatVersion", "Description", "Parameters", "Mappings", "Conditions", "Resources",
             "Outputs")
 RESOURCE_KEYS = ("Type", "Properties", "DependsOn", "DeletionPolicy", "Metadata", "Condition", "Description",
@@ -45,9 +46,8 @@ def build(raw: Mapping[str, Any], *, files: Mapping[str, str], environment: Envi
     unknown = sorted(str(k) for k in raw if k not in SECTIONS)
     if unknown:
         raise TemplateError(f"unknown top-level section(s) {', '.join(unknown)}; allowed: {', '.join(SECTIONS)}")
-    table = hot.hot_versions.function_table(VERSION_NAME) if hot.hot_versions else None
-    parse = hot._parser(table, files)
-    schemas = hot.ParameterSchemas(_parameters(raw.get("Parameters")))
+    parse = hot._parser(hot_versions.function_table(VERSION_NAME), files)
+    schemas = _parameters(raw.get("Parameters"))
     mappings = raw.get("Mappings") or {}
     if not isinstance(mappings, Mapping) or not all(isinstance(v, Mapping) for v in mappings.values()):
         raise TemplateError("Mappings must map names to mappings of keys to values", ("Mappings",))
@@ -77,7 +77,7 @@ def _parameters(raw: Any) -> dict[str, params.ParamSchema]:
         if bad:
             raise TemplateError(f"unknown key(s) {', '.join(bad)} in a parameter; allowed: {', '.join(PARAM_KEYS)}",
                                 path)
-        ptype = PARAM_TYPES.get(pdef.get("Type"))
+        ptype = PARAM_TYPES.get(pdef["Type"]) if isinstance(pdef.get("Type"), str) else None
         if ptype is None:
             raise TemplateError(f"Type must be one of {', '.join(PARAM_TYPES)} (got {pdef.get('Type')!r})",
                                 (*path, "Type"))
@@ -121,8 +121,7 @@ def _conditions(raw: Any, files) -> dict[str, Any]:
         return {}
     if not isinstance(raw, Mapping):
         raise TemplateError("Conditions must map names to condition functions", ("Conditions",))
-    table = hot.hot_versions.condition_table(VERSION_NAME) if hot.hot_versions else None
-    parse = hot._parser(table, files)
+    parse = hot._parser(hot_versions.condition_table(VERSION_NAME), files)
     return {str(n): parse(v, ("Conditions", str(n))) for n, v in raw.items()}
 
 
@@ -137,6 +136,7 @@ def _resources(raw: Any, parse, env: Environment):
     for name, rdef in raw.items():
         name = str(name)
         path = ("Resources", name)
+        hot.check_resource_name(name, path)
         if not isinstance(rdef, Mapping):
             raise TemplateError("a resource must be a mapping with a Type", path)
         bad = sorted(str(k) for k in rdef if k not in RESOURCE_KEYS)

@@ -78,7 +78,7 @@ def _server(db, who, value):
 def _image(db, who, value):
     from stratus.image.records import visible_to_project
 
-    image = visible_to_project(db, None if who.is_admin else who.project_id, value)
+    image = visible_to_project(db, who.project_id, value)  # what a server of the project may boot
     if image is None:
         raise Refused(f"Image {value} could not be found.")
     return image

@@ -78,7 +78,11 @@ class Environment:
                     if not isinstance(entries, Mapping):
                         raise TemplateError("a scoped entry maps type names to a type or template",
                                             (*path, str(rname)))
-                    scoped = {str(t): _target(t, v, (*path, str(rname), str(t)), env) for t, v in entries.items()}
+                    if "hooks" in entries:
+                        env.warnings.append(f"{'.'.join((*path, str(rname), 'hooks'))}: hooks are not "
+                                            "supported; ignored")
+                    scoped = {str(t): _target(t, v, (*path, str(rname), str(t)), env) for t, v in entries.items()
+                              if t != "hooks"}
                     env.resource_scoped[str(rname)] = {t: v for t, v in scoped.items() if v is not None}
             elif key in ("base_url", "hooks"):
                 continue

@@ -7,8 +7,8 @@ constraints ``length``, ``range``, ``modulo`` (2017-02-24 on), ``allowed_values`
 Every error is a TemplateError at ``parameters.<name>`` saying what the value is, what
 was expected, and the constraint's own ``description`` when the template gives one.
 
-The pseudo parameters ``OS::stack_name``, ``OS::stack_id`` and ``OS::project_id`` are
-defined by every template (:data:`PSEUDO`); a caller cannot give them.
+The pseudo parameters (``OS::stack_name``, ``OS::stack_id``, ``OS::project_id``, their
+``AWS::*`` names) are defined by every template (:data:`PSEUDO`); a caller cannot give them.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stratus.orchestration.errors import TemplateError
+from stratus.orchestration.functions import PSEUDO_PARAMETERS
 
 TYPES = ("string", "number", "json", "comma_delimited_list", "boolean")
-PSEUDO = ("OS::stack_name", "OS::stack_id", "OS::project_id",
-          "AWS::StackName", "AWS::StackId", "AWS::Region", "AWS::AccountId")
+PSEUDO = PSEUDO_PARAMETERS  # set by the stack (planner.pseudo_parameters), never given
 TRUE = ("1", "t", "true", "on", "y", "yes")
 FALSE = ("0", "f", "false", "off", "n", "no")
 # keys of a parameter definition, by the first HOT version that has them
 _KEYS = {"type": "", "label": "", "description": "", "default": "", "hidden": "", "constraints": "",
-         "immutable": "2016-10-14", "tags": "2018-03-02"}
+         "immutable": "", "tags": "2018-03-02"}
 _CONSTRAINT_KEYS = {"length": "", "range": "", "allowed_values": "", "allowed_pattern": "",
                     "custom_constraint": "", "modulo": "2017-02-24"}
 # which constraints apply to which parameter types
@@ -203,9 +203,9 @@ def _parse_constraints(raw: Any, ptype: str, path: tuple[str, ...], version: str
 
 def _constraint_args(kind: str, args: Any, path: tuple[str, ...]) -> Any:
     def number(v: Any, key: str) -> Any:
-        if isinstance(v, bool) or not isinstance(v, int | float):
+        if isinstance(v, bool) or not isinstance(v, int | float | str):
             raise TemplateError(f"{key} must be a number, not {v!r}", (*path, key))
-        return v
+        return coerce("number", v, (*path, key), key)  # "5" is 5, as Heat's get_num
 
     if kind in ("length", "range"):
         if not isinstance(args, Mapping) or not args or set(args) - {"min", "max"}:
@@ -222,6 +222,8 @@ def _constraint_args(kind: str, args: Any, path: tuple[str, ...]) -> Any:
             raise TemplateError("modulo: step must not be 0", (*path, "step"))
         if abs(offset) >= abs(step):
             raise TemplateError("modulo: offset must be smaller than step", (*path, "offset"))
+        if offset and (step > 0) != (offset > 0):
+            raise TemplateError("modulo: step and offset must be both positive or both negative", path)
         return {"step": step, "offset": offset}
     if kind == "allowed_values":
         if not isinstance(args, list) or not args:

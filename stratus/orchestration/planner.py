@@ -14,6 +14,7 @@ from stratus.orchestration.template import Template
 
 # OS::stack_id of a template planned without a stack (stratus compile / validate)
 OFFLINE_STACK_ID = "00000000-0000-0000-0000-000000000000"
+REGION = "RegionOne"  # offline; the controller's is settings.region
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Plan:
         return {n: r.resource_id for n, r in self.resources.items()}
 
 
-def pseudo_parameters(stack: Any = None, project_id: str | None = None) -> dict[str, Any]:
+def pseudo_parameters(stack: Any = None, project_id: str | None = None, region: str | None = None) -> dict[str, Any]:
     """``OS::stack_name``, ``OS::stack_id``, ``OS::project_id`` (and their ``AWS::*``
     names) of ``stack`` (an object or mapping with name, id, project_id); offline
     defaults when there is none."""
@@ -46,9 +47,9 @@ def pseudo_parameters(stack: Any = None, project_id: str | None = None) -> dict[
 
     name, sid, project = get("name") or "stack", get("id") or OFFLINE_STACK_ID, get("project_id") or project_id or ""
     return {
-        "OS::stack_name": name, "OS::stack_id": sid, "OS::project_id": project,
+        "OS::stack_name": name, "OS::stack_id": sid, "OS::project_id": project, "OS::region": region or REGION,
         # CloudFormation's names of the same (Heat's: the stack's ARN-like id, one region)
-        "AWS::StackName": name, "AWS::StackId": sid, "AWS::AccountId": project, "AWS::Region": "RegionOne",
+        "AWS::StackName": name, "AWS::StackId": sid, "AWS::AccountId": project, "AWS::Region": region or REGION,
     }
 
 
@@ -69,7 +70,7 @@ def plan(template: Template, parameters: dict[str, Any] | None = None,
 
         ctx = Caller(project_id, context.cloud_admin, context.user_id)
     values = template.parameter_values(parameters, db, ctx, project_id=project_id)
-    values.update(pseudo_parameters(stack, project_id))
+    values.update(pseudo_parameters(stack, project_id, getattr(getattr(context, "settings", None), "region", None)))
     planned, conditions = template.for_values(values)
     order = planned.order()
     p = Plan(

@@ -120,6 +120,8 @@ class ResourceType:
     snapshot_allowed: ClassVar[bool] = False
     # The keys its ``update_policy`` takes; none: a non-empty update_policy is refused.
     update_policy_schema: ClassVar[dict[str, Schema]] = {}
+    # Heat's deprecated property names the template model renames: {old: new}.
+    property_aliases: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def has_attribute(cls, name: str) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from stratus.orchestration import functions
+from stratus.orchestration import functions, hot_versions
 from stratus.orchestration import parameters as params
 from stratus.orchestration.environment import Environment, is_template_path, read_relative
 from stratus.orchestration.errors import TemplateError
@@ -34,17 +34,7 @@ from stratus.orchestration.graph import topological_order
 from stratus.orchestration.properties import Properties
 from stratus.orchestration.resources import ResourceType, get_type, registered_types
 
-try:  # the per-version function tables (stratus.orchestration.hot_versions)
-    from stratus.orchestration import hot_versions
-except ImportError:  # pragma: no cover - until the tables land: the one default table
-    hot_versions = None  # type: ignore[assignment]
-
-DATES = ("2013-05-23", "2014-10-16", "2015-04-30", "2015-10-15", "2016-04-08", "2016-10-14",
-         "2017-02-24", "2017-09-01", "2018-03-02", "2018-08-31", "2021-04-16")
-ALIASES = {"newton": "2016-10-14", "ocata": "2017-02-24", "pike": "2017-09-01", "queens": "2018-03-02",
-           "rocky": "2018-08-31", "wallaby": "2021-04-16"}
-VERSIONS = set(DATES) | set(ALIASES)
-CONDITIONS_SINCE = "2016-10-14"
+CONDITIONS_SINCE = hot_versions.CONDITIONS_SINCE
 TOP_KEYS = ("heat_template_version", "description", "parameter_groups", "parameters", "resources",
             "outputs", "conditions")
 RESOURCE_KEYS = ("type", "properties", "metadata", "depends_on", "deletion_policy", "update_policy",
@@ -58,23 +48,9 @@ CFN_KEYS = {"resources": "Resources", "outputs": "Outputs", "type": "Type", "pro
 
 
 def canonical_version(version: Any) -> str:
-    """The HOT date of ``version`` (a date or a release alias); TemplateError otherwise."""
-    text = str(version if version is not None else "")
-    if text in ALIASES:
-        return ALIASES[text]
-    if text in DATES:
-        return text
-    raise TemplateError(f"heat_template_version {text!r} is not supported; use one of "
-                        + ", ".join([*DATES, *ALIASES]), ("heat_template_version",))
-
-
-class ParameterSchemas(dict):
-    """name → :class:`~.parameters.ParamSchema` of the template's own parameters;
-    ``in`` also answers for the pseudo parameters every stack has (OS::stack_name …),
-    so ``get_param: OS::stack_id`` validates."""
-
-    def __contains__(self, name: object) -> bool:
-        return dict.__contains__(self, name) or name in params.PSEUDO
+    """The HOT date of ``version`` (a date, a release alias, a YAML date);
+    TemplateError otherwise."""
+    return hot_versions.hot_version(version)
 
 
 @dataclass
@@ -188,9 +164,8 @@ class Template:
                     if "conditions" in unknown else "")
             raise TemplateError(f"unknown top-level section(s) {', '.join(unknown)}; allowed: "
                                 f"{', '.join(allowed)}{hint}")
-        table = hot_versions.function_table(version) if hot_versions else None
-        parse = _parser(table, files)
-        schemas = ParameterSchemas(params.parse_section(raw.get("parameters"), version))
+        parse = _parser(hot_versions.function_table(version), files)
+        schemas = params.parse_section(raw.get("parameters"), version)
         groups = params.parse_groups(raw.get("parameter_groups"), schemas)
         conditions = _parse_conditions(raw.get("conditions"), version, files)
         resources = _parse_resources(raw.get("resources"), version, parse, env)
@@ -234,11 +209,11 @@ class Template:
             if cls is None:
                 raise TemplateError(unknown_type_message(res.effective_type, res.type), (*path, k("type")))
             Properties(cls.properties_schema, res.properties, cls.open_properties).validate((*path, k("properties")))
-            if res.deletion_policy == "Snapshot" and not getattr(cls, "snapshot_allowed", False):
+            if res.deletion_policy == "Snapshot" and not cls.snapshot_allowed:
                 raise TemplateError(f"{cls.type_name} cannot be snapshotted; use deletion_policy Delete or "
                                     "Retain", (*path, k("deletion_policy")))
             if res.update_policy:
-                schema = getattr(cls, "update_policy_schema", None) or {}
+                schema = cls.update_policy_schema
                 if not schema:
                     raise TemplateError(f"{cls.type_name} takes no update_policy; remove it",
                                         (*path, k("update_policy")))
@@ -287,8 +262,9 @@ class Template:
                     note = constraints.check(c.args, values[name], db, who)
                 except constraints.Refused as exc:
                     raise params.constraint_error(schema, c, values[name], str(exc)) from None
+                note = note and f"parameters.{name}: {note}"
                 if note and note not in self.notes:
-                    self.notes.append(f"parameters.{name}: {note}")
+                    self.notes.append(note)
         return values
 
     def check_parameter_update(self, old_values: Mapping[str, Any], new_values: Mapping[str, Any]) -> None:
@@ -358,8 +334,6 @@ class _ParamContext:
 # --------------------------------------------------------------------- parsing helpers
 def _parser(table: Any, files: Mapping[str, str] | None):
     """``functions.parse`` with the version's table and the files for get_file."""
-    if hot_versions is None:
-        return lambda snippet, path: functions.parse(snippet, path)
     return lambda snippet, path: functions.parse(snippet, path, table=table, files=files)
 
 
@@ -368,8 +342,7 @@ def _parse_conditions(raw: Any, version: str, files: Mapping[str, str] | None) -
         return {}
     if not isinstance(raw, Mapping):
         raise TemplateError("conditions must be a mapping of names to condition functions", ("conditions",))
-    table = hot_versions.condition_table(version) if hot_versions else None
-    parse = _parser(table, files)
+    parse = _parser(hot_versions.condition_table(version), files)
     return {str(name): parse(expr, ("conditions", str(name))) for name, expr in raw.items()}
 
 
@@ -383,6 +356,7 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
     for name, rdef in raw.items():
         name = str(name)
         path = ("resources", name)
+        check_resource_name(name, path)
         if not isinstance(rdef, Mapping):
             raise TemplateError("a resource must be a mapping with a 'type'", path)
         bad = sorted(str(k) for k in rdef if k not in keys)
@@ -414,18 +388,40 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
         description = rdef.get("description")
         if description is not None and not isinstance(description, str):
             raise TemplateError("description must be a string", (*path, "description"))
+        resolved = env.resolve(rtype, name)
         out[name] = ResourceDefinition(
             name=name, type=rtype,
-            properties=parse(dict(props or {}), (*path, "properties")),
+            properties=parse(renamed(get_type(resolved), dict(props or {}), (*path, "properties")),
+                             (*path, "properties")),
             depends_on=list(deps),
             metadata=parse(dict(metadata or {}), (*path, "metadata")),
             deletion_policy=deletion_policy(rdef.get("deletion_policy"), version, (*path, "deletion_policy")),
             update_policy=parse(dict(update_policy or {}), (*path, "update_policy")),
             condition=_condition_key(rdef.get("condition"), version, (*path, "condition")),
             external_id=external_id, description=description or "",
-            resolved_type=env.resolve(rtype, name),
+            resolved_type=resolved,
         )
     return out
+
+
+def renamed(cls: type[ResourceType] | None, props: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """``props`` with the type's deprecated property names (Heat's ``network_id`` …)
+    renamed to the current ones; both at once is refused."""
+    aliases = cls.property_aliases if cls is not None else {}
+    out = dict(props)
+    for old, new in aliases.items():
+        if old in out:
+            if new in out:
+                raise TemplateError(f"give {new!r} or its old name {old!r}, not both", (*path, old))
+            out[new] = out.pop(old)
+    return out
+
+
+def check_resource_name(name: str, path: tuple[str, ...]) -> None:
+    """Heat's rule: a resource name is not empty and has no "/" (stacks address resources
+    by name in URLs)."""
+    if not name or "/" in name:
+        raise TemplateError(f"the resource name {name!r} is not valid: give a non-empty name without '/'", path)
 
 
 def deletion_policy(value: Any, version: str, path: tuple[str, ...]) -> str:
@@ -440,12 +436,12 @@ def deletion_policy(value: Any, version: str, path: tuple[str, ...]) -> str:
 
 
 def _condition_key(value: Any, version: str, path: tuple[str, ...]) -> Any:
-    """A resource's or output's ``condition``: a condition name, a boolean, or (with
-    the function tables) an inline condition function."""
+    """A resource's or output's ``condition``: a condition name, a boolean, or an
+    inline condition function."""
     if value is None or isinstance(value, bool | str):
         return value
-    if isinstance(value, Mapping) and hot_versions is not None:
-        return functions.parse(value, path, table=hot_versions.condition_table(version))
+    if isinstance(value, Mapping):
+        return functions.parse_condition(value, path, version)
     raise TemplateError("condition must name a condition of the 'conditions' section, or be true/false", path)
 
 
@@ -473,13 +469,14 @@ def _parse_outputs(raw: Any, version: str, parse) -> dict[str, OutputDefinition]
 def unknown_type_message(type_name: str, written: str | None = None) -> str:
     """Stratus has no type ``type_name``: say so, with similar types that exist."""
     known = registered_types()
-    similar = difflib.get_close_matches(type_name, known, n=3, cutoff=0.6)
+    similar = difflib.get_close_matches(type_name, known, n=3, cutoff=0.8)
     namespace = type_name.rsplit("::", 1)[0] + "::" if "::" in type_name else None
     if namespace:
         similar += [t for t in known if t.startswith(namespace) and t not in similar][:5]
     via = f" (mapped from {written!r} by the environment)" if written and written != type_name else ""
+    none = f"; it has no {namespace}* types" if namespace else ""
     hint = (f"; similar types: {', '.join(similar)}" if similar
-            else "; `openstack orchestration resource type list` lists the types")
+            else f"{none} (`openstack orchestration resource type list` lists the types)")
     return f"unknown resource type {type_name!r}{via}: Stratus does not provide it{hint}"
 
 

@@ -5,7 +5,8 @@ second implementation.
 - ``AWS::EC2::Instance`` → ``OS::Nova::Server``: ImageId → image, InstanceType →
   flavor, KeyName → key_name, UserData → user_data, AvailabilityZone,
   SecurityGroups/SecurityGroupIds → security_groups, SubnetId → a NIC on the subnet's
-  network (resolved by ``check``), Tags → metadata.
+  network (resolved by ``check``), Tags → metadata; its attributes PublicIp, PrivateIp,
+  PublicDnsName, PrivateDnsName are its first address (as Heat's), AvailabilityZone.
 - ``AWS::EC2::Volume`` → ``OS::Cinder::Volume``: Size, AvailabilityZone, SnapshotId, Tags.
 - ``AWS::EC2::VolumeAttachment`` → ``OS::Cinder::VolumeAttachment``: VolumeId,
   InstanceId, Device.
@@ -56,6 +57,9 @@ class Translated:
         return super().plan_attributes(res)  # type: ignore[misc]
 
 
+ADDRESS_ATTRIBUTES = ("PublicIp", "PrivateIp", "PublicDnsName", "PrivateDnsName")
+
+
 def _tags(tags: Any) -> dict[str, str]:
     return {str(t.get("Key")): str(t.get("Value")) for t in tags or [] if isinstance(t, dict)}
 
@@ -78,7 +82,8 @@ class Instance(Translated, Server):
     }
     aws_keys = tuple(properties_schema)
     attributes_schema = {**Server.attributes_schema,
-                         "AvailabilityZone": "The availability zone the instance is in."}
+                         "AvailabilityZone": "The availability zone the instance is in.",
+                         **{a: "The instance's first IP address (as Heat answers it)." for a in ADDRESS_ATTRIBUTES}}
 
     @classmethod
     def translate(cls, p: dict[str, Any], attributes: dict[str, Any]) -> dict[str, Any]:
@@ -116,6 +121,12 @@ class Instance(Translated, Server):
             res.attributes["subnet_network"] = subnet.network_id
         cls.to_base(res)
         super().check(db, res, planned)
+        from stratus.network import ports
+
+        first = next(iter(res.attributes.get("ports") or []), None)
+        address = next((ip["ip_address"] for ip in ports.fixed_ips(db, first["id"])), "") if first else ""
+        # Heat's AWS instance answers its first address for all four
+        res.attributes.update({a: address for a in ADDRESS_ATTRIBUTES})
 
     @classmethod
     def plan_attributes(cls, res: PlannedResource) -> dict[str, Any]:

@@ -200,6 +200,7 @@ class Subnet(Converging):
     it converges its network (DHCP) through hostplan."""
 
     type_name = "OS::Neutron::Subnet"
+    property_aliases = {"network_id": "network"}  # Heat's deprecated name
     description = "An IPv4 or IPv6 subnet of a network (allocation pools, gateway, DHCP)."
     properties_schema = {
         "network": Schema(STRING, "The network (id).", required=True),

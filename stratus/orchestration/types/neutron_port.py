@@ -42,6 +42,7 @@ class _Caller:
 
 class Port(Converging):
     type_name = "OS::Neutron::Port"
+    property_aliases = {"network_id": "network"}  # Heat's deprecated name
     model = PortRow
     description = "A Neutron port: fixed IPs and a MAC on a network, plugged on its binding host."
     properties_schema = {

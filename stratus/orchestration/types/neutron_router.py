@@ -172,6 +172,7 @@ def ensure_router(db, res: PlannedResource) -> RouterRow:
 
 class RouterInterface(_Converging):
     type_name = "OS::Neutron::RouterInterface"
+    property_aliases = {"router_id": "router", "subnet_id": "subnet", "port_id": "port"}  # Heat's deprecated names
     description = "A router's interface on a subnet (or on a given port)."
     properties_schema = {
         "router": Schema(STRING, "The router's id.", required=True),
@@ -208,6 +209,7 @@ class RouterInterface(_Converging):
 
 class FloatingIP(_Converging):
     type_name = "OS::Neutron::FloatingIP"
+    property_aliases = {"floating_network_id": "floating_network"}  # Heat's deprecated name
     description = "An address of an external network, optionally mapped to a port's fixed IP."
     properties_schema = {
         "floating_network": Schema(STRING, "The external network.", required=True),

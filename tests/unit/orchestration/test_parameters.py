@@ -109,8 +109,9 @@ def test_bad_definitions(raw, path, words):
 def test_keys_of_later_versions_are_refused_in_earlier_ones():
     with pytest.raises(TemplateError, match="modulo.*2017-02-24"):
         tpl({"p": {"type": "number", "constraints": [{"modulo": {"step": 2, "offset": 0}}]}}, version="2016-10-14")
-    with pytest.raises(TemplateError, match="immutable.*2016-10-14"):
-        tpl({"p": {"type": "string", "immutable": True}}, version="2015-10-15")
+    assert tpl({"p": {"type": "string", "immutable": True}}, version="2013-05-23").parameters["p"].immutable
+    with pytest.raises(TemplateError, match="tags.*2018-03-02"):
+        tpl({"p": {"type": "string", "tags": ["x"]}}, version="2017-09-01")
     assert tpl({"p": {"type": "string", "tags": ["role"]}}).parameters["p"].tags == ("role",)
 
 

@@ -71,6 +71,7 @@ def test_resource_keys_are_recorded():
     (tpl({"a": value()}, outputs={"o": {"value": 1, "condition": "x"}}), ("outputs", "o", "condition"),
      "not defined"),
     ({"resources": {}}, ("heat_template_version",), "no heat_template_version"),
+    (tpl({"a/b": value()}), ("resources", "a/b"), "without '/'"),
 ])
 def test_refused_constructs_name_their_path(raw, path, words):
     exc = error(raw)
