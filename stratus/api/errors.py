@@ -86,6 +86,10 @@ NEUTRON_TYPES = {
 }
 
 
+# Heat's exception type names by status (used when the error gives no type)
+HEAT_TYPES = {404: "EntityNotFound"}
+
+
 def service_of(path: str) -> str | None:
     for name, prefix in SERVICE_PATHS.items():
         base = prefix.rsplit("/", 1)[0]  # /identity for /identity/v3
@@ -123,7 +127,7 @@ def fault_body(service: str | None, status: int, message: str, type_: str | None
             "title": title,
             "explanation": message,
             "error": {
-                "type": type_ or title.replace(" ", ""),
+                "type": type_ or HEAT_TYPES.get(status, title.replace(" ", "")),
                 "message": message,
                 "traceback": None,
             },
@@ -174,7 +178,8 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ResourceCheckFailed)
     async def _check(request: Request, exc: ResourceCheckFailed):
-        return error_response(request, exc.status, str(exc))
+        heat = {400: "StackValidationFailed"} if service_of(request.url.path) == "orchestration" else {}
+        return error_response(request, exc.status, str(exc), heat.get(exc.status))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

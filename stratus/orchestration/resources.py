@@ -50,7 +50,12 @@ def load() -> dict[str, type[ResourceType]]:
     """Register every namespace module's ``resource_mapping()`` (idempotent)."""
     if not _LOADED:
         for name in TYPE_MODULES:
-            module = importlib.import_module(f"stratus.orchestration.types.{name}")
+            try:
+                module = importlib.import_module(f"stratus.orchestration.types.{name}")
+            except ModuleNotFoundError as exc:  # a namespace not built yet (in a branch)
+                if exc.name != f"stratus.orchestration.types.{name}":
+                    raise
+                continue
             for type_name, cls in module.resource_mapping().items():
                 _REGISTRY.setdefault(type_name, cls)
         _LOADED.append(True)

@@ -11,7 +11,7 @@ its resource was placed on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -179,6 +179,37 @@ def submit_action(
     job = _queue(db, f"action:{action}", plays, {row.name: row.id}, [row.id, *cls.locks(planned)],
            f"{action} {row.name}", project_id=project_id, request_id=request_id, idempotent=False,
            max_attempts=max_attempts, timeout=timeout)
+    db.flush()
+    return job
+
+
+def submit_steps(
+    db: Session,
+    resource_ids: list[str],
+    plan: Callable[[type, PlannedResource], list[dict[str, Any]]],
+    *,
+    kind: str,
+    project_id: str | None = None,
+    request_id: str | None = None,
+    timeout: int = 600,
+    context: PlanContext | None = None,
+) -> Job:
+    """Record one job that runs, resource after resource in the given order, the tasks
+    ``plan(type class, planned resource)`` gives (a stack's suspend, resume or check:
+    ``cls.plan_suspend`` …). As with ``submit_action`` the resources keep their status
+    and allocations (a failed task marks its resource ERROR); a resource with no tasks
+    just takes part, and a job with none at all ends at once."""
+    rows = [_row(db, rid) for rid in resource_ids]
+    steps, locks = [], []
+    for row in rows:
+        cls = get_type(row.type)
+        planned = planned_from(row, context)
+        steps.append((row.name, planned.hosts, plan(cls, planned) if cls else []))
+        locks.extend(cls.locks(planned) if cls else [])
+    plays = compiler.plays_for(steps, verb=f"{kind} ")
+    job = _queue(db, kind, plays, {r.name: r.id for r in rows}, [r.id for r in rows] + locks,
+                 f"{kind}: {len(rows)} resource(s)", project_id=project_id, request_id=request_id,
+                 idempotent=False, max_attempts=1, timeout=timeout)
     db.flush()
     return job
 

@@ -9,4 +9,4 @@ Where a stack's way goes, in three hops: route (``stratus/api/routes/orchestrati
 
 # The settle handlers register themselves when imported: importing any part of the
 # service (the API's routes do) makes the controller settle stacks when their jobs end.
-from stratus.stacks import delete, settle  # noqa: E402, F401
+from stratus.stacks import actions, delete, settle  # noqa: E402, F401

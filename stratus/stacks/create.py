@@ -9,7 +9,6 @@ leaves nothing. The job's end is settled by ``stratus.stacks.settle``.
 
 from __future__ import annotations
 
-import inspect
 import re
 import uuid
 from typing import Any
@@ -66,15 +65,11 @@ def check_size(loaded: load.Loaded, settings) -> None:
 
 def submit_stack(db: Session, ctx, loaded: load.Loaded, stack_id: str, *, kind: str, settings, context,
                  request_id: str | None, timeout: int, resource_ids: dict[str, str] | None = None):
-    """``submit`` the flat template as the stack's job (the pseudo parameters go to the
-    planner where it takes them)."""
-    kwargs: dict[str, Any] = {}
-    if "stack" in inspect.signature(submit).parameters:
-        kwargs["stack"] = loaded.identity
+    """``submit`` the flat template as the job of the stack ``stack_id`` (its row exists:
+    the planner takes the pseudo parameters from it)."""
     return submit(db, loaded.flat, loaded.parameters, project_id=ctx.project_id, cloud_admin=ctx.is_admin,
                   request_id=request_id, kind=kind, stack_id=stack_id, resource_ids=resource_ids,
-                  max_attempts=1, timeout=timeout, quota_defaults=settings.quota_defaults,
-                  context=context, **kwargs)
+                  max_attempts=1, timeout=timeout, quota_defaults=settings.quota_defaults, context=context)
 
 
 def create(db: Session, ctx, *, name: str, template: dict[str, Any], files: dict[str, Any] | None = None,
@@ -100,23 +95,22 @@ def create(db: Session, ctx, *, name: str, template: dict[str, Any], files: dict
     if disable_rollback is None:
         disable_rollback = not settings.orchestration_rollback_on_failure
     taken = _taken_over(db, ctx, loaded, adopt_data)
-    job = None
-    if loaded.flat.resources and len(taken) < len(loaded.flat.resources):
-        job = submit_stack(db, ctx, loaded, stack_id, kind="stack:create", settings=settings, context=context,
-                           request_id=request_id, timeout=timeout_mins * 60,
-                           resource_ids={n: rid for n, (rid, _) in taken.items()})
-    # nothing refused: the records
-    stack = Stack(id=stack_id, name=name, project_id=ctx.project_id, user_id=ctx.user_id, action=CREATE,
+    action = ADOPT if adopt_data is not None else CREATE
+    stack = Stack(id=stack_id, name=name, project_id=ctx.project_id, user_id=ctx.user_id, action=action,
                   status=IN_PROGRESS, status_reason="", template=template, files=dict(files or {}),
                   environment=dict(environment or {}), parameters=dict(parameters or {}),
                   disable_rollback=bool(disable_rollback), timeout_mins=timeout_mins, tags=list(tags or []))
-    db.add(stack)
+    job = None
+    with db.begin_nested():  # a refusal below leaves no stack row behind
+        db.add(stack)
+        db.flush()  # the planner reads the stack's identity (OS::stack_name, …)
+        if loaded.flat.resources and len(taken) < len(loaded.flat.resources):
+            job = submit_stack(db, ctx, loaded, stack_id, kind="stack:create", settings=settings,
+                               context=context, request_id=request_id, timeout=timeout_mins * 60)
     prefixes = add_nested(db, stack, loaded)
-    action = ADOPT if adopt_data is not None else CREATE
-    stack.action = action
     records.set_status(db, stack, action, IN_PROGRESS, f"Stack {action} started")
     if taken:
-        _record_taken(db, ctx, stack, loaded, prefixes, taken, job)
+        _record_taken(db, ctx, stack, loaded, prefixes, taken)
     if job is not None:
         job.stack_id = stack.id
         stack.current_job_id = job.id
@@ -207,9 +201,13 @@ def _taken_over(db: Session, ctx, loaded: load.Loaded, adopt_data: dict[str, Any
                             ("resources", sorted(out)[0], "external_id"))
     for name, (rid, _data) in out.items():
         row = db.get(Resource, rid)
-        rtype = loaded.flat.resources[name].type
+        rdef = loaded.flat.resources[name]
+        rtype = getattr(rdef, "effective_type", rdef.type)
+        if row is None and getattr(rdef, "external_id", None):
+            raise ResourceCheckFailed(f"external_id {rid}: no {rtype} with this id exists; name an existing "
+                                      "resource of the project", ("resources", name, "external_id"), 404)
         if row is None:
-            continue
+            continue  # adopt data from elsewhere: trusted as Heat trusts it
         if row.project_id != ctx.project_id and not ctx.is_admin:
             raise ResourceCheckFailed(f"the resource {rid} is not one of the project's", ("resources", name), 404)
         if row.type != rtype:
@@ -217,11 +215,15 @@ def _taken_over(db: Session, ctx, loaded: load.Loaded, adopt_data: dict[str, Any
         if row.status != ACTIVE:
             raise ResourceCheckFailed(f"the resource {rid} is {row.status}; only an ACTIVE resource can be taken over",
                                       ("resources", name), 409)
+        owner = db.get(Stack, row.stack_id) if row.stack_id else None
+        if owner is not None and owner.deleted_at is None:
+            raise ResourceCheckFailed(f"the resource {rid} belongs to the stack {owner.name} ({owner.id}); "
+                                      "abandon that stack first", ("resources", name), 409)
     return out
 
 
 def _record_taken(db: Session, ctx, stack: Stack, loaded: load.Loaded, prefixes: dict[str, str],
-                  taken: dict[str, tuple[str, dict[str, Any]]], job) -> None:
+                  taken: dict[str, tuple[str, dict[str, Any]]]) -> None:
     """The taken-over resources' rows (made from the adopt data when this cloud has no
     record of them, as Heat trusts adopt data), ACTIVE, with their events."""
     inverse = {sid: prefix for prefix, sid in prefixes.items()}

@@ -27,6 +27,7 @@ from stratus.stacks.settle import (
 )
 
 RETAIN, SNAPSHOT = "Retain", "Snapshot"
+EXTERNAL = "External"  # an external_id resource: the stack never made it, so never removes it
 
 
 def delete(db: Session, ctx, stack, *, settings=None, context=None, request_id: str | None = None) -> None:
@@ -77,6 +78,18 @@ def begin(db: Session, stack: Stack, action: str, *, context=None, request_id: s
         if policies.get(row.name) == RETAIN:
             records.add_event(db, owner, name, row.id, row.type, DELETE, COMPLETE, "Retained")
             continue
+        if policies.get(row.name) == SNAPSHOT:
+            # Heat backs the volume up before deleting it; this cloud has no volume backups
+            # (and a volume with snapshots cannot be deleted), so the data is kept instead
+            records.add_event(db, owner, name, row.id, row.type, DELETE, COMPLETE,
+                              "Retained: deletion_policy Snapshot keeps the volume (no volume backups here to "
+                              "take the snapshot into); delete it yourself once you have copied what you need")
+            continue
+        if policies.get(row.name) == EXTERNAL:
+            records.add_event(db, owner, name, row.id, row.type, DELETE, COMPLETE,
+                              "Retained: an external resource (external_id) is not the stack's to delete")
+            row.stack_id = None
+            continue
         row.action = DELETE
         records.add_event(db, owner, name, row.id, row.type, DELETE, IN_PROGRESS, "state changed")
         gone.append(row)
@@ -116,7 +129,7 @@ def deletion_policies(stack: Stack) -> dict[str, str]:
         if policy is None:
             raw = (stack.template or {}).get("resources", {}).get(name)
             policy = raw.get("deletion_policy") if isinstance(raw, dict) else None
-        out[name] = str(policy or "Delete").capitalize()
+        out[name] = EXTERNAL if getattr(rdef, "external_id", None) else str(policy or "Delete").capitalize()
     return out
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from stratus.orchestration import nested
 from stratus.orchestration.errors import TemplateError
+from stratus.orchestration.planner import pseudo_parameters
 from stratus.orchestration.template import Template
 
 
@@ -32,7 +33,7 @@ class Loaded:
 
 def identity(name: str, stack_id: str, project_id: str | None) -> dict[str, str]:
     """Heat's pseudo parameters of a stack."""
-    return {"OS::stack_name": name, "OS::stack_id": stack_id, "OS::project_id": project_id or ""}
+    return pseudo_parameters({"name": name, "id": stack_id, "project_id": project_id})
 
 
 def parse(raw: Any, *, files: dict[str, Any] | None = None, environment: dict[str, Any] | None = None) -> Template:

@@ -5,6 +5,7 @@ there) has ``output_value`` None and ``output_error`` saying why, as Heat shows 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from sqlalchemy import select
@@ -105,14 +106,13 @@ def resolve(db: Session, stack: Stack, loaded: load.Loaded | None = None) -> lis
         params = dict(loaded.parameters)
     params.update(loaded.identity)
     ctx = RecordedContext(params, rows_by_name(db, stack))
-    conditions = _conditions(flat, ctx)
-    result = []
+    with contextlib.suppress(TemplateError, KeyError, TypeError, ValueError):
+        flat, _conds = flat.for_values(params)  # outputs whose condition is false are left out
     raw = (stack.template or {}).get("outputs") or {}
-    for name, (value, description, condition) in definitions(flat).items():
+    result = []
+    for name, (value, description, _condition) in definitions(flat).items():
         if not description and isinstance(raw.get(name), dict):
             description = str(raw[name].get("description") or "")
-        if isinstance(condition, str) and not conditions.get(condition, True):
-            continue  # an output whose condition is false is left out, as in Heat
         item: dict[str, Any] = {"output_key": name, "description": description or "No description given"}
         try:
             item["output_value"] = _plain(functions.resolve(value, ctx))
@@ -121,17 +121,6 @@ def resolve(db: Session, stack: Stack, loaded: load.Loaded | None = None) -> lis
             item["output_error"] = getattr(exc, "message", None) or str(exc)
         result.append(item)
     return result
-
-
-def _conditions(template, ctx) -> dict[str, bool]:
-    raw = getattr(template, "conditions", None)
-    evaluate = getattr(functions, "evaluate_conditions", None)
-    if not raw or evaluate is None:
-        return {}
-    try:
-        return dict(evaluate(raw, ctx))
-    except (TemplateError, KeyError, TypeError, ValueError):
-        return {}
 
 
 def _plain(value: Any) -> Any:

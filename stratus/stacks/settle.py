@@ -11,6 +11,7 @@ delete cancelled ends without touching the stack the delete owns now).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from stratus.jobs import hooks
 from stratus.stacks import outputs, records
 from stratus.stacks.resources import heat_state
 
+LOG = logging.getLogger("stratus.stacks")
 Handler = Callable[[Session, Stack, Job], None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -45,8 +47,14 @@ def settle(db: Session, job: Job) -> None:
     if stack is None or stack.current_job_id != job.id:
         return
     handler = HANDLERS.get(stack.action)
-    if handler is not None:
-        handler(db, stack, job)
+    if handler is None:
+        return
+    try:
+        with db.begin_nested():
+            handler(db, stack, job)
+    except Exception as exc:  # the job's own end must still be recorded: the stack says why
+        LOG.exception("settling stack %s after job %s failed", stack.id, job.id)
+        records.set_status(db, stack, stack.action, FAILED, f"Stack {stack.action} could not be settled: {exc}")
 
 
 # --- shared by the handlers ---------------------------------------------------------------

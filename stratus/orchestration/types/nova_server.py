@@ -286,6 +286,16 @@ class Server(ResourceType):
             raise KeyError(action)
         return planner(res, args)
 
+    # a stack's suspend and resume (Heat's handle_suspend / handle_resume): the guest's
+    # own suspend and resume actions
+    @classmethod
+    def plan_suspend(cls, res):
+        return cls.plan_action(res, "suspend", {})
+
+    @classmethod
+    def plan_resume(cls, res):
+        return cls.plan_action(res, "resume", {})
+
 
 def nic_options(res: PlannedResource) -> dict[str, Any]:
     """The ``instance`` module's ``nics`` and ``network_data`` of a server with ports

@@ -21,8 +21,8 @@ EXTERNAL_GATEWAY = "203.0.113.1"
 
 
 def start_heat_cloud(request, tmp: Path, **settings):
-    """A controller whose host ``hc1`` (this machine) is a compute, network and storage
-    host; stopped and cleaned at the end of the session (``request.addfinalizer``).
+    """A controller whose host ``hc1`` (this machine) is a controller, compute, network
+    and storage host; stopped and cleaned at the end of the session (``request.addfinalizer``).
     ``ctl.physnet`` is a flat physical network whose interface is a veth into the
     namespace ``ctl.external.ns`` holding EXTERNAL_GATEWAY (for external networks and
     floating IPs)."""
@@ -37,7 +37,9 @@ def start_heat_cloud(request, tmp: Path, **settings):
                  "stratus_volume_dir": ctl.storage["dir"], "stratus_volume_vg": "stv-none-heat",
                  "stratus_lvm_activation": "off", "stratus_tunnel_ip": "127.0.0.1",
                  "stratus_physical_interface_mappings": {physnet: world.interface}}
-    sync_hosts(ctl, tmp, {HOST: host_vars}, ["compute", "network", "block_storage"])
+    # controller too: types whose tasks run on the controller (TestResource's waits and
+    # failures, wait conditions) need a host in that group, as every real cloud has
+    sync_hosts(ctl, tmp, {HOST: host_vars}, ["controller", "compute", "network", "block_storage"])
     ctl.stratus("host", "refresh")
     ctl.physnet, ctl.external = physnet, world
     return ctl

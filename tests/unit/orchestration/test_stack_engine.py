@@ -14,15 +14,17 @@ from sqlalchemy import select
 
 import stratus.db.models  # noqa: F401 - registers every table
 from stratus.db.base import Base
-from stratus.db.models.jobs import ACTIVE, DELETED, Resource
+from stratus.db.models.jobs import ACTIVE, DELETED, Job, Resource
 from stratus.db.models.orchestration import Stack, StackEvent
 from stratus.db.session import Database
-from stratus.errors import Conflict, NotFound
+from stratus.errors import BadRequest, Conflict, NotFound
 from stratus.hosts import registry
 from stratus.jobs.worker import Options, Worker
-from stratus.orchestration.errors import TemplateError
+from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
 from stratus.orchestration.resources import get_type
-from stratus.stacks import create, delete, records
+from stratus.stacks import abandon, actions, create, delete, health, records, snapshots
+from stratus.stacks import events as stack_events
+from stratus.stacks import resources as stack_resources
 
 pytestmark = [pytest.mark.orchestration]
 
@@ -107,12 +109,14 @@ def test_create_settles_complete_with_outputs_then_delete_leaves_nothing(db, wor
          "val": {"type": "OS::Heat::Value", "properties": {"value": "v1"}}},
         {"path": {"value": {"get_attr": ["dir", "result", "path"]}, "description": "the dir"},
          "value": {"value": {"get_attr": ["val", "value"]}},
+         "me": {"value": {"list_join": ["/", [{"get_param": "OS::stack_name"}, {"get_param": "OS::stack_id"}]]}},
          "missing": {"value": {"get_attr": ["dir", "result", "nope"]}}}))
     st = wait(db, sid, "CREATE_COMPLETE")
     assert st.status_reason == "Stack CREATE completed successfully"
     outs = {o["output_key"]: o for o in st.outputs}
     assert outs["path"]["output_value"] == str(target) and outs["path"]["description"] == "the dir"
     assert outs["value"]["output_value"] == "v1"
+    assert outs["me"]["output_value"] == f"s1/{sid}"
     assert outs["missing"]["output_value"] is None and "nope" in outs["missing"]["output_error"]
     assert target.is_dir()
     evs = events(db, sid)
@@ -136,25 +140,6 @@ def test_create_settles_complete_with_outputs_then_delete_leaves_nothing(db, wor
         delete.delete(s, Ctx(), s.get(Stack, sid))
 
 
-def test_failed_create_rolls_back_and_disable_rollback_stays_failed(db, worker):
-    bad = tpl({"ok": {"type": "OS::Heat::Value", "properties": {"value": 1}},
-               "boom": task("ansible.builtin.command", {"argv": ["false"]}, depends_on=["ok"])})
-    sid = make(db, "rb", bad)
-    st = wait(db, sid, "ROLLBACK_COMPLETE")
-    evs = events(db, sid)
-    failed = [e for e in evs if e[1] == "CREATE_FAILED" and e[0] == "rb"]
-    assert failed and failed[0][2].startswith("Resource CREATE failed: boom")
-    assert ("rb", "ROLLBACK_IN_PROGRESS", "Stack ROLLBACK started") in evs
-    assert st.status_reason == "Stack ROLLBACK completed successfully"
-    assert {r.status for r in resources(db, sid).values()} == {DELETED}
-
-    sid2 = make(db, "norb", bad, disable_rollback=True)
-    st = wait(db, sid2, "CREATE_FAILED")
-    assert st.status_reason.startswith("Resource CREATE failed: boom")
-    rows = resources(db, sid2)
-    assert rows["ok"].status == ACTIVE and rows["boom"].status == "ERROR"
-
-
 def test_refusals_write_nothing(db):
     with db.session() as s:
         with pytest.raises(TemplateError, match="Invalid stack name 1bad"):
@@ -169,3 +154,120 @@ def test_empty_stack_is_complete_at_once(db):
     with db.session() as s:
         st = s.get(Stack, sid)
         assert st.stack_status == "CREATE_COMPLETE" and st.outputs[0]["output_value"] == "x"
+
+
+def test_suspend_resume_check(db, worker):
+    sid = make(db, "act", tpl({"a": {"type": "OS::Heat::TestResource", "properties": {"value": "x"}},
+                               "b": {"type": "OS::Heat::Value", "properties": {"value": {"get_resource": "a"}}}}))
+    wait(db, sid, "CREATE_COMPLETE")
+    with db.session() as s, pytest.raises(BadRequest, match=r"State \(CREATE, COMPLETE\) invalid for resume"):
+        actions.resume(s, Ctx(), s.get(Stack, sid))
+    for do, status in ((actions.suspend, "SUSPEND_COMPLETE"), (actions.resume, "RESUME_COMPLETE"),
+                       (actions.check, "CHECK_COMPLETE")):
+        with db.session() as s:
+            do(s, Ctx(), s.get(Stack, sid))
+            with pytest.raises(Conflict, match="already has an action"):
+                actions.suspend(s, Ctx(), s.get(Stack, sid))
+        wait(db, sid, status)
+        rows = resources(db, sid)
+        assert {r.action for r in rows.values()} == {status.split("_")[0]}
+        assert ("a", status, "state changed") in events(db, sid)
+
+
+def test_abandon_then_adopt_takes_the_same_resources_over(db, worker):
+    template = tpl({"pw": {"type": "OS::Heat::RandomString", "properties": {"length": 12}},
+                    "v": {"type": "OS::Heat::Value", "properties": {"value": {"get_attr": ["pw", "value"]}}}},
+                   {"pw": {"value": {"get_attr": ["v", "value"]}}})
+    sid = make(db, "ab", template)
+    st = wait(db, sid, "CREATE_COMPLETE")
+    secret = st.outputs[0]["output_value"]
+    assert len(secret) == 12
+    with db.session() as s:
+        data = abandon.abandon(s, Ctx(), s.get(Stack, sid))
+    assert data["name"] == "ab" and data["id"] == sid and data["template"] == template
+    assert set(data["resources"]) == {"pw", "v"}
+    assert data["resources"]["pw"]["status"] == "COMPLETE" and data["resources"]["pw"]["action"] == "CREATE"
+    with db.session() as s:
+        with pytest.raises(NotFound):
+            records.get(s, Ctx(), "ab")
+        kept = {r.name: r for r in s.scalars(select(Resource).where(Resource.id.in_(
+            [d["resource_id"] for d in data["resources"].values()])))}
+        assert {r.status for r in kept.values()} == {ACTIVE} and {r.stack_id for r in kept.values()} == {None}
+
+    with db.session() as s:
+        adopted = create.create(s, Ctx(), name="ab2", template=None, adopt_data=data)
+        assert adopted.stack_status == "ADOPT_COMPLETE"
+        assert adopted.outputs[0]["output_value"] == secret
+        new_id = adopted.id
+    rows = resources(db, new_id)
+    assert {r.id for r in rows.values()} == {d["resource_id"] for d in data["resources"].values()}
+    assert {r.action for r in rows.values()} == {"ADOPT"}
+    # a resource belongs to one stack at a time
+    with db.session() as s, pytest.raises(ResourceCheckFailed, match="belongs to the stack ab2"):
+        create.create(s, Ctx(), name="ab3", template=None, adopt_data=data)
+
+
+def test_snapshots_health_and_events(db, worker):
+    sid = make(db, "snap", tpl({"a": {"type": "OS::Heat::TestResource", "properties": {"value": "one"}}}))
+    wait(db, sid, "CREATE_COMPLETE")
+    with db.session() as s:
+        stack = s.get(Stack, sid)
+        snap = snapshots.create(s, Ctx(), stack, "first")
+        assert snap.status == "COMPLETE" and stack.stack_status == "SNAPSHOT_COMPLETE"
+        assert snap.data["resources"]["a"]["attributes"]["output"] == "one"
+        snap_id = snap.id
+    with db.session() as s:
+        stack = s.get(Stack, sid)
+        assert [x.id for x in snapshots.list_for(s, Ctx(), stack)] == [snap_id]
+        assert snapshots.get(s, Ctx(), stack, snap_id).name == "first"
+        health.mark_unhealthy(s, Ctx(), stack, "a", True, "broken by hand")
+        assert stack_resources.get(s, Ctx(), stack, "a").resource_status == "CHECK_FAILED"
+        with pytest.raises(NotFound, match=r"The Resource \(nope\) could not be found"):
+            health.mark_unhealthy(s, Ctx(), stack, "nope", True)
+    with db.session() as s:
+        stack = s.get(Stack, sid)
+        health.mark_unhealthy(s, Ctx(), stack, "a", False)
+        assert stack_resources.get(s, Ctx(), stack, "a").resource_status == "CHECK_COMPLETE"
+        snapshots.delete(s, Ctx(), stack, snap_id)
+        with pytest.raises(NotFound):
+            snapshots.get(s, Ctx(), stack, snap_id)
+
+        every = stack_events.list_for(s, Ctx(), stack)
+        assert [(e.resource_name, e.action, e.status) for e in every[:2]] == [
+            ("snap", "CREATE", "IN_PROGRESS"), ("a", "CREATE", "IN_PROGRESS")]
+        only_a = stack_events.list_for(s, Ctx(), stack, resource_name="a", resource_status="FAILED")
+        assert [(e.action, e.reason) for e in only_a] == [("CHECK", "broken by hand")]
+        newest = stack_events.list_for(s, Ctx(), stack, sort_dir="desc", limit=1)
+        assert newest[0].id == every[-1].id
+        page = stack_events.list_for(s, Ctx(), stack, marker=every[0].id, limit=2)
+        assert [e.id for e in page] == [e.id for e in every[1:3]]
+        with pytest.raises(BadRequest):
+            stack_events.list_for(s, Ctx(), stack, sort_keys="nope")
+
+
+def test_timeout_fails_the_create_and_delete_cancels_a_running_create(db, worker):
+    slow = tpl({"slow": {"type": "OS::Heat::TestResource", "properties": {"action_wait_secs": {"create": 60}}}})
+    with db.session() as s:
+        st = create.create(s, Ctx(), name="late", template=slow, disable_rollback=True)
+        s.get(Job, st.current_job_id).timeout = 3  # the stack's timeout, in seconds here
+        sid = st.id
+    st = wait(db, sid, "CREATE_FAILED")
+    assert st.status_reason == "Timed out"
+
+    sid = make(db, "cut", slow)
+    with db.session() as s:
+        job_id = s.get(Stack, sid).current_job_id
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the create's run has started
+        with db.session() as s:
+            if s.get(Job, job_id).status == "RUNNING":
+                break
+        time.sleep(0.1)
+    with db.session() as s:
+        delete.delete(s, Ctx(), s.get(Stack, sid))
+    start = time.monotonic()
+    wait(db, sid, "DELETE_COMPLETE")
+    assert time.monotonic() - start < 45
+    with db.session() as s:
+        assert s.get(Job, job_id).status == "CANCELLED"
+    assert {r.status for r in resources(db, sid).values()} == {DELETED}
