@@ -65,18 +65,6 @@ def test_curl_cli_and_token_signals_complete_the_wait_with_their_data(heat_cloud
     assert data == {"a": "d1", "2": "d2", "c": "d3"}
 
 
-def test_failure_signal_fails_the_stack_with_heats_reason(heat_cloud, creds):
-    name, sid = create_stack(heat_cloud, creds, hot(), prefix="wc-fail")
-    attrs = attributes(heat_cloud, creds, name, sid, "handle", "curl_cli")
-    r = run_curl_cli(from_host(heat_cloud, attrs["curl_cli"]), json.dumps({"status": "FAILURE", "reason": "the disk is full"}))
-    assert r.returncode == 0, r.stdout + r.stderr
-    with pytest.raises(AssertionError, match="CREATE_FAILED"):
-        wait_stack(heat_cloud, creds, sid, "CREATE_COMPLETE", timeout=120)
-    wait = resource(heat_cloud, creds, name, sid, "wait")
-    assert wait["resource_status"] == "CREATE_FAILED"
-    assert "WaitConditionFailure: resources.wait: the disk is full" in wait["resource_status_reason"]
-
-
 def test_timeout_fails_the_wait_with_the_count_received(heat_cloud, creds):
     name, sid = create_stack(heat_cloud, creds, hot(count=2, timeout=3), prefix="wc-late")
     attrs = attributes(heat_cloud, creds, name, sid, "handle", "curl_cli")
@@ -87,7 +75,7 @@ def test_timeout_fails_the_wait_with_the_count_received(heat_cloud, creds):
     assert "WaitConditionTimeout: resources.wait: 1 of 2 received - one of two" in reason
 
 
-def test_refusals_in_heats_words(heat_cloud, creds):
+def test_refusals_and_a_failure_signal_in_heats_words(heat_cloud, creds):
     name, sid = create_stack(heat_cloud, creds, hot(timeout=60), prefix="wc-no")
     attrs = attributes(heat_cloud, creds, name, sid, "handle", "curl_cli")
     # a type that takes no signals
@@ -108,9 +96,15 @@ def test_refusals_in_heats_words(heat_cloud, creds):
     r = heat_cloud.request("POST", f"/orchestration/v1/{creds.project_id}/stacks/{name}/{sid}/resources/handle/signal",
                            heat_cloud.token(other), json={})
     assert r.status_code in (403, 404), r.text
-    # finish it so the stack does not wait out its minute
-    assert run_curl_cli(from_host(heat_cloud, attrs["curl_cli"]), "{}").returncode == 0
-    wait_stack(heat_cloud, creds, sid, "CREATE_COMPLETE", timeout=120)
+    # a FAILURE signal fails the wait, and the stack, with Heat's reason
+    r = run_curl_cli(from_host(heat_cloud, attrs["curl_cli"]),
+                     json.dumps({"status": "FAILURE", "reason": "the disk is full"}))
+    assert r.returncode == 0, r.stdout + r.stderr
+    with pytest.raises(AssertionError, match="CREATE_FAILED"):
+        wait_stack(heat_cloud, creds, sid, "CREATE_COMPLETE", timeout=120)
+    wait = resource(heat_cloud, creds, name, sid, "wait")
+    assert wait["resource_status"] == "CREATE_FAILED"
+    assert "WaitConditionFailure: resources.wait: the disk is full" in wait["resource_status_reason"]
 
 
 def test_cfn_wait_condition_completes_from_its_presigned_url(heat_cloud, creds):
