@@ -42,6 +42,11 @@ def test_config_and_deployment_routes_in_heats_shapes(heat_cloud, creds):
     assert config["outputs"] == [{"type": "String", "description": None, "error_output": False, "name": "result"}]
     listed = api(heat_cloud, creds, "GET", "/software_configs").json()["software_configs"]
     assert [c["id"] for c in listed] == [config["id"]] and "config" not in listed[0]
+    # heatclient reads the same (openstack software config show / list)
+    shown = heat_cloud.cli("software", "config", "show", config["id"], "-f", "json", creds=creds)
+    assert shown["id"] == config["id"] and shown["group"] == "script" and shown["name"] == "cfg"
+    assert [c["id"] for c in heat_cloud.cli("software", "config", "list", "-f", "json", creds=creds)] == [
+        config["id"]]
     assert api(heat_cloud, creds, "GET", f"/software_configs/{config['id']}").json()["software_config"] == config
 
     server = "5c3b7fd4-3d52-4e1c-9b7e-9d0ac0f0e2a1"
@@ -58,6 +63,8 @@ def test_config_and_deployment_routes_in_heats_shapes(heat_cloud, creds):
     assert [d["id"] for d in listed.json()["software_deployments"]] == [dep["id"]]
     meta = api(heat_cloud, creds, "GET", f"/software_deployments/metadata/{server}").json()["metadata"]
     assert [m["id"] for m in meta] == [config["id"]]
+    shown = heat_cloud.cli("software", "deployment", "show", dep["id"], "-f", "json", creds=creds)
+    assert (shown["id"], shown["server_id"], shown["status"]) == (dep["id"], server, "FAILED")
     # a config in use stays; the deployment goes, then the config
     assert api(heat_cloud, creds, "DELETE", f"/software_configs/{config['id']}").status_code == 409
     assert api(heat_cloud, creds, "DELETE", f"/software_deployments/{dep['id']}").status_code == 204
