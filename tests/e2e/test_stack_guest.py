@@ -6,7 +6,8 @@ this machine's libvirt (QEMU/TCG) and ONE boot of the tiny guest:
   reaches the controller through the network's metadata relay (169.254.169.254 in the
   qdhcp- namespace, routed by DHCP option 121), the WaitCondition completes with the
   guest's data and the stack is CREATE_COMPLETE;
-- the same stack's SoftwareDeployment (group script) is pulled by the guest's agent from
+- the same stack's SoftwareDeployments (group script; group ansible, which on this guest
+  without Python runs raw-style playbooks only) are pulled by the guest's agent from
   the relay, run, and its deploy_stdout / deploy_status_code / outputs reported;
 - a second stack deploys a failing script to the same server: its deployment fails the
   resource with the script's stderr.
@@ -56,6 +57,15 @@ def guest_stack(image: str, flavor: str, cidr: str) -> dict:
             "deploy": {"type": "OS::Heat::SoftwareDeployment",
                        "properties": {"config": {"get_resource": "hello"}, "server": {"get_resource": "server"},
                                       "input_values": {"who": "stratus"}}},
+            # the tiny guest has no Python: its ansible hook runs raw-style playbooks only
+            "playbook": {"type": "OS::Heat::SoftwareConfig",
+                         "properties": {"group": "ansible", "inputs": [{"name": "who"}],
+                                        "config": "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                                                  "    - name: greet\n      raw: echo \"raw $who\"\n"}},
+            "deploy_playbook": {"type": "OS::Heat::SoftwareDeployment",
+                                "properties": {"config": {"get_resource": "playbook"},
+                                               "server": {"get_resource": "server"},
+                                               "input_values": {"who": "ansible"}}},
         },
         "outputs": {
             "data": {"value": {"get_attr": ["wait", "data"]}},
@@ -63,6 +73,7 @@ def guest_stack(image: str, flavor: str, cidr: str) -> dict:
             "stdout": {"value": {"get_attr": ["deploy", "deploy_stdout"]}},
             "code": {"value": {"get_attr": ["deploy", "deploy_status_code"]}},
             "greeting": {"value": {"get_attr": ["deploy", "greeting"]}},
+            "playbook": {"value": {"get_attr": ["deploy_playbook", "deploy_stdout"]}},
         },
     }
 
@@ -106,6 +117,7 @@ def test_guest_signals_its_wait_condition_and_runs_its_deployments(heat_cloud, g
     out = {o["output_key"]: o.get("output_value") for o in stack["outputs"]}
     assert json.loads(out["data"]) == {"1": "hello from guest"}
     assert out["stdout"] == "hello stratus\n" and out["code"] == 0 and out["greeting"] == "hi stratus"
+    assert out["playbook"] == "raw ansible\n"
 
     bad, bad_id = create_stack(heat_cloud, member, failing_stack(server_id), prefix="guest-bad")
     request.addfinalizer(lambda: delete(bad, bad_id))
