@@ -214,6 +214,10 @@ class Settings(BaseSettings):
     network_dns_domain: str = "openstacklocal"
     # Seconds of a DHCP lease (Neutron's dhcp_lease_duration).
     network_dhcp_lease_duration: int = Field(86400, ge=120)
+    # Guests reach the controller at http://169.254.169.254/ through a relay in each DHCP
+    # namespace (Neutron's isolated metadata proxy; stratus.network.metadata_relay). Set
+    # orchestration_signal_url to http://169.254.169.254 with it so guests can signal.
+    network_metadata_relay: bool = False
     # Base MAC (Neutron's base_mac): the first three octets are kept.
     network_base_mac: str = "fa:16:3e:00:00:00"
 

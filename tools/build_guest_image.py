@@ -199,6 +199,9 @@ def _initramfs(work: Path, kver: str) -> bytes:
     cpio.file("init", (GUEST_DIR / "init").read_bytes(), 0o755)
     cpio.file("etc/udhcpc.script", (GUEST_DIR / "udhcpc.script").read_bytes(), 0o755)
     cpio.file("etc/jsonflat.awk", (GUEST_DIR / "jsonflat.awk").read_bytes())
+    # Heat's guest side: deployments (os-collect-config + heat-config) and curl_cli
+    cpio.file("usr/bin/stratus-collect", (GUEST_DIR / "stratus-collect").read_bytes(), 0o755)
+    cpio.file("usr/bin/curl", (GUEST_DIR / "curl").read_bytes(), 0o755)
     cpio.file("etc/modules", ("\n".join(MODULES) + "\n").encode())
     # busybox acpid runs /etc/acpi/PWRF/00000080 when the ACPI power button is pressed
     # (virsh shutdown / reboot send it): a clean, immediate power-off.

@@ -82,7 +82,7 @@ from stratus.db.models.hosts import Host
 from stratus.db.models.jobs import Resource
 from stratus.db.models.network import IPAllocation, Network, Port, RouterPort, Subnet
 from stratus.errors import Conflict
-from stratus.network import ipam
+from stratus.network import ipam, metadata_relay
 from stratus.network import ports as port_records
 from stratus.orchestration.functions import jinja_literal
 from stratus.orchestration.resources import PlannedResource, task
@@ -186,7 +186,7 @@ def _add_previous(state: dict[str, Any], previous: dict[str, Any], only_host: st
 
 
 def _network_state(db: Session, net: Network, only_host: str | None, settings: Any) -> dict[str, Any]:
-    dhcp = _dhcp_state(db, net, settings)
+    dhcp = metadata_relay.amend(_dhcp_state(db, net, settings), settings)
     bound = set(db.scalars(select(Port.binding_host_id).where(
         Port.network_id == net.id, Port.binding_host_id != "", Port.binding_vif_type != FAILED)))
     before = set(net.segment_hosts or [])
@@ -432,6 +432,7 @@ def tasks(res: PlannedResource, state: dict[str, Any]) -> list[dict[str, Any]]:
     for entry in nets.values():
         dhcp = entry.get("dhcp")
         if dhcp and dhcp["state"] == ABSENT:
+            out += _relay(res, entry["segment"]["id"], dhcp)
             out.append(_dhcp_absent(res, entry["segment"]["id"], dhcp["host"]))
         out += [_dhcp_absent(res, entry["segment"]["id"], h) for h in entry.get("gone_dhcp") or ()]
     if router_hosts is not None:
@@ -443,6 +444,7 @@ def tasks(res: PlannedResource, state: dict[str, Any]) -> list[dict[str, Any]]:
         if dhcp and dhcp["state"] == PRESENT:
             out.append(_on(res, "stratus.cloud.dhcp", {**dhcp["args"], "state": PRESENT},
                            f"dhcp {_short(entry['segment']['id'])}", dhcp["host"]))
+            out += _relay(res, entry["segment"]["id"], dhcp)
     if router_hosts is not None:
         for r in routers:
             if r["state"] == PRESENT:
@@ -453,6 +455,13 @@ def tasks(res: PlannedResource, state: dict[str, Any]) -> list[dict[str, Any]]:
     for entry in nets.values():
         out += [_segment_task(res, entry, h) for h, st in entry["hosts"].items() if st == ABSENT]
     return out
+
+
+def _relay(res: PlannedResource, net_id: str, dhcp: dict[str, Any]) -> list[dict[str, Any]]:
+    """The network's metadata relay (``stratus.network.metadata_relay``), when on."""
+    args = metadata_relay.task_args(net_id, dhcp, res.context.keys if res.context else None)
+    return [] if args is None else [_on(res, metadata_relay.MODULE, args,
+                                        f"metadata relay {_short(net_id)} {args['state']}", dhcp["host"])]
 
 
 def _short(rid: str) -> str:

@@ -2,6 +2,8 @@
 #   {"a": {"b": [1, "x"]}}  ->  .a.b[0]<TAB>1  and  .a.b[1]<TAB>x
 # Strings are unescaped (\n and \t become spaces so a value stays on one line);
 # null prints as an empty value; empty objects and arrays print nothing.
+# With -v raw=1, \n, \t, \r and \\ stay escaped (decode with printf '%b'), so a
+# multi-line value (a deployment's script) survives on its one line.
 # Written for busybox awk (POSIX awk with local variables as extra parameters).
 
 function skip_ws() {
@@ -27,7 +29,8 @@ function parse_string(    out, c, n, rest, k) {
             return out
         }
         n = substr(S, P + 1, 1)
-        if (n == "n" || n == "t" || n == "r") out = out " "
+        if (raw && index("ntr\\", n) > 0) out = out "\\" n
+        else if (n == "n" || n == "t" || n == "r") out = out " "
         else if (n == "u") { out = out "?"; P += 4 }
         else if (n == "b" || n == "f") out = out ""
         else out = out n

@@ -96,4 +96,7 @@ ROUTER_MODULES: list[str] = [
     "stratus.api.routes.orchestration.services",
     "stratus.api.routes.orchestration.software_configs",
     "stratus.api.routes.orchestration.software_deployments",
+    "stratus.api.routes.orchestration.resource_signals",
+    "stratus.api.routes.orchestration.signal_urls",
+    "stratus.api.routes.orchestration.guest_metadata",
 ]

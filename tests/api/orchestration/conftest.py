@@ -16,4 +16,7 @@ from tests.api.orchestration.heat_helpers import start_heat_cloud
 
 @pytest.fixture(scope="session")
 def heat_cloud(request, tmp_path_factory, libvirt_daemon):
-    return start_heat_cloud(request, tmp_path_factory.mktemp("heat-ctl"))
+    # guests reach the controller through their network's metadata relay (signals,
+    # software deployments); tests on this host swap the base (signal_helpers.from_host)
+    return start_heat_cloud(request, tmp_path_factory.mktemp("heat-ctl"),
+                            orchestration_signal_url="http://169.254.169.254", network_metadata_relay=True)
