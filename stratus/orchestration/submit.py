@@ -130,10 +130,14 @@ def submit_delete(
     max_attempts: int = 2,
     timeout: int = 600,
     context: PlanContext | None = None,
+    levels: list[list[str]] | None = None,
 ) -> Job:
     """Record a job that removes resources (in the given order: dependents first).
     When it succeeds they become DELETED and their allocations are released.
-    ``context``: the controller's settings, for types whose delete needs them."""
+    ``context``: the controller's settings, for types whose delete needs them.
+    ``levels``: groups of resource names (every resource in one) removed together,
+    group after group (a stack's delete: its dependency levels, dependents first);
+    default: one resource after the other."""
     write_lock(db, PLACEMENT_LOCK)
     rows = [_row(db, rid) for rid in resource_ids]
     steps, locks = [], []
@@ -144,7 +148,9 @@ def submit_delete(
             cls.check_delete(db, planned)
         steps.append((row.name, planned.hosts, cls.plan_delete(planned) if cls else []))
         locks.extend(cls.locks(planned) if cls else [])
-    plays = compiler.plays_for(steps, verb="delete ")
+    if levels is not None and sorted(n for group in levels for n in group) != sorted(r.name for r in rows):
+        raise ValueError("levels must name every resource of the delete exactly once")
+    plays = compiler.plays_for(steps, levels, verb="delete ")
     job = _queue(db, "delete", plays, {r.name: r.id for r in rows}, [r.id for r in rows] + locks,
                  f"delete {len(rows)} resource(s)", project_id=project_id, request_id=request_id,
                  idempotent=True, max_attempts=max_attempts, timeout=timeout)

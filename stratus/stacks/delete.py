@@ -15,6 +15,7 @@ from stratus.db.models.jobs import DELETED, FINAL, SUCCEEDED, Job, Resource
 from stratus.db.models.orchestration import COMPLETE, DELETE, FAILED, IN_PROGRESS, ROLLBACK, Stack
 from stratus.db.types import utcnow
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
+from stratus.orchestration.graph import levels
 from stratus.orchestration.submit import submit_delete
 from stratus.stacks import load, outputs, records
 from stratus.stacks.settle import (
@@ -97,7 +98,8 @@ def begin(db: Session, stack: Stack, action: str, *, context=None, request_id: s
         finish(db, stack, action)
         return None
     job = submit_delete(db, [r.id for r in gone], project_id=stack.project_id, request_id=request_id,
-                        timeout=(stack.timeout_mins or 60) * 60, context=context)
+                        timeout=(stack.timeout_mins or 60) * 60, context=context,
+                        levels=delete_levels(stack, [r.name for r in gone]))
     job.stack_id = stack.id
     stack.current_job_id = job.id
     db.flush()
@@ -115,6 +117,22 @@ def delete_order(db: Session, stack: Stack) -> list[Resource]:
     known = [n for n in order if n in rows]
     unknown = [n for n in rows if n not in set(known)]
     return [rows[n] for n in [*unknown, *reversed(known)]]
+
+
+def delete_levels(stack: Stack, names: list[str]) -> list[list[str]]:
+    """``names`` (in delete order) grouped so that independent resources go together:
+    the template's dependency levels reversed (what nothing left depends on first);
+    names the template does not know form the first group."""
+    try:
+        flat = load.from_row(stack).flat
+        deps = {n: r.dependencies() for n, r in flat.resources.items()}
+        order = levels(deps)
+    except (TemplateError, ResourceCheckFailed, LookupError, TypeError, ValueError):
+        return [[n] for n in names]
+    wanted = set(names)
+    unknown = [n for n in names if n not in deps]
+    groups = [[n for n in group if n in wanted] for group in reversed(order)]
+    return [g for g in ([unknown] if unknown else []) + groups if g]
 
 
 def deletion_policies(stack: Stack) -> dict[str, str]:

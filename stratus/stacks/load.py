@@ -9,7 +9,6 @@ Create, update, delete, snapshots and abandon all load a stack the same way, fro
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,17 +37,11 @@ def identity(name: str, stack_id: str, project_id: str | None) -> dict[str, str]
 
 def parse(raw: Any, *, files: dict[str, Any] | None = None, environment: dict[str, Any] | None = None) -> Template:
     """``raw`` (the template as the request gave it, parsed YAML/JSON) as a Template;
-    TemplateError when it is not one. Files and environment reach the template model when
-    it takes them (``get_file``, ``resource_registry``)."""
+    TemplateError when it is not one (``files`` for ``get_file`` and template resources,
+    the ``environment``'s parameters and ``resource_registry``)."""
     if not isinstance(raw, dict):
         raise TemplateError("the template must be a mapping with heat_template_version and resources")
-    accepts = inspect.signature(Template.from_dict).parameters
-    kwargs: dict[str, Any] = {}
-    if "files" in accepts:
-        kwargs["files"] = dict(files or {})
-    if "environment" in accepts:
-        kwargs["environment"] = dict(environment or {})
-    return Template.from_dict(raw, **kwargs)
+    return Template.from_dict(raw, files=dict(files or {}), environment=dict(environment or {}))
 
 
 def load(raw: Any, *, name: str, stack_id: str, project_id: str | None, files: dict[str, Any] | None = None,
