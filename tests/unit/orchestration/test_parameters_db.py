@@ -75,3 +75,20 @@ def test_values_outside_the_project_are_refused(db, change, name, words):
 def test_an_admin_sees_every_project(db):
     t = Template.from_dict(TEMPLATE)
     t.parameter_values({**GOOD, "net": "net-p2", "flavor": "private"}, db, Caller("p1", True, "u1"))
+
+
+def test_submit_checks_parameters_against_the_db_and_names_the_stack(db):
+    from stratus.db.models.jobs import Resource
+    from stratus.db.models.orchestration import Stack
+    from stratus.orchestration.submit import submit
+
+    db.add(Stack(id="st-1", name="web-stack", project_id="p1"))
+    db.flush()
+    raw = {**TEMPLATE, "resources": {"v": {"type": "OS::Heat::Value", "properties": {"value": {
+        "list_join": ["/", [{"get_param": "OS::stack_name"}, {"get_param": "OS::stack_id"},
+                            {"get_param": "flavor"}]]}}}}}
+    with pytest.raises(TemplateError, match="Network net-p2 could not be found"):
+        submit(db, raw, {**GOOD, "net": "net-p2"}, project_id="p1", stack_id="st-1")
+    job = submit(db, raw, GOOD, project_id="p1", stack_id="st-1")
+    row = db.get(Resource, job.resource_map["v"])
+    assert row.attributes["value"] == "web-stack/st-1/m1.tiny" and row.stack_id == "st-1"
