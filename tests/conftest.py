@@ -45,6 +45,17 @@ def guest_image():
     return build()
 
 
+@pytest.fixture(scope="session")
+def heat_cloud(request, tmp_path_factory, libvirt_daemon):
+    """The orchestration tests' one controller (tests/api/orchestration/heat_helpers.py):
+    guests reach it through their network's metadata relay (signals, software
+    deployments); tests on this host swap the base (signal_helpers.from_host)."""
+    from tests.api.orchestration.heat_helpers import start_heat_cloud
+
+    return start_heat_cloud(request, tmp_path_factory.mktemp("heat-ctl"),
+                            orchestration_signal_url="http://169.254.169.254", network_metadata_relay=True)
+
+
 # A test under tests/<kind>/<area>/ carries its area's service marker, so that
 # ``pytest -m compute`` runs compute's unit tests as well as its integration tests.
 AREA_MARKERS = {

@@ -21,7 +21,6 @@ import uuid
 
 import pytest
 
-from tests.api.orchestration.conftest import heat_cloud  # noqa: F401, F811 - until tests/e2e sees it
 from tests.api.orchestration.heat_helpers import API, wait_stack
 from tests.api.orchestration.signal_helpers import create_stack, resource
 from tests.integration.compute.actions_guest import cleanup, remove_images
@@ -91,7 +90,7 @@ def failing_stack(server_id: str) -> dict:
     }
 
 
-def test_guest_signals_its_wait_condition_and_runs_its_deployments(heat_cloud, guest_image, request):  # noqa: F811
+def test_guest_signals_its_wait_condition_and_runs_its_deployments(heat_cloud, guest_image, request):
     tag = uuid.uuid4().hex[:6]
     member = heat_cloud.new_project_user(prefix="guest")
     image = heat_cloud.cli("image", "create", f"tiny-{tag}", "--public", "--disk-format", "qcow2",
