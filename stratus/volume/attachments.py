@@ -100,9 +100,10 @@ def attach(db: Session, ctx, *, server: Server, volume: Volume, device: str | No
     return row
 
 
-def check_attachable(db: Session, volume: Volume, server_id: str) -> None:
+def check_attachable(db: Session, volume: Volume, server_id: str, *, creating: bool = False) -> None:
     """Nova's ``_check_volume_already_attached`` and Cinder's reserve: 400 unless the
-    volume may take one more attachment, to ``server_id``."""
+    volume may take one more attachment, to ``server_id``. ``creating``: the volume is
+    made by the same request (a stack's volume and its attachment), before it attaches."""
     rows = attachments_of(db, volume.id)
     if rows and not volume.multiattach:
         raise BadRequest(f"Invalid volume: volume {volume.id} is already attached to instances: "
@@ -110,6 +111,7 @@ def check_attachable(db: Session, volume: Volume, server_id: str) -> None:
     if any(r.instance_uuid == server_id for r in rows):
         raise BadRequest(f"Invalid volume: volume {volume.id} already attached")
     allowed = ("available", "in-use") if volume.multiattach else ("available",)
+    allowed += ("creating",) if creating else ()
     if volume.status not in allowed:
         raise BadRequest(f"Invalid volume: Volume {volume.id} status must be {' or '.join(allowed)} to reserve, "
                          f"but the current status is {volume.status}.")
@@ -364,12 +366,14 @@ def _remove(db: Session, row: VolumeAttachment) -> None:
     settle_volume(db, volume_id)
 
 
-def ensure_row(db: Session, *, attachment_id: str, volume: Volume, server: Server, mountpoint: str) -> None:
+def ensure_row(db: Session, *, attachment_id: str, volume: Volume, server: Server, mountpoint: str,
+               same_request: bool = False) -> None:
     """The row of an attachment a template (a Heat stack) makes: written by the type's
-    check when no service wrote it, after the same checks as :func:`attach`."""
+    check when no service wrote it, after the same checks as :func:`attach`
+    (``same_request``: the template makes the volume too)."""
     if db.get(VolumeAttachment, attachment_id) is not None:
         return
-    check_attachable(db, volume, server.id)
+    check_attachable(db, volume, server.id, creating=same_request)
     db.add(VolumeAttachment(id=attachment_id, volume_id=volume.id, project_id=volume.project_id,
                             instance_uuid=server.id, attached_host=server.host, mountpoint=mountpoint,
                             attach_status="attaching", connector={}, connection_info={}))

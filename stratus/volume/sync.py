@@ -40,6 +40,9 @@ def on_state(db: Session, resource: Resource) -> None:
     if resource.status == ACTIVE and vol.status == "creating":
         vol.status, vol.status_reason = "available", ""
         vol.launched_at = vol.launched_at or utcnow()
+        from stratus.volume.attachments import settle_volume
+
+        settle_volume(db, vol.id)  # a stack attached it in the same job: in-use already
     elif resource.status == ERROR and vol.status in FAILED_AS:
         vol.status, vol.status_reason = FAILED_AS[vol.status], first_line(resource.status_reason)
     db.flush()

@@ -110,7 +110,7 @@ class VolumeAttachment(ResourceType):
                                                                                    exclude=res.resource_id)
         try:
             attachments.ensure_row(db, attachment_id=res.resource_id, volume=vol, server=server,
-                                   mountpoint=mountpoint)
+                                   mountpoint=mountpoint, same_request=vol_planned is not None)
         except ApiError as exc:
             raise ResourceCheckFailed(exc.message, (*where, "volume_id"), exc.status) from None
         from stratus.volume.qos_apply import qos_iotune

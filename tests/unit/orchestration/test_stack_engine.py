@@ -288,7 +288,7 @@ def test_nested_stacks_of_the_expansion_get_rows_resources_and_statuses(db, work
                 "app.a": {"type": "OS::Heat::Value", "properties": {"value": "a"}},
                 "app.b": {"type": "OS::Heat::Value", "properties": {"value": "b"}}})
 
-    def expand(template, parameters=None, *, current=None):
+    def expand(template, parameters=None, *, current=None, **_):
         inner = {"heat_template_version": "2018-08-31", "resources": {"a": {}, "b": {}}}
         return nested.Expansion(Template.from_dict(flat), [nested.NestedStack("app", "app", "", inner)])
 
