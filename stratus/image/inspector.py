@@ -9,25 +9,9 @@ namespace.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from stratus import module_utils
 
-_PATH = Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "common" / "image_format.py"
-_NAME = "stratus._image_format"
-
-
-def _load():
-    if _NAME in sys.modules:
-        return sys.modules[_NAME]
-    spec = importlib.util.spec_from_file_location(_NAME, _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[_NAME] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_format = _load()
+_format = module_utils.load("common/image_format.py", "stratus._image_format")
 ImageFacts = _format.ImageFacts
 UnsafeImage = _format.UnsafeImage
 inspect = _format.inspect

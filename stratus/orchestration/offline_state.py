@@ -14,30 +14,15 @@ controller does not import Ansible's ``ansible_collections`` namespace.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stratus import module_utils
 from stratus.orchestration import emit
 
-_PATH = Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "common" / "stack_state.py"
-_NAME = "stratus._stack_state"
 MODULE = "stratus.cloud.stack_state"
-
-
-def _load():
-    if _NAME in sys.modules:
-        return sys.modules[_NAME]
-    spec = importlib.util.spec_from_file_location(_NAME, _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[_NAME] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_driver = _load()
+_driver = module_utils.load("common/stack_state.py", "stratus._stack_state")
 StackStateError = _driver.StackStateError
 normal = _driver.normal
 stacks = _driver.stacks

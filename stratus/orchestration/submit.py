@@ -77,15 +77,7 @@ def submit(
              if (spec := classes[n].scheduling(db, plan.resources[n])) is not None}
     placed = placement.place(db, plan.host_usage, {n: plan.resources[n].hosts[0] for n in plan.host_usage},
                              specs)
-    for name in plan.order:
-        res = plan.resources[name]
-        try:
-            hosts = [placed[name]] if name in placed else classes[name].hosts(db, res)
-        except LookupError as exc:
-            raise ResourceCheckFailed(str(exc), ("resources", name)) from exc
-        if hosts is not None:
-            res.hosts, res.placed = hosts, True
-        classes[name].on_placed(db, res)
+    bind_hosts(db, plan, classes, placed, plan.order)
     compiler.resolve_properties(plan)  # again: runtime attributes now name the placed hosts
     playbook = compiler.compile_plan(plan)
 
@@ -110,6 +102,20 @@ def submit(
                   plan.host_usage.get(name, {}), placed.get(name))
     db.flush()
     return job
+
+
+def bind_hosts(db: Session, plan, classes, placed: Mapping[str, str], names) -> None:
+    """Give each of ``names`` its hosts: the one placement chose, else the type's own
+    (``hosts``); then the type's ``on_placed``."""
+    for name in names:
+        res = plan.resources[name]
+        try:
+            hosts = [placed[name]] if name in placed else classes[name].hosts(db, res)
+        except LookupError as exc:
+            raise ResourceCheckFailed(str(exc), ("resources", name)) from exc
+        if hosts is not None:
+            res.hosts, res.placed = hosts, True
+        classes[name].on_placed(db, res)
 
 
 def planned_from(row: Resource, context: PlanContext | None = None) -> PlannedResource:

@@ -40,6 +40,7 @@ from stratus.db.models.jobs import (
 from stratus.errors import Forbidden
 from stratus.hosts import placement
 from stratus.orchestration import compiler
+from stratus.orchestration import submit as pipeline
 from stratus.orchestration.changes import UPDATED, Changes, prop_diff
 from stratus.orchestration.errors import ResourceCheckFailed, UpdateReplace
 from stratus.orchestration.graph import levels
@@ -99,17 +100,7 @@ def submit_changes(
     specs = {n: spec for n in needs if n in made
              if (spec := classes[n].scheduling(db, plan.resources[n])) is not None}
     placed = placement.place(db, needs, {n: plan.resources[n].hosts[0] for n in needs}, specs)
-    for name in work:
-        if name not in made:
-            continue
-        res = plan.resources[name]
-        try:
-            hosts = [placed[name]] if name in placed else classes[name].hosts(db, res)
-        except LookupError as exc:
-            raise ResourceCheckFailed(str(exc), ("resources", name)) from exc
-        if hosts is not None:
-            res.hosts, res.placed = hosts, True
-        classes[name].on_placed(db, res)
+    pipeline.bind_hosts(db, plan, classes, placed, [n for n in work if n in made])
     compiler.resolve_properties(plan)  # runtime attributes now name the placed hosts
 
     steps = []
