@@ -29,7 +29,8 @@ IN_PROGRESS, COMPLETE, FAILED = "IN_PROGRESS", "COMPLETE", "FAILED"
 
 class Stack(Base):
     __tablename__ = "stacks"
-    __table_args__ = (Index("ix_stacks_project_name", "project_id", "name"),)
+    __table_args__ = (Index("ix_stacks_project_name", "project_id", "name"),
+                      Index("ix_stacks_project_deleted_created", "project_id", "deleted_at", "created_at"))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     project_id: Mapped[str] = mapped_column(String(64), index=True)

@@ -63,7 +63,8 @@ def wait_stack(cloud, creds, ref: str, status: str, timeout: float = 300) -> dic
         got = r.json()["stack"]
         if got["stack_status"] == status:
             return got
-        if got["stack_status"].endswith(("_FAILED", "_COMPLETE")):
+        rolling_back = status.startswith("ROLLBACK") and got["stack_status"].endswith("_FAILED")
+        if got["stack_status"].endswith(("_FAILED", "_COMPLETE")) and not rolling_back:
             raise AssertionError(f"stack {ref} went to {got['stack_status']}: {got.get('stack_status_reason')}")
         time.sleep(0.5)
     raise AssertionError(f"stack {ref} not {status} after {timeout}s: {got}")

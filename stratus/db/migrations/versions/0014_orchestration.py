@@ -82,6 +82,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_stacks_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stacks_project_id'), ['project_id'], unique=False)
         batch_op.create_index('ix_stacks_project_name', ['project_id', 'name'], unique=False)
+        batch_op.create_index('ix_stacks_project_deleted_created', ['project_id', 'deleted_at', 'created_at'],
+                              unique=False)
 
     op.create_table('software_deployments',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -169,6 +171,7 @@ def downgrade() -> None:
 
     op.drop_table('software_deployments')
     with op.batch_alter_table('stacks', schema=None) as batch_op:
+        batch_op.drop_index('ix_stacks_project_deleted_created')
         batch_op.drop_index('ix_stacks_project_name')
         batch_op.drop_index(batch_op.f('ix_stacks_project_id'))
         batch_op.drop_index(batch_op.f('ix_stacks_parent_id'))
