@@ -116,7 +116,7 @@ def test_a_stack_is_created_updated_and_deleted_through_the_cli(heat_cloud, gues
     assert stack["stack_status"] == "UPDATE_COMPLETE", stack
     after = {r["resource_name"]: r for r in cli("stack", "resource", "list", name, "-f", "json")}
     assert after["web"]["physical_resource_id"] == web and after["db"]["physical_resource_id"] == db
-    assert cli("server", "show", web, "-f", "json")["flavor"].startswith(f"sj.b-{tag}")
+    assert f"sj.b-{tag}" in str(cli("server", "show", web, "-f", "json")["flavor"])
 
     # --- an image change: previewed as a replacement, then applied ------------------------
     preview = cli("stack", "update", "--existing", "--dry-run", "--parameter", f"image={images[1]}", name,
@@ -133,7 +133,7 @@ def test_a_stack_is_created_updated_and_deleted_through_the_cli(heat_cloud, gues
     new_web, new_db = after["web"]["physical_resource_id"], after["db"]["physical_resource_id"]
     made_servers += [new_web, new_db]
     assert {new_web, new_db}.isdisjoint({web, db})
-    assert cli("server", "show", new_web, "-f", "json")["image"].find(images[1]) >= 0
+    assert images[1] in str(cli("server", "show", new_web, "-f", "json")["image"])
     assert f"instance-{web}" not in domains() and f"instance-{db}" not in domains()
     listed = {s["ID"] for s in cli("server", "list", "-f", "json")}
     assert {new_web, new_db} <= listed and not {web, db} & listed
