@@ -43,3 +43,19 @@ def job_ended(db: Session, resource: Resource, job: Job) -> None:
     settler = SETTLERS.get(job.kind)
     if server is not None and settler is not None:
         settler(db, server, resource, job)
+
+
+@settles("stack:update", "stack:rollback")
+def template_update(db: Session, server: Server, resource: Resource, job: Job) -> None:
+    """A template changed the server in place (a stack update's flavor or name): the
+    record shows what the resource now has. A resize through the compute API keeps its
+    own states (``old_flavor`` until confirmed) and is left alone."""
+    if job.status != SUCCEEDED or server.deleted or server.old_flavor:
+        return
+    fl = (resource.attributes or {}).get("flavor") or {}
+    if fl.get("id") and fl["id"] != server.flavor_id:
+        server.flavor, server.flavor_id = dict(fl), fl["id"]
+    name = (resource.properties or {}).get("name")
+    if name and name != server.name:
+        server.name = name
+    db.flush()
