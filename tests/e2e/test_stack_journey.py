@@ -14,7 +14,8 @@ name them. Then:
 - an image change of the db server previewed with ``--dry-run`` shows it replaced (the
   rest unchanged) and changes nothing; applied, the server is a new one and the old
   guest is gone;
-- a stack whose resource fails is rolled back: nothing it made is left;
+- a stack whose resource fails is rolled back (``--enable-rollback``: the CLI's default is
+  off): nothing it made is left;
 - the stack deleted leaves no server, port, network, router, volume, floating IP, libvirt
   domain, router namespace or bridge of it.
 """
@@ -142,7 +143,7 @@ def test_a_stack_is_created_updated_and_deleted_through_the_cli(heat_cloud, gues
     # --- a failing resource rolls its stack back -------------------------------------------
     bad = tmp_path / "failing.yaml"
     bad.write_text(FAILING)
-    cli("stack", "create", "--wait", "-t", str(bad), f"broken-{tag}", check=False)
+    cli("stack", "create", "--enable-rollback", "--wait", "-t", str(bad), f"broken-{tag}", check=False)
     request.addfinalizer(lambda: cli("stack", "delete", "--yes", f"broken-{tag}", check=False))
     assert wait_stack(cloud, member, f"broken-{tag}", "ROLLBACK_COMPLETE")["stack_status"] == "ROLLBACK_COMPLETE"
     events = cli("stack", "event", "list", f"broken-{tag}", "-f", "json")
