@@ -152,6 +152,9 @@ def submit_delete(
         planned = planned_from(row, context)
         if cls is not None:
             cls.check_delete(db, planned)
+        # the resources after it (what it depends on: a port's network) see it going
+        row.status = DELETING
+        db.flush()
         steps.append((row.name, planned.hosts, cls.plan_delete(planned) if cls else []))
         locks.extend(cls.locks(planned) if cls else [])
     if levels is not None and sorted(n for group in levels for n in group) != sorted(r.name for r in rows):
