@@ -146,10 +146,7 @@ def _resources(raw: Any, parse, env: Environment):
         rtype = rdef.get("Type")
         if not isinstance(rtype, str) or not rtype:
             raise TemplateError("the resource has no Type", path)
-        deps = rdef.get("DependsOn") or []
-        deps = [deps] if isinstance(deps, str) else deps
-        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-            raise TemplateError("DependsOn must be a resource name or a list of them", (*path, "DependsOn"))
+        deps = hot.dependency_names(rdef.get("DependsOn"), (*path, "DependsOn"))
         for key in ("Properties", "Metadata", "UpdatePolicy"):
             if rdef.get(key) is not None and not isinstance(rdef[key], Mapping):
                 raise TemplateError(f"{key} must be a mapping", (*path, key))
@@ -159,7 +156,7 @@ def _resources(raw: Any, parse, env: Environment):
         out[name] = hot.ResourceDefinition(
             name=name, type=rtype,
             properties=parse(dict(rdef.get("Properties") or {}), (*path, "Properties")),
-            depends_on=list(deps),
+            depends_on=deps,
             metadata=parse(dict(rdef.get("Metadata") or {}), (*path, "Metadata")),
             deletion_policy=hot.deletion_policy(rdef.get("DeletionPolicy"), VERSION, (*path, "DeletionPolicy")),
             update_policy=parse(dict(rdef.get("UpdatePolicy") or {}), (*path, "UpdatePolicy")),

@@ -541,8 +541,7 @@ class _Flattener:
             flat_name = f"{owner}.{rname}"
             out = {k: rewrite(copy.deepcopy(v), (*where, k)) for k, v in rdef.items()
                    if k not in ("depends_on", "condition")}
-            deps = rdef.get("depends_on") or []
-            deps = [deps] if isinstance(deps, str) else list(deps)
+            deps = _deps(rdef)
             for d in deps:
                 if d not in local:
                     raise TemplateError(f"depends_on names {d!r}, which is not a resource of the nested template",

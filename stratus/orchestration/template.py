@@ -368,10 +368,7 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
         rtype = rdef.get("type")
         if not isinstance(rtype, str) or not rtype:
             raise TemplateError("the resource has no 'type'", path)
-        deps = rdef.get("depends_on") or []
-        deps = [deps] if isinstance(deps, str) else deps
-        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-            raise TemplateError("depends_on must be a resource name or a list of them", (*path, "depends_on"))
+        deps = dependency_names(rdef.get("depends_on"), (*path, "depends_on"))
         props = rdef.get("properties")
         if props is not None and not isinstance(props, Mapping):
             raise TemplateError("properties must be a mapping", (*path, "properties"))
@@ -393,7 +390,7 @@ def _parse_resources(raw: Any, version: str, parse, env: Environment) -> dict[st
             name=name, type=rtype,
             properties=parse(renamed(get_type(resolved), dict(props or {}), (*path, "properties")),
                              (*path, "properties")),
-            depends_on=list(deps),
+            depends_on=deps,
             metadata=parse(dict(metadata or {}), (*path, "metadata")),
             deletion_policy=deletion_policy(rdef.get("deletion_policy"), version, (*path, "deletion_policy")),
             update_policy=parse(dict(update_policy or {}), (*path, "update_policy")),
@@ -415,6 +412,14 @@ def renamed(cls: type[ResourceType] | None, props: dict[str, Any], path: tuple[s
                 raise TemplateError(f"give {new!r} or its old name {old!r}, not both", (*path, old))
             out[new] = out.pop(old)
     return out
+
+
+def dependency_names(value: Any, path: tuple[str, ...]) -> list[str]:
+    """A resource's ``depends_on`` (HOT) or ``DependsOn`` (CFN): a name or a list of names."""
+    deps = [value] if isinstance(value, str) else (value or [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise TemplateError(f"{path[-1]} must be a resource name or a list of them", path)
+    return list(deps)
 
 
 def check_resource_name(name: str, path: tuple[str, ...]) -> None:
