@@ -46,6 +46,7 @@ from stratus.orchestration.submit_changes import (
     submit_changes,
 )
 from stratus.stacks import create, load, outputs, records, settle
+from stratus.stacks.resources import heat_state
 
 BUSY = "Updating a stack when another action is in progress is not supported."
 
@@ -265,7 +266,7 @@ def preview(db: Session, ctx, stack, *, template: dict[str, Any] | None = None, 
         if item.kind in (ADDED, REPLACED):  # the new resource, not made yet
             out[item.kind].append(summary(stack, name, item.type, "", "INIT", COMPLETE, "", None))
         else:
-            action, status = _heat_state(row)
+            action, status = heat_state(row)
             out[item.kind].append(summary(stack, name, row.type, row.id, action, status, row.status_reason or "",
                                           row))
     for kind in (UNCHANGED, UPDATED, GONE, ADDED, REPLACED):
@@ -292,12 +293,6 @@ def summary(stack: Stack, name: str, rtype: str, physical_id: str, action: str, 
 
 def _iso(when) -> str | None:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when is not None else None
-
-
-def _heat_state(row: Resource) -> tuple[str, str]:
-    from stratus.stacks.resources import heat_state
-
-    return heat_state(row)
 
 
 # ------------------------------------------------------------------------------ settle

@@ -7,7 +7,6 @@ it is 400 StackValidationFailed, never a 500."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml
@@ -17,10 +16,8 @@ from stratus.orchestration.environment import Environment
 from stratus.orchestration.errors import TemplateError
 from stratus.stacks import listing, load
 
+
 # Heat's stack name rule (heat/engine/service.py _validate_new_stack)
-NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]{0,254}$")
-
-
 def parse(value: Any, what: str) -> dict[str, Any]:
     """A template or environment given as an object or as YAML/JSON text."""
     if isinstance(value, dict):
@@ -102,9 +99,9 @@ def stack_name_of(body: dict[str, Any]) -> str:
     name = body.get("stack_name")
     if not name:
         raise BadRequest("No stack name specified: give 'stack_name'.")
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise BadRequest(f"Invalid stack name {name} must contain only alphanumeric or \"_-.\" characters, "
-                         "must start with alpha and must be 255 characters or less.")
+    from stratus.stacks.create import check_name
+
+    check_name(name)  # Heat's rule, the one the service applies (400 StackValidationFailed)
     return name
 
 
