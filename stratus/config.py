@@ -247,6 +247,16 @@ class Settings(BaseSettings):
     # Nesting depth of nested stacks (Heat's max_nested_stack_depth).
     orchestration_max_nested_depth: int = Field(5, ge=1)
 
+    # --- object storage (Swift v1, served by Swift's own proxy) -----------------------
+    # The proxy's public base URL (http://host:8080). Set: bootstrap puts the object-store
+    # endpoint <url>/v1/AUTH_%(project_id)s in the catalog and makes the service user below.
+    object_store_url: str = ""
+    # The Swift service user (the proxy's authtoken validates tokens as it; the controller
+    # keeps images and stacks' containers through it, with ResellerAdmin) and its project.
+    object_store_user: str = "swift"
+    object_store_project: str = "service"
+    object_store_password: str = ""
+
     # --- quotas -----------------------------------------------------------------------
     # defaults for projects without their own limits, e.g. {instances: 20, port: 1000}
     quota_defaults: dict[str, int] = Field(default_factory=dict)
@@ -259,7 +269,7 @@ class Settings(BaseSettings):
         check_names(v)  # a typo fails at start, not at the first server create
         return v
 
-    @field_validator("public_url", "image_url_for_hosts", "orchestration_signal_url")
+    @field_validator("public_url", "image_url_for_hosts", "orchestration_signal_url", "object_store_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")

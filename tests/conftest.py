@@ -6,6 +6,7 @@ when it is not running and stops, at the end, only what it started.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 
@@ -50,10 +51,27 @@ def heat_cloud(request, tmp_path_factory, libvirt_daemon):
     """The orchestration tests' one controller (tests/api/orchestration/heat_helpers.py):
     guests reach it through their network's metadata relay (signals, software
     deployments); tests on this host swap the base (signal_helpers.from_host)."""
+    from tests.api.conftest import free_port
     from tests.api.orchestration.heat_helpers import start_heat_cloud
 
+    # the object store's proxy port is chosen now: bootstrap puts it in the catalog, and
+    # swift_cloud brings the cluster up on it when an object-storage test asks
     return start_heat_cloud(request, tmp_path_factory.mktemp("heat-ctl"),
-                            orchestration_signal_url="http://169.254.169.254", network_metadata_relay=True)
+                            orchestration_signal_url="http://169.254.169.254", network_metadata_relay=True,
+                            object_store_url=f"http://127.0.0.1:{free_port()}",
+                            object_store_password="swift-" + secrets.token_hex(8))
+
+
+@pytest.fixture(scope="session")
+def swift_cloud(request, tmp_path_factory, heat_cloud):
+    """``heat_cloud`` with a Swift cluster brought up by the object_storage role on this
+    host (three devices, three replicas, keystone auth against the controller) at its
+    ``object_store_url``: ``swift_cloud.swift`` is the :class:`SwiftCluster`
+    (tests/helpers/swift_cluster.py); stopped and removed at the end of the session."""
+    from tests.helpers.swift_cluster import start_swift_cluster
+
+    heat_cloud.swift = start_swift_cluster(request, tmp_path_factory.mktemp("swift"), heat_cloud)
+    return heat_cloud
 
 
 # A test under tests/<kind>/<area>/ carries its area's service marker, so that
@@ -67,6 +85,7 @@ AREA_MARKERS = {
     "jobs": "orchestration",
     "quotas": "api",
     "image": "api",
+    "object_storage": "object_storage",
     "common": None,
 }
 

@@ -45,6 +45,14 @@ def run(args) -> int:
         )
         return 2
     settings = settings_from(args)
+    if settings.object_store_url and not settings.object_store_password:
+        print(
+            "stratus bootstrap: object_store_url is set but object_store_password is empty: "
+            "give the Swift service user's password (object_store_password in the settings "
+            "or STRATUS_OBJECT_STORE_PASSWORD)",
+            file=sys.stderr,
+        )
+        return 2
     FernetKeys(settings.fernet_key_repository).setup()
     FernetKeys(settings.credential_key_repository).setup()
     db = Database(settings.database_url)

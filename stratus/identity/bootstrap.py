@@ -2,7 +2,10 @@
 ``Default`` (id ``default``), roles admin/member/reader (+ service) with admin → member
 → reader implied, project ``admin``, the admin user with ``admin`` on that project and
 on the system, region ``RegionOne``, and a catalog entry per service at the public URL.
-Running it again changes nothing (but resets the admin password if it differs)."""
+With an object store (``object_store_url``): project ``service``, the Swift service user
+with the ``service`` and ``ResellerAdmin`` roles on it, the ``SwiftOperator`` role, and
+the ``object-store`` endpoint ``<object_store_url>/v1/AUTH_%(project_id)s``.
+Running it again changes nothing (but resets the admin and service passwords if they differ)."""
 
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ CATALOG = [
     ("orchestration", "heat", "/orchestration/v1/$(project_id)s"),
 ]
 INTERFACES = ("public", "internal", "admin")
+# Swift's keystoneauth: operators of any account, and the users that may act in every one
+OBJECT_STORE_ROLES = ("ResellerAdmin", "SwiftOperator")
 
 
 def _get_or_add(s: Session, model, where: dict, values: dict, report: list, label: str):
@@ -91,39 +96,14 @@ def bootstrap(
         report,
         f"project {admin_project}",
     )
-    user = s.scalars(
-        select(User).filter_by(name=admin_username, domain_id=DEFAULT_DOMAIN_ID)
-    ).first()
-    if user is None:
-        user = User(
-            name=admin_username,
-            domain_id=DEFAULT_DOMAIN_ID,
-            enabled=True,
-            password_hash=hash_password(admin_password, settings.bcrypt_rounds),
-        )
-        s.add(user)
-        s.flush()
-        report.append(f"created user {admin_username}")
-    elif not check_password(admin_password, user.password_hash):
-        user.password_hash = hash_password(admin_password, settings.bcrypt_rounds)
-        report.append(f"reset the password of user {admin_username}")
+    user = _user(s, settings, admin_username, admin_password, report)
     for typ, target in (("UserProject", project.id), ("UserSystem", "system")):
-        _get_or_add(
-            s,
-            RoleAssignment,
-            {
-                "type": typ,
-                "actor_id": user.id,
-                "target_id": target,
-                "role_id": roles["admin"].id,
-                "inherited": False,
-            },
-            {},
-            report,
-            f"admin role assignment on {typ[4:].lower()}",
-        )
+        _assign(s, typ, user, target, roles["admin"], report)
     _get_or_add(s, Region, {"id": region}, {"description": ""}, report, f"region {region}")
-    for typ, name, path in CATALOG:
+    catalog = [(typ, name, public_url + path) for typ, name, path in CATALOG]
+    if settings.object_store_url:
+        catalog.append(_object_store(s, settings, roles, report))
+    for typ, name, url in catalog:
         svc = _get_or_add(
             s,
             Service,
@@ -132,7 +112,6 @@ def bootstrap(
             report,
             f"service {name} ({typ})",
         )
-        url = public_url + path
         for iface in INTERFACES:
             ep = s.scalars(
                 select(Endpoint).filter_by(service_id=svc.id, interface=iface, region_id=region)
@@ -146,3 +125,54 @@ def bootstrap(
     if not report:
         report.append("nothing to do: already bootstrapped")
     return report
+
+
+def _user(s: Session, settings: Settings, name: str, password: str, report: list) -> User:
+    """The user ``name`` of the default domain with ``password`` (made, or its password reset)."""
+    user = s.scalars(select(User).filter_by(name=name, domain_id=DEFAULT_DOMAIN_ID)).first()
+    if user is None:
+        user = User(
+            name=name,
+            domain_id=DEFAULT_DOMAIN_ID,
+            enabled=True,
+            password_hash=hash_password(password, settings.bcrypt_rounds),
+        )
+        s.add(user)
+        s.flush()
+        report.append(f"created user {name}")
+    elif not check_password(password, user.password_hash):
+        user.password_hash = hash_password(password, settings.bcrypt_rounds)
+        report.append(f"reset the password of user {name}")
+    return user
+
+
+def _assign(s: Session, typ: str, user: User, target: str, role: Role, report: list) -> None:
+    _get_or_add(
+        s,
+        RoleAssignment,
+        {"type": typ, "actor_id": user.id, "target_id": target, "role_id": role.id, "inherited": False},
+        {},
+        report,
+        f"{role.name} role assignment of {user.name} on {typ[4:].lower()}",
+    )
+
+
+def _object_store(s: Session, settings: Settings, roles: dict[str, Role], report: list) -> tuple[str, str, str]:
+    """The Swift service user, its project and roles; the object-store catalog entry."""
+    if not settings.object_store_password:
+        raise ValueError("object_store_url is set but object_store_password is empty: "
+                         "set the Swift service user's password (object_store_password)")
+    project = _get_or_add(
+        s,
+        Project,
+        {"name": settings.object_store_project, "domain_id": DEFAULT_DOMAIN_ID},
+        {"description": "Service users of the cloud's own services.", "enabled": True},
+        report,
+        f"project {settings.object_store_project}",
+    )
+    for name in OBJECT_STORE_ROLES:
+        roles[name] = _get_or_add(s, Role, {"name": name, "domain_id": ""}, {}, report, f"role {name}")
+    user = _user(s, settings, settings.object_store_user, settings.object_store_password, report)
+    for role in ("service", "ResellerAdmin"):
+        _assign(s, "UserProject", user, project.id, roles[role], report)
+    return "object-store", "swift", settings.object_store_url + "/v1/AUTH_%(project_id)s"
