@@ -38,7 +38,9 @@ TIMESTAMP_WINDOW = 600
 
 
 def new_secret() -> str:
-    return secrets.token_urlsafe(32)
+    """Hex, as Keystone's: a secret is typed on command lines (`--consumer-secret X`),
+    where a base64 one that happens to start with '-' reads as an option."""
+    return secrets.token_hex(32)
 
 
 def delegated_refused(action: str) -> Forbidden:
