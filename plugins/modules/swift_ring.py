@@ -239,6 +239,8 @@ def main() -> None:
         result = ensure_ring(spec, check=module.check_mode)
     except RingError as exc:
         module.fail_json(msg=str(exc), ring=params["ring"])
+    for warning in result.warnings:
+        module.warn(warning)
     exit_with(module, result.outcome, **result.facts)
 
 

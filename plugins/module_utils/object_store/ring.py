@@ -119,6 +119,7 @@ class RingResult:
 
     outcome: Outcome
     facts: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- the wanted ring
@@ -464,4 +465,13 @@ def ensure_ring(spec: RingSpec, check: bool = False) -> RingResult:
         "replicas": float(builder.replicas),
         "min_part_hours": builder.min_part_hours,
     }
-    return RingResult(Outcome(changed, before, _state(spec, builder), actions), facts)
+    warnings = []
+    wait = builder.min_part_seconds_left
+    if rebalanced and builder.get_balance() > 5 and wait > 0:
+        # swift-ring-builder's own note after such a rebalance
+        warnings.append(
+            f"ring {spec.ring}: balance is {builder.get_balance():.2f} after the rebalance: partitions "
+            f"that moved less than min_part_hours ({builder.min_part_hours} h) ago cannot move again "
+            f"yet; push this ring, then run the task again in {wait // 3600}h{wait % 3600 // 60:02d}m "
+            "to move more (it rebalances then when that improves the ring)")
+    return RingResult(Outcome(changed, before, _state(spec, builder), actions), facts, warnings)
