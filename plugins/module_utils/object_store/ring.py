@@ -173,7 +173,7 @@ def parse_device(item: dict[str, Any], index: int) -> Device:
     replication_ip = item.get("replication_ip")
     replication_port = item.get("replication_port")
     return Device(
-        region=_int(item.get("region", 1) if item.get("region") is not None else 1, f"{where}.region", 0),
+        region=_int(1 if item.get("region") is None else item["region"], f"{where}.region", 0),
         zone=_int(item["zone"], f"{where}.zone", 0),
         ip=ip,
         port=port,
