@@ -6,9 +6,11 @@ otherwise pay one Ansible round trip per daemon and action).
                                            restart the running ones named in RESTART
     swift_daemons.py stop SPEC             stop every daemon of SPEC
 
-SPEC is JSON {"run_dir", "log_dir", "path", "daemons": [{"name", "argv"}]};
+SPEC is JSON {"run_dir", "log_dir", "path", "daemons": [{"name", "argv", "listen"?}]};
 RESTART a JSON list of names. Each daemon runs under start-stop-daemon with the pid file
-<run_dir>/<name>.pid and its output in <log_dir>/<name>.log. Prints one JSON object:
+<run_dir>/<name>.pid and its output in <log_dir>/<name>.log; a started daemon with
+"listen": [address, port] is waited for (60 s) until it accepts connections there.
+Prints one JSON object:
 {"changed", "started", "restarted", "stopped"}; exits 1 with {"msg"} on a failure.
 Standard library only: it runs with the host's /usr/bin/python3.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -68,13 +71,32 @@ def ensure(spec: dict, restart: list[str]) -> dict:
             start(spec, daemon)
             started.append(daemon["name"])
     # a daemon that dies at once (bad config, port taken) fails the run, with its log
-    time.sleep(1 if started else 0)
+    listening = {d["name"]: d["listen"] for d in spec["daemons"] if d["name"] in started and d.get("listen")}
+    deadline = time.monotonic() + 60
+    while listening and time.monotonic() < deadline:
+        for name, (host, port) in list(listening.items()):
+            if _accepts(host, int(port)) or not running(spec, name):
+                del listening[name]
+        time.sleep(0.2)
+    time.sleep(0.5 if started else 0)
     dead = [n for n in started if not running(spec, n)]
     if dead:
         logs = {n: _tail(os.path.join(spec["log_dir"], n + ".log")) for n in dead}
         raise RuntimeError(f"these daemons exited right after they started: {', '.join(dead)}; their logs: {logs}")
+    if listening:
+        raise RuntimeError("these daemons do not listen after 60 s: "
+                           + ", ".join(f"{n} on {h}:{p}" for n, (h, p) in listening.items()))
     return {"changed": bool(started), "started": [n for n in started if n not in restarted],
             "restarted": restarted, "stopped": []}
+
+
+def _accepts(host: str, port: int) -> bool:
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _tail(path: str, lines: int = 15) -> str:
