@@ -18,7 +18,7 @@ from tests.api.conftest import free_port
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "roles" / "object_storage" / "files" / "swift_daemons.py"
 
-pytestmark = [pytest.mark.object_storage]
+pytestmark = [pytest.mark.object_storage, pytest.mark.slow]
 
 
 def _call(*args: str) -> tuple[int, dict]:
