@@ -58,8 +58,9 @@ options:
     type: path
   metadata:
     description:
-      - Object metadata (C(X-Object-Meta-<key>)). Keys are case-insensitive and reported in
-        lower case; values are text.
+      - Object metadata (C(X-Object-Meta-<key>)). Keys are HTTP header tokens without C(_)
+        (Swift's WSGI server drops such headers), case-insensitive and reported in lower case.
+        Values are text; an empty value removes the key.
       - Keys given are set; the object's other keys are kept unless O(purge_metadata). When
         not given, the metadata is kept as it is, also across a new upload.
     type: dict

@@ -35,8 +35,9 @@ options:
     default: present
   metadata:
     description:
-      - Container metadata (C(X-Container-Meta-<key>)). Keys are case-insensitive and
-        reported in lower case; values are text.
+      - Container metadata (C(X-Container-Meta-<key>)). Keys are HTTP header tokens without C(_)
+        (Swift's WSGI server drops such headers), case-insensitive and reported in lower case.
+        Values are text; an empty value removes the key.
       - Keys given are set; the container's other keys are kept unless O(purge_metadata).
     type: dict
   purge_metadata:

@@ -51,25 +51,34 @@ def container_facts(name: str, headers: dict | None) -> dict:
 
 
 def normalize_metadata(metadata: dict | None) -> dict[str, str] | None:
-    """User metadata with lower-cased keys (Swift's are case-insensitive) as text."""
+    """User metadata with lower-cased keys (Swift's are case-insensitive) as text;
+    ``None`` or ``""`` as a value means the key is not wanted."""
     if metadata is None:
         return None
     out = {}
     for key, value in metadata.items():
-        check_header_name(str(key))
-        out[str(key).lower()] = "" if value is None else str(value)
+        key = check_header_name(str(key))
+        if "_" in key:
+            raise InvalidRequest(f"metadata key {key!r} holds '_': Swift's WSGI server drops headers "
+                                 "with underscores, so the key would never arrive; use '-' instead")
+        out[key.lower()] = "" if value is None else str(value)
     return out
 
 
 def metadata_changes(current: dict, wanted: dict | None, purge: bool, remove_prefix: str,
                      set_prefix: str) -> tuple[dict, dict]:
-    """``(headers, metadata after)`` that bring ``current`` to ``wanted``."""
+    """``(headers, metadata after)`` that bring ``current`` to ``wanted``; a wanted
+    value of ``""`` removes the key (Swift drops metadata set to an empty value)."""
     if wanted is None:
         return {}, dict(current)
     headers = {}
     after = dict(current)
     for key, value in wanted.items():
-        if current.get(key) != value:
+        if value == "":
+            if key in current:
+                headers[remove_prefix + key] = "x"
+                after.pop(key)
+        elif current.get(key) != value:
             headers[set_prefix + key] = value
             after[key] = value
     if purge:
@@ -144,6 +153,10 @@ class Containers:
         if not before:
             return Outcome(False, {}, {}, [])
         actions = []
+        if check and not delete_objects and before["object_count"]:
+            raise InvalidRequest(f"container {name} holds {before['object_count']} objects; Swift "
+                                 "refuses to delete it (409 Conflict): set delete_objects: true to "
+                                 "delete them with it")
         if delete_objects:
             listing = self.client.list_objects(name)
             for item in listing:
