@@ -35,13 +35,19 @@ options:
         description: The project's id, instead of O(auth.project_name).
         type: str
       user_domain_name:
-        description: The user's domain.
+        description: The user's domain by name; C(Default) when neither it nor O(auth.user_domain_id) is given.
         type: str
-        default: Default
+      user_domain_id:
+        description: The user's domain by id (e.g. C(default)).
+        type: str
       project_domain_name:
-        description: The project's domain (with O(auth.project_name)).
+        description:
+          - The project's domain by name (with O(auth.project_name)); C(Default) when neither it nor
+            O(auth.project_domain_id) is given.
         type: str
-        default: Default
+      project_domain_id:
+        description: The project's domain by id.
+        type: str
   token:
     description:
       - A Keystone token used as it is (e.g. a service token with C(ResellerAdmin) acting in

@@ -5,7 +5,8 @@
 (``OBJECT_STORE_ARGS``) and returns a :class:`SwiftClient`:
 
 - ``auth`` (``auth_url``, ``username``, ``password``, ``project_name`` or
-  ``project_id``, ``user_domain_name``, ``project_domain_name``): ``POST
+  ``project_id``, ``user_domain_name`` | ``user_domain_id``, ``project_domain_name`` |
+  ``project_domain_id``): ``POST
   <auth_url>/v3/auth/tokens`` with the password method scoped to the project; the
   token is the ``X-Subject-Token`` answer header; the storage URL is the endpoint of
   the catalog's ``object-store`` service on ``interface`` (in ``region_name`` when
@@ -28,13 +29,16 @@ AUTH_OPTIONS = dict(
     password=dict(type="str", required=True, no_log=True),
     project_name=dict(type="str"),
     project_id=dict(type="str"),
-    user_domain_name=dict(type="str", default="Default"),
-    project_domain_name=dict(type="str", default="Default"),
+    user_domain_name=dict(type="str"),
+    user_domain_id=dict(type="str"),
+    project_domain_name=dict(type="str"),
+    project_domain_id=dict(type="str"),
 )
 
 OBJECT_STORE_ARGS = dict(
     auth=dict(type="dict", options=AUTH_OPTIONS,
-              mutually_exclusive=[("project_name", "project_id")],
+              mutually_exclusive=[("project_name", "project_id"), ("user_domain_name", "user_domain_id"),
+                                  ("project_domain_name", "project_domain_id")],
               required_one_of=[("project_name", "project_id")]),
     token=dict(type="str", no_log=True),
     storage_url=dict(type="str"),
@@ -60,18 +64,24 @@ def identity_v3(auth_url: str) -> str:
     return url if url.endswith("/v3") else url + "/v3"
 
 
+def domain(auth: dict, kind: str) -> dict:
+    """``{"id": ...}`` or ``{"name": ...}`` of the user's or project's domain
+    (``Default`` when neither is given, as keystoneauth assumes)."""
+    if auth.get(f"{kind}_domain_id"):
+        return {"id": auth[f"{kind}_domain_id"]}
+    return {"name": auth.get(f"{kind}_domain_name") or "Default"}
+
+
 def password_body(auth: dict) -> dict:
     """The ``POST /v3/auth/tokens`` body of a project-scoped password login."""
     if auth.get("project_id"):
         project = {"id": auth["project_id"]}
     elif auth.get("project_name"):
-        project = {"name": auth["project_name"],
-                   "domain": {"name": auth.get("project_domain_name") or "Default"}}
+        project = {"name": auth["project_name"], "domain": domain(auth, "project")}
     else:
         raise InvalidRequest("auth needs project_name or project_id: a token without a project "
                              "has no object-store endpoint")
-    user = {"name": auth["username"], "password": auth["password"],
-            "domain": {"name": auth.get("user_domain_name") or "Default"}}
+    user = {"name": auth["username"], "password": auth["password"], "domain": domain(auth, "user")}
     return {"auth": {"identity": {"methods": ["password"], "password": {"user": user}},
                      "scope": {"project": project}}}
 

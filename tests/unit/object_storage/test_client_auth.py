@@ -42,6 +42,11 @@ def test_password_body_scopes_to_the_project():
     assert body["auth"]["scope"] == {"project": {"name": "demo", "domain": {"name": "D2"}}}
     by_id = auth.password_body({"username": "u", "password": "p", "project_id": "abc"})
     assert by_id["auth"]["scope"] == {"project": {"id": "abc"}}
+    assert by_id["auth"]["identity"]["password"]["user"]["domain"] == {"name": "Default"}
+    ids = auth.password_body({"username": "u", "password": "p", "project_name": "demo",
+                              "user_domain_id": "default", "project_domain_id": "d9"})
+    assert ids["auth"]["identity"]["password"]["user"]["domain"] == {"id": "default"}
+    assert ids["auth"]["scope"]["project"]["domain"] == {"id": "d9"}
     with pytest.raises(InvalidRequest, match="project_name or project_id"):
         auth.password_body({"username": "u", "password": "p"})
 
