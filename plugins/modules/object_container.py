@@ -65,6 +65,18 @@ options:
         (C(X-History-Location), history mode); C("") stops it. Setting it removes
         O(versions_location).
     type: str
+  storage_policy:
+    description:
+      - The storage policy a new container is made in (C(X-Storage-Policy)); the cluster's
+        default when not given. Swift cannot move a container to another policy, so a
+        different policy for an existing container fails the task.
+    type: str
+  account_metadata:
+    description:
+      - Metadata set on the account (C(X-Account-Meta-<key>)), as Heat's C(OS::Swift::Container)
+        does with its C(X-Account-Meta) property; keys given are set, others kept, an empty value
+        removes a key. Only with O(state=present). The facts then carry RV(container.account_metadata).
+    type: dict
   delete_objects:
     description:
       - With O(state=absent), delete the container's objects first (a static large object
@@ -132,6 +144,13 @@ container:
     versions_location: {description: C(X-Versions-Location) (C("") when unset)., type: str, returned: when present}
     history_location: {description: C(X-History-Location) (C("") when unset)., type: str, returned: when present}
     storage_policy: {description: The container's storage policy., type: str, returned: when present}
+    account_metadata: {description: The account's metadata (keys in lower case)., type: dict, returned: with O(account_metadata)}
+headers:
+  description:
+    - The container's C(HEAD) answer after the run (names in lower case; C({}) when absent), e.g.
+      for Heat's C(HeadContainer) attribute. In check mode, the answer before the run.
+  returned: always
+  type: dict
 storage_url:
   description: The account URL the module worked on.
   returned: always
@@ -176,8 +195,10 @@ def run(module: AnsibleModule) -> None:
             p["name"], metadata=p["metadata"], purge_metadata=p["purge_metadata"],
             read_acl=p["read_acl"], write_acl=p["write_acl"],
             versions_location=p["versions_location"], history_location=p["history_location"],
+            storage_policy=p["storage_policy"], account_metadata=p["account_metadata"],
             check=module.check_mode)
-    exit_with(module, outcome, container=outcome.after, storage_url=client.storage_url)
+    exit_with(module, outcome, container=outcome.after, storage_url=client.storage_url,
+              headers=containers.headers)
 
 
 def main() -> None:
@@ -191,6 +212,8 @@ def main() -> None:
             write_acl=dict(type="str", aliases=["write_ACL"]),
             versions_location=dict(type="str"),
             history_location=dict(type="str"),
+            storage_policy=dict(type="str"),
+            account_metadata=dict(type="dict"),
             delete_objects=dict(type="bool", default=False, aliases=["delete_with_all_objects"]),
             **OBJECT_STORE_ARGS,
         ),

@@ -274,6 +274,14 @@ class SwiftClient:
         return self.http.request(method, self.path(container, obj), headers=self._headers(headers),
                                  body=body, query=query, expect=expect)
 
+    # the account
+
+    def head_account(self) -> dict:
+        return self.call("HEAD", expect=(200, 204)).headers
+
+    def post_account(self, headers: dict) -> None:
+        self.call("POST", headers=headers)
+
     # containers
 
     def head_container(self, container: str) -> dict | None:

@@ -92,16 +92,26 @@ def metadata_changes(current: dict, wanted: dict | None, purge: bool, remove_pre
 class Containers:
     def __init__(self, client: SwiftClient):
         self.client = client
+        # the container's last HEAD answer (lower-cased headers; {} when absent): Heat's
+        # HeadContainer attribute
+        self.headers: dict = {}
 
     def facts(self, name: str) -> dict:
-        return container_facts(name, self.client.head_container(name))
+        self.headers = self.client.head_container(name) or {}
+        return container_facts(name, self.headers or None)
 
     def ensure_present(self, name: str, *, metadata: dict | None = None, purge_metadata: bool = False,
+                       storage_policy: str | None = None, account_metadata: dict | None = None,
                        check: bool = False, **settings) -> Outcome:
         """The container exists with ``metadata`` and the given ``settings``
-        (read_acl, write_acl, versions_location, history_location; None = leave)."""
+        (read_acl, write_acl, versions_location, history_location; None = leave), made
+        in ``storage_policy`` (a policy cannot change: a different one fails). The
+        account gets ``account_metadata`` (keys set, others kept), as Heat's
+        OS::Swift::Container does with X-Account-Meta; the facts then carry
+        ``account_metadata``."""
         check_container_name(name)
         wanted_meta = normalize_metadata(metadata)
+        wanted_account = normalize_metadata(account_metadata)
         unknown = set(settings) - set(SETTINGS)
         if unknown:
             raise TypeError(f"unknown container settings {sorted(unknown)}")
@@ -109,8 +119,11 @@ class Containers:
             raise InvalidRequest(f"container {name}: give versions_location or history_location, not "
                                  "both (Swift keeps one versioning mode per container)")
         before = self.facts(name)
+        if before and storage_policy and before["storage_policy"].lower() != storage_policy.lower():
+            raise InvalidRequest(f"container {name} is in storage policy {before['storage_policy']}; "
+                                 f"Swift cannot move it to {storage_policy}: make a new container")
         current = before or {"name": name, "object_count": 0, "bytes_used": 0, "metadata": {},
-                             "storage_policy": "", **{k: "" for k in SETTINGS}}
+                             "storage_policy": storage_policy or "", **{k: "" for k in SETTINGS}}
         headers, meta_after = metadata_changes(current["metadata"], wanted_meta, purge_metadata,
                                                "X-Remove-Container-Meta-", "X-Container-Meta-")
         after = dict(current, metadata=meta_after)
@@ -132,16 +145,30 @@ class Containers:
         if not before:
             actions.append(f"create container {name}")
             if not check:
-                self.client.put_container(name, {k: v for k, v in headers.items()
-                                                 if not k.startswith("X-Remove-")})
+                create = {k: v for k, v in headers.items() if not k.startswith("X-Remove-")}
+                if storage_policy:
+                    create["X-Storage-Policy"] = storage_policy
+                self.client.put_container(name, create)
         elif headers:
             actions.append(f"update container {name}: " + ", ".join(sorted(headers)))
             if not check:
                 self.client.post_container(name, headers)
+        if wanted_account is not None:
+            account_before = metadata_of(self.client.head_account(), "x-account-meta-")
+            account_headers, account_after = metadata_changes(
+                account_before, wanted_account, False, "X-Remove-Account-Meta-", "X-Account-Meta-")
+            if before:
+                before = dict(before, account_metadata=account_before)
+            after["account_metadata"] = account_after
+            if account_headers:
+                actions.append("update account metadata: " + ", ".join(sorted(account_headers)))
+                if not check:
+                    self.client.post_account(account_headers)
         if not actions:
             return Outcome(False, before, before, [])
         if not check:
-            after = self.facts(name)
+            after = dict(self.facts(name), **({"account_metadata": after["account_metadata"]}
+                                              if wanted_account is not None else {}))
         return Outcome(True, before, after, actions)
 
     def ensure_absent(self, name: str, *, delete_objects: bool = False, check: bool = False) -> Outcome:
@@ -174,4 +201,6 @@ class Containers:
                     raise exc.with_hint(f"container {name} still holds objects: set delete_objects: "
                                         "true to delete them with it") from None
                 raise
+        if not check:
+            self.headers = {}
         return Outcome(True, before, {}, actions)

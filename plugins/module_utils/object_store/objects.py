@@ -171,10 +171,10 @@ class Objects:
             seg_c = slo.segment_container(container, seg_override)
             names = [slo.segment_name(name, source.mtime, source.size, segment_size, p.index) for p in pieces]
             new_segments = {(seg_c, n) for n in names}
+            self._ensure_segment_container(container, seg_c, actions, check)
             actions.append(f"upload {source.size} bytes as a static large object of {len(pieces)} "
                            f"segments in {seg_c}")
             if not check:
-                self._ensure_segment_container(container, seg_c, actions)
                 with source.open() as f:
                     for n, p in zip(names, pieces, strict=True):
                         self._put(seg_c, n, SliceReader(f, p.offset, p.size), p.size, {"ETag": p.etag})
@@ -204,7 +204,8 @@ class Objects:
                                     "(stratus.cloud.object_container)") from None
             raise
 
-    def _ensure_segment_container(self, container: str, seg_c: str, actions: list[str]) -> None:
+    def _ensure_segment_container(self, container: str, seg_c: str, actions: list[str],
+                                  check: bool) -> None:
         if self.client.head_container(seg_c) is not None:
             return
         main = self.client.head_container(container)
@@ -212,7 +213,8 @@ class Objects:
             raise self._missing_container(container, "HEAD")
         policy = main.get("x-storage-policy")
         actions.append(f"create segment container {seg_c}")
-        self.client.put_container(seg_c, {"X-Storage-Policy": policy} if policy else None)
+        if not check:
+            self.client.put_container(seg_c, {"X-Storage-Policy": policy} if policy else None)
 
     def _download(self, container, name, facts, dest, actions, check) -> None:
         if os.path.isdir(dest):

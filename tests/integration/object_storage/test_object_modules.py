@@ -126,6 +126,7 @@ def test_container_check_mode_create_repeat_and_diff(account, first_run):
         swift.head_container(account["url"], account["token"], first_run["never"])
     assert info.value.http_status == 404
     assert r[2].changed and r[2]["container"]["read_acl"] == ".r:*,.rlistings"
+    assert r[2]["headers"]["x-container-meta-note"] == "grüße"  # the HEAD answer, UTF-8 decoded
     assert not r[3].changed and r[3]["diff"]["before"] == r[3]["diff"]["after"]
     assert r[4].changed, r[4].msg
     assert r[4]["diff"]["before"]["metadata"] == {"color": "blue", "note": "grüße"}
