@@ -19,6 +19,7 @@ import pytest
 import yaml
 from swiftclient import client as swift
 
+from ansible_collections.stratus.cloud.plugins.module_utils.object_store import auth
 from tests.helpers.ansible import REPO, VENV_BIN, ModuleResult, ansible_env
 
 pytestmark = [pytest.mark.object_storage, pytest.mark.slow]
@@ -73,6 +74,14 @@ def account(swift_cloud):
             "token": swift_cloud.token(creds), "project_id": creds.project_id}
 
 
+def test_login_finds_the_account_in_the_catalog(swift_cloud, account):
+    """The modules' Keystone login against Stratus identity: the member's token and the
+    catalog's object-store endpoint for its project."""
+    client = auth.connect(account["conn"])
+    assert client.storage_url == account["url"]
+    assert client.head_account()["x-account-container-count"] == "0"
+
+
 def listing(account, container: str) -> list[str]:
     return [o["name"] for o in swift.get_container(account["url"], account["token"], container,
                                                    full_listing=True)[1]]
@@ -120,6 +129,7 @@ def first_run(account, tmp_path_factory):
 
 def test_container_check_mode_create_repeat_and_diff(account, first_run):
     r, box = first_run["r"], first_run["box"]
+    assert account["conn"]["auth"]["password"] not in json.dumps(r)  # no_log
     assert r[0].changed and r[1].changed and not r[1].failed
     assert r[1]["diff"]["before"] == {} and r[1]["diff"]["after"]["metadata"] == {"color": "blue", "note": "grüße"}
     with pytest.raises(swift.ClientException) as info:  # check mode made nothing
@@ -183,6 +193,7 @@ def test_check_mode_upload_and_swifts_refusals(account, first_run):
 @pytest.fixture(scope="module")
 def second_run(account, first_run):
     box, auth = first_run["box"], account["conn"]
+    token = {"token": account["token"], "storage_url": account["url"]}
     steps = [
         ("object", dict(auth, container=box, name="big.bin", state="absent"), False),  # 0
         ("object", dict(auth, container=box, name="big.bin", state="absent"), False),  # 1
@@ -190,6 +201,7 @@ def second_run(account, first_run):
         ("object_container", dict(auth, name=box, state="absent", delete_objects=True), True),  # 3
         ("object_container", dict(auth, name=box, state="absent", delete_objects=True), False),  # 4
         ("object_container", dict(auth, name=box, state="absent", delete_objects=True), False),  # 5
+        ("object_container", dict(token, name=box + "-t", metadata={"by": "token"}), False),  # 6
     ]
     return run_tasks(first_run["tmp"], "second", steps)
 
@@ -205,3 +217,12 @@ def test_delete_takes_segments_and_container_delete_needs_delete_objects(account
         swift.head_container(account["url"], account["token"], box)
     assert info.value.http_status == 404
     swift.delete_container(account["url"], account["token"], box + "_segments")
+
+
+def test_a_token_and_storage_url_work_as_given(account, first_run, second_run):
+    r = second_run[6]
+    assert r.changed and r["storage_url"] == account["url"], r.msg
+    assert account["token"] not in json.dumps(r)  # no_log
+    head = swift.head_container(account["url"], account["token"], first_run["box"] + "-t")
+    assert head["x-container-meta-by"] == "token"
+    swift.delete_container(account["url"], account["token"], first_run["box"] + "-t")
