@@ -52,8 +52,8 @@ options:
     aliases: [data]
   dest:
     description:
-      - A file on this host to write the object into (its directory must exist; an existing
-        file keeps its mode).
+      - A file on this host to write the object into (its directory must exist). An existing
+        file keeps its mode, a new one gets C(0666) less the umask.
       - Without O(src) and O(content), the object must exist.
     type: path
   metadata:

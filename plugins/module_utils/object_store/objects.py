@@ -62,6 +62,12 @@ def object_facts(container: str, name: str, headers: dict | None) -> dict:
     }
 
 
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class Source:
     """Local data to upload: a file (``path``) or ``content`` bytes."""
 
@@ -227,7 +233,7 @@ class Objects:
         directory = os.path.dirname(os.path.abspath(dest))
         if not os.path.isdir(directory):
             raise InvalidRequest(f"dest {dest}: directory {directory} does not exist; create it first")
-        mode = os.stat(dest).st_mode & 0o7777 if os.path.exists(dest) else None
+        mode = os.stat(dest).st_mode & 0o7777 if os.path.exists(dest) else 0o666 & ~current_umask()
         fd, tmp = tempfile.mkstemp(prefix=".objdl-", dir=directory)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -236,8 +242,7 @@ class Objects:
             if headers.get("x-static-large-object", "").lower() != "true" and etag and etag != md5:
                 raise InvalidRequest(f"object {name}: the downloaded data has md5 {md5}, Swift's ETag "
                                      f"is {etag}; the download was damaged, run again")
-            if mode is not None:
-                os.chmod(tmp, mode)
+            os.chmod(tmp, mode)  # mkstemp made it 0600
             os.replace(tmp, dest)
         finally:
             with contextlib.suppress(FileNotFoundError):
