@@ -1,0 +1,91 @@
+"""OS::Swift::Container in a stack on the session's cluster (``swift_cloud``), driven by
+``openstack stack create``:
+
+- the project member sees the containers in its own account (``openstack container
+  show``): the ACL, the container metadata, the account metadata; the read ACL
+  ``.r:*`` lets an anonymous GET read an object; the outputs give Heat's attributes
+  (WebsiteURL, RootURL, DomainName, ObjectCount, BytesUsed, HeadContainer);
+- a stack delete with an object in a container without PurgeOnDelete fails
+  (DELETE_FAILED, as Heat's "Deleting non-empty container"), while the PurgeOnDelete
+  container and its object are gone; once emptied, the delete completes and the
+  container is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from tests.api.orchestration.heat_helpers import stack_path, wait_stack
+from tests.api.orchestration.signal_helpers import resource
+
+pytestmark = [pytest.mark.object_storage, pytest.mark.orchestration, pytest.mark.slow]
+
+
+def template(keep: str, team: str) -> dict:
+    return {
+        "heat_template_version": "2018-08-31",
+        "resources": {
+            "keep": {"type": "OS::Swift::Container", "properties": {
+                "name": keep, "X-Container-Read": ".r:*,.rlistings", "X-Container-Meta": {"Color": "blue"},
+                "X-Account-Meta": {"Team": team}}},
+            "purge": {"type": "OS::Swift::Container", "properties": {"PurgeOnDelete": True}},
+        },
+        "outputs": {k: {"value": {"get_attr": [res, attr]}} for k, res, attr in (
+            ("url", "keep", "WebsiteURL"), ("root", "keep", "RootURL"), ("domain", "keep", "DomainName"),
+            ("count", "keep", "ObjectCount"), ("bytes", "keep", "BytesUsed"), ("head", "keep", "HeadContainer"),
+            ("purge_url", "purge", "WebsiteURL"))},
+    }
+
+
+def test_stack_containers_acl_metadata_outputs_and_delete_as_heat(swift_cloud, tmp_path):
+    cloud = swift_cloud
+    member = cloud.new_project_user(prefix="swstack")
+    tag = uuid.uuid4().hex[:8]
+    keep, team = f"keep-{tag}", f"team-{tag}"
+    path = tmp_path / "containers.yaml"
+    path.write_text(json.dumps(template(keep, team)))
+    name = f"swstack-{tag}"
+    out = cloud.cli("stack", "create", "-t", str(path), "--wait", "-f", "json", name, creds=member)
+    stack_id = json.loads("{" + out.partition("\n{")[2])["id"]
+    stack = wait_stack(cloud, member, stack_id, "CREATE_COMPLETE")
+    got = {o["output_key"]: o.get("output_value") for o in stack["outputs"]}
+
+    root = f"{cloud.settings['object_store_url']}/v1/AUTH_{member.project_id}"
+    assert (got["root"], got["url"], got["domain"]) == (root, f"{root}/{keep}", "127.0.0.1")
+    assert (got["count"], got["bytes"]) == (0, 0)
+    assert got["head"]["x-container-read"] == ".r:*,.rlistings"
+    assert got["head"]["x-container-meta-color"] == "blue"
+    purge = urlparse(got["purge_url"]).path.rsplit("/", 1)[1]
+    assert purge.startswith("purge-")
+
+    shown = cloud.cli("container", "show", keep, "-f", "json", creds=member)
+    assert shown["read_acl"] == ".r:*,.rlistings" and shown["object_count"] in (0, "0")
+    assert {k.lower(): v for k, v in shown["properties"].items()} == {"color": "blue"}
+    account = cloud.cli("object", "store", "account", "show", "-f", "json", creds=member)
+    assert {k.lower(): v for k, v in account["properties"].items()}.get("team") == team
+    assert cloud.cli("container", "show", purge, "-f", "json", creds=member)["container"] == purge
+
+    (tmp_path / "obj").write_text("hello")
+    for container in (keep, purge):
+        cloud.cli("object", "create", container, str(tmp_path / "obj"), "--name", "obj", creds=member)
+    assert httpx.get(f"{root}/{keep}/obj").text == "hello"  # the read ACL .r:* at work, no token
+
+    token = cloud.token(member)
+    r = cloud.request("DELETE", f"{stack_path(cloud, member, name)}/{stack_id}", token)
+    assert r.status_code == 204, r.text
+    failed = wait_stack(cloud, member, stack_id, "DELETE_FAILED", timeout=120)
+    assert "keep" in failed["stack_status_reason"], failed
+    assert resource(cloud, member, name, stack_id, "keep")["resource_status"] == "DELETE_FAILED"
+    containers = {c["Name"] for c in cloud.cli("container", "list", "-f", "json", creds=member)}
+    assert keep in containers and purge not in containers
+
+    cloud.cli("object", "delete", keep, "obj", creds=member)
+    r = cloud.request("DELETE", f"{stack_path(cloud, member, name)}/{stack_id}", token)
+    assert r.status_code == 204, r.text
+    wait_stack(cloud, member, stack_id, "DELETE_COMPLETE", timeout=120)
+    assert cloud.cli("container", "list", "-f", "json", creds=member) == []
