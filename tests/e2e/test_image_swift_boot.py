@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.api.object_storage.test_image_store_swift import service_conn, wait_active
+from tests.api.object_storage.test_image_store_swift import queued_image, service_conn, wait_active
 from tests.helpers.guest_console import GuestConsole
 from tests.integration.compute.actions_guest import cleanup, remove_images
 
@@ -23,12 +23,10 @@ def test_a_guest_boots_from_an_image_kept_in_swift(swift_cloud, guest_image, req
     cloud = swift_cloud
     tag = uuid.uuid4().hex[:6]
     member = cloud.new_project_user(prefix="swiftboot")
-    image = cloud.cli("image", "create", f"tiny-swift-{tag}", "--disk-format", "qcow2", "--container-format",
-                      "bare", "-f", "json", creds=member)
-    iid = image["id"]
+    iid = queued_image(cloud, member, f"tiny-swift-{tag}")
     request.addfinalizer(lambda: remove_images(iid))
     cloud.cli("image", "stage", "--file", guest_image["qcow2"], iid, creds=member)
-    cloud.cli("image", "import", "--method", "glance-direct", "--store", "swift", iid, creds=member)
+    cloud.cli("image", "import", iid, "--method", "glance-direct", "--store", "swift", creds=member)
     assert wait_active(cloud, member, iid)["stores"] == "swift"
     assert service_conn(cloud).object_store.get_object_metadata(iid, container="glance").is_static_large_object
     cloud.cli("flavor", "create", f"swift.tiny-{tag}", "--vcpus", "1", "--ram", "128", "--disk", "1")

@@ -1,7 +1,8 @@
 """Images kept in Swift (the ``swift`` store of ``heat_cloud``: 4 MiB segments, so the
 tiny qcow2 is a static large object) on the session's real cluster (``swift_cloud``):
 
-- ``openstack image create`` + ``image stage`` + ``image import --store swift``: the
+- an image created (``POST /v2/images``), ``openstack image stage`` and ``image import
+  --store swift``: the
   image is active in store ``swift``, its object is a manifest in the service account's
   ``glance`` container with its segments in ``glance_segments``; ``image save`` gives
   the same bytes; a ranged GET across a segment boundary gives those bytes (206);
@@ -40,11 +41,20 @@ def md5(path) -> str:
     return hashlib.md5(Path(path).read_bytes()).hexdigest()
 
 
+def queued_image(cloud, creds, name: str) -> str:
+    """A new qcow2 image without data (``openstack image create`` without --file would
+    read the test's stdin); its id."""
+    r = cloud.request("POST", "/image/v2/images", cloud.token(creds),
+                      json={"name": name, "disk_format": "qcow2", "container_format": "bare"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
 def wait_active(cloud, creds, image_id: str, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     shown: dict = {}
     while time.monotonic() < deadline:
-        shown = cloud.cli("image", "show", image_id, "-f", "json", creds=creds)
+        shown = cloud.request("GET", f"/image/v2/images/{image_id}", cloud.token(creds)).json()
         if shown["status"] == "active":
             return shown
         assert shown["status"] in ("uploading", "importing"), shown
@@ -63,11 +73,9 @@ def test_image_imported_into_swift_reads_back_and_leaves_with_its_delete(swift_c
     size = Path(qcow2).stat().st_size
     assert size > 2 * SEGMENT  # a large object of three segments at least
 
-    image = cloud.cli("image", "create", f"tiny-swift-{uuid.uuid4().hex[:6]}", "--disk-format", "qcow2",
-                      "--container-format", "bare", "-f", "json", creds=member)
-    iid = image["id"]
+    iid = queued_image(cloud, member, f"tiny-swift-{uuid.uuid4().hex[:6]}")
     cloud.cli("image", "stage", "--file", qcow2, iid, creds=member)
-    cloud.cli("image", "import", "--method", "glance-direct", "--store", "swift", iid, creds=member)
+    cloud.cli("image", "import", iid, "--method", "glance-direct", "--store", "swift", creds=member)
     shown = wait_active(cloud, member, iid)
     assert shown["stores"] == "swift" and shown["size"] == size and shown["checksum"] == md5(qcow2)
 
