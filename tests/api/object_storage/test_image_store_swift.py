@@ -8,6 +8,8 @@ tiny qcow2 is a static large object) on the session's real cluster (``swift_clou
   the same bytes; a ranged GET across a segment boundary gives those bytes (206);
   ``GET /v2/info/stores`` lists both stores, file the default; ``image delete`` removes
   the manifest and every segment;
+- ``PUT .../file`` with ``X-Image-Meta-Store: swift`` (Glance's multi-store upload)
+  keeps the upload in Swift; an unknown store is a 409 and the image stays queued;
 - the store's contracts against the same cluster, in this process with the
   controller's own settings (the service token minted from its DB and keys): a small
   image is one plain object; a failure while writing a large one leaves no segment
@@ -17,6 +19,7 @@ tiny qcow2 is a static large object) on the session's real cluster (``swift_clou
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 import uuid
 from pathlib import Path
@@ -102,6 +105,32 @@ def test_image_imported_into_swift_reads_back_and_leaves_with_its_delete(swift_c
     with pytest.raises(Exception, match="404|Not Found|not found"):
         swift.object_store.get_object_metadata(iid, container="glance")
     assert segments(swift, iid) == []
+
+
+def test_upload_with_x_image_meta_store_goes_to_swift(swift_cloud):
+    """Glance's multi-store upload: ``PUT .../file`` with ``X-Image-Meta-Store``; an
+    unknown store is refused before the image leaves ``queued``."""
+    cloud = swift_cloud
+    member = cloud.new_project_user(prefix="imgput")
+    token = cloud.token(member)
+    data = os.urandom(SEGMENT + 4096)  # two segments
+    r = cloud.request("POST", "/image/v2/images", token,
+                      json={"name": "put-swift", "disk_format": "raw", "container_format": "bare"})
+    iid = r.json()["id"]
+    put = {"Content-Type": "application/octet-stream"}
+    r = cloud.request("PUT", f"/image/v2/images/{iid}/file", token, headers={**put, "X-Image-Meta-Store": "ceph"},
+                      content=b"x")
+    assert r.status_code == 409 and "Store for scheme ceph not found" in r.text, r.text
+    assert cloud.request("GET", f"/image/v2/images/{iid}", token).json()["status"] == "queued"
+    r = cloud.request("PUT", f"/image/v2/images/{iid}/file", token, headers={**put, "X-Image-Meta-Store": "swift"},
+                      content=data)
+    assert r.status_code == 204, r.text
+    shown = cloud.request("GET", f"/image/v2/images/{iid}", token).json()
+    assert (shown["status"], shown["stores"], shown["size"]) == ("active", "swift", len(data))
+    assert service_conn(cloud).object_store.get_object_metadata(iid, container="glance").is_static_large_object
+    assert cloud.request("GET", f"/image/v2/images/{iid}/file", token).content == data
+    assert cloud.request("DELETE", f"/image/v2/images/{iid}", token).status_code == 204
+    assert segments(service_conn(cloud), iid) == []
 
 
 def test_swift_store_contracts_on_the_live_cluster(swift_cloud, tmp_path, monkeypatch):
