@@ -16,8 +16,9 @@ is set on the account with a POST (``ansible.builtin.uri``, ``no_log``); Heat ne
 removes it either.
 
 Delete: ``object_container`` absent; a non-empty container fails the delete
-(``DELETE_FAILED``, as Heat's "Deleting non-empty container") unless ``PurgeOnDelete``,
-which deletes its objects first.
+(``DELETE_FAILED`` with Heat's "Deleting non-empty container (NAME) when PurgeOnDelete
+is False" before Swift's own 409) unless ``PurgeOnDelete``, which deletes its objects
+first.
 
 Attributes: ``DomainName``, ``RootURL`` (the account URL), ``WebsiteURL`` (the
 container's URL) are known when planned; ``ObjectCount``, ``BytesUsed`` and
@@ -32,8 +33,15 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 from stratus.orchestration.errors import ResourceCheckFailed, TemplateError
+from stratus.orchestration.functions import jinja_literal
 from stratus.orchestration.properties import BOOLEAN, MAP, STRING, Schema
-from stratus.orchestration.resources import PlannedResource, ResourceType, registered_result, task
+from stratus.orchestration.resources import (
+    PlannedResource,
+    ResourceType,
+    register_var,
+    registered_result,
+    task,
+)
 
 MODULE = "stratus.cloud.object_container"
 MAX_NAME_BYTES = 256  # Swift's container_name_length
@@ -129,9 +137,21 @@ class SwiftContainer(ResourceType):
 
     @classmethod
     def plan_delete(cls, res: PlannedResource) -> list[dict[str, Any]]:
-        args = {"name": container_name(res), "state": "absent",
-                "delete_objects": bool(res.properties.get("PurgeOnDelete")), **_auth(res)}
-        return [task(res, MODULE, args)]
+        """``object_container`` absent; without PurgeOnDelete, Swift's 409 for a container
+        that still holds objects fails the resource in Heat's words."""
+        name = container_name(res)
+        purge = bool(res.properties.get("PurgeOnDelete"))
+        args = {"name": name, "state": "absent", "delete_objects": purge, **_auth(res)}
+        if purge:
+            return [task(res, MODULE, args)]
+        var = register_var(res.name)
+        words = jinja_literal(f"Deleting non-empty container ({name}) when PurgeOnDelete is False: ")
+        return [task(res, MODULE, args, ignore_errors=True),
+                task(res, "ansible.builtin.fail", {}, "non-empty",
+                     templated={"msg": "{{ " + words + " ~ " + var + ".msg }}"},
+                     when=f"{var} is failed and {var}.status | default(0) == 409"),
+                task(res, "ansible.builtin.fail", {}, "failed", templated={"msg": "{{ " + var + ".msg }}"},
+                     when=f"{var} is failed")]
 
     @classmethod
     def _present(cls, res: PlannedResource, *, update: bool) -> list[dict[str, Any]]:

@@ -85,11 +85,17 @@ def test_default_name_update_in_place_replace_on_new_name_and_delete(cloud):
     assert (args["read_acl"], args["write_acl"], args["purge_metadata"]) == ("", "", True)
     with pytest.raises(UpdateReplace):
         SwiftContainer.plan_update(res, {"name": "other"})
-    [delete] = SwiftContainer.plan_delete(res)
+    delete, heat_words, other = SwiftContainer.plan_delete(res)
     args = plain(delete["stratus.cloud.object_container"])
     assert (args["name"], args["state"], args["delete_objects"]) == ("box-0123abcd4567", "absent", False)
+    assert delete["ignore_errors"] is True  # Swift's 409 is told in Heat's words by the next task
+    assert heat_words["when"] == "stratus_box is failed and stratus_box.status | default(0) == 409"
+    assert heat_words["ansible.builtin.fail"]["msg"] == (
+        '{{ "Deleting non-empty container (box-0123abcd4567) when PurgeOnDelete is False: " ~ stratus_box.msg }}')
+    assert other["when"] == "stratus_box is failed" and other["ansible.builtin.fail"]["msg"] == "{{ stratus_box.msg }}"
     res.properties["PurgeOnDelete"] = True
-    assert plain(SwiftContainer.plan_delete(res)[0]["stratus.cloud.object_container"])["delete_objects"] is True
+    [purge] = SwiftContainer.plan_delete(res)
+    assert plain(purge["stratus.cloud.object_container"])["delete_objects"] is True and "ignore_errors" not in purge
 
 
 def test_attributes_from_the_module_result_and_at_run_time(cloud):
