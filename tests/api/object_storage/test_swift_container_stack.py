@@ -5,6 +5,8 @@
   show``): the ACL, the container metadata, the account metadata; the read ACL
   ``.r:*`` lets an anonymous GET read an object; the outputs give Heat's attributes
   (WebsiteURL, RootURL, DomainName, ObjectCount, BytesUsed, HeadContainer);
+- ``openstack stack update`` changes ACLs and metadata in place (what the template no
+  longer names is removed);
 - a stack delete with an object in a container without PurgeOnDelete fails
   (DELETE_FAILED, as Heat's "Deleting non-empty container") and leaves the object;
   once that container is emptied, the delete completes, and the PurgeOnDelete
@@ -26,13 +28,13 @@ from tests.api.orchestration.signal_helpers import resource
 pytestmark = [pytest.mark.object_storage, pytest.mark.orchestration, pytest.mark.slow]
 
 
-def template(keep: str, team: str) -> dict:
+def template(keep: str, team: str, **keep_props) -> dict:
+    props = {"name": keep, "X-Container-Read": ".r:*,.rlistings", "X-Container-Meta": {"Color": "blue"},
+             "X-Account-Meta": {"Team": team}, **keep_props}
     return {
         "heat_template_version": "2018-08-31",
         "resources": {
-            "keep": {"type": "OS::Swift::Container", "properties": {
-                "name": keep, "X-Container-Read": ".r:*,.rlistings", "X-Container-Meta": {"Color": "blue"},
-                "X-Account-Meta": {"Team": team}}},
+            "keep": {"type": "OS::Swift::Container", "properties": {k: v for k, v in props.items() if v is not None}},
             "purge": {"type": "OS::Swift::Container", "properties": {"PurgeOnDelete": True}},
         },
         "outputs": {k: {"value": {"get_attr": [res, attr]}} for k, res, attr in (
@@ -69,6 +71,17 @@ def test_stack_containers_acl_metadata_outputs_and_delete_as_heat(swift_cloud, t
     account = cloud.cli("object", "store", "account", "show", "-f", "json", creds=member)
     assert {k.lower(): v for k, v in account["properties"].items()}.get("team") == team
     assert cloud.cli("container", "show", purge, "-f", "json", creds=member)["container"] == purge
+
+    # an update changes the container in place: the metadata and ACLs the template no longer names go
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(json.dumps(template(keep, team, **{"X-Container-Read": None,
+                                                          "X-Container-Meta": {"Size": "xl"}})))
+    cloud.cli("stack", "update", "-t", str(changed), "--wait", name, creds=member)
+    wait_stack(cloud, member, stack_id, "UPDATE_COMPLETE")
+    shown = cloud.cli("container", "show", keep, "-f", "json", creds=member)
+    assert not shown.get("read_acl") and {k.lower(): v for k, v in shown["properties"].items()} == {"size": "xl"}
+    cloud.cli("stack", "update", "-t", str(path), "--wait", name, creds=member)  # back to the first
+    wait_stack(cloud, member, stack_id, "UPDATE_COMPLETE")
 
     (tmp_path / "obj").write_text("hello")
     for container in (keep, purge):
