@@ -66,7 +66,7 @@ def heat_cloud(request, tmp_path_factory, libvirt_daemon):
                             object_store_password="swift-" + secrets.token_hex(8),
                             state_dir=str(state), image_default_store="file",
                             image_stores={"file": {"type": "file", "path": str(state / "image-store")},
-                                          "swift": {"type": "swift", "segment_size": str(4 << 20)}})
+                                          "swift": {"type": "swift", "segment_size": 4 << 20}})
 
 
 @pytest.fixture(scope="session")

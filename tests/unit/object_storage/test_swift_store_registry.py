@@ -18,7 +18,7 @@ URL = "swift://AUTH_p1/glance/img-1"
 def settings(tmp_path):
     return Settings(state_dir=str(tmp_path), object_store_url="http://127.0.0.1:1", object_store_password="pw",
                     image_stores={"file": {"type": "file", "path": str(tmp_path / "files")},
-                                  "swift": {"type": "swift", "segment_size": "4096", "description": "objects"}})
+                                  "swift": {"type": "swift", "segment_size": 4096, "description": "objects"}})
 
 
 def test_registry_makes_it_lists_it_and_finds_it_by_url(settings):
