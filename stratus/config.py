@@ -134,9 +134,10 @@ class Settings(BaseSettings):
     job_run_retention: int = Field(7 * 86400, ge=0)
 
     # --- images (Glance v2) --------------------------------------------------------
-    # Stores image data may go to, by name: {type: file, path: DIR}. Empty: one file
-    # store "file" under <state_dir>/image-store. GET /image/v2/info/stores lists them.
-    image_stores: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # Stores image data may go to, by name: {type: file, path: DIR} or {type: swift,
+    # container: glance, segment_size: BYTES} (the object store's service account). Empty:
+    # one file store "file" under <state_dir>/image-store. GET /image/v2/info/stores lists them.
+    image_stores: dict[str, dict[str, str | int]] = Field(default_factory=dict)
     image_default_store: str = "file"
     # Largest image in bytes (Glance's image_size_cap, 1 TiB).
     image_size_cap: int = Field(1 << 40, ge=1)

@@ -55,11 +55,18 @@ def heat_cloud(request, tmp_path_factory, libvirt_daemon):
     from tests.api.orchestration.heat_helpers import start_heat_cloud
 
     # the object store's proxy port is chosen now: bootstrap puts it in the catalog, and
-    # swift_cloud brings the cluster up on it when an object-storage test asks
-    return start_heat_cloud(request, tmp_path_factory.mktemp("heat-ctl"),
+    # swift_cloud brings the cluster up on it when an object-storage test asks. Images go
+    # to the default file store (where it always is: <state_dir>/image-store) unless a
+    # test asks for the swift store, whose 4 MiB segments make the tiny image a large object
+    tmp = tmp_path_factory.mktemp("heat-ctl")
+    state = tmp / "state"
+    return start_heat_cloud(request, tmp,
                             orchestration_signal_url="http://169.254.169.254", network_metadata_relay=True,
                             object_store_url=f"http://127.0.0.1:{free_port()}",
-                            object_store_password="swift-" + secrets.token_hex(8))
+                            object_store_password="swift-" + secrets.token_hex(8),
+                            state_dir=str(state), image_default_store="file",
+                            image_stores={"file": {"type": "file", "path": str(state / "image-store")},
+                                          "swift": {"type": "swift", "segment_size": 4 << 20}})
 
 
 @pytest.fixture(scope="session")

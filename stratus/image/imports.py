@@ -139,6 +139,14 @@ def run(db: Database, settings, image_id: str, method: str, uri: str | None, sto
             disk_format = target
         size, md5, sha512 = astuple(Hashes.of(_stores.read_chunks(staged)))
         configured = _stores.stores(settings)
+        # the data goes into the stores before the transaction below: a store on the network
+        # (swift) takes its time, and must not hold the database's write lock meanwhile
+        for i, name in enumerate(store_names):
+            store = configured[name]
+            last = i == len(store_names) - 1
+            url = (store.add_file(image_id, staged) if last
+                   else store.add(image_id, _stores.read_chunks(staged)))[0]
+            kept.append((store, url))
         with db.session() as s:
             image = s.get(Image, image_id)
             if image is None or image.status != IMPORTING:
@@ -146,13 +154,8 @@ def run(db: Database, settings, image_id: str, method: str, uri: str | None, sto
             quotas.lock_project(s, image.owner or "")
             if image.owner:
                 sizes.check(s, image.owner, sizes.SIZE_TOTAL, sizes.mib(size), settings.quota_defaults)
-            for i, name in enumerate(store_names):
-                store = configured[name]
-                last = i == len(store_names) - 1
-                url = (store.add_file(image_id, staged) if last
-                       else store.add(image_id, _stores.read_chunks(staged)))[0]
-                kept.append((store, url))
-                image.locations.append(ImageLocation(store=name, url=url))
+            for store, url in kept:
+                image.locations.append(ImageLocation(store=store.name, url=url))
             image.size, image.checksum = size, md5
             image.os_hash_algo, image.os_hash_value = HASH_ALGO, sha512
             image.virtual_size = (facts.virtual_size or None) if facts else None

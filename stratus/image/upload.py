@@ -171,6 +171,7 @@ class Target:
     cap: int
     size_cap: int
     quota_room: int | None
+    store: str = ""  # the store an upload goes to (``X-Image-Meta-Store``; "" the default)
 
     def too_large(self, db_factory, overrides) -> Callable[[int], ApiError]:
         def error(size: int) -> ApiError:
@@ -186,9 +187,16 @@ class Target:
         return Sink(self.directory, self.image_id, self.cap, self.too_large(db_factory, overrides))
 
 
-def begin(db: Session, image: Image, settings, *, stage: bool, declared_size: int | None) -> Target:
-    """Check ``image`` may receive data and move it to saving / uploading."""
+def begin(db: Session, image: Image, settings, *, stage: bool, declared_size: int | None,
+          store: str | None = None) -> Target:
+    """Check ``image`` may receive data and move it to saving / uploading. ``store``: the
+    ``X-Image-Meta-Store`` of an upload (Glance's multi-store; the default store without)."""
     new = UPLOADING if stage else SAVING
+    configured = _stores.stores(settings)
+    if store and not stage and store not in configured:
+        raise Conflict(f"Store for scheme {store} not found: the configured stores are "
+                       f"{', '.join(configured)} (GET /v2/info/stores).")
+    store = "" if stage else store or next(iter(configured))
     if image.status != QUEUED:
         raise Conflict(f"Image status transition from {image.status} to {new} is not allowed")
     missing = [n for n in ("disk_format", "container_format") if not getattr(image, n)]
@@ -207,10 +215,9 @@ def begin(db: Session, image: Image, settings, *, stage: bool, declared_size: in
                        .values(status=new)).rowcount
     if not moved:
         raise Conflict(f"Image status transition from {image.status} to {new} is not allowed")
-    directory = (_stores.staging_dir(settings) if stage
-                 else _stores.default_store(settings).scratch_dir())
+    directory = _stores.staging_dir(settings) if stage else configured[store].scratch_dir()
     cap = settings.image_size_cap if room is None else min(settings.image_size_cap, room)
-    return Target(image.id, image.owner, stage, directory, cap, settings.image_size_cap, room)
+    return Target(image.id, image.owner, stage, directory, cap, settings.image_size_cap, room, store)
 
 
 def abort(db: Session, target: Target, sink: Sink | None) -> None:
@@ -247,11 +254,14 @@ def judge(path: Path, disk_format: str, container_format: str | None, what: str)
 def keep(db: Session, image: Image, store: _stores.Store, path: Path, digest: Digest,
          facts: inspector.ImageFacts | None, settings) -> tuple[_stores.Store, str]:
     """Move the received file at ``path`` into ``store`` and make ``image`` active with
-    its data (the caller commits; on an error the data is removed again)."""
-    if image.owner:
-        sizes.check(db, image.owner, sizes.SIZE_TOTAL, sizes.mib(digest.size), settings.quota_defaults)
+    its data (the caller commits; on an error the data is removed again). The data goes
+    into the store before the project's quota lock is taken: a store on the network
+    (swift) takes its time and must not hold the database's write lock meanwhile."""
     url, _ = store.add_file(image.id, path)
     try:
+        quotas.lock_project(db, image.owner or "")
+        if image.owner:
+            sizes.check(db, image.owner, sizes.SIZE_TOTAL, sizes.mib(digest.size), settings.quota_defaults)
         image.locations.append(ImageLocation(store=store.name, url=url))
         image.size = digest.size
         image.checksum = digest.md5
@@ -277,8 +287,9 @@ def finish_upload(db: Session, target: Target, sink: Sink, settings) -> tuple[_s
         sink.discard()
         raise gone(target.image_id)
     facts = judge(sink.path, image.disk_format, image.container_format, f"image {image.id}")
-    quotas.lock_project(db, image.owner or "")
-    return keep(db, image, _stores.default_store(settings), sink.path, digest, facts, settings)
+    configured = _stores.stores(settings)
+    store = configured.get(target.store) or next(iter(configured.values()))
+    return keep(db, image, store, sink.path, digest, facts, settings)
 
 
 def finish_stage(db: Session, target: Target, sink: Sink, settings) -> None:

@@ -38,7 +38,7 @@ from stratus.orchestration.properties import Schema
 
 _REGISTRY: dict[str, type[ResourceType]] = {}
 _LOADED: list[bool] = []
-TYPE_MODULES = ("heat", "stratus", "nova", "neutron", "glance", "keystone", "cinder", "aws")
+TYPE_MODULES = ("heat", "stratus", "nova", "neutron", "glance", "keystone", "cinder", "swift", "aws")
 
 
 def register(cls: type[ResourceType]) -> type[ResourceType]:

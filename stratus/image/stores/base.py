@@ -52,6 +52,10 @@ class Store(ABC):
     def delete(self, url: str) -> bool:
         """Remove ``url``; False when it was already gone."""
 
+    def holds(self, url: str) -> bool:
+        """Whether ``url`` names an object of this store."""
+        return False
+
     @abstractmethod
     def scratch_dir(self) -> Path:
         """A private local directory for temporary files of this store's receives."""

@@ -25,6 +25,9 @@ class FileStore(Store):
         """The file store holding ``url`` (to delete data whose store left the settings)."""
         return cls("file", _path_of(url).parent)
 
+    def holds(self, url: str) -> bool:
+        return url.startswith(self.path.as_uri() + "/")
+
     def scratch_dir(self) -> Path:
         return private_dir(self.path)
 

@@ -73,7 +73,8 @@ def _begin(request: Request, image_id: str, stage: bool) -> upload.Target:
             ctx, image = _caller(request, db, image_id, tickets.UPLOAD)
         if ctx is not None:
             access.may_upload(_policy(request, ctx), ctx, image)
-        return upload.begin(db, image, settings, stage=stage, declared_size=_declared_size(request))
+        return upload.begin(db, image, settings, stage=stage, declared_size=_declared_size(request),
+                            store=request.headers.get("x-image-meta-store"))
 
 
 def _finish(request: Request, target: upload.Target, sink: upload.Sink) -> None:
