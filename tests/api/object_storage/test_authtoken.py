@@ -16,32 +16,19 @@ from __future__ import annotations
 
 import json
 import secrets
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.api.conftest import Controller, Creds, _Factory, free_port
+from tests.helpers.swift_import import without_broken_pyopenssl
 
 pytestmark = [pytest.mark.object_storage, pytest.mark.identity]
 
 OPERATOR_ROLES = "admin, member, SwiftOperator"
 
-
-def _without_broken_pyopenssl() -> None:
-    """Swift imports eventlet, which imports pyOpenSSL when it can (for its exception
-    names only). Debian's python3-openssl 23.0, seen through the venv's system site
-    packages, fails with the venv's newer cryptography (AttributeError, not the
-    ImportError eventlet expects): make it absent in this process instead. Nothing
-    here can use that pyOpenSSL anyway."""
-    try:
-        import OpenSSL.SSL  # noqa: F401
-    except AttributeError:
-        sys.modules["OpenSSL"] = None  # `from OpenSSL import SSL` -> ImportError
-
-
-_without_broken_pyopenssl()
+without_broken_pyopenssl()
 
 
 @pytest.fixture(scope="module")
