@@ -30,11 +30,8 @@ import httpx
 import pytest
 
 from tests.api.conftest import VENV_BIN, Creds
-from tests.helpers.swift_import import without_broken_pyopenssl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.object_storage, pytest.mark.slow]
-
-without_broken_pyopenssl()
 
 
 class Account:

@@ -22,13 +22,10 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import Controller, Creds, _Factory, free_port
-from tests.helpers.swift_import import without_broken_pyopenssl
 
 pytestmark = [pytest.mark.object_storage, pytest.mark.identity]
 
 OPERATOR_ROLES = "admin, member, SwiftOperator"
-
-without_broken_pyopenssl()
 
 
 @pytest.fixture(scope="module")
