@@ -167,15 +167,23 @@ def _worker(args) -> list[float]:
 
 
 def measure(storage_url: str, token: str, container: str, method: str, size: int, count: int,
-            clients: int, fresh_tokens: list[str] | None = None) -> dict:
+            clients: int, first: int = 0, fresh_tokens: list[str] | None = None) -> tuple[list[float], float]:
+    """``count`` requests split over ``clients`` processes, on objects ``o<first>``...;
+    returns every request's latency and the wall time of the whole."""
     per = max(1, count // clients)
-    jobs = [(storage_url, token, container, method, size, c * per, per,
+    jobs = [(storage_url, token, container, method, size, first + c * per, per,
              fresh_tokens[c * per:(c + 1) * per] if fresh_tokens else None) for c in range(clients)]
     with mp.get_context("fork").Pool(clients) as pool:
         t = time.perf_counter()
         parts = pool.map(_worker, jobs)
         wall = time.perf_counter() - t
-    lat = sorted(x for p in parts for x in p)
+    return [x for p in parts for x in p], wall
+
+
+def summary(runs: list[tuple[list[float], float]], size: int) -> dict:
+    """Requests, ops/s and MB/s over the runs' summed wall time; p50/p99 of every latency."""
+    lat = sorted(x for r in runs for x in r[0])
+    wall = sum(r[1] for r in runs)
     q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
     n = len(lat)
     return {"n": n, "ops": n / wall, "mbs": n * size / wall / 1e6, "p50": q[49] * 1000, "p99": q[98] * 1000}
@@ -199,12 +207,12 @@ def main() -> int:
     ap.add_argument("--small", type=int, default=400, help="1 KiB objects per operation and proxy")
     ap.add_argument("--large", type=int, default=40, help="1 MiB objects per operation and proxy")
     ap.add_argument("--clients", type=int, default=4, help="concurrent client processes")
+    ap.add_argument("--rounds", type=int, default=2, help="runs per size, operation and proxy")
     ap.add_argument("--cold", type=int, default=40, help="1 KiB GETs with a new token each")
     args = ap.parse_args()
 
-    from tests.helpers.swift_cluster import start_swift_cluster
-
     from tests.api.conftest import Controller, free_port
+    from tests.helpers.swift_cluster import start_swift_cluster
 
     tmp = Path(tempfile.mkdtemp(prefix="stratus-bench-swift-"))
     fin = Finalizers()
@@ -217,8 +225,9 @@ def main() -> int:
         ctl.setup()
         t0 = time.monotonic()
         cluster = start_swift_cluster(fin, tmp / "swift", ctl)
-        print(f"cluster up in {time.monotonic() - t0:.1f}s: {len(cluster.devices)} devices, "
-              f"proxy {cluster.proxy_url}; {os.cpu_count()} cores, {args.clients} clients")
+        workers = cluster.extra_vars.get("object_storage_workers")
+        print(f"cluster up in {time.monotonic() - t0:.1f}s: {len(cluster.devices)} devices, 3 replicas, "
+              f"proxy workers={workers}; {os.cpu_count()} cores, {args.clients} clients, {args.rounds} rounds")
         key = secrets.token_hex(8)
         port = free_port()
         conf = tempauth_conf(Path(cluster.config_dir) / "proxy-server.conf", tmp / "proxy-tempauth.conf", port, key)
@@ -235,17 +244,24 @@ def main() -> int:
             for url, token in targets.values():
                 put_container(url, token, container)
             for method in ("PUT", "GET"):
-                for name, (url, token) in targets.items():
-                    r = results[(label, method, name)] = measure(url, token, container, method, size,
-                                                                  count, args.clients)
-                    print(f"{label:<6} {method:<4} {name:<9} {r['n']:>8} {r['ops']:>8.1f} {r['mbs']:>8.2f}"
-                          f" {r['p50']:>8.1f} {r['p99']:>8.1f}", flush=True)
-        url, _ = targets["keystone"]
+                runs: dict[str, list] = {name: [] for name in targets}
+                # rounds alternate which proxy goes first, so neither gets the quieter moment
+                for r in range(args.rounds):
+                    order = list(targets) if r % 2 == 0 else list(reversed(targets))
+                    for name in order:
+                        url, token = targets[name]
+                        runs[name].append(measure(url, token, container, method, size, count,
+                                                  args.clients, first=r * count))
+                for name in targets:
+                    x = results[(label, method, name)] = summary(runs[name], size)
+                    print(f"{label:<6} {method:<4} {name:<9} {x['n']:>8} {x['ops']:>8.1f} {x['mbs']:>8.2f}"
+                          f" {x['p50']:>8.1f} {x['p99']:>8.1f}", flush=True)
+        url, token = targets["keystone"]
         fresh = [ctl.token(member) for _ in range(args.cold)]
-        cold = measure(url, "", "bench-1KiB", "GET", KIB, args.cold, 1, fresh)
-        warm = measure(url, targets["keystone"][1], "bench-1KiB", "GET", KIB, args.cold, 1)
-        print(f"1KiB GET keystone, 1 client: cold token (validated by the controller) p50 {cold['p50']:.1f} ms,"
-              f" warm token (memcached) p50 {warm['p50']:.1f} ms")
+        cold = summary([measure(url, "", "bench-1KiB", "GET", KIB, args.cold, 1, fresh_tokens=fresh)], KIB)
+        warm = summary([measure(url, token, "bench-1KiB", "GET", KIB, args.cold, 1)], KIB)
+        print(f"1KiB GET keystone, 1 client: new token each request (validated by the controller) "
+              f"p50 {cold['p50']:.1f} ms; one token (from memcached) p50 {warm['p50']:.1f} ms")
         print("keystone/tempauth ops/s:", ", ".join(
             f"{label} {method} {results[(label, method, 'keystone')]['ops'] / results[(label, method, 'tempauth')]['ops']:.2f}"
             for label in ("1KiB", "1MiB") for method in ("PUT", "GET")))
