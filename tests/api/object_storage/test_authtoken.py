@@ -40,8 +40,9 @@ def ctl(request, tmp_path_factory) -> Controller:
 
 
 def authtoken_conf(ctl: Controller, **overrides) -> dict:
-    """The ``[filter:authtoken]`` options of the role's proxy-server.conf (bar
-    ``memcached_servers``: here the middleware's in-process cache stands in)."""
+    """The ``[filter:authtoken]`` options of the role's proxy-server.conf, bar
+    ``cache = swift.cache`` (the proxy's memcache client: here the middleware's
+    in-process cache stands in) and with the service catalog passed on, to check it."""
     conf = {
         "auth_type": "password",
         "auth_url": ctl.auth_url,
