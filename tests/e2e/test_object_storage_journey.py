@@ -330,6 +330,28 @@ def test_versioned_container_keeps_and_restores_versions(cloud, alice):
         sc.delete_container(alice.url, alice.token, c)
 
 
+def test_history_container_keeps_overwritten_and_deleted_objects(cloud, alice):
+    from swiftclient import client as sc
+
+    box, history = unique("hist"), unique("hist-archive")
+    sc.put_container(alice.url, alice.token, history)
+    sc.put_container(alice.url, alice.token, box, headers={"X-History-Location": history})
+    for body in (b"v1", b"v2"):
+        sc.put_object(alice.url, alice.token, box, "doc", body)
+    sc.delete_object(alice.url, alice.token, box, "doc")
+    # history mode: the object is gone, and every version plus a delete marker is archived
+    assert status_of(sc.get_object, alice.url, alice.token, box, "doc") == 404
+    _, archived = sc.get_container(alice.url, alice.token, history)
+    bodies = [sc.get_object(alice.url, alice.token, history, o["name"])[1] for o in archived
+              if o["content_type"] != "application/x-deleted;swift_versions_deleted=1"]
+    assert sorted(bodies) == [b"v1", b"v2"]
+    assert len(archived) == 3, archived
+    for o in archived:
+        sc.delete_object(alice.url, alice.token, history, o["name"])
+    for c in (box, history):
+        sc.delete_container(alice.url, alice.token, c)
+
+
 def test_info_lists_the_pipelines_middlewares(cloud):
     r = httpx.get(cloud.settings["object_store_url"] + "/info")
     assert r.status_code == 200
