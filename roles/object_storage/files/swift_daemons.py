@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 
-SSD = "start-stop-daemon"
+# found before the daemons' own PATH applies (that one is for the daemons)
+SSD = shutil.which("start-stop-daemon", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])) \
+    or "start-stop-daemon"
 
 
 def pidfile(spec: dict, name: str) -> str:
@@ -35,7 +38,18 @@ def running(spec: dict, name: str) -> bool:
     rc = subprocess.run([SSD, "--status", "--pidfile", pidfile(spec, name)], check=False).returncode
     if rc not in (0, 1, 3, 4):
         raise RuntimeError(f"{SSD} --status for {name} answered {rc}")
-    return rc == 0
+    return rc == 0 and not _zombie(pidfile(spec, name))
+
+
+def _zombie(path: str) -> bool:
+    """An exited daemon not yet reaped (its parent is init, which may reap late)."""
+    try:
+        with open(path) as f:
+            pid = int(f.read().split()[0])
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def stop(spec: dict, names: list[str]) -> list[str]:
