@@ -29,11 +29,15 @@ from typing import Any
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common import validate
 from ansible_collections.stratus.cloud.plugins.module_utils.common.outcome import Outcome
+from ansible_collections.stratus.cloud.plugins.module_utils.object_store.swift_import import (
+    standard_library_kept,
+)
 
 try:
-    from swift.common import exceptions as swift_exceptions
-    from swift.common.ring import RingBuilder, RingData
-    from swift.common.ring.utils import validate_and_normalize_address
+    with standard_library_kept():
+        from swift.common import exceptions as swift_exceptions
+        from swift.common.ring import RingBuilder, RingData
+        from swift.common.ring.utils import validate_and_normalize_address
 except Exception as exc:  # ImportError, or a broken dependency of Swift's (eventlet, pyOpenSSL)
     SWIFT_IMPORT_ERROR: Exception | None = exc
 else:

@@ -21,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.stratus.cloud.plugins.module_utils.object_store.swift_import import (
+    standard_library_kept,
+)
 from tests.api.conftest import Controller, Creds, _Factory, free_port
 
 pytestmark = [pytest.mark.object_storage, pytest.mark.identity]
@@ -76,7 +79,8 @@ def swift_like(environ, start_response):
     """What Swift's proxy does with ``swift.authorize`` before serving a request: a
     denial (401/403) is the answer, else 200 (``X-Swift-Owner`` tells whether
     keystoneauth made the caller the account's owner)."""
-    from swift.common.swob import Request
+    with standard_library_kept():
+        from swift.common.swob import Request
 
     req = Request(environ)
     denied = environ["swift.authorize"](req)
@@ -99,7 +103,9 @@ def echo(ctl):
 def proxy_auth(ctl):
     """authtoken + keystoneauth around :func:`swift_like`, as in the proxy's pipeline."""
     from keystonemiddleware import auth_token
-    from swift.common.middleware import keystoneauth
+
+    with standard_library_kept():
+        from swift.common.middleware import keystoneauth
 
     inner = keystoneauth.filter_factory({}, operator_roles=OPERATOR_ROLES,
                                         reseller_admin_role="ResellerAdmin")(swift_like)
