@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
@@ -93,6 +95,48 @@ def run_module(
             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
         ) from exc
     return ModuleResult(result)
+
+
+def run_tasks(tmp_path: Path, steps: list[tuple[str, dict, bool]], *, name: str = "steps",
+              timeout: int = 600) -> list[ModuleResult]:
+    """``(module, args, check)`` steps as the tasks of one playbook on localhost (one
+    Ansible start instead of one per step), in order, a failure not stopping the rest;
+    one result per step. Arguments are data: every string is written ``!unsafe``, so
+    Ansible templates none of them."""
+    tasks = []
+    for module, args, check in steps:
+        fqcn = module if "." in module else f"stratus.cloud.{module}"
+        tasks.append({fqcn: _unsafe(args), "check_mode": check, "diff": True, "ignore_errors": True,
+                      **({"changed_when": False} if fqcn == "ansible.builtin.command" else {})})
+    book = tmp_path / f"{name}.yml"
+    book.write_text(yaml.dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}],
+                              Dumper=_UnsafeDumper, allow_unicode=True))
+    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book)],
+                          capture_output=True, text=True, timeout=timeout, env=ansible_env(), cwd=REPO)
+    results = [ModuleResult(json.loads(ln)["result"]) for ln in proc.stdout.splitlines()
+               if ln.startswith('{"host"')]
+    assert len(results) == len(steps), proc.stdout + proc.stderr
+    return results
+
+
+class _Unsafe(str):
+    """A string Ansible must take as data (written as ``!unsafe``)."""
+
+
+def _unsafe(value):
+    if isinstance(value, dict):
+        return {k: _unsafe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unsafe(v) for v in value]
+    return _Unsafe(value) if isinstance(value, str) else value
+
+
+class _UnsafeDumper(yaml.SafeDumper):
+    pass
+
+
+_UnsafeDumper.add_representer(
+    _Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value), style='"'))
 
 
 def run_playbook(

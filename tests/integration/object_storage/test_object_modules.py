@@ -12,57 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import uuid
 
 import pytest
-import yaml
 from swiftclient import client as swift
 
 from ansible_collections.stratus.cloud.plugins.module_utils.object_store import auth
-from tests.helpers.ansible import REPO, VENV_BIN, ModuleResult, ansible_env
+from tests.helpers.ansible import run_tasks
 
 pytestmark = [pytest.mark.object_storage, pytest.mark.slow]
 
 SEGMENT = 4096
 UNICODE_NAME = "ünï//cødé/名前.txt"
-
-
-def run_tasks(tmp_path, name: str, steps: list[tuple[str, dict, bool]]) -> list[ModuleResult]:
-    """``(module, args, check)`` steps as the tasks of one playbook on localhost, in order
-    (a failure does not stop the rest); one result per step. Arguments are data: every
-    string is !unsafe so Ansible templates none of them."""
-    tasks = [{f"stratus.cloud.{module}": unsafe(args), "check_mode": check, "diff": True,
-              "ignore_errors": True} for module, args, check in steps]
-    book = tmp_path / f"{name}.yml"
-    book.write_text(yaml.dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}],
-                              Dumper=UnsafeDumper, allow_unicode=True))
-    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book)],
-                          capture_output=True, text=True, timeout=300, env=ansible_env(), cwd=REPO)
-    results = [ModuleResult(json.loads(ln)["result"]) for ln in proc.stdout.splitlines()
-               if ln.startswith('{"host"')]
-    assert len(results) == len(steps), proc.stdout + proc.stderr
-    return results
-
-
-class Unsafe(str):
-    """A string Ansible must take as data (written as ``!unsafe``)."""
-
-
-def unsafe(value):
-    if isinstance(value, dict):
-        return {k: unsafe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unsafe(v) for v in value]
-    return Unsafe(value) if isinstance(value, str) else value
-
-
-class UnsafeDumper(yaml.SafeDumper):
-    pass
-
-
-UnsafeDumper.add_representer(
-    Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value), style='"'))
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +84,7 @@ def first_run(account, tmp_path_factory):
         ("object", dict(auth, container=f"missing-{sfx}", name="o", content="x"), False),  # 18
         ("object", dict(auth, container=box, name="n" * 1025, content="x"), False),  # 19
     ]
-    results = run_tasks(tmp, "first", steps)
+    results = run_tasks(tmp, steps, name="first")
     return {"r": results, "box": box, "never": never, "tmp": tmp, "small": small, "big": big}
 
 
@@ -203,7 +164,7 @@ def second_run(account, first_run):
         ("object_container", dict(auth, name=box, state="absent", delete_objects=True), False),  # 5
         ("object_container", dict(token, name=box + "-t", metadata={"by": "token"}), False),  # 6
     ]
-    return run_tasks(first_run["tmp"], "second", steps)
+    return run_tasks(first_run["tmp"], steps, name="second")
 
 
 def test_delete_takes_segments_and_container_delete_needs_delete_objects(account, first_run, second_run):

@@ -13,15 +13,13 @@ the host's state between steps is read by ``virsh`` tasks in the same playbook."
 
 from __future__ import annotations
 
-import json
 import subprocess
 import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
-import yaml
 
-from tests.helpers.ansible import REPO, VENV_BIN, ModuleResult, ansible_env
+from tests.helpers.ansible import run_tasks
 
 pytestmark = [pytest.mark.block_storage]
 
@@ -46,23 +44,6 @@ def bare_guest(libvirt_daemon):
     yield name
     virsh("destroy", name, check=False)
     virsh("undefine", name, check=False)
-
-
-def run_steps(tmp_path, steps: list[tuple[str, dict, bool]]) -> list[ModuleResult]:
-    """Run ``(module, args, check)`` steps as the tasks of one playbook on localhost, in
-    order, a failure not stopping the rest; one result per step."""
-    tasks = []
-    for module, args, check in steps:
-        name = module if "." in module else f"stratus.cloud.{module}"
-        tasks.append({name: args, "check_mode": check, "diff": True, "ignore_errors": True,
-                      **({"changed_when": False} if module == "ansible.builtin.command" else {})})
-    book = tmp_path / "steps.yml"
-    book.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book)],
-                          capture_output=True, text=True, timeout=600, env=ansible_env(), cwd=REPO)
-    results = [ModuleResult(json.loads(ln)["result"]) for ln in proc.stdout.splitlines() if ln.startswith('{"host"')]
-    assert len(results) == len(steps), proc.stdout + proc.stderr
-    return results
 
 
 def virsh_step(*argv: str) -> tuple[str, dict, bool]:
@@ -120,7 +101,7 @@ def test_iotune_on_a_defined_guest_then_live(bare_guest, volume_dir, tmp_path):
         "live_cleared": virsh_step("blkdeviotune", bare_guest, "vdd", "--live"),
         "xml_cleared": dump,
     }
-    r = dict(zip(steps, run_steps(tmp_path, list(steps.values())), strict=True))
+    r = dict(zip(steps, run_tasks(tmp_path, list(steps.values())), strict=True))
     # the domain and the volume file go with the fixtures (undefine; the directory)
     assert r["volume"].changed, r["volume"].msg
     assert r["plan"].changed and r["plan"]["diff"]["after"]["iotune"] == want
