@@ -12,8 +12,7 @@ The tasks run on the controller group: ``stratus.cloud.object_container`` with
 a token of the object store's service user (``ResellerAdmin`` may act in any account),
 minted by the controller when the playbook is compiled (:mod:`stratus.object_store`)
 and handed to the module as data (``token`` is ``no_log`` there). ``X-Account-Meta``
-is set on the account with a POST (``ansible.builtin.uri``, ``no_log``); Heat never
-removes it either.
+is the module's ``account_metadata`` (set, never removed: Heat never removes it either).
 
 Delete: ``object_container`` absent; a non-empty container fails the delete
 (``DELETE_FAILED`` with Heat's "Deleting non-empty container (NAME) when PurgeOnDelete
@@ -22,7 +21,8 @@ first.
 
 Attributes: ``DomainName``, ``RootURL`` (the account URL), ``WebsiteURL`` (the
 container's URL) are known when planned; ``ObjectCount``, ``BytesUsed`` and
-``HeadContainer`` come from the module's result (as created or last updated). The
+``HeadContainer`` (the module's ``headers``: Swift's HEAD answer) come from the module's
+result (as created or last updated). The
 reference (``get_resource``) is the resource's id, as every Stratus type's; the
 container's name is the attribute ``name``.
 """
@@ -114,7 +114,7 @@ class SwiftContainer(ResourceType):
         if not isinstance(c, dict):
             return {}
         out = {"name": c.get("name"), "ObjectCount": c.get("object_count"), "BytesUsed": c.get("bytes_used"),
-               "HeadContainer": head_container(c)}
+               "HeadContainer": result.get("headers")}
         return {k: v for k, v in out.items() if v is not None}
 
     @classmethod
@@ -164,16 +164,10 @@ class SwiftContainer(ResourceType):
                 args[option] = p.get(prop) or ""
         if update:
             args["purge_metadata"] = True
-        tasks = []
-        account_meta = p.get("X-Account-Meta") or {}
-        if account_meta:  # first: the container's task is the one whose result is registered
-            headers = {"X-Auth-Token": auth["token"],
-                       **{f"X-Account-Meta-{k}": str(v) for k, v in account_meta.items()}}
-            tasks.append(task(res, "ansible.builtin.uri", {
-                "url": auth["storage_url"], "method": "POST", "headers": headers, "status_code": [204]},
-                "account metadata", no_log=True))
-        tasks.append(task(res, MODULE, args))
-        return tasks
+        account_meta = p.get("X-Account-Meta")
+        if account_meta:
+            args["account_metadata"] = {k: str(v) for k, v in account_meta.items()}
+        return [task(res, MODULE, args)]
 
 
 def container_name(res: PlannedResource) -> Any:
@@ -182,19 +176,6 @@ def container_name(res: PlannedResource) -> Any:
     if name:
         return name
     return f"{res.name}-{res.resource_id.replace('-', '')[:12]}"
-
-
-def head_container(c: dict[str, Any]) -> dict[str, str]:
-    """Swift's HEAD headers of a container, as Heat's ``HeadContainer``, from the
-    module's ``container`` result."""
-    out = {"x-container-object-count": str(c.get("object_count", 0)),
-           "x-container-bytes-used": str(c.get("bytes_used", 0))}
-    for key, header in (("read_acl", "x-container-read"), ("write_acl", "x-container-write")):
-        if c.get(key):
-            out[header] = c[key]
-    for key, value in (c.get("metadata") or {}).items():
-        out[f"x-container-meta-{key.lower()}"] = value
-    return out
 
 
 def _auth(res: PlannedResource) -> dict[str, str]:

@@ -58,20 +58,16 @@ def test_create_is_object_container_with_the_project_account_and_a_valid_service
     settings, db, keys, ctx = cloud
     res = container(ctx, name="logs", **{"X-Container-Read": ".r:*,.rlistings", "X-Container-Meta": {"Color": "{{ x }}"},
                                          "X-Account-Meta": {"Owner": "ops"}})
-    meta, box = SwiftContainer.plan_create(res)
+    (box,) = SwiftContainer.plan_create(res)
     assert box["name"] == "box" and box["register"] == "stratus_box"
     args = box["stratus.cloud.object_container"]
     assert set(args) == {UNSAFE}  # data: Ansible never templates "{{ x }}"
     args = plain(args)
     token = args.pop("token")
     assert args == {"name": "logs", "state": "present", "metadata": {"Color": "{{ x }}"}, "read_acl": ".r:*,.rlistings",
-                    "storage_url": "http://127.0.0.1:1/v1/AUTH_p1"}
+                    "account_metadata": {"Owner": "ops"}, "storage_url": "http://127.0.0.1:1/v1/AUTH_p1"}
     with db.session() as s:
         assert TokenProvider(settings, keys).validate(s, token).user_name == "swift"
-    assert meta["no_log"] is True and meta["name"] == "box: account metadata"
-    post = plain(meta["ansible.builtin.uri"])
-    assert post["url"] == "http://127.0.0.1:1/v1/AUTH_p1" and post["method"] == "POST"
-    assert post["headers"] == {"X-Auth-Token": token, "X-Account-Meta-Owner": "ops"}
     assert res.attributes == {"name": "logs", "RootURL": "http://127.0.0.1:1/v1/AUTH_p1",
                               "WebsiteURL": "http://127.0.0.1:1/v1/AUTH_p1/logs", "DomainName": "127.0.0.1"}
 
@@ -99,11 +95,12 @@ def test_default_name_update_in_place_replace_on_new_name_and_delete(cloud):
 
 
 def test_attributes_from_the_module_result_and_at_run_time(cloud):
+    head = {"x-container-object-count": "2", "x-container-bytes-used": "7", "x-container-read": ".r:*",
+            "x-container-meta-color": "red"}
     got = SwiftContainer.realize({"container": {"name": "logs", "object_count": 2, "bytes_used": 7,
-                                                "read_acl": ".r:*", "metadata": {"Color": "red"}}})
-    assert got == {"name": "logs", "ObjectCount": 2, "BytesUsed": 7, "HeadContainer": {
-        "x-container-object-count": "2", "x-container-bytes-used": "7", "x-container-read": ".r:*",
-        "x-container-meta-color": "red"}}
+                                                "read_acl": ".r:*", "metadata": {"Color": "red"}},
+                                  "headers": head})
+    assert got == {"name": "logs", "ObjectCount": 2, "BytesUsed": 7, "HeadContainer": head}
     assert SwiftContainer.realize({"changed": False}) == {}
     res = container(cloud[3])
     res.placed, res.hosts = True, ["hc1"]
