@@ -6,6 +6,7 @@ when it is not running and stops, at the end, only what it started.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -17,6 +18,14 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tools"))
 # Drivers are imported as Ansible sees them: ansible_collections.stratus.cloud.plugins...
 sys.path.insert(0, str(REPO / "collections"))
+
+# A test's Settings() holds what the test gives it and nothing of this machine's cloud:
+# an all-in-one here leaves /etc/stratus/stratus.yaml (object_store_url, ...) that would
+# otherwise be read by every Settings() that names no file, and STRATUS_* variables
+# would do the same. STRATUS_TEST_* are the suite's own switches and stay.
+for _name in [n for n in os.environ if n.startswith("STRATUS_") and not n.startswith("STRATUS_TEST_")]:
+    del os.environ[_name]
+os.environ["STRATUS_CONFIG"] = os.devnull
 
 from tests.helpers.daemons import Daemons  # noqa: E402
 
