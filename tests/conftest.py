@@ -83,7 +83,8 @@ def swift_cloud(request, tmp_path_factory, heat_cloud):
     """``heat_cloud`` with a Swift cluster brought up by the object_storage role on this
     host (three devices, three replicas, keystone auth against the controller) at its
     ``object_store_url``: ``swift_cloud.swift`` is the :class:`SwiftCluster`
-    (tests/helpers/swift_cluster.py); stopped and removed at the end of the session."""
+    (tests/helpers/swift_cluster.py); stopped after the last test that uses it (see
+    pytest_runtest_teardown), removed at the end of the session."""
     from tests.helpers.swift_cluster import start_swift_cluster
 
     heat_cloud.swift = start_swift_cluster(request, tmp_path_factory.mktemp("swift"), heat_cloud)
@@ -104,6 +105,23 @@ AREA_MARKERS = {
     "object_storage": "object_storage",
     "common": None,
 }
+
+
+LAST_SWIFT_USER = pytest.StashKey[str]()
+
+
+def pytest_collection_finish(session):
+    """Note the last test that uses ``swift_cloud``: the cluster stops after it."""
+    users = [item.nodeid for item in session.items if "swift_cloud" in getattr(item, "fixturenames", ())]
+    if users:
+        session.config.stash[LAST_SWIFT_USER] = users[-1]
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """Stop the Swift daemons after their last user: their replicators and auditors
+    would only take CPU from the tests that follow (the files go at the session's end)."""
+    if item.nodeid == item.config.stash.get(LAST_SWIFT_USER, None):
+        item.funcargs["swift_cloud"].swift.stop()
 
 
 @pytest.hookimpl(tryfirst=True)
