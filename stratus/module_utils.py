@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[1] / "plugins" / "module_utils"
+from stratus import collection
+
+# the checkout's, or the installed collection's (stratus.collection)
+ROOT = collection.root() / "plugins" / "module_utils"
 
 
 def load(relative: str, name: str) -> ModuleType:

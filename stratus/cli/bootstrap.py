@@ -9,6 +9,8 @@ import sys
 
 from stratus.cli._common import add_config_option, settings_from
 
+BOOTSTRAP_LOCK = "stratus bootstrap"
+
 
 def register(sub) -> None:
     p = sub.add_parser("bootstrap", help="create the admin user, roles, region and catalog")
@@ -27,6 +29,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from stratus.compute.flavors import ensure_defaults
+    from stratus.db.locks import write_lock
     from stratus.db.session import Database
     from stratus.identity.bootstrap import bootstrap
     from stratus.identity.fernet import FernetKeys
@@ -58,6 +61,9 @@ def run(args) -> int:
     db = Database(settings.database_url)
     try:
         with db.session() as s:
+            # Controllers that start together bootstrap one database: the second waits
+            # here until the first commits, then reads what it made and adds nothing.
+            write_lock(s, BOOTSTRAP_LOCK)
             report = bootstrap(
                 s,
                 settings,

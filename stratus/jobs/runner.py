@@ -29,7 +29,8 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from stratus import collection
+
 RUN_MARK = "STRATUS_RUN"
 # In a stored playbook (JSON), ``{"__ansible_unsafe": value}`` marks data that Ansible
 # must never template: in main.yml every string of ``value`` (mapping keys too) is
@@ -104,9 +105,9 @@ def runner_env(run_id: str) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     return {
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO / "collections"),
-        "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+        "ANSIBLE_CONFIG": str(collection.root() / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(collection.collections_path()),
+        "ANSIBLE_ROLES_PATH": str(collection.root() / "roles"),
         "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
