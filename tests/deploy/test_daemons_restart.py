@@ -1,0 +1,354 @@
+"""Every daemon a role started comes back when it was killed and the role runs again:
+same state, no data lost; a run without a kill changes nothing.
+
+Each test kills only daemons it started itself (found by its own pid files), on private
+paths and ports, beside whatever else runs on this machine:
+
+- object_storage: the session's Swift cluster (``swift_cloud``: its own run dir and free
+  ports); the run dir is emptied too, as a host restart leaves /run.
+- block_storage: an NBD export in a "storage host" network namespace (the allow-list
+  table is per namespace), its export state under the test's directory.
+- compute: a libvirtd and virtlogd of the test's own, started by the role inside a mount
+  namespace whose /run/libvirt, /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt and
+  /var/log/libvirt are the test's directories (libvirt's system instance has no setting
+  for them); a guest it runs keeps running across the kill.
+- Under systemd the daemons are units that systemd restarts: the Swift units' contents
+  are asserted here (this machine has no systemd).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.helpers.ansible import ansible_env, run_module
+from tests.integration.storage.conftest import storage_ns  # noqa: F401 (a fixture)
+
+pytestmark = [pytest.mark.deploy, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+@dataclass
+class RoleRun:
+    rc: int
+    stdout: str
+    changed: int
+
+    def __str__(self) -> str:
+        return self.stdout[-5000:]
+
+
+def run_role(tmp: Path, role: str, role_vars: dict, *, wrap: list[str] | None = None,
+             timeout: float = 600) -> RoleRun:
+    """ansible-playbook of ``role`` on localhost with ``role_vars`` as extra vars, its
+    argv prefixed with ``wrap`` (e.g. a namespace's ``unshare``)."""
+    (tmp / "ansible").mkdir(exist_ok=True)
+    play = tmp / "ansible" / f"{role}.yml"
+    play.write_text(yaml.safe_dump([{"name": f"{role} (test)", "hosts": "localhost", "gather_facts": True,
+                                     "gather_subset": ["!all"], "roles": [role]}]))
+    var_file = tmp / "ansible" / f"{role}-vars.json"
+    var_file.write_text(json.dumps(role_vars))
+    argv = [*(wrap or []), str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+            "-e", "ansible_python_interpreter=/usr/bin/python3", "-e", f"@{var_file}", str(play)]
+    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+                      ANSIBLE_ROLES_PATH=str(REPO / "roles"),
+                      ANSIBLE_LOCAL_TEMP=str(tmp / "ansible" / "tmp"))
+    r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO)
+    m = re.search(r"^localhost\s*:.*?changed=(\d+)", r.stdout, re.MULTILINE)
+    return RoleRun(r.returncode, r.stdout + r.stderr[-3000:], int(m.group(1)) if m else -1)
+
+
+def read_pid(pidfile: Path) -> int:
+    return int(pidfile.read_text().split()[0])
+
+
+def alive(pid: int) -> bool:
+    """A process, not a zombie (a killed daemon's parent is init, which reaps late)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def kill_and_wait(pids: list[int], timeout: float = 20) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while any(alive(p) for p in pids):
+        assert time.monotonic() < deadline, f"processes {[p for p in pids if alive(p)]} outlived SIGKILL"
+        time.sleep(0.05)
+
+
+# -- object storage -------------------------------------------------------------------
+
+
+@pytest.mark.object_storage
+def test_swift_daemons_come_back_after_a_kill_and_keep_the_objects(swift_cloud):
+    """All 16 daemons (13 Swift, proxy, memcached, rsync) killed and their run dir emptied
+    (a host restart): the role starts every one again, the object stored before is read
+    back unchanged, and the next run changes nothing."""
+    cluster = swift_cloud.swift
+    creds = swift_cloud.new_project_user("member", prefix="swk")
+    account = f"{cluster.proxy_url}/v1/AUTH_{creds.project_id}"
+    container, name, body = "kill-" + uuid.uuid4().hex[:6], "kept", os.urandom(70_000)
+    with httpx.Client(headers={"X-Auth-Token": swift_cloud.token(creds)}, timeout=30) as http:
+        assert http.put(f"{account}/{container}").status_code in (201, 202)
+        assert http.put(f"{account}/{container}/{name}", content=body).status_code == 201
+
+    pidfiles = sorted(cluster.run_dir.glob("*.pid"))
+    assert len(pidfiles) == 16, pidfiles
+    before = {p.stem: read_pid(p) for p in pidfiles}
+    kill_and_wait(list(before.values()))
+    for leftover in cluster.run_dir.iterdir():  # /run is empty after a restart
+        leftover.unlink()
+
+    r = cluster.run_role()
+    assert r.rc == 0, r.stdout[-5000:]
+    assert r.changed > 0
+    after = {p.stem: read_pid(p) for p in cluster.run_dir.glob("*.pid")}
+    assert after.keys() == before.keys()
+    assert all(alive(pid) and pid != before[d] for d, pid in after.items()), (after, cluster.logs())
+    cluster.wait_healthy()
+    with httpx.Client(headers={"X-Auth-Token": swift_cloud.token(creds)}, timeout=30) as http:
+        got = http.get(f"{account}/{container}/{name}")
+        assert (got.status_code, got.content == body) == (200, True)
+        listing = http.get(f"{account}/{container}", params={"format": "json"}).json()
+        assert [o["name"] for o in listing] == [name]
+
+    again = cluster.run_role()
+    assert again.rc == 0 and again.changed == 0, again.stdout[-5000:]
+    assert {p.stem: read_pid(p) for p in cluster.run_dir.glob("*.pid")} == after
+
+
+@pytest.mark.object_storage
+def test_swift_units_restart_on_failure_and_start_at_boot(swift_cloud, tmp_path):
+    """The systemd units the role installs (rendered from the daemons the cluster runs,
+    into a directory of the test's): ExecStart is the daemon's argv, Restart=on-failure,
+    wanted by multi-user.target (enabled: started at boot)."""
+    cluster = swift_cloud.swift
+    spec = json.loads((Path(cluster.extra_vars["object_storage_state_dir"]) / "daemons.json").read_text())
+    units = tmp_path / "units"
+    play = tmp_path / "units.yml"
+    play.write_text(yaml.safe_dump([{
+        "name": "Swift units (test)", "hosts": "localhost", "gather_facts": False,
+        "tasks": [{"name": "Write the units", "ansible.builtin.include_role": {
+            "name": "object_storage", "tasks_from": "units.yml"}}],
+    }]))
+    var_file = tmp_path / "vars.json"
+    var_file.write_text(json.dumps({**cluster.extra_vars, "object_storage_daemon_spec": spec,
+                                    "object_storage_systemd_unit_dir": str(units)}))
+    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_ROLES_PATH=str(REPO / "roles"))
+    r = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                        "-e", "ansible_python_interpreter=/usr/bin/python3", "-e", f"@{var_file}", str(play)],
+                       capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+
+    written = {p.name: p.read_text() for p in units.glob("*.service")}
+    assert sorted(written) == sorted(f"stratus-swift-{d['name']}.service" for d in spec["daemons"])
+    assert len(written) == 16
+    for daemon in spec["daemons"]:
+        text = written[f"stratus-swift-{daemon['name']}.service"]
+        service = re.search(r"^\[Service\]\n(.*?)(?:^\[|\Z)", text, re.MULTILINE | re.DOTALL).group(1)
+        assert "Restart=on-failure\n" in service, text
+        assert f"ExecStart={shlex.join(daemon['argv'])}\n" in service, text
+        assert re.search(r"^\[Install\]\nWantedBy=multi-user.target$", text, re.MULTILINE), text
+
+
+# -- block storage --------------------------------------------------------------------
+
+
+def nbd_read(uri: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["timeout", "20", "qemu-io", "-f", "raw", "-r", "-c", "read -v 0 16", uri],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.block_storage
+def test_nbd_exports_come_back_after_a_kill(tmp_path, storage_ns):  # noqa: F811
+    """An export's qemu-storage-daemon killed and its namespace's allow-list table gone
+    (a host restart): the role starts it again on the same port with the same allow-list,
+    the volume's data reads back over NBD, and the next run changes nothing."""
+    volumes, exports = tmp_path / "volumes", tmp_path / "exports"
+    volumes.mkdir()
+    vid = str(uuid.uuid4())
+    assert run_module("volume", {"id": vid, "size": 1, "backend": "file", "directory": str(volumes)}).changed
+    with open(volumes / f"volume-{vid}", "r+b") as fh:
+        fh.write(b"KEPT-ACROSS-KILL")
+    exp = {"volume_id": vid, "attachment_id": "a1", "backend": "file", "directory": str(volumes),
+           "host": storage_ns["storage_ip"], "allowed": [storage_ns["host_ip"]], "netns": storage_ns["ns"],
+           "export_state_dir": str(exports)}
+    made = run_module("volume_export", exp)
+    assert made.changed, made.msg
+    uri, pid = made["export"]["uri"], made["export"]["pid"]
+    role_vars = {
+        "block_storage_vg": "stratus-test-unused",
+        "block_storage_lvm_activation": "off",
+        "block_storage_lvm_system_dir": str(tmp_path / "lvm"),
+        "block_storage_volume_dir": str(volumes),
+        "block_storage_export_state_dir": str(exports),
+    }
+    try:
+        assert "KEPT.ACROSS.KILL" in nbd_read(uri).stdout
+        first = run_role(tmp_path, "block_storage", role_vars)
+        assert first.rc == 0, first
+
+        kill_and_wait([pid])
+        subprocess.run(["ip", "netns", "exec", storage_ns["ns"], "nft", "delete", "table", "inet", "stratus_nbd"],
+                       check=True)
+        assert nbd_read(uri).returncode != 0
+
+        revived = run_role(tmp_path, "block_storage", role_vars)
+        assert revived.rc == 0 and revived.changed == 1, revived
+        state = json.loads((exports / f"volume-{vid}-a1.json").read_text())
+        assert state["pid"] != pid and alive(state["pid"])
+        assert f"nbd://{state['host']}:{state['port']}/volume-{vid}-a1" == uri
+        assert "KEPT.ACROSS.KILL" in nbd_read(uri).stdout
+        rules = subprocess.run(["ip", "netns", "exec", storage_ns["ns"], "nft", "list", "table", "inet",
+                                "stratus_nbd"], capture_output=True, text=True, check=True).stdout
+        assert f"ip saddr {{ {storage_ns['host_ip']} }} accept" in rules
+
+        again = run_role(tmp_path, "block_storage", role_vars)
+        assert again.rc == 0 and again.changed == 0, again
+        assert json.loads((exports / f"volume-{vid}-a1.json").read_text())["pid"] == state["pid"]
+    finally:
+        run_module("volume_export", {**exp, "state": "absent"})
+
+
+# -- compute --------------------------------------------------------------------------
+
+LIBVIRT_DIRS = ["/run/libvirt", "/etc/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"]
+
+
+class PrivateLibvirt:
+    """The test's own libvirt directories, and the mount namespace wrapper that puts them
+    in place of the system ones for the role (and the daemons it starts)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dirs = {d: root / d.strip("/").replace("/", "-") for d in LIBVIRT_DIRS}
+        for d in self.dirs.values():
+            d.mkdir(mode=0o755)
+        root.chmod(0o755)
+        # the system's configuration, without its guests, networks started at boot or secrets
+        etc = self.dirs["/etc/libvirt"]
+        shutil.copytree("/etc/libvirt", etc, dirs_exist_ok=True, symlinks=True,
+                        ignore=shutil.ignore_patterns("secrets", "autostart"))
+        for xml in (etc / "qemu").glob("*.xml"):
+            xml.unlink()
+        if Path("/var/cache/libvirt/qemu").is_dir():  # QEMU's probed capabilities: a faster start
+            shutil.copytree("/var/cache/libvirt/qemu", self.dirs["/var/cache/libvirt"] / "qemu", symlinks=True)
+        self.virtlogd_pid = root / "virtlogd.pid"
+        self.libvirtd_pid = root / "libvirtd.pid"
+
+    def wrap(self) -> list[str]:
+        binds = " && ".join(f"mount --bind {shlex.quote(str(src))} {dst}" for dst, src in self.dirs.items())
+        return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", f'{binds} && exec "$@"', "sh"]
+
+    def role_vars(self) -> dict:
+        return {
+            "compute_state_dir": str(self.root / "state"),
+            "compute_conf_file": str(self.root / "compute.conf"),
+            "compute_daemons": [
+                {"name": "virtlogd", "program": "/usr/sbin/virtlogd", "pidfile": str(self.virtlogd_pid)},
+                {"name": "libvirtd", "program": "/usr/sbin/libvirtd", "pidfile": str(self.libvirtd_pid)},
+            ],
+        }
+
+    def virsh(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """virsh against the test's libvirtd (in its mount namespace)."""
+        return subprocess.run(["nsenter", "-t", str(read_pid(self.libvirtd_pid)), "-m", "--",
+                               "virsh", "-c", "qemu:///system", *args],
+                              capture_output=True, text=True, check=check, timeout=120)
+
+    def daemon_pids(self) -> list[int]:
+        pids = []
+        for pidfile in (self.libvirtd_pid, self.virtlogd_pid):
+            with contextlib.suppress(OSError, ValueError):
+                pids.append(read_pid(pidfile))
+        return [p for p in pids if alive(p) and _comm(p) in ("libvirtd", "virtlogd")]
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def guest_xml(name: str) -> str:
+    """A guest with no disk and no NIC: QEMU runs its firmware, enough to be a live guest."""
+    return (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>32</memory><vcpu>1</vcpu>"
+            "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+            "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>")
+
+
+@pytest.mark.compute
+def test_libvirt_daemons_come_back_after_a_kill_and_the_guest_keeps_running(tmp_path):
+    """The role's virtlogd and libvirtd (the test's own instances) killed: the next run
+    starts both again, libvirtd finds the guest that kept running (same QEMU process) and
+    the defined guest's config; the run after that changes nothing."""
+    root = Path(f"/var/tmp/stratus-daemons-{uuid.uuid4().hex[:8]}")  # QEMU's user must traverse it
+    root.mkdir(mode=0o755)
+    libvirt = PrivateLibvirt(root)
+    name = f"stratus-restart-{uuid.uuid4().hex[:8]}"
+    qemu_pidfile = libvirt.dirs["/run/libvirt"] / "qemu" / f"{name}.pid"
+    try:
+        first = run_role(tmp_path, "compute", libvirt.role_vars(), wrap=libvirt.wrap())
+        assert first.rc == 0, first
+        assert first.changed > 0
+        daemons = libvirt.daemon_pids()
+        assert len(daemons) == 2, first
+
+        xml = root / "guest.xml"
+        xml.write_text(guest_xml(name))
+        libvirt.virsh("define", str(xml))
+        libvirt.virsh("start", name)
+        qemu = read_pid(qemu_pidfile)
+        assert alive(qemu)
+
+        kill_and_wait(daemons)
+        revived = run_role(tmp_path, "compute", libvirt.role_vars(), wrap=libvirt.wrap())
+        assert revived.rc == 0, revived
+        assert revived.changed == 1, revived  # the one task that starts virtlogd and libvirtd
+        now = libvirt.daemon_pids()
+        assert len(now) == 2 and not set(now) & set(daemons)
+        assert libvirt.virsh("domstate", name).stdout.strip() == "running"
+        assert read_pid(qemu_pidfile) == qemu and alive(qemu)
+        assert name in libvirt.virsh("list", "--all", "--name").stdout.split()
+
+        again = run_role(tmp_path, "compute", libvirt.role_vars(), wrap=libvirt.wrap())
+        assert again.rc == 0 and again.changed == 0, again
+        assert libvirt.daemon_pids() == now
+    finally:
+        if libvirt.daemon_pids():
+            libvirt.virsh("destroy", name, check=False)
+            libvirt.virsh("undefine", name, check=False)
+        with contextlib.suppress(OSError, ValueError):
+            qemu = read_pid(qemu_pidfile)
+            if name in Path(f"/proc/{qemu}/cmdline").read_text(errors="replace"):
+                kill_and_wait([qemu])
+        for pid in libvirt.daemon_pids():
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while libvirt.daemon_pids() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        kill_and_wait(libvirt.daemon_pids())
+        shutil.rmtree(root, ignore_errors=True)
