@@ -8,6 +8,9 @@ paths and ports, beside whatever else runs on this machine:
   ports); the run dir is emptied too, as a host restart leaves /run.
 - block_storage: an NBD export in a "storage host" network namespace (the allow-list
   table is per namespace), its export state under the test's directory.
+- network: a network's dnsmasq and metadata relay (their state under the test's
+  directory, their namespace the test's network's); the role itself runs inside a
+  network namespace of the test's, whose nft tables and sysctls stand for the host's.
 - compute: a libvirtd and virtlogd of the test's own, started by the role inside a mount
   namespace whose /run/libvirt, /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt and
   /var/log/libvirt are the test's directories (libvirt's system instance has no setting
@@ -37,6 +40,7 @@ import pytest
 import yaml
 
 from tests.helpers.ansible import ansible_env, run_module
+from tests.integration.network.l3_fixtures import lab_fixture  # noqa: F401 (the fixture lab)
 from tests.integration.storage.conftest import storage_ns  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.deploy, pytest.mark.slow]
@@ -119,7 +123,10 @@ def test_swift_daemons_come_back_after_a_kill_and_keep_the_objects(swift_cloud):
     before = {p.stem: read_pid(p) for p in pidfiles}
     kill_and_wait(list(before.values()))
     for leftover in cluster.run_dir.iterdir():  # /run is empty after a restart
-        leftover.unlink()
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
 
     r = cluster.run_role()
     assert r.rc == 0, r.stdout[-5000:]
@@ -232,6 +239,80 @@ def test_nbd_exports_come_back_after_a_kill(tmp_path, storage_ns):  # noqa: F811
         run_module("volume_export", {**exp, "state": "absent"})
 
 
+# -- network --------------------------------------------------------------------------
+
+MAC_GUEST, MAC_DHCP = "fa:16:3e:ab:00:05", "fa:16:3e:ab:00:02"
+
+
+def cmdline(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+
+
+@pytest.mark.network
+def test_dnsmasq_and_metadata_relay_come_back_after_a_kill(tmp_path, lab):  # noqa: F811
+    """A network's dnsmasq and metadata relay killed, and the host's own network settings
+    gone (nft base tables, IP forwarding: a restart of the network host, played by a
+    namespace): the role starts dnsmasq again with the same command line and its leases
+    (the guest gets its address again), the relay again on 169.254.169.254:80, and puts
+    the settings back; the next run changes nothing."""
+    net = lab.network_id()
+    br = lab.bridge(net)
+    dhcp_dir, relay_dir = tmp_path / "dhcp", tmp_path / "relay"
+    dhcp = {"network_id": net, "state_dir": str(dhcp_dir),
+            "port": {"id": str(uuid.uuid4()), "mac": MAC_DHCP, "ips": ["10.43.0.2"]},
+            "subnets": [{"id": "sub-v4", "cidr": "10.43.0.0/24", "gateway_ip": "10.43.0.1"}],
+            "ports": [{"id": "pa", "mac": MAC_GUEST, "ips": ["10.43.0.5"], "hostname": "guest-a"}]}
+    relay = {"network_id": net, "state_dir": str(relay_dir), "target": "http://127.0.0.1:9", "ticket": "t-restart"}
+    lab.cleanups.append(lambda: run_module("dhcp", {"network_id": net, "state_dir": str(dhcp_dir), "state": "absent"}))
+    lab.cleanups.append(lambda: run_module("metadata_relay", {"network_id": net, "state_dir": str(relay_dir),
+                                                              "state": "absent"}))
+    made = run_module("dhcp", dhcp)
+    assert made.changed, made.msg
+    assert run_module("metadata_relay", relay).changed
+    guest = lab.guest("rg", br, MAC_GUEST)
+    assert lab.udhcpc(guest)["ip"] == "10.43.0.5"
+    dnsmasq_pid, relay_pid = read_pid(dhcp_dir / net / "pid"), read_pid(relay_dir / net / "pid")
+    argv = cmdline(dnsmasq_pid)
+    leases = (dhcp_dir / net / "leases").read_text()
+    assert MAC_GUEST in leases
+
+    host = lab.namespace("nh")
+    role_vars = {
+        "network_sysctl_file": str(tmp_path / "60-stratus-network.conf"),
+        "network_modules_file": str(tmp_path / "stratus-network.conf"),
+        "network_nft_base_file": str(tmp_path / "nftables-base.nft"),
+        "network_dhcp_state_dir": str(dhcp_dir),
+        "network_metadata_relay_state_dir": str(relay_dir),
+    }
+    wrap = ["ip", "netns", "exec", host]
+    first = run_role(tmp_path, "network", role_vars, wrap=wrap)
+    assert first.rc == 0, first
+
+    kill_and_wait([dnsmasq_pid, relay_pid])
+    subprocess.run([*wrap, "nft", "delete", "table", "inet", "stratus_ports"], check=True)
+    subprocess.run([*wrap, "sysctl", "-qw", "net.ipv4.ip_forward=0"], check=True)
+
+    revived = run_role(tmp_path, "network", role_vars, wrap=wrap)
+    assert revived.rc == 0, revived
+    new_dnsmasq, new_relay = read_pid(dhcp_dir / net / "pid"), read_pid(relay_dir / net / "pid")
+    assert alive(new_dnsmasq) and new_dnsmasq != dnsmasq_pid and cmdline(new_dnsmasq) == argv
+    assert alive(new_relay) and new_relay != relay_pid
+    assert (dhcp_dir / net / "leases").read_text().count(MAC_GUEST) >= 1
+    assert lab.udhcpc(guest)["ip"] == "10.43.0.5"
+    relay_up = subprocess.run(["ip", "netns", "exec", f"qdhcp-{net}", "python3", "-c",
+                               "import socket; socket.create_connection(('169.254.169.254', 80), timeout=5)"],
+                              capture_output=True, text=True)
+    assert relay_up.returncode == 0, relay_up.stderr
+    tables = subprocess.run([*wrap, "nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
+    assert "stratus_ports" in tables and "stratus_sg" in tables
+    forward = subprocess.run([*wrap, "sysctl", "-n", "net.ipv4.ip_forward"], capture_output=True, text=True).stdout
+    assert forward.strip() == "1"
+
+    again = run_role(tmp_path, "network", role_vars, wrap=wrap)
+    assert again.rc == 0 and again.changed == 0, again
+    assert read_pid(dhcp_dir / net / "pid") == new_dnsmasq
+
+
 # -- compute --------------------------------------------------------------------------
 
 LIBVIRT_DIRS = ["/run/libvirt", "/etc/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"]
@@ -259,7 +340,8 @@ class PrivateLibvirt:
         self.libvirtd_pid = root / "libvirtd.pid"
 
     def wrap(self) -> list[str]:
-        binds = " && ".join(f"mount --bind {shlex.quote(str(src))} {dst}" for dst, src in self.dirs.items())
+        binds = " && ".join(f"mkdir -p {dst} && mount --bind {shlex.quote(str(src))} {dst}"
+                            for dst, src in self.dirs.items())
         return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", f'{binds} && exec "$@"', "sh"]
 
     def role_vars(self) -> dict:
@@ -352,3 +434,15 @@ def test_libvirt_daemons_come_back_after_a_kill_and_the_guest_keeps_running(tmp_
             time.sleep(0.1)
         kill_and_wait(libvirt.daemon_pids())
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.compute
+def test_libvirt_units_restart_on_failure():
+    """Under systemd the compute role enables Debian's units (it writes none): libvirtd's
+    restarts on failure, virtlogd is started by its socket whenever libvirtd connects."""
+    libvirtd = Path("/lib/systemd/system/libvirtd.service").read_text()
+    assert re.search(r"^Restart=on-failure$", libvirtd, re.MULTILINE), libvirtd
+    virtlogd = Path("/lib/systemd/system/virtlogd.service").read_text()
+    assert re.search(r"^Requires=virtlogd.socket$", virtlogd, re.MULTILINE), virtlogd
+    assert re.search(r"^Also=virtlogd.socket$", virtlogd, re.MULTILINE), virtlogd
+    assert "ListenStream=/run/libvirt/virtlogd-sock" in Path("/lib/systemd/system/virtlogd.socket").read_text()

@@ -42,13 +42,19 @@ def restore_network_daemons(run, dhcp_base: str, relay_base: str, *, check: bool
                             python: str | None = None) -> tuple[Outcome, list[str]]:
     """(outcome, missing): ``before``/``after`` map each recorded network id to
     ``{"dhcp": running?, "metadata_relay": running?}`` (only the daemons it has);
-    ``missing`` names the networks whose namespace is gone."""
+    ``missing`` names the networks whose namespace is gone. A network whose daemons
+    cannot start does not stop the others: NetError at the end names each."""
     before: dict[str, dict] = {}
     after: dict[str, dict] = {}
     actions: list[str] = []
     missing: list[str] = []
+    failures: list[str] = []
     for network_id in sorted(set(_networks(dhcp_base)) | set(_networks(relay_base))):
-        resource_id(network_id, f"network id (a directory under {dhcp_base} or {relay_base})")
+        try:
+            resource_id(network_id, "network id")
+        except NetError as exc:
+            failures.append(f"directory {network_id!r}: {exc} (not a network's state: move it away)")
+            continue
         namespace = dhcp_ns(network_id)
         dnsmasq = Dnsmasq(run, namespace, os.path.join(dhcp_base, network_id))
         relay = MetadataRelay(run, network_id, relay_base, python=python)
@@ -78,7 +84,11 @@ def restore_network_daemons(run, dhcp_base: str, relay_base: str, *, check: bool
                     relay.ensure_present(config["target"], config["ticket"])
                 state["metadata_relay"] = True
         except (NetError, KeyError) as exc:
-            raise NetError(f"network {network_id}: its recorded daemons could not be started again "
-                           f"(state in {dhcp_base}/{network_id} and {relay_base}/{network_id}): {exc}") from exc
+            failures.append(f"network {network_id}: {exc}")
         after[network_id] = state
+    if failures:
+        raise NetError(
+            f"the recorded daemons of {len(failures)} network(s) could not be started again (the others "
+            f"were; state under {dhcp_base} and {relay_base}): {'; '.join(failures)}"
+        )
     return Outcome(bool(actions), before, after, actions), missing
