@@ -230,7 +230,7 @@ def test_nbd_exports_come_back_after_a_kill(tmp_path, storage_ns):  # noqa: F811
         assert "KEPT.ACROSS.KILL" in nbd_read(uri).stdout
         rules = subprocess.run(["ip", "netns", "exec", storage_ns["ns"], "nft", "list", "table", "inet",
                                 "stratus_nbd"], capture_output=True, text=True, check=True).stdout
-        assert f"ip saddr {{ {storage_ns['host_ip']} }} accept" in rules
+        assert f"tcp dport {state['port']} ip saddr {storage_ns['host_ip']} accept" in rules, rules
 
         again = run_role(tmp_path, "block_storage", role_vars)
         assert again.rc == 0 and again.changed == 0, again
