@@ -257,7 +257,11 @@ def test_dnsmasq_and_metadata_relay_come_back_after_a_kill(tmp_path, lab):  # no
     the settings back; the next run changes nothing."""
     net = lab.network_id()
     br = lab.bridge(net)
-    dhcp_dir, relay_dir = tmp_path / "dhcp", tmp_path / "relay"
+    # dnsmasq reads its files as nobody: not under pytest's 0700 tmp_path
+    state_root = Path(f"/var/tmp/stratus-daemons-net-{uuid.uuid4().hex[:8]}")
+    state_root.mkdir(mode=0o755)
+    lab.cleanups.append(lambda: shutil.rmtree(state_root, ignore_errors=True))
+    dhcp_dir, relay_dir = state_root / "dhcp", state_root / "relay"
     dhcp = {"network_id": net, "state_dir": str(dhcp_dir),
             "port": {"id": str(uuid.uuid4()), "mac": MAC_DHCP, "ips": ["10.43.0.2"]},
             "subnets": [{"id": "sub-v4", "cidr": "10.43.0.0/24", "gateway_ip": "10.43.0.1"}],
@@ -289,7 +293,7 @@ def test_dnsmasq_and_metadata_relay_come_back_after_a_kill(tmp_path, lab):  # no
     assert first.rc == 0, first
 
     kill_and_wait([dnsmasq_pid, relay_pid])
-    subprocess.run([*wrap, "nft", "delete", "table", "inet", "stratus_ports"], check=True)
+    subprocess.run([*wrap, "nft", "delete", "table", "bridge", "stratus_ports"], check=True)
     subprocess.run([*wrap, "sysctl", "-qw", "net.ipv4.ip_forward=0"], check=True)
 
     revived = run_role(tmp_path, "network", role_vars, wrap=wrap)
