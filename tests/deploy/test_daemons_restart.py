@@ -11,10 +11,10 @@ paths and ports, beside whatever else runs on this machine:
 - network: a network's dnsmasq and metadata relay (their state under the test's
   directory, their namespace the test's network's); the role itself runs inside a
   network namespace of the test's, whose nft tables and sysctls stand for the host's.
-- compute: a libvirtd and virtlogd of the test's own, started by the role inside a mount
-  namespace whose /run/libvirt, /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt and
-  /var/log/libvirt are the test's directories (libvirt's system instance has no setting
-  for them); a guest it runs keeps running across the kill.
+- compute: a libvirt node of the test's own (tests/helpers/libvirt_node.py: a mount
+  namespace whose /run/libvirt, /etc/libvirt, /var/lib/libvirt, … are the test's
+  directories; libvirt's system instance has no setting for them), its libvirtd and
+  virtlogd started by the role; a guest it runs keeps running across the kill.
 - Under systemd the daemons are units that systemd restarts: the Swift units' contents
   are asserted here (this machine has no systemd).
 """
@@ -40,6 +40,7 @@ import pytest
 import yaml
 
 from tests.helpers.ansible import ansible_env, run_module
+from tests.helpers.libvirt_node import LibvirtNode
 from tests.integration.network.l3_fixtures import lab_fixture  # noqa: F401 (the fixture lab)
 from tests.integration.storage.conftest import storage_ns  # noqa: F401 (a fixture)
 
@@ -319,64 +320,17 @@ def test_dnsmasq_and_metadata_relay_come_back_after_a_kill(tmp_path, lab):  # no
 
 # -- compute --------------------------------------------------------------------------
 
-LIBVIRT_DIRS = ["/run/libvirt", "/etc/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/var/log/libvirt"]
 
-
-class PrivateLibvirt:
-    """The test's own libvirt directories, and the mount namespace wrapper that puts them
-    in place of the system ones for the role (and the daemons it starts)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.dirs = {d: root / d.strip("/").replace("/", "-") for d in LIBVIRT_DIRS}
-        for d in self.dirs.values():
-            d.mkdir(mode=0o755)
-        root.chmod(0o755)
-        # the system's configuration, without its guests, networks started at boot or secrets
-        etc = self.dirs["/etc/libvirt"]
-        shutil.copytree("/etc/libvirt", etc, dirs_exist_ok=True, symlinks=True,
-                        ignore=shutil.ignore_patterns("secrets", "autostart"))
-        for xml in (etc / "qemu").glob("*.xml"):
-            xml.unlink()
-        if Path("/var/cache/libvirt/qemu").is_dir():  # QEMU's probed capabilities: a faster start
-            shutil.copytree("/var/cache/libvirt/qemu", self.dirs["/var/cache/libvirt"] / "qemu", symlinks=True)
-        self.virtlogd_pid = root / "virtlogd.pid"
-        self.libvirtd_pid = root / "libvirtd.pid"
-
-    def wrap(self) -> list[str]:
-        binds = " && ".join(f"mkdir -p {dst} && mount --bind {shlex.quote(str(src))} {dst}"
-                            for dst, src in self.dirs.items())
-        return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", f'{binds} && exec "$@"', "sh"]
-
-    def role_vars(self) -> dict:
-        return {
-            "compute_state_dir": str(self.root / "state"),
-            "compute_conf_file": str(self.root / "compute.conf"),
-            "compute_daemons": [
-                {"name": "virtlogd", "program": "/usr/sbin/virtlogd", "pidfile": str(self.virtlogd_pid)},
-                {"name": "libvirtd", "program": "/usr/sbin/libvirtd", "pidfile": str(self.libvirtd_pid)},
-            ],
-        }
-
-    def virsh(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """virsh against the test's libvirtd (in its mount namespace)."""
-        return subprocess.run(["nsenter", "-t", str(read_pid(self.libvirtd_pid)), "-m", "--",
-                               "virsh", "-c", "qemu:///system", *args],
-                              capture_output=True, text=True, check=check, timeout=120)
-
-    def daemon_pids(self) -> list[int]:
-        pids = []
-        for pidfile in (self.libvirtd_pid, self.virtlogd_pid):
-            with contextlib.suppress(OSError, ValueError):
-                pids.append(read_pid(pidfile))
-        return [p for p in pids if alive(p) and _comm(p) in ("libvirtd", "virtlogd")]
-
-
-def _comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
+def compute_vars(node: LibvirtNode) -> dict:
+    """The compute role on the node: its daemons' pid files where the node keeps them,
+    its config file in the node's tree (/var/lib/stratus is the node's own)."""
+    return {
+        "compute_conf_file": str(node.base / "compute.conf"),
+        "compute_daemons": [
+            {"name": "virtlogd", "program": "/usr/sbin/virtlogd", "pidfile": str(node.base / "virtlogd.pid")},
+            {"name": "libvirtd", "program": "/usr/sbin/libvirtd", "pidfile": str(node.base / "libvirtd.pid")},
+        ],
+    }
 
 
 def guest_xml(name: str) -> str:
@@ -388,56 +342,63 @@ def guest_xml(name: str) -> str:
 
 @pytest.mark.compute
 def test_libvirt_daemons_come_back_after_a_kill_and_the_guest_keeps_running(tmp_path):
-    """The role's virtlogd and libvirtd (the test's own instances) killed: the next run
-    starts both again, libvirtd finds the guest that kept running (same QEMU process) and
-    the defined guest's config; the run after that changes nothing."""
-    root = Path(f"/var/tmp/stratus-daemons-{uuid.uuid4().hex[:8]}")  # QEMU's user must traverse it
-    root.mkdir(mode=0o755)
-    libvirt = PrivateLibvirt(root)
-    name = f"stratus-restart-{uuid.uuid4().hex[:8]}"
-    qemu_pidfile = libvirt.dirs["/run/libvirt"] / "qemu" / f"{name}.pid"
-    try:
-        first = run_role(tmp_path, "compute", libvirt.role_vars(), wrap=libvirt.wrap())
-        assert first.rc == 0, first
-        assert first.changed > 0
-        daemons = libvirt.daemon_pids()
-        assert len(daemons) == 2, first
+    """The role's virtlogd and libvirtd (a libvirt node of the test's own: its daemons are
+    the role's) killed: the next run starts both again, libvirtd finds the guest that kept
+    running (the same QEMU process) and its definition; the run after that changes
+    nothing."""
+    import libvirt
 
-        xml = root / "guest.xml"
-        xml.write_text(guest_xml(name))
-        libvirt.virsh("define", str(xml))
-        libvirt.virsh("start", name)
+    node = LibvirtNode("restart", (49500, 49510)).prepare()
+    system_caps = Path("/var/cache/libvirt/qemu/capabilities")
+    if system_caps.is_dir():  # probed with the same QEMU and /dev/kvm: a faster first start
+        shutil.copytree(system_caps, node.base / "cache" / "qemu" / "capabilities", dirs_exist_ok=True)
+    wrap = node.namespace_argv(hide_kvm=False)
+    name = f"stratus-restart-{uuid.uuid4().hex[:8]}"
+    try:
+        first = run_role(tmp_path, "compute", compute_vars(node), wrap=wrap)
+        assert first.rc == 0, first
+        daemons = {d: read_pid(node.base / f"{d}.pid") for d in ("virtlogd", "libvirtd")}
+        assert all(alive(p) for p in daemons.values()), first
+
+        conn = libvirt.open(node.uri)
+        try:
+            conn.defineXML(guest_xml(name)).create()
+        finally:
+            conn.close()
+        qemu_pidfile = node.base / "run" / "qemu" / f"{name}.pid"
         qemu = read_pid(qemu_pidfile)
         assert alive(qemu)
 
-        kill_and_wait(daemons)
-        revived = run_role(tmp_path, "compute", libvirt.role_vars(), wrap=libvirt.wrap())
+        kill_and_wait(list(daemons.values()))
+        revived = run_role(tmp_path, "compute", compute_vars(node), wrap=wrap)
         assert revived.rc == 0, revived
         assert revived.changed == 1, revived  # the one task that starts virtlogd and libvirtd
-        now = libvirt.daemon_pids()
-        assert len(now) == 2 and not set(now) & set(daemons)
-        assert libvirt.virsh("domstate", name).stdout.strip() == "running"
+        now = {d: read_pid(node.base / f"{d}.pid") for d in ("virtlogd", "libvirtd")}
+        assert all(alive(p) and p != daemons[d] for d, p in now.items())
+        conn = libvirt.open(node.uri)
+        try:
+            dom = conn.lookupByName(name)
+            assert dom.isActive() and dom.isPersistent()
+        finally:
+            conn.close()
         assert read_pid(qemu_pidfile) == qemu and alive(qemu)
-        assert name in libvirt.virsh("list", "--all", "--name").stdout.split()
 
-        again = run_role(tmp_path, "compute", libvirt.role_vars(), wrap=libvirt.wrap())
+        again = run_role(tmp_path, "compute", compute_vars(node), wrap=wrap)
         assert again.rc == 0 and again.changed == 0, again
-        assert libvirt.daemon_pids() == now
+        assert {d: read_pid(node.base / f"{d}.pid") for d in ("virtlogd", "libvirtd")} == now
     finally:
-        if libvirt.daemon_pids():
-            libvirt.virsh("destroy", name, check=False)
-            libvirt.virsh("undefine", name, check=False)
-        with contextlib.suppress(OSError, ValueError):
-            qemu = read_pid(qemu_pidfile)
-            if name in Path(f"/proc/{qemu}/cmdline").read_text(errors="replace"):
-                kill_and_wait([qemu])
-        for pid in libvirt.daemon_pids():
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while libvirt.daemon_pids() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        kill_and_wait(libvirt.daemon_pids())
-        shutil.rmtree(root, ignore_errors=True)
+        # the guest of a libvirtd that did not come back is this test's to stop
+        qemus = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                 and f"guest={name}".encode() in _read_bytes(p / "cmdline")]
+        node.stop()  # destroys and undefines the node's guests, stops its daemons
+        kill_and_wait([p for p in qemus if alive(p)])
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 @pytest.mark.compute
