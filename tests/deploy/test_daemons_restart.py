@@ -155,6 +155,7 @@ def test_swift_units_restart_on_failure_and_start_at_boot(swift_cloud, tmp_path)
     cluster = swift_cloud.swift
     spec = json.loads((Path(cluster.extra_vars["object_storage_state_dir"]) / "daemons.json").read_text())
     units = tmp_path / "units"
+    units.mkdir()
     play = tmp_path / "units.yml"
     play.write_text(yaml.safe_dump([{
         "name": "Swift units (test)", "hosts": "localhost", "gather_facts": False,
