@@ -134,19 +134,40 @@ class LibvirtNode:
                 f"migration_port_min = {lo}\nmigration_port_max = {hi}\n"
             )
 
-    def start(self) -> LibvirtNode:
-        binds = {k: v for k, v in BIND.items() if self.private_stratus or k != "stratus"}
-        for sub in binds:
+    def prepare(self) -> LibvirtNode:
+        """The node's tree and config, its daemons not started: ``start()`` starts them,
+        or a command run under ``namespace_argv()`` does (the compute role, in tests)."""
+        for sub in self._binds():
             (self.base / sub).mkdir(mode=0o755, exist_ok=True)
         self._write_config()
         (self.base / "nokvm").touch(mode=0o000)
         if _QEMU_CAPS is not None:
             shutil.copytree(_QEMU_CAPS, self.base / "cache" / "qemu" / "capabilities")
         Path(BIND["stratus"]).mkdir(parents=True, exist_ok=True)
-        mounts = "\n".join(f"mount --bind {self.base / sub} {target}" for sub, target in binds.items())
-        script = START.format(mounts=mounts, base=self.base)
-        in_netns = ["ip", "netns", "exec", self.netns] if self.netns else []
-        subprocess.run([*in_netns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        return self
+
+    def _binds(self) -> dict[str, str]:
+        return {k: v for k, v in BIND.items() if self.private_stratus or k != "stratus"}
+
+    def _mounts(self) -> str:
+        return "\n".join(f"mount --bind {self.base / sub} {target}" for sub, target in self._binds().items())
+
+    def _in_netns(self) -> list[str]:
+        return ["ip", "netns", "exec", self.netns] if self.netns else []
+
+    def namespace_argv(self, *, hide_kvm: bool = True) -> list[str]:
+        """The argv prefix that runs a command in a new mount namespace with the node's
+        binds (after ``prepare()``); whatever daemons it starts keep that namespace.
+        ``hide_kvm=False`` leaves the host's /dev/kvm in place (a role that sets its
+        group and mode must see the real device)."""
+        kvm = f"mount --bind {self.base}/nokvm /dev/kvm 2>/dev/null || true\n" if hide_kvm else ""
+        script = f'set -e\n{self._mounts()}\n{kvm}exec "$@"\n'
+        return [*self._in_netns(), "unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
+
+    def start(self) -> LibvirtNode:
+        self.prepare()
+        script = START.format(mounts=self._mounts(), base=self.base)
+        subprocess.run([*self._in_netns(), "unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                        check=True)
         deadline = time.monotonic() + 30
         while not self.socket.exists():

@@ -15,6 +15,7 @@ the command line changed, stopped with SIGTERM.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import signal
 import time
@@ -341,10 +342,29 @@ class Dnsmasq:
         pid = self.pid()
         return read_cmdline(pid) if pid else None
 
+    @property
+    def argv_file(self) -> str:
+        """The command line it was last started with (JSON), kept so that a dnsmasq that
+        died can be started again as it was (``net.daemons_restore``)."""
+        return os.path.join(self.state_dir, "argv")
+
+    def recorded_argv(self) -> list[str] | None:
+        try:
+            with open(self.argv_file) as f:
+                argv = json.load(f)
+        except (OSError, ValueError):
+            return None
+        ok = isinstance(argv, list) and argv[:1] == ["dnsmasq"] and all(isinstance(a, str) for a in argv)
+        return argv if ok and f"--pid-file={self.pidfile}" in argv else None
+
     def start(self, argv: list[str]) -> int:
         """Start the daemon with an empty environment: nothing of the Ansible run that
         starts it (its variables, the controller's run marker, by which the run's
         leftovers are stopped when it ends) reaches the long-lived process."""
+        tmp = f"{self.argv_file}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(list(argv), f)
+        os.replace(tmp, self.argv_file)
         clean = ["env", "-i", f"PATH={DAEMON_PATH}", *argv]
         command.check_output(self.run, netns_exec(clean, self.namespace), error=DnsmasqFailed)
         for _ in range(50):
