@@ -220,10 +220,14 @@ def leftovers(before: dict, after: dict) -> dict[str, list[str]]:
     return out
 
 
-# What restore may remove: only things named as Stratus names them.
-SWEPT_NAMESPACES = ("qdhcp-", "qrouter-")
-SWEPT_LINKS = ("brq", "tap", "vxlan-", "qr-", "qg-", "stratus-ex")
-SWEPT_DOMAINS = ("instance-",)
+# What restore may remove. Other Stratus deployments and tests may run on the same host
+# (their bridges, namespaces and domains look the same), so restore removes only what the
+# all-in-one owns: host objects named from its own cloud's ids (cloud_names), the
+# all-in-one's own links, processes that name its paths or whose pid is in its pid files,
+# and the roles' files.
+AIO_LINKS = ("stratus-ex", "stratus-exh")
+AIO_PROCESS_MARKS = ("/etc/stratus/", "/var/lib/stratus/", "/etc/swift/", "/run/swift/", "/run/stratus/")
+AIO_PID_FILES = ("/run/swift/*.pid", "/run/stratus/*.pid", "/run/libvirtd.pid", "/run/virtlogd.pid")
 SWEPT_TABLES = ("stratus",)
 LVM_CONF_DIR = "/etc/stratus/lvm"
 
@@ -283,26 +287,59 @@ def _ours_path(path: str) -> bool:
             or any(path.startswith(f"{root}/{prefix}") for root, prefix in PREFIXED))
 
 
-def restore(before: dict) -> dict:
-    """Remove what is on the host now and was not in ``before`` (only things named as
-    Stratus names them), put changed sysctls back; ``{changed, done, failed}``."""
+def cloud_names(ids: dict) -> dict[str, set[str]]:
+    """The host objects' names of a cloud's resources, as Nova and Neutron name them:
+    ``ids`` {servers, networks, routers, ports: [id], segments: [VXLAN id]}."""
+    ports = [p[:11] for p in ids.get("ports", [])]
+    return {
+        "domains": {f"instance-{i}" for i in ids.get("servers", [])},
+        "namespaces": {f"qdhcp-{i}" for i in ids.get("networks", [])} | {f"qrouter-{i}" for i in ids.get("routers", [])},
+        "links": ({f"brq{i[:11]}" for i in ids.get("networks", [])} | {f"vxlan-{i}" for i in ids.get("segments", [])}
+                  | {f"{prefix}{p}" for p in ports for prefix in ("tap", "qr-", "qg-", "ns-")} | set(AIO_LINKS)),
+    }
+
+
+def _aio_pids() -> set[int]:
+    pids = set()
+    for pattern in AIO_PID_FILES:
+        for pidfile in Path("/").glob(pattern.lstrip("/")):
+            with contextlib.suppress(OSError, ValueError):
+                pids.add(int(pidfile.read_text().split()[0]))
+    return pids
+
+
+def _aio_processes(argv_lines: list[str]) -> set[str]:
+    """Of these leftover processes, the all-in-one's: naming its paths, or in its pid files."""
+    owned = {line for line in argv_lines if any(mark in line for mark in AIO_PROCESS_MARKS)}
+    for pid in _aio_pids():
+        with contextlib.suppress(OSError):
+            line = " ".join(p.decode(errors="replace") for p in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if p)
+            if line in argv_lines:
+                owned.add(line)
+    return owned
+
+
+def restore(before: dict, ids: dict | None = None) -> dict:
+    """Remove what of the all-in-one's is on the host now and was not in ``before`` (its
+    cloud's host objects by ``ids``, see cloud_names; its processes; the roles' files),
+    put changed sysctls back; ``{changed, done, failed}``."""
     left = leftovers(before, snapshot())
+    names = cloud_names(ids or {})
     done: list[str] = []
     failed: list[str] = []
     for name in left.get("domains", []):
-        if name.startswith(SWEPT_DOMAINS):
+        if name in names["domains"]:
             _do(["virsh", "-c", "qemu:///system", "destroy", name], [], [])
             _do(["virsh", "-c", "qemu:///system", "undefine", "--nvram", name], done, failed)
     for name in left.get("namespaces", []):
-        if name.startswith(SWEPT_NAMESPACES):
-            pids = (_run(["ip", "netns", "pids", name]) or "").split()
-            for pid in pids:
+        if name in names["namespaces"]:
+            for pid in (_run(["ip", "netns", "pids", name]) or "").split():
                 with contextlib.suppress(OSError, ValueError):
                     os.kill(int(pid), 9)
             _do(["ip", "netns", "delete", name], done, failed)
-    _kill(set(left.get("processes", [])), done, failed)
+    _kill(_aio_processes(left.get("processes", [])), done, failed)
     for name in left.get("links", []):
-        if name.startswith(SWEPT_LINKS) and name in links():
+        if name in names["links"] and name in links():
             _do(["ip", "link", "delete", name], done, failed)
     for table in left.get("nft_tables", []):
         family, name = table.split(" ", 1)
@@ -341,10 +378,15 @@ def main(argv: list[str]) -> int:
     check.add_argument("before", help="a snapshot's JSON file")
     rest = sub.add_parser("restore", help="remove what BEFORE did not have (Stratus's names only); JSON out")
     rest.add_argument("before", help="a snapshot's JSON file")
+    rest.add_argument("--cloud-ids", help="JSON {servers, networks, routers, ports, segments}: the cloud's ids")
     args = parser.parse_args(argv)
     if args.command == "restore":
+        ids = {}
+        if args.cloud_ids and os.path.exists(args.cloud_ids):
+            with open(args.cloud_ids) as fh:
+                ids = json.load(fh)
         with open(args.before) as fh:
-            result = restore(json.load(fh))
+            result = restore(json.load(fh), ids)
         print(json.dumps(result, indent=2))
         return 1 if result["failed"] else 0
     if args.command == "snapshot":

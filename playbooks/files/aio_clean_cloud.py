@@ -6,8 +6,10 @@ As the admin of clouds.yaml's CLOUD, through the API (openstacksdk), every proje
 servers (deleted, then waited for), volumes (once detached), floating IPs, routers (their
 interfaces and gateway first), ports other than DHCP's and routers', and networks. The
 hosts' guests, NBD exports, bridges, namespaces, dnsmasq and relays go with them, the
-way they came. Prints one JSON object: {"deleted": [...], "failed": [...]}; rc 1 when
-something could not be deleted (make aio-clean then removes it from the host).
+way they came. Prints one JSON object: {"ids": {servers, networks, routers, ports,
+segments}, "deleted": [...], "failed": [...]}; rc 1 when something could not be deleted.
+make aio-clean then removes from the host what is named from those ids
+(tools/aio_host_state.py restore --cloud-ids).
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ def main(argv: list[str]) -> int:
         return True
 
     servers = list(conn.compute.servers(all_projects=True))
+    networks = list(conn.network.networks())
+    ids = {
+        "servers": [server.id for server in servers],
+        "networks": [network.id for network in networks],
+        "routers": [router.id for router in conn.network.routers()],
+        "ports": [port.id for port in conn.network.ports()],
+        "segments": [network.provider_segmentation_id for network in networks
+                     if network.provider_network_type == "vxlan" and network.provider_segmentation_id],
+    }
     for server in servers:
         attempt(f"server {server.name} ({server.id})", conn.compute.delete_server, server)
     for server in servers:
@@ -68,13 +79,13 @@ def main(argv: list[str]) -> int:
             attempt(f"router {router.name} gateway", conn.network.update_router, router, external_gateway_info={})
         attempt(f"router {router.name} ({router.id})", conn.network.delete_router, router)
 
-    for network in conn.network.networks():
+    for network in networks:
         for port in conn.network.ports(network_id=network.id):
             if not (port.device_owner or "").startswith(("network:dhcp", "network:router")):
                 attempt(f"port {port.id} on {network.name}", conn.network.delete_port, port)
         attempt(f"network {network.name} ({network.id})", conn.network.delete_network, network)
 
-    print(json.dumps({"deleted": deleted, "failed": failed}, indent=2))
+    print(json.dumps({"ids": ids, "deleted": deleted, "failed": failed}, indent=2))
     return 1 if failed else 0
 
 

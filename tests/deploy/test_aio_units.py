@@ -75,3 +75,12 @@ def test_debug_messages_are_one_line_each():
     assert progress.debug_lines({"msg": ["a", ["b", "c"]]}) == ["    a", "    b", "    c"]
     assert progress.debug_lines({"msg": "x\ny"}) == ["    x", "    y"]
     assert progress.duration(125.2) == "2m05s" and progress.duration(3.24) == "3.2s"
+
+
+def test_restore_sweeps_only_the_host_objects_named_from_the_clouds_ids():
+    names = state.cloud_names({"servers": ["s1"], "networks": ["0123456789abcdef"], "routers": ["r1"],
+                               "ports": ["fedcba9876543210"], "segments": [1234]})
+    assert names["domains"] == {"instance-s1"}
+    assert names["namespaces"] == {"qdhcp-0123456789abcdef", "qrouter-r1"}
+    assert {"brq0123456789a", "vxlan-1234", "tapfedcba98765", "qr-fedcba98765", "stratus-ex"} <= names["links"]
+    assert state.cloud_names({})["links"] == {"stratus-ex", "stratus-exh"}
