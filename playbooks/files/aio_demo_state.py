@@ -7,7 +7,8 @@
 resource is made only when missing, so a second `make aio` changes nothing): image,
 flavors {name: bool}, keypair, public {network, subnet}, demo {network, subnet, router,
 gateway, interface}, rules {icmp, ssh}, server (its status or null), fip (null or
-{address, port}), volume (null or {status, size, bootable, devices}), container, object.
+{address, port}), volume (null or {status, size, bootable, devices}), object_store (the
+catalog has one), container, object.
 ``summary`` prints the demo member's token (project, expiry), the demo project's servers
 and the catalog's services. The clouds are clouds.yaml's ``stratus-admin`` (the admin)
 and ``stratus`` (the demo member), as the `openstack` CLI uses them: one process and two
@@ -70,7 +71,12 @@ def state(admin, demo) -> dict:
                          "devices": [a.get("device") for a in volume.attachments or []]}
     else:
         out["volume"] = None
-    out["container"] = _exists(demo.object_store.get_container_metadata, "aio-demo")
+    try:
+        out["container"] = _exists(demo.object_store.get_container_metadata, "aio-demo")
+    except exceptions.ServiceDisabledException:  # no object-store in the catalog: no Swift
+        out["object_store"] = out["container"] = out["object"] = False
+        return out
+    out["object_store"] = True
     out["object"] = out["container"] and _exists(demo.object_store.get_object_metadata, "hello.txt",
                                                  container="aio-demo")
     return out
