@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
 from ansible.plugins.callback import CallbackBase
@@ -16,8 +17,8 @@ name: aio_progress
 type: stdout
 short_description: One progress line per play and the total time (make aio)
 description:
-  - Prints one line per play ("step"), when the play ends, with its number, name, how long
-    it took and how many tasks changed; the messages of C(debug) tasks under it; a failed
+  - Prints one line per play ("step"), its number and name when it starts, how long it
+    took and how many tasks changed when it ends; the messages of C(debug) tasks under it; a failed
     task in full (its name, host, message, the end of its stderr and stdout) as soon as it
     fails; and at the end one line per host (ok, changed, failed, ...), the names of the
     tasks that changed, and the total time.
@@ -94,20 +95,37 @@ class CallbackModule(CallbackBase):
         self._play_changed: list[str] = []
         self._play_messages: list[str] = []
         self._play_failed = False
+        self._line_open = False
         self._steps: list[dict] = []
         self._changed: list[str] = []
         self._failed: list[str] = []
 
     # -- steps -------------------------------------------------------------------------
+    def _head(self) -> str:
+        width = len(str(self._total or self._step))
+        return f"[{self._step:>{width}}/{self._total}] {self._play:<72.72} "
+
+    def _say(self, line: str, stderr: bool = False) -> None:
+        """A whole line, after ending the step's open line (its head is written at its start)."""
+        if self._line_open:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self._line_open = False
+        self._display.display(line, stderr=stderr)
+
     def _end_step(self) -> None:
         if self._play is None:
             return
         seconds = time.monotonic() - self._play_start
-        width = len(str(self._total or self._step))
         changed = len(self._play_changed)
-        line = f"[{self._step:>{width}}/{self._total}] {self._play:<72.72} {duration(seconds):>7}"
         status = "FAILED" if self._play_failed else (f"changed={changed}" if changed else "ok")
-        self._display.display(f"{line}  {status}")
+        tail = f"{duration(seconds):>7}  {status}"
+        if self._line_open:
+            sys.stdout.write(tail + "\n")
+            sys.stdout.flush()
+            self._line_open = False
+        else:
+            self._display.display(self._head() + tail)
         for message in self._play_messages:
             self._display.display(message)
         self._steps.append({"name": self._play, "seconds": round(seconds, 1), "changed": list(self._play_changed)})
@@ -124,6 +142,9 @@ class CallbackModule(CallbackBase):
         self._play_changed = []
         self._play_messages = []
         self._play_failed = False
+        sys.stdout.write(self._head())
+        sys.stdout.flush()
+        self._line_open = True
 
     def v2_playbook_on_no_hosts_matched(self):
         self._play_messages.append("    (no hosts in this group)")
@@ -145,7 +166,7 @@ class CallbackModule(CallbackBase):
         name = f"{self._play} / {task.get_name().strip()} [{host}]"
         self._failed.append(name)
         self._play_failed = True
-        self._display.display(f"FAILED: {name}", stderr=True)
+        self._say(f"FAILED: {name}", stderr=True)
         for line in failure_lines(result._result):
             self._display.display(line, stderr=True)
 
@@ -153,7 +174,7 @@ class CallbackModule(CallbackBase):
         name = f"{self._play} / {result._task.get_name().strip()} [{result._host.get_name()}]"
         self._failed.append(name)
         self._play_failed = True
-        self._display.display(f"UNREACHABLE: {name}: {result._result.get('msg', '')}", stderr=True)
+        self._say(f"UNREACHABLE: {name}: {result._result.get('msg', '')}", stderr=True)
 
     # -- the end -----------------------------------------------------------------------
     def v2_playbook_on_stats(self, stats):
