@@ -87,6 +87,13 @@ class CallbackModule(CallbackBase):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # What the play starts must not inherit this run's output settings: the controller
+        # started by its role runs its jobs through ansible-runner (whose awx_display would
+        # load this callback as the "original" one and lose its events), and so does
+        # `stratus host refresh`. Both variables are read here, then dropped.
+        self._summary_file = os.environ.pop("STRATUS_AIO_SUMMARY", None)
+        if os.environ.get("ANSIBLE_STDOUT_CALLBACK") == self.CALLBACK_NAME:
+            del os.environ["ANSIBLE_STDOUT_CALLBACK"]
         self._start = time.monotonic()
         self._total = 0
         self._step = 0
@@ -192,8 +199,7 @@ class CallbackModule(CallbackBase):
                 self._display.display(f"  {name}")
         verdict = "FAILED" if self._failed else "done"
         self._display.display(f"{verdict} in {duration(seconds)} ({len(self._steps)} steps)")
-        summary_file = os.environ.get("STRATUS_AIO_SUMMARY")
-        if summary_file:
-            with open(summary_file, "w") as fh:
+        if self._summary_file:
+            with open(self._summary_file, "w") as fh:
                 json.dump({"steps": self._steps, "changed_tasks": self._changed, "failed_tasks": self._failed,
                            "hosts": hosts, "seconds": round(seconds, 1)}, fh, indent=2)
