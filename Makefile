@@ -47,11 +47,15 @@ pytest: deps images
 
 test: lint pytest
 
+# One line per step and the total time (AIO_CALLBACK=default: Ansible's own output);
+# facts are gathered once per host (smart), not once per play.
 aio: deps images
-	ansible-playbook -i inventories/aio playbooks/aio.yml
+	ANSIBLE_STDOUT_CALLBACK=$${AIO_CALLBACK:-stratus.cloud.aio_progress} ANSIBLE_GATHERING=smart \
+	  ansible-playbook -i inventories/aio playbooks/aio.yml
 
 aio-clean: deps
-	ansible-playbook -i inventories/aio playbooks/aio-clean.yml
+	ANSIBLE_STDOUT_CALLBACK=$${AIO_CALLBACK:-stratus.cloud.aio_progress} ANSIBLE_GATHERING=smart \
+	  ansible-playbook -i inventories/aio playbooks/aio-clean.yml
 
 bench: deps images
 	$(PY) bench/run.py
