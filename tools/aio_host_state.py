@@ -128,13 +128,23 @@ def _is_ours(argv: list[str]) -> bool:
     return any(mark in line for mark in ARGV_MARKS)
 
 
+def _of_this_host(entry: Path) -> bool:
+    """Whether the process runs in this PID namespace: one in another (a container, a
+    namespace "host" of the multi-host tests) belongs to another host, whatever it names."""
+    try:
+        return os.readlink(entry / "ns" / "pid") == os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return False
+
+
 def processes() -> list[str]:
     """Our processes by argv (pids change; what runs is what counts). Threads and kernel
-    threads have no cmdline; this process and its parent (a shell, a playbook) are left out."""
+    threads have no cmdline; this process and its parent (a shell, a playbook) are left out,
+    and so are other hosts' (_of_this_host)."""
     me = {os.getpid(), os.getppid()}
     found = set()
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in me:
+        if not entry.name.isdigit() or int(entry.name) in me or not _of_this_host(entry):
             continue
         try:
             raw = (entry / "cmdline").read_bytes()
@@ -229,6 +239,9 @@ AIO_LINKS = ("stratus-ex", "stratus-exh")
 AIO_PROCESS_MARKS = ("/etc/stratus/", "/var/lib/stratus/", "/etc/swift/", "/run/swift/", "/run/stratus/")
 AIO_PID_FILES = ("/run/swift/*.pid", "/run/stratus/*.pid", "/run/libvirtd.pid", "/run/virtlogd.pid")
 SWEPT_TABLES = ("stratus",)
+# the all-in-one inventory's volume group (block_storage_vg, the role's default); a loop
+# device is the all-in-one's when its backing file lies in the roles' directories
+AIO_VGS = ("stratus-volumes",)
 LVM_CONF_DIR = "/etc/stratus/lvm"
 
 
@@ -249,7 +262,7 @@ def _kill(argv_lines: set[str], done: list[str], failed: list[str]) -> None:
     """TERM the processes whose argv is one of ``argv_lines``, KILL those left after 15 s."""
     pids = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or not _of_this_host(entry):
             continue
         try:
             raw = (entry / "cmdline").read_bytes()
@@ -319,6 +332,31 @@ def _aio_processes(argv_lines: list[str]) -> set[str]:
     return owned
 
 
+def _mount_points() -> set[str]:
+    """Every mount point of every mount namespace on the machine: a directory that another
+    namespace mounts on (a namespace "host" of the multi-host tests) is not removed, since
+    removing it would unmount it there."""
+    seen, points = set(), set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ns = os.readlink(entry / "ns" / "mnt")
+            if ns in seen:
+                continue
+            seen.add(ns)
+            lines = (entry / "mountinfo").read_text().splitlines()
+        except OSError:
+            continue
+        points.update(line.split()[4] for line in lines if len(line.split()) > 4)
+    return points
+
+
+def _holds_a_mount(path: str, points: set[str]) -> bool:
+    path = path.rstrip("/")
+    return any(point == path or point.startswith(path + "/") for point in points)
+
+
 def restore(before: dict, ids: dict | None = None) -> dict:
     """Remove what of the all-in-one's is on the host now and was not in ``before`` (its
     cloud's host objects by ``ids``, see cloud_names; its processes; the roles' files),
@@ -350,13 +388,14 @@ def restore(before: dict, ids: dict | None = None) -> dict:
         lvm_env["LVM_SYSTEM_DIR"] = LVM_CONF_DIR
     for thing in left.get("lvm", []):
         kind, name = thing.split(" ", 1)
-        if kind == "vg":
+        if kind == "vg" and name in AIO_VGS:
             _do(["vgremove", "--force", "--force", "--yes", name], done, failed, env=lvm_env)
-    for back_file in left.get("loops", []):
+    for back_file in [f for f in left.get("loops", []) if _ours_path(f)]:
         for device in (_run(["losetup", "--noheadings", "--output", "NAME", "--associated", back_file]) or "").split():
             _do(["losetup", "--detach", device], done, failed)
+    points = _mount_points()
     for path in sorted(left.get("files", []), key=len, reverse=True):
-        if _ours_path(path) and os.path.lexists(path.rstrip("/")):
+        if _ours_path(path) and os.path.lexists(path.rstrip("/")) and not _holds_a_mount(path, points):
             _do(["rm", "-rf", "--one-file-system", path.rstrip("/")], done, failed)
     for name in left.get("users", []):
         _do(["userdel", name], done, failed)
