@@ -357,6 +357,15 @@ def _holds_a_mount(path: str, points: set[str]) -> bool:
     return any(point == path or point.startswith(path + "/") for point in points)
 
 
+def _remove_files(paths: list[str], done: list[str], failed: list[str]) -> None:
+    """Remove these files and directories, deepest first, but none that holds a mount point
+    of any mount namespace (_mount_points)."""
+    points = _mount_points()
+    for path in sorted(paths, key=len, reverse=True):
+        if os.path.lexists(path.rstrip("/")) and not _holds_a_mount(path, points):
+            _do(["rm", "-rf", "--one-file-system", path.rstrip("/")], done, failed)
+
+
 def restore(before: dict, ids: dict | None = None) -> dict:
     """Remove what of the all-in-one's is on the host now and was not in ``before`` (its
     cloud's host objects by ``ids``, see cloud_names; its processes; the roles' files),
@@ -393,10 +402,7 @@ def restore(before: dict, ids: dict | None = None) -> dict:
     for back_file in [f for f in left.get("loops", []) if _ours_path(f)]:
         for device in (_run(["losetup", "--noheadings", "--output", "NAME", "--associated", back_file]) or "").split():
             _do(["losetup", "--detach", device], done, failed)
-    points = _mount_points()
-    for path in sorted(left.get("files", []), key=len, reverse=True):
-        if _ours_path(path) and os.path.lexists(path.rstrip("/")) and not _holds_a_mount(path, points):
-            _do(["rm", "-rf", "--one-file-system", path.rstrip("/")], done, failed)
+    _remove_files([path for path in left.get("files", []) if _ours_path(path)], done, failed)
     for name in left.get("users", []):
         _do(["userdel", name], done, failed)
     wanted = dict(item.split("=", 1) for item in before.get("sysctls", []))
@@ -418,7 +424,15 @@ def main(argv: list[str]) -> int:
     rest = sub.add_parser("restore", help="remove what BEFORE did not have (Stratus's names only); JSON out")
     rest.add_argument("before", help="a snapshot's JSON file")
     rest.add_argument("--cloud-ids", help="JSON {servers, networks, routers, ports, segments}: the cloud's ids")
+    files = sub.add_parser("remove-files", help="remove these paths, none holding a mount point; JSON out")
+    files.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
+    if args.command == "remove-files":
+        done: list[str] = []
+        failed: list[str] = []
+        _remove_files(args.paths, done, failed)
+        print(json.dumps({"changed": bool(done), "done": done, "failed": failed}, indent=2))
+        return 1 if failed else 0
     if args.command == "restore":
         ids = {}
         if args.cloud_ids and os.path.exists(args.cloud_ids):

@@ -84,3 +84,23 @@ def test_restore_sweeps_only_the_host_objects_named_from_the_clouds_ids():
     assert names["namespaces"] == {"qdhcp-0123456789abcdef", "qrouter-r1"}
     assert {"brq0123456789a", "vxlan-1234", "tapfedcba98765", "qr-fedcba98765", "stratus-ex"} <= names["links"]
     assert state.cloud_names({})["links"] == {"stratus-ex", "stratus-exh"}
+
+
+def test_remove_files_keeps_a_directory_another_mount_namespace_mounts_on(tmp_path):
+    """A multi-host test's namespace "host" mounts its own tree on /var/lib/stratus: removing
+    the machine's directory would unmount it there, so aio-clean leaves it."""
+    mounted, plain = tmp_path / "mounted", tmp_path / "plain"
+    mounted.mkdir()
+    (plain / "sub").mkdir(parents=True)
+    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                               f"mount -t tmpfs none {mounted} && echo up && exec sleep 60"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "up"
+        out = subprocess.run([sys.executable, str(REPO / "tools" / "aio_host_state.py"), "remove-files",
+                              str(mounted), str(plain)], capture_output=True, text=True, check=True).stdout
+    finally:
+        holder.kill()
+        holder.wait()
+    assert json.loads(out)["done"] == [f"rm -rf --one-file-system {plain}"]
+    assert mounted.is_dir() and not plain.exists()
