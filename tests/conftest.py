@@ -45,6 +45,27 @@ def libvirt_daemon(daemons):
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session (tests/api/conftest.py: $STRATUS_TEST_POSTGRES_URL
+    when set, else a private one started here and stopped at the end)."""
+    from tests.api.conftest import PG_BIN, Postgres, start_private_postgres, stop_private_postgres
+
+    url = os.environ.get("STRATUS_TEST_POSTGRES_URL")
+    if url:
+        pg = Postgres(url)
+        yield pg
+        pg.drop_databases()
+        return
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip("PostgreSQL 15 is not installed (apt-packages.txt: postgresql)")
+    pg = start_private_postgres()
+    try:
+        yield pg
+    finally:
+        stop_private_postgres(pg)
+
+
+@pytest.fixture(scope="session")
 def guest_image():
     """The tiny test guest (tools/build_guest_image.py), built once and cached.
 

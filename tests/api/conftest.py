@@ -118,23 +118,6 @@ def stop_private_postgres(pg: Postgres) -> None:
         shutil.rmtree(pg.datadir.parent, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    url = os.environ.get("STRATUS_TEST_POSTGRES_URL")
-    if url:
-        pg = Postgres(url)
-        yield pg
-        pg.drop_databases()
-        return
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL 15 is not installed (apt-packages.txt: postgresql)")
-    pg = start_private_postgres()
-    try:
-        yield pg
-    finally:
-        stop_private_postgres(pg)
-
-
 # --- the controller ----------------------------------------------------------------------
 
 

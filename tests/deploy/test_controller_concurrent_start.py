@@ -35,25 +35,6 @@ STRATUS = [sys.executable, "-m", "stratus.cli.main"]
 pytestmark = [pytest.mark.deploy, pytest.mark.identity, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    from tests.api.conftest import PG_BIN, Postgres, start_private_postgres, stop_private_postgres
-
-    url = os.environ.get("STRATUS_TEST_POSTGRES_URL")
-    if url:
-        pg = Postgres(url)
-        yield pg
-        pg.drop_databases()
-        return
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL 15 is not installed (apt-packages.txt: postgresql)")
-    pg = start_private_postgres()
-    try:
-        yield pg
-    finally:
-        stop_private_postgres(pg)
-
-
 def _controllers(root: Path, database_url: str) -> list[Path]:
     configs = []
     for name in ("ctl1", "ctl2"):

@@ -41,6 +41,7 @@ import yaml
 
 from tests.helpers.ansible import ansible_env, run_module
 from tests.helpers.libvirt_node import LibvirtNode
+from tests.helpers.procs import alive
 from tests.integration.network.l3_fixtures import lab_fixture  # noqa: F401 (the fixture lab)
 from tests.integration.storage.conftest import storage_ns  # noqa: F401 (a fixture)
 
@@ -83,14 +84,6 @@ def run_role(tmp: Path, role: str, role_vars: dict, *, wrap: list[str] | None = 
 def read_pid(pidfile: Path) -> int:
     return int(pidfile.read_text().split()[0])
 
-
-def alive(pid: int) -> bool:
-    """A process, not a zombie (a killed daemon's parent is init, which reaps late)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def kill_and_wait(pids: list[int], timeout: float = 20) -> None:

@@ -18,6 +18,7 @@ import pytest
 
 from ansible_collections.stratus.cloud.plugins.module_utils.common.command import subprocess_run
 from ansible_collections.stratus.cloud.plugins.module_utils.net.metadata_relay import MetadataRelay
+from tests.helpers.procs import alive
 
 pytestmark = [pytest.mark.orchestration, pytest.mark.network]
 
@@ -88,11 +89,3 @@ def test_the_relay_exits_when_its_namespace_is_deleted(network, echo):
         time.sleep(0.2)
     assert not alive(pid)
 
-
-def alive(pid: int) -> bool:
-    """Running (not gone, not a zombie: this test's process started it, so reaps it late)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
