@@ -106,12 +106,14 @@ def run_make(target: str, timeout: float = 1800) -> MakeRun:
 
 
 def stratus_processes() -> dict[int, tuple[str, int]]:
-    """{pid: (argv, rss bytes)} of every Stratus process now (tools/aio_host_state.py's rule)."""
-    ours = host_state()._is_ours
+    """{pid: (argv, rss bytes)} of every Stratus process of this host now
+    (tools/aio_host_state.py's rule; other PID namespaces are other hosts)."""
+    state = host_state()
     found = {}
     for proc in psutil.process_iter(["pid", "cmdline", "memory_info"]):
         argv = proc.info["cmdline"] or []
-        if proc.info["memory_info"] and ours(argv) and "aio_host_state.py" not in " ".join(argv):
+        if (proc.info["memory_info"] and state._is_ours(argv) and "aio_host_state.py" not in " ".join(argv)
+                and state._of_this_host(Path(f"/proc/{proc.info['pid']}"))):
             found[proc.info["pid"]] = (" ".join(argv), proc.info["memory_info"].rss)
     return found
 
