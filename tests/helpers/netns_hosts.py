@@ -480,7 +480,7 @@ class NetnsHosts:
                 if stat.S_ISREG(st.st_mode):
                     ours.add((f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}", str(st.st_ino)))
         for loop in loops:
-            if (str(loop.get("back-maj:min")), str(loop.get("back-ino"))) in ours:
+            if (str(loop.get("back-maj:min", "")).strip(), str(loop.get("back-ino"))) in ours:
                 _run("losetup", "--detach", loop["name"], check=False)
 
 
