@@ -153,6 +153,16 @@ def init_spec(name: str, fs: Path, sshd: str, config: Path, log: Path) -> dict:
     }
 
 
+def check_base(base: Path) -> None:
+    """``base`` must stay visible inside the hosts: sshd reads its keys there and the
+    controller host its client key. A base under a private dir would be hidden."""
+    resolved = Path(os.path.abspath(base))
+    for d in PRIVATE_DIRS:
+        if resolved == Path(d) or Path(d) in resolved.parents:
+            raise NetnsHostError(f"the hosts' directory {base} is under {d}, which every host replaces with "
+                                 "its own: choose a directory elsewhere (under /tmp or /var/tmp)")
+
+
 def find_sshd() -> str:
     """``$STRATUS_SSHD``, else /usr/sbin/sshd; an error that says how to get one."""
     path = os.environ.get("STRATUS_SSHD") or "/usr/sbin/sshd"
@@ -279,6 +289,7 @@ class NetnsHosts:
         if os.geteuid() != 0:
             raise NetnsHostError("namespace hosts need root (ip netns, mounts, sshd)")
         sshd = find_sshd()
+        check_base(self.base)
         self.base.mkdir(mode=0o700, parents=True, exist_ok=True)
         routes = [r.get("dst", "") for r in json.loads(_run("ip", "-j", "route", "show").stdout or "[]")]
         net = pick_subnet(routes)

@@ -12,6 +12,7 @@ from tests.helpers.netns_hosts import (
     PRIVATE_DIRS,
     NetnsHostError,
     NetnsHosts,
+    check_base,
     etc_excluded,
     init_spec,
     names_for,
@@ -79,3 +80,9 @@ def test_host_paths_map_private_trees_into_the_hosts_dir_and_leave_the_rest():
     assert hosts.host_path("cmp1", "/etc") == Path("/b/cmp1/fs/etc")
     assert hosts.host_path("cmp1", "/var/lib/stratusx") == Path("/var/lib/stratusx")
     assert hosts.host_path("cmp1", "/usr/bin/ssh") == Path("/usr/bin/ssh")
+
+
+def test_a_base_the_hosts_could_not_see_is_refused():
+    with pytest.raises(NetnsHostError, match="under /root, which every host replaces"):
+        check_base(Path("/root/.ansible/tmp/molecule.x/hosts"))
+    check_base(Path("/tmp/stratus-netns-x"))
