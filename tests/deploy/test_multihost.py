@@ -26,7 +26,16 @@ def _ours() -> dict[str, list[str]]:
         "netns": sorted(n.split()[0] for n in netns if n.startswith("smh-")),
         "links": sorted(ln.split()[0] for ln in links if ln.startswith("smh")),
         "dirs": sorted(str(p) for p in Path("/tmp").glob("stratus-netns-*")),
+        "processes": sorted(p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _of_hosts(p)),
     }
+
+
+def _of_hosts(proc: Path) -> bool:
+    """A process of the hosts: its init or sshd (their command lines name the hosts' dir)."""
+    try:
+        return b"/tmp/stratus-netns-" in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def test_site_converges_four_namespace_hosts_over_ssh(libvirt_daemon):

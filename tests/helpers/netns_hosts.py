@@ -56,6 +56,7 @@ PRIVATE_DIRS = (
     "/srv",
     "/opt/stratus",
 )
+LOGIN_RECORDS = ("lastlog", "wtmp", "btmp")
 QEMU_CAPS = Path("/var/cache/libvirt/qemu/capabilities")
 SSH_COMMON_ARGS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                    "-o", "LogLevel=ERROR"]
@@ -88,8 +89,9 @@ class _State:
 # --- pure logic -----------------------------------------------------------------------
 
 
-def etc_excluded(rel: str) -> bool:
-    """Whether ``/etc/<rel>`` stays out of a host's copy of /etc: Stratus's and Swift's
+def not_copied(rel: str) -> bool:
+    """Whether ``<rel>`` (under /etc, or a folder under /var/log) stays out of a host's
+    copy: Stratus's and Swift's
     files (any name with "stratus"; a host starts without them, whatever an all-in-one left) and the objects
     the machine's libvirt defined (domains, networks, pools and their autostart links)."""
     parts = Path(rel).parts
@@ -132,6 +134,7 @@ def sshd_config(port: int, host_key: Path, authorized_keys: Path) -> str:
         "StrictModes no",  # the key file lives under /tmp (mode 1777), which sshd refuses
         "UseDNS no",
         "PrintMotd no",
+        "PrintLastLog no",
         "X11Forwarding no",
         "MaxSessions 50",
         "MaxStartups 50:30:100",
@@ -391,6 +394,11 @@ class NetnsHosts:
             if d == "/etc":
                 _copy_etc(Path("/etc"), target)
                 continue
+            if d == "/var/log":  # the folders packages made (libvirt's, apt's), none of the logs,
+                _copy_dirs(Path(d), target)  # and empty login records (sshd writes lastlog)
+                for name in LOGIN_RECORDS:
+                    _empty_like(Path(d) / name, target / name)
+                continue
             target.mkdir(parents=True, exist_ok=True)
             st = os.stat(d)
             os.chown(target, st.st_uid, st.st_gid)
@@ -495,8 +503,36 @@ class NetnsHosts:
                 _run("losetup", "--detach", loop["name"], check=False)
 
 
+def _empty_like(src: Path, dst: Path) -> None:
+    """An empty file at ``dst`` with the owner and mode of ``src`` (0644 root when absent)."""
+    dst.touch()
+    try:
+        st = os.stat(src)
+    except OSError:
+        os.chmod(dst, 0o644)
+        return
+    os.chown(dst, st.st_uid, st.st_gid)
+    os.chmod(dst, stat.S_IMODE(st.st_mode))
+
+
+def _copy_dirs(src: Path, dst: Path) -> None:
+    """The directories of ``src`` (not its files, not what symlinks point to, not what
+    ``not_copied`` names) under ``dst``, with their owners and modes."""
+    for top, dirs, _files in os.walk(src):
+        dirs[:] = [d for d in dirs if not not_copied(os.path.relpath(os.path.join(top, d), src))]
+        for name in [".", *dirs]:
+            path = os.path.normpath(os.path.join(top, name))
+            st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode):
+                continue
+            target = os.path.join(dst, os.path.relpath(path, src))
+            os.makedirs(target, exist_ok=True)
+            os.chown(target, st.st_uid, st.st_gid)
+            os.chmod(target, stat.S_IMODE(st.st_mode))
+
+
 def _copy_etc(src: Path, dst: Path) -> None:
-    """``src`` copied to ``dst`` with owners and modes, without what ``etc_excluded`` names
+    """``src`` copied to ``dst`` with owners and modes, without what ``not_copied`` names
     and without special files (sockets, fifos, devices)."""
 
     def ignore(directory: str, names: list[str]) -> set[str]:
@@ -504,7 +540,7 @@ def _copy_etc(src: Path, dst: Path) -> None:
         for name in names:
             path = os.path.join(directory, name)
             mode = os.lstat(path).st_mode
-            if etc_excluded(os.path.relpath(path, src)) or not (
+            if not_copied(os.path.relpath(path, src)) or not (
                     stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
                 skip.add(name)
         return skip

@@ -13,9 +13,9 @@ from tests.helpers.netns_hosts import (
     NetnsHostError,
     NetnsHosts,
     check_base,
-    etc_excluded,
     init_spec,
     names_for,
+    not_copied,
     pick_subnet,
     sshd_config,
 )
@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.deploy]
     "libvirt/qemu/networks/default.xml", "libvirt/storage/pool.xml",
 ])
 def test_a_host_starts_without_stratus_swift_and_libvirt_objects_of_the_machine(rel):
-    assert etc_excluded(rel)
+    assert not_copied(rel)
 
 
 @pytest.mark.parametrize("rel", [
@@ -38,7 +38,7 @@ def test_a_host_starts_without_stratus_swift_and_libvirt_objects_of_the_machine(
     "libvirt/nwfilter/clean-traffic.xml", "sysctl.d", "ssh/ssh_config", "lvm/lvm.conf",
 ])
 def test_a_host_keeps_the_machines_base_configuration(rel):
-    assert not etc_excluded(rel)
+    assert not not_copied(rel)
 
 
 def test_the_underlay_overlaps_no_route_of_the_machine():
