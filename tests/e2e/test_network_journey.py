@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.compute.servers_helpers import add_flavors
-from tests.api.conftest import controller_factory, postgres  # noqa: F401 - fixtures
+from tests.api.conftest import controller_factory  # noqa: F401 - a fixture
 from tests.e2e.network_world import (
     GUEST_READY,
     ExternalWorld,

@@ -26,7 +26,7 @@ import yaml
 
 from tests.api.compute.servers_helpers import add_flavors
 from tests.api.compute.test_servers_boot import upload_qcow2
-from tests.api.conftest import controller_factory, postgres  # noqa: F401 - fixtures
+from tests.api.conftest import controller_factory  # noqa: F401 - a fixture
 from tests.e2e.network_world import (
     GUEST_READY,
     in_ns,

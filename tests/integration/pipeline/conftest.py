@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.api.conftest import controller_factory, postgres  # noqa: F401 - shared fixtures
+from tests.api.conftest import controller_factory  # noqa: F401 - a shared fixture
 
 FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 

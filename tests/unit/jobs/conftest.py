@@ -18,7 +18,6 @@ from stratus.db.session import Database
 from stratus.hosts import registry
 from stratus.jobs.worker import Options, Worker
 from stratus.orchestration.resources import get_type
-from tests.api.conftest import postgres  # noqa: F401 - the PostgreSQL server fixture
 
 REPO = Path(__file__).resolve().parents[3]
 

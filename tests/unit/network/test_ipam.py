@@ -16,7 +16,6 @@ from stratus.db.models.network import IPAllocation, Network, Port, Subnet
 from stratus.db.session import Database
 from stratus.errors import ApiError
 from stratus.network import ipam
-from tests.api.conftest import postgres  # noqa: F401 - the PostgreSQL server fixture
 
 BACKENDS = os.environ.get("STRATUS_TEST_BACKENDS", "sqlite,postgresql").split(",")
 
