@@ -1,7 +1,8 @@
 """`make aio` from a clean host, `make aio` again, `make aio-clean` (about 7 min here).
 
 The first run ends with the demo server ACTIVE and answering ping on its floating IP
-(the play fails otherwise) and the flavors m1.tiny and m1.small; the second changes
+(the play fails otherwise), the flavors m1.tiny and m1.small, and the storage host's two
+backends in the scheduler's pools (LVM on the loop-file volume group, files); the second changes
 nothing on any host; `make aio-clean` leaves nothing of Stratus's that was not on the
 host before (tools/aio_host_state.py: domains, links, namespaces, VGs/LVs, loop
 devices, nft tables, processes, files, users, sysctls, clouds). The test uses the
@@ -52,6 +53,12 @@ def test_aio_comes_up_reruns_unchanged_and_cleans_up():
         flavors = {f["Name"] for f in json.loads(_openstack("--os-cloud", "stratus-admin", "flavor", "list", "-f", "json"))}
         assert {"m1.tiny", "m1.small"} <= flavors
         assert len(first.summary["steps"]) >= 10  # one progress line per step
+        # the storage host reports both backends: the loop-file volume group and the file one
+        pools = json.loads(_openstack("--os-cloud", "stratus-admin", "volume", "backend", "pool", "list", "-f", "json"))
+        assert {p["Name"].split("@")[1] for p in pools} == {"lvm#lvm", "file#file"}, pools
+        vgs = subprocess.run(["vgs", "--driverloaded", "n", "--noheadings", "-o", "pv_name", "stratus-volumes"],
+                             capture_output=True, text=True, check=True).stdout.split()
+        assert vgs and all(pv.startswith("/dev/loop") for pv in vgs), vgs
 
         again = run_make("aio")
         assert again.rc == 0 and again.failed == 0, f"make aio (again) failed:\n{again.output[-8000:]}"
