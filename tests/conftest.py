@@ -150,14 +150,15 @@ def swift_modules_together(items: list) -> list:
     one (each module whole and in its order): the cluster then runs for those modules
     only, not across the deploy, e2e and integration tests between them, where its
     replicators and updaters took half a core."""
-    users = {item.module.__name__ for item in items
-             if hasattr(item, "module") and "swift_cloud" in getattr(item, "fixturenames", ())}
-    moved = [item for item in items if hasattr(item, "module") and item.module.__name__ in users]
+    def module(item) -> str | None:
+        return getattr(getattr(item, "module", None), "__name__", None)
+
+    users = {module(item) for item in items if "swift_cloud" in getattr(item, "fixturenames", ())} - {None}
+    moved = [item for item in items if module(item) in users]
     if not moved:
         return items
     first = items.index(moved[0])
-    rest = [item for item in items[first:] if not (hasattr(item, "module") and item.module.__name__ in users)]
-    return items[:first] + moved + rest
+    return items[:first] + moved + [item for item in items[first:] if module(item) not in users]
 
 
 @pytest.hookimpl(tryfirst=True)

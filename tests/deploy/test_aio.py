@@ -56,9 +56,9 @@ def test_aio_comes_up_reruns_unchanged_and_cleans_up():
         # the storage host reports both backends: the loop-file volume group and the file one
         pools = json.loads(_openstack("--os-cloud", "stratus-admin", "volume", "backend", "pool", "list", "-f", "json"))
         assert {p["Name"].split("@")[1] for p in pools} == {"lvm#lvm", "file#file"}, pools
-        vgs = subprocess.run(["vgs", "--driverloaded", "n", "--noheadings", "-o", "pv_name", "stratus-volumes"],
+        pvs = subprocess.run(["vgs", "--driverloaded", "n", "--noheadings", "-o", "pv_name", "stratus-volumes"],
                              capture_output=True, text=True, check=True).stdout.split()
-        assert vgs and all(pv.startswith("/dev/loop") for pv in vgs), vgs
+        assert pvs and all(pv.startswith("/dev/loop") for pv in pvs), pvs
 
         again = run_make("aio")
         assert again.rc == 0 and again.failed == 0, f"make aio (again) failed:\n{again.output[-8000:]}"
